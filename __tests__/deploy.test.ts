@@ -1,0 +1,203 @@
+import { jest } from '@jest/globals'
+import { coreMock } from './support/core-mock.js'
+import { FakeHost, fakeRunner, image } from './support/fake-host.js'
+
+const core = coreMock()
+jest.unstable_mockModule('@actions/core', () => core)
+const { deploy } = await import('../src/deploy.js')
+const { parseInputs } = await import('../src/inputs.js')
+
+const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----'
+const v1 = image('a1')
+const v2 = image('b2')
+
+function inputs(overrides: Record<string, string> = {}) {
+  return parseInputs({ host: 'example.com', key: KEY, image: 'web:2', ...overrides })
+}
+
+function run(host: FakeHost, runnerImages: Record<string, ReturnType<typeof image>>, overrides = {}) {
+  const runner = fakeRunner(runnerImages)
+  const result = deploy(inputs(overrides), { connect: async () => host, runner, holder: 'test' })
+  return { result, runner }
+}
+
+/** A host where web:1 is live on blue. */
+function hostWithV1(): FakeHost {
+  const host = new FakeHost()
+  host.addImage(v1, 'web:1')
+  host.containers.set('web-blue', { name: 'web-blue', state: 'running', slot: 'blue', image: 'web:1', imageId: v1.id })
+  host.routes.set('web', {
+    service: 'web', slot: 'blue', container: 'web-blue', appPort: 8080, image: 'web:1', imageId: v1.id, serverNames: []
+  })
+  const live = { slot: 'blue' as const, container: 'web-blue', image: 'web:1', imageId: v1.id, appPort: 8080, deployedAt: 't1' }
+  host.state = { version: 1, service: 'web', live, history: [live] }
+  return host
+}
+
+beforeEach(() => core.log.splice(0))
+
+describe('deploy', () => {
+  it('first deploy: sends the image, starts blue, switches, records, no previous', async () => {
+    const host = new FakeHost()
+    host.loads = v2
+    const { result } = run(host, { 'web:2': v2 })
+    const report = await result
+    expect(report).toMatchObject({ slot: 'blue', container: 'web-blue', image: 'web:2', imageId: v2.id, appPort: 8080 })
+    expect(report.previous).toBeUndefined()
+    expect(report.transfer).toMatchObject({ source: 'sent', codec: 'gzip' })
+    expect(report.transfer.sentBytes).toBeGreaterThan(0)
+    expect(host.routes.get('web')?.container).toBe('web-blue')
+    expect(host.state?.live).toMatchObject({ slot: 'blue', image: 'web:2' })
+    expect(host.calls).toEqual([
+      'check-proxy 80', 'lock web', 'load gzip -dc', 'ensure-proxy bluegreen', 'start web-blue',
+      'health web-blue', 'switch web-blue', 'verify web-blue', 'write-state'
+    ])
+    expect(host.released).toBe(true)
+    expect(host.closed).toBe(true)
+  })
+
+  it('second deploy goes to the idle slot and retires the old one after the switch', async () => {
+    const host = hostWithV1()
+    host.loads = v2
+    const report = await run(host, { 'web:2': v2 }).result
+    expect(report).toMatchObject({ slot: 'green', container: 'web-green' })
+    expect(report.previous).toMatchObject({ slot: 'blue', image: 'web:1', imageId: v1.id })
+    expect(report.replaced?.container).toBe('web-blue')
+    expect(host.calls.indexOf('retire web-blue')).toBeGreaterThan(host.calls.indexOf('switch web-green'))
+    expect([...host.containers.keys()]).toEqual(['web-green'])
+    expect(host.state).toMatchObject({ live: { slot: 'green' }, previous: { slot: 'blue', image: 'web:1' } })
+  })
+
+  it('a candidate that fails its health check is removed and the live slot is untouched', async () => {
+    const host = hostWithV1()
+    host.loads = v2
+    host.health = { healthy: false, attempts: 1, reason: 'the container stopped (status exited, exit code 3)' }
+    await expect(run(host, { 'web:2': v2 }).result).rejects.toThrow(
+      /Health check of web-green failed: the container stopped.*\n.*web-blue \(web:1\) still serves on port 80; the candidate web-green was removed/
+    )
+    expect([...host.containers.keys()]).toEqual(['web-blue'])
+    expect(host.routes.get('web')?.container).toBe('web-blue')
+    expect(host.state?.live?.image).toBe('web:1')
+    expect(host.calls).not.toContain('switch web-green')
+    expect(host.released).toBe(true)
+  })
+
+  it('a config nginx refuses leaves the old route and removes the candidate', async () => {
+    const host = hostWithV1()
+    host.loads = v2
+    host.failSwitch = true
+    await expect(run(host, { 'web:2': v2 }).result).rejects.toThrow(/nginx refused.*\n.*web-blue \(web:1\) still serves/)
+    expect(host.routes.get('web')?.container).toBe('web-blue')
+    expect(host.containers.has('web-green')).toBe(false)
+  })
+
+  it('switches back when the proxy does not serve the new slot', async () => {
+    const host = hostWithV1()
+    host.loads = v2
+    host.failVerify = true
+    await expect(run(host, { 'web:2': v2 }).result).rejects.toThrow(/switched back.*web-blue \(web:1\) still serves/s)
+    expect(host.calls).toContain('restore web')
+    expect(host.routes.get('web')?.container).toBe('web-blue')
+    expect(host.containers.has('web-green')).toBe(false)
+    expect(host.state?.live?.slot).toBe('blue')
+  })
+
+  it('a failed docker load says so and changes nothing', async () => {
+    const host = hostWithV1()
+    host.failLoad = 'write /var/lib/docker/tmp/x: no space left on device'
+    await expect(run(host, { 'web:2': v2 }).result).rejects.toThrow(
+      /docker load on the host failed: .*no space left on device\. The host is as before: web-blue \(web:1\) still serves/
+    )
+    expect(host.calls.some((call) => call.startsWith('start'))).toBe(false)
+  })
+
+  it('does not send an image the host already has', async () => {
+    const host = hostWithV1()
+    host.addImage(v2)
+    const { result, runner } = run(host, { 'web:2': v2 })
+    const report = await result
+    expect(runner.saves).toEqual([])
+    expect(report.transfer).toMatchObject({ source: 'already-on-host', sentBytes: 0 })
+    expect(host.calls).toContain('tag web:2')
+  })
+
+  it("deploys the host's copy when the runner lacks the image (re-run with an older tag)", async () => {
+    const host = hostWithV1()
+    host.addImage(v2, 'web:2')
+    const { result, runner } = run(host, {})
+    const report = await result
+    expect(report.transfer.source).toBe('host-copy')
+    expect(runner.saves).toEqual([])
+    expect(core.log.join('\n')).toMatch(/runner's Docker engine has no web:2; deploying the host's copy/)
+  })
+
+  it('fails before locking when the image is nowhere', async () => {
+    const host = hostWithV1()
+    await expect(run(host, {}).result).rejects.toThrow(/image: web:2 is neither on the runner's Docker engine nor on the host/)
+    expect(host.calls).toEqual(['check-proxy 80'])
+  })
+
+  it('refuses a proxy-port in use before locking', async () => {
+    const host = new FakeHost()
+    host.proxy = { status: 'missing', portBusy: true, otherRoutes: [] }
+    await expect(run(host, { 'web:2': v2 }).result).rejects.toThrow(/proxy-port: port 80 is already in use/)
+    expect(host.calls).toEqual(['check-proxy 80'])
+  })
+
+  it('needs app-port when the image exposes several ports', async () => {
+    const host = new FakeHost()
+    const multi = image('c3', { exposedPorts: ['80/tcp', '443/tcp'] })
+    await expect(run(host, { 'web:2': multi }).result).rejects.toThrow(/app-port: required, because web:2 exposes 80\/tcp, 443\/tcp/)
+  })
+
+  it('rollback: true deploys the recorded previous release without a transfer and swaps previous', async () => {
+    const host = hostWithV1()
+    host.loads = v2
+    await run(host, { 'web:2': v2 }).result
+    const { result, runner } = run(host, {}, { image: '', service: 'web', rollback: 'true' })
+    const report = await result
+    expect(runner.saves).toEqual([])
+    expect(report).toMatchObject({ slot: 'blue', image: 'web:1', imageId: v1.id, rollback: true })
+    expect(report.transfer.source).toBe('rollback')
+    expect(report.previous).toMatchObject({ image: 'web:2', slot: 'green' })
+    expect(host.routes.get('web')?.image).toBe('web:1')
+  })
+
+  it('rollback without a recorded previous release fails clearly', async () => {
+    const host = new FakeHost()
+    await expect(run(host, {}, { image: '', service: 'web', rollback: 'true' }).result).rejects.toThrow(
+      /rollback: the host records no previous release of web/
+    )
+  })
+
+  it('removes a stray candidate left in the idle slot by a dead run', async () => {
+    const host = hostWithV1()
+    host.loads = v2
+    host.containers.set('web-green', { name: 'web-green', state: 'running', slot: 'green' })
+    await run(host, { 'web:2': v2 }).result
+    expect(host.calls.indexOf('retire web-green')).toBeLessThan(host.calls.indexOf('start web-green'))
+  })
+
+  it('recovers a switch that was not recorded: the proxy config says which slot is live', async () => {
+    const host = hostWithV1()
+    // A run switched to green (web:2) and died before writing state.json.
+    host.addImage(v2, 'web:2')
+    host.containers.set('web-green', { name: 'web-green', state: 'running', slot: 'green', image: 'web:2', imageId: v2.id })
+    host.routes.set('web', { ...host.routes.get('web')!, slot: 'green', container: 'web-green', image: 'web:2', imageId: v2.id })
+    const v3 = image('c3')
+    host.loads = v3
+    const report = await run(host, { 'web:3': v3 }, { image: 'web:3' }).result
+    expect(report).toMatchObject({ slot: 'blue', recovered: true })
+    expect(report.previous).toMatchObject({ image: 'web:2', slot: 'green' })
+    expect(host.calls).toContain('retire web-green')
+  })
+
+  it('releases the lock and closes the connection when a step throws', async () => {
+    const host = hostWithV1()
+    host.loads = v2
+    host.health = { healthy: false, attempts: 5, reason: 'timeout' }
+    await expect(run(host, { 'web:2': v2 }).result).rejects.toThrow()
+    expect(host.released).toBe(true)
+    expect(host.closed).toBe(true)
+  })
+})

@@ -1,0 +1,82 @@
+import { jest } from '@jest/globals'
+import { coreMock } from './support/core-mock.js'
+
+const core = coreMock()
+jest.unstable_mockModule('@actions/core', () => core)
+const { getInputs, parseInputs, parseEnv } = await import('../src/inputs.js')
+
+const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----'
+const base = { host: 'example.com', key: KEY, image: 'ghcr.io/acme/web:1.4.2' }
+
+describe('parseInputs', () => {
+  it('applies the defaults of action.yml', () => {
+    expect(parseInputs(base)).toEqual({
+      host: 'example.com', port: 22, username: 'root', key: KEY, passphrase: '', fingerprints: [],
+      knownHosts: '', timeout: 20, image: 'ghcr.io/acme/web:1.4.2', service: 'web', appPort: undefined,
+      healthPath: '/', healthTimeout: 60, proxyPort: 80, proxyImage: 'nginx:alpine', network: 'bluegreen',
+      serverNames: [], env: [], drainTimeout: 30, lockTimeout: 300, compression: 'auto',
+      compressionLevel: undefined, rollback: false
+    })
+  })
+
+  it('reads every input', () => {
+    const inputs = parseInputs({
+      ...base, port: '2222', username: 'deploy', fingerprint: `SHA256:${'A'.repeat(43)}`, service: 'shop',
+      'app-port': '3000', 'health-path': '/healthz?full=1', 'server-name': 'a.example.com, *.b.example.com',
+      env: 'A=1\n# comment\n\nB=x=y', rollback: 'true', compression: 'gzip', 'compression-level': '6'
+    })
+    expect(inputs).toMatchObject({
+      port: 2222, username: 'deploy', service: 'shop', appPort: 3000, healthPath: '/healthz?full=1',
+      serverNames: ['a.example.com', '*.b.example.com'], rollback: true, compression: 'gzip', compressionLevel: 6,
+      env: [{ name: 'A', value: '1' }, { name: 'B', value: 'x=y' }]
+    })
+  })
+
+  it.each([
+    [{ host: '' }, /^host: required/],
+    [{ host: 'example.com;id' }, /^host: expected a host name/],
+    [{ port: '0' }, /^port: expected a whole number from 1 to 65535, got 0/],
+    [{ port: 'ssh' }, /^port: expected a whole number, got "ssh"/],
+    [{ username: 'root;id' }, /^username:/],
+    [{ key: '' }, /^key: required/],
+    [{ key: 'not a key' }, /^key: expected a private key/],
+    [{ fingerprint: 'abc' }, /^fingerprint: expected the SHA256/],
+    [{ image: '' }, /^image: required/],
+    [{ image: 'app:1;touch /tmp/x' }, /^image: expected name:tag/],
+    [{ image: 'a b' }, /^image: expected name:tag/],
+    [{ image: '$(id)' }, /^image: expected name:tag/],
+    [{ image: 'web' }, /^image: expected name:tag or name@sha256/],
+    [{ service: 'a b' }, /^service: expected lowercase letters/],
+    [{ service: '$(id)' }, /^service:/],
+    [{ 'app-port': '70000' }, /^app-port: expected a whole number from 1 to 65535/],
+    [{ 'proxy-port': '0' }, /^proxy-port:/],
+    [{ 'health-path': '/a b' }, /^health-path: expected a URL path/],
+    [{ 'health-path': "/'x'" }, /^health-path:/],
+    [{ 'health-path': 'health' }, /^health-path:/],
+    [{ env: 'NOEQUALS' }, /^env: line 1 must be KEY=VALUE/],
+    [{ env: 'A=1\n=2' }, /^env: line 2/],
+    [{ 'server-name': 'a b;c' }, /^server-name:/],
+    [{ network: 'a b' }, /^network:/],
+    [{ 'proxy-image': 'nginx;id' }, /^proxy-image:/],
+    [{ 'health-timeout': '0' }, /^health-timeout:/],
+    [{ compression: 'brotli' }, /^compression: expected auto, zstd, gzip or none/],
+    [{ compression: 'gzip', 'compression-level': '12' }, /^compression-level: expected a whole number from 1 to 9/],
+    [{ rollback: 'yes' }, /^rollback: expected true or false/],
+    [{ image: '', rollback: 'true' }, /^service: required when rolling back/]
+  ])('refuses %j', (overrides, message) => {
+    expect(() => parseInputs({ ...base, ...overrides })).toThrow(message)
+  })
+
+  it('never shows an env value in its error', () => {
+    expect(() => parseEnv('GOOD=1\nsecret-value-here')).toThrow(/^env: line 2 .*\(value not shown\)$/)
+    expect(() => parseEnv('GOOD=1\nsecret-value-here')).not.toThrow(/secret-value-here/)
+  })
+})
+
+describe('getInputs', () => {
+  it('masks the key, each of its lines and the passphrase before parsing', () => {
+    core.inputs = { ...base, passphrase: 'correct horse', image: 'bad image' }
+    expect(() => getInputs()).toThrow(/^image:/)
+    expect(core.secrets).toEqual(expect.arrayContaining([KEY, 'b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ', 'correct horse']))
+  })
+})

@@ -1,0 +1,107 @@
+import { parseRoute, probeHostName, renderRoute, type Route } from '../src/host/nginx-config.js'
+import { nextState, parseSnapshot, resolveSituation, type Release, type ServiceState } from '../src/host/state.js'
+
+const release = (slot: 'blue' | 'green', image: string, imageId: string): Release => ({
+  slot, container: `web-${slot}`, image, imageId, appPort: 8080, deployedAt: `at-${image}`
+})
+const route = (r: Release, serverNames: string[] = []): Route => ({
+  service: 'web', slot: r.slot, container: r.container, appPort: r.appPort, image: r.image, imageId: r.imageId, serverNames
+})
+const v1 = release('blue', 'web:1', 'sha256:1')
+const v2 = release('green', 'web:2', 'sha256:2')
+const v3 = release('blue', 'web:3', 'sha256:3')
+
+describe('nginx route config', () => {
+  it('routes the default server to the slot container through a variable', () => {
+    const config = renderRoute(route(v2))
+    expect(config).toContain('listen 80 default_server;')
+    expect(config).toContain('server_name _;')
+    expect(config).toContain('set $bluegreen_upstream web-green:8080;')
+    expect(config).toContain('proxy_pass http://$bluegreen_upstream;')
+    expect(config).toContain('add_header X-Bluegreen-Slot green always;')
+  })
+
+  it('uses server names when given', () => {
+    const config = renderRoute(route(v1, ['a.example.com', '*.b.example.com']))
+    expect(config).toContain('    listen 80;\n')
+    expect(config).toContain('server_name a.example.com *.b.example.com;')
+  })
+
+  it('reads back the route from its first line', () => {
+    expect(parseRoute(renderRoute(route(v2)))).toEqual(route(v2))
+    expect(parseRoute('server {}')).toBeUndefined()
+  })
+
+  it('probes with a Host header that reaches the route', () => {
+    expect(probeHostName({ serverNames: [] })).toBe('bluegreen-check.invalid')
+    expect(probeHostName({ serverNames: ['*.example.com'] })).toBe('bluegreen-check.example.com')
+  })
+})
+
+describe('resolveSituation', () => {
+  const state = (live?: Release, previous?: Release): ServiceState => ({ version: 1, service: 'web', live, previous, history: [] })
+
+  it('first deploy: nothing live, blue is idle', () => {
+    expect(resolveSituation({ state: state(), containers: [] })).toEqual({ idleSlot: 'blue', recovered: false, live: undefined, previous: undefined })
+  })
+
+  it('the proxy config and state.json agree', () => {
+    const situation = resolveSituation({ state: state(v2, v1), route: route(v2), containers: [] })
+    expect(situation).toEqual({ live: v2, previous: v1, idleSlot: 'blue', recovered: false })
+  })
+
+  it('a switch that was not recorded: the proxy config wins, the recorded live becomes previous', () => {
+    const situation = resolveSituation({ state: state(v1), route: route(v2), containers: [] })
+    expect(situation).toMatchObject({ live: { slot: 'green', image: 'web:2' }, previous: v1, idleSlot: 'blue', recovered: true })
+  })
+
+  it('a lost proxy config: nothing is routed, the last live release is what a rollback returns to', () => {
+    const situation = resolveSituation({ state: state(v2, v1), containers: [] })
+    expect(situation).toEqual({ live: undefined, previous: v2, idleSlot: 'blue', recovered: true })
+  })
+})
+
+describe('nextState', () => {
+  it('the replaced release becomes previous, history keeps the newest first', () => {
+    const before: ServiceState = { version: 1, service: 'web', live: v1, history: [v1] }
+    const after = nextState(before, { live: v1, idleSlot: 'green', recovered: false }, v2)
+    expect(after).toEqual({ version: 1, service: 'web', live: v2, previous: v1, history: [v2, v1] })
+  })
+
+  it('re-deploying the live image keeps the older previous, so rollback still changes something', () => {
+    const before: ServiceState = { version: 1, service: 'web', live: v2, previous: v1, history: [v2, v1] }
+    const again = { ...v2, slot: 'blue' as const, container: 'web-blue' }
+    const after = nextState(before, { live: v2, previous: v1, idleSlot: 'blue', recovered: false }, again)
+    expect(after.previous).toEqual(v1)
+  })
+
+  it('keeps ten releases of history', () => {
+    const history = Array.from({ length: 10 }, (_, i) => release('blue', `web:${i}`, `sha256:${i}`))
+    const after = nextState({ version: 1, service: 'web', history }, { idleSlot: 'blue', recovered: false }, v3)
+    expect(after.history).toHaveLength(10)
+    expect(after.history[0]).toEqual(v3)
+  })
+})
+
+describe('parseSnapshot', () => {
+  it('reads state.json, the route line and the service containers', () => {
+    const stdout = [
+      '--state', JSON.stringify({ version: 1, service: 'web', live: v1, history: [v1] }, null, 2), '',
+      '--route', `# bluegreen-route ${JSON.stringify(route(v1))}`, '',
+      '--containers', 'web-blue\trunning\tblue\tweb:1\tsha256:1', 'web-green\texited\tgreen\t\t', ''
+    ].join('\n')
+    const snapshot = parseSnapshot(stdout, 'web')
+    expect(snapshot.state.live).toEqual(v1)
+    expect(snapshot.route).toEqual(route(v1))
+    expect(snapshot.containers).toEqual([
+      { name: 'web-blue', state: 'running', slot: 'blue', image: 'web:1', imageId: 'sha256:1' },
+      { name: 'web-green', state: 'exited', slot: 'green', image: undefined, imageId: undefined }
+    ])
+  })
+
+  it('treats a missing or torn state.json as empty', () => {
+    expect(parseSnapshot('--state\n{"version":1,\n--route\n\n--containers\n', 'web')).toEqual({
+      state: { version: 1, service: 'web', history: [] }, route: undefined, containers: []
+    })
+  })
+})

@@ -1,0 +1,172 @@
+import { Readable } from 'node:stream'
+import type { Host } from '../../src/host/index.js'
+import type { HealthResult } from '../../src/host/health.js'
+import type { HostLock, LockOptions } from '../../src/host/lock.js'
+import type { Route } from '../../src/host/nginx-config.js'
+import type { ProxyCheck, ProxySpec } from '../../src/host/proxy.js'
+import type { ServiceContainer, ServiceState } from '../../src/host/state.js'
+import type { ImageInfo } from '../../src/image-info.js'
+import type { RunnerDocker } from '../../src/resolve.js'
+
+export function image(id: string, overrides: Partial<ImageInfo> = {}): ImageInfo {
+  return {
+    id: `sha256:${id.padEnd(64, '0')}`,
+    diffIds: [`sha256:${'1'.repeat(64)}`, `sha256:${id.padEnd(64, '2')}`],
+    exposedPorts: ['8080/tcp'],
+    sizeBytes: 1000,
+    hasHealthcheck: false,
+    repoTags: [],
+    ...overrides
+  }
+}
+
+/**
+ * An in-memory host with the same observable behaviour as the real one: containers, images,
+ * the proxy's route file and state.json. Knobs make single steps fail.
+ */
+export class FakeHost implements Host {
+  readonly target = 'root@fake:22'
+  readonly facts = { user: 'root', dockerVersion: '27.0.0', containerdStore: false, tools: ['gzip'] }
+  readonly calls: string[] = []
+  readonly images = new Map<string, ImageInfo>()
+  readonly containers = new Map<string, ServiceContainer>()
+  routes = new Map<string, Route>()
+  state?: ServiceState
+  proxy: ProxyCheck = { status: 'running', publishedPort: 80, portBusy: false, otherRoutes: [] }
+  health: HealthResult = { healthy: true, attempts: 2 }
+  failSwitch = false
+  failVerify = false
+  failLoad = ''
+  lockError?: Error
+  /** What `docker load` puts on the host. */
+  loads?: ImageInfo
+  loadedBytes = 0
+  released = false
+  closed = false
+
+  addImage(info: ImageInfo, ...refs: string[]): void {
+    this.images.set(info.id, info)
+    for (const ref of refs) this.images.set(ref, info)
+  }
+
+  async lock(options: LockOptions): Promise<HostLock> {
+    this.calls.push(`lock ${options.service}`)
+    if (this.lockError) throw this.lockError
+    return {
+      assertHeld: () => undefined,
+      release: async () => void (this.released = true)
+    }
+  }
+
+  async inspectImage(ref: string) {
+    return this.images.get(ref)
+  }
+
+  async chainIds() {
+    return new Set<string>()
+  }
+
+  async load(decompress: string, archive: Readable) {
+    this.calls.push(`load ${decompress}`)
+    for await (const chunk of archive) this.loadedBytes += (chunk as Buffer).length
+    if (this.failLoad) return { code: 1, stdout: '', stderr: this.failLoad }
+    if (this.loads) this.addImage(this.loads)
+    return { code: 0, stdout: 'Loaded image', stderr: '' }
+  }
+
+  async verifyImage(sent: ImageInfo) {
+    return this.images.has(sent.id) ? undefined : `the host has no image ${sent.id}`
+  }
+
+  async tagImage(id: string, ref: string) {
+    this.calls.push(`tag ${ref}`)
+    this.images.set(ref, this.images.get(id)!)
+  }
+
+  async checkProxy(spec: ProxySpec) {
+    this.calls.push(`check-proxy ${spec.port}`)
+    return this.proxy
+  }
+
+  async ensureProxy(spec: ProxySpec) {
+    this.calls.push(`ensure-proxy ${spec.network}`)
+    return ['proxy running']
+  }
+
+  async snapshot(service: string) {
+    const route = this.routes.get(service)
+    const containers = [...this.containers.values()].filter((container) => container.name.startsWith(`${service}-`))
+    return { state: structuredClone(this.state ?? { version: 1 as const, service, history: [] }), route, containers }
+  }
+
+  async startCandidate(spec: { name: string; slot: string; image: string; imageId: string }) {
+    this.calls.push(`start ${spec.name}`)
+    if (!this.images.has(spec.imageId)) throw new Error(`No such image: ${spec.imageId}`)
+    this.containers.set(spec.name, { name: spec.name, state: 'running', slot: spec.slot, image: spec.image, imageId: spec.imageId })
+  }
+
+  async waitHealthy(spec: { container: string }, onAttempt: (line: string) => void) {
+    this.calls.push(`health ${spec.container}`)
+    onAttempt('STATUS 200 SLOT none HEALTH none')
+    return this.health
+  }
+
+  async removeContainer(name: string) {
+    this.calls.push(`remove ${name}`)
+    this.containers.delete(name)
+  }
+
+  async switchRoute(_network: string, route: Route) {
+    this.calls.push(`switch ${route.container}`)
+    if (this.failSwitch) throw new Error('nginx refused the new config (nginx -t)')
+    this.previousRoute = this.routes.get(route.service)
+    this.routes.set(route.service, route)
+  }
+
+  private previousRoute?: Route
+
+  async verifyRoute(_network: string, route: Route) {
+    this.calls.push(`verify ${route.container}`)
+    if (this.failVerify) throw new Error(`The proxy did not serve ${route.container} after the switch`)
+  }
+
+  async restoreRoute(_network: string, service: string) {
+    this.calls.push(`restore ${service}`)
+    if (this.previousRoute) this.routes.set(service, this.previousRoute)
+    else this.routes.delete(service)
+  }
+
+  async retire(spec: { container: string }) {
+    this.calls.push(`retire ${spec.container}`)
+    this.containers.delete(spec.container)
+    return { openConnections: 0 }
+  }
+
+  async writeState(state: ServiceState) {
+    this.calls.push('write-state')
+    this.state = structuredClone(state)
+  }
+
+  async pruneImages(refs: string[]) {
+    if (refs.length) this.calls.push(`prune ${refs.join(' ')}`)
+    return refs
+  }
+
+  close(): void {
+    this.closed = true
+  }
+}
+
+/** The runner's engine: images by reference, and a `docker save` that yields a few bytes. */
+export function fakeRunner(images: Record<string, ImageInfo>): RunnerDocker & { saves: string[] } {
+  const saves: string[] = []
+  return {
+    saves,
+    inspect: async (ref) => images[ref],
+    engine: async () => ({ apiVersion: '1.41', containerdStore: false }),
+    save: (ref) => {
+      saves.push(ref)
+      return { stdout: Readable.from([Buffer.alloc(4096, 7)]), done: Promise.resolve(), stop: () => undefined }
+    }
+  }
+}

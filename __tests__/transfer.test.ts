@@ -1,0 +1,144 @@
+import { createGunzip } from 'node:zlib'
+import { createHash } from 'node:crypto'
+import { Readable } from 'node:stream'
+import { chainIds, sharedLayerCount, collectChainIds } from '../src/transfer/layers.js'
+import { filterTar, readManifest } from '../src/transfer/tar-filter.js'
+import { sendImage } from '../src/transfer/transfer.js'
+import type { Host } from '../src/host/index.js'
+import type { ImageInfo } from '../src/image-info.js'
+import { archiveEntries, chunked, fakeArchive, type FakeArchive } from './support/archive.js'
+
+describe('chain IDs', () => {
+  it('follow Docker: the first is the diff ID, then sha256 of "<below> <diff>"', () => {
+    const [a, b] = [`sha256:${'a'.repeat(64)}`, `sha256:${'b'.repeat(64)}`]
+    const expected = 'sha256:' + createHash('sha256').update(`${a} ${b}`).digest('hex')
+    expect(chainIds([a, b])).toEqual([a, expected])
+  })
+
+  it('only a prefix of layers can be shared', () => {
+    const [a, b, c] = ['1', '2', '3'].map((d) => `sha256:${d.repeat(64)}`)
+    const host = collectChainIds([[a, b]])
+    expect(sharedLayerCount([a, b, c], host)).toBe(2)
+    expect(sharedLayerCount([b, c], host)).toBe(0) // b alone is not the chain a→b
+    expect(sharedLayerCount([a, c], host)).toBe(1)
+  })
+})
+
+describe('filterTar', () => {
+  it('leaves out the chosen entries and copies every other one byte for byte', async () => {
+    const archive = await fakeArchive([300_000, 70_000, 5_000], 'classic')
+    const original = await archiveEntries(chunked(archive.bytes))
+    const filtered = await archiveEntries(filterTar(chunked(archive.bytes, 4096), (name) => name === archive.layerPaths[0]))
+    expect([...filtered.keys()]).toEqual([...original.keys()].filter((name) => name !== archive.layerPaths[0]))
+    for (const [name, body] of filtered) expect(body.equals(original.get(name)!)).toBe(true)
+  })
+
+  it('finds manifest.json at the end of an archive', async () => {
+    const archive = await fakeArchive([1000, 2000], 'classic')
+    const manifest = JSON.parse(await readManifest(chunked(archive.bytes)))
+    expect(manifest[0].Layers).toEqual(archive.layerPaths)
+  })
+})
+
+/** A host that unpacks what it is sent, and knows the chains of the given layers. */
+function receivingHost(knownDiffIds: string[], verify: (entries: Map<string, Buffer>) => string | undefined) {
+  const received: Map<string, Buffer>[] = []
+  const host = {
+    facts: { user: 'root', dockerVersion: '27', containerdStore: false, tools: ['gzip'] },
+    chainIds: async () => collectChainIds([knownDiffIds]),
+    load: async (decompress: string, body: Readable) => {
+      expect(decompress).toBe('gzip -dc')
+      received.push(await archiveEntries(body.pipe(createGunzip())))
+      return { code: 0, stdout: 'Loaded image: web:1', stderr: '' }
+    },
+    verifyImage: async () => verify(received[received.length - 1])
+  } as unknown as Host
+  return { host, received }
+}
+
+function runner(archive: FakeArchive, apiVersion: string) {
+  const saves: string[] = []
+  return {
+    saves,
+    deps: {
+      engine: { apiVersion, containerdStore: false },
+      save: (ref: string) => {
+        saves.push(ref)
+        return { stdout: chunked(archive.bytes), done: Promise.resolve(), stop: () => undefined }
+      },
+      log: () => undefined
+    }
+  }
+}
+
+const gzip = { codec: 'gzip' as const, level: 1, reason: 'test' }
+const info = (archive: FakeArchive): ImageInfo => ({
+  id: 'sha256:img', diffIds: archive.diffIds, exposedPorts: [], sizeBytes: archive.bytes.length, hasHealthcheck: false, repoTags: []
+})
+
+describe('sendImage', () => {
+  it('classic layout: maps layers in a first pass, then sends only the missing top layer', async () => {
+    const archive = await fakeArchive([400_000, 300_000, 2_000], 'classic')
+    const { host, received } = receivingHost(archive.diffIds.slice(0, 2), () => undefined)
+    const { deps, saves } = runner(archive, '1.41')
+    const result = await sendImage(host, 'web:1', info(archive), gzip, deps)
+    expect(saves).toHaveLength(2)
+    expect(result.skippedLayers).toBe(2)
+    expect(received[0].has(archive.layerPaths[0])).toBe(false)
+    expect(received[0].has(archive.layerPaths[1])).toBe(false)
+    expect(received[0].has(archive.layerPaths[2])).toBe(true)
+    expect(received[0].has('manifest.json')).toBe(true)
+    expect(result.sentBytes).toBeLessThan(20_000)
+    expect(result.archiveBytes).toBe(archive.bytes.length)
+  })
+
+  it('OCI layout: decides by blob name in one pass', async () => {
+    const archive = await fakeArchive([400_000, 2_000], 'oci')
+    const { host, received } = receivingHost(archive.diffIds.slice(0, 1), () => undefined)
+    const { deps, saves } = runner(archive, '1.47')
+    const result = await sendImage(host, 'web:1', info(archive), gzip, deps)
+    expect(saves).toHaveLength(1)
+    expect(result.skippedLayers).toBe(1)
+    expect([...received[0].keys()]).not.toContain(archive.layerPaths[0])
+    expect([...received[0].keys()]).toContain(archive.layerPaths[1])
+  })
+
+  it('sends everything, once, when the host has none of the layers', async () => {
+    const archive = await fakeArchive([50_000, 2_000], 'classic')
+    const { host, received } = receivingHost([], () => undefined)
+    const { deps, saves } = runner(archive, '1.41')
+    const result = await sendImage(host, 'web:1', info(archive), gzip, deps)
+    expect(saves).toHaveLength(1)
+    expect(result.skippedLayers).toBe(0)
+    expect(received[0].size).toBe((await archiveEntries(chunked(archive.bytes))).size)
+  })
+
+  it('resends every layer when the partial load does not verify (containerd store)', async () => {
+    const archive = await fakeArchive([100_000, 2_000], 'classic')
+    const { host, received } = receivingHost(archive.diffIds.slice(0, 1), (entries) =>
+      entries.has(archive.layerPaths[0]) ? undefined : 'the host has no image sha256:img after docker load'
+    )
+    const { deps } = runner(archive, '1.41')
+    const result = await sendImage(host, 'web:1', info(archive), gzip, deps)
+    expect(received).toHaveLength(2)
+    expect(received[1].has(archive.layerPaths[0])).toBe(true)
+    expect(result.skippedLayers).toBe(0)
+    expect(result.sentBytes).toBeGreaterThan(100_000)
+  })
+
+  it('fails with what docker load said', async () => {
+    const archive = await fakeArchive([10_000], 'classic')
+    const host = {
+      facts: { user: 'root', dockerVersion: '27', containerdStore: false, tools: ['gzip'] },
+      chainIds: async () => new Set<string>(),
+      load: async (_d: string, body: Readable) => {
+        body.resume()
+        return { code: 1, stdout: '', stderr: 'Error processing tar file(exit status 1): write /x: no space left on device' }
+      },
+      verifyImage: async () => undefined
+    } as unknown as Host
+    await expect(sendImage(host, 'web:1', info(archive), gzip, runner(archive, '1.41').deps)).rejects.toThrow(
+      /^docker load on the host failed: .*no space left on device/
+    )
+  })
+})

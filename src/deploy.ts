@@ -1,0 +1,309 @@
+import * as core from '@actions/core'
+import type { Host } from './host/index.js'
+import type { HostLock } from './host/lock.js'
+import type { Route } from './host/nginx-config.js'
+import { containerName } from './host/paths.js'
+import { proxyProblems, type ProxySpec } from './host/proxy.js'
+import {
+  nextState, resolveSituation, type Release, type ServiceSnapshot, type ServiceState, type Situation
+} from './host/state.js'
+import { shortId } from './image-info.js'
+import type { Inputs } from './inputs.js'
+import { Phases } from './phases.js'
+import type { DeployReport, TransferReport } from './report.js'
+import { planImage, type ImagePlan, type RunnerDocker } from './resolve.js'
+import { chooseCodec } from './transfer/compression.js'
+import { sendImage } from './transfer/transfer.js'
+
+export interface DeployDeps {
+  connect: (inputs: Inputs) => Promise<Host>
+  runner: RunnerDocker
+  /** Who holds the lock, shown to a deploy that waits for it. */
+  holder: string
+}
+
+/** The blue-green sequence. Only the idle slot changes until the candidate has proven healthy. */
+export async function deploy(inputs: Inputs, deps: DeployDeps): Promise<DeployReport> {
+  const phases = new Phases()
+  const host = await phases.run('connect', `Connect to ${inputs.host}:${inputs.port}`, () => deps.connect(inputs))
+  try {
+    const checked = await phases.run('check', 'Check the host and the image', () => check(inputs, host, deps))
+    const lock = await phases.run('lock', `Lock ${inputs.service} on the host`, () =>
+      host.lock({
+        service: inputs.service,
+        timeoutSeconds: inputs.lockTimeout,
+        holder: deps.holder,
+        onWait: (holder) => core.info(`Another deploy of ${inputs.service} holds the lock: ${holder}; waiting`)
+      })
+    )
+    try {
+      return await new LockedDeploy(inputs, host, deps, phases, lock, checked).run()
+    } finally {
+      await lock.release()
+    }
+  } finally {
+    host.close()
+  }
+}
+
+interface Checked {
+  proxy: ProxySpec
+}
+
+/** Read-only: everything that can be refused is refused here, before the host changes. */
+async function check(inputs: Inputs, host: Host, deps: DeployDeps): Promise<Checked> {
+  core.info(`Docker ${host.facts.dockerVersion} on ${host.target} as ${host.facts.user}`)
+  const proxy: ProxySpec = {
+    network: inputs.network,
+    port: inputs.proxyPort,
+    image: inputs.proxyImage,
+    service: inputs.service,
+    serverNames: inputs.serverNames
+  }
+  const problems = proxyProblems(await host.checkProxy(proxy), proxy)
+  if (problems.length > 0) throw new Error(problems.join('\n'))
+  if (!inputs.rollback) chooseCodec(inputs.compression, inputs.compressionLevel, host.facts.tools)
+  // The image must exist somewhere and its port must be known before the lock is taken.
+  const situation = resolveSituation(await host.snapshot(inputs.service, inputs.network))
+  const plan = await planImage(inputs, host, deps.runner, situation)
+  core.info(`Image ${plan.ref} (${shortId(plan.image.id)}), app port ${plan.appPort}, source: ${plan.source}`)
+  return { proxy }
+}
+
+class LockedDeploy {
+  private snapshot!: ServiceSnapshot
+  private situation!: Situation
+  private plan!: ImagePlan
+  private candidate!: Release
+  private transfer!: TransferReport
+  private healthAttempts = 0
+
+  constructor(
+    private readonly inputs: Inputs,
+    private readonly host: Host,
+    private readonly deps: DeployDeps,
+    private readonly phases: Phases,
+    private readonly lock: HostLock,
+    private readonly checked: Checked
+  ) {}
+
+  async run(): Promise<DeployReport> {
+    await this.phases.run('state', 'Read the live slot', () => this.readSituation())
+    await this.phases.run('transfer', 'Transfer the image', () => this.sendImage())
+    await this.phases.run('proxy', 'Make sure the proxy runs', () => this.ensureProxy())
+    await this.phases.run('candidate', `Start ${this.candidate.container}`, () => this.startCandidate())
+    await this.phases.run('health', `Health-check ${this.candidate.container}`, () => this.checkHealth())
+    await this.phases.run('switch', `Switch the proxy to ${this.candidate.slot}`, () => this.switchProxy())
+    const state = await this.phases.run('record', 'Record the release', () => this.record())
+    const retired = await this.phases.run('retire', 'Retire the old slot', () => this.retire(state))
+    return this.report(state.previous, retired)
+  }
+
+  private async readSituation(): Promise<void> {
+    const snapshot = await this.host.snapshot(this.inputs.service, this.inputs.network)
+    this.snapshot = snapshot
+    this.situation = resolveSituation(snapshot)
+    const { live, idleSlot, recovered } = this.situation
+    if (recovered) core.warning('The host state disagreed with the proxy config (a run died mid-deploy); the proxy config wins')
+    core.info(live ? `Live: ${live.slot} (${live.container}, ${live.image})` : `No live release of ${this.inputs.service} yet`)
+    this.plan = await planImage(this.inputs, this.host, this.deps.runner, this.situation)
+    this.candidate = {
+      slot: idleSlot,
+      container: containerName(this.inputs.service, idleSlot),
+      image: this.plan.ref,
+      imageId: this.plan.image.id,
+      appPort: this.plan.appPort,
+      deployedAt: ''
+    }
+    // A container in the idle slot is left over from a run that died; it serves nothing.
+    const stray = snapshot.containers.find((container) => container.name === this.candidate.container)
+    if (stray) {
+      core.info(`Removing ${stray.name} left in the idle slot by an earlier run`)
+      await this.host.retire(this.retireSpec(stray.name), () => undefined)
+    }
+  }
+
+  private async sendImage(): Promise<void> {
+    const { plan, inputs } = this
+    const base = {
+      sentBytes: 0, archiveBytes: 0, imageBytes: plan.image.sizeBytes, skippedLayers: 0,
+      totalLayers: plan.image.diffIds.length, durationMs: 0
+    }
+    if (plan.source !== 'sent') {
+      core.info(sourceMessage(plan))
+      if (plan.source === 'already-on-host') await this.host.tagImage(plan.image.id, plan.ref)
+      this.transfer = { ...base, source: plan.source, skippedLayers: base.totalLayers }
+      return
+    }
+    const codec = chooseCodec(inputs.compression, inputs.compressionLevel, this.host.facts.tools)
+    const engine = await this.deps.runner.engine()
+    const result = await sendImage(this.host, plan.ref, plan.image, codec, {
+      engine,
+      save: (ref) => this.deps.runner.save(ref),
+      log: (line) => core.info(line)
+    }).catch((error: Error) => {
+      throw new Error(`${error.message}. ${this.hostUnchanged()}`)
+    })
+    this.transfer = { ...base, ...result, source: 'sent', codec: codec.codec }
+  }
+
+  private async ensureProxy(): Promise<void> {
+    await this.guard(async () => {
+      const done = await this.host.ensureProxy(this.checked.proxy)
+      core.info(done.join(', '))
+    })
+  }
+
+  private async startCandidate(): Promise<void> {
+    this.lock.assertHeld()
+    await this.guard(() => this.host.startCandidate(this.candidateSpec(), this.inputs.env))
+  }
+
+  private async checkHealth(): Promise<void> {
+    const { candidate, inputs } = this
+    const result = await this.host.waitHealthy(
+      {
+        container: candidate.container,
+        network: inputs.network,
+        appPort: candidate.appPort,
+        path: inputs.healthPath,
+        timeoutSeconds: inputs.healthTimeout
+      },
+      (line) => core.info(line)
+    )
+    this.healthAttempts = result.attempts
+    if (result.healthy) return
+    await this.host.removeContainer(candidate.container)
+    throw new Error(`Health check of ${candidate.container} failed: ${result.reason}\n${this.hostUnchanged()}`)
+  }
+
+  private async switchProxy(): Promise<void> {
+    this.lock.assertHeld()
+    const route = this.route()
+    await this.guard(() => this.host.switchRoute(this.inputs.network, route))
+    try {
+      await this.host.verifyRoute(this.inputs.network, route, this.inputs.healthPath)
+    } catch (error) {
+      await this.host.restoreRoute(this.inputs.network, this.inputs.service)
+      await this.host.removeContainer(this.candidate.container)
+      throw new Error(`${(error as Error).message}; switched back. ${this.hostUnchanged()}`)
+    }
+    core.info(`The proxy now serves ${this.candidate.container}`)
+  }
+
+  private async record(): Promise<ServiceState> {
+    this.candidate.deployedAt = new Date().toISOString()
+    const state = nextState(this.snapshot.state, this.situation, this.candidate)
+    await this.host.writeState(state)
+    return state
+  }
+
+  private async retire(state: ServiceState): Promise<{ open: number; pruned: string[] }> {
+    const old = this.situation.live
+    let open = 0
+    if (old && old.container !== this.candidate.container) {
+      const result = await this.host.retire(this.retireSpec(old.container), (count) =>
+        core.info(`Waiting for ${count} connection(s) to ${old.container} to finish`)
+      )
+      open = result.openConnections
+      if (open > 0) core.warning(`drain-timeout reached with ${open} connection(s) to ${old.container} still open`)
+      core.info(`Stopped and removed ${old.container}`)
+    }
+    return { open, pruned: await this.prune(state) }
+  }
+
+  /** Keeps the live and previous releases' images; older recorded releases give theirs back. */
+  private async prune(state: ServiceState): Promise<string[]> {
+    const kept = [state.live, state.previous].filter((release) => release !== undefined)
+    const keep = new Set(kept.flatMap((release) => [release.imageId, release.image]))
+    const refs = state.history
+      .filter((release) => !keep.has(release.imageId) && !keep.has(release.image))
+      .map((release) => release.image)
+    const pruned = await this.host.pruneImages([...new Set(refs)])
+    if (pruned.length) core.info(`Removed images of older releases: ${pruned.join(', ')}`)
+    return pruned
+  }
+
+  /** Runs a step that changes the idle slot; on failure the candidate goes, the live slot stays. */
+  private async guard(step: () => Promise<void>): Promise<void> {
+    try {
+      await step()
+    } catch (error) {
+      await this.host.removeContainer(this.candidate.container).catch(() => undefined)
+      throw new Error(`${(error as Error).message}\n${this.hostUnchanged()}`)
+    }
+  }
+
+  private hostUnchanged(): string {
+    const live = this.situation?.live
+    const proxy = `port ${this.inputs.proxyPort}`
+    const kept = live
+      ? `${live.container} (${live.image}) still serves on ${proxy}`
+      : `nothing of ${this.inputs.service} was live, and the proxy still routes nothing to it`
+    return `The host is as before: ${kept}; the candidate ${this.candidate?.container ?? ''} was removed.`
+  }
+
+  private route(): Route {
+    return {
+      service: this.inputs.service,
+      slot: this.candidate.slot,
+      container: this.candidate.container,
+      appPort: this.candidate.appPort,
+      image: this.candidate.image,
+      imageId: this.candidate.imageId,
+      serverNames: this.inputs.serverNames
+    }
+  }
+
+  private candidateSpec() {
+    return {
+      name: this.candidate.container,
+      network: this.inputs.network,
+      service: this.inputs.service,
+      slot: this.candidate.slot,
+      image: this.candidate.image,
+      imageId: this.candidate.imageId
+    }
+  }
+
+  private retireSpec(container: string) {
+    const port = this.situation.live?.container === container ? this.situation.live.appPort : this.candidate.appPort
+    return { container, network: this.inputs.network, appPort: port, drainTimeoutSeconds: this.inputs.drainTimeout }
+  }
+
+  private report(previous: Release | undefined, retired: { open: number; pruned: string[] }): DeployReport {
+    const { inputs, candidate } = this
+    return {
+      service: inputs.service,
+      target: this.host.target,
+      network: inputs.network,
+      proxyPort: inputs.proxyPort,
+      serverNames: inputs.serverNames,
+      slot: candidate.slot,
+      container: candidate.container,
+      image: candidate.image,
+      imageId: candidate.imageId,
+      appPort: candidate.appPort,
+      replaced: this.situation.live,
+      previous,
+      rollback: inputs.rollback,
+      recovered: this.situation.recovered,
+      transfer: this.transfer,
+      healthAttempts: this.healthAttempts,
+      drainOpenConnections: retired.open,
+      pruned: retired.pruned,
+      phases: this.phases.times
+    }
+  }
+}
+
+function sourceMessage(plan: ImagePlan): string {
+  switch (plan.source) {
+    case 'already-on-host':
+      return `The host already has ${plan.ref} (${shortId(plan.image.id)}); nothing to send`
+    case 'host-copy':
+      return `The runner's Docker engine has no ${plan.ref}; deploying the host's copy (${shortId(plan.image.id)}) without a transfer`
+    default:
+      return `Rolling back to ${plan.ref} (${shortId(plan.image.id)}), already on the host`
+  }
+}

@@ -1,0 +1,59 @@
+import type { Readable } from 'node:stream'
+import { parseImageInspect, type ImageInfo } from '../image-info.js'
+import { bashCommand, type RunResult, type Ssh } from '../ssh.js'
+import { collectChainIds } from '../transfer/layers.js'
+
+export async function inspectHostImage(ssh: Ssh, ref: string): Promise<ImageInfo | undefined> {
+  const result = await ssh.run(`docker image inspect --format '{{json .}}' "$1" 2>/dev/null || true`, [ref])
+  const json = result.stdout.trim()
+  return json ? parseImageInspect(json) : undefined
+}
+
+/** One `docker image inspect` over every image on the host: which layer chains it holds. */
+export async function hostChainIds(ssh: Ssh): Promise<Set<string>> {
+  const result = await ssh.run(
+    `docker image ls -aq --no-trunc | sort -u | xargs -r docker image inspect --format '{{json .RootFS.Layers}}'`
+  )
+  if (result.code !== 0) throw new Error(`Could not list the host's image layers: ${result.stderr.trim()}`)
+  const lists = result.stdout
+    .split('\n')
+    .filter((line) => line.startsWith('['))
+    .map((line) => JSON.parse(line) as string[])
+  return collectChainIds(lists)
+}
+
+/** Feeds an archive stream to `docker load` on the host; `decompress` is a fixed command word. */
+export function loadImage(ssh: Ssh, decompress: string, archive: Readable): Promise<RunResult> {
+  return ssh.stream(bashCommand(`${decompress} | docker load`), archive)
+}
+
+/** Digest references cannot be tags; those images are run by ID anyway. */
+export async function tagImage(ssh: Ssh, id: string, ref: string): Promise<void> {
+  if (ref.includes('@')) return
+  const result = await ssh.run('docker tag "$1" "$2"', [id, ref])
+  if (result.code !== 0) throw new Error(`Could not tag ${id} as ${ref} on the host: ${result.stderr.trim()}`)
+}
+
+/** The host must now hold exactly the image that was sent: same ID and same layers. */
+export async function verifyHostImage(ssh: Ssh, sent: ImageInfo): Promise<string | undefined> {
+  const found = await inspectHostImage(ssh, sent.id)
+  if (!found) return `the host has no image ${sent.id} after docker load`
+  if (found.diffIds.join() !== sent.diffIds.join()) {
+    return `the host's image ${sent.id} has other layers than the runner's`
+  }
+  return undefined
+}
+
+// Releases older than live and previous give their image back, unless something still uses it:
+// `docker image rm` without -f refuses images that a container (even a stopped one) runs.
+const PRUNE_SCRIPT = `
+for ref in "$@"; do
+  if docker image rm "$ref" >/dev/null 2>&1; then echo "$ref"; fi
+done
+`
+
+export async function pruneImages(ssh: Ssh, refs: string[]): Promise<string[]> {
+  if (refs.length === 0) return []
+  const result = await ssh.run(PRUNE_SCRIPT, refs)
+  return result.stdout.split('\n').filter(Boolean)
+}

@@ -1,0 +1,66 @@
+import type { Ssh } from '../ssh.js'
+import { proxyName } from './paths.js'
+
+export interface RetireSpec {
+  container: string
+  network: string
+  appPort: number
+  drainTimeoutSeconds: number
+}
+
+export interface RetireResult {
+  /** Connections still open when the drain stopped waiting (0 when it drained). */
+  openConnections: number
+}
+
+// A container leaves only once the proxy holds no connection to it: the proxy's /proc/net/tcp
+// lists every upstream connection, so requests in flight at the switch (a long report, an
+// upload) finish on the old slot. Old nginx workers exit once their requests are done; once
+// none is left (after nginx's 100 ms hand-over) nothing can still reach the old slot.
+const RETIRE_SCRIPT = `
+proxy=$1 name=$2 net=$3 port=$4 timeout=$5
+ip=$(docker inspect -f "{{with index .NetworkSettings.Networks \\"$net\\"}}{{.IPAddress}}{{end}}" "$name" 2>/dev/null || true)
+open=0
+if [ -n "$ip" ] && [ "$timeout" -gt 0 ]; then
+  IFS=. read -r a b c d <<<"$ip"
+  target=$(printf '%02X%02X%02X%02X:%04X' "$d" "$c" "$b" "$a" "$port")
+  deadline=$((SECONDS + timeout)) quiet=0
+  sleep 0.2
+  while :; do
+    read -r open workers < <(docker exec "$proxy" sh -c '
+      n=$(cat /proc/net/tcp 2>/dev/null | awk -v t="$1" "\\$3 == t && \\$4 == \\"01\\"" | wc -l)
+      w=$(grep -ls "shutting down" /proc/[0-9]*/cmdline 2>/dev/null | wc -l)
+      echo $n $w' sh "$target" 2>/dev/null || echo "0 0")
+    if [ "$open" -eq 0 ]; then quiet=$((quiet + 1)); else quiet=0; fi
+    if [ "$open" -eq 0 ] && [ "$workers" -eq 0 ]; then break; fi
+    if [ "$quiet" -ge 3 ]; then break; fi
+    if [ "$SECONDS" -ge "$deadline" ]; then break; fi
+    echo "WAIT $open"
+    sleep 0.5
+  done
+fi
+echo "DRAINED $open"
+docker stop "$name" >/dev/null 2>&1 || true
+docker rm -f "$name" >/dev/null 2>&1 || true
+`
+
+export async function retireContainer(
+  ssh: Ssh,
+  spec: RetireSpec,
+  onWait: (openConnections: number) => void
+): Promise<RetireResult> {
+  let drained: RetireResult = { openConnections: 0 }
+  const result = await ssh.run(
+    RETIRE_SCRIPT,
+    [proxyName(spec.network), spec.container, spec.network, String(spec.appPort), String(spec.drainTimeoutSeconds)],
+    {
+      onLine: (line) => {
+        const [kind, open] = line.split(' ')
+        if (kind === 'WAIT') onWait(Number(open))
+        if (kind === 'DRAINED') drained = { openConnections: Number(open) }
+      }
+    }
+  )
+  if (result.code !== 0) throw new Error(`Could not retire ${spec.container}: ${result.stderr.trim()}`)
+  return drained
+}

@@ -1,0 +1,153 @@
+import type { Ssh } from '../ssh.js'
+import { parseRoute, type Route } from './nginx-config.js'
+import { confDir, otherSlot, serviceDir, type Slot } from './paths.js'
+
+// The host keeps two records: the proxy config (which slot is live, written at the switch)
+// and state.json (previous release and history, written right after). When a run died between
+// the two, the proxy config wins and state.json is repaired on the next deploy.
+
+export interface Release {
+  slot: Slot
+  container: string
+  image: string
+  imageId: string
+  appPort: number
+  deployedAt: string
+}
+
+export interface ServiceState {
+  version: 1
+  service: string
+  live?: Release
+  /** What `rollback: true` returns to. */
+  previous?: Release
+  /** Newest first. */
+  history: Release[]
+}
+
+export interface ServiceContainer {
+  name: string
+  state: string
+  slot?: string
+  image?: string
+  imageId?: string
+}
+
+export interface ServiceSnapshot {
+  state: ServiceState
+  route?: Route
+  containers: ServiceContainer[]
+}
+
+export interface Situation {
+  /** The release the proxy routes to now. */
+  live?: Release
+  previous?: Release
+  /** The slot the candidate goes to. */
+  idleSlot: Slot
+  /** state.json disagreed with the proxy config (a run died after its switch). */
+  recovered: boolean
+}
+
+const HISTORY_LENGTH = 10
+
+export function emptyState(service: string): ServiceState {
+  return { version: 1, service, history: [] }
+}
+
+export function resolveSituation(snapshot: ServiceSnapshot): Situation {
+  const { state, route } = snapshot
+  if (!route) {
+    const last = state.live
+    return {
+      previous: last ?? state.previous,
+      idleSlot: last ? otherSlot(last.slot) : 'blue',
+      recovered: last !== undefined
+    }
+  }
+  const recorded = state.live
+  const matches = recorded?.slot === route.slot && recorded.imageId === route.imageId
+  const live: Release = {
+    slot: route.slot,
+    container: route.container,
+    image: route.image,
+    imageId: route.imageId,
+    appPort: route.appPort,
+    deployedAt: matches ? recorded.deployedAt : ''
+  }
+  const previous = matches ? state.previous : (recorded ?? state.previous)
+  return { live, previous, idleSlot: otherSlot(route.slot), recovered: !matches }
+}
+
+/** The state after `release` went live. */
+export function nextState(state: ServiceState, situation: Situation, release: Release): ServiceState {
+  // Re-deploying the live image must not make rollback a no-op.
+  const replaced = situation.live
+  const previous = replaced && replaced.imageId !== release.imageId ? replaced : situation.previous
+  return {
+    version: 1,
+    service: state.service,
+    live: release,
+    previous: previous?.imageId === release.imageId ? undefined : previous,
+    history: [release, ...state.history].slice(0, HISTORY_LENGTH)
+  }
+}
+
+const READ_SCRIPT = `
+echo "--state"; cat "$1/state.json" 2>/dev/null || true; echo
+echo "--route"; head -n 1 "$2" 2>/dev/null || true; echo
+echo "--containers"
+docker ps -a --filter "label=bluegreen.service=$3" \\
+  --format '{{.Names}}\t{{.State}}\t{{.Label "bluegreen.slot"}}\t{{.Label "bluegreen.image"}}\t{{.Label "bluegreen.image-id"}}'
+`
+
+export async function readSnapshot(ssh: Ssh, service: string, network: string): Promise<ServiceSnapshot> {
+  const conf = `${confDir(network)}/${service}.conf`
+  const result = await ssh.run(READ_SCRIPT, [serviceDir(service), conf, service])
+  if (result.code !== 0) throw new Error(`Could not read the state of ${service}: ${result.stderr.trim()}`)
+  return parseSnapshot(result.stdout, service)
+}
+
+export function parseSnapshot(stdout: string, service: string): ServiceSnapshot {
+  const section = (name: string): string => {
+    const start = stdout.indexOf(`--${name}\n`)
+    if (start < 0) return ''
+    const rest = stdout.slice(start + name.length + 3)
+    const end = rest.search(/^--(state|route|containers)$/m)
+    return (end < 0 ? rest : rest.slice(0, end)).trim()
+  }
+  return {
+    state: parseState(section('state'), service),
+    route: parseRoute(section('route')),
+    containers: section('containers')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const [name, state, slot, image, imageId] = line.split('\t')
+        return { name, state, slot: slot || undefined, image: image || undefined, imageId: imageId || undefined }
+      })
+  }
+}
+
+function parseState(text: string, service: string): ServiceState {
+  if (!text) return emptyState(service)
+  try {
+    const parsed = JSON.parse(text) as ServiceState
+    return { ...emptyState(service), ...parsed, history: parsed.history ?? [] }
+  } catch {
+    return emptyState(service) // a torn write; the proxy config still says what is live
+  }
+}
+
+const WRITE_SCRIPT = `
+mkdir -p "$1"
+cat > "$1/state.json.tmp"
+mv -f "$1/state.json.tmp" "$1/state.json"
+`
+
+export async function writeState(ssh: Ssh, state: ServiceState): Promise<void> {
+  const result = await ssh.run(WRITE_SCRIPT, [serviceDir(state.service)], {
+    stdin: JSON.stringify(state, null, 2) + '\n'
+  })
+  if (result.code !== 0) throw new Error(`Could not save the state of ${state.service}: ${result.stderr.trim()}`)
+}

@@ -1,0 +1,156 @@
+import * as core from '@actions/core'
+import { defaultServiceName, parseImageRef } from './image-ref.js'
+import { validateInputs } from './validate.js'
+
+export type Compression = 'auto' | 'zstd' | 'gzip' | 'none'
+
+export interface EnvVar {
+  name: string
+  value: string
+}
+
+/** Every input of action.yml, parsed. Names follow action.yml. */
+export interface Inputs {
+  host: string
+  port: number
+  username: string
+  key: string
+  passphrase: string
+  fingerprints: string[]
+  knownHosts: string
+  timeout: number
+  /** Empty only when rolling back to the recorded previous release. */
+  image: string
+  service: string
+  /** Undefined: take the single port the image EXPOSEs. */
+  appPort?: number
+  healthPath: string
+  healthTimeout: number
+  proxyPort: number
+  proxyImage: string
+  network: string
+  serverNames: string[]
+  env: EnvVar[]
+  drainTimeout: number
+  lockTimeout: number
+  compression: Compression
+  compressionLevel?: number
+  rollback: boolean
+}
+
+/** Raw input text by action.yml name. */
+export type RawInputs = Record<string, string>
+
+export const INPUT_NAMES = [
+  'host', 'port', 'username', 'key', 'passphrase', 'fingerprint', 'known-hosts', 'timeout',
+  'image', 'service', 'app-port', 'health-path', 'health-timeout', 'proxy-port', 'proxy-image',
+  'network', 'server-name', 'env', 'drain-timeout', 'lock-timeout', 'compression',
+  'compression-level', 'rollback'
+] as const
+
+const DEFAULTS: RawInputs = {
+  port: '22', username: 'root', timeout: '20', 'health-path': '/', 'health-timeout': '60',
+  'proxy-port': '80', 'proxy-image': 'nginx:alpine', network: 'bluegreen', 'drain-timeout': '30',
+  'lock-timeout': '300', compression: 'auto', rollback: 'false'
+}
+
+/** Reads the step's inputs, masks the secrets at once, then parses and validates them. */
+export function getInputs(): Inputs {
+  const raw: RawInputs = {}
+  for (const name of INPUT_NAMES) {
+    // Multi-line values (key, env, known-hosts) keep their inner layout.
+    raw[name] = core.getInput(name, { trimWhitespace: name !== 'env' })
+  }
+  maskSecrets(raw)
+  return parseInputs(raw)
+}
+
+function maskSecrets(raw: RawInputs): void {
+  for (const name of ['key', 'passphrase']) {
+    const value = raw[name]
+    if (!value) continue
+    core.setSecret(value)
+    // The runner masks line by line, so a multi-line key needs each line registered.
+    for (const line of value.split(/\r?\n/)) if (line.trim().length > 8) core.setSecret(line.trim())
+  }
+}
+
+/** Turns raw input text into typed Inputs; throws a message naming the input on bad text. */
+export function parseInputs(given: RawInputs): Inputs {
+  const raw = { ...DEFAULTS, ...withoutEmpty(given) }
+  const text = (name: string): string => (raw[name] ?? '').trim()
+  const rollback = parseBoolean('rollback', text('rollback'))
+  const image = text('image')
+  const inputs: Inputs = {
+    host: text('host'),
+    port: parseInteger('port', text('port')),
+    username: text('username'),
+    key: (raw.key ?? '').trim(),
+    passphrase: raw.passphrase ?? '',
+    fingerprints: text('fingerprint').split(/[\s,]+/).filter(Boolean),
+    knownHosts: raw['known-hosts'] ?? '',
+    timeout: parseInteger('timeout', text('timeout')),
+    image,
+    service: text('service') || serviceFromImage(image, rollback),
+    appPort: text('app-port') ? parseInteger('app-port', text('app-port')) : undefined,
+    healthPath: text('health-path'),
+    healthTimeout: parseInteger('health-timeout', text('health-timeout')),
+    proxyPort: parseInteger('proxy-port', text('proxy-port')),
+    proxyImage: text('proxy-image'),
+    network: text('network'),
+    serverNames: text('server-name').split(/[\s,]+/).filter(Boolean),
+    env: parseEnv(raw.env ?? ''),
+    drainTimeout: parseInteger('drain-timeout', text('drain-timeout')),
+    lockTimeout: parseInteger('lock-timeout', text('lock-timeout')),
+    compression: text('compression').toLowerCase() as Compression,
+    compressionLevel: text('compression-level')
+      ? parseInteger('compression-level', text('compression-level'))
+      : undefined,
+    rollback
+  }
+  validateInputs(inputs)
+  return inputs
+}
+
+function withoutEmpty(raw: RawInputs): RawInputs {
+  return Object.fromEntries(Object.entries(raw).filter(([, value]) => value.trim() !== ''))
+}
+
+function serviceFromImage(image: string, rollback: boolean): string {
+  const ref = parseImageRef(image)
+  if (ref) return defaultServiceName(ref)
+  if (!image && rollback) {
+    throw new Error('service: required when rolling back without an image (e.g. service: web)')
+  }
+  return '' // validateInputs reports the bad image
+}
+
+export function parseInteger(name: string, value: string): number {
+  if (!/^\d+$/.test(value)) throw new Error(`${name}: expected a whole number, got "${value}"`)
+  return Number(value)
+}
+
+/** Same spellings as core.getBooleanInput (YAML 1.2 core schema). */
+export function parseBoolean(name: string, value: string): boolean {
+  if (['true', 'True', 'TRUE'].includes(value)) return true
+  if (['false', 'False', 'FALSE'].includes(value)) return false
+  throw new Error(`${name}: expected true or false, got "${value}"`)
+}
+
+/** KEY=VALUE lines; blank lines and # comments are skipped. Values never appear in messages. */
+export function parseEnv(text: string): EnvVar[] {
+  const vars: EnvVar[] = []
+  text.split('\n').forEach((rawLine, index) => {
+    const line = rawLine.replace(/\r$/, '').replace(/^\s+/, '')
+    if (line === '' || line.startsWith('#')) return
+    const eq = line.indexOf('=')
+    const name = eq > 0 ? line.slice(0, eq) : ''
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw new Error(
+        `env: line ${index + 1} must be KEY=VALUE with KEY made of letters, digits and _ (value not shown)`
+      )
+    }
+    vars.push({ name, value: line.slice(eq + 1) })
+  })
+  return vars
+}

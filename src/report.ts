@@ -1,0 +1,42 @@
+import type { Release } from './host/state.js'
+import type { Slot } from './host/paths.js'
+import type { PhaseTime } from './phases.js'
+import type { Codec } from './transfer/compression.js'
+
+export type ImageSource = 'sent' | 'already-on-host' | 'host-copy' | 'rollback'
+
+export interface TransferReport {
+  source: ImageSource
+  sentBytes: number
+  archiveBytes: number
+  imageBytes: number
+  skippedLayers: number
+  totalLayers: number
+  codec?: Codec
+  durationMs: number
+}
+
+/** Everything a run learned, for the outputs and the job summary. */
+export interface DeployReport {
+  service: string
+  target: string
+  network: string
+  proxyPort: number
+  serverNames: string[]
+  slot: Slot
+  container: string
+  image: string
+  imageId: string
+  appPort: number
+  /** The release that was live before this run. */
+  replaced?: Release
+  /** What `rollback: true` would return to now. */
+  previous?: Release
+  rollback: boolean
+  recovered: boolean
+  transfer: TransferReport
+  healthAttempts: number
+  drainOpenConnections: number
+  pruned: string[]
+  phases: PhaseTime[]
+}

@@ -1,0 +1,63 @@
+import type { Host } from './host/index.js'
+import type { Situation } from './host/state.js'
+import { exposedAppPort, type ImageInfo } from './image-info.js'
+import type { Inputs } from './inputs.js'
+import type { ImageSource } from './report.js'
+import type { RunnerEngine, SaveStream } from './runner-docker.js'
+
+/** The runner's Docker engine, as the deploy uses it. */
+export interface RunnerDocker {
+  inspect(ref: string): Promise<ImageInfo | undefined>
+  engine(): Promise<RunnerEngine>
+  save(ref: string): SaveStream
+}
+
+export interface ImagePlan {
+  /** The reference recorded for this release. */
+  ref: string
+  image: ImageInfo
+  source: ImageSource
+  appPort: number
+}
+
+/**
+ * Decides which image goes live and how it reaches the host: sent from the runner, already
+ * there, or (a re-run with an older tag on a fresh runner) the host's own copy.
+ */
+export async function planImage(
+  inputs: Inputs,
+  host: Host,
+  runner: RunnerDocker,
+  situation: Situation
+): Promise<ImagePlan> {
+  if (inputs.rollback) return planRollback(inputs, host, situation)
+  const local = await runner.inspect(inputs.image)
+  if (local) {
+    const onHost = await host.inspectImage(local.id)
+    const source: ImageSource = onHost ? 'already-on-host' : 'sent'
+    return { ref: inputs.image, image: local, source, appPort: appPortFor(inputs, local) }
+  }
+  const hostCopy = await host.inspectImage(inputs.image)
+  if (!hostCopy) {
+    throw new Error(
+      `image: ${inputs.image} is neither on the runner's Docker engine nor on the host; build or pull it in an earlier step`
+    )
+  }
+  return { ref: inputs.image, image: hostCopy, source: 'host-copy', appPort: appPortFor(inputs, hostCopy) }
+}
+
+async function planRollback(inputs: Inputs, host: Host, situation: Situation): Promise<ImagePlan> {
+  const target = situation.previous
+  if (!target) {
+    throw new Error(`rollback: the host records no previous release of ${inputs.service} to roll back to`)
+  }
+  const image = await host.inspectImage(target.imageId)
+  if (!image) {
+    throw new Error(`rollback: the previous release's image ${target.image} (${target.imageId}) is no longer on the host`)
+  }
+  return { ref: target.image, image, source: 'rollback', appPort: inputs.appPort ?? target.appPort }
+}
+
+function appPortFor(inputs: Inputs, image: ImageInfo): number {
+  return inputs.appPort ?? exposedAppPort(image, inputs.image)
+}

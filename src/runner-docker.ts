@@ -1,0 +1,60 @@
+import * as exec from '@actions/exec'
+import { spawn } from 'node:child_process'
+import type { Readable } from 'node:stream'
+import { parseImageInspect, type ImageInfo } from './image-info.js'
+
+// The runner's own Docker engine: the source of images to send.
+
+export interface RunnerEngine {
+  /** Docker 25+ names layer blobs in `docker save` by digest (blobs/sha256/...). */
+  apiVersion: string
+  containerdStore: boolean
+}
+
+async function docker(args: string[]): Promise<exec.ExecOutput | undefined> {
+  try {
+    return await exec.getExecOutput('docker', args, { silent: true, ignoreReturnCode: true })
+  } catch {
+    return undefined // no docker CLI on this runner
+  }
+}
+
+/** The image as the runner's engine has it, or undefined when it has none (or no engine). */
+export async function inspectRunnerImage(ref: string): Promise<ImageInfo | undefined> {
+  const result = await docker(['image', 'inspect', '--format', '{{json .}}', ref])
+  if (!result || result.exitCode !== 0) return undefined
+  return parseImageInspect(result.stdout)
+}
+
+export async function runnerEngine(): Promise<RunnerEngine> {
+  const result = await docker(['info', '--format', '{{json .DriverStatus}} {{.ServerVersion}}'])
+  const version = await docker(['version', '--format', '{{.Server.APIVersion}}'])
+  const status = result?.stdout ?? ''
+  return {
+    apiVersion: version?.stdout.trim() ?? '',
+    containerdStore: status.includes('io.containerd.snapshotter')
+  }
+}
+
+export interface SaveStream {
+  stdout: Readable
+  /** Resolves when `docker save` exited 0; rejects with its stderr otherwise. */
+  done: Promise<void>
+  stop(): void
+}
+
+/** `docker save` as a stream: the archive is never held in memory or written to disk. */
+export function saveImage(ref: string): SaveStream {
+  const child = spawn('docker', ['save', ref], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let stderr = ''
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  const done = new Promise<void>((resolve, reject) => {
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      if (code === 0) resolve()
+      else reject(new Error(`docker save ${ref} failed (${signal ?? `exit ${code}`}): ${stderr.trim()}`))
+    })
+  })
+  done.catch(() => undefined) // observed by the caller; avoid an unhandled rejection meanwhile
+  return { stdout: child.stdout, done, stop: () => child.kill() }
+}

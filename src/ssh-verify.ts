@@ -1,0 +1,107 @@
+import * as core from '@actions/core'
+import {
+  KEY_FAMILIES,
+  algorithmsFor,
+  fingerprintOf,
+  keyTypeOf,
+  type KnownHost
+} from './hostkey.js'
+
+export type HostKeyCheck =
+  | { kind: 'fingerprint'; fingerprints: string[] }
+  | { kind: 'known-hosts'; name: string; entries: KnownHost[] }
+  | { kind: 'none' }
+
+export class HostKeyError extends Error {
+  override name = 'HostKeyError'
+}
+
+type Verifier = (key: Buffer) => boolean
+type Connect<T> = (verifier: Verifier, algorithms?: string[]) => Promise<T>
+
+interface SeenKey {
+  type: string
+  fingerprint: string
+}
+
+/** Connects only to a host whose key passes `check`; with no check, warns and shows how to pin. */
+export async function verifyHostKey<T>(check: HostKeyCheck, connect: Connect<T>): Promise<T> {
+  if (check.kind === 'known-hosts') return connectKnownHosts(check.name, check.entries, connect)
+  if (check.kind === 'fingerprint') return connectFingerprint(check.fingerprints, connect)
+  let seen: SeenKey | undefined
+  const client = await connect((key) => {
+    seen = describe(key)
+    return true
+  })
+  if (seen) warnUnverified(seen)
+  return client
+}
+
+async function connectKnownHosts<T>(name: string, entries: KnownHost[], connect: Connect<T>): Promise<T> {
+  const trusted = entries.filter((entry) => entry.marker === undefined)
+  const revoked = entries.filter((entry) => entry.marker === '@revoked')
+  if (trusted.length === 0) {
+    throw new HostKeyError(`known-hosts: no line lists a key for ${name}`)
+  }
+  const algorithms = [...new Set(trusted.flatMap((entry) => algorithmsFor(entry.keyType)))]
+  let seen: SeenKey | undefined
+  const verifier: Verifier = (key) => {
+    seen = describe(key)
+    if (revoked.some((entry) => entry.key.equals(key))) return false
+    return trusted.some((entry) => entry.key.equals(key))
+  }
+  try {
+    return await connect(verifier, algorithms)
+  } catch (error) {
+    if (!seen) throw error
+    throw new HostKeyError(
+      `Host key verification failed for ${name}: the server presented ${seen.fingerprint} (${seen.type}), ` +
+        'which known-hosts does not trust. No command was run.'
+    )
+  }
+}
+
+/**
+ * A server has several host keys and offers one per handshake, so a fingerprint of its RSA key
+ * cannot match when ed25519 is negotiated. Each family is tried in turn until one key matches.
+ */
+async function connectFingerprint<T>(fingerprints: string[], connect: Connect<T>): Promise<T> {
+  const seen: SeenKey[] = []
+  let families: (string[] | undefined)[] = [undefined]
+  while (families.length > 0) {
+    const algorithms = families.shift()
+    let offered: SeenKey | undefined
+    try {
+      return await connect((key) => {
+        offered = describe(key)
+        return fingerprints.includes(offered.fingerprint)
+      }, algorithms)
+    } catch (error) {
+      if (!offered && !/no matching/i.test(String(error))) throw error
+      if (offered) seen.push(offered)
+    }
+    if (algorithms === undefined) families = untriedFamilies(seen)
+  }
+  const presented = seen.map((key) => `${key.fingerprint} (${key.type})`).join(', ')
+  throw new HostKeyError(
+    `Host key verification failed: expected fingerprint ${fingerprints.join(' or ')}, ` +
+      `the server presented ${presented || 'no key'}. No command was run.`
+  )
+}
+
+function untriedFamilies(seen: SeenKey[]): string[][] {
+  const tried = new Set(seen.flatMap((key) => algorithmsFor(key.type)))
+  return KEY_FAMILIES.filter((family) => !family.some((algorithm) => tried.has(algorithm)))
+}
+
+function describe(key: Buffer): SeenKey {
+  return { type: keyTypeOf(key), fingerprint: fingerprintOf(key) }
+}
+
+function warnUnverified(seen: SeenKey): void {
+  core.warning(
+    `The host key was NOT verified: anyone between this runner and the host could read the image and env. ` +
+      `The server presented ${seen.fingerprint} (${seen.type}). Pin it by adding this input to the step:\n` +
+      `  fingerprint: ${seen.fingerprint}`
+  )
+}

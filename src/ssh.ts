@@ -1,0 +1,171 @@
+import './cjs-globals.js'
+import { NodeSSH } from 'node-ssh'
+import ssh2 from 'ssh2'
+import type { ClientChannel } from 'ssh2'
+import type { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { verifyHostKey, type HostKeyCheck } from './ssh-verify.js'
+
+export interface SshOptions {
+  host: string
+  port: number
+  username: string
+  key: string
+  passphrase: string
+  /** Seconds until the TCP connect, handshake and authentication must be done. */
+  timeout: number
+  hostKey: HostKeyCheck
+}
+
+export interface RunResult {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+export interface RunOptions {
+  /** Text or a stream for the remote command's stdin (kept off the command line). */
+  stdin?: string | Readable
+  /** Called with each complete stdout line as it arrives. */
+  onLine?: (line: string) => void
+}
+
+/** The one quoting helper: a single-quoted word for any POSIX shell. */
+export function quote(value: string): string {
+  if (value.includes('\0')) throw new Error('cannot pass a NUL byte to the remote shell')
+  return `'${value.replace(/'/g, `'\\''`)}'`
+}
+
+/** Runs `script` with bash on the host; `args` arrive as $1, $2... and are never parsed as code. */
+export function bashCommand(script: string, args: string[] = []): string {
+  const body = `set -euo pipefail\n${script}`
+  return ['bash', '-c', quote(body), 'bluegreen', ...args.map(quote)].join(' ')
+}
+
+/** Throws a message naming `key` or `passphrase` when the key cannot be used. */
+export function checkPrivateKey(key: string, passphrase: string): void {
+  const parsed = ssh2.utils.parseKey(key, passphrase || undefined)
+  if (!(parsed instanceof Error)) return
+  const message = parsed.message
+  if (/no passphrase given/i.test(message)) {
+    throw new Error('passphrase: the key is encrypted; set the passphrase input')
+  }
+  if (/passphrase/i.test(message)) throw new Error('passphrase: wrong passphrase for the key')
+  throw new Error(`key: cannot read the private key (${message})`)
+}
+
+/** One SSH connection, kept for the whole run; every remote step is a channel on it. */
+export class Ssh {
+  private constructor(
+    private readonly client: NodeSSH,
+    readonly target: string
+  ) {}
+
+  static async connect(options: SshOptions): Promise<Ssh> {
+    checkPrivateKey(options.key, options.passphrase)
+    const client = await verifyHostKey(options.hostKey, async (verifier, algorithms) => {
+      const ssh = new NodeSSH()
+      await ssh.connect({
+        host: options.host,
+        port: options.port,
+        username: options.username,
+        privateKey: options.key,
+        passphrase: options.passphrase || undefined,
+        readyTimeout: options.timeout * 1000,
+        keepaliveInterval: 10_000,
+        keepaliveCountMax: 6,
+        hostVerifier: verifier,
+        algorithms: algorithms ? { serverHostKey: algorithms as never } : undefined
+      })
+      return ssh
+    }).catch((error: unknown) => {
+      throw connectError(error, options)
+    })
+    return new Ssh(client, `${options.username}@${options.host}:${options.port}`)
+  }
+
+  /** Runs a bash script on the host (see bashCommand). */
+  run(script: string, args: string[] = [], options: RunOptions = {}): Promise<RunResult> {
+    return this.exec(bashCommand(script, args), options)
+  }
+
+  /** Runs a command line through the login shell of the remote user. */
+  async exec(command: string, options: RunOptions = {}): Promise<RunResult> {
+    let pending = ''
+    const onLine = options.onLine
+    const result = await this.client.execCommand(command, {
+      stdin: options.stdin,
+      noTrim: true,
+      onStdout: onLine
+        ? (chunk) => {
+            const lines = (pending + chunk.toString('utf8')).split('\n')
+            pending = lines.pop() ?? ''
+            lines.forEach(onLine)
+          }
+        : undefined
+    })
+    if (onLine && pending) onLine(pending)
+    return { code: result.code ?? 255, stdout: result.stdout, stderr: result.stderr }
+  }
+
+  /**
+   * Streams `source` into a remote command's stdin with backpressure end to end: a slow host
+   * slows the reader instead of filling the runner's memory.
+   */
+  async stream(command: string, source: Readable): Promise<RunResult> {
+    const channel = await this.openChannel(command)
+    const stdout: Buffer[] = []
+    const stderr: Buffer[] = []
+    channel.on('data', (chunk: Buffer) => stdout.push(chunk))
+    channel.stderr.on('data', (chunk: Buffer) => stderr.push(chunk))
+    const exited = new Promise<number>((resolve) => {
+      let code = 255
+      channel.on('exit', (exitCode: number | null) => (code = exitCode ?? 255))
+      channel.on('close', () => resolve(code))
+    })
+    // A host that gives up early closes the channel; stop reading the source then.
+    const piped = pipeline(source, channel).catch((error: unknown) => error)
+    const code = await exited
+    source.destroy()
+    const pipeError = await piped
+    const text = (parts: Buffer[]): string => Buffer.concat(parts).toString('utf8')
+    if (pipeError instanceof Error && code === 0) throw pipeError
+    return { code, stdout: text(stdout), stderr: text(stderr) }
+  }
+
+  close(): void {
+    this.client.dispose()
+  }
+
+  private openChannel(command: string): Promise<ClientChannel> {
+    const connection = this.client.connection
+    if (!connection) return Promise.reject(new Error('the SSH connection is closed'))
+    return new Promise((resolve, reject) => {
+      connection.exec(command, (error, channel) => (error ? reject(error) : resolve(channel)))
+    })
+  }
+}
+
+function connectError(error: unknown, options: SshOptions): Error {
+  const where = `${options.host}:${options.port}`
+  const err = error as NodeJS.ErrnoException & { level?: string }
+  if (!(error instanceof Error)) return new Error(`Could not connect to ${where}: ${String(error)}`)
+  if (error.name === 'HostKeyError') return error
+  if (err.code === 'ECONNREFUSED') {
+    return new Error(`Could not connect to ${where}: connection refused (check host and port)`)
+  }
+  if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') {
+    return new Error(`host: cannot resolve "${options.host}"`)
+  }
+  if (/timed out/i.test(error.message) || err.code === 'ETIMEDOUT') {
+    return new Error(
+      `Timed out after ${options.timeout} s connecting to ${where} (raise the timeout input if the host is slow)`
+    )
+  }
+  if (err.level === 'client-authentication') {
+    return new Error(
+      `SSH authentication failed for ${options.username}@${where}: the server did not accept the key (check key and username)`
+    )
+  }
+  return new Error(`Could not connect to ${where}: ${error.message}`)
+}

@@ -1,0 +1,98 @@
+import type { Release } from './host/state.js'
+import { shortId } from './image-info.js'
+import { mib, rate, seconds } from './format.js'
+import type { DeployReport, TransferReport } from './report.js'
+
+// The job summary is what a reviewer reads after approving: what went live and where, what
+// travelled, how long each phase took, and the exact input that undoes it.
+
+export function renderSummary(report: DeployReport): string {
+  const verb = report.rollback ? `rolled back to ${report.image}` : `is live`
+  return [
+    `## ${report.service} ${verb} on ${report.slot}`,
+    '',
+    releaseTable(report),
+    '',
+    `**Image:** ${transferLine(report.transfer)}`,
+    '',
+    `**Health check:** answered after ${report.healthAttempts} attempt${report.healthAttempts === 1 ? '' : 's'}.` +
+      drainLine(report),
+    '',
+    phaseTable(report),
+    '',
+    rollbackSection(report),
+    report.recovered ? '\n> The host state disagreed with the proxy config (an earlier run died mid-deploy); it was repaired from the proxy config.\n' : ''
+  ].join('\n')
+}
+
+export function renderFailure(message: string): string {
+  const quoted = message.split('\n').map((line) => `> ${line}`).join('\n')
+  return `## Deploy failed\n\n${quoted}\n`
+}
+
+function releaseTable(report: DeployReport): string {
+  const names = report.serverNames.length ? report.serverNames.join(', ') : 'any host name'
+  const rows: [string, string][] = [
+    ['Host', `\`${report.target}\``],
+    ['Service', `${report.service} behind proxy port ${report.proxyPort} (${names}, network ${report.network})`],
+    ['Slot', `**${report.slot}**: container \`${report.container}\`, app port ${report.appPort}`],
+    ['Image', `\`${report.image}\` (\`${shortId(report.imageId)}\`)`],
+    ['Replaced', report.replaced ? describe(report.replaced) : 'nothing (first deploy)']
+  ]
+  return ['| | |', '|---|---|', ...rows.map(([key, value]) => `| ${key} | ${value} |`)].join('\n')
+}
+
+function describe(release: Release): string {
+  return `${release.slot}: \`${release.image}\` (\`${shortId(release.imageId)}\`)`
+}
+
+export function transferLine(transfer: TransferReport): string {
+  const size = mib(transfer.imageBytes)
+  switch (transfer.source) {
+    case 'already-on-host':
+      return `already on the host (${size}); nothing sent.`
+    case 'host-copy':
+      return `not on the runner; the host's copy (${size}) went live, nothing sent.`
+    case 'rollback':
+      return `the previous release's image (${size}) was still on the host; nothing sent.`
+    default:
+      return (
+        `sent ${mib(transfer.sentBytes)} of ${size} (${transfer.skippedLayers} of ${transfer.totalLayers} layers already on the host) ` +
+        `in ${seconds(transfer.durationMs)}, ${rate(transfer.sentBytes, transfer.durationMs)}, ${transfer.codec}.`
+      )
+  }
+}
+
+function drainLine(report: DeployReport): string {
+  if (!report.replaced) return ''
+  if (report.drainOpenConnections > 0) {
+    return ` The old slot was stopped at drain-timeout with ${report.drainOpenConnections} connection(s) open.`
+  }
+  return ` The old slot drained and was stopped.`
+}
+
+function phaseTable(report: DeployReport): string {
+  const total = report.phases.reduce((sum, phase) => sum + phase.ms, 0)
+  return [
+    '| Phase | Time |',
+    '|---|---:|',
+    ...report.phases.map((phase) => `| ${phase.name} | ${seconds(phase.ms)} |`),
+    `| **total** | **${seconds(total)}** |`
+  ].join('\n')
+}
+
+function rollbackSection(report: DeployReport): string {
+  if (!report.previous) return '**Roll back:** no previous release is recorded yet.'
+  return [
+    `**Roll back** to ${describe(report.previous)} by re-running with either input:`,
+    '',
+    '```yaml',
+    `image: ${report.previous.image}`,
+    '```',
+    '',
+    '```yaml',
+    'rollback: true',
+    `service: ${report.service}`,
+    '```'
+  ].join('\n')
+}

@@ -1,0 +1,104 @@
+import zlib from 'node:zlib'
+import { Transform, type TransformCallback } from 'node:stream'
+import type { Compression } from '../inputs.js'
+
+export type Codec = 'zstd' | 'gzip' | 'none'
+
+export interface CodecChoice {
+  codec: Codec
+  level: number
+  /** Why this codec, for the log. */
+  reason: string
+}
+
+/** Gzip level 1: several times the speed of the default 6 for a few percent more bytes. */
+const GZIP_LEVEL = 1
+const ZSTD_LEVEL = 3
+
+type ZstdZlib = typeof zlib & {
+  createZstdCompress?: (options: { params: Record<number, number> }) => Transform
+  constants: typeof zlib.constants & { ZSTD_c_compressionLevel?: number }
+}
+
+export function nodeHasZstd(): boolean {
+  return typeof (zlib as ZstdZlib).createZstdCompress === 'function'
+}
+
+export function chooseCodec(
+  requested: Compression,
+  level: number | undefined,
+  hostTools: string[],
+  zstdInNode = nodeHasZstd()
+): CodecChoice {
+  const hostZstd = hostTools.includes('zstd')
+  if (requested === 'none') return { codec: 'none', level: 0, reason: 'compression: none' }
+  if (requested === 'zstd') {
+    if (!zstdInNode) throw new Error(`compression: zstd needs Node.js 22.15 or later on the runner (this is ${process.version})`)
+    if (!hostZstd) throw new Error('compression: zstd needs the zstd command on the host')
+    return { codec: 'zstd', level: level ?? ZSTD_LEVEL, reason: 'compression: zstd' }
+  }
+  if (requested === 'auto' && zstdInNode && hostZstd) {
+    return { codec: 'zstd', level: level ?? ZSTD_LEVEL, reason: 'auto: zstd on both ends' }
+  }
+  const hostGzip = hostTools.includes('gzip') || hostTools.includes('pigz')
+  if (requested === 'gzip') {
+    if (!hostGzip) throw new Error('compression: gzip needs gzip (or pigz) on the host')
+    return { codec: 'gzip', level: level ?? GZIP_LEVEL, reason: 'compression: gzip' }
+  }
+  if (!hostGzip) return { codec: 'none', level: 0, reason: 'auto: no zstd or gzip on the host' }
+  const why = zstdInNode ? 'no zstd on the host' : `no zstd in Node ${process.version}`
+  return { codec: 'gzip', level: level ?? GZIP_LEVEL, reason: `auto: gzip, ${why}` }
+}
+
+/** The host side of the pipe, before `docker load`. */
+export function decompressCommand(codec: Codec, hostTools: string[]): string {
+  if (codec === 'zstd') return 'zstd -dc'
+  if (codec === 'gzip') return hostTools.includes('pigz') ? 'pigz -dc' : 'gzip -dc'
+  return 'cat'
+}
+
+/** The stages to put in the pipeline, in order (none for `none`). */
+export function compressor(choice: CodecChoice): Transform[] {
+  if (choice.codec === 'none') return []
+  if (choice.codec === 'zstd') {
+    const z = zlib as ZstdZlib
+    const key = z.constants.ZSTD_c_compressionLevel ?? 100
+    return [z.createZstdCompress!({ params: { [key]: choice.level } })]
+  }
+  return adaptiveGzip(choice.level)
+}
+
+const PROBE_EVERY = 4 << 20
+const PROBE_BYTES = 32 << 10
+/** A sample that shrinks by less than this is already compressed data (a packed blob, a jpeg). */
+const INCOMPRESSIBLE = 0.95
+
+/**
+ * Gzip that stores incompressible stretches instead of compressing them: deflate at level 1
+ * runs near 50 MiB/s on random bytes, stored blocks near 400 MiB/s. A small sample every few
+ * MiB decides, and zlib's params() switches level between chunks without a new stream.
+ */
+export function adaptiveGzip(level: number): [Transform, Transform] {
+  const gzip = zlib.createGzip({ level })
+  let current = level
+  let sinceProbe = PROBE_EVERY
+  const probe = new Transform({
+    transform(chunk: Buffer, _encoding, done: TransformCallback) {
+      sinceProbe += chunk.length
+      if (sinceProbe < PROBE_EVERY || chunk.length < 4096) return done(null, chunk)
+      sinceProbe = 0
+      const wanted = compressible(chunk) ? level : 0
+      if (wanted === current) return done(null, chunk)
+      current = wanted
+      // params() flushes what gzip holds first, so the switch lands between whole chunks.
+      ;(gzip as unknown as zlib.ZlibParams).params(wanted, zlib.constants.Z_DEFAULT_STRATEGY, () => done(null, chunk))
+    }
+  })
+  return [probe, gzip]
+}
+
+export function compressible(chunk: Buffer): boolean {
+  const start = Math.max(0, Math.floor((chunk.length - PROBE_BYTES) / 2))
+  const sample = chunk.subarray(start, start + PROBE_BYTES)
+  return zlib.deflateRawSync(sample, { level: 1 }).length < sample.length * INCOMPRESSIBLE
+}

@@ -1,0 +1,112 @@
+import type { Inputs } from './inputs.js'
+import { parseImageRef } from './image-ref.js'
+
+// Every value that reaches the host is checked here first: anything that could carry shell
+// syntax is refused by its shape, and each message names the input and the form it expects.
+
+const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[?[0-9A-Fa-f:.]+\]?)$/
+const USERNAME = /^[a-z_][a-z0-9_.-]{0,31}$/
+const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}=?$/
+const SERVICE = /^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$/
+const NETWORK = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,49}$/
+const HEALTH_PATH = /^\/[A-Za-z0-9._~%/+=,:@&?-]*$/
+const SERVER_NAME = /^(?:\*\.)?[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$/
+
+export function validateInputs(inputs: Inputs): void {
+  validateConnection(inputs)
+  validateImage(inputs)
+  validateRouting(inputs)
+  validateTiming(inputs)
+  validateTransfer(inputs)
+}
+
+function validateConnection(inputs: Inputs): void {
+  check(inputs.host !== '', 'host: required (the server name or IP address)')
+  check(HOST.test(inputs.host), `host: expected a host name or IP address, got "${inputs.host}"`)
+  checkPort('port', inputs.port)
+  check(
+    USERNAME.test(inputs.username),
+    `username: expected a Unix user name such as deploy, got "${inputs.username}"`
+  )
+  check(inputs.key !== '', 'key: required (the private key text, e.g. ${{ secrets.SSH_KEY }})')
+  check(
+    /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(inputs.key),
+    'key: expected a private key in OpenSSH or PEM form (-----BEGIN ... PRIVATE KEY-----)'
+  )
+  for (const fingerprint of inputs.fingerprints) {
+    check(
+      FINGERPRINT.test(fingerprint),
+      `fingerprint: expected the SHA256:... form that ssh-keygen -lf prints, got "${fingerprint}"`
+    )
+  }
+  checkRange('timeout', inputs.timeout, 1, 600)
+}
+
+function validateImage(inputs: Inputs): void {
+  if (inputs.image !== '' || !inputs.rollback) {
+    check(inputs.image !== '', 'image: required (name:tag or name@sha256:...)')
+    const ref = parseImageRef(inputs.image)
+    check(
+      ref !== undefined && (ref.tag !== undefined || ref.digest !== undefined),
+      `image: expected name:tag or name@sha256:<64 hex digits>, got "${inputs.image}"`
+    )
+  }
+  check(
+    SERVICE.test(inputs.service),
+    `service: expected lowercase letters, digits and dashes (at most 50), got "${inputs.service}"`
+  )
+  if (inputs.appPort !== undefined) checkPort('app-port', inputs.appPort)
+}
+
+function validateRouting(inputs: Inputs): void {
+  check(
+    HEALTH_PATH.test(inputs.healthPath),
+    `health-path: expected a URL path starting with / without spaces or quotes, got "${inputs.healthPath}"`
+  )
+  checkPort('proxy-port', inputs.proxyPort)
+  check(
+    parseImageRef(inputs.proxyImage) !== undefined,
+    `proxy-image: expected an image reference such as nginx:alpine, got "${inputs.proxyImage}"`
+  )
+  check(
+    NETWORK.test(inputs.network),
+    `network: expected letters, digits, _ . - (at most 50), got "${inputs.network}"`
+  )
+  for (const name of inputs.serverNames) {
+    check(
+      SERVER_NAME.test(name),
+      `server-name: expected host names such as app.example.com or *.example.com, got "${name}"`
+    )
+  }
+}
+
+function validateTiming(inputs: Inputs): void {
+  checkRange('health-timeout', inputs.healthTimeout, 1, 3600)
+  checkRange('drain-timeout', inputs.drainTimeout, 0, 3600)
+  checkRange('lock-timeout', inputs.lockTimeout, 0, 86400)
+}
+
+function validateTransfer(inputs: Inputs): void {
+  check(
+    ['auto', 'zstd', 'gzip', 'none'].includes(inputs.compression),
+    `compression: expected auto, zstd, gzip or none, got "${inputs.compression}"`
+  )
+  if (inputs.compressionLevel === undefined) return
+  const max = inputs.compression === 'gzip' ? 9 : 19
+  checkRange('compression-level', inputs.compressionLevel, 1, max)
+}
+
+function checkPort(name: string, value: number): void {
+  checkRange(name, value, 1, 65535)
+}
+
+function checkRange(name: string, value: number, min: number, max: number): void {
+  check(
+    Number.isInteger(value) && value >= min && value <= max,
+    `${name}: expected a whole number from ${min} to ${max}, got ${value}`
+  )
+}
+
+function check(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(message)
+}
