@@ -62500,6 +62500,8 @@ function mib(bytes) {
     return `${(bytes / 1048576).toFixed(1)} MiB`;
 }
 function seconds(ms) {
+    if (ms < 1000)
+        return `${Math.round(ms)} ms`;
     return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
 }
 function rate(bytes, ms) {
@@ -63266,7 +63268,8 @@ function releaseTable(report) {
         ['Host', `\`${report.target}\``],
         ['Service', `${report.service} behind proxy port ${report.proxyPort} (${names}, network ${report.network})`],
         ['Slot', `**${report.slot}**: container \`${report.container}\`, app port ${report.appPort}`],
-        ['Image', `\`${report.image}\` (\`${shortId(report.imageId)}\`)`],
+        ['Image', `\`${report.image}\``],
+        ['Image ID', `\`${report.imageId}\``],
         ['Replaced', report.replaced ? summary_describe(report.replaced) : 'nothing (first deploy)']
     ];
     return ['| | |', '|---|---|', ...rows.map(([key, value]) => `| ${key} | ${value} |`)].join('\n');

@@ -36,7 +36,8 @@ function releaseTable(report: DeployReport): string {
     ['Host', `\`${report.target}\``],
     ['Service', `${report.service} behind proxy port ${report.proxyPort} (${names}, network ${report.network})`],
     ['Slot', `**${report.slot}**: container \`${report.container}\`, app port ${report.appPort}`],
-    ['Image', `\`${report.image}\` (\`${shortId(report.imageId)}\`)`],
+    ['Image', `\`${report.image}\``],
+    ['Image ID', `\`${report.imageId}\``],
     ['Replaced', report.replaced ? describe(report.replaced) : 'nothing (first deploy)']
   ]
   return ['| | |', '|---|---|', ...rows.map(([key, value]) => `| ${key} | ${value} |`)].join('\n')

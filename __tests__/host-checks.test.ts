@@ -1,0 +1,52 @@
+import { parsePreflight } from '../src/host/preflight.js'
+import { parseProxyCheck, proxyProblems, type ProxySpec } from '../src/host/proxy.js'
+import { renderRoute } from '../src/host/nginx-config.js'
+
+describe('preflight', () => {
+  const target = 'deploy@example.com:22'
+
+  it('reads the Docker version, store and tools', () => {
+    const facts = parsePreflight(
+      'docker 29.0.1|overlayfs|[["driver-type","io.containerd.snapshotter.v1"]]\ntool zstd\ntool gzip\nuser deploy\n',
+      target
+    )
+    expect(facts).toEqual({ user: 'deploy', dockerVersion: '29.0.1', containerdStore: true, tools: ['zstd', 'gzip'] })
+    expect(parsePreflight('docker 20.10.24|overlay2|[["Backing Filesystem","extfs"]]\nuser root\n', target).containerdStore).toBe(false)
+  })
+
+  it.each([
+    ['problem no-bash', /has no bash on the PATH/],
+    ['problem no-docker', /has no docker command on the PATH/],
+    ['problem docker-error permission denied while trying to connect to the Docker daemon socket', /may not use Docker .*docker group/],
+    ['problem docker-error Cannot connect to the Docker daemon', /Docker on deploy@example.com:22 does not answer/],
+    ['problem state-dir', /cannot write \/var\/lib\/bluegreen/]
+  ])('explains %s', (stdout, message) => {
+    expect(() => parsePreflight(stdout, target)).toThrow(message)
+  })
+})
+
+describe('proxy checks', () => {
+  const spec: ProxySpec = { network: 'bluegreen', port: 80, image: 'nginx:alpine', service: 'web', serverNames: [] }
+  const other = (serverNames: string[]) =>
+    `route ${renderRoute({ service: 'api', slot: 'blue', container: 'api-blue', appPort: 3000, image: 'api:1', imageId: 'sha256:1', serverNames }).split('\n')[0]}`
+
+  it('reads the proxy container and the other routes', () => {
+    const check = parseProxyCheck(`proxy running|{"80/tcp":[{"HostIp":"","HostPort":"8080"}]}|nginx:alpine\n${other(['api.example.com'])}\n`)
+    expect(check).toMatchObject({ status: 'running', publishedPort: 8080, image: 'nginx:alpine', portBusy: false })
+    expect(check.otherRoutes[0]).toMatchObject({ service: 'api', serverNames: ['api.example.com'] })
+  })
+
+  it('refuses a port taken by something else, another port than the proxy publishes, and clashing names', () => {
+    expect(proxyProblems(parseProxyCheck('proxy missing\nport-busy\n'), spec)).toEqual([
+      'proxy-port: port 80 is already in use on the host by something other than bluegreen-proxy'
+    ])
+    expect(proxyProblems(parseProxyCheck('proxy running|{"80/tcp":[{"HostPort":"8080"}]}|nginx\n'), spec)[0]).toMatch(
+      /^proxy-port: the proxy bluegreen-proxy of network bluegreen publishes port 8080, not 80/
+    )
+    expect(proxyProblems(parseProxyCheck(`proxy missing\n${other([])}\n`), spec)[0]).toMatch(/^server-name: api already answers every host name/)
+    expect(proxyProblems(parseProxyCheck(`proxy missing\n${other(['a.example.com'])}\n`), { ...spec, serverNames: ['a.example.com'] })).toEqual([
+      'server-name: a.example.com already routes to api'
+    ])
+    expect(proxyProblems(parseProxyCheck(`proxy running|{"80/tcp":[{"HostPort":"80"}]}|nginx\n${other(['a.example.com'])}\n`), spec)).toEqual([])
+  })
+})
