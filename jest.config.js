@@ -8,6 +8,8 @@ const shared = {
 }
 
 export default {
+  // Per-project testTimeout is ignored by jest 29; e2e deploys need minutes, unit tests never wait.
+  testTimeout: 180000,
   projects: [
     {
       ...shared,
@@ -20,7 +22,6 @@ export default {
       displayName: 'e2e',
       testMatch: ['<rootDir>/__tests__/e2e/**/*.test.ts'],
       globalSetup: '<rootDir>/__tests__/e2e/global-setup.ts',
-      testTimeout: 180000,
       slowTestThreshold: 60
     }
   ]

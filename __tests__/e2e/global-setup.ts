@@ -1,0 +1,12 @@
+// jest globalSetup of the e2e project: bring the sandbox up. It throws when the sandbox cannot
+// start, so the e2e run fails loudly instead of skipping.
+import { tsImport } from 'tsx/esm/api'
+import type * as Sandbox from '../../sandbox/sandbox.js'
+
+export default async function globalSetup(): Promise<void> {
+  // jest hands this file to Node's own ESM loader, which neither maps `.js` to `.ts` nor compiles
+  // what it imports, so the TypeScript sandbox module comes in through tsx.
+  const { ensureSandbox } = (await tsImport('../../sandbox/sandbox.js', import.meta.url)) as typeof Sandbox
+  const info = await ensureSandbox()
+  process.stderr.write(`sandbox: ssh ${info.username}@${info.host}:${info.port}, host engine ${info.hostDockerHost}\n`)
+}

@@ -1,0 +1,170 @@
+// HTTP load against the deployed app through the proxy, to count dropped requests during a switch.
+// Every loop stops at maxRequests or maxMs, whichever comes first, and only 127.0.0.1 is a target.
+import http from 'node:http'
+
+export interface LoadOptions {
+  url: string
+  /** Host header (e.g. for an nginx server_name); default from the URL. */
+  host?: string
+  /** Pause between requests of one worker; default 0. */
+  intervalMs?: number
+  /** Parallel workers; default 1. */
+  concurrency?: number
+  /** Hard bound on requests sent, all workers together. */
+  maxRequests: number
+  /** Hard bound on wall time. */
+  maxMs: number
+  /** Per-request timeout; default 10 s. */
+  requestTimeoutMs?: number
+}
+
+export interface LoadStats {
+  sent: number
+  /** 2xx responses. */
+  ok: number
+  /** Anything else: non-2xx or no response at all. */
+  failed: number
+  /** Count by status code, `error` for no response. */
+  statuses: Record<string, number>
+  /** The first few failures, for the test's message. */
+  errors: string[]
+  /** Count by the first line of the response body, e.g. `version=1`. */
+  bodies: Record<string, number>
+  /** Count by the x-bluegreen-slot response header, when present. */
+  slots: Record<string, number>
+  durationMs: number
+  maxLatencyMs: number
+}
+
+export interface LoadHandle {
+  /** Stops sending, waits for requests in flight, returns the totals. */
+  stop(): Promise<LoadStats>
+  /** Resolves when a bound (maxRequests or maxMs) ended the run, or after stop(). */
+  done: Promise<LoadStats>
+  /** Totals so far. */
+  snapshot(): LoadStats
+}
+
+export interface Reply {
+  status: number
+  headers: http.IncomingHttpHeaders
+  body: string
+}
+
+const MAX_ERRORS = 10
+const MAX_BODY = 64 * 1024
+
+/** One GET on a fresh connection (agent: false), so every request can land on a new upstream. */
+export function httpGet(url: string, opts: { host?: string; timeoutMs?: number } = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const headers: http.OutgoingHttpHeaders = opts.host ? { host: opts.host } : {}
+    const req = http.get(url, { agent: false, headers }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (s: string) => {
+        if (body.length < MAX_BODY) body += s
+      })
+      res.on('end', () => {
+        clearTimeout(timer)
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body })
+      })
+      res.on('error', fail)
+      // A reset mid-body ends with 'close' and no 'end'; settling twice is a no-op.
+      res.on('close', () => fail(new Error('connection closed before the response ended')))
+    })
+    const timeoutMs = opts.timeoutMs ?? 10_000
+    const timer = setTimeout(() => req.destroy(new Error(`timeout after ${timeoutMs} ms`)), timeoutMs)
+    function fail(e: Error): void {
+      clearTimeout(timer)
+      reject(e)
+    }
+    req.on('error', fail)
+  })
+}
+
+function emptyStats(): LoadStats {
+  return { sent: 0, ok: 0, failed: 0, statuses: {}, errors: [], bodies: {}, slots: {}, durationMs: 0, maxLatencyMs: 0 }
+}
+
+function bump(map: Record<string, number>, key: string): void {
+  map[key] = (map[key] ?? 0) + 1
+}
+
+function record(stats: LoadStats, reply: Reply | Error, latencyMs: number): void {
+  stats.maxLatencyMs = Math.max(stats.maxLatencyMs, latencyMs)
+  if (reply instanceof Error) {
+    stats.failed++
+    bump(stats.statuses, 'error')
+    if (stats.errors.length < MAX_ERRORS) stats.errors.push(reply.message)
+    return
+  }
+  bump(stats.statuses, String(reply.status))
+  bump(stats.bodies, reply.body.split('\n')[0] ?? '')
+  const slot = reply.headers['x-bluegreen-slot']
+  if (typeof slot === 'string') bump(stats.slots, slot)
+  if (reply.status >= 200 && reply.status < 300) {
+    stats.ok++
+  } else {
+    stats.failed++
+    if (stats.errors.length < MAX_ERRORS) stats.errors.push(`HTTP ${reply.status}: ${reply.body.split('\n')[0] ?? ''}`)
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+/** Starts `concurrency` workers that GET `url` until stopped or a bound is hit. */
+export function startLoad(opts: LoadOptions): LoadHandle {
+  if (!(opts.maxRequests > 0) || !(opts.maxMs > 0)) throw new Error('startLoad: maxRequests and maxMs must be positive')
+  const stats = emptyStats()
+  const started = Date.now()
+  const deadline = started + opts.maxMs
+  let stopped = false
+
+  const worker = async (): Promise<void> => {
+    while (!stopped && stats.sent < opts.maxRequests && Date.now() < deadline) {
+      stats.sent++
+      const t0 = Date.now()
+      const reply = await httpGet(opts.url, { host: opts.host, timeoutMs: opts.requestTimeoutMs }).catch((e: Error) => e)
+      record(stats, reply, Date.now() - t0)
+      if (opts.intervalMs) await sleep(Math.min(opts.intervalMs, Math.max(0, deadline - Date.now())))
+    }
+  }
+  const snapshot = (): LoadStats => ({ ...stats, durationMs: Date.now() - started })
+  const workers = Array.from({ length: Math.max(1, opts.concurrency ?? 1) }, worker)
+  const done = Promise.all(workers).then(snapshot)
+  return {
+    stop: () => {
+      stopped = true
+      return done
+    },
+    done,
+    snapshot
+  }
+}
+
+export interface SlowResult {
+  status?: number
+  body: string
+  durationMs: number
+  error?: string
+}
+
+/**
+ * Fires `count` concurrent `/cgi-bin/slow?SECONDS` requests against the app base URL `url` and
+ * resolves with each result once all have answered (or timed out).
+ */
+export async function slowRequests(opts: { url: string; count: number; seconds: number; host?: string; timeoutMs?: number }): Promise<SlowResult[]> {
+  if (!(opts.count > 0 && opts.count <= 1000)) throw new Error('slowRequests: count must be 1..1000')
+  const target = new URL(`/cgi-bin/slow?${opts.seconds}`, opts.url).toString()
+  const timeoutMs = opts.timeoutMs ?? opts.seconds * 1000 + 15_000
+  const one = async (): Promise<SlowResult> => {
+    const t0 = Date.now()
+    try {
+      const r = await httpGet(target, { host: opts.host, timeoutMs })
+      return { status: r.status, body: r.body, durationMs: Date.now() - t0 }
+    } catch (e) {
+      return { body: '', durationMs: Date.now() - t0, error: (e as Error).message }
+    }
+  }
+  return Promise.all(Array.from({ length: opts.count }, one))
+}

@@ -1,0 +1,209 @@
+// The local sandbox (sandbox.sh) seen from TypeScript: start it, read its info, and talk to its two
+// Docker engines and its sshd. Only node built-ins, so jest tests and `tsx` scripts share it.
+import { spawn } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const SANDBOX_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'sandbox.sh')
+export const SANDBOX_INFO_PATH = '/var/lib/bluegreen-sandbox/info.json'
+/** Same values as sandbox.sh, so the engines are reachable before info.json exists. */
+export const HOST_DOCKER_HOST = 'unix:///run/bluegreen-sandbox/docker.sock'
+export const RUNNER_DOCKER_HOST = `unix://${process.env.BLUEGREEN_SANDBOX_RUNNER_SOCK ?? '/var/run/docker.sock'}`
+
+export interface SandboxInfo {
+  host: string
+  port: number
+  username: string
+  keyPath: string
+  passKeyPath: string
+  passphrase: string
+  rsaKeyPath: string
+  /** SHA256:... of the ed25519 host key, as `ssh-keygen -lf` prints it. */
+  fingerprint: string
+  fingerprints: { ed25519: string; rsa: string }
+  /** known_hosts lines for [127.0.0.1]:port, both host keys, newline-terminated. */
+  knownHosts: string
+  knownHostsPath: string
+  hostDockerHost: string
+  hostDataRoot: string
+  runnerDockerHost: string
+  users: { nodocker: string; nodockercli: string; nobash: string }
+  proxyImage: string
+  busyboxRootfs: string
+  /** The action's own state dir on the host; `sandbox.sh down` deletes it. */
+  actionStateDir: string
+}
+
+export interface ExecResult {
+  /** Exit code; 128 + signal number when killed (as a shell reports it). */
+  code: number
+  stdout: string
+  stderr: string
+  timedOut: boolean
+}
+
+export interface ExecOptions {
+  input?: string | Buffer
+  timeoutMs?: number
+  env?: NodeJS.ProcessEnv
+}
+
+const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 }
+const DEFAULT_TIMEOUT_MS = 120_000
+/** Cold `up` may install packages with apt-get. */
+const UP_TIMEOUT_MS = 15 * 60_000
+/** Set once `up` succeeded, so jest workers forked after globalSetup only read info.json. */
+const READY_ENV = 'BLUEGREEN_SANDBOX_READY'
+
+/** Runs a command to completion; never throws for a non-zero exit (only if it cannot spawn). */
+export function runCommand(cmd: string, args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] })
+    const out: Buffer[] = []
+    const err: Buffer[] = []
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      child.kill('SIGKILL')
+    }, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS)
+    child.stdout.on('data', (b: Buffer) => out.push(b))
+    child.stderr.on('data', (b: Buffer) => err.push(b))
+    // A command that exits without reading its input must not crash us with EPIPE.
+    child.stdin.on('error', () => undefined)
+    child.stdin.end(opts.input ?? '')
+    child.on('error', (e) => {
+      clearTimeout(timer)
+      reject(e)
+    })
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      let stderr = Buffer.concat(err).toString()
+      if (timedOut) stderr += `\n[${cmd} killed after ${opts.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms]`
+      resolve({
+        code: code ?? 128 + (SIGNALS[signal ?? ''] ?? 0),
+        stdout: Buffer.concat(out).toString(),
+        stderr,
+        timedOut
+      })
+    })
+  })
+}
+
+function failure(cmd: string, args: string[], r: ExecResult): string {
+  return `${cmd} ${args.join(' ')} failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`
+}
+
+let upPromise: Promise<SandboxInfo> | undefined
+
+/**
+ * Starts the sandbox (`sandbox.sh up`, streaming its output to stderr) once per process and
+ * returns its info. Throws with the output tail when it cannot start: e2e suites must fail, not skip.
+ */
+export function ensureSandbox(): Promise<SandboxInfo> {
+  if (process.env[READY_ENV] === '1' && existsSync(SANDBOX_INFO_PATH)) return Promise.resolve(readSandboxInfo())
+  upPromise ??= runUp().catch((e: unknown) => {
+    upPromise = undefined
+    throw e
+  })
+  return upPromise
+}
+
+function runUp(): Promise<SandboxInfo> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', [SANDBOX_SCRIPT, 'up'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let tail = ''
+    const keep = (b: Buffer): void => {
+      process.stderr.write(b)
+      tail = (tail + b.toString()).slice(-6000)
+    }
+    child.stdout.on('data', keep)
+    child.stderr.on('data', keep)
+    const timer = setTimeout(() => child.kill('SIGKILL'), UP_TIMEOUT_MS)
+    child.on('error', (e) => {
+      clearTimeout(timer)
+      reject(new Error(`cannot run ${SANDBOX_SCRIPT}: ${e.message}`))
+    })
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      if (code !== 0) {
+        reject(new Error(`sandbox.sh up failed (${signal ?? `exit ${code}`}):\n${tail}`))
+        return
+      }
+      try {
+        const info = readSandboxInfo()
+        process.env[READY_ENV] = '1'
+        resolve(info)
+      } catch (e) {
+        reject(e)
+      }
+    })
+  })
+}
+
+/** Reads info.json written by `sandbox.sh up`; throws if the sandbox was never started. */
+export function readSandboxInfo(): SandboxInfo {
+  if (!existsSync(SANDBOX_INFO_PATH)) throw new Error(`${SANDBOX_INFO_PATH} is missing: run sandbox/sandbox.sh up`)
+  return JSON.parse(readFileSync(SANDBOX_INFO_PATH, 'utf8')) as SandboxInfo
+}
+
+function dockerEnv(dockerHost: string, extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  // A DOCKER_CONTEXT from the caller's shell must not redirect us to some other engine.
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra, DOCKER_HOST: dockerHost }
+  delete env.DOCKER_CONTEXT
+  return env
+}
+
+/** `docker ARGS` against the host engine (the one behind sshd). Never throws on non-zero. */
+export function hostDocker(args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  return runCommand('docker', args, { ...opts, env: dockerEnv(HOST_DOCKER_HOST, opts.env) })
+}
+
+/** `docker ARGS` against the runner engine (where the action builds and saves images). */
+export function runnerDocker(args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  return runCommand('docker', args, { ...opts, env: dockerEnv(RUNNER_DOCKER_HOST, opts.env) })
+}
+
+/** hostDocker that throws with stderr on a non-zero exit. */
+export async function mustHostDocker(args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  const r = await hostDocker(args, opts)
+  if (r.code !== 0) throw new Error(`host engine: ${failure('docker', args, r)}`)
+  return r
+}
+
+/** runnerDocker that throws with stderr on a non-zero exit. */
+export async function mustRunnerDocker(args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  const r = await runnerDocker(args, opts)
+  if (r.code !== 0) throw new Error(`runner engine: ${failure('docker', args, r)}`)
+  return r
+}
+
+export interface SshOptions extends ExecOptions {
+  /** Login user; default root. The special users are in info.users. */
+  user?: string
+  /** Private key; default info.keyPath (authorized for root and every test user). */
+  keyPath?: string
+}
+
+/** The system `ssh` arguments that reach the sandbox sshd with host key checking on. */
+export function sshArgs(info: SandboxInfo, opts: { user?: string; keyPath?: string } = {}): string[] {
+  return [
+    '-F', '/dev/null',
+    '-i', opts.keyPath ?? info.keyPath,
+    '-p', String(info.port),
+    '-o', 'IdentitiesOnly=yes',
+    '-o', 'BatchMode=yes',
+    '-o', 'StrictHostKeyChecking=yes',
+    '-o', `UserKnownHostsFile=${info.knownHostsPath}`,
+    '-o', 'GlobalKnownHostsFile=/dev/null',
+    '-o', 'ConnectTimeout=10',
+    '-o', 'LogLevel=ERROR',
+    `${opts.user ?? info.username}@${info.host}`
+  ]
+}
+
+/** Runs a shell command on the sandbox host through its sshd, as a user of it would. */
+export function hostSsh(command: string, opts: SshOptions = {}): Promise<ExecResult> {
+  const info = readSandboxInfo()
+  return runCommand('ssh', [...sshArgs(info, opts), '--', command], opts)
+}
