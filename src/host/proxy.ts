@@ -95,7 +95,7 @@ mkdir -p "$dir/conf.d"
 exec 8>>"$dir/lock"; flock -w 120 8
 cat > "$dir/conf.d/_common.conf.next" && mv -f "$dir/conf.d/_common.conf.next" "$dir/conf.d/_common.conf"
 docker network inspect "$net" >/dev/null 2>&1 || { docker network create "$net" >/dev/null; echo "network created"; }
-status=$(docker inspect -f '{{.State.Status}}' "$proxy" 2>/dev/null || echo missing)
+status=$(docker container inspect -f '{{.State.Status}}' "$proxy" 2>/dev/null) || status=missing
 case "$status" in
   running) echo "proxy running" ;;
   missing)
