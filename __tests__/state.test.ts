@@ -1,5 +1,6 @@
 import { parseRoute, probeHostName, renderRoute, type Route } from '../src/host/nginx-config.js'
-import { nextState, parseSnapshot, resolveSituation, type Release, type ServiceState } from '../src/host/state.js'
+import { nextState, resolveSituation, type Release, type ServiceState } from '../src/host/state.js'
+import { parseSurvey } from '../src/host/survey.js'
 
 const release = (slot: 'blue' | 'green', image: string, imageId: string): Release => ({
   slot, container: `web-${slot}`, image, imageId, appPort: 8080, deployedAt: `at-${image}`
@@ -83,14 +84,18 @@ describe('nextState', () => {
   })
 })
 
-describe('parseSnapshot', () => {
-  it('reads state.json, the route line and the service containers', () => {
+describe('parseSurvey', () => {
+  it('reads state.json, the route line, the service containers, the proxy and the image', () => {
     const stdout = [
       '--state', JSON.stringify({ version: 1, service: 'web', live: v1, history: [v1] }, null, 2), '',
       '--route', `# bluegreen-route ${JSON.stringify(route(v1))}`, '',
-      '--containers', 'web-blue\trunning\tblue\tweb:1\tsha256:1', 'web-green\texited\tgreen\t\t', ''
+      '--containers', 'web-blue\trunning\tblue\tweb:1\tsha256:1', 'web-green\texited\tgreen\t\t',
+      '--proxy', 'proxy running|{"80/tcp":[{"HostIp":"","HostPort":"80"}]}|nginx:alpine',
+      '--image', JSON.stringify({ Id: 'sha256:1', RootFS: { Layers: ['sha256:a'] }, Config: { ExposedPorts: { '8080/tcp': {} } } }), ''
     ].join('\n')
-    const snapshot = parseSnapshot(stdout, 'web')
+    const { snapshot, proxy, image } = parseSurvey(stdout, 'web')
+    expect(proxy).toMatchObject({ status: 'running', publishedPort: 80 })
+    expect(image).toMatchObject({ id: 'sha256:1', diffIds: ['sha256:a'], exposedPorts: ['8080/tcp'] })
     expect(snapshot.state.live).toEqual(v1)
     expect(snapshot.route).toEqual(route(v1))
     expect(snapshot.containers).toEqual([
@@ -100,8 +105,10 @@ describe('parseSnapshot', () => {
   })
 
   it('treats a missing or torn state.json as empty', () => {
-    expect(parseSnapshot('--state\n{"version":1,\n--route\n\n--containers\n', 'web')).toEqual({
-      state: { version: 1, service: 'web', history: [] }, route: undefined, containers: []
+    expect(parseSurvey('--state\n{"version":1,\n--route\n\n--containers\n--proxy\nproxy missing\n--image\n', 'web')).toEqual({
+      snapshot: { state: { version: 1, service: 'web', history: [] }, route: undefined, containers: [] },
+      proxy: { status: 'missing', publishedPort: undefined, image: undefined, portBusy: false, otherRoutes: [] },
+      image: undefined
     })
   })
 })

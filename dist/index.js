@@ -60204,7 +60204,7 @@ function isDebug() {
  * @param message debug message
  */
 function core_debug(message) {
-    issueCommand('debug', {}, message);
+    command_issueCommand('debug', {}, message);
 }
 /**
  * Adds an error issue
@@ -61527,7 +61527,118 @@ function warnUnverified(seen) {
         `  fingerprint: ${seen.fingerprint}`);
 }
 
+;// CONCATENATED MODULE: ./src/remote-shell.ts
+
+class NoBashError extends Error {
+}
+/**
+ * Framing: each step runs as `bash -c` with its arguments as positional parameters and its stdin
+ * (base64, never on a command line) piped in; a line with a per-session random token, the step's
+ * exit code and its stderr (base64) ends its output.
+ */
+const PRELUDE = (token) => `
+__bg_run() {
+  local id=$1 script stdin=$3 err code
+  script=$(printf '%s' "$2" | base64 -d)
+  shift 3
+  err=$(mktemp)
+  if [ -n "$stdin" ]; then
+    printf '%s' "$stdin" | base64 -d | bash -c "$script" bluegreen "$@" 2>"$err"
+  else
+    bash -c "$script" bluegreen "$@" </dev/null 2>"$err"
+  fi
+  code=$?
+  printf '\\n${token} %s %s %s\\n' "$id" "$code" "$(base64 -w0 <"$err")"
+  rm -f "$err"
+}
+printf '${token} ready\\n'
+`;
+/** The command for the login shell: any POSIX shell, and it says so when bash is missing. */
+const SHELL_COMMAND = 'command -v bash >/dev/null 2>&1 || { echo __bg_no_bash; exit 0; }; exec bash --noprofile --norc -s';
+class RemoteShell {
+    channel;
+    token = `__bg_${(0,external_node_crypto_.randomBytes)(12).toString('hex')}`;
+    partial = '';
+    pending;
+    queue = Promise.resolve();
+    nextId = 1;
+    closed;
+    ready;
+    constructor(channel) {
+        this.channel = channel;
+    }
+    static async open(channel) {
+        const shell = new RemoteShell(channel);
+        await shell.start();
+        return shell;
+    }
+    /**
+     * Runs one step. `words` are the quoted base64 script, the quoted base64 stdin and the quoted
+     * arguments (ssh.ts quotes them with its one helper).
+     */
+    run(words, onLine) {
+        const next = this.queue.then(() => this.send(words, onLine));
+        this.queue = next.catch(() => undefined);
+        return next;
+    }
+    close() {
+        this.channel.end();
+    }
+    start() {
+        const started = new Promise((resolve, reject) => (this.ready = { resolve, reject }));
+        this.channel.on('data', (chunk) => this.receive(chunk.toString('utf8')));
+        this.channel.on('close', () => this.fail(new Error('the remote shell ended')));
+        this.channel.write(PRELUDE(this.token));
+        return started;
+    }
+    send(words, onLine) {
+        if (this.closed)
+            return Promise.reject(this.closed);
+        const id = this.nextId++;
+        return new Promise((resolve) => {
+            this.pending = { id, lines: [], onLine, resolve };
+            this.channel.write(`__bg_run ${id} ${words}\n`);
+        });
+    }
+    receive(text) {
+        const lines = (this.partial + text).split('\n');
+        this.partial = lines.pop() ?? '';
+        for (const line of lines)
+            this.line(line);
+    }
+    line(line) {
+        if (line === '__bg_no_bash')
+            return this.fail(new NoBashError('no bash'));
+        if (line === `${this.token} ready`)
+            return this.ready?.resolve();
+        const pending = this.pending;
+        if (!pending)
+            return;
+        if (line.startsWith(`${this.token} `)) {
+            const [, id, code, stderr = ''] = line.split(' ');
+            if (Number(id) !== pending.id)
+                return;
+            this.pending = undefined;
+            const stdout = pending.lines.join('\n');
+            pending.resolve({ code: Number(code), stdout, stderr: Buffer.from(stderr, 'base64').toString('utf8') });
+            return;
+        }
+        pending.lines.push(line);
+        pending.onLine?.(line);
+    }
+    fail(error) {
+        if (this.closed)
+            return;
+        this.closed = error;
+        this.ready?.reject(error);
+        this.pending?.resolve({ code: 255, stdout: this.pending.lines.join('\n'), stderr: error.message });
+        this.pending = undefined;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/ssh.ts
+
+
 
 
 
@@ -61557,10 +61668,11 @@ function checkPrivateKey(key, passphrase) {
         throw new Error('passphrase: wrong passphrase for the key');
     throw new Error(`key: cannot read the private key (${message})`);
 }
-/** One SSH connection, kept for the whole run; every remote step is a channel on it. */
+/** One SSH connection, kept for the whole run; short steps share one remote shell on it. */
 class Ssh {
     client;
     target;
+    shell;
     constructor(client, target) {
         this.client = client;
         this.target = target;
@@ -61587,11 +61699,21 @@ class Ssh {
         });
         return new Ssh(client, `${options.username}@${options.host}:${options.port}`);
     }
-    /** Runs a bash script on the host (see bashCommand). */
-    run(script, args = [], options = {}) {
-        return this.exec(bashCommand(script, args), options);
+    /**
+     * Runs a bash script in the session's shell; `args` arrive as $1, $2... and are never parsed
+     * as code. Throws NoBashError when the host has no bash.
+     */
+    async run(script, args = [], options = {}) {
+        this.shell ??= this.openChannel(SHELL_COMMAND).then((channel) => RemoteShell.open(channel));
+        const shell = await this.shell;
+        const base64 = (text) => Buffer.from(text, 'utf8').toString('base64');
+        const words = [base64(`set -euo pipefail\n${script}`), base64(options.stdin ?? ''), ...args].map(quote);
+        const started = Date.now();
+        const result = await shell.run(words.join(' '), options.onLine);
+        core_debug(`remote step (${Date.now() - started} ms, exit ${result.code}): ${script.trim().split('\n')[0]}`);
+        return result;
     }
-    /** Runs a command line through the login shell of the remote user. */
+    /** Runs a command line on its own channel, through the login shell of the remote user. */
     async exec(command, options = {}) {
         let pending = '';
         const onLine = options.onLine;
@@ -61636,6 +61758,7 @@ class Ssh {
         return { code, stdout: text(stdout), stderr: text(stderr) };
     }
     close() {
+        void this.shell?.then((shell) => shell.close(), () => undefined);
         this.client.dispose();
     }
     openChannel(command) {
@@ -61722,14 +61845,6 @@ async function hostChainIds(ssh) {
 function loadImage(ssh, decompress, archive) {
     return ssh.stream(bashCommand(`${decompress} | docker load`), archive);
 }
-/** Digest references cannot be tags; those images are run by ID anyway. */
-async function tagImage(ssh, id, ref) {
-    if (ref.includes('@'))
-        return;
-    const result = await ssh.run('docker tag "$1" "$2"', [id, ref]);
-    if (result.code !== 0)
-        throw new Error(`Could not tag ${id} as ${ref} on the host: ${result.stderr.trim()}`);
-}
 /** The host must now hold exactly the image that was sent: same ID and same layers. */
 async function verifyHostImage(ssh, sent) {
     const found = await inspectHostImage(ssh, sent.id);
@@ -61759,14 +61874,19 @@ var external_node_stream_ = __nccwpck_require__(7075);
 ;// CONCATENATED MODULE: ./src/host/lock.ts
 
 
+
 // The lock is an flock held by a remote bash that lives exactly as long as this run's SSH
 // channel: a cancelled job or a lost runner closes the channel (or stops the heartbeat) and the
 // kernel drops the lock. There is no lock file for anyone to clean up.
 const HEARTBEAT_MS = 10_000;
 /** Seconds without a heartbeat after which the host gives the lock up (a runner lost without FIN). */
 const HEARTBEAT_GRACE = 45;
+// The channel opens while the read-only checks run and waits for "go", so taking the lock costs
+// one line, not a new session. Without "go" (checks failed) it exits having touched nothing.
 const LOCK_SCRIPT = `
 dir=$1 timeout=$2 holder=$3 grace=$4
+IFS= read -r go || exit 0
+[ "$go" = go ] || exit 0
 mkdir -p "$dir"
 exec 9>>"$dir/lock"
 if ! flock -n 9; then
@@ -61780,12 +61900,13 @@ printf '%s\\n' "$holder" > "$dir/lock.holder"
 echo LOCKED
 while IFS= read -r -t "$grace" _; do :; done
 `;
-async function acquireLock(ssh, options) {
+function openLock(ssh, options) {
     const stdin = new external_node_stream_.PassThrough();
     let onLocked = () => undefined;
     let holder = 'unknown';
     const locked = new Promise((resolve) => (onLocked = resolve));
-    const session = ssh.run(LOCK_SCRIPT, [serviceDir(options.service), String(options.timeoutSeconds), options.holder, String(HEARTBEAT_GRACE)], {
+    const args = [serviceDir(options.service), String(options.timeoutSeconds), options.holder, String(HEARTBEAT_GRACE)];
+    const ended = ssh.exec(bashCommand(LOCK_SCRIPT, args), {
         stdin,
         onLine: (line) => {
             if (line === 'LOCKED')
@@ -61796,35 +61917,107 @@ async function acquireLock(ssh, options) {
                 holder = line.slice(8);
         }
     });
-    const ended = session.then((result) => result);
-    const outcome = await Promise.race([locked.then(() => undefined), ended]);
-    if (outcome !== undefined) {
-        stdin.end();
-        if (outcome.code === 75) {
-            throw new Error(`Timed out after ${options.timeoutSeconds} s (lock-timeout) waiting for the deploy lock of ` +
-                `${options.service}, held by: ${holder}`);
+    ended.catch(() => undefined); // observed by acquire(); an abandoned lock has no reader
+    return {
+        abandon: () => void stdin.end(),
+        async acquire() {
+            stdin.write('go\n');
+            const outcome = await Promise.race([locked.then(() => undefined), ended]);
+            if (outcome !== undefined) {
+                stdin.end();
+                if (outcome.code === 75) {
+                    throw new Error(`Timed out after ${options.timeoutSeconds} s (lock-timeout) waiting for the deploy lock of ` +
+                        `${options.service}, held by: ${holder}`);
+                }
+                throw new Error(`Could not take the deploy lock of ${options.service}: ${outcome.stderr.trim()}`);
+            }
+            return heldLock(options.service, stdin, ended);
         }
-        throw new Error(`Could not take the deploy lock of ${options.service}: ${outcome.stderr.trim()}`);
-    }
+    };
+}
+function heldLock(service, stdin, ended) {
     const heartbeat = setInterval(() => stdin.write('\n'), HEARTBEAT_MS);
     let releasing = false;
     let lost = false;
-    void ended.then(() => {
+    const onEnd = () => {
         clearInterval(heartbeat);
         lost = !releasing;
-    });
+    };
+    void ended.then(onEnd, onEnd);
     return {
         assertHeld() {
             if (lost)
-                throw new Error(`Lost the deploy lock of ${options.service}: the host ended the lock session`);
+                throw new Error(`Lost the deploy lock of ${service}: the host ended the lock session`);
         },
         async release() {
             releasing = true;
             clearInterval(heartbeat);
             stdin.end();
-            await ended;
+            await ended.catch(() => undefined);
         }
     };
+}
+
+;// CONCATENATED MODULE: ./src/host/preflight.ts
+
+
+const CHECKS = `
+command -v docker >/dev/null 2>&1 || { echo "problem no-docker"; exit 0; }
+command -v flock >/dev/null 2>&1 || { echo "problem no-flock"; exit 0; }
+if ! info=$(docker info --format '{{.ServerVersion}}|{{.Driver}}|{{json .DriverStatus}}' 2>&1); then
+  printf 'problem docker-error %s\\n' "$(printf '%s' "$info" | tr '\\n' ' ' | cut -c1-400)"; exit 0
+fi
+echo "docker $info"
+if [ -e "$1" ]; then writable=$1; else writable=$(dirname "$1"); fi
+[ -d "$writable" ] && [ -w "$writable" ] || { echo "problem state-dir"; exit 0; }
+for tool in zstd pigz gzip; do if command -v "$tool" >/dev/null 2>&1; then echo "tool $tool"; fi; done
+echo "user $(id -un)"
+`;
+async function preflight(ssh) {
+    const result = await ssh.run(CHECKS, [STATE_ROOT]).catch((error) => {
+        if (error instanceof NoBashError)
+            return { code: 0, stdout: 'problem no-bash', stderr: '' };
+        throw error;
+    });
+    return parsePreflight(result.stdout, ssh.target, result.stderr);
+}
+function parsePreflight(stdout, target, stderr = '') {
+    const lines = stdout.split('\n');
+    const value = (key) => lines.find((line) => line.startsWith(`${key} `))?.slice(key.length + 1);
+    const problem = value('problem');
+    if (problem !== undefined)
+        throw new Error(describeProblem(problem, target));
+    const docker = value('docker');
+    if (docker === undefined) {
+        throw new Error(`The host ${target} gave no answer to the preflight check: ${stderr.trim() || stdout.trim()}`);
+    }
+    const [version, , driverStatus] = docker.split('|');
+    return {
+        user: value('user') ?? '',
+        dockerVersion: version,
+        containerdStore: (driverStatus ?? '').includes('io.containerd.snapshotter'),
+        tools: lines.filter((line) => line.startsWith('tool ')).map((line) => line.slice(5))
+    };
+}
+function describeProblem(problem, target) {
+    const [kind, ...rest] = problem.split(' ');
+    const detail = rest.join(' ');
+    switch (kind) {
+        case 'no-bash':
+            return `The host ${target} has no bash on the PATH; the action needs bash there.`;
+        case 'no-docker':
+            return `The host ${target} has no docker command on the PATH; install Docker there.`;
+        case 'no-flock':
+            return `The host ${target} has no flock (util-linux); the action needs it to lock deploys.`;
+        case 'state-dir':
+            return (`The user on ${target} cannot write ${STATE_ROOT}. Create it once as root: ` +
+                `install -d -o <user> ${STATE_ROOT}`);
+        default:
+            if (/permission denied/i.test(detail)) {
+                return `The user on ${target} may not use Docker (${detail}). Add the user to the docker group.`;
+            }
+            return `Docker on ${target} does not answer: ${detail}`;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/host/nginx-config.ts
@@ -61891,29 +62084,6 @@ function probeHostName(route) {
 
 
 
-// Read-only: what the proxy looks like now, and whether this service fits behind it.
-const CHECK_SCRIPT = `
-proxy=$1 port=$2 confdir=$3 service=$4
-if info=$(docker inspect -f '{{.State.Status}}|{{json .HostConfig.PortBindings}}|{{.Config.Image}}' "$proxy" 2>/dev/null); then
-  echo "proxy $info"
-else
-  echo "proxy missing"
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port-busy"; fi
-fi
-for f in "$confdir"/*.conf; do
-  [ -f "$f" ] || continue
-  case "$(basename "$f")" in "$service.conf"|_common.conf) continue ;; esac
-  printf 'route %s\\n' "$(head -n 1 "$f")"
-done
-`;
-async function checkProxy(ssh, spec) {
-    const result = await ssh.run(CHECK_SCRIPT, [
-        proxyName(spec.network), String(spec.port), confDir(spec.network), spec.service
-    ]);
-    if (result.code !== 0)
-        throw new Error(`Could not inspect the proxy: ${result.stderr.trim()}`);
-    return parseProxyCheck(result.stdout);
-}
 function parseProxyCheck(stdout) {
     const lines = stdout.split('\n');
     const proxyLine = lines.find((line) => line.startsWith('proxy '))?.slice(6) ?? 'missing';
@@ -61958,21 +62128,21 @@ net=$1 proxy=$2 port=$3 image=$4 dir=$5
 mkdir -p "$dir/conf.d"
 exec 8>>"$dir/lock"; flock -w 120 8
 cat > "$dir/conf.d/_common.conf.next" && mv -f "$dir/conf.d/_common.conf.next" "$dir/conf.d/_common.conf"
-docker network inspect "$net" >/dev/null 2>&1 || { docker network create "$net" >/dev/null; echo "network created"; }
 status=$(docker container inspect -f '{{.State.Status}}' "$proxy" 2>/dev/null) || status=missing
-case "$status" in
-  running) echo "proxy running" ;;
-  missing)
-    if ! out=$(docker run -d --name "$proxy" --network "$net" -p "$port:80" --restart unless-stopped \\
-        --label bluegreen.role=proxy -v "$dir/conf.d:/etc/nginx/conf.d:ro" "$image" 2>&1); then
-      docker rm -f "$proxy" >/dev/null 2>&1 || true
-      printf 'FAILED %s\\n' "$out" | tr '\\n' ' '; echo; exit 3
-    fi
-    echo "proxy created" ;;
-  *) docker start "$proxy" >/dev/null; echo "proxy started" ;;
-esac
+if [ "$status" = running ]; then echo "proxy running"; exit 0; fi
+docker network inspect "$net" >/dev/null 2>&1 || { docker network create "$net" >/dev/null; echo "network created"; }
+if [ "$status" = missing ]; then
+  if ! out=$(docker run -d --name "$proxy" --network "$net" -p "$port:80" --restart unless-stopped \\
+      --label bluegreen.role=proxy -v "$dir/conf.d:/etc/nginx/conf.d:ro" "$image" 2>&1); then
+    docker rm -f "$proxy" >/dev/null 2>&1 || true
+    printf 'FAILED %s\\n' "$out" | tr '\\n' ' '; echo; exit 3
+  fi
+  echo "proxy created"
+else
+  docker start "$proxy" >/dev/null; echo "proxy started"
+fi
 for _ in $(seq 1 100); do
-  if docker exec "$proxy" nginx -t >/dev/null 2>&1; then echo READY; exit 0; fi
+  if docker exec "$proxy" nginx -t >/dev/null 2>&1; then exit 0; fi
   sleep 0.1
 done
 echo "FAILED nginx in $proxy did not start:"; docker logs --tail 20 "$proxy" 2>&1; exit 3
@@ -61985,10 +62155,24 @@ async function ensureProxy(ssh, spec) {
         const failed = lines.filter((line) => !line.startsWith('network') && !line.startsWith('proxy')).join('\n');
         throw new Error(`Could not start the proxy ${proxyName(spec.network)}: ${failed || result.stderr.trim()}`);
     }
-    return lines.filter((line) => line !== 'READY');
+    return lines;
 }
-// Writes the route, tests the whole nginx config and reloads gracefully; on a failed test the
-// previous file is put back, so the proxy never holds a config it cannot load.
+// Inside the proxy, in one docker exec: test the whole config, reload gracefully, then ask nginx
+// on its own port 80 until the answer comes from the new slot (the reload takes a moment).
+const SWITCH_IN_PROXY = `
+probe=$1 url=$2 host=$3 slot=$4 tries=$5 i=0
+nginx -t 2>&1 || exit 3
+nginx -s reload 2>&1 || exit 5
+while [ "$i" -lt "$tries" ]; do
+  line=$(sh -c "$probe" sh "$url" "$host" 2>&1 | tail -n 1)
+  case "$line" in "STATUS "[23]??" SLOT $slot") exit 0 ;; esac
+  i=$((i + 1)); sleep 0.05
+done
+echo "$line"
+exit 4
+`;
+// Writes the route and switches; when nginx -t refuses it the previous file is put back at
+// once, so the proxy never holds a config it cannot load.
 const SWITCH_SCRIPT = `
 dir=$1 proxy=$2 service=$3
 conf="$dir/conf.d/$service.conf" saved="$dir/$service.conf.previous"
@@ -61996,19 +62180,27 @@ exec 8>>"$dir/lock"; flock -w 120 8
 if [ -f "$conf" ]; then cp -p "$conf" "$saved"; else rm -f "$saved"; fi
 cat > "$conf.next"
 mv -f "$conf.next" "$conf"
-if ! out=$(docker exec "$proxy" nginx -t 2>&1); then
+code=0
+docker exec "$proxy" sh -c "$4" sh "\${@:5}" || code=$?
+if [ "$code" = 3 ]; then
   if [ -f "$saved" ]; then mv -f "$saved" "$conf"; else rm -f "$conf"; fi
-  printf '%s\\n' "$out"; exit 3
 fi
-docker exec "$proxy" nginx -s reload
+exit "$code"
 `;
-async function switchRoute(ssh, network, route) {
-    const result = await ssh.run(SWITCH_SCRIPT, [proxyDir(network), proxyName(network), route.service], {
-        stdin: renderRoute(route)
-    });
-    if (result.code !== 0) {
-        throw new Error(`nginx refused the new config (nginx -t), the previous one is back: ${result.stdout.trim() || result.stderr.trim()}`);
+async function switchRoute(ssh, network, route, healthPath) {
+    const result = await ssh.run(SWITCH_SCRIPT, [
+        proxyDir(network), proxyName(network), route.service, SWITCH_IN_PROXY, PROBE_SCRIPT,
+        `http://127.0.0.1:80${healthPath}`, probeHostName(route), route.slot, '200'
+    ], { stdin: renderRoute(route) });
+    const output = `${result.stdout} ${result.stderr}`.trim();
+    if (result.code === 0)
+        return { ok: true };
+    if (result.code === 3) {
+        return { ok: false, reloaded: false, message: `nginx refused the new config (nginx -t), the previous one is back: ${output}` };
     }
+    const last = parseProbe(result.stdout.trim().split('\n').pop() ?? '');
+    const seen = last ? `HTTP ${last.status} from slot ${last.slot ?? 'unknown'}` : output;
+    return { ok: false, reloaded: true, message: `The proxy did not serve ${route.container} after the switch (last answer: ${seen})` };
 }
 // Puts back the config saved by the last switch (none: the service had no route) and reloads.
 const RESTORE_SCRIPT = `
@@ -62023,34 +62215,14 @@ async function restoreRoute(ssh, network, service) {
     if (result.code !== 0)
         throw new Error(`Could not restore the previous proxy config: ${result.stderr.trim()}`);
 }
-// Asks the proxy itself, on its own port 80, until the answer comes from the new slot.
-const VERIFY_SCRIPT = `
-proxy=$1 url=$2 host=$3 slot=$4 probe=$5 tries=$6
-for _ in $(seq 1 "$tries"); do
-  line=$(docker exec "$proxy" sh -c "$probe" sh "$url" "$host" 2>&1 | tail -n 1 || true)
-  echo "$line"
-  case "$line" in "STATUS "[23]??" SLOT $slot") exit 0 ;; esac
-  sleep 0.2
-done
-exit 4
-`;
-async function verifyRoute(ssh, network, route, healthPath) {
-    const result = await ssh.run(VERIFY_SCRIPT, [
-        proxyName(network), `http://127.0.0.1:80${healthPath}`, probeHostName(route), route.slot, PROBE_SCRIPT, '50'
-    ]);
-    if (result.code === 0)
-        return;
-    const last = parseProbe(result.stdout.trim().split('\n').pop() ?? '');
-    const seen = last ? `HTTP ${last.status} from slot ${last.slot ?? 'unknown'}` : result.stderr.trim();
-    throw new Error(`The proxy did not serve ${route.container} after the switch (last answer: ${seen})`);
-}
 
 ;// CONCATENATED MODULE: ./src/host/retire.ts
 
 // A container leaves only once the proxy holds no connection to it: the proxy's /proc/net/tcp
 // lists every upstream connection, so requests in flight at the switch (a long report, an
 // upload) finish on the old slot. Old nginx workers exit once their requests are done; once
-// none is left (after nginx's 100 ms hand-over) nothing can still reach the old slot.
+// none is left (after nginx's 100 ms hand-over) nothing can still reach the old slot. The
+// pattern [w]orker keeps grep from counting its own command line.
 const RETIRE_SCRIPT = `
 proxy=$1 name=$2 net=$3 port=$4 timeout=$5
 ip=$(docker inspect -f "{{with index .NetworkSettings.Networks \\"$net\\"}}{{.IPAddress}}{{end}}" "$name" 2>/dev/null || true)
@@ -62059,11 +62231,11 @@ if [ -n "$ip" ] && [ "$timeout" -gt 0 ]; then
   IFS=. read -r a b c d <<<"$ip"
   target=$(printf '%02X%02X%02X%02X:%04X' "$d" "$c" "$b" "$a" "$port")
   deadline=$((SECONDS + timeout)) quiet=0
-  sleep 0.2
+  sleep 0.1
   while :; do
     read -r open workers < <(docker exec "$proxy" sh -c '
       n=$(cat /proc/net/tcp 2>/dev/null | awk -v t="$1" "\\$3 == t && \\$4 == \\"01\\"" | wc -l)
-      w=$(grep -ls "shutting down" /proc/[0-9]*/cmdline 2>/dev/null | wc -l)
+      w=$(grep -ls "[w]orker process is shutting down" /proc/[0-9]*/cmdline 2>/dev/null | wc -l)
       echo $n $w' sh "$target" 2>/dev/null || echo "0 0")
     if [ "$open" -eq 0 ]; then quiet=$((quiet + 1)); else quiet=0; fi
     if [ "$open" -eq 0 ] && [ "$workers" -eq 0 ]; then break; fi
@@ -62094,8 +62266,9 @@ async function retireContainer(ssh, spec, onWait) {
 }
 
 ;// CONCATENATED MODULE: ./src/host/slots.ts
-// env values travel on stdin into a 0600 file that lives only until `docker create` has read
-// it: they never appear on a command line, in a log, or in a file another user could open.
+// env values travel on stdin into a 0600 file that lives only until `docker run` has read it
+// and created the container: they never appear on a command line, in a log, or in a file
+// another user could open.
 const START_SCRIPT = `
 name=$1 net=$2 service=$3 slot=$4 image=$5 id=$6
 envfile=$(mktemp)
@@ -62103,12 +62276,10 @@ trap 'rm -f "$envfile"' EXIT
 chmod 600 "$envfile"
 cat > "$envfile"
 docker rm -f "$name" >/dev/null 2>&1 || true
-docker create --name "$name" --network "$net" --restart unless-stopped \\
+docker run -d --name "$name" --network "$net" --restart unless-stopped \\
   --label "bluegreen.service=$service" --label "bluegreen.slot=$slot" \\
   --label "bluegreen.image=$image" --label "bluegreen.image-id=$id" \\
   --env-file "$envfile" "$id" >/dev/null
-rm -f "$envfile"
-docker start "$name" >/dev/null
 `;
 async function startCandidate(ssh, spec, env) {
     const envFile = env.map((entry) => `${entry.name}=${entry.value}\n`).join('');
@@ -62163,33 +62334,12 @@ function nextState(state, situation, release) {
         history: [release, ...state.history].slice(0, HISTORY_LENGTH)
     };
 }
-const READ_SCRIPT = `
-echo "--state"; cat "$1/state.json" 2>/dev/null || true; echo
-echo "--route"; head -n 1 "$2" 2>/dev/null || true; echo
-echo "--containers"
-docker ps -a --filter "label=bluegreen.service=$3" \\
-  --format '{{.Names}}\t{{.State}}\t{{.Label "bluegreen.slot"}}\t{{.Label "bluegreen.image"}}\t{{.Label "bluegreen.image-id"}}'
-`;
-async function readSnapshot(ssh, service, network) {
-    const conf = `${confDir(network)}/${service}.conf`;
-    const result = await ssh.run(READ_SCRIPT, [serviceDir(service), conf, service]);
-    if (result.code !== 0)
-        throw new Error(`Could not read the state of ${service}: ${result.stderr.trim()}`);
-    return parseSnapshot(result.stdout, service);
-}
-function parseSnapshot(stdout, service) {
-    const section = (name) => {
-        const start = stdout.indexOf(`--${name}\n`);
-        if (start < 0)
-            return '';
-        const rest = stdout.slice(start + name.length + 3);
-        const end = rest.search(/^--(state|route|containers)$/m);
-        return (end < 0 ? rest : rest.slice(0, end)).trim();
-    };
+/** Reads the sections `state`, `route` and `containers` of a survey (see survey.ts). */
+function snapshotFrom(sections, service) {
     return {
-        state: parseState(section('state'), service),
-        route: parseRoute(section('route')),
-        containers: section('containers')
+        state: parseState(sections.get('state') ?? '', service),
+        route: parseRoute(sections.get('route') ?? ''),
+        containers: (sections.get('containers') ?? '')
             .split('\n')
             .filter(Boolean)
             .map((line) => {
@@ -62222,6 +62372,71 @@ async function writeState(ssh, state) {
         throw new Error(`Could not save the state of ${state.service}: ${result.stderr.trim()}`);
 }
 
+;// CONCATENATED MODULE: ./src/host/survey.ts
+
+
+
+
+const SURVEY_SCRIPT = `
+dir=$1 confdir=$2 service=$3 proxy=$4 port=$5 image=$6
+echo "--state"; cat "$dir/state.json" 2>/dev/null || true; echo
+echo "--route"; head -n 1 "$confdir/$service.conf" 2>/dev/null || true; echo
+echo "--containers"
+docker ps -a --filter "label=bluegreen.service=$service" \\
+  --format '{{.Names}}\t{{.State}}\t{{.Label "bluegreen.slot"}}\t{{.Label "bluegreen.image"}}\t{{.Label "bluegreen.image-id"}}'
+echo "--proxy"
+if info=$(docker container inspect -f '{{.State.Status}}|{{json .HostConfig.PortBindings}}|{{.Config.Image}}' "$proxy" 2>/dev/null); then
+  echo "proxy $info"
+else
+  echo "proxy missing"
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port-busy"; fi
+fi
+for f in "$confdir"/*.conf; do
+  [ -f "$f" ] || continue
+  case "$(basename "$f")" in "$service.conf"|_common.conf) continue ;; esac
+  printf 'route %s\\n' "$(head -n 1 "$f")"
+done
+echo "--image"
+if [ -n "$image" ]; then docker image inspect --format '{{json .}}' "$image" 2>/dev/null || true; fi
+`;
+async function survey(ssh, request) {
+    const { proxy } = request;
+    const result = await ssh.run(SURVEY_SCRIPT, [
+        serviceDir(proxy.service), confDir(proxy.network), proxy.service, proxyName(proxy.network),
+        String(proxy.port), request.image ?? ''
+    ]);
+    if (result.code !== 0)
+        throw new Error(`Could not read the host's state: ${result.stderr.trim()}`);
+    return parseSurvey(result.stdout, proxy.service);
+}
+function parseSurvey(stdout, service) {
+    const sections = splitSections(stdout);
+    const image = sections.get('image')?.trim();
+    return {
+        snapshot: snapshotFrom(sections, service),
+        proxy: parseProxyCheck(sections.get('proxy') ?? ''),
+        image: image ? parseImageInspect(image) : undefined
+    };
+}
+/** Splits `--name` header lines into named sections. */
+function splitSections(stdout) {
+    const sections = new Map();
+    let name = '';
+    for (const line of stdout.split('\n')) {
+        const header = /^--([a-z]+)$/.exec(line);
+        if (header) {
+            name = header[1];
+            sections.set(name, '');
+        }
+        else if (name) {
+            sections.set(name, `${sections.get(name)}${line}\n`);
+        }
+    }
+    for (const [key, value] of sections)
+        sections.set(key, value.trim());
+    return sections;
+}
+
 ;// CONCATENATED MODULE: ./src/host/index.ts
 
 
@@ -62230,24 +62445,29 @@ async function writeState(ssh, state) {
 
 
 
-function sshHost(ssh, facts) {
+
+
+function sshHost(ssh) {
+    let facts;
     return {
         target: ssh.target,
-        facts,
-        lock: (options) => acquireLock(ssh, options),
+        get facts() {
+            if (!facts)
+                throw new Error('the host was not checked yet');
+            return facts;
+        },
+        preflight: async () => (facts = await preflight(ssh)),
+        openLock: (options) => openLock(ssh, options),
+        survey: (request) => survey(ssh, request),
         inspectImage: (ref) => inspectHostImage(ssh, ref),
         chainIds: () => hostChainIds(ssh),
         load: (decompress, archive) => loadImage(ssh, decompress, archive),
         verifyImage: (sent) => verifyHostImage(ssh, sent),
-        tagImage: (id, ref) => tagImage(ssh, id, ref),
-        checkProxy: (spec) => checkProxy(ssh, spec),
         ensureProxy: (spec) => ensureProxy(ssh, spec),
-        snapshot: (service, network) => readSnapshot(ssh, service, network),
         startCandidate: (spec, env) => startCandidate(ssh, spec, env),
         waitHealthy: (spec, onAttempt) => waitHealthy(ssh, spec, onAttempt),
         removeContainer: (name) => removeContainer(ssh, name),
-        switchRoute: (network, route) => switchRoute(ssh, network, route),
-        verifyRoute: (network, route, healthPath) => verifyRoute(ssh, network, route, healthPath),
+        switchRoute: (network, route, healthPath) => switchRoute(ssh, network, route, healthPath),
         restoreRoute: (network, service) => restoreRoute(ssh, network, service),
         retire: (spec, onWait) => retireContainer(ssh, spec, onWait),
         writeState: (state) => writeState(ssh, state),
@@ -62256,70 +62476,7 @@ function sshHost(ssh, facts) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/host/preflight.ts
-
-
-const CHECKS = `
-command -v docker >/dev/null 2>&1 || { echo "problem no-docker"; exit 0; }
-command -v flock >/dev/null 2>&1 || { echo "problem no-flock"; exit 0; }
-if ! info=$(docker info --format '{{.ServerVersion}}|{{.Driver}}|{{json .DriverStatus}}' 2>&1); then
-  printf 'problem docker-error %s\\n' "$(printf '%s' "$info" | tr '\\n' ' ' | cut -c1-400)"; exit 0
-fi
-echo "docker $info"
-if [ -e "$1" ]; then writable=$1; else writable=$(dirname "$1"); fi
-[ -d "$writable" ] && [ -w "$writable" ] || { echo "problem state-dir"; exit 0; }
-for tool in zstd pigz gzip; do if command -v "$tool" >/dev/null 2>&1; then echo "tool $tool"; fi; done
-echo "user $(id -un)"
-`;
-/** POSIX sh first: without bash, the bash script itself could not start. */
-function preflightCommand() {
-    return `command -v bash >/dev/null 2>&1 || { echo "problem no-bash"; exit 0; }; ${bashCommand(CHECKS, [STATE_ROOT])}`;
-}
-async function preflight(ssh) {
-    const result = await ssh.exec(preflightCommand());
-    return parsePreflight(result.stdout, ssh.target, result.stderr);
-}
-function parsePreflight(stdout, target, stderr = '') {
-    const lines = stdout.split('\n');
-    const value = (key) => lines.find((line) => line.startsWith(`${key} `))?.slice(key.length + 1);
-    const problem = value('problem');
-    if (problem !== undefined)
-        throw new Error(describeProblem(problem, target));
-    const docker = value('docker');
-    if (docker === undefined) {
-        throw new Error(`The host ${target} gave no answer to the preflight check: ${stderr.trim() || stdout.trim()}`);
-    }
-    const [version, , driverStatus] = docker.split('|');
-    return {
-        user: value('user') ?? '',
-        dockerVersion: version,
-        containerdStore: (driverStatus ?? '').includes('io.containerd.snapshotter'),
-        tools: lines.filter((line) => line.startsWith('tool ')).map((line) => line.slice(5))
-    };
-}
-function describeProblem(problem, target) {
-    const [kind, ...rest] = problem.split(' ');
-    const detail = rest.join(' ');
-    switch (kind) {
-        case 'no-bash':
-            return `The host ${target} has no bash on the PATH; the action needs bash there.`;
-        case 'no-docker':
-            return `The host ${target} has no docker command on the PATH; install Docker there.`;
-        case 'no-flock':
-            return `The host ${target} has no flock (util-linux); the action needs it to lock deploys.`;
-        case 'state-dir':
-            return (`The user on ${target} cannot write ${STATE_ROOT}. Create it once as root: ` +
-                `install -d -o <user> ${STATE_ROOT}`);
-        default:
-            if (/permission denied/i.test(detail)) {
-                return `The user on ${target} may not use Docker (${detail}). Add the user to the docker group.`;
-            }
-            return `Docker on ${target} does not answer: ${detail}`;
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/connect.ts
-
 
 
 
@@ -62332,7 +62489,7 @@ function hostKeyCheck(inputs) {
         return { kind: 'fingerprint', fingerprints: inputs.fingerprints };
     return { kind: 'none' };
 }
-/** One verified SSH connection, and the host's answer to the preflight checks. */
+/** One verified SSH connection to the host. */
 async function connectHost(inputs) {
     const ssh = await Ssh.connect({
         host: inputs.host,
@@ -62343,13 +62500,7 @@ async function connectHost(inputs) {
         timeout: inputs.timeout,
         hostKey: hostKeyCheck(inputs)
     });
-    try {
-        return sshHost(ssh, await preflight(ssh));
-    }
-    catch (error) {
-        ssh.close();
-        throw error;
-    }
+    return sshHost(ssh);
 }
 
 ;// CONCATENATED MODULE: ./src/phases.ts
@@ -62374,20 +62525,18 @@ class Phases {
  * Decides which image goes live and how it reaches the host: sent from the runner, already
  * there, or (a re-run with an older tag on a fresh runner) the host's own copy.
  */
-async function planImage(inputs, host, runner, situation) {
+async function planImage(inputs, host, facts, situation) {
     if (inputs.rollback)
         return planRollback(inputs, host, situation);
-    const local = await runner.inspect(inputs.image);
+    const { local, onHost } = facts;
     if (local) {
-        const onHost = await host.inspectImage(local.id);
-        const source = onHost ? 'already-on-host' : 'sent';
+        const source = onHost?.id === local.id ? 'already-on-host' : 'sent';
         return { ref: inputs.image, image: local, source, appPort: appPortFor(inputs, local) };
     }
-    const hostCopy = await host.inspectImage(inputs.image);
-    if (!hostCopy) {
+    if (!onHost) {
         throw new Error(`image: ${inputs.image} is neither on the runner's Docker engine nor on the host; build or pull it in an earlier step`);
     }
-    return { ref: inputs.image, image: hostCopy, source: 'host-copy', appPort: appPortFor(inputs, hostCopy) };
+    return { ref: inputs.image, image: onHost, source: 'host-copy', appPort: appPortFor(inputs, onHost) };
 }
 async function planRollback(inputs, host, situation) {
     const target = situation.previous;
@@ -62681,13 +62830,23 @@ async function deploy(inputs, deps) {
     const phases = new Phases();
     const host = await phases.run('connect', `Connect to ${inputs.host}:${inputs.port}`, () => deps.connect(inputs));
     try {
-        const checked = await phases.run('check', 'Check the host and the image', () => check(inputs, host, deps));
-        const lock = await phases.run('lock', `Lock ${inputs.service} on the host`, () => host.lock({
+        // The lock's channel opens while the host is checked; the lock is taken only after.
+        const pending = host.openLock({
             service: inputs.service,
             timeoutSeconds: inputs.lockTimeout,
             holder: deps.holder,
             onWait: (holder) => info(`Another deploy of ${inputs.service} holds the lock: ${holder}; waiting`)
-        }));
+        });
+        let checked;
+        let lock;
+        try {
+            checked = await phases.run('check', 'Check the host and the image', () => check(inputs, host, deps));
+            lock = await phases.run('lock', `Lock ${inputs.service} on the host`, () => pending.acquire());
+        }
+        catch (error) {
+            pending.abandon();
+            throw error;
+        }
         try {
             return await new LockedDeploy(inputs, host, deps, phases, lock, checked).run();
         }
@@ -62701,7 +62860,6 @@ async function deploy(inputs, deps) {
 }
 /** Read-only: everything that can be refused is refused here, before the host changes. */
 async function check(inputs, host, deps) {
-    info(`Docker ${host.facts.dockerVersion} on ${host.target} as ${host.facts.user}`);
     const proxy = {
         network: inputs.network,
         port: inputs.proxyPort,
@@ -62709,16 +62867,24 @@ async function check(inputs, host, deps) {
         service: inputs.service,
         serverNames: inputs.serverNames
     };
-    const problems = proxyProblems(await host.checkProxy(proxy), proxy);
+    const surveyHost = async () => {
+        const facts = await host.preflight();
+        info(`Docker ${facts.dockerVersion} on ${host.target} as ${facts.user}`);
+        return host.survey({ proxy, image: inputs.rollback ? undefined : inputs.image });
+    };
+    const [local, found] = await Promise.all([
+        inputs.rollback ? undefined : deps.runner.inspect(inputs.image),
+        surveyHost()
+    ]);
+    const problems = proxyProblems(found.proxy, proxy);
     if (problems.length > 0)
         throw new Error(problems.join('\n'));
     if (!inputs.rollback)
         chooseCodec(inputs.compression, inputs.compressionLevel, host.facts.tools);
     // The image must exist somewhere and its port must be known before the lock is taken.
-    const situation = resolveSituation(await host.snapshot(inputs.service, inputs.network));
-    const plan = await planImage(inputs, host, deps.runner, situation);
+    const plan = await planImage(inputs, host, { local, onHost: found.image }, resolveSituation(found.snapshot));
     info(`Image ${plan.ref} (${shortId(plan.image.id)}), app port ${plan.appPort}, source: ${plan.source}`);
-    return { proxy };
+    return { proxy, local };
 }
 class LockedDeploy {
     inputs;
@@ -62753,14 +62919,16 @@ class LockedDeploy {
         return this.report(state.previous, retired);
     }
     async readSituation() {
-        const snapshot = await this.host.snapshot(this.inputs.service, this.inputs.network);
+        const { inputs, checked } = this;
+        const found = await this.host.survey({ proxy: checked.proxy, image: inputs.rollback ? undefined : inputs.image });
+        const snapshot = found.snapshot;
         this.snapshot = snapshot;
         this.situation = resolveSituation(snapshot);
         const { live, idleSlot, recovered } = this.situation;
         if (recovered)
             warning('The host state disagreed with the proxy config (a run died mid-deploy); the proxy config wins');
         info(live ? `Live: ${live.slot} (${live.container}, ${live.image})` : `No live release of ${this.inputs.service} yet`);
-        this.plan = await planImage(this.inputs, this.host, this.deps.runner, this.situation);
+        this.plan = await planImage(inputs, this.host, { local: checked.local, onHost: found.image }, this.situation);
         this.candidate = {
             slot: idleSlot,
             container: containerName(this.inputs.service, idleSlot),
@@ -62784,8 +62952,6 @@ class LockedDeploy {
         };
         if (plan.source !== 'sent') {
             info(sourceMessage(plan));
-            if (plan.source === 'already-on-host')
-                await this.host.tagImage(plan.image.id, plan.ref);
             this.transfer = { ...base, source: plan.source, skippedLayers: base.totalLayers };
             return;
         }
@@ -62827,17 +62993,16 @@ class LockedDeploy {
     }
     async switchProxy() {
         this.lock.assertHeld();
-        const route = this.route();
-        await this.guard(() => this.host.switchRoute(this.inputs.network, route));
-        try {
-            await this.host.verifyRoute(this.inputs.network, route, this.inputs.healthPath);
+        const { inputs, candidate } = this;
+        const switched = await this.host.switchRoute(inputs.network, this.route(), inputs.healthPath);
+        if (!switched.ok) {
+            if (switched.reloaded)
+                await this.host.restoreRoute(inputs.network, inputs.service);
+            await this.host.removeContainer(candidate.container);
+            const back = switched.reloaded ? '; switched back' : '';
+            throw new Error(`${switched.message}${back}.\n${this.hostUnchanged()}`);
         }
-        catch (error) {
-            await this.host.restoreRoute(this.inputs.network, this.inputs.service);
-            await this.host.removeContainer(this.candidate.container);
-            throw new Error(`${error.message}; switched back. ${this.hostUnchanged()}`);
-        }
-        info(`The proxy now serves ${this.candidate.container}`);
+        info(`The proxy now serves ${candidate.container}`);
     }
     async record() {
         this.candidate.deployedAt = new Date().toISOString();

@@ -1,6 +1,5 @@
 import { entriesFor, knownHostsName, parseKnownHosts } from './hostkey.js'
 import { sshHost, type Host } from './host/index.js'
-import { preflight } from './host/preflight.js'
 import type { Inputs } from './inputs.js'
 import { Ssh } from './ssh.js'
 import type { HostKeyCheck } from './ssh-verify.js'
@@ -14,7 +13,7 @@ export function hostKeyCheck(inputs: Inputs): HostKeyCheck {
   return { kind: 'none' }
 }
 
-/** One verified SSH connection, and the host's answer to the preflight checks. */
+/** One verified SSH connection to the host. */
 export async function connectHost(inputs: Inputs): Promise<Host> {
   const ssh = await Ssh.connect({
     host: inputs.host,
@@ -25,10 +24,5 @@ export async function connectHost(inputs: Inputs): Promise<Host> {
     timeout: inputs.timeout,
     hostKey: hostKeyCheck(inputs)
   })
-  try {
-    return sshHost(ssh, await preflight(ssh))
-  } catch (error) {
-    ssh.close()
-    throw error
-  }
+  return sshHost(ssh)
 }

@@ -7,7 +7,7 @@ import { proxyProblems, type ProxySpec } from './host/proxy.js'
 import {
   nextState, resolveSituation, type Release, type ServiceSnapshot, type ServiceState, type Situation
 } from './host/state.js'
-import { shortId } from './image-info.js'
+import { shortId, type ImageInfo } from './image-info.js'
 import type { Inputs } from './inputs.js'
 import { Phases } from './phases.js'
 import type { DeployReport, TransferReport } from './report.js'
@@ -27,15 +27,22 @@ export async function deploy(inputs: Inputs, deps: DeployDeps): Promise<DeployRe
   const phases = new Phases()
   const host = await phases.run('connect', `Connect to ${inputs.host}:${inputs.port}`, () => deps.connect(inputs))
   try {
-    const checked = await phases.run('check', 'Check the host and the image', () => check(inputs, host, deps))
-    const lock = await phases.run('lock', `Lock ${inputs.service} on the host`, () =>
-      host.lock({
-        service: inputs.service,
-        timeoutSeconds: inputs.lockTimeout,
-        holder: deps.holder,
-        onWait: (holder) => core.info(`Another deploy of ${inputs.service} holds the lock: ${holder}; waiting`)
-      })
-    )
+    // The lock's channel opens while the host is checked; the lock is taken only after.
+    const pending = host.openLock({
+      service: inputs.service,
+      timeoutSeconds: inputs.lockTimeout,
+      holder: deps.holder,
+      onWait: (holder) => core.info(`Another deploy of ${inputs.service} holds the lock: ${holder}; waiting`)
+    })
+    let checked: Checked
+    let lock: HostLock
+    try {
+      checked = await phases.run('check', 'Check the host and the image', () => check(inputs, host, deps))
+      lock = await phases.run('lock', `Lock ${inputs.service} on the host`, () => pending.acquire())
+    } catch (error) {
+      pending.abandon()
+      throw error
+    }
     try {
       return await new LockedDeploy(inputs, host, deps, phases, lock, checked).run()
     } finally {
@@ -48,11 +55,13 @@ export async function deploy(inputs: Inputs, deps: DeployDeps): Promise<DeployRe
 
 interface Checked {
   proxy: ProxySpec
+  /** The runner's copy of the image, read once. */
+  local?: ImageInfo
 }
 
 /** Read-only: everything that can be refused is refused here, before the host changes. */
 async function check(inputs: Inputs, host: Host, deps: DeployDeps): Promise<Checked> {
-  core.info(`Docker ${host.facts.dockerVersion} on ${host.target} as ${host.facts.user}`)
+
   const proxy: ProxySpec = {
     network: inputs.network,
     port: inputs.proxyPort,
@@ -60,14 +69,22 @@ async function check(inputs: Inputs, host: Host, deps: DeployDeps): Promise<Chec
     service: inputs.service,
     serverNames: inputs.serverNames
   }
-  const problems = proxyProblems(await host.checkProxy(proxy), proxy)
+  const surveyHost = async () => {
+    const facts = await host.preflight()
+    core.info(`Docker ${facts.dockerVersion} on ${host.target} as ${facts.user}`)
+    return host.survey({ proxy, image: inputs.rollback ? undefined : inputs.image })
+  }
+  const [local, found] = await Promise.all([
+    inputs.rollback ? undefined : deps.runner.inspect(inputs.image),
+    surveyHost()
+  ])
+  const problems = proxyProblems(found.proxy, proxy)
   if (problems.length > 0) throw new Error(problems.join('\n'))
   if (!inputs.rollback) chooseCodec(inputs.compression, inputs.compressionLevel, host.facts.tools)
   // The image must exist somewhere and its port must be known before the lock is taken.
-  const situation = resolveSituation(await host.snapshot(inputs.service, inputs.network))
-  const plan = await planImage(inputs, host, deps.runner, situation)
+  const plan = await planImage(inputs, host, { local, onHost: found.image }, resolveSituation(found.snapshot))
   core.info(`Image ${plan.ref} (${shortId(plan.image.id)}), app port ${plan.appPort}, source: ${plan.source}`)
-  return { proxy }
+  return { proxy, local }
 }
 
 class LockedDeploy {
@@ -100,13 +117,15 @@ class LockedDeploy {
   }
 
   private async readSituation(): Promise<void> {
-    const snapshot = await this.host.snapshot(this.inputs.service, this.inputs.network)
+    const { inputs, checked } = this
+    const found = await this.host.survey({ proxy: checked.proxy, image: inputs.rollback ? undefined : inputs.image })
+    const snapshot = found.snapshot
     this.snapshot = snapshot
     this.situation = resolveSituation(snapshot)
     const { live, idleSlot, recovered } = this.situation
     if (recovered) core.warning('The host state disagreed with the proxy config (a run died mid-deploy); the proxy config wins')
     core.info(live ? `Live: ${live.slot} (${live.container}, ${live.image})` : `No live release of ${this.inputs.service} yet`)
-    this.plan = await planImage(this.inputs, this.host, this.deps.runner, this.situation)
+    this.plan = await planImage(inputs, this.host, { local: checked.local, onHost: found.image }, this.situation)
     this.candidate = {
       slot: idleSlot,
       container: containerName(this.inputs.service, idleSlot),
@@ -131,7 +150,6 @@ class LockedDeploy {
     }
     if (plan.source !== 'sent') {
       core.info(sourceMessage(plan))
-      if (plan.source === 'already-on-host') await this.host.tagImage(plan.image.id, plan.ref)
       this.transfer = { ...base, source: plan.source, skippedLayers: base.totalLayers }
       return
     }
@@ -179,16 +197,15 @@ class LockedDeploy {
 
   private async switchProxy(): Promise<void> {
     this.lock.assertHeld()
-    const route = this.route()
-    await this.guard(() => this.host.switchRoute(this.inputs.network, route))
-    try {
-      await this.host.verifyRoute(this.inputs.network, route, this.inputs.healthPath)
-    } catch (error) {
-      await this.host.restoreRoute(this.inputs.network, this.inputs.service)
-      await this.host.removeContainer(this.candidate.container)
-      throw new Error(`${(error as Error).message}; switched back. ${this.hostUnchanged()}`)
+    const { inputs, candidate } = this
+    const switched = await this.host.switchRoute(inputs.network, this.route(), inputs.healthPath)
+    if (!switched.ok) {
+      if (switched.reloaded) await this.host.restoreRoute(inputs.network, inputs.service)
+      await this.host.removeContainer(candidate.container)
+      const back = switched.reloaded ? '; switched back' : ''
+      throw new Error(`${switched.message}${back}.\n${this.hostUnchanged()}`)
     }
-    core.info(`The proxy now serves ${this.candidate.container}`)
+    core.info(`The proxy now serves ${candidate.container}`)
   }
 
   private async record(): Promise<ServiceState> {

@@ -20,6 +20,14 @@ export interface ImagePlan {
   appPort: number
 }
 
+/** What is known of the image on both engines. */
+export interface ImageFacts {
+  /** The runner's copy of inputs.image, if it has one. */
+  local?: ImageInfo
+  /** The host's image under inputs.image, if it has one. */
+  onHost?: ImageInfo
+}
+
 /**
  * Decides which image goes live and how it reaches the host: sent from the runner, already
  * there, or (a re-run with an older tag on a fresh runner) the host's own copy.
@@ -27,23 +35,21 @@ export interface ImagePlan {
 export async function planImage(
   inputs: Inputs,
   host: Host,
-  runner: RunnerDocker,
+  facts: ImageFacts,
   situation: Situation
 ): Promise<ImagePlan> {
   if (inputs.rollback) return planRollback(inputs, host, situation)
-  const local = await runner.inspect(inputs.image)
+  const { local, onHost } = facts
   if (local) {
-    const onHost = await host.inspectImage(local.id)
-    const source: ImageSource = onHost ? 'already-on-host' : 'sent'
+    const source: ImageSource = onHost?.id === local.id ? 'already-on-host' : 'sent'
     return { ref: inputs.image, image: local, source, appPort: appPortFor(inputs, local) }
   }
-  const hostCopy = await host.inspectImage(inputs.image)
-  if (!hostCopy) {
+  if (!onHost) {
     throw new Error(
       `image: ${inputs.image} is neither on the runner's Docker engine nor on the host; build or pull it in an earlier step`
     )
   }
-  return { ref: inputs.image, image: hostCopy, source: 'host-copy', appPort: appPortFor(inputs, hostCopy) }
+  return { ref: inputs.image, image: onHost, source: 'host-copy', appPort: appPortFor(inputs, onHost) }
 }
 
 async function planRollback(inputs: Inputs, host: Host, situation: Situation): Promise<ImagePlan> {

@@ -1,10 +1,12 @@
 import './cjs-globals.js'
+import * as core from '@actions/core'
 import { NodeSSH } from 'node-ssh'
 import ssh2 from 'ssh2'
 import type { ClientChannel } from 'ssh2'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { verifyHostKey, type HostKeyCheck } from './ssh-verify.js'
+import { RemoteShell, SHELL_COMMAND } from './remote-shell.js'
 
 export interface SshOptions {
   host: string
@@ -24,9 +26,15 @@ export interface RunResult {
 }
 
 export interface RunOptions {
-  /** Text or a stream for the remote command's stdin (kept off the command line). */
-  stdin?: string | Readable
+  /** Text for the step's stdin (kept off every command line). */
+  stdin?: string
   /** Called with each complete stdout line as it arrives. */
+  onLine?: (line: string) => void
+}
+
+export interface ExecOptions {
+  /** Text or a stream for the command's stdin. */
+  stdin?: string | Readable
   onLine?: (line: string) => void
 }
 
@@ -54,8 +62,10 @@ export function checkPrivateKey(key: string, passphrase: string): void {
   throw new Error(`key: cannot read the private key (${message})`)
 }
 
-/** One SSH connection, kept for the whole run; every remote step is a channel on it. */
+/** One SSH connection, kept for the whole run; short steps share one remote shell on it. */
 export class Ssh {
+  private shell?: Promise<RemoteShell>
+
   private constructor(
     private readonly client: NodeSSH,
     readonly target: string
@@ -84,13 +94,23 @@ export class Ssh {
     return new Ssh(client, `${options.username}@${options.host}:${options.port}`)
   }
 
-  /** Runs a bash script on the host (see bashCommand). */
-  run(script: string, args: string[] = [], options: RunOptions = {}): Promise<RunResult> {
-    return this.exec(bashCommand(script, args), options)
+  /**
+   * Runs a bash script in the session's shell; `args` arrive as $1, $2... and are never parsed
+   * as code. Throws NoBashError when the host has no bash.
+   */
+  async run(script: string, args: string[] = [], options: RunOptions = {}): Promise<RunResult> {
+    this.shell ??= this.openChannel(SHELL_COMMAND).then((channel) => RemoteShell.open(channel))
+    const shell = await this.shell
+    const base64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64')
+    const words = [base64(`set -euo pipefail\n${script}`), base64(options.stdin ?? ''), ...args].map(quote)
+    const started = Date.now()
+    const result = await shell.run(words.join(' '), options.onLine)
+    core.debug(`remote step (${Date.now() - started} ms, exit ${result.code}): ${script.trim().split('\n')[0]}`)
+    return result
   }
 
-  /** Runs a command line through the login shell of the remote user. */
-  async exec(command: string, options: RunOptions = {}): Promise<RunResult> {
+  /** Runs a command line on its own channel, through the login shell of the remote user. */
+  async exec(command: string, options: ExecOptions = {}): Promise<RunResult> {
     let pending = ''
     const onLine = options.onLine
     const result = await this.client.execCommand(command, {
@@ -134,6 +154,7 @@ export class Ssh {
   }
 
   close(): void {
+    void this.shell?.then((shell) => shell.close(), () => undefined)
     this.client.dispose()
   }
 

@@ -1,9 +1,10 @@
 import { Readable } from 'node:stream'
 import type { Host } from '../../src/host/index.js'
 import type { HealthResult } from '../../src/host/health.js'
-import type { HostLock, LockOptions } from '../../src/host/lock.js'
+import type { HostLock, LockOptions, PendingLock } from '../../src/host/lock.js'
 import type { Route } from '../../src/host/nginx-config.js'
 import type { ProxyCheck, ProxySpec } from '../../src/host/proxy.js'
+import type { SurveyRequest } from '../../src/host/survey.js'
 import type { ServiceContainer, ServiceState } from '../../src/host/state.js'
 import type { ImageInfo } from '../../src/image-info.js'
 import type { RunnerDocker } from '../../src/resolve.js'
@@ -27,6 +28,9 @@ export function image(id: string, overrides: Partial<ImageInfo> = {}): ImageInfo
 export class FakeHost implements Host {
   readonly target = 'root@fake:22'
   readonly facts = { user: 'root', dockerVersion: '27.0.0', containerdStore: false, tools: ['gzip'] }
+  async preflight() {
+    return this.facts
+  }
   readonly calls: string[] = []
   readonly images = new Map<string, ImageInfo>()
   readonly containers = new Map<string, ServiceContainer>()
@@ -49,12 +53,27 @@ export class FakeHost implements Host {
     for (const ref of refs) this.images.set(ref, info)
   }
 
-  async lock(options: LockOptions): Promise<HostLock> {
-    this.calls.push(`lock ${options.service}`)
-    if (this.lockError) throw this.lockError
+  openLock(options: LockOptions): PendingLock {
     return {
-      assertHeld: () => undefined,
-      release: async () => void (this.released = true)
+      abandon: () => void this.calls.push('abandon-lock'),
+      acquire: async (): Promise<HostLock> => {
+        this.calls.push(`lock ${options.service}`)
+        if (this.lockError) throw this.lockError
+        return { assertHeld: () => undefined, release: async () => void (this.released = true) }
+      }
+    }
+  }
+
+  async survey(request: SurveyRequest) {
+    this.calls.push('survey')
+    const service = request.proxy.service
+    const route = this.routes.get(service)
+    const containers = [...this.containers.values()].filter((container) => container.name.startsWith(`${service}-`))
+    const state = structuredClone(this.state ?? { version: 1 as const, service, history: [] })
+    return {
+      snapshot: { state, route, containers },
+      proxy: this.proxy,
+      image: request.image ? this.images.get(request.image) : undefined
     }
   }
 
@@ -78,25 +97,9 @@ export class FakeHost implements Host {
     return this.images.has(sent.id) ? undefined : `the host has no image ${sent.id}`
   }
 
-  async tagImage(id: string, ref: string) {
-    this.calls.push(`tag ${ref}`)
-    this.images.set(ref, this.images.get(id)!)
-  }
-
-  async checkProxy(spec: ProxySpec) {
-    this.calls.push(`check-proxy ${spec.port}`)
-    return this.proxy
-  }
-
   async ensureProxy(spec: ProxySpec) {
     this.calls.push(`ensure-proxy ${spec.network}`)
     return ['proxy running']
-  }
-
-  async snapshot(service: string) {
-    const route = this.routes.get(service)
-    const containers = [...this.containers.values()].filter((container) => container.name.startsWith(`${service}-`))
-    return { state: structuredClone(this.state ?? { version: 1 as const, service, history: [] }), route, containers }
   }
 
   async startCandidate(spec: { name: string; slot: string; image: string; imageId: string }) {
@@ -118,17 +121,16 @@ export class FakeHost implements Host {
 
   async switchRoute(_network: string, route: Route) {
     this.calls.push(`switch ${route.container}`)
-    if (this.failSwitch) throw new Error('nginx refused the new config (nginx -t)')
+    if (this.failSwitch) return { ok: false as const, reloaded: false, message: 'nginx refused the new config (nginx -t)' }
     this.previousRoute = this.routes.get(route.service)
     this.routes.set(route.service, route)
+    if (this.failVerify) {
+      return { ok: false as const, reloaded: true, message: `The proxy did not serve ${route.container} after the switch` }
+    }
+    return { ok: true as const }
   }
 
   private previousRoute?: Route
-
-  async verifyRoute(_network: string, route: Route) {
-    this.calls.push(`verify ${route.container}`)
-    if (this.failVerify) throw new Error(`The proxy did not serve ${route.container} after the switch`)
-  }
 
   async restoreRoute(_network: string, service: string) {
     this.calls.push(`restore ${service}`)

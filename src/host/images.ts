@@ -27,13 +27,6 @@ export function loadImage(ssh: Ssh, decompress: string, archive: Readable): Prom
   return ssh.stream(bashCommand(`${decompress} | docker load`), archive)
 }
 
-/** Digest references cannot be tags; those images are run by ID anyway. */
-export async function tagImage(ssh: Ssh, id: string, ref: string): Promise<void> {
-  if (ref.includes('@')) return
-  const result = await ssh.run('docker tag "$1" "$2"', [id, ref])
-  if (result.code !== 0) throw new Error(`Could not tag ${id} as ${ref} on the host: ${result.stderr.trim()}`)
-}
-
 /** The host must now hold exactly the image that was sent: same ID and same layers. */
 export async function verifyHostImage(ssh: Ssh, sent: ImageInfo): Promise<string | undefined> {
   const found = await inspectHostImage(ssh, sent.id)

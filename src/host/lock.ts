@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream'
-import type { Ssh } from '../ssh.js'
+import { bashCommand, type Ssh } from '../ssh.js'
 import { serviceDir } from './paths.js'
 
 // The lock is an flock held by a remote bash that lives exactly as long as this run's SSH
@@ -10,8 +10,12 @@ const HEARTBEAT_MS = 10_000
 /** Seconds without a heartbeat after which the host gives the lock up (a runner lost without FIN). */
 const HEARTBEAT_GRACE = 45
 
+// The channel opens while the read-only checks run and waits for "go", so taking the lock costs
+// one line, not a new session. Without "go" (checks failed) it exits having touched nothing.
 const LOCK_SCRIPT = `
 dir=$1 timeout=$2 holder=$3 grace=$4
+IFS= read -r go || exit 0
+[ "$go" = go ] || exit 0
 mkdir -p "$dir"
 exec 9>>"$dir/lock"
 if ! flock -n 9; then
@@ -39,51 +43,66 @@ export interface LockOptions {
   onWait: (holder: string) => void
 }
 
-export async function acquireLock(ssh: Ssh, options: LockOptions): Promise<HostLock> {
+/** A lock channel opened ahead of time; nothing happens on the host until acquire(). */
+export interface PendingLock {
+  acquire(): Promise<HostLock>
+  /** Gives up without taking the lock. */
+  abandon(): void
+}
+
+export function openLock(ssh: Ssh, options: LockOptions): PendingLock {
   const stdin = new PassThrough()
   let onLocked: () => void = () => undefined
   let holder = 'unknown'
   const locked = new Promise<void>((resolve) => (onLocked = resolve))
-  const session = ssh.run(
-    LOCK_SCRIPT,
-    [serviceDir(options.service), String(options.timeoutSeconds), options.holder, String(HEARTBEAT_GRACE)],
-    {
-      stdin,
-      onLine: (line) => {
-        if (line === 'LOCKED') onLocked()
-        else if (line.startsWith('WAITING ')) options.onWait(line.slice(8))
-        else if (line.startsWith('TIMEOUT ')) holder = line.slice(8)
+  const args = [serviceDir(options.service), String(options.timeoutSeconds), options.holder, String(HEARTBEAT_GRACE)]
+  const ended = ssh.exec(bashCommand(LOCK_SCRIPT, args), {
+    stdin,
+    onLine: (line) => {
+      if (line === 'LOCKED') onLocked()
+      else if (line.startsWith('WAITING ')) options.onWait(line.slice(8))
+      else if (line.startsWith('TIMEOUT ')) holder = line.slice(8)
+    }
+  })
+  ended.catch(() => undefined) // observed by acquire(); an abandoned lock has no reader
+  return {
+    abandon: () => void stdin.end(),
+    async acquire() {
+      stdin.write('go\n')
+      const outcome = await Promise.race([locked.then(() => undefined), ended])
+      if (outcome !== undefined) {
+        stdin.end()
+        if (outcome.code === 75) {
+          throw new Error(
+            `Timed out after ${options.timeoutSeconds} s (lock-timeout) waiting for the deploy lock of ` +
+              `${options.service}, held by: ${holder}`
+          )
+        }
+        throw new Error(`Could not take the deploy lock of ${options.service}: ${outcome.stderr.trim()}`)
       }
+      return heldLock(options.service, stdin, ended)
     }
-  )
-  const ended = session.then((result) => result)
-  const outcome = await Promise.race([locked.then(() => undefined), ended])
-  if (outcome !== undefined) {
-    stdin.end()
-    if (outcome.code === 75) {
-      throw new Error(
-        `Timed out after ${options.timeoutSeconds} s (lock-timeout) waiting for the deploy lock of ` +
-          `${options.service}, held by: ${holder}`
-      )
-    }
-    throw new Error(`Could not take the deploy lock of ${options.service}: ${outcome.stderr.trim()}`)
   }
+}
+
+function heldLock(service: string, stdin: PassThrough, ended: Promise<unknown>): HostLock {
   const heartbeat = setInterval(() => stdin.write('\n'), HEARTBEAT_MS)
   let releasing = false
   let lost = false
-  void ended.then(() => {
+  const onEnd = (): void => {
     clearInterval(heartbeat)
     lost = !releasing
-  })
+  }
+  void ended.then(onEnd, onEnd)
   return {
     assertHeld() {
-      if (lost) throw new Error(`Lost the deploy lock of ${options.service}: the host ended the lock session`)
+      if (lost) throw new Error(`Lost the deploy lock of ${service}: the host ended the lock session`)
     },
     async release() {
       releasing = true
       clearInterval(heartbeat)
       stdin.end()
-      await ended
+      await ended.catch(() => undefined)
     }
   }
 }

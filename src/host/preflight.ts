@@ -1,4 +1,5 @@
-import { bashCommand, type Ssh } from '../ssh.js'
+import { NoBashError } from '../remote-shell.js'
+import type { Ssh } from '../ssh.js'
 import { STATE_ROOT } from './paths.js'
 
 // Read-only checks that turn a host the action cannot use into one clear message,
@@ -25,13 +26,11 @@ for tool in zstd pigz gzip; do if command -v "$tool" >/dev/null 2>&1; then echo 
 echo "user $(id -un)"
 `
 
-/** POSIX sh first: without bash, the bash script itself could not start. */
-export function preflightCommand(): string {
-  return `command -v bash >/dev/null 2>&1 || { echo "problem no-bash"; exit 0; }; ${bashCommand(CHECKS, [STATE_ROOT])}`
-}
-
 export async function preflight(ssh: Ssh): Promise<HostFacts> {
-  const result = await ssh.exec(preflightCommand())
+  const result = await ssh.run(CHECKS, [STATE_ROOT]).catch((error: unknown) => {
+    if (error instanceof NoBashError) return { code: 0, stdout: 'problem no-bash', stderr: '' }
+    throw error
+  })
   return parsePreflight(result.stdout, ssh.target, result.stderr)
 }
 

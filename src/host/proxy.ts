@@ -1,6 +1,6 @@
 import type { Ssh } from '../ssh.js'
 import { COMMON_CONFIG, parseRoute, probeHostName, renderRoute, type Route } from './nginx-config.js'
-import { confDir, proxyDir, proxyName } from './paths.js'
+import { proxyDir, proxyName } from './paths.js'
 import { PROBE_SCRIPT, parseProbe } from './probe.js'
 
 export interface ProxySpec {
@@ -19,30 +19,6 @@ export interface ProxyCheck {
   portBusy: boolean
   /** Routes of the other services behind this proxy. */
   otherRoutes: Route[]
-}
-
-// Read-only: what the proxy looks like now, and whether this service fits behind it.
-const CHECK_SCRIPT = `
-proxy=$1 port=$2 confdir=$3 service=$4
-if info=$(docker inspect -f '{{.State.Status}}|{{json .HostConfig.PortBindings}}|{{.Config.Image}}' "$proxy" 2>/dev/null); then
-  echo "proxy $info"
-else
-  echo "proxy missing"
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port-busy"; fi
-fi
-for f in "$confdir"/*.conf; do
-  [ -f "$f" ] || continue
-  case "$(basename "$f")" in "$service.conf"|_common.conf) continue ;; esac
-  printf 'route %s\\n' "$(head -n 1 "$f")"
-done
-`
-
-export async function checkProxy(ssh: Ssh, spec: ProxySpec): Promise<ProxyCheck> {
-  const result = await ssh.run(CHECK_SCRIPT, [
-    proxyName(spec.network), String(spec.port), confDir(spec.network), spec.service
-  ])
-  if (result.code !== 0) throw new Error(`Could not inspect the proxy: ${result.stderr.trim()}`)
-  return parseProxyCheck(result.stdout)
 }
 
 export function parseProxyCheck(stdout: string): ProxyCheck {
@@ -94,21 +70,21 @@ net=$1 proxy=$2 port=$3 image=$4 dir=$5
 mkdir -p "$dir/conf.d"
 exec 8>>"$dir/lock"; flock -w 120 8
 cat > "$dir/conf.d/_common.conf.next" && mv -f "$dir/conf.d/_common.conf.next" "$dir/conf.d/_common.conf"
-docker network inspect "$net" >/dev/null 2>&1 || { docker network create "$net" >/dev/null; echo "network created"; }
 status=$(docker container inspect -f '{{.State.Status}}' "$proxy" 2>/dev/null) || status=missing
-case "$status" in
-  running) echo "proxy running" ;;
-  missing)
-    if ! out=$(docker run -d --name "$proxy" --network "$net" -p "$port:80" --restart unless-stopped \\
-        --label bluegreen.role=proxy -v "$dir/conf.d:/etc/nginx/conf.d:ro" "$image" 2>&1); then
-      docker rm -f "$proxy" >/dev/null 2>&1 || true
-      printf 'FAILED %s\\n' "$out" | tr '\\n' ' '; echo; exit 3
-    fi
-    echo "proxy created" ;;
-  *) docker start "$proxy" >/dev/null; echo "proxy started" ;;
-esac
+if [ "$status" = running ]; then echo "proxy running"; exit 0; fi
+docker network inspect "$net" >/dev/null 2>&1 || { docker network create "$net" >/dev/null; echo "network created"; }
+if [ "$status" = missing ]; then
+  if ! out=$(docker run -d --name "$proxy" --network "$net" -p "$port:80" --restart unless-stopped \\
+      --label bluegreen.role=proxy -v "$dir/conf.d:/etc/nginx/conf.d:ro" "$image" 2>&1); then
+    docker rm -f "$proxy" >/dev/null 2>&1 || true
+    printf 'FAILED %s\\n' "$out" | tr '\\n' ' '; echo; exit 3
+  fi
+  echo "proxy created"
+else
+  docker start "$proxy" >/dev/null; echo "proxy started"
+fi
 for _ in $(seq 1 100); do
-  if docker exec "$proxy" nginx -t >/dev/null 2>&1; then echo READY; exit 0; fi
+  if docker exec "$proxy" nginx -t >/dev/null 2>&1; then exit 0; fi
   sleep 0.1
 done
 echo "FAILED nginx in $proxy did not start:"; docker logs --tail 20 "$proxy" 2>&1; exit 3
@@ -126,11 +102,31 @@ export async function ensureProxy(ssh: Ssh, spec: ProxySpec): Promise<string[]> 
     const failed = lines.filter((line) => !line.startsWith('network') && !line.startsWith('proxy')).join('\n')
     throw new Error(`Could not start the proxy ${proxyName(spec.network)}: ${failed || result.stderr.trim()}`)
   }
-  return lines.filter((line) => line !== 'READY')
+  return lines
 }
 
-// Writes the route, tests the whole nginx config and reloads gracefully; on a failed test the
-// previous file is put back, so the proxy never holds a config it cannot load.
+export type SwitchResult =
+  | { ok: true }
+  /** reloaded: nginx runs the new route, which must be put back (restoreRoute). */
+  | { ok: false; reloaded: boolean; message: string }
+
+// Inside the proxy, in one docker exec: test the whole config, reload gracefully, then ask nginx
+// on its own port 80 until the answer comes from the new slot (the reload takes a moment).
+const SWITCH_IN_PROXY = `
+probe=$1 url=$2 host=$3 slot=$4 tries=$5 i=0
+nginx -t 2>&1 || exit 3
+nginx -s reload 2>&1 || exit 5
+while [ "$i" -lt "$tries" ]; do
+  line=$(sh -c "$probe" sh "$url" "$host" 2>&1 | tail -n 1)
+  case "$line" in "STATUS "[23]??" SLOT $slot") exit 0 ;; esac
+  i=$((i + 1)); sleep 0.05
+done
+echo "$line"
+exit 4
+`
+
+// Writes the route and switches; when nginx -t refuses it the previous file is put back at
+// once, so the proxy never holds a config it cannot load.
 const SWITCH_SCRIPT = `
 dir=$1 proxy=$2 service=$3
 conf="$dir/conf.d/$service.conf" saved="$dir/$service.conf.previous"
@@ -138,20 +134,31 @@ exec 8>>"$dir/lock"; flock -w 120 8
 if [ -f "$conf" ]; then cp -p "$conf" "$saved"; else rm -f "$saved"; fi
 cat > "$conf.next"
 mv -f "$conf.next" "$conf"
-if ! out=$(docker exec "$proxy" nginx -t 2>&1); then
+code=0
+docker exec "$proxy" sh -c "$4" sh "\${@:5}" || code=$?
+if [ "$code" = 3 ]; then
   if [ -f "$saved" ]; then mv -f "$saved" "$conf"; else rm -f "$conf"; fi
-  printf '%s\\n' "$out"; exit 3
 fi
-docker exec "$proxy" nginx -s reload
+exit "$code"
 `
 
-export async function switchRoute(ssh: Ssh, network: string, route: Route): Promise<void> {
-  const result = await ssh.run(SWITCH_SCRIPT, [proxyDir(network), proxyName(network), route.service], {
-    stdin: renderRoute(route)
-  })
-  if (result.code !== 0) {
-    throw new Error(`nginx refused the new config (nginx -t), the previous one is back: ${result.stdout.trim() || result.stderr.trim()}`)
+export async function switchRoute(ssh: Ssh, network: string, route: Route, healthPath: string): Promise<SwitchResult> {
+  const result = await ssh.run(
+    SWITCH_SCRIPT,
+    [
+      proxyDir(network), proxyName(network), route.service, SWITCH_IN_PROXY, PROBE_SCRIPT,
+      `http://127.0.0.1:80${healthPath}`, probeHostName(route), route.slot, '200'
+    ],
+    { stdin: renderRoute(route) }
+  )
+  const output = `${result.stdout} ${result.stderr}`.trim()
+  if (result.code === 0) return { ok: true }
+  if (result.code === 3) {
+    return { ok: false, reloaded: false, message: `nginx refused the new config (nginx -t), the previous one is back: ${output}` }
   }
+  const last = parseProbe(result.stdout.trim().split('\n').pop() ?? '')
+  const seen = last ? `HTTP ${last.status} from slot ${last.slot ?? 'unknown'}` : output
+  return { ok: false, reloaded: true, message: `The proxy did not serve ${route.container} after the switch (last answer: ${seen})` }
 }
 
 // Puts back the config saved by the last switch (none: the service had no route) and reloads.
@@ -166,26 +173,4 @@ docker exec "$proxy" nginx -s reload
 export async function restoreRoute(ssh: Ssh, network: string, service: string): Promise<void> {
   const result = await ssh.run(RESTORE_SCRIPT, [proxyDir(network), proxyName(network), service])
   if (result.code !== 0) throw new Error(`Could not restore the previous proxy config: ${result.stderr.trim()}`)
-}
-
-// Asks the proxy itself, on its own port 80, until the answer comes from the new slot.
-const VERIFY_SCRIPT = `
-proxy=$1 url=$2 host=$3 slot=$4 probe=$5 tries=$6
-for _ in $(seq 1 "$tries"); do
-  line=$(docker exec "$proxy" sh -c "$probe" sh "$url" "$host" 2>&1 | tail -n 1 || true)
-  echo "$line"
-  case "$line" in "STATUS "[23]??" SLOT $slot") exit 0 ;; esac
-  sleep 0.2
-done
-exit 4
-`
-
-export async function verifyRoute(ssh: Ssh, network: string, route: Route, healthPath: string): Promise<void> {
-  const result = await ssh.run(VERIFY_SCRIPT, [
-    proxyName(network), `http://127.0.0.1:80${healthPath}`, probeHostName(route), route.slot, PROBE_SCRIPT, '50'
-  ])
-  if (result.code === 0) return
-  const last = parseProbe(result.stdout.trim().split('\n').pop() ?? '')
-  const seen = last ? `HTTP ${last.status} from slot ${last.slot ?? 'unknown'}` : result.stderr.trim()
-  throw new Error(`The proxy did not serve ${route.container} after the switch (last answer: ${seen})`)
 }

@@ -11,8 +11,9 @@ export interface CandidateSpec {
   imageId: string
 }
 
-// env values travel on stdin into a 0600 file that lives only until `docker create` has read
-// it: they never appear on a command line, in a log, or in a file another user could open.
+// env values travel on stdin into a 0600 file that lives only until `docker run` has read it
+// and created the container: they never appear on a command line, in a log, or in a file
+// another user could open.
 const START_SCRIPT = `
 name=$1 net=$2 service=$3 slot=$4 image=$5 id=$6
 envfile=$(mktemp)
@@ -20,12 +21,10 @@ trap 'rm -f "$envfile"' EXIT
 chmod 600 "$envfile"
 cat > "$envfile"
 docker rm -f "$name" >/dev/null 2>&1 || true
-docker create --name "$name" --network "$net" --restart unless-stopped \\
+docker run -d --name "$name" --network "$net" --restart unless-stopped \\
   --label "bluegreen.service=$service" --label "bluegreen.slot=$slot" \\
   --label "bluegreen.image=$image" --label "bluegreen.image-id=$id" \\
   --env-file "$envfile" "$id" >/dev/null
-rm -f "$envfile"
-docker start "$name" >/dev/null
 `
 
 export async function startCandidate(ssh: Ssh, spec: CandidateSpec, env: EnvVar[]): Promise<void> {

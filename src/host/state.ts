@@ -1,6 +1,6 @@
 import type { Ssh } from '../ssh.js'
 import { parseRoute, type Route } from './nginx-config.js'
-import { confDir, otherSlot, serviceDir, type Slot } from './paths.js'
+import { otherSlot, serviceDir, type Slot } from './paths.js'
 
 // The host keeps two records: the proxy config (which slot is live, written at the switch)
 // and state.json (previous release and history, written right after). When a run died between
@@ -93,33 +93,12 @@ export function nextState(state: ServiceState, situation: Situation, release: Re
   }
 }
 
-const READ_SCRIPT = `
-echo "--state"; cat "$1/state.json" 2>/dev/null || true; echo
-echo "--route"; head -n 1 "$2" 2>/dev/null || true; echo
-echo "--containers"
-docker ps -a --filter "label=bluegreen.service=$3" \\
-  --format '{{.Names}}\t{{.State}}\t{{.Label "bluegreen.slot"}}\t{{.Label "bluegreen.image"}}\t{{.Label "bluegreen.image-id"}}'
-`
-
-export async function readSnapshot(ssh: Ssh, service: string, network: string): Promise<ServiceSnapshot> {
-  const conf = `${confDir(network)}/${service}.conf`
-  const result = await ssh.run(READ_SCRIPT, [serviceDir(service), conf, service])
-  if (result.code !== 0) throw new Error(`Could not read the state of ${service}: ${result.stderr.trim()}`)
-  return parseSnapshot(result.stdout, service)
-}
-
-export function parseSnapshot(stdout: string, service: string): ServiceSnapshot {
-  const section = (name: string): string => {
-    const start = stdout.indexOf(`--${name}\n`)
-    if (start < 0) return ''
-    const rest = stdout.slice(start + name.length + 3)
-    const end = rest.search(/^--(state|route|containers)$/m)
-    return (end < 0 ? rest : rest.slice(0, end)).trim()
-  }
+/** Reads the sections `state`, `route` and `containers` of a survey (see survey.ts). */
+export function snapshotFrom(sections: Map<string, string>, service: string): ServiceSnapshot {
   return {
-    state: parseState(section('state'), service),
-    route: parseRoute(section('route')),
-    containers: section('containers')
+    state: parseState(sections.get('state') ?? '', service),
+    route: parseRoute(sections.get('route') ?? ''),
+    containers: (sections.get('containers') ?? '')
       .split('\n')
       .filter(Boolean)
       .map((line) => {
