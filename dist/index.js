@@ -60500,7 +60500,7 @@ async function waitHealthy(ssh, spec, onAttempt) {
             if (kind === 'ATTEMPT' || kind === 'HEALTHY' || kind === 'FAIL')
                 attempts = Number(count);
             if (kind === 'ATTEMPT')
-                onAttempt(line.slice(8));
+                onAttempt(describeAttempt(line));
             if (kind === 'FAIL')
                 reason = line.split(' ').slice(2).join(' ');
             if (kind === 'LOG')
@@ -60511,6 +60511,15 @@ async function waitHealthy(ssh, spec, onAttempt) {
         return { healthy: true, attempts };
     const tail = logs.length ? `\nLast log lines of ${spec.container}:\n${logs.join('\n')}` : '';
     return { healthy: false, attempts, reason: `${reason ?? result.stderr.trim()}${tail}` };
+}
+/** `ATTEMPT 3 STATUS 502 SLOT none HEALTH starting` → `attempt 3: HTTP 502, HEALTHCHECK starting` */
+function describeAttempt(line) {
+    const match = /^ATTEMPT (\d+) STATUS (\d{3}) SLOT \S+ HEALTH (\S+)/.exec(line);
+    if (!match)
+        return line;
+    const [, attempt, status, health] = match;
+    const answer = status === '000' ? 'no HTTP answer yet' : `HTTP ${status}`;
+    return `attempt ${attempt}: ${answer}${health === 'none' ? '' : `, HEALTHCHECK ${health}`}`;
 }
 
 ;// CONCATENATED MODULE: ./src/image-info.ts
@@ -61476,7 +61485,10 @@ async function connectKnownHosts(name, entries, connect) {
         return trusted.some((entry) => entry.key.equals(key));
     };
     try {
-        return await connect(verifier, algorithms);
+        const client = await connect(verifier, algorithms);
+        if (seen)
+            info(`Host key ${seen.fingerprint} (${seen.type}) is listed in known-hosts for ${name}`);
+        return client;
     }
     catch (error) {
         if (!seen)
@@ -61496,10 +61508,13 @@ async function connectFingerprint(fingerprints, connect) {
         const algorithms = families.shift();
         let offered;
         try {
-            return await connect((key) => {
+            const client = await connect((key) => {
                 offered = describe(key);
                 return fingerprints.includes(offered.fingerprint);
             }, algorithms);
+            if (offered)
+                info(`Host key ${offered.fingerprint} (${offered.type}) matches the fingerprint input`);
+            return client;
         }
         catch (error) {
             if (!offered && !/no matching/i.test(String(error)))
@@ -62984,7 +62999,7 @@ class LockedDeploy {
             appPort: candidate.appPort,
             path: inputs.healthPath,
             timeoutSeconds: inputs.healthTimeout
-        }, (line) => info(line));
+        }, logChanges((line) => info(line)));
         this.healthAttempts = result.attempts;
         if (result.healthy)
             return;
@@ -63008,6 +63023,8 @@ class LockedDeploy {
         this.candidate.deployedAt = new Date().toISOString();
         const state = nextState(this.snapshot.state, this.situation, this.candidate);
         await this.host.writeState(state);
+        const previous = state.previous ? `; previous: ${state.previous.slot} (${state.previous.image})` : '';
+        info(`Recorded on the host: live ${state.live?.slot} (${state.live?.image})${previous}`);
         return state;
     }
     async retire(state) {
@@ -63101,6 +63118,17 @@ class LockedDeploy {
             phases: this.phases.times
         };
     }
+}
+/** Logs an attempt when its answer differs from the last one, and every tenth: no wall of lines. */
+function logChanges(log) {
+    let last = '';
+    let count = 0;
+    return (line) => {
+        const answer = line.replace(/^attempt \d+: /, '');
+        if (answer !== last || ++count % 10 === 0)
+            log(line);
+        last = answer;
+    };
 }
 function sourceMessage(plan) {
     switch (plan.source) {

@@ -187,7 +187,7 @@ class LockedDeploy {
         path: inputs.healthPath,
         timeoutSeconds: inputs.healthTimeout
       },
-      (line) => core.info(line)
+      logChanges((line) => core.info(line))
     )
     this.healthAttempts = result.attempts
     if (result.healthy) return
@@ -212,6 +212,8 @@ class LockedDeploy {
     this.candidate.deployedAt = new Date().toISOString()
     const state = nextState(this.snapshot.state, this.situation, this.candidate)
     await this.host.writeState(state)
+    const previous = state.previous ? `; previous: ${state.previous.slot} (${state.previous.image})` : ''
+    core.info(`Recorded on the host: live ${state.live?.slot} (${state.live?.image})${previous}`)
     return state
   }
 
@@ -311,6 +313,17 @@ class LockedDeploy {
       pruned: retired.pruned,
       phases: this.phases.times
     }
+  }
+}
+
+/** Logs an attempt when its answer differs from the last one, and every tenth: no wall of lines. */
+function logChanges(log: (line: string) => void): (line: string) => void {
+  let last = ''
+  let count = 0
+  return (line) => {
+    const answer = line.replace(/^attempt \d+: /, '')
+    if (answer !== last || ++count % 10 === 0) log(line)
+    last = answer
   }
 }
 

@@ -51,7 +51,9 @@ async function connectKnownHosts<T>(name: string, entries: KnownHost[], connect:
     return trusted.some((entry) => entry.key.equals(key))
   }
   try {
-    return await connect(verifier, algorithms)
+    const client = await connect(verifier, algorithms)
+    if (seen) core.info(`Host key ${seen.fingerprint} (${seen.type}) is listed in known-hosts for ${name}`)
+    return client
   } catch (error) {
     if (!seen) throw error
     throw new HostKeyError(
@@ -72,10 +74,12 @@ async function connectFingerprint<T>(fingerprints: string[], connect: Connect<T>
     const algorithms = families.shift()
     let offered: SeenKey | undefined
     try {
-      return await connect((key) => {
+      const client = await connect((key) => {
         offered = describe(key)
         return fingerprints.includes(offered.fingerprint)
       }, algorithms)
+      if (offered) core.info(`Host key ${offered.fingerprint} (${offered.type}) matches the fingerprint input`)
+      return client
     } catch (error) {
       if (!offered && !/no matching/i.test(String(error))) throw error
       if (offered) seen.push(offered)

@@ -64,7 +64,7 @@ export async function waitHealthy(
       onLine: (line) => {
         const [kind, count] = line.split(' ')
         if (kind === 'ATTEMPT' || kind === 'HEALTHY' || kind === 'FAIL') attempts = Number(count)
-        if (kind === 'ATTEMPT') onAttempt(line.slice(8))
+        if (kind === 'ATTEMPT') onAttempt(describeAttempt(line))
         if (kind === 'FAIL') reason = line.split(' ').slice(2).join(' ')
         if (kind === 'LOG') logs.push(line.slice(4))
       }
@@ -73,4 +73,13 @@ export async function waitHealthy(
   if (result.code === 0) return { healthy: true, attempts }
   const tail = logs.length ? `\nLast log lines of ${spec.container}:\n${logs.join('\n')}` : ''
   return { healthy: false, attempts, reason: `${reason ?? result.stderr.trim()}${tail}` }
+}
+
+/** `ATTEMPT 3 STATUS 502 SLOT none HEALTH starting` → `attempt 3: HTTP 502, HEALTHCHECK starting` */
+export function describeAttempt(line: string): string {
+  const match = /^ATTEMPT (\d+) STATUS (\d{3}) SLOT \S+ HEALTH (\S+)/.exec(line)
+  if (!match) return line
+  const [, attempt, status, health] = match
+  const answer = status === '000' ? 'no HTTP answer yet' : `HTTP ${status}`
+  return `attempt ${attempt}: ${answer}${health === 'none' ? '' : `, HEALTHCHECK ${health}`}`
 }
