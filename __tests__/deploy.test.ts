@@ -49,7 +49,7 @@ describe('deploy', () => {
     expect(host.routes.get('web')?.container).toBe('web-blue')
     expect(host.state?.live).toMatchObject({ slot: 'blue', image: 'web:2' })
     expect(host.calls).toEqual([
-      'survey', 'lock web', 'survey', 'load gzip -dc', 'ensure-proxy bluegreen', 'start web-blue',
+      'survey', 'lock web', 'load gzip -dc', 'ensure-proxy bluegreen', 'start web-blue',
       'health web-blue', 'switch web-blue', 'write-state'
     ])
     expect(host.released).toBe(true)
@@ -189,6 +189,14 @@ describe('deploy', () => {
     expect(report).toMatchObject({ slot: 'blue', recovered: true })
     expect(report.previous).toMatchObject({ image: 'web:2', slot: 'green' })
     expect(host.calls).toContain('retire web-green')
+  })
+
+  it('reads the host again under the lock when another deploy took the lock after the check', async () => {
+    const host = hostWithV1()
+    host.loads = v2
+    host.racingDeploy = true
+    await run(host, { 'web:2': v2 }).result
+    expect(host.calls.slice(0, 3)).toEqual(['survey', 'lock web', 'survey'])
   })
 
   it('releases the lock and closes the connection when a step throws', async () => {

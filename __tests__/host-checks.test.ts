@@ -5,13 +5,9 @@ import { renderRoute } from '../src/host/nginx-config.js'
 describe('preflight', () => {
   const target = 'deploy@example.com:22'
 
-  it('reads the Docker version, store and tools', () => {
-    const facts = parsePreflight(
-      'docker 29.0.1|overlayfs|[["driver-type","io.containerd.snapshotter.v1"]]\ntool zstd\ntool gzip\nuser deploy\n',
-      target
-    )
-    expect(facts).toEqual({ user: 'deploy', dockerVersion: '29.0.1', containerdStore: true, tools: ['zstd', 'gzip'] })
-    expect(parsePreflight('docker 20.10.24|overlay2|[["Backing Filesystem","extfs"]]\nuser root\n', target).containerdStore).toBe(false)
+  it('reads the Docker version, the user and the tools', () => {
+    const facts = parsePreflight('docker 29.0.1\ntool zstd\ntool gzip\nuser deploy\n', target)
+    expect(facts).toEqual({ user: 'deploy', dockerVersion: '29.0.1', tools: ['zstd', 'gzip'] })
   })
 
   it.each([

@@ -44,8 +44,8 @@ describe('filterTar', () => {
 function receivingHost(knownDiffIds: string[], verify: (entries: Map<string, Buffer>) => string | undefined) {
   const received: Map<string, Buffer>[] = []
   const host = {
-    facts: { user: 'root', dockerVersion: '27', containerdStore: false, tools: ['gzip'] },
-    chainIds: async () => collectChainIds([knownDiffIds]),
+    facts: { user: 'root', dockerVersion: '27', tools: ['gzip'] },
+    layers: async () => ({ chainIds: collectChainIds([knownDiffIds]), containerdStore: false }),
     load: async (decompress: string, body: Readable) => {
       expect(decompress).toBe('gzip -dc')
       received.push(await archiveEntries(body.pipe(createGunzip())))
@@ -129,8 +129,8 @@ describe('sendImage', () => {
   it('fails with what docker load said', async () => {
     const archive = await fakeArchive([10_000], 'classic')
     const host = {
-      facts: { user: 'root', dockerVersion: '27', containerdStore: false, tools: ['gzip'] },
-      chainIds: async () => new Set<string>(),
+      facts: { user: 'root', dockerVersion: '27', tools: ['gzip'] },
+      layers: async () => ({ chainIds: new Set<string>(), containerdStore: false }),
       load: async (_d: string, body: Readable) => {
         body.resume()
         return { code: 1, stdout: '', stderr: 'Error processing tar file(exit status 1): write /x: no space left on device' }

@@ -61846,15 +61846,17 @@ async function inspectHostImage(ssh, ref) {
     return json ? parseImageInspect(json) : undefined;
 }
 /** One `docker image inspect` over every image on the host: which layer chains it holds. */
-async function hostChainIds(ssh) {
-    const result = await ssh.run(`docker image ls -aq --no-trunc | sort -u | xargs -r docker image inspect --format '{{json .RootFS.Layers}}'`);
+async function hostLayers(ssh) {
+    const result = await ssh.run(`
+docker info --format 'store {{json .DriverStatus}}'
+docker image ls -aq --no-trunc | sort -u | xargs -r docker image inspect --format '{{json .RootFS.Layers}}'
+`);
     if (result.code !== 0)
         throw new Error(`Could not list the host's image layers: ${result.stderr.trim()}`);
-    const lists = result.stdout
-        .split('\n')
-        .filter((line) => line.startsWith('['))
-        .map((line) => JSON.parse(line));
-    return collectChainIds(lists);
+    const lines = result.stdout.split('\n');
+    const lists = lines.filter((line) => line.startsWith('[')).map((line) => JSON.parse(line));
+    const store = lines.find((line) => line.startsWith('store ')) ?? '';
+    return { chainIds: collectChainIds(lists), containerdStore: store.includes('io.containerd.snapshotter') };
 }
 /** Feeds an archive stream to `docker load` on the host; `decompress` is a fixed command word. */
 function loadImage(ssh, decompress, archive) {
@@ -61912,7 +61914,9 @@ if ! flock -n 9; then
   fi
 fi
 printf '%s\\n' "$holder" > "$dir/lock.holder"
-echo LOCKED
+generation=$(( $(cat "$dir/lock.generation" 2>/dev/null || echo 0) + 1 ))
+echo "$generation" > "$dir/lock.generation"
+echo "LOCKED $generation"
 while IFS= read -r -t "$grace" _; do :; done
 `;
 function openLock(ssh, options) {
@@ -61924,8 +61928,8 @@ function openLock(ssh, options) {
     const ended = ssh.exec(bashCommand(LOCK_SCRIPT, args), {
         stdin,
         onLine: (line) => {
-            if (line === 'LOCKED')
-                onLocked();
+            if (line.startsWith('LOCKED '))
+                onLocked(Number(line.slice(7)));
             else if (line.startsWith('WAITING '))
                 options.onWait(line.slice(8));
             else if (line.startsWith('TIMEOUT '))
@@ -61937,8 +61941,8 @@ function openLock(ssh, options) {
         abandon: () => void stdin.end(),
         async acquire() {
             stdin.write('go\n');
-            const outcome = await Promise.race([locked.then(() => undefined), ended]);
-            if (outcome !== undefined) {
+            const outcome = await Promise.race([locked, ended]);
+            if (typeof outcome !== 'number') {
                 stdin.end();
                 if (outcome.code === 75) {
                     throw new Error(`Timed out after ${options.timeoutSeconds} s (lock-timeout) waiting for the deploy lock of ` +
@@ -61946,11 +61950,11 @@ function openLock(ssh, options) {
                 }
                 throw new Error(`Could not take the deploy lock of ${options.service}: ${outcome.stderr.trim()}`);
             }
-            return heldLock(options.service, stdin, ended);
+            return heldLock(options.service, outcome, stdin, ended);
         }
     };
 }
-function heldLock(service, stdin, ended) {
+function heldLock(service, generation, stdin, ended) {
     const heartbeat = setInterval(() => stdin.write('\n'), HEARTBEAT_MS);
     let releasing = false;
     let lost = false;
@@ -61960,6 +61964,7 @@ function heldLock(service, stdin, ended) {
     };
     void ended.then(onEnd, onEnd);
     return {
+        generation,
         assertHeld() {
             if (lost)
                 throw new Error(`Lost the deploy lock of ${service}: the host ended the lock session`);
@@ -61971,68 +61976,6 @@ function heldLock(service, stdin, ended) {
             await ended.catch(() => undefined);
         }
     };
-}
-
-;// CONCATENATED MODULE: ./src/host/preflight.ts
-
-
-const CHECKS = `
-command -v docker >/dev/null 2>&1 || { echo "problem no-docker"; exit 0; }
-command -v flock >/dev/null 2>&1 || { echo "problem no-flock"; exit 0; }
-if ! info=$(docker info --format '{{.ServerVersion}}|{{.Driver}}|{{json .DriverStatus}}' 2>&1); then
-  printf 'problem docker-error %s\\n' "$(printf '%s' "$info" | tr '\\n' ' ' | cut -c1-400)"; exit 0
-fi
-echo "docker $info"
-if [ -e "$1" ]; then writable=$1; else writable=$(dirname "$1"); fi
-[ -d "$writable" ] && [ -w "$writable" ] || { echo "problem state-dir"; exit 0; }
-for tool in zstd pigz gzip; do if command -v "$tool" >/dev/null 2>&1; then echo "tool $tool"; fi; done
-echo "user $(id -un)"
-`;
-async function preflight(ssh) {
-    const result = await ssh.run(CHECKS, [STATE_ROOT]).catch((error) => {
-        if (error instanceof NoBashError)
-            return { code: 0, stdout: 'problem no-bash', stderr: '' };
-        throw error;
-    });
-    return parsePreflight(result.stdout, ssh.target, result.stderr);
-}
-function parsePreflight(stdout, target, stderr = '') {
-    const lines = stdout.split('\n');
-    const value = (key) => lines.find((line) => line.startsWith(`${key} `))?.slice(key.length + 1);
-    const problem = value('problem');
-    if (problem !== undefined)
-        throw new Error(describeProblem(problem, target));
-    const docker = value('docker');
-    if (docker === undefined) {
-        throw new Error(`The host ${target} gave no answer to the preflight check: ${stderr.trim() || stdout.trim()}`);
-    }
-    const [version, , driverStatus] = docker.split('|');
-    return {
-        user: value('user') ?? '',
-        dockerVersion: version,
-        containerdStore: (driverStatus ?? '').includes('io.containerd.snapshotter'),
-        tools: lines.filter((line) => line.startsWith('tool ')).map((line) => line.slice(5))
-    };
-}
-function describeProblem(problem, target) {
-    const [kind, ...rest] = problem.split(' ');
-    const detail = rest.join(' ');
-    switch (kind) {
-        case 'no-bash':
-            return `The host ${target} has no bash on the PATH; the action needs bash there.`;
-        case 'no-docker':
-            return `The host ${target} has no docker command on the PATH; install Docker there.`;
-        case 'no-flock':
-            return `The host ${target} has no flock (util-linux); the action needs it to lock deploys.`;
-        case 'state-dir':
-            return (`The user on ${target} cannot write ${STATE_ROOT}. Create it once as root: ` +
-                `install -d -o <user> ${STATE_ROOT}`);
-        default:
-            if (/permission denied/i.test(detail)) {
-                return `The user on ${target} may not use Docker (${detail}). Add the user to the docker group.`;
-            }
-            return `Docker on ${target} does not answer: ${detail}`;
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/host/nginx-config.ts
@@ -62236,22 +62179,38 @@ async function restoreRoute(ssh, network, service) {
 // A container leaves only once the proxy holds no connection to it: the proxy's /proc/net/tcp
 // lists every upstream connection, so requests in flight at the switch (a long report, an
 // upload) finish on the old slot. Old nginx workers exit once their requests are done; once
-// none is left (after nginx's 100 ms hand-over) nothing can still reach the old slot. The
-// pattern [w]orker keeps grep from counting its own command line.
+// none is left (after nginx's 100 ms hand-over) nothing can still reach the old slot. Both are
+// read from the host's /proc when it shows the proxy's processes (no docker exec per poll),
+// else from inside the proxy. The pattern [w]orker keeps grep from counting its own command line.
 const RETIRE_SCRIPT = `
 proxy=$1 name=$2 net=$3 port=$4 timeout=$5
-ip=$(docker inspect -f "{{with index .NetworkSettings.Networks \\"$net\\"}}{{.IPAddress}}{{end}}" "$name" 2>/dev/null || true)
+template="{{.State.Pid}} {{with index .NetworkSettings.Networks \\"$net\\"}}{{.IPAddress}}{{end}}"
+pid=$(docker inspect -f "$template" "$proxy" 2>/dev/null | cut -d' ' -f1 || true)
+ip=$(docker inspect -f "$template" "$name" 2>/dev/null | cut -d' ' -f2 || true)
+count_from_host() {
+  local n w=0 child
+  n=$(awk -v t="$target" '$3 == t && $4 == "01"' "/proc/$pid/net/tcp" | wc -l)
+  for child in $(pgrep -P "$pid"); do
+    if grep -qs '[w]orker process is shutting down' "/proc/$child/cmdline"; then w=$((w + 1)); fi
+  done
+  echo "$n $w"
+}
+count_in_proxy() {
+  docker exec "$proxy" sh -c '
+    n=$(cat /proc/net/tcp 2>/dev/null | awk -v t="$1" "\\$3 == t && \\$4 == \\"01\\"" | wc -l)
+    w=$(grep -ls "[w]orker process is shutting down" /proc/[0-9]*/cmdline 2>/dev/null | wc -l)
+    echo $n $w' sh "$target" 2>/dev/null || echo "0 0"
+}
 open=0
-if [ -n "$ip" ] && [ "$timeout" -gt 0 ]; then
+if [ -n "$ip" ] && [ -n "$pid" ] && [ "$pid" != 0 ] && [ "$timeout" -gt 0 ]; then
   IFS=. read -r a b c d <<<"$ip"
   target=$(printf '%02X%02X%02X%02X:%04X' "$d" "$c" "$b" "$a" "$port")
+  count=count_in_proxy
+  if [ -r "/proc/$pid/net/tcp" ] && command -v pgrep >/dev/null 2>&1; then count=count_from_host; fi
   deadline=$((SECONDS + timeout)) quiet=0
   sleep 0.1
   while :; do
-    read -r open workers < <(docker exec "$proxy" sh -c '
-      n=$(cat /proc/net/tcp 2>/dev/null | awk -v t="$1" "\\$3 == t && \\$4 == \\"01\\"" | wc -l)
-      w=$(grep -ls "[w]orker process is shutting down" /proc/[0-9]*/cmdline 2>/dev/null | wc -l)
-      echo $n $w' sh "$target" 2>/dev/null || echo "0 0")
+    read -r open workers < <($count)
     if [ "$open" -eq 0 ]; then quiet=$((quiet + 1)); else quiet=0; fi
     if [ "$open" -eq 0 ] && [ "$workers" -eq 0 ]; then break; fi
     if [ "$quiet" -ge 3 ]; then break; fi
@@ -62387,18 +62346,89 @@ async function writeState(ssh, state) {
         throw new Error(`Could not save the state of ${state.service}: ${result.stderr.trim()}`);
 }
 
+;// CONCATENATED MODULE: ./src/host/preflight.ts
+
+/** Bash that prints `problem ...` and exits when the host cannot be used; `$root` is the state root. */
+const PREFLIGHT_CHECKS = `
+command -v docker >/dev/null 2>&1 || { echo "problem no-docker"; exit 0; }
+command -v flock >/dev/null 2>&1 || { echo "problem no-flock"; exit 0; }
+if ! version=$(docker version --format '{{.Server.Version}}' 2>&1); then
+  printf 'problem docker-error %s\\n' "$(printf '%s' "$version" | tr '\\n' ' ' | cut -c1-400)"; exit 0
+fi
+echo "docker $version"
+if [ -e "$root" ]; then writable=$root; else writable=$(dirname "$root"); fi
+[ -d "$writable" ] && [ -w "$writable" ] || { echo "problem state-dir"; exit 0; }
+for tool in zstd pigz gzip; do if command -v "$tool" >/dev/null 2>&1; then echo "tool $tool"; fi; done
+echo "user $(id -un)"
+`;
+/** The host lacks bash: the remote shell could not even start. */
+function noBash(target) {
+    return new Error(describeProblem('no-bash', target));
+}
+function parsePreflight(stdout, target, stderr = '') {
+    const lines = stdout.split('\n');
+    const value = (key) => lines.find((line) => line.startsWith(`${key} `))?.slice(key.length + 1);
+    const problem = value('problem');
+    if (problem !== undefined)
+        throw new Error(describeProblem(problem, target));
+    const docker = value('docker');
+    if (docker === undefined) {
+        throw new Error(`The host ${target} gave no answer to the preflight check: ${stderr.trim() || stdout.trim()}`);
+    }
+    return {
+        user: value('user') ?? '',
+        dockerVersion: docker,
+        tools: lines.filter((line) => line.startsWith('tool ')).map((line) => line.slice(5))
+    };
+}
+function describeProblem(problem, target) {
+    const [kind, ...rest] = problem.split(' ');
+    const detail = rest.join(' ');
+    switch (kind) {
+        case 'no-bash':
+            return `The host ${target} has no bash on the PATH; the action needs bash there.`;
+        case 'no-docker':
+            return `The host ${target} has no docker command on the PATH; install Docker there.`;
+        case 'no-flock':
+            return `The host ${target} has no flock (util-linux); the action needs it to lock deploys.`;
+        case 'state-dir':
+            return (`The user on ${target} cannot write ${STATE_ROOT}. Create it once as root: ` +
+                `install -d -o <user> ${STATE_ROOT}`);
+        default:
+            if (/permission denied/i.test(detail)) {
+                return `The user on ${target} may not use Docker (${detail}). Add the user to the docker group.`;
+            }
+            return `Docker on ${target} does not answer: ${detail}`;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/host/survey.ts
 
 
 
 
+
+
 const SURVEY_SCRIPT = `
-dir=$1 confdir=$2 service=$3 proxy=$4 port=$5 image=$6
+dir=$1 confdir=$2 service=$3 proxy=$4 port=$5 image=$6 checks=$7 root=$8
+if [ "$checks" = yes ]; then
+${PREFLIGHT_CHECKS}
+fi
+# Read the service's state holding its lock for a moment (never creating it), so the lock's
+# generation dates this reading.
+lock=none
+if [ -e "$dir/lock" ] && exec 7<"$dir/lock" && flock -n 7; then
+  lock="free $(cat "$dir/lock.generation" 2>/dev/null || echo 0)"
+elif [ -e "$dir/lock" ]; then
+  lock=busy
+fi
+echo "--lock"; echo "$lock"
 echo "--state"; cat "$dir/state.json" 2>/dev/null || true; echo
 echo "--route"; head -n 1 "$confdir/$service.conf" 2>/dev/null || true; echo
 echo "--containers"
 docker ps -a --filter "label=bluegreen.service=$service" \\
   --format '{{.Names}}\t{{.State}}\t{{.Label "bluegreen.slot"}}\t{{.Label "bluegreen.image"}}\t{{.Label "bluegreen.image-id"}}'
+exec 7<&- 2>/dev/null || true
 echo "--proxy"
 if info=$(docker container inspect -f '{{.State.Status}}|{{json .HostConfig.PortBindings}}|{{.Config.Image}}' "$proxy" 2>/dev/null); then
   echo "proxy $info"
@@ -62416,21 +62446,30 @@ if [ -n "$image" ]; then docker image inspect --format '{{json .}}' "$image" 2>/
 `;
 async function survey(ssh, request) {
     const { proxy } = request;
-    const result = await ssh.run(SURVEY_SCRIPT, [
+    const args = [
         serviceDir(proxy.service), confDir(proxy.network), proxy.service, proxyName(proxy.network),
-        String(proxy.port), request.image ?? ''
-    ]);
+        String(proxy.port), request.image ?? '', request.preflight ? 'yes' : 'no', STATE_ROOT
+    ];
+    const result = await ssh.run(SURVEY_SCRIPT, args).catch((error) => {
+        throw error instanceof NoBashError ? noBash(ssh.target) : error;
+    });
     if (result.code !== 0)
         throw new Error(`Could not read the host's state: ${result.stderr.trim()}`);
-    return parseSurvey(result.stdout, proxy.service);
+    return parseSurvey(result.stdout, proxy.service, request.preflight ? ssh.target : undefined);
 }
-function parseSurvey(stdout, service) {
+/** `target` set: the output starts with the preflight checks, which may refuse the host. */
+function parseSurvey(stdout, service, target) {
+    const checks = stdout.split(/^--lock$/m)[0];
+    const facts = target === undefined ? undefined : parsePreflight(checks, target);
     const sections = splitSections(stdout);
     const image = sections.get('image')?.trim();
+    const lock = /^(?:free (\d+)|none)$/.exec(sections.get('lock') ?? '');
     return {
+        facts,
         snapshot: snapshotFrom(sections, service),
         proxy: parseProxyCheck(sections.get('proxy') ?? ''),
-        image: image ? parseImageInspect(image) : undefined
+        image: image ? parseImageInspect(image) : undefined,
+        lockGeneration: lock ? Number(lock[1] ?? 0) : undefined
     };
 }
 /** Splits `--name` header lines into named sections. */
@@ -62461,7 +62500,6 @@ function splitSections(stdout) {
 
 
 
-
 function sshHost(ssh) {
     let facts;
     return {
@@ -62471,11 +62509,14 @@ function sshHost(ssh) {
                 throw new Error('the host was not checked yet');
             return facts;
         },
-        preflight: async () => (facts = await preflight(ssh)),
         openLock: (options) => openLock(ssh, options),
-        survey: (request) => survey(ssh, request),
+        survey: async (request) => {
+            const found = await survey(ssh, request);
+            facts ??= found.facts;
+            return found;
+        },
         inspectImage: (ref) => inspectHostImage(ssh, ref),
-        chainIds: () => hostChainIds(ssh),
+        layers: () => hostLayers(ssh),
         load: (decompress, archive) => loadImage(ssh, decompress, archive),
         verifyImage: (sent) => verifyHostImage(ssh, sent),
         ensureProxy: (spec) => ensureProxy(ssh, spec),
@@ -62755,9 +62796,10 @@ function namesLayersByDiffId(engine) {
  */
 async function sendImage(host, ref, image, codec, deps) {
     const started = Date.now();
-    const skip = sharedLayerCount(image.diffIds, await host.chainIds());
+    const layers = await host.layers();
+    const skip = sharedLayerCount(image.diffIds, layers.chainIds);
     deps.log(`${skip} of ${image.diffIds.length} layers are already on the host; ${codec.reason} (level ${codec.level})`);
-    if (skip > 0 && host.facts.containerdStore) {
+    if (skip > 0 && layers.containerdStore) {
         deps.log('The host uses the containerd image store: the partial load is verified and resent in full if it fails');
     }
     let attempt = await sendOnce(host, ref, image, codec, skip, deps);
@@ -62882,15 +62924,11 @@ async function check(inputs, host, deps) {
         service: inputs.service,
         serverNames: inputs.serverNames
     };
-    const surveyHost = async () => {
-        const facts = await host.preflight();
-        info(`Docker ${facts.dockerVersion} on ${host.target} as ${facts.user}`);
-        return host.survey({ proxy, image: inputs.rollback ? undefined : inputs.image });
-    };
     const [local, found] = await Promise.all([
         inputs.rollback ? undefined : deps.runner.inspect(inputs.image),
-        surveyHost()
+        host.survey({ proxy, image: inputs.rollback ? undefined : inputs.image, preflight: true })
     ]);
+    info(`Docker ${host.facts.dockerVersion} on ${host.target} as ${host.facts.user}`);
     const problems = proxyProblems(found.proxy, proxy);
     if (problems.length > 0)
         throw new Error(problems.join('\n'));
@@ -62899,7 +62937,7 @@ async function check(inputs, host, deps) {
     // The image must exist somewhere and its port must be known before the lock is taken.
     const plan = await planImage(inputs, host, { local, onHost: found.image }, resolveSituation(found.snapshot));
     info(`Image ${plan.ref} (${shortId(plan.image.id)}), app port ${plan.appPort}, source: ${plan.source}`);
-    return { proxy, local };
+    return { proxy, local, survey: found };
 }
 class LockedDeploy {
     inputs;
@@ -62935,7 +62973,7 @@ class LockedDeploy {
     }
     async readSituation() {
         const { inputs, checked } = this;
-        const found = await this.host.survey({ proxy: checked.proxy, image: inputs.rollback ? undefined : inputs.image });
+        const found = await this.surveyUnderLock();
         const snapshot = found.snapshot;
         this.snapshot = snapshot;
         this.situation = resolveSituation(snapshot);
@@ -62958,6 +62996,14 @@ class LockedDeploy {
             info(`Removing ${stray.name} left in the idle slot by an earlier run`);
             await this.host.retire(this.retireSpec(stray.name), () => undefined);
         }
+    }
+    /** The check's survey still holds when this lock is the very next one taken after it. */
+    async surveyUnderLock() {
+        const { inputs, checked } = this;
+        if (checked.survey.lockGeneration !== undefined && this.lock.generation === checked.survey.lockGeneration + 1) {
+            return checked.survey;
+        }
+        return this.host.survey({ proxy: checked.proxy, image: inputs.rollback ? undefined : inputs.image });
     }
     async sendImage() {
         const { plan, inputs } = this;

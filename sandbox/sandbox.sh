@@ -38,6 +38,7 @@ PROXY_IMAGE_ALT=bluegreen-sandbox/nginx:test
 USER_NODOCKER=bgs-nodocker
 USER_NODOCKERCLI=bgs-nodockercli
 USER_NOBASH=bgs-nobash
+USER_DEPLOY=bgs-deploy                   # a plain deploy user in the docker group, as the README advises
 PASSPHRASE='correct horse'
 PACKAGES=(docker.io openssh-server openssh-client busybox-static zstd iproute2 iptables util-linux procps)
 
@@ -259,7 +260,7 @@ ensure_keys() {
     echo "[127.0.0.1]:$SSH_PORT $type $key"
   done | atomic_write "$KEYS/known_hosts"
   cat "$KEYS/id_ed25519.pub" "$KEYS/id_ed25519_pass.pub" "$KEYS/id_rsa.pub" | atomic_write "$SSH_DIR/authorized_keys/root"
-  for user in "$USER_NODOCKER" "$USER_NODOCKERCLI" "$USER_NOBASH"; do
+  for user in "$USER_NODOCKER" "$USER_NODOCKERCLI" "$USER_NOBASH" "$USER_DEPLOY"; do
     atomic_write "$SSH_DIR/authorized_keys/$user" <"$KEYS/id_ed25519.pub"
   done
 }
@@ -280,6 +281,12 @@ ensure_user() { # name shell in_docker_group(yes|no)
     id -nG "$name" | tr ' ' '\n' | grep -qx docker && gpasswd -d "$name" docker >/dev/null
   fi
   return 0
+}
+
+# The README's one-time set-up for a non-root deploy user: it owns the action's state root. The
+# proxy folder is shared (setgid, group docker) because root-run tests create networks there too.
+ensure_deploy_state_dir() {
+  install -d -o "$USER_DEPLOY" -g docker -m 2775 "$ACTION_STATE" "$ACTION_STATE/_proxy"
 }
 
 # A PATH directory with a symlink to every command on the standard PATH except those matching
@@ -309,6 +316,8 @@ ensure_users() {
   ensure_user "$USER_NODOCKER" /bin/bash no
   ensure_user "$USER_NODOCKERCLI" /bin/bash yes
   ensure_user "$USER_NOBASH" /bin/sh yes
+  ensure_user "$USER_DEPLOY" /bin/bash yes
+  ensure_deploy_state_dir
   mkdir -p "$PATHS"
   build_path_dir "$PATHS/nodockercli" '^docker'
   build_path_dir "$PATHS/nobash" '^r?bash$'
@@ -564,7 +573,7 @@ write_info() {
   "hostDockerHost": $(json_str "$HOST_DOCKER_HOST"),
   "hostDataRoot": $(json_str "$HOST_DATA"),
   "runnerDockerHost": $(json_str "unix://$RUNNER_SOCK"),
-  "users": { "nodocker": "$USER_NODOCKER", "nodockercli": "$USER_NODOCKERCLI", "nobash": "$USER_NOBASH" },
+  "users": { "nodocker": "$USER_NODOCKER", "nodockercli": "$USER_NODOCKERCLI", "nobash": "$USER_NOBASH", "deploy": "$USER_DEPLOY" },
   "proxyImage": "$PROXY_IMAGE",
   "busyboxRootfs": $(json_str "$ROOTFS/busybox.tar"),
   "actionStateDir": "$ACTION_STATE"

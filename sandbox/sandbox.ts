@@ -28,7 +28,8 @@ export interface SandboxInfo {
   hostDockerHost: string
   hostDataRoot: string
   runnerDockerHost: string
-  users: { nodocker: string; nodockercli: string; nobash: string }
+  /** deploy: a plain user in the docker group that owns /var/lib/bluegreen (the README's set-up). */
+  users: { nodocker: string; nodockercli: string; nobash: string; deploy: string }
   proxyImage: string
   busyboxRootfs: string
   /** The action's own state dir on the host; `sandbox.sh down` deletes it. */

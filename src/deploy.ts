@@ -12,6 +12,7 @@ import type { Inputs } from './inputs.js'
 import { Phases } from './phases.js'
 import type { DeployReport, TransferReport } from './report.js'
 import { planImage, type ImagePlan, type RunnerDocker } from './resolve.js'
+import type { Survey } from './host/survey.js'
 import { chooseCodec } from './transfer/compression.js'
 import { sendImage } from './transfer/transfer.js'
 
@@ -57,11 +58,12 @@ interface Checked {
   proxy: ProxySpec
   /** The runner's copy of the image, read once. */
   local?: ImageInfo
+  /** What the host looked like before the lock; reused when no other deploy came between. */
+  survey: Survey
 }
 
 /** Read-only: everything that can be refused is refused here, before the host changes. */
 async function check(inputs: Inputs, host: Host, deps: DeployDeps): Promise<Checked> {
-
   const proxy: ProxySpec = {
     network: inputs.network,
     port: inputs.proxyPort,
@@ -69,22 +71,18 @@ async function check(inputs: Inputs, host: Host, deps: DeployDeps): Promise<Chec
     service: inputs.service,
     serverNames: inputs.serverNames
   }
-  const surveyHost = async () => {
-    const facts = await host.preflight()
-    core.info(`Docker ${facts.dockerVersion} on ${host.target} as ${facts.user}`)
-    return host.survey({ proxy, image: inputs.rollback ? undefined : inputs.image })
-  }
   const [local, found] = await Promise.all([
     inputs.rollback ? undefined : deps.runner.inspect(inputs.image),
-    surveyHost()
+    host.survey({ proxy, image: inputs.rollback ? undefined : inputs.image, preflight: true })
   ])
+  core.info(`Docker ${host.facts.dockerVersion} on ${host.target} as ${host.facts.user}`)
   const problems = proxyProblems(found.proxy, proxy)
   if (problems.length > 0) throw new Error(problems.join('\n'))
   if (!inputs.rollback) chooseCodec(inputs.compression, inputs.compressionLevel, host.facts.tools)
   // The image must exist somewhere and its port must be known before the lock is taken.
   const plan = await planImage(inputs, host, { local, onHost: found.image }, resolveSituation(found.snapshot))
   core.info(`Image ${plan.ref} (${shortId(plan.image.id)}), app port ${plan.appPort}, source: ${plan.source}`)
-  return { proxy, local }
+  return { proxy, local, survey: found }
 }
 
 class LockedDeploy {
@@ -118,7 +116,7 @@ class LockedDeploy {
 
   private async readSituation(): Promise<void> {
     const { inputs, checked } = this
-    const found = await this.host.survey({ proxy: checked.proxy, image: inputs.rollback ? undefined : inputs.image })
+    const found = await this.surveyUnderLock()
     const snapshot = found.snapshot
     this.snapshot = snapshot
     this.situation = resolveSituation(snapshot)
@@ -140,6 +138,15 @@ class LockedDeploy {
       core.info(`Removing ${stray.name} left in the idle slot by an earlier run`)
       await this.host.retire(this.retireSpec(stray.name), () => undefined)
     }
+  }
+
+  /** The check's survey still holds when this lock is the very next one taken after it. */
+  private async surveyUnderLock(): Promise<Survey> {
+    const { inputs, checked } = this
+    if (checked.survey.lockGeneration !== undefined && this.lock.generation === checked.survey.lockGeneration + 1) {
+      return checked.survey
+    }
+    return this.host.survey({ proxy: checked.proxy, image: inputs.rollback ? undefined : inputs.image })
   }
 
   private async sendImage(): Promise<void> {

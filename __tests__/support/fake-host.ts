@@ -27,10 +27,7 @@ export function image(id: string, overrides: Partial<ImageInfo> = {}): ImageInfo
  */
 export class FakeHost implements Host {
   readonly target = 'root@fake:22'
-  readonly facts = { user: 'root', dockerVersion: '27.0.0', containerdStore: false, tools: ['gzip'] }
-  async preflight() {
-    return this.facts
-  }
+  readonly facts = { user: 'root', dockerVersion: '27.0.0', tools: ['gzip'] }
   readonly calls: string[] = []
   readonly images = new Map<string, ImageInfo>()
   readonly containers = new Map<string, ServiceContainer>()
@@ -46,6 +43,10 @@ export class FakeHost implements Host {
   loads?: ImageInfo
   loadedBytes = 0
   released = false
+  /** How often the lock was taken; undefined in a survey when it found the lock held. */
+  lockGeneration = 0
+  /** Another deploy takes the lock between this run's survey and its own lock. */
+  racingDeploy = false
   closed = false
 
   addImage(info: ImageInfo, ...refs: string[]): void {
@@ -59,7 +60,8 @@ export class FakeHost implements Host {
       acquire: async (): Promise<HostLock> => {
         this.calls.push(`lock ${options.service}`)
         if (this.lockError) throw this.lockError
-        return { assertHeld: () => undefined, release: async () => void (this.released = true) }
+        this.lockGeneration++
+        return { generation: this.lockGeneration, assertHeld: () => undefined, release: async () => void (this.released = true) }
       }
     }
   }
@@ -70,19 +72,22 @@ export class FakeHost implements Host {
     const route = this.routes.get(service)
     const containers = [...this.containers.values()].filter((container) => container.name.startsWith(`${service}-`))
     const state = structuredClone(this.state ?? { version: 1 as const, service, history: [] })
-    return {
+    const found = {
       snapshot: { state, route, containers },
       proxy: this.proxy,
-      image: request.image ? this.images.get(request.image) : undefined
+      image: request.image ? this.images.get(request.image) : undefined,
+      lockGeneration: this.lockGeneration
     }
+    if (this.racingDeploy) this.lockGeneration++
+    return found
   }
 
   async inspectImage(ref: string) {
     return this.images.get(ref)
   }
 
-  async chainIds() {
-    return new Set<string>()
+  async layers() {
+    return { chainIds: new Set<string>(), containerdStore: false }
   }
 
   async load(decompress: string, archive: Readable) {

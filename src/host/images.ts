@@ -9,17 +9,24 @@ export async function inspectHostImage(ssh: Ssh, ref: string): Promise<ImageInfo
   return json ? parseImageInspect(json) : undefined
 }
 
+export interface HostLayers {
+  /** Every layer chain the host's images are built from. */
+  chainIds: Set<string>
+  /** Docker's containerd image store (the default of new Docker 29 installs). */
+  containerdStore: boolean
+}
+
 /** One `docker image inspect` over every image on the host: which layer chains it holds. */
-export async function hostChainIds(ssh: Ssh): Promise<Set<string>> {
-  const result = await ssh.run(
-    `docker image ls -aq --no-trunc | sort -u | xargs -r docker image inspect --format '{{json .RootFS.Layers}}'`
-  )
+export async function hostLayers(ssh: Ssh): Promise<HostLayers> {
+  const result = await ssh.run(`
+docker info --format 'store {{json .DriverStatus}}'
+docker image ls -aq --no-trunc | sort -u | xargs -r docker image inspect --format '{{json .RootFS.Layers}}'
+`)
   if (result.code !== 0) throw new Error(`Could not list the host's image layers: ${result.stderr.trim()}`)
-  const lists = result.stdout
-    .split('\n')
-    .filter((line) => line.startsWith('['))
-    .map((line) => JSON.parse(line) as string[])
-  return collectChainIds(lists)
+  const lines = result.stdout.split('\n')
+  const lists = lines.filter((line) => line.startsWith('[')).map((line) => JSON.parse(line) as string[])
+  const store = lines.find((line) => line.startsWith('store ')) ?? ''
+  return { chainIds: collectChainIds(lists), containerdStore: store.includes('io.containerd.snapshotter') }
 }
 
 /** Feeds an archive stream to `docker load` on the host; `decompress` is a fixed command word. */

@@ -3,10 +3,10 @@ import type { ImageInfo } from '../image-info.js'
 import type { EnvVar } from '../inputs.js'
 import type { RunResult, Ssh } from '../ssh.js'
 import { waitHealthy, type HealthResult, type HealthSpec } from './health.js'
-import { hostChainIds, inspectHostImage, loadImage, pruneImages, verifyHostImage } from './images.js'
+import { hostLayers, inspectHostImage, loadImage, pruneImages, verifyHostImage, type HostLayers } from './images.js'
 import { openLock, type LockOptions, type PendingLock } from './lock.js'
 import type { Route } from './nginx-config.js'
-import { preflight, type HostFacts } from './preflight.js'
+import type { HostFacts } from './preflight.js'
 import { ensureProxy, restoreRoute, switchRoute, type ProxySpec, type SwitchResult } from './proxy.js'
 import { retireContainer, type RetireResult, type RetireSpec } from './retire.js'
 import { removeContainer, startCandidate, type CandidateSpec } from './slots.js'
@@ -16,15 +16,13 @@ import { survey, type Survey, type SurveyRequest } from './survey.js'
 /** Every remote step the deploy takes, so the sequence can run against a fake host in tests. */
 export interface Host {
   readonly target: string
-  /** Set by preflight(). */
+  /** Known after the first survey with preflight: true. */
   readonly facts: HostFacts
-  /** Checks the host can be deployed to; throws a message saying why not. */
-  preflight(): Promise<HostFacts>
   /** Opens the lock's channel at once; the lock is taken by acquire(). */
   openLock(options: LockOptions): PendingLock
   survey(request: SurveyRequest): Promise<Survey>
   inspectImage(ref: string): Promise<ImageInfo | undefined>
-  chainIds(): Promise<Set<string>>
+  layers(): Promise<HostLayers>
   load(decompress: string, archive: Readable): Promise<RunResult>
   verifyImage(sent: ImageInfo): Promise<string | undefined>
   ensureProxy(spec: ProxySpec): Promise<string[]>
@@ -48,11 +46,14 @@ export function sshHost(ssh: Ssh): Host {
       if (!facts) throw new Error('the host was not checked yet')
       return facts
     },
-    preflight: async () => (facts = await preflight(ssh)),
     openLock: (options) => openLock(ssh, options),
-    survey: (request) => survey(ssh, request),
+    survey: async (request) => {
+      const found = await survey(ssh, request)
+      facts ??= found.facts
+      return found
+    },
     inspectImage: (ref) => inspectHostImage(ssh, ref),
-    chainIds: () => hostChainIds(ssh),
+    layers: () => hostLayers(ssh),
     load: (decompress, archive) => loadImage(ssh, decompress, archive),
     verifyImage: (sent) => verifyHostImage(ssh, sent),
     ensureProxy: (spec) => ensureProxy(ssh, spec),

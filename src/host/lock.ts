@@ -26,11 +26,15 @@ if ! flock -n 9; then
   fi
 fi
 printf '%s\\n' "$holder" > "$dir/lock.holder"
-echo LOCKED
+generation=$(( $(cat "$dir/lock.generation" 2>/dev/null || echo 0) + 1 ))
+echo "$generation" > "$dir/lock.generation"
+echo "LOCKED $generation"
 while IFS= read -r -t "$grace" _; do :; done
 `
 
 export interface HostLock {
+  /** Counts the times this service's lock was taken; see Survey.lockGeneration. */
+  generation: number
   /** Throws when the host gave the lock up while this run still needed it. */
   assertHeld(): void
   release(): Promise<void>
@@ -52,14 +56,14 @@ export interface PendingLock {
 
 export function openLock(ssh: Ssh, options: LockOptions): PendingLock {
   const stdin = new PassThrough()
-  let onLocked: () => void = () => undefined
+  let onLocked: (generation: number) => void = () => undefined
   let holder = 'unknown'
-  const locked = new Promise<void>((resolve) => (onLocked = resolve))
+  const locked = new Promise<number>((resolve) => (onLocked = resolve))
   const args = [serviceDir(options.service), String(options.timeoutSeconds), options.holder, String(HEARTBEAT_GRACE)]
   const ended = ssh.exec(bashCommand(LOCK_SCRIPT, args), {
     stdin,
     onLine: (line) => {
-      if (line === 'LOCKED') onLocked()
+      if (line.startsWith('LOCKED ')) onLocked(Number(line.slice(7)))
       else if (line.startsWith('WAITING ')) options.onWait(line.slice(8))
       else if (line.startsWith('TIMEOUT ')) holder = line.slice(8)
     }
@@ -69,8 +73,8 @@ export function openLock(ssh: Ssh, options: LockOptions): PendingLock {
     abandon: () => void stdin.end(),
     async acquire() {
       stdin.write('go\n')
-      const outcome = await Promise.race([locked.then(() => undefined), ended])
-      if (outcome !== undefined) {
+      const outcome = await Promise.race([locked, ended])
+      if (typeof outcome !== 'number') {
         stdin.end()
         if (outcome.code === 75) {
           throw new Error(
@@ -80,12 +84,12 @@ export function openLock(ssh: Ssh, options: LockOptions): PendingLock {
         }
         throw new Error(`Could not take the deploy lock of ${options.service}: ${outcome.stderr.trim()}`)
       }
-      return heldLock(options.service, stdin, ended)
+      return heldLock(options.service, outcome, stdin, ended)
     }
   }
 }
 
-function heldLock(service: string, stdin: PassThrough, ended: Promise<unknown>): HostLock {
+function heldLock(service: string, generation: number, stdin: PassThrough, ended: Promise<unknown>): HostLock {
   const heartbeat = setInterval(() => stdin.write('\n'), HEARTBEAT_MS)
   let releasing = false
   let lost = false
@@ -95,6 +99,7 @@ function heldLock(service: string, stdin: PassThrough, ended: Promise<unknown>):
   }
   void ended.then(onEnd, onEnd)
   return {
+    generation,
     assertHeld() {
       if (lost) throw new Error(`Lost the deploy lock of ${service}: the host ended the lock session`)
     },

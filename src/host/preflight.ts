@@ -1,5 +1,3 @@
-import { NoBashError } from '../remote-shell.js'
-import type { Ssh } from '../ssh.js'
 import { STATE_ROOT } from './paths.js'
 
 // Read-only checks that turn a host the action cannot use into one clear message,
@@ -8,30 +6,26 @@ import { STATE_ROOT } from './paths.js'
 export interface HostFacts {
   user: string
   dockerVersion: string
-  /** Docker's containerd image store (the default of new Docker 29 installs). */
-  containerdStore: boolean
   tools: string[]
 }
 
-const CHECKS = `
+/** Bash that prints `problem ...` and exits when the host cannot be used; `$root` is the state root. */
+export const PREFLIGHT_CHECKS = `
 command -v docker >/dev/null 2>&1 || { echo "problem no-docker"; exit 0; }
 command -v flock >/dev/null 2>&1 || { echo "problem no-flock"; exit 0; }
-if ! info=$(docker info --format '{{.ServerVersion}}|{{.Driver}}|{{json .DriverStatus}}' 2>&1); then
-  printf 'problem docker-error %s\\n' "$(printf '%s' "$info" | tr '\\n' ' ' | cut -c1-400)"; exit 0
+if ! version=$(docker version --format '{{.Server.Version}}' 2>&1); then
+  printf 'problem docker-error %s\\n' "$(printf '%s' "$version" | tr '\\n' ' ' | cut -c1-400)"; exit 0
 fi
-echo "docker $info"
-if [ -e "$1" ]; then writable=$1; else writable=$(dirname "$1"); fi
+echo "docker $version"
+if [ -e "$root" ]; then writable=$root; else writable=$(dirname "$root"); fi
 [ -d "$writable" ] && [ -w "$writable" ] || { echo "problem state-dir"; exit 0; }
 for tool in zstd pigz gzip; do if command -v "$tool" >/dev/null 2>&1; then echo "tool $tool"; fi; done
 echo "user $(id -un)"
 `
 
-export async function preflight(ssh: Ssh): Promise<HostFacts> {
-  const result = await ssh.run(CHECKS, [STATE_ROOT]).catch((error: unknown) => {
-    if (error instanceof NoBashError) return { code: 0, stdout: 'problem no-bash', stderr: '' }
-    throw error
-  })
-  return parsePreflight(result.stdout, ssh.target, result.stderr)
+/** The host lacks bash: the remote shell could not even start. */
+export function noBash(target: string): Error {
+  return new Error(describeProblem('no-bash', target))
 }
 
 export function parsePreflight(stdout: string, target: string, stderr = ''): HostFacts {
@@ -44,11 +38,9 @@ export function parsePreflight(stdout: string, target: string, stderr = ''): Hos
   if (docker === undefined) {
     throw new Error(`The host ${target} gave no answer to the preflight check: ${stderr.trim() || stdout.trim()}`)
   }
-  const [version, , driverStatus] = docker.split('|')
   return {
     user: value('user') ?? '',
-    dockerVersion: version,
-    containerdStore: (driverStatus ?? '').includes('io.containerd.snapshotter'),
+    dockerVersion: docker,
     tools: lines.filter((line) => line.startsWith('tool ')).map((line) => line.slice(5))
   }
 }

@@ -1,31 +1,55 @@
 import { parseImageInspect, type ImageInfo } from '../image-info.js'
+import { NoBashError } from '../remote-shell.js'
 import type { Ssh } from '../ssh.js'
-import { confDir, proxyName, serviceDir } from './paths.js'
+import { STATE_ROOT, confDir, proxyName, serviceDir } from './paths.js'
+import { PREFLIGHT_CHECKS, noBash, parsePreflight, type HostFacts } from './preflight.js'
 import { parseProxyCheck, type ProxyCheck, type ProxySpec } from './proxy.js'
 import { snapshotFrom, type ServiceSnapshot } from './state.js'
 
-// One read-only round trip for everything a deploy decides on: the service's state, its route,
-// its containers, the proxy, and whether the host has the image.
+// One read-only round trip for everything a deploy decides on: (first time) whether the host
+// can be used at all, the service's state, its route, its containers, the proxy, and whether the
+// host has the image.
 
 export interface SurveyRequest {
   proxy: ProxySpec
   /** An image reference or ID to look up on the host. */
   image?: string
+  /** Also run the preflight checks (Docker access, state root, tools). */
+  preflight?: boolean
 }
 
 export interface Survey {
+  facts?: HostFacts
   snapshot: ServiceSnapshot
   proxy: ProxyCheck
   image?: ImageInfo
+  /**
+   * The deploy lock's generation when the service state was read with the lock free, so that a
+   * deploy whose lock comes next can trust this survey without reading again.
+   */
+  lockGeneration?: number
 }
 
 const SURVEY_SCRIPT = `
-dir=$1 confdir=$2 service=$3 proxy=$4 port=$5 image=$6
+dir=$1 confdir=$2 service=$3 proxy=$4 port=$5 image=$6 checks=$7 root=$8
+if [ "$checks" = yes ]; then
+${PREFLIGHT_CHECKS}
+fi
+# Read the service's state holding its lock for a moment (never creating it), so the lock's
+# generation dates this reading.
+lock=none
+if [ -e "$dir/lock" ] && exec 7<"$dir/lock" && flock -n 7; then
+  lock="free $(cat "$dir/lock.generation" 2>/dev/null || echo 0)"
+elif [ -e "$dir/lock" ]; then
+  lock=busy
+fi
+echo "--lock"; echo "$lock"
 echo "--state"; cat "$dir/state.json" 2>/dev/null || true; echo
 echo "--route"; head -n 1 "$confdir/$service.conf" 2>/dev/null || true; echo
 echo "--containers"
 docker ps -a --filter "label=bluegreen.service=$service" \\
   --format '{{.Names}}\t{{.State}}\t{{.Label "bluegreen.slot"}}\t{{.Label "bluegreen.image"}}\t{{.Label "bluegreen.image-id"}}'
+exec 7<&- 2>/dev/null || true
 echo "--proxy"
 if info=$(docker container inspect -f '{{.State.Status}}|{{json .HostConfig.PortBindings}}|{{.Config.Image}}' "$proxy" 2>/dev/null); then
   echo "proxy $info"
@@ -44,21 +68,30 @@ if [ -n "$image" ]; then docker image inspect --format '{{json .}}' "$image" 2>/
 
 export async function survey(ssh: Ssh, request: SurveyRequest): Promise<Survey> {
   const { proxy } = request
-  const result = await ssh.run(SURVEY_SCRIPT, [
+  const args = [
     serviceDir(proxy.service), confDir(proxy.network), proxy.service, proxyName(proxy.network),
-    String(proxy.port), request.image ?? ''
-  ])
+    String(proxy.port), request.image ?? '', request.preflight ? 'yes' : 'no', STATE_ROOT
+  ]
+  const result = await ssh.run(SURVEY_SCRIPT, args).catch((error: unknown) => {
+    throw error instanceof NoBashError ? noBash(ssh.target) : error
+  })
   if (result.code !== 0) throw new Error(`Could not read the host's state: ${result.stderr.trim()}`)
-  return parseSurvey(result.stdout, proxy.service)
+  return parseSurvey(result.stdout, proxy.service, request.preflight ? ssh.target : undefined)
 }
 
-export function parseSurvey(stdout: string, service: string): Survey {
+/** `target` set: the output starts with the preflight checks, which may refuse the host. */
+export function parseSurvey(stdout: string, service: string, target?: string): Survey {
+  const checks = stdout.split(/^--lock$/m)[0]
+  const facts = target === undefined ? undefined : parsePreflight(checks, target)
   const sections = splitSections(stdout)
   const image = sections.get('image')?.trim()
+  const lock = /^(?:free (\d+)|none)$/.exec(sections.get('lock') ?? '')
   return {
+    facts,
     snapshot: snapshotFrom(sections, service),
     proxy: parseProxyCheck(sections.get('proxy') ?? ''),
-    image: image ? parseImageInspect(image) : undefined
+    image: image ? parseImageInspect(image) : undefined,
+    lockGeneration: lock ? Number(lock[1] ?? 0) : undefined
   }
 }
 

@@ -43,9 +43,10 @@ export async function sendImage(
   deps: TransferDeps
 ): Promise<TransferResult> {
   const started = Date.now()
-  const skip = sharedLayerCount(image.diffIds, await host.chainIds())
+  const layers = await host.layers()
+  const skip = sharedLayerCount(image.diffIds, layers.chainIds)
   deps.log(`${skip} of ${image.diffIds.length} layers are already on the host; ${codec.reason} (level ${codec.level})`)
-  if (skip > 0 && host.facts.containerdStore) {
+  if (skip > 0 && layers.containerdStore) {
     deps.log('The host uses the containerd image store: the partial load is verified and resent in full if it fails')
   }
   let attempt = await sendOnce(host, ref, image, codec, skip, deps)
