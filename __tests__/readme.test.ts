@@ -1,10 +1,18 @@
 import { readFileSync } from 'node:fs'
-import { renderReadme } from '../scripts/action-docs.js'
+import { faultsTable, renderReadme } from '../scripts/action-docs.js'
 
 describe('README', () => {
-  it('has the inputs and outputs tables of action.yml (npm run docs)', () => {
+  it('has the tables of action.yml and of the fault tests (npm run docs)', () => {
     const readme = readFileSync('README.md', 'utf8')
-    expect(renderReadme(readme, readFileSync('action.yml', 'utf8'))).toBe(readme)
+    const faults = readFileSync('__tests__/e2e/faults.test.ts', 'utf8')
+    expect(renderReadme(readme, readFileSync('action.yml', 'utf8'), faults)).toBe(readme)
+  })
+
+  it('lists every fault test in the What happens when table', () => {
+    const table = faultsTable(readFileSync('__tests__/e2e/faults.test.ts', 'utf8'))
+    expect(table).toContain('| Requests of 8 s are in flight at the switch | each finishes on the old slot, none fails |')
+    expect(table).toContain('| `image` carries shell syntax (`app:1;touch /tmp/bluegreen-pwned`) | refused before connecting |')
+    expect(table.split('\n').length).toBeGreaterThan(25)
   })
 
   it('names the test command that .ci/run runs', () => {

@@ -236,7 +236,24 @@ ensure_host_engine() {
     --bridge "$BRIDGE" --default-address-pool "$ADDRESS_POOL" \
     --iptables=false --ip-masq=false --userland-proxy=true \
     --containerd-namespace bluegreen-sandbox --containerd-plugins-namespace bluegreen-sandbox-plugins
+  local docker0
+  docker0=$(ip -o -4 addr show dev docker0 2>/dev/null | awk '{print $4}' || true)
   wait_ready host_up "$!" 90 "$logfile"
+  restore_docker0 "$docker0"
+}
+
+# dockerd 20.10 with --default-address-pool deletes the interface named docker0 when it starts
+# and finds its old default network (removeDefaultBridgeInterface), though ours is $BRIDGE:
+# that docker0 is the runner engine's. Put it back as it was; the runner engine finds its bridge
+# by name, and its iptables rules name it too.
+restore_docker0() { # addresses docker0 had before, e.g. 172.17.0.1/16
+  local addr
+  [ -n "$1" ] || return 0
+  ip link show docker0 >/dev/null 2>&1 && return 0
+  log "the host engine deleted the runner engine's docker0; recreating it"
+  ip link add docker0 type bridge
+  for addr in $1; do ip addr add "$addr" dev docker0; done
+  ip link set docker0 up
 }
 
 # ------------------------------------------------------------------------------------- ssh + users
@@ -730,10 +747,24 @@ cmd_info() {
   cat "$INFO"
 }
 
+# Restarts the host engine as a crash or an upgrade would, leaving its containers to their
+# restart policies: the e2e test of "the Docker engine restarted".
+cmd_restart_engine() {
+  preflight restart-engine
+  take_lock
+  local pid
+  if pid=$(live_pid "$HOST_PID" dockerd); then
+    log "restarting the host engine (pid $pid)"
+    stop_pid "$pid" 60
+  fi
+  ensure_host_engine
+}
+
 case "${1:-}" in
   up) cmd_up ;;
+  restart-engine) cmd_restart_engine ;;
   down) cmd_down ;;
   status) cmd_status ;;
   info) cmd_info ;;
-  *) echo "usage: $0 up|down|status|info" >&2; exit 64 ;;
+  *) echo "usage: $0 up|down|status|info|restart-engine" >&2; exit 64 ;;
 esac

@@ -1,5 +1,6 @@
-// The README's inputs and outputs tables, generated from action.yml so the two cannot drift.
-// `npm run docs` rewrites them in place; a unit test fails when they are stale.
+// The README's generated tables: inputs and outputs from action.yml, and "What happens when…"
+// from the fault tests' names, so none can drift. `npm run docs` rewrites them in place; a unit
+// test fails when they are stale.
 import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
@@ -36,13 +37,30 @@ export function fillSection(readme: string, name: string, body: string): string 
   return readme.replace(pattern, `$1${body}\n$2`)
 }
 
-export function renderReadme(readme: string, actionYml: string): string {
+/**
+ * The "What happens when…" table, from the names of the fault tests ("situation → outcome"),
+ * so the README claims exactly what the e2e suite proves.
+ */
+export function faultsTable(testSource: string): string {
+  const rows: [string, string][] = []
+  for (const match of testSource.matchAll(/test\('([^']+?) → ([^']+)'/g)) rows.push([match[1], match[2]])
+  const each = /test\.each\(\[([\s\S]*?)\]\)\('%s → ([^']+)'/.exec(testSource)
+  if (each) {
+    for (const match of each[1].matchAll(/^\s*\['([^']+)',/gm)) rows.push([match[1], each[2]])
+  }
+  const capital = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1)
+  return ['| When… | What happens |', '|---|---|', ...rows.map(([when, then]) => `| ${capital(cell(when))} | ${cell(then)} |`)].join('\n')
+}
+
+export function renderReadme(readme: string, actionYml: string, faultsSource: string): string {
   const tables = actionTables(actionYml)
-  return fillSection(fillSection(readme, 'inputs', tables.inputs), 'outputs', tables.outputs)
+  const filled = fillSection(fillSection(readme, 'inputs', tables.inputs), 'outputs', tables.outputs)
+  return fillSection(filled, 'faults', faultsTable(faultsSource))
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const root = fileURLToPath(new URL('..', import.meta.url))
   const readme = readFileSync(`${root}README.md`, 'utf8')
-  writeFileSync(`${root}README.md`, renderReadme(readme, readFileSync(`${root}action.yml`, 'utf8')))
+  const faults = readFileSync(`${root}__tests__/e2e/faults.test.ts`, 'utf8')
+  writeFileSync(`${root}README.md`, renderReadme(readme, readFileSync(`${root}action.yml`, 'utf8'), faults))
 }

@@ -1,0 +1,328 @@
+// What happens when things go wrong. Each test name reads "situation → outcome"; the README's
+// "What happens when…" table is generated from these names (npm run docs).
+import { createServer, type Server } from 'node:net'
+import { existsSync } from 'node:fs'
+import { runAction, sandboxInputs, startAction, type ActionResult, type StartedAction } from '../../sandbox/action.js'
+import { buildApp, removeImage, type BuiltImage } from '../../sandbox/fixtures.js'
+import { slowRequests, startLoad } from '../../sandbox/load.js'
+import { hostSsh, readSandboxInfo, runCommand, SANDBOX_SCRIPT, type SandboxInfo } from '../../sandbox/sandbox.js'
+import { clearHost, containerStatus, hostHasImage, serviceContainers, stateFile, STATE_ROOT, viaProxy } from './host.js'
+
+const NETWORK = 'e2e-faults'
+const PORT = 18120
+const SERVICES = ['f-drain', 'f-kill', 'f-same', 'f-site-a', 'f-site-b', 'f-proxy', 'f-engine', 'f-disk', 'f-recover']
+
+let info: SandboxInfo
+const images: Record<string, BuiltImage> = {}
+
+const inputs = (service: string, image: string, extra: Record<string, string> = {}) =>
+  sandboxInputs(info, { image, service, network: NETWORK, 'proxy-port': String(PORT), ...extra })
+
+/** Resolves once the action's log shows `text` (bounded), so a test can act at that moment. */
+function logShows(run: StartedAction, text: string, timeoutMs = 60_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = ''
+    const timer = setTimeout(() => reject(new Error(`the action never logged ${JSON.stringify(text)}:\n${seen}`)), timeoutMs)
+    run.child.stdout?.on('data', (chunk: Buffer) => {
+      seen += chunk.toString()
+      if (seen.includes(text)) {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+  })
+}
+
+async function killWhen(run: StartedAction, text: string, delayMs = 0): Promise<ActionResult> {
+  await logShows(run, text)
+  await new Promise((resolve) => setTimeout(resolve, delayMs))
+  run.child.kill('SIGKILL')
+  return run.done
+}
+
+function expectOk(run: ActionResult): void {
+  if (run.code !== 0) throw new Error(`the action failed (exit ${run.code}):\n${run.stdout}\n${run.stderr}`)
+}
+
+/** The version a service answers with through the proxy. */
+async function serves(serverName?: string): Promise<string> {
+  const reply = await viaProxy(PORT, '/', serverName)
+  return `${reply.status} ${reply.body.trim()}`
+}
+
+beforeAll(async () => {
+  info = readSandboxInfo()
+  await clearHost(SERVICES, [NETWORK])
+  for (const version of ['1', '2', '3']) images[version] = await buildApp({ tag: `e2e-faults/app:${version}`, version: `faults-${version}` })
+  images.unhealthy = await buildApp({ tag: 'e2e-faults/app:unhealthy', version: 'faults-unhealthy', variant: 'unhealthy' })
+  images.broken = await buildApp({ tag: 'e2e-faults/app:broken', version: 'faults-broken', variant: 'crash' })
+  // Its own 97 MiB base layer, so sending it takes a few seconds and the host never has it.
+  images.big = await buildApp({ tag: 'e2e-faults/app:big', version: 'faults-big', paddingMiB: 97 })
+})
+
+afterAll(() => clearHost(SERVICES, [NETWORK]))
+
+describe('what happens when', () => {
+  test('requests of 8 s are in flight at the switch → each finishes on the old slot, none fails', async () => {
+    expectOk(await runAction(inputs('f-drain', images['1'].ref, { 'server-name': 'drain.test' })))
+    const slow = slowRequests({ url: `http://127.0.0.1:${PORT}/`, host: 'drain.test', count: 4, seconds: 8 })
+    const load = startLoad({ url: `http://127.0.0.1:${PORT}/`, host: 'drain.test', concurrency: 2, intervalMs: 10, maxRequests: 20_000, maxMs: 60_000 })
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const run = await runAction(inputs('f-drain', images['2'].ref, { 'server-name': 'drain.test' }))
+    const [long, short] = await Promise.all([slow, load.stop()])
+    expectOk(run)
+    expect(long.map((r) => `${r.status} ${r.body.trim()}`)).toEqual(Array(4).fill('200 slow done version=faults-1'))
+    expect(short.errors).toEqual([])
+    expect(short.failed).toBe(0)
+    expect(short.bodies['version=faults-2']).toBeGreaterThan(0)
+    expect(run.stdout).toMatch(/Waiting for [1-4] connection\(s\) to f-drain-blue to finish/)
+    expect(await serviceContainers('f-drain')).toEqual([expect.objectContaining({ name: 'f-drain-green', state: 'running' })])
+  })
+
+  test('the runner is killed mid-transfer → the old version serves, no half-loaded image, the next deploy starts at once', async () => {
+    expectOk(await runAction(inputs('f-kill', images['1'].ref, { 'server-name': 'kill.test' })))
+    await removeImage(images.big.id, 'host')
+    const slowTransfer = { 'server-name': 'kill.test', compression: 'gzip', 'compression-level': '9' }
+    const killed = await killWhen(startAction(inputs('f-kill', images.big.ref, slowTransfer)), 'layers are already on the host', 1500)
+    expect(killed.signal).toBe('SIGKILL')
+    expect(await serves('kill.test')).toBe('200 version=faults-1')
+    expect(await hostHasImage(images.big.id)).toBe(false)
+    expect(await hostHasImage(images.big.ref)).toBe(false)
+
+    const next = await runAction(inputs('f-kill', images['2'].ref, { 'server-name': 'kill.test' }))
+    expectOk(next)
+    expect(next.stdout).not.toContain('holds the lock')
+    expect(await serves('kill.test')).toBe('200 version=faults-2')
+  })
+
+  test('the runner is killed during the health check → the next deploy removes the stray candidate and goes live', async () => {
+    // f-kill: faults-2 is live on green; the unhealthy candidate starts in blue.
+    const unhealthy = inputs('f-kill', images.unhealthy.ref, { 'server-name': 'kill.test', 'health-path': '/health' })
+    const killed = await killWhen(startAction(unhealthy), 'attempt 1:', 500)
+    expect(killed.signal).toBe('SIGKILL')
+    expect(await containerStatus('f-kill-blue')).toBe('running') // the stray the dead run left
+    expect(await serves('kill.test')).toBe('200 version=faults-2')
+
+    const next = await runAction(inputs('f-kill', images['3'].ref, { 'server-name': 'kill.test' }))
+    expectOk(next)
+    expect(next.stdout).toContain('Removing f-kill-blue left in the idle slot by an earlier run')
+    expect(await serves('kill.test')).toBe('200 version=faults-3')
+    expect((await serviceContainers('f-kill')).map((c) => c.name)).toEqual(['f-kill-blue'])
+  })
+
+  test('the runner is killed while the old slot drains → the new version serves, the next deploy retires the leftover', async () => {
+    // f-kill: faults-3 is live on blue.
+    const slow = slowRequests({ url: `http://127.0.0.1:${PORT}/`, host: 'kill.test', count: 2, seconds: 6 })
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const killed = await killWhen(startAction(inputs('f-kill', images['1'].ref, { 'server-name': 'kill.test' })), 'Waiting for')
+    expect(killed.signal).toBe('SIGKILL')
+    expect(await serves('kill.test')).toBe('200 version=faults-1')
+    expect((await slow).map((r) => r.status)).toEqual([200, 200]) // they ran on the old slot, still up
+    expect((await serviceContainers('f-kill')).map((c) => c.name)).toEqual(['f-kill-blue', 'f-kill-green'])
+
+    const next = await runAction(inputs('f-kill', images['2'].ref, { 'server-name': 'kill.test' }))
+    expectOk(next)
+    expect(next.stdout).not.toContain('holds the lock')
+    expect(await serves('kill.test')).toBe('200 version=faults-2')
+    expect((await serviceContainers('f-kill')).map((c) => c.name)).toEqual(['f-kill-blue'])
+  })
+
+  test('a run died after its switch, before recording it → the next deploy takes the live slot from the proxy config', async () => {
+    expectOk(await runAction(inputs('f-recover', images['1'].ref, { 'server-name': 'recover.test' })))
+    const before = await hostSsh(`cat ${STATE_ROOT}/f-recover/state.json`)
+    expectOk(await runAction(inputs('f-recover', images['2'].ref, { 'server-name': 'recover.test' })))
+    // As if that second run had died between the switch and writing state.json.
+    await hostSsh(`cat > ${STATE_ROOT}/f-recover/state.json`, { input: before.stdout })
+
+    const next = await runAction(inputs('f-recover', images['3'].ref, { 'server-name': 'recover.test' }))
+    expectOk(next)
+    expect(next.stdout).toContain('The host state disagreed with the proxy config')
+    expect(next.outputs).toMatchObject({ slot: 'blue', 'previous-slot': 'green', 'previous-image': images['2'].ref })
+    expect(await stateFile('f-recover')).toMatchObject({
+      live: { slot: 'blue', imageId: images['3'].id }, previous: { slot: 'green', imageId: images['2'].id }
+    })
+    expect(await serves('recover.test')).toBe('200 version=faults-3')
+    expect((await serviceContainers('f-recover')).map((c) => c.name)).toEqual(['f-recover-blue'])
+  })
+
+  test('two deploys of one service start together → both succeed in turn; one container runs, the one the proxy points at', async () => {
+    expectOk(await runAction(inputs('f-same', images['1'].ref, { 'server-name': 'same.test' })))
+    const [a, b] = await Promise.all([
+      runAction(inputs('f-same', images['2'].ref, { 'server-name': 'same.test' })),
+      runAction(inputs('f-same', images['3'].ref, { 'server-name': 'same.test' }))
+    ])
+    expectOk(a)
+    expectOk(b)
+    expect([a.stdout, b.stdout].filter((log) => log.includes('holds the lock')).length).toBe(1)
+    const containers = await serviceContainers('f-same')
+    expect(containers).toHaveLength(1)
+    const reply = await viaProxy(PORT, '/', 'same.test')
+    expect(reply.headers['x-bluegreen-slot']).toBe(containers[0].labels['bluegreen.slot'])
+    expect(reply.body.trim()).toBe(`version=${containers[0].labels['bluegreen.image'] === images['2'].ref ? 'faults-2' : 'faults-3'}`)
+  })
+
+  test('two services deploy in parallel behind one proxy → neither waits; each answers on its server-name', async () => {
+    const [a, b] = await Promise.all([
+      runAction(inputs('f-site-a', images['1'].ref, { 'server-name': 'a.test' })),
+      runAction(inputs('f-site-b', images['2'].ref, { 'server-name': 'b.test www.b.test' }))
+    ])
+    expectOk(a)
+    expectOk(b)
+    expect(a.stdout + b.stdout).not.toContain('holds the lock')
+    expect(await serves('a.test')).toBe('200 version=faults-1')
+    expect(await serves('www.b.test')).toBe('200 version=faults-2')
+    const confs = await hostSsh(`ls ${STATE_ROOT}/_proxy/${NETWORK}/conf.d`)
+    expect(confs.stdout.split('\n')).toEqual(expect.arrayContaining(['f-site-a.conf', 'f-site-b.conf']))
+  })
+
+  test('the proxy container was removed → the next deploy recreates it with the live route, even when that deploy fails', async () => {
+    expectOk(await runAction(inputs('f-proxy', images['1'].ref, { 'server-name': 'proxy.test' })))
+    await runCommand('docker', ['-H', info.hostDockerHost, 'rm', '-f', `${NETWORK}-proxy`])
+    expect((await viaProxy(PORT, '/', 'proxy.test').catch((error: Error) => ({ status: 0, body: error.message }))).status).toBe(0)
+
+    const failed = await runAction(inputs('f-proxy', images.broken.ref, { 'server-name': 'proxy.test' }))
+    expect(failed.code).toBe(1)
+    expect(failed.stdout).toContain('proxy created')
+    expect(await serves('proxy.test')).toBe('200 version=faults-1')
+    expect(await containerStatus(`${NETWORK}-proxy`)).toBe('running')
+  })
+
+  test('the Docker engine restarted → the containers come back by their restart policy and the live slot serves', async () => {
+    expectOk(await runAction(inputs('f-engine', images['1'].ref, { 'server-name': 'engine.test' })))
+    const restart = await runCommand(SANDBOX_SCRIPT, ['restart-engine'], { timeoutMs: 180_000 })
+    expect(restart.code).toBe(0)
+    let answer = ''
+    for (let i = 0; i < 60 && answer !== '200 version=faults-1'; i++) {
+      answer = await serves('engine.test').catch((error: Error) => error.message)
+      if (answer !== '200 version=faults-1') await new Promise((resolve) => setTimeout(resolve, 500))
+    }
+    expect(answer).toBe('200 version=faults-1')
+    const next = await runAction(inputs('f-engine', images['2'].ref, { 'server-name': 'engine.test' }))
+    expectOk(next)
+    expect(await serves('engine.test')).toBe('200 version=faults-2')
+  })
+
+  test('the disk fills up during docker load → a clear error, the live version untouched', async () => {
+    expectOk(await runAction(inputs('f-disk', images['1'].ref, { 'server-name': 'disk.test' })))
+    await removeImage(images.big.id, 'host')
+    // docker load unpacks the archive under the engine's data root tmp/ first: make that full.
+    const tmp = `${info.hostDataRoot}/tmp`
+    expect((await runCommand('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'bluegreen-full', tmp])).code).toBe(0)
+    let run: ActionResult
+    try {
+      run = await runAction(inputs('f-disk', images.big.ref, { 'server-name': 'disk.test' }))
+    } finally {
+      await runCommand('umount', [tmp])
+    }
+    expect(run.code).toBe(1)
+    expect(run.stdout).toMatch(/::error::docker load on the host failed: .*no space left on device/)
+    expect(run.stdout).toContain('f-disk-blue (e2e-faults/app:1) still serves')
+    expect(await serves('disk.test')).toBe('200 version=faults-1')
+    expect(await hostHasImage(images.big.id)).toBe(false)
+  })
+})
+
+describe('bad input: a clear error naming the input, and the host unchanged', () => {
+  const PWNED = '/tmp/bluegreen-pwned'
+  let before: string
+
+  /** What a user could see change on the host: containers, networks, images, state files. */
+  async function hostPicture(): Promise<string> {
+    const sorted = (text: string) => text.split('\n').filter(Boolean).sort().join('\n')
+    const docker = (args: string[]) => runCommand('docker', ['-H', info.hostDockerHost, ...args]).then((r) => sorted(r.stdout))
+    const files = await hostSsh(`find ${STATE_ROOT} | sort`)
+    return [
+      await docker(['ps', '-a', '--format', '{{.Names}} {{.Status}}']),
+      await docker(['network', 'ls', '--format', '{{.Name}}']),
+      await docker(['images', '-qa', '--no-trunc']),
+      files.stdout
+    ].join('\n---\n').replace(/Up [^\n]*/g, 'Up')
+  }
+
+  beforeAll(async () => {
+    await runCommand('rm', ['-f', PWNED])
+    before = await hostPicture()
+  })
+
+  afterEach(async () => {
+    expect(existsSync(PWNED)).toBe(false)
+    expect(await hostPicture()).toBe(before)
+  })
+
+  const base = () => inputs('f-bad', images['1'].ref, { 'server-name': 'bad.test' })
+  const fails = async (overrides: Record<string, string>, message: RegExp, seconds = 15): Promise<ActionResult> => {
+    const run = await runAction({ ...base(), ...overrides })
+    expect(run.code).toBe(1)
+    expect(run.stdout).toMatch(message)
+    expect(run.durationMs).toBeLessThan(seconds * 1000)
+    return run
+  }
+  const sandboxKey = (path: string) => runCommand('cat', [path]).then((r) => r.stdout)
+
+  test.each([
+    ['`key` is missing', { key: '' }, /::error::key: required/],
+    ['`key` is not a private key', { key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA' }, /::error::key: expected a private key/],
+    ['`image` carries shell syntax (`app:1;touch /tmp/bluegreen-pwned`)', { image: 'app:1;touch /tmp/bluegreen-pwned' }, /::error::image: expected name:tag/],
+    ['`image` has a space (`a b`)', { image: 'a b' }, /::error::image: expected name:tag/],
+    ['`image` is `$(touch /tmp/bluegreen-pwned)`', { image: '$(touch /tmp/bluegreen-pwned)' }, /::error::image: expected name:tag/],
+    ['`service` carries shell syntax', { service: '$(touch /tmp/bluegreen-pwned)' }, /::error::service: expected lowercase/],
+    ['`app-port` is out of range (70000)', { 'app-port': '70000' }, /::error::app-port: expected a whole number from 1 to 65535, got 70000/],
+    ['`proxy-port` is out of range (0)', { 'proxy-port': '0' }, /::error::proxy-port: expected a whole number from 1 to 65535, got 0/],
+    ['`health-path` has quotes', { 'health-path': `/'$(touch /tmp/bluegreen-pwned)'` }, /::error::health-path: expected a URL path/],
+    ['`health-path` has a space', { 'health-path': '/health check' }, /::error::health-path: expected a URL path/],
+    ['an `env` line has no `=`', { env: 'GOOD=1\nNOT A PAIR' }, /::error::env: line 2 must be KEY=VALUE/]
+  ])('%s → refused before connecting', async (_name, overrides, message) => {
+    await fails(overrides, message, 5)
+  })
+
+  test('the `passphrase` is wrong → refused, naming `passphrase`', async () => {
+    await fails({ key: await sandboxKey(info.passKeyPath), passphrase: 'wrong horse' }, /::error::passphrase: wrong passphrase for the key/)
+  })
+
+  test('the host never answers → fails within the `timeout` input, naming it', async () => {
+    const tarpit: Server = createServer(() => undefined) // accepts and never says a word
+    await new Promise<void>((resolve) => tarpit.listen(0, '127.0.0.1', resolve))
+    const port = (tarpit.address() as { port: number }).port
+    try {
+      await fails({ port: String(port), timeout: '2' }, /::error::Timed out after 2 s connecting to 127.0.0.1:\d+/, 8)
+    } finally {
+      tarpit.close()
+    }
+  })
+
+  test('nothing listens on the SSH `port` → connection refused, at once', async () => {
+    await fails({ port: '1' }, /::error::Could not connect to 127.0.0.1:1: connection refused/)
+  })
+
+  test('`known-hosts` has no line for the host → refused before any command runs', async () => {
+    const other = info.knownHosts.split('\n')[0].replace(/^\S+/, '[10.9.9.9]:22')
+    await fails({ fingerprint: '', 'known-hosts': other }, /::error::known-hosts: no line lists a key for \[127.0.0.1\]:2222/)
+  })
+
+  test('the `image` exists nowhere → refused, naming `image`', async () => {
+    await fails({ image: 'e2e-faults/app:never-built' }, /::error::image: e2e-faults\/app:never-built is neither on the runner's Docker engine nor on the host/)
+  })
+
+  test('Docker is missing on the host → refused, saying so', async () => {
+    await fails({ username: info.users.nodockercli }, /::error::The host bgs-nodockercli@127.0.0.1:2222 has no docker command on the PATH/)
+  })
+
+  test('the user may not run `docker` → refused: add the user to the docker group', async () => {
+    await fails({ username: info.users.nodocker }, /::error::The user on bgs-nodocker@127.0.0.1:2222 may not use Docker .*permission denied.*Add the user to the docker group/)
+  })
+
+  test('`bash` is missing on the host → refused, saying so', async () => {
+    await fails({ username: info.users.nobash }, /::error::The host bgs-nobash@127.0.0.1:2222 has no bash on the PATH/)
+  })
+
+  test('the `proxy-port` is taken by something else on the host → refused, naming `proxy-port`', async () => {
+    const squatter: Server = createServer((socket) => socket.end())
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve))
+    const port = (squatter.address() as { port: number }).port
+    try {
+      await fails({ network: 'e2e-bad', 'proxy-port': String(port) }, new RegExp(`::error::proxy-port: port ${port} is already in use on the host`))
+    } finally {
+      squatter.close()
+    }
+  })
+})
