@@ -18,6 +18,8 @@ export interface ActionOptions {
   env?: Record<string, string | undefined>
   /** Also copy the action's stdout and stderr to our stderr as they come. */
   echo?: boolean
+  /** The node binary to run the action with; default this process's (see node24.ts). */
+  node?: string
 }
 
 export interface ActionResult {
@@ -87,7 +89,7 @@ export function startAction(inputs: Record<string, string>, opts: ActionOptions 
   if (!existsSync(ACTION_ENTRY)) throw new Error(`${ACTION_ENTRY} is missing: run npm run build`)
   const started = Date.now()
   const setup = prepareFiles()
-  const child = spawn(process.execPath, [ACTION_ENTRY], {
+  const child = spawn(opts.node ?? process.execPath, [ACTION_ENTRY], {
     cwd: REPO_ROOT,
     env: actionEnv(inputs, setup.files, opts.env),
     stdio: ['ignore', 'pipe', 'pipe']
