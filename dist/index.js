@@ -62702,6 +62702,8 @@ function compressible(chunk) {
 ;// CONCATENATED MODULE: ./src/format.ts
 // Numbers as people read them in logs and summaries.
 function mib(bytes) {
+    if (bytes < 1048576)
+        return `${(bytes / 1024).toFixed(1)} KiB`;
     return `${(bytes / 1048576).toFixed(1)} MiB`;
 }
 function seconds(ms) {

@@ -1,6 +1,7 @@
 // Numbers as people read them in logs and summaries.
 
 export function mib(bytes: number): string {
+  if (bytes < 1048576) return `${(bytes / 1024).toFixed(1)} KiB`
   return `${(bytes / 1048576).toFixed(1)} MiB`
 }
 

@@ -1,0 +1,84 @@
+// Only the layers the host lacks travel, and what arrives is the image that was sent.
+import { runAction, sandboxInputs, type ActionResult } from '../../sandbox/action.js'
+import { buildApp, removeImage, type BuiltImage } from '../../sandbox/fixtures.js'
+import { node24 } from '../../sandbox/node24.js'
+import { mustHostDocker, mustRunnerDocker, readSandboxInfo, type SandboxInfo } from '../../sandbox/sandbox.js'
+import { clearHost, viaProxy } from './host.js'
+
+const NETWORK = 'e2e-transfer'
+const PORT = 18130
+const MiB = 1024 * 1024
+
+let info: SandboxInfo
+let v1: BuiltImage
+let v2: BuiltImage
+
+const inputs = (service: string, image: string, extra: Record<string, string> = {}) =>
+  sandboxInputs(info, { image, service, network: NETWORK, 'proxy-port': String(PORT), 'server-name': `${service}.test`, ...extra })
+
+function expectOk(run: ActionResult): void {
+  if (run.code !== 0) throw new Error(`the action failed (exit ${run.code}):\n${run.stdout}\n${run.stderr}`)
+}
+
+const layersOf = async (engine: 'host' | 'runner', ref: string): Promise<string[]> => {
+  const docker = engine === 'host' ? mustHostDocker : mustRunnerDocker
+  return JSON.parse((await docker(['image', 'inspect', '--format', '{{json .RootFS.Layers}}', ref])).stdout) as string[]
+}
+
+beforeAll(async () => {
+  info = readSandboxInfo()
+  await clearHost(['t-delta', 't-zstd', 't-plain'], [NETWORK])
+  // 24 MiB that does not compress plus 8 MiB that does, in base layers both versions share.
+  v1 = await buildApp({ tag: 'e2e-transfer/app:1', version: 'transfer-1', randomPaddingMiB: 24, paddingMiB: 8 })
+  v2 = await buildApp({ tag: 'e2e-transfer/app:2', version: 'transfer-2', randomPaddingMiB: 24, paddingMiB: 8 })
+  // With both versions gone from the host (and clearHost removed their containers), so are
+  // the padded base layers only they used: the first deploy is cold.
+  for (const image of [v1, v2]) await removeImage(image.id, 'host')
+})
+
+afterAll(() => clearHost(['t-delta', 't-zstd', 't-plain'], [NETWORK]))
+
+test('a cold deploy sends the whole image, compressed where it compresses', async () => {
+  const run = await runAction(inputs('t-delta', v1.ref))
+  expectOk(run)
+  const sent = Number(run.outputs['transferred-bytes'])
+  // The random 24 MiB cannot shrink; the text and the rest must.
+  expect(sent).toBeGreaterThan(24 * MiB)
+  expect(sent).toBeLessThan(v1.sizeBytes * 0.9)
+  expect(run.stdout).toMatch(/\d of \d layers are already on the host; auto: gzip/)
+  expect((await viaProxy(PORT, '/', 't-delta.test')).body).toBe('version=transfer-1\n')
+})
+
+test('a second version that changes only its top layer sends under 1 MiB and runs as the same image', async () => {
+  const run = await runAction(inputs('t-delta', v2.ref))
+  expectOk(run)
+  const sent = Number(run.outputs['transferred-bytes'])
+  expect(sent).toBeGreaterThan(0)
+  expect(sent).toBeLessThan(1 * MiB)
+  const layers = await layersOf('runner', v2.ref)
+  expect(run.outputs['skipped-layers']).toBe(String(layers.length - 1))
+  // What the host loaded is the runner's image exactly: same ID, same layers.
+  expect(run.outputs['image-id']).toBe(v2.id)
+  expect(await layersOf('host', v2.id)).toEqual(layers)
+  expect((await viaProxy(PORT, '/', 't-delta.test')).body).toBe('version=transfer-2\n')
+  expect(run.summary).toMatch(new RegExp(`sent [\\d.]+ KiB of [\\d.]+ MiB \\(${layers.length - 1} of ${layers.length} layers already on the host\\)`))
+})
+
+test('on Node 24, as GitHub runs it, the stream is zstd and the image arrives whole', async () => {
+  const fresh = await buildApp({ tag: 'e2e-transfer/app:zstd', version: 'transfer-zstd', paddingMiB: 3 })
+  await removeImage(fresh.id, 'host')
+  const run = await runAction(inputs('t-zstd', fresh.ref), { node: await node24() })
+  expectOk(run)
+  expect(run.stdout).toContain('auto: zstd on both ends')
+  expect(run.outputs['image-id']).toBe(fresh.id)
+  expect((await viaProxy(PORT, '/', 't-zstd.test')).body).toBe('version=transfer-zstd\n')
+})
+
+test('compression: none sends the archive as it is', async () => {
+  const fresh = await buildApp({ tag: 'e2e-transfer/app:plain', version: 'transfer-plain' })
+  await removeImage(fresh.id, 'host')
+  const run = await runAction(inputs('t-plain', fresh.ref, { compression: 'none' }))
+  expectOk(run)
+  expect(run.stdout).toContain('compression: none')
+  expect((await viaProxy(PORT, '/', 't-plain.test')).body).toBe('version=transfer-plain\n')
+})
