@@ -191,6 +191,27 @@ describe('deploy', () => {
     expect(host.calls).toContain('retire web-green')
   })
 
+  it("runs the host's own image ID when its store names the image differently (containerd store)", async () => {
+    const host = hostWithV1()
+    const asHostSeesIt = { ...v2, id: `sha256:${'c'.repeat(64)}` } // the manifest digest, not the config's
+    host.addImage(asHostSeesIt, 'web:2')
+    const { result, runner } = run(host, { 'web:2': v2 })
+    const report = await result
+    expect(runner.saves).toEqual([])
+    expect(report.transfer.source).toBe('already-on-host')
+    expect(report.imageId).toBe(asHostSeesIt.id)
+    expect(host.containers.get('web-green')?.imageId).toBe(asHostSeesIt.id)
+  })
+
+  it('sends an image whose tag on the host has other layers', async () => {
+    const host = hostWithV1()
+    host.addImage({ ...v2, id: `sha256:${'d'.repeat(64)}`, diffIds: [`sha256:${'9'.repeat(64)}`] }, 'web:2')
+    host.loads = v2
+    const report = await run(host, { 'web:2': v2 }).result
+    expect(report.transfer.source).toBe('sent')
+    expect(report.imageId).toBe(v2.id)
+  })
+
   it('reads the host again under the lock when another deploy took the lock after the check', async () => {
     const host = hostWithV1()
     host.loads = v2

@@ -5,7 +5,7 @@ import { chainIds, sharedLayerCount, collectChainIds } from '../src/transfer/lay
 import { filterTar, readManifest } from '../src/transfer/tar-filter.js'
 import { sendImage } from '../src/transfer/transfer.js'
 import type { Host } from '../src/host/index.js'
-import type { ImageInfo } from '../src/image-info.js'
+import { sameImage, type ImageInfo } from '../src/image-info.js'
 import { archiveEntries, chunked, fakeArchive, type FakeArchive } from './support/archive.js'
 
 describe('chain IDs', () => {
@@ -21,6 +21,19 @@ describe('chain IDs', () => {
     expect(sharedLayerCount([a, b, c], host)).toBe(2)
     expect(sharedLayerCount([b, c], host)).toBe(0) // b alone is not the chain a→b
     expect(sharedLayerCount([a, c], host)).toBe(1)
+  })
+})
+
+describe('sameImage', () => {
+  const base: ImageInfo = {
+    id: 'sha256:a', diffIds: ['sha256:1', 'sha256:2'], exposedPorts: [], sizeBytes: 1, hasHealthcheck: false,
+    repoTags: [], configKey: '[{"Cmd":["run"]},"linux","amd64"]'
+  }
+  it('is the same ID, or the same layers and config under another ID', () => {
+    expect(sameImage(base, { ...base })).toBe(true)
+    expect(sameImage(base, { ...base, id: 'sha256:manifest' })).toBe(true)
+    expect(sameImage(base, { ...base, id: 'sha256:b', configKey: '[{"Cmd":["other"]},"linux","amd64"]' })).toBe(false)
+    expect(sameImage(base, { ...base, id: 'sha256:b', diffIds: ['sha256:1'] })).toBe(false)
   })
 })
 
@@ -42,6 +55,7 @@ describe('filterTar', () => {
 
 /** A host that unpacks what it is sent, and knows the chains of the given layers. */
 function receivingHost(knownDiffIds: string[], verify: (entries: Map<string, Buffer>) => string | undefined) {
+  const loaded = (problem: string | undefined) => (problem ? { problem } : { image: { id: 'sha256:img' } })
   const received: Map<string, Buffer>[] = []
   const host = {
     facts: { user: 'root', dockerVersion: '27', tools: ['gzip'] },
@@ -51,7 +65,7 @@ function receivingHost(knownDiffIds: string[], verify: (entries: Map<string, Buf
       received.push(await archiveEntries(body.pipe(createGunzip())))
       return { code: 0, stdout: 'Loaded image: web:1', stderr: '' }
     },
-    verifyImage: async () => verify(received[received.length - 1])
+    verifyImage: async () => loaded(verify(received[received.length - 1]))
   } as unknown as Host
   return { host, received }
 }
@@ -73,7 +87,8 @@ function runner(archive: FakeArchive, apiVersion: string) {
 
 const gzip = { codec: 'gzip' as const, level: 1, reason: 'test' }
 const info = (archive: FakeArchive): ImageInfo => ({
-  id: 'sha256:img', diffIds: archive.diffIds, exposedPorts: [], sizeBytes: archive.bytes.length, hasHealthcheck: false, repoTags: []
+  id: 'sha256:img', diffIds: archive.diffIds, exposedPorts: [], sizeBytes: archive.bytes.length, hasHealthcheck: false,
+  repoTags: [], configKey: '[]'
 })
 
 describe('sendImage', () => {
@@ -135,7 +150,7 @@ describe('sendImage', () => {
         body.resume()
         return { code: 1, stdout: '', stderr: 'Error processing tar file(exit status 1): write /x: no space left on device' }
       },
-      verifyImage: async () => undefined
+      verifyImage: async () => ({ image: { id: 'sha256:img' } })
     } as unknown as Host
     await expect(sendImage(host, 'web:1', info(archive), gzip, runner(archive, '1.41').deps)).rejects.toThrow(
       /^docker load on the host failed: .*no space left on device/

@@ -60537,8 +60537,19 @@ function parseImageInspect(json) {
         exposedPorts: Object.keys(image.Config?.ExposedPorts ?? {}),
         sizeBytes: image.Size ?? 0,
         hasHealthcheck: test.length > 0 && test[0] !== 'NONE',
-        repoTags: image.RepoTags ?? []
+        repoTags: image.RepoTags ?? [],
+        configKey: JSON.stringify([image.Config ?? {}, image.Os ?? '', image.Architecture ?? ''])
     };
+}
+/**
+ * The same image on two engines. The classic store names an image by its config digest on
+ * both; Docker's containerd store (Docker 29's default) names it by its manifest instead, so
+ * there the layers and the config must match.
+ */
+function sameImage(a, b) {
+    if (a.id === b.id)
+        return true;
+    return a.diffIds.length > 0 && a.diffIds.join() === b.diffIds.join() && a.configKey === b.configKey;
 }
 /** The single TCP port an image exposes, or an error naming app-port. */
 function exposedAppPort(image, ref) {
@@ -61862,15 +61873,17 @@ docker image ls -aq --no-trunc | sort -u | xargs -r docker image inspect --forma
 function loadImage(ssh, decompress, archive) {
     return ssh.stream(bashCommand(`${decompress} | docker load`), archive);
 }
-/** The host must now hold exactly the image that was sent: same ID and same layers. */
-async function verifyHostImage(ssh, sent) {
-    const found = await inspectHostImage(ssh, sent.id);
+/**
+ * The host must now hold exactly the image that was sent: same layers and config (same ID on
+ * the classic store). Returns the host's own view of it, whose ID is what containers run.
+ */
+async function verifyHostImage(ssh, sent, ref) {
+    const found = (ref.includes('@') ? undefined : await inspectHostImage(ssh, ref)) ?? (await inspectHostImage(ssh, sent.id));
     if (!found)
-        return `the host has no image ${sent.id} after docker load`;
-    if (found.diffIds.join() !== sent.diffIds.join()) {
-        return `the host's image ${sent.id} has other layers than the runner's`;
-    }
-    return undefined;
+        return { problem: `the host has no image ${ref} (${sent.id}) after docker load` };
+    if (!sameImage(found, sent))
+        return { problem: `the host's image ${ref} (${found.id}) has other layers or config than the runner's` };
+    return { image: found };
 }
 // Releases older than live and previous give their image back, unless something still uses it:
 // `docker image rm` without -f refuses images that a container (even a stopped one) runs.
@@ -62518,7 +62531,7 @@ function sshHost(ssh) {
         inspectImage: (ref) => inspectHostImage(ssh, ref),
         layers: () => hostLayers(ssh),
         load: (decompress, archive) => loadImage(ssh, decompress, archive),
-        verifyImage: (sent) => verifyHostImage(ssh, sent),
+        verifyImage: (sent, ref) => verifyHostImage(ssh, sent, ref),
         ensureProxy: (spec) => ensureProxy(ssh, spec),
         startCandidate: (spec, env) => startCandidate(ssh, spec, env),
         waitHealthy: (spec, onAttempt) => waitHealthy(ssh, spec, onAttempt),
@@ -62585,10 +62598,11 @@ async function planImage(inputs, host, facts, situation) {
     if (inputs.rollback)
         return planRollback(inputs, host, situation);
     const { local, onHost } = facts;
-    if (local) {
-        const source = onHost?.id === local.id ? 'already-on-host' : 'sent';
-        return { ref: inputs.image, image: local, source, appPort: appPortFor(inputs, local) };
+    if (local && onHost && sameImage(local, onHost)) {
+        return { ref: inputs.image, image: onHost, source: 'already-on-host', appPort: appPortFor(inputs, onHost) };
     }
+    if (local)
+        return { ref: inputs.image, image: local, source: 'sent', appPort: appPortFor(inputs, local) };
     if (!onHost) {
         throw new Error(`image: ${inputs.image} is neither on the runner's Docker engine nor on the host; build or pull it in an earlier step`);
     }
@@ -62805,15 +62819,16 @@ async function sendImage(host, ref, image, codec, deps) {
         deps.log('The host uses the containerd image store: the partial load is verified and resent in full if it fails');
     }
     let attempt = await sendOnce(host, ref, image, codec, skip, deps);
-    if (attempt.error && skip > 0) {
+    if (!attempt.loaded && skip > 0) {
         deps.log(`The load without the shared layers did not verify (${attempt.error}); sending every layer`);
         const retry = await sendOnce(host, ref, image, codec, 0, deps);
         retry.sentBytes += attempt.sentBytes;
         attempt = retry;
     }
-    if (attempt.error)
-        throw new Error(attempt.error);
+    if (!attempt.loaded)
+        throw new Error(attempt.error ?? 'the image did not arrive');
     return {
+        loaded: attempt.loaded,
         sentBytes: attempt.sentBytes,
         archiveBytes: attempt.archiveBytes,
         skippedLayers: attempt.skipped,
@@ -62842,8 +62857,8 @@ async function sendOnce(host, ref, image, codec, skip, deps) {
         }
         if (saved)
             return { ...counts, error: saved };
-        const mismatch = await host.verifyImage(image);
-        return mismatch ? { ...counts, error: mismatch } : counts;
+        const verified = await host.verifyImage(image, ref);
+        return verified.image ? { ...counts, loaded: verified.image } : { ...counts, error: verified.problem };
     }
     finally {
         stopProgress();
@@ -63028,6 +63043,9 @@ class LockedDeploy {
             throw new Error(`${error.message}. ${this.hostUnchanged()}`);
         });
         this.transfer = { ...base, ...result, source: 'sent', codec: codec.codec };
+        // From here on the host's name for the image (the containerd store has its own IDs).
+        this.plan = { ...plan, image: result.loaded };
+        this.candidate.imageId = result.loaded.id;
     }
     async ensureProxy() {
         await this.guard(async () => {

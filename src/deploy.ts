@@ -170,6 +170,9 @@ class LockedDeploy {
       throw new Error(`${error.message}. ${this.hostUnchanged()}`)
     })
     this.transfer = { ...base, ...result, source: 'sent', codec: codec.codec }
+    // From here on the host's name for the image (the containerd store has its own IDs).
+    this.plan = { ...plan, image: result.loaded }
+    this.candidate.imageId = result.loaded.id
   }
 
   private async ensureProxy(): Promise<void> {

@@ -9,6 +9,8 @@ export interface ImageInfo {
   sizeBytes: number
   hasHealthcheck: boolean
   repoTags: string[]
+  /** The image config (command, env, ports...) and platform, to compare images across stores. */
+  configKey: string
 }
 
 interface InspectJson {
@@ -17,6 +19,8 @@ interface InspectJson {
   RepoTags?: string[] | null
   RootFS?: { Layers?: string[] }
   Config?: { ExposedPorts?: Record<string, unknown> | null; Healthcheck?: { Test?: string[] } | null }
+  Os?: string
+  Architecture?: string
 }
 
 /** Parses one object of `docker image inspect` output (or the {{json .}} of one image). */
@@ -31,8 +35,19 @@ export function parseImageInspect(json: string): ImageInfo {
     exposedPorts: Object.keys(image.Config?.ExposedPorts ?? {}),
     sizeBytes: image.Size ?? 0,
     hasHealthcheck: test.length > 0 && test[0] !== 'NONE',
-    repoTags: image.RepoTags ?? []
+    repoTags: image.RepoTags ?? [],
+    configKey: JSON.stringify([image.Config ?? {}, image.Os ?? '', image.Architecture ?? ''])
   }
+}
+
+/**
+ * The same image on two engines. The classic store names an image by its config digest on
+ * both; Docker's containerd store (Docker 29's default) names it by its manifest instead, so
+ * there the layers and the config must match.
+ */
+export function sameImage(a: ImageInfo, b: ImageInfo): boolean {
+  if (a.id === b.id) return true
+  return a.diffIds.length > 0 && a.diffIds.join() === b.diffIds.join() && a.configKey === b.configKey
 }
 
 /** The single TCP port an image exposes, or an error naming app-port. */

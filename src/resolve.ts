@@ -1,6 +1,6 @@
 import type { Host } from './host/index.js'
 import type { Situation } from './host/state.js'
-import { exposedAppPort, type ImageInfo } from './image-info.js'
+import { exposedAppPort, sameImage, type ImageInfo } from './image-info.js'
 import type { Inputs } from './inputs.js'
 import type { ImageSource } from './report.js'
 import type { RunnerEngine, SaveStream } from './runner-docker.js'
@@ -40,10 +40,10 @@ export async function planImage(
 ): Promise<ImagePlan> {
   if (inputs.rollback) return planRollback(inputs, host, situation)
   const { local, onHost } = facts
-  if (local) {
-    const source: ImageSource = onHost?.id === local.id ? 'already-on-host' : 'sent'
-    return { ref: inputs.image, image: local, source, appPort: appPortFor(inputs, local) }
+  if (local && onHost && sameImage(local, onHost)) {
+    return { ref: inputs.image, image: onHost, source: 'already-on-host', appPort: appPortFor(inputs, onHost) }
   }
+  if (local) return { ref: inputs.image, image: local, source: 'sent', appPort: appPortFor(inputs, local) }
   if (!onHost) {
     throw new Error(
       `image: ${inputs.image} is neither on the runner's Docker engine nor on the host; build or pull it in an earlier step`

@@ -17,6 +17,7 @@ export function image(id: string, overrides: Partial<ImageInfo> = {}): ImageInfo
     sizeBytes: 1000,
     hasHealthcheck: false,
     repoTags: [],
+    configKey: '[{"Cmd":["/app/start.sh"]},"linux","amd64"]',
     ...overrides
   }
 }
@@ -99,7 +100,8 @@ export class FakeHost implements Host {
   }
 
   async verifyImage(sent: ImageInfo) {
-    return this.images.has(sent.id) ? undefined : `the host has no image ${sent.id}`
+    const image = this.images.get(sent.id)
+    return image ? { image } : { problem: `the host has no image ${sent.id}` }
   }
 
   async ensureProxy(spec: ProxySpec) {

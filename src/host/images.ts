@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream'
-import { parseImageInspect, type ImageInfo } from '../image-info.js'
+import { parseImageInspect, sameImage, type ImageInfo } from '../image-info.js'
 import { bashCommand, type RunResult, type Ssh } from '../ssh.js'
 import { collectChainIds } from '../transfer/layers.js'
 
@@ -34,14 +34,17 @@ export function loadImage(ssh: Ssh, decompress: string, archive: Readable): Prom
   return ssh.stream(bashCommand(`${decompress} | docker load`), archive)
 }
 
-/** The host must now hold exactly the image that was sent: same ID and same layers. */
-export async function verifyHostImage(ssh: Ssh, sent: ImageInfo): Promise<string | undefined> {
-  const found = await inspectHostImage(ssh, sent.id)
-  if (!found) return `the host has no image ${sent.id} after docker load`
-  if (found.diffIds.join() !== sent.diffIds.join()) {
-    return `the host's image ${sent.id} has other layers than the runner's`
-  }
-  return undefined
+export type Verified = { image: ImageInfo; problem?: undefined } | { image?: undefined; problem: string }
+
+/**
+ * The host must now hold exactly the image that was sent: same layers and config (same ID on
+ * the classic store). Returns the host's own view of it, whose ID is what containers run.
+ */
+export async function verifyHostImage(ssh: Ssh, sent: ImageInfo, ref: string): Promise<Verified> {
+  const found = (ref.includes('@') ? undefined : await inspectHostImage(ssh, ref)) ?? (await inspectHostImage(ssh, sent.id))
+  if (!found) return { problem: `the host has no image ${ref} (${sent.id}) after docker load` }
+  if (!sameImage(found, sent)) return { problem: `the host's image ${ref} (${found.id}) has other layers or config than the runner's` }
+  return { image: found }
 }
 
 // Releases older than live and previous give their image back, unless something still uses it:

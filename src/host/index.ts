@@ -3,7 +3,7 @@ import type { ImageInfo } from '../image-info.js'
 import type { EnvVar } from '../inputs.js'
 import type { RunResult, Ssh } from '../ssh.js'
 import { waitHealthy, type HealthResult, type HealthSpec } from './health.js'
-import { hostLayers, inspectHostImage, loadImage, pruneImages, verifyHostImage, type HostLayers } from './images.js'
+import { hostLayers, inspectHostImage, loadImage, pruneImages, verifyHostImage, type HostLayers, type Verified } from './images.js'
 import { openLock, type LockOptions, type PendingLock } from './lock.js'
 import type { Route } from './nginx-config.js'
 import type { HostFacts } from './preflight.js'
@@ -24,7 +24,7 @@ export interface Host {
   inspectImage(ref: string): Promise<ImageInfo | undefined>
   layers(): Promise<HostLayers>
   load(decompress: string, archive: Readable): Promise<RunResult>
-  verifyImage(sent: ImageInfo): Promise<string | undefined>
+  verifyImage(sent: ImageInfo, ref: string): Promise<Verified>
   ensureProxy(spec: ProxySpec): Promise<string[]>
   startCandidate(spec: CandidateSpec, env: EnvVar[]): Promise<void>
   waitHealthy(spec: HealthSpec, onAttempt: (line: string) => void): Promise<HealthResult>
@@ -55,7 +55,7 @@ export function sshHost(ssh: Ssh): Host {
     inspectImage: (ref) => inspectHostImage(ssh, ref),
     layers: () => hostLayers(ssh),
     load: (decompress, archive) => loadImage(ssh, decompress, archive),
-    verifyImage: (sent) => verifyHostImage(ssh, sent),
+    verifyImage: (sent, ref) => verifyHostImage(ssh, sent, ref),
     ensureProxy: (spec) => ensureProxy(ssh, spec),
     startCandidate: (spec, env) => startCandidate(ssh, spec, env),
     waitHealthy: (spec, onAttempt) => waitHealthy(ssh, spec, onAttempt),

@@ -9,6 +9,8 @@ import { ByteCounter, startProgress } from './progress.js'
 import { filterTar, readManifest } from './tar-filter.js'
 
 export interface TransferResult {
+  /** The host's view of the image it loaded (its ID is what containers run). */
+  loaded: ImageInfo
   /** Bytes that went over the SSH channel. */
   sentBytes: number
   /** Bytes of the `docker save` archive read on the runner, skipped layers included. */
@@ -50,14 +52,15 @@ export async function sendImage(
     deps.log('The host uses the containerd image store: the partial load is verified and resent in full if it fails')
   }
   let attempt = await sendOnce(host, ref, image, codec, skip, deps)
-  if (attempt.error && skip > 0) {
+  if (!attempt.loaded && skip > 0) {
     deps.log(`The load without the shared layers did not verify (${attempt.error}); sending every layer`)
     const retry = await sendOnce(host, ref, image, codec, 0, deps)
     retry.sentBytes += attempt.sentBytes
     attempt = retry
   }
-  if (attempt.error) throw new Error(attempt.error)
+  if (!attempt.loaded) throw new Error(attempt.error ?? 'the image did not arrive')
   return {
+    loaded: attempt.loaded,
     sentBytes: attempt.sentBytes,
     archiveBytes: attempt.archiveBytes,
     skippedLayers: attempt.skipped,
@@ -71,6 +74,7 @@ interface Attempt {
   sentBytes: number
   archiveBytes: number
   skipped: number
+  loaded?: ImageInfo
   error?: string
 }
 
@@ -100,8 +104,8 @@ async function sendOnce(
       return { ...counts, error: `docker load on the host failed: ${output || `exit ${result.code}`}` }
     }
     if (saved) return { ...counts, error: saved }
-    const mismatch = await host.verifyImage(image)
-    return mismatch ? { ...counts, error: mismatch } : counts
+    const verified = await host.verifyImage(image, ref)
+    return verified.image ? { ...counts, loaded: verified.image } : { ...counts, error: verified.problem }
   } finally {
     stopProgress()
     save.stop()
