@@ -60460,7 +60460,8 @@ function isHealthyStatus(status) {
 
 
 // One loop on the host (no round trip per attempt). It stops at once when the container
-// exits or restarts, or Docker's own HEALTHCHECK calls it unhealthy.
+// exits, or Docker's own HEALTHCHECK calls it unhealthy. A healthy candidate gets its restart
+// policy here.
 const HEALTH_SCRIPT = `
 proxy=$1 name=$2 url=$3 timeout=$4 probe=$5
 start=$SECONDS attempts=0
@@ -60468,7 +60469,7 @@ logs() { docker logs --tail 20 "$name" 2>&1 | sed 's/^/LOG /'; }
 while :; do
   attempts=$((attempts + 1))
   if ! st=$(docker inspect -f '{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$name" 2>&1); then
-    echo "FAIL $attempts the container is gone: $st"; exit 3
+    echo "FAIL $attempts docker inspect $name failed: $(printf '%s' "$st" | tr '\\n' ' ')"; exit 3
   fi
   read -r status restarts code health <<<"$st"
   if [ "$status" != running ] || [ "$restarts" != 0 ]; then
@@ -60480,7 +60481,11 @@ while :; do
   line=$(docker exec "$proxy" sh -c "$probe" sh "$url" 2>&1 | tail -n 1 || true)
   echo "ATTEMPT $attempts $line HEALTH $health"
   case "$line" in
-    "STATUS "[23]*) if [ "$health" = none ] || [ "$health" = healthy ]; then echo "HEALTHY $attempts"; exit 0; fi ;;
+    "STATUS "[23]*)
+      if [ "$health" = none ] || [ "$health" = healthy ]; then
+        docker update --restart unless-stopped "$name" >/dev/null
+        echo "HEALTHY $attempts"; exit 0
+      fi ;;
     NOPROBE) echo "FAIL $attempts the proxy image has neither wget nor curl to probe with"; exit 3 ;;
   esac
   if [ $((SECONDS - start)) -ge "$timeout" ]; then
@@ -60538,18 +60543,22 @@ function parseImageInspect(json) {
         sizeBytes: image.Size ?? 0,
         hasHealthcheck: test.length > 0 && test[0] !== 'NONE',
         repoTags: image.RepoTags ?? [],
-        configKey: JSON.stringify([image.Config ?? {}, image.Os ?? '', image.Architecture ?? ''])
+        configKey: JSON.stringify([image.Config ?? {}, image.Os ?? '', image.Architecture ?? '']),
+        containerdStore: image.Descriptor !== undefined
     };
 }
 /**
- * The same image on two engines. The classic store names an image by its config digest on
- * both; Docker's containerd store (Docker 29's default) names it by its manifest instead, so
- * there the layers and the config must match.
+ * The runner's image and the host's are the same image. The classic store names an image by
+ * its config digest, on both engines alike, so the IDs decide. Docker's containerd store
+ * (Docker 29's default) names it by its manifest digest instead; there the layers and the
+ * config must match.
  */
-function sameImage(a, b) {
-    if (a.id === b.id)
+function sameImage(runner, host) {
+    if (runner.id === host.id)
         return true;
-    return a.diffIds.length > 0 && a.diffIds.join() === b.diffIds.join() && a.configKey === b.configKey;
+    if (!host.containerdStore)
+        return false;
+    return runner.diffIds.length > 0 && runner.diffIds.join() === host.diffIds.join() && runner.configKey === host.configKey;
 }
 /** The single TCP port an image exposes, or an error naming app-port. */
 function exposedAppPort(image, ref) {
@@ -61858,16 +61867,21 @@ async function inspectHostImage(ssh, ref) {
 }
 /** One `docker image inspect` over every image on the host: which layer chains it holds. */
 async function hostLayers(ssh) {
+    // The containerd store is told by the OCI descriptor in an image's inspect output: one image
+    // is enough, and cheaper than docker info.
     const result = await ssh.run(`
-docker info --format 'store {{json .DriverStatus}}'
-docker image ls -aq --no-trunc | sort -u | xargs -r docker image inspect --format '{{json .RootFS.Layers}}'
+ids=$(docker image ls -aq --no-trunc | sort -u)
+[ -n "$ids" ] || exit 0
+first=$(printf '%s\\n' "$ids" | head -n 1)
+if docker image inspect "$first" | grep -q '"Descriptor"'; then echo "store containerd"; fi
+printf '%s\\n' "$ids" | xargs docker image inspect --format '{{json .RootFS.Layers}}'
 `);
     if (result.code !== 0)
         throw new Error(`Could not list the host's image layers: ${result.stderr.trim()}`);
     const lines = result.stdout.split('\n');
     const lists = lines.filter((line) => line.startsWith('[')).map((line) => JSON.parse(line));
     const store = lines.find((line) => line.startsWith('store ')) ?? '';
-    return { chainIds: collectChainIds(lists), containerdStore: store.includes('io.containerd.snapshotter') };
+    return { chainIds: collectChainIds(lists), containerdStore: store === 'store containerd' };
 }
 /** Feeds an archive stream to `docker load` on the host; `decompress` is a fixed command word. */
 function loadImage(ssh, decompress, archive) {
@@ -62253,6 +62267,8 @@ async function retireContainer(ssh, spec, onWait) {
 }
 
 ;// CONCATENATED MODULE: ./src/host/slots.ts
+// The candidate starts without a restart policy, so a crash at boot stays a crash (with its
+// exit code) instead of a restart loop; the health check gives it unless-stopped once healthy.
 // env values travel on stdin into a 0600 file that lives only until `docker run` has read it
 // and created the container: they never appear on a command line, in a log, or in a file
 // another user could open.
@@ -62263,7 +62279,7 @@ trap 'rm -f "$envfile"' EXIT
 chmod 600 "$envfile"
 cat > "$envfile"
 docker rm -f "$name" >/dev/null 2>&1 || true
-docker run -d --name "$name" --network "$net" --restart unless-stopped \\
+docker run -d --name "$name" --network "$net" --restart no \\
   --label "bluegreen.service=$service" --label "bluegreen.slot=$slot" \\
   --label "bluegreen.image=$image" --label "bluegreen.image-id=$id" \\
   --env-file "$envfile" "$id" >/dev/null
@@ -62954,7 +62970,7 @@ async function check(inputs, host, deps) {
     // The image must exist somewhere and its port must be known before the lock is taken.
     const plan = await planImage(inputs, host, { local, onHost: found.image }, resolveSituation(found.snapshot));
     info(`Image ${plan.ref} (${shortId(plan.image.id)}), app port ${plan.appPort}, source: ${plan.source}`);
-    return { proxy, local, survey: found };
+    return { proxy, local, survey: found, plan };
 }
 class LockedDeploy {
     inputs;
@@ -62991,6 +63007,7 @@ class LockedDeploy {
     async readSituation() {
         const { inputs, checked } = this;
         const found = await this.surveyUnderLock();
+        const fresh = found !== checked.survey;
         const snapshot = found.snapshot;
         this.snapshot = snapshot;
         this.situation = resolveSituation(snapshot);
@@ -62998,7 +63015,9 @@ class LockedDeploy {
         if (recovered)
             warning('The host state disagreed with the proxy config (a run died mid-deploy); the proxy config wins');
         info(live ? `Live: ${live.slot} (${live.container}, ${live.image})` : `No live release of ${this.inputs.service} yet`);
-        this.plan = await planImage(inputs, this.host, { local: checked.local, onHost: found.image }, this.situation);
+        this.plan = fresh
+            ? await planImage(inputs, this.host, { local: checked.local, onHost: found.image }, this.situation)
+            : checked.plan;
         this.candidate = {
             slot: idleSlot,
             container: containerName(this.inputs.service, idleSlot),

@@ -624,17 +624,22 @@ verify_users() {
 }
 
 # --------------------------------------------------------------------------------------- commands
-elapsed() { echo "$1 ${EPOCHREALTIME/[.,]/}" | awk '{ printf "%.2f", ($2 - $1) / 1e6 }'; }
+# EPOCHREALTIME is bash 5; on an older bash the timings read 0 instead of stopping the script
+# before preflight can explain what is missing.
+now_us() { local t=${EPOCHREALTIME:-0}; echo "${t/[.,]/}"; }
+elapsed() { echo "$1 $(now_us)" | awk '{ printf "%.2f", ($2 - $1) / 1e6 }'; }
 
 # Runs one step of `up`; BLUEGREEN_SANDBOX_TIMING=1 logs how long each took.
 step() {
-  local t0=${EPOCHREALTIME/[.,]/}
+  local t0
+  t0=$(now_us)
   "$@"
   [ -z "${BLUEGREEN_SANDBOX_TIMING:-}" ] || log "  $1: $(elapsed "$t0")s"
 }
 
 cmd_up() {
-  local t0=${EPOCHREALTIME/[.,]/}
+  local t0
+  t0=$(now_us)
   preflight up
   mkdir -p "$SBX" "$RUN" "$LOG" "$STATE" "$ROOTFS" "$SBX/tmp"
   take_lock

@@ -58,8 +58,9 @@ interface Checked {
   proxy: ProxySpec
   /** The runner's copy of the image, read once. */
   local?: ImageInfo
-  /** What the host looked like before the lock; reused when no other deploy came between. */
+  /** What the host looked like before the lock, and the plan made from it: reused when no other deploy came between. */
   survey: Survey
+  plan: ImagePlan
 }
 
 /** Read-only: everything that can be refused is refused here, before the host changes. */
@@ -82,7 +83,7 @@ async function check(inputs: Inputs, host: Host, deps: DeployDeps): Promise<Chec
   // The image must exist somewhere and its port must be known before the lock is taken.
   const plan = await planImage(inputs, host, { local, onHost: found.image }, resolveSituation(found.snapshot))
   core.info(`Image ${plan.ref} (${shortId(plan.image.id)}), app port ${plan.appPort}, source: ${plan.source}`)
-  return { proxy, local, survey: found }
+  return { proxy, local, survey: found, plan }
 }
 
 class LockedDeploy {
@@ -117,13 +118,16 @@ class LockedDeploy {
   private async readSituation(): Promise<void> {
     const { inputs, checked } = this
     const found = await this.surveyUnderLock()
+    const fresh = found !== checked.survey
     const snapshot = found.snapshot
     this.snapshot = snapshot
     this.situation = resolveSituation(snapshot)
     const { live, idleSlot, recovered } = this.situation
     if (recovered) core.warning('The host state disagreed with the proxy config (a run died mid-deploy); the proxy config wins')
     core.info(live ? `Live: ${live.slot} (${live.container}, ${live.image})` : `No live release of ${this.inputs.service} yet`)
-    this.plan = await planImage(inputs, this.host, { local: checked.local, onHost: found.image }, this.situation)
+    this.plan = fresh
+      ? await planImage(inputs, this.host, { local: checked.local, onHost: found.image }, this.situation)
+      : checked.plan
     this.candidate = {
       slot: idleSlot,
       container: containerName(this.inputs.service, idleSlot),

@@ -11,6 +11,8 @@ export interface ImageInfo {
   repoTags: string[]
   /** The image config (command, env, ports...) and platform, to compare images across stores. */
   configKey: string
+  /** Seen in Docker's containerd image store, which names images by manifest digest. */
+  containerdStore?: boolean
 }
 
 interface InspectJson {
@@ -21,6 +23,8 @@ interface InspectJson {
   Config?: { ExposedPorts?: Record<string, unknown> | null; Healthcheck?: { Test?: string[] } | null }
   Os?: string
   Architecture?: string
+  /** Only the containerd image store reports the image's OCI descriptor. */
+  Descriptor?: unknown
 }
 
 /** Parses one object of `docker image inspect` output (or the {{json .}} of one image). */
@@ -36,18 +40,21 @@ export function parseImageInspect(json: string): ImageInfo {
     sizeBytes: image.Size ?? 0,
     hasHealthcheck: test.length > 0 && test[0] !== 'NONE',
     repoTags: image.RepoTags ?? [],
-    configKey: JSON.stringify([image.Config ?? {}, image.Os ?? '', image.Architecture ?? ''])
+    configKey: JSON.stringify([image.Config ?? {}, image.Os ?? '', image.Architecture ?? '']),
+    containerdStore: image.Descriptor !== undefined
   }
 }
 
 /**
- * The same image on two engines. The classic store names an image by its config digest on
- * both; Docker's containerd store (Docker 29's default) names it by its manifest instead, so
- * there the layers and the config must match.
+ * The runner's image and the host's are the same image. The classic store names an image by
+ * its config digest, on both engines alike, so the IDs decide. Docker's containerd store
+ * (Docker 29's default) names it by its manifest digest instead; there the layers and the
+ * config must match.
  */
-export function sameImage(a: ImageInfo, b: ImageInfo): boolean {
-  if (a.id === b.id) return true
-  return a.diffIds.length > 0 && a.diffIds.join() === b.diffIds.join() && a.configKey === b.configKey
+export function sameImage(runner: ImageInfo, host: ImageInfo): boolean {
+  if (runner.id === host.id) return true
+  if (!host.containerdStore) return false
+  return runner.diffIds.length > 0 && runner.diffIds.join() === host.diffIds.join() && runner.configKey === host.configKey
 }
 
 /** The single TCP port an image exposes, or an error naming app-port. */

@@ -3,7 +3,7 @@
 import { runAction, sandboxInputs } from '../../sandbox/action.js'
 import { buildApp, removeImage, type BuiltImage } from '../../sandbox/fixtures.js'
 import { startLoad } from '../../sandbox/load.js'
-import { readSandboxInfo, type SandboxInfo } from '../../sandbox/sandbox.js'
+import { readSandboxInfo, runCommand, type SandboxInfo } from '../../sandbox/sandbox.js'
 import {
   acceptedLogins, clearHost, containerStatus, hostHasImage, serviceContainers, stateFile, viaProxy
 } from './host.js'
@@ -114,4 +114,71 @@ test('rolling back to the previous tag after it left the runner: the host copy, 
     slot: 'blue', image: v1.ref, 'image-id': v1.id, 'transferred-bytes': '0', 'previous-image': v2.ref
   })
   expect((await viaProxy(PORT)).body).toBe('version=deploy-1\n')
+})
+
+test('rollback: true goes back to the recorded previous release with nothing sent, and a second one goes forward again', async () => {
+  // Live now: deploy-1 (blue), recorded previous: deploy-2 (green).
+  const back = await runAction(inputs('', { image: '', rollback: 'true' }))
+  expect(back.code).toBe(0)
+  expect(back.outputs).toMatchObject({
+    slot: 'green', image: v2.ref, 'image-id': v2.id, 'transferred-bytes': '0', 'previous-image': v1.ref, 'previous-slot': 'blue'
+  })
+  expect(back.summary).toContain(`## ${SERVICE} rolled back to ${v2.ref} on green`)
+  expect((await viaProxy(PORT)).body).toBe('version=deploy-2\n')
+
+  const forward = await runAction(inputs('', { image: '', rollback: 'true' }))
+  expect(forward.code).toBe(0)
+  expect(forward.outputs).toMatchObject({ image: v1.ref, 'previous-image': v2.ref, 'transferred-bytes': '0' })
+  expect((await viaProxy(PORT)).body).toBe('version=deploy-1\n')
+})
+
+test('without fingerprint or known-hosts it deploys, but warns and prints the line that pins the key', async () => {
+  const run = await runAction(inputs(v2.ref, { fingerprint: '' }))
+  expect(run.code).toBe(0)
+  expect(run.stdout).toContain('::warning::The host key was NOT verified')
+  expect(run.stdout).toContain(`fingerprint: ${info.fingerprints.ed25519}`)
+})
+
+describe('the app container', () => {
+  const SECRET = `s3cr3t-${process.pid}-value`
+  const ENV_SERVICE = 'e2e-env'
+
+  afterAll(() => clearHost([ENV_SERVICE, 'e2e-hc'], []))
+
+  test('gets env, whose values appear in no log, on no command line on the host, and in no file left behind', async () => {
+    await clearHost([ENV_SERVICE], [])
+    const seen = new Set<string>()
+    let watching = true
+    // Every process's command line on the host, sampled as fast as ps allows during the deploy.
+    const watcher = (async () => {
+      for (let i = 0; i < 2000 && watching; i++) {
+        const ps = await runCommand('ps', ['-eo', 'args'])
+        for (const line of ps.stdout.split('\n')) if (line.includes(SECRET)) seen.add(line)
+      }
+    })()
+    const before = (await runCommand('find', ['/tmp', '-maxdepth', '1', '-newer', '/proc/1/cmdline'])).stdout
+    const run = await runAction({
+      ...inputs(v1.ref, { service: ENV_SERVICE, 'server-name': 'env.test' }),
+      env: `GREETING=hello world\nAPI_TOKEN=${SECRET}\n# a comment\n`
+    })
+    watching = false
+    await watcher
+    expect(run.code).toBe(0)
+    expect((await viaProxy(PORT, '/cgi-bin/env?API_TOKEN', 'env.test')).body).toBe(`${SECRET}\n`)
+    expect((await viaProxy(PORT, '/cgi-bin/env?GREETING', 'env.test')).body).toBe('hello world\n')
+    expect(run.stdout + run.stderr + run.summary).not.toContain(SECRET)
+    expect([...seen]).toEqual([])
+    const after = (await runCommand('find', ['/tmp', '-maxdepth', '1', '-newer', '/proc/1/cmdline'])).stdout
+    const leftovers = after.split('\n').filter((file) => file && !before.includes(file))
+    for (const file of leftovers) expect((await runCommand('grep', ['-rl', SECRET, file])).stdout).toBe('')
+  })
+
+  test("with a Docker HEALTHCHECK, the switch waits for Docker's healthy as well as an HTTP answer", async () => {
+    const checked = await buildApp({ tag: 'e2e-deploy/web:hc', version: 'deploy-hc', healthcheck: true })
+    const run = await runAction(inputs(checked.ref, { service: 'e2e-hc', 'server-name': 'hc.test', 'health-path': '/health' }))
+    expect(run.code).toBe(0)
+    expect(run.stdout).toMatch(/attempt \d+: HTTP 200, HEALTHCHECK starting/)
+    expect(run.stdout).toMatch(/attempt \d+: HTTP 200, HEALTHCHECK healthy/)
+    expect((await viaProxy(PORT, '/', 'hc.test')).body).toBe('version=deploy-hc\n')
+  })
 })

@@ -18,7 +18,8 @@ export interface HealthResult {
 }
 
 // One loop on the host (no round trip per attempt). It stops at once when the container
-// exits or restarts, or Docker's own HEALTHCHECK calls it unhealthy.
+// exits, or Docker's own HEALTHCHECK calls it unhealthy. A healthy candidate gets its restart
+// policy here.
 const HEALTH_SCRIPT = `
 proxy=$1 name=$2 url=$3 timeout=$4 probe=$5
 start=$SECONDS attempts=0
@@ -26,7 +27,7 @@ logs() { docker logs --tail 20 "$name" 2>&1 | sed 's/^/LOG /'; }
 while :; do
   attempts=$((attempts + 1))
   if ! st=$(docker inspect -f '{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$name" 2>&1); then
-    echo "FAIL $attempts the container is gone: $st"; exit 3
+    echo "FAIL $attempts docker inspect $name failed: $(printf '%s' "$st" | tr '\\n' ' ')"; exit 3
   fi
   read -r status restarts code health <<<"$st"
   if [ "$status" != running ] || [ "$restarts" != 0 ]; then
@@ -38,7 +39,11 @@ while :; do
   line=$(docker exec "$proxy" sh -c "$probe" sh "$url" 2>&1 | tail -n 1 || true)
   echo "ATTEMPT $attempts $line HEALTH $health"
   case "$line" in
-    "STATUS "[23]*) if [ "$health" = none ] || [ "$health" = healthy ]; then echo "HEALTHY $attempts"; exit 0; fi ;;
+    "STATUS "[23]*)
+      if [ "$health" = none ] || [ "$health" = healthy ]; then
+        docker update --restart unless-stopped "$name" >/dev/null
+        echo "HEALTHY $attempts"; exit 0
+      fi ;;
     NOPROBE) echo "FAIL $attempts the proxy image has neither wget nor curl to probe with"; exit 3 ;;
   esac
   if [ $((SECONDS - start)) -ge "$timeout" ]; then

@@ -18,15 +18,20 @@ export interface HostLayers {
 
 /** One `docker image inspect` over every image on the host: which layer chains it holds. */
 export async function hostLayers(ssh: Ssh): Promise<HostLayers> {
+  // The containerd store is told by the OCI descriptor in an image's inspect output: one image
+  // is enough, and cheaper than docker info.
   const result = await ssh.run(`
-docker info --format 'store {{json .DriverStatus}}'
-docker image ls -aq --no-trunc | sort -u | xargs -r docker image inspect --format '{{json .RootFS.Layers}}'
+ids=$(docker image ls -aq --no-trunc | sort -u)
+[ -n "$ids" ] || exit 0
+first=$(printf '%s\\n' "$ids" | head -n 1)
+if docker image inspect "$first" | grep -q '"Descriptor"'; then echo "store containerd"; fi
+printf '%s\\n' "$ids" | xargs docker image inspect --format '{{json .RootFS.Layers}}'
 `)
   if (result.code !== 0) throw new Error(`Could not list the host's image layers: ${result.stderr.trim()}`)
   const lines = result.stdout.split('\n')
   const lists = lines.filter((line) => line.startsWith('[')).map((line) => JSON.parse(line) as string[])
   const store = lines.find((line) => line.startsWith('store ')) ?? ''
-  return { chainIds: collectChainIds(lists), containerdStore: store.includes('io.containerd.snapshotter') }
+  return { chainIds: collectChainIds(lists), containerdStore: store === 'store containerd' }
 }
 
 /** Feeds an archive stream to `docker load` on the host; `decompress` is a fixed command word. */

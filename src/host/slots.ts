@@ -11,6 +11,8 @@ export interface CandidateSpec {
   imageId: string
 }
 
+// The candidate starts without a restart policy, so a crash at boot stays a crash (with its
+// exit code) instead of a restart loop; the health check gives it unless-stopped once healthy.
 // env values travel on stdin into a 0600 file that lives only until `docker run` has read it
 // and created the container: they never appear on a command line, in a log, or in a file
 // another user could open.
@@ -21,7 +23,7 @@ trap 'rm -f "$envfile"' EXIT
 chmod 600 "$envfile"
 cat > "$envfile"
 docker rm -f "$name" >/dev/null 2>&1 || true
-docker run -d --name "$name" --network "$net" --restart unless-stopped \\
+docker run -d --name "$name" --network "$net" --restart no \\
   --label "bluegreen.service=$service" --label "bluegreen.slot=$slot" \\
   --label "bluegreen.image=$image" --label "bluegreen.image-id=$id" \\
   --env-file "$envfile" "$id" >/dev/null
