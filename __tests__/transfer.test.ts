@@ -29,11 +29,14 @@ describe('sameImage', () => {
     id: 'sha256:a', diffIds: ['sha256:1', 'sha256:2'], exposedPorts: [], sizeBytes: 1, hasHealthcheck: false,
     repoTags: [], configKey: '[{"Cmd":["run"]},"linux","amd64"]'
   }
-  it('is the same ID, or the same layers and config under another ID', () => {
+  it('is the same ID; on a containerd-store host, the same layers and config under another ID', () => {
+    const onContainerd = { ...base, id: 'sha256:manifest', containerdStore: true }
     expect(sameImage(base, { ...base })).toBe(true)
-    expect(sameImage(base, { ...base, id: 'sha256:manifest' })).toBe(true)
-    expect(sameImage(base, { ...base, id: 'sha256:b', configKey: '[{"Cmd":["other"]},"linux","amd64"]' })).toBe(false)
-    expect(sameImage(base, { ...base, id: 'sha256:b', diffIds: ['sha256:1'] })).toBe(false)
+    expect(sameImage(base, onContainerd)).toBe(true)
+    expect(sameImage(base, { ...onContainerd, configKey: '[{"Cmd":["other"]},"linux","amd64"]' })).toBe(false)
+    expect(sameImage(base, { ...onContainerd, diffIds: ['sha256:1'] })).toBe(false)
+    // The classic store: a rebuild with the same content but another ID is another image.
+    expect(sameImage(base, { ...base, id: 'sha256:rebuilt' })).toBe(false)
   })
 })
 
