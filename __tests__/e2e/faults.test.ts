@@ -10,7 +10,7 @@ import { clearHost, containerStatus, hostHasImage, serviceContainers, stateFile,
 
 const NETWORK = 'e2e-faults'
 const PORT = 18120
-const SERVICES = ['f-drain', 'f-kill', 'f-same', 'f-site-a', 'f-site-b', 'f-proxy', 'f-engine', 'f-disk', 'f-recover']
+const SERVICES = ['f-drain', 'f-kill', 'f-same', 'f-site-a', 'f-site-b', 'f-proxy', 'f-engine', 'f-disk', 'f-recover', 'f-lock']
 
 let info: SandboxInfo
 const images: Record<string, BuiltImage> = {}
@@ -161,6 +161,20 @@ describe('what happens when', () => {
     expect(reply.body.trim()).toBe(`version=${containers[0].labels['bluegreen.image'] === images['2'].ref ? 'faults-2' : 'faults-3'}`)
   })
 
+  test('another deploy holds the lock longer than `lock-timeout` → refused, naming the holder', async () => {
+    const holder = { GITHUB_SERVER_URL: 'https://github.com', GITHUB_REPOSITORY: 'acme/shop', GITHUB_RUN_ID: '4242', GITHUB_WORKFLOW: 'deploy', GITHUB_ACTOR: 'alice' }
+    const slow = { 'server-name': 'lock.test', 'health-path': '/health', 'health-timeout': '40' }
+    const first = startAction(inputs('f-lock', images.unhealthy.ref, slow), { env: holder })
+    await logShows(first, 'attempt 1:')
+    const second = await runAction(inputs('f-lock', images['1'].ref, { 'server-name': 'lock.test', 'lock-timeout': '2' }))
+    expect(second.code).toBe(1)
+    expect(second.stdout).toContain('::error::Timed out after 2 s (lock-timeout) waiting for the deploy lock of f-lock, held by: https://github.com/acme/shop/actions/runs/4242 (deploy, alice) since')
+    first.child.kill('SIGKILL')
+    await first.done
+    const third = await runAction(inputs('f-lock', images['1'].ref, { 'server-name': 'lock.test', 'lock-timeout': '2' }))
+    expectOk(third)
+  })
+
   test('two services deploy in parallel behind one proxy → neither waits; each answers on its server-name', async () => {
     const [a, b] = await Promise.all([
       runAction(inputs('f-site-a', images['1'].ref, { 'server-name': 'a.test' })),
@@ -292,6 +306,10 @@ describe('bad input: a clear error naming the input, and the host unchanged', ()
 
   test('nothing listens on the SSH `port` → connection refused, at once', async () => {
     await fails({ port: '1' }, /::error::Could not connect to 127.0.0.1:1: connection refused/)
+  })
+
+  test('the host key does not match `fingerprint` → refused before any command runs', async () => {
+    await fails({ fingerprint: `SHA256:${'A'.repeat(43)}` }, /::error::Host key verification failed: .*No command was run/)
   })
 
   test('`known-hosts` has no line for the host → refused before any command runs', async () => {
