@@ -82,7 +82,7 @@ function secs(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`
 }
 
-/** `| transfer | 1.8 s |` rows of the job summary's phase table, total last. */
+/** `| send the image | 1.8 s |` rows of the job summary's phase table, total last. */
 function parsePhases(summary: string): { name: string; time: string }[] {
   const phases: { name: string; time: string }[] = []
   let inTable = false
@@ -90,7 +90,7 @@ function parsePhases(summary: string): { name: string; time: string }[] {
     if (/^\| Phase \| Time \|/.test(line)) inTable = true
     else if (inTable && !line.startsWith('|')) break
     else if (inTable) {
-      const match = /^\| (?:\*\*)?([\w-]+)(?:\*\*)? \| (?:\*\*)?([^|*]+?)(?:\*\*)? \|$/.exec(line)
+      const match = /^\| (?:\*\*)?([^|*]+?)(?:\*\*)? \| (?:\*\*)?([^|*]+?)(?:\*\*)? \|$/.exec(line)
       if (match) phases.push({ name: match[1] ?? '', time: match[2] ?? '' })
     }
   }

@@ -40,7 +40,7 @@ function releaseTable(report: DeployReport): string {
     ['Image ID', `\`${report.imageId}\``],
     ['Replaced', report.replaced ? describe(report.replaced) : 'nothing (first deploy)']
   ]
-  return ['| | |', '|---|---|', ...rows.map(([key, value]) => `| ${key} | ${value} |`)].join('\n')
+  return ['| Release | |', '|---|---|', ...rows.map(([key, value]) => `| ${key} | ${value} |`)].join('\n')
 }
 
 function describe(release: Release): string {
@@ -59,9 +59,28 @@ export function transferLine(transfer: TransferReport): string {
     default:
       return (
         `sent ${mib(transfer.sentBytes)} of ${size} (${transfer.skippedLayers} of ${transfer.totalLayers} layers already on the host) ` +
-        `in ${seconds(transfer.durationMs)}, ${rate(transfer.sentBytes, transfer.durationMs)}, ${transfer.codec}.`
+        `in ${seconds(transfer.durationMs)}${speed(transfer)}, ${transfer.codec}.`
       )
   }
+}
+
+/** A rate says something only when there was something to send. */
+function speed(transfer: TransferReport): string {
+  return transfer.sentBytes >= 1048576 ? ` at ${rate(transfer.sentBytes, transfer.durationMs)}` : ''
+}
+
+const PHASE_NAMES: Record<string, string> = {
+  connect: 'connect over SSH',
+  check: 'check host and image',
+  lock: 'take the deploy lock',
+  state: 'read the live slot',
+  transfer: 'send the image',
+  proxy: 'make sure the proxy runs',
+  candidate: 'start the candidate',
+  health: 'health check',
+  switch: 'switch and verify',
+  record: 'record the release',
+  retire: 'drain and stop the old slot'
 }
 
 function drainLine(report: DeployReport): string {
@@ -77,7 +96,7 @@ function phaseTable(report: DeployReport): string {
   return [
     '| Phase | Time |',
     '|---|---:|',
-    ...report.phases.map((phase) => `| ${phase.name} | ${seconds(phase.ms)} |`),
+    ...report.phases.map((phase) => `| ${PHASE_NAMES[phase.name] ?? phase.name} | ${seconds(phase.ms)} |`),
     `| **total** | **${seconds(total)}** |`
   ].join('\n')
 }
