@@ -2,7 +2,10 @@ import { createGunzip } from 'node:zlib'
 import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { chainIds, sharedLayerCount, collectChainIds } from '../src/transfer/layers.js'
-import { filterTar, readManifest } from '../src/transfer/tar-filter.js'
+import { dropLayers } from '../src/transfer/tar-filter.js'
+import { mkdtempSync, readdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { sendImage } from '../src/transfer/transfer.js'
 import type { Host } from '../src/host/index.js'
 import { sameImage, type ImageInfo } from '../src/image-info.js'
@@ -40,19 +43,33 @@ describe('sameImage', () => {
   })
 })
 
-describe('filterTar', () => {
-  it('leaves out the chosen entries and copies every other one byte for byte', async () => {
+describe('dropLayers', () => {
+  it('classic layout: hashes each layer.tar and leaves out the shared ones, copying every other entry byte for byte', async () => {
     const archive = await fakeArchive([300_000, 70_000, 5_000], 'classic')
     const original = await archiveEntries(chunked(archive.bytes))
-    const filtered = await archiveEntries(filterTar(chunked(archive.bytes, 4096), (name) => name === archive.layerPaths[0]))
-    expect([...filtered.keys()]).toEqual([...original.keys()].filter((name) => name !== archive.layerPaths[0]))
+    const filter = dropLayers(chunked(archive.bytes, 4096), new Set(archive.diffIds.slice(0, 2)))
+    const filtered = await archiveEntries(filter.archive)
+    expect(filter.dropped()).toBe(2)
+    expect([...filtered.keys()]).toEqual([...original.keys()].filter((name) => !archive.layerPaths.slice(0, 2).includes(name)))
     for (const [name, body] of filtered) expect(body.equals(original.get(name)!)).toBe(true)
   })
 
-  it('finds manifest.json at the end of an archive', async () => {
-    const archive = await fakeArchive([1000, 2000], 'classic')
-    const manifest = JSON.parse(await readManifest(chunked(archive.bytes)))
-    expect(manifest[0].Layers).toEqual(archive.layerPaths)
+  it('OCI layout: decides by the blob name', async () => {
+    const archive = await fakeArchive([200_000, 3_000], 'oci')
+    const filter = dropLayers(chunked(archive.bytes), new Set(archive.diffIds.slice(0, 1)))
+    const filtered = await archiveEntries(filter.archive)
+    expect(filter.dropped()).toBe(1)
+    expect(filtered.has(archive.layerPaths[0])).toBe(false)
+    expect(filtered.has(archive.layerPaths[1])).toBe(true)
+  })
+
+  it('keeps its spool folder only while it runs', async () => {
+    const spoolDir = mkdtempSync(join(tmpdir(), 'bg-spool-test-'))
+    const archive = await fakeArchive([100_000, 1_000], 'classic')
+    const filter = dropLayers(chunked(archive.bytes), new Set(archive.diffIds.slice(0, 1)), spoolDir)
+    await archiveEntries(filter.archive)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(readdirSync(spoolDir)).toEqual([])
   })
 })
 
@@ -73,12 +90,11 @@ function receivingHost(knownDiffIds: string[], verify: (entries: Map<string, Buf
   return { host, received }
 }
 
-function runner(archive: FakeArchive, apiVersion: string) {
+function runner(archive: FakeArchive) {
   const saves: string[] = []
   return {
     saves,
     deps: {
-      engine: { apiVersion, containerdStore: false },
       save: (ref: string) => {
         saves.push(ref)
         return { stdout: chunked(archive.bytes), done: Promise.resolve(), stop: () => undefined }
@@ -95,12 +111,12 @@ const info = (archive: FakeArchive): ImageInfo => ({
 })
 
 describe('sendImage', () => {
-  it('classic layout: maps layers in a first pass, then sends only the missing top layer', async () => {
+  it('classic layout: one pass, sending only the missing top layer', async () => {
     const archive = await fakeArchive([400_000, 300_000, 2_000], 'classic')
     const { host, received } = receivingHost(archive.diffIds.slice(0, 2), () => undefined)
-    const { deps, saves } = runner(archive, '1.41')
+    const { deps, saves } = runner(archive)
     const result = await sendImage(host, 'web:1', info(archive), gzip, deps)
-    expect(saves).toHaveLength(2)
+    expect(saves).toHaveLength(1)
     expect(result.skippedLayers).toBe(2)
     expect(received[0].has(archive.layerPaths[0])).toBe(false)
     expect(received[0].has(archive.layerPaths[1])).toBe(false)
@@ -113,7 +129,7 @@ describe('sendImage', () => {
   it('OCI layout: decides by blob name in one pass', async () => {
     const archive = await fakeArchive([400_000, 2_000], 'oci')
     const { host, received } = receivingHost(archive.diffIds.slice(0, 1), () => undefined)
-    const { deps, saves } = runner(archive, '1.47')
+    const { deps, saves } = runner(archive)
     const result = await sendImage(host, 'web:1', info(archive), gzip, deps)
     expect(saves).toHaveLength(1)
     expect(result.skippedLayers).toBe(1)
@@ -124,7 +140,7 @@ describe('sendImage', () => {
   it('sends everything, once, when the host has none of the layers', async () => {
     const archive = await fakeArchive([50_000, 2_000], 'classic')
     const { host, received } = receivingHost([], () => undefined)
-    const { deps, saves } = runner(archive, '1.41')
+    const { deps, saves } = runner(archive)
     const result = await sendImage(host, 'web:1', info(archive), gzip, deps)
     expect(saves).toHaveLength(1)
     expect(result.skippedLayers).toBe(0)
@@ -136,7 +152,7 @@ describe('sendImage', () => {
     const { host, received } = receivingHost(archive.diffIds.slice(0, 1), (entries) =>
       entries.has(archive.layerPaths[0]) ? undefined : 'the host has no image sha256:img after docker load'
     )
-    const { deps } = runner(archive, '1.41')
+    const { deps } = runner(archive)
     const result = await sendImage(host, 'web:1', info(archive), gzip, deps)
     expect(received).toHaveLength(2)
     expect(received[1].has(archive.layerPaths[0])).toBe(true)
@@ -155,7 +171,7 @@ describe('sendImage', () => {
       },
       verifyImage: async () => ({ image: { id: 'sha256:img' } })
     } as unknown as Host
-    await expect(sendImage(host, 'web:1', info(archive), gzip, runner(archive, '1.41').deps)).rejects.toThrow(
+    await expect(sendImage(host, 'web:1', info(archive), gzip, runner(archive).deps)).rejects.toThrow(
       /^docker load on the host failed: .*no space left on device/
     )
   })

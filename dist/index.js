@@ -62693,7 +62693,7 @@ function compressor(choice) {
         const key = z.constants.ZSTD_c_compressionLevel ?? 100;
         return [z.createZstdCompress({ params: { [key]: choice.level } })];
     }
-    return adaptiveGzip(choice.level);
+    return [new AdaptiveGzip(choice.level)];
 }
 const PROBE_EVERY = 4 << 20;
 const PROBE_BYTES = 32 << 10;
@@ -62701,27 +62701,76 @@ const PROBE_BYTES = 32 << 10;
 const INCOMPRESSIBLE = 0.95;
 /**
  * Gzip that stores incompressible stretches instead of compressing them: deflate at level 1
- * runs near 50 MiB/s on random bytes, stored blocks near 400 MiB/s. A small sample every few
- * MiB decides, and zlib's params() switches level between chunks without a new stream.
+ * runs near 50 MiB/s on random bytes, level 0 (stored) several times faster. A sample every
+ * few MiB decides. zlib's params() was measured to change nothing mid-stream here, so a change
+ * of level starts a new gzip member instead: concatenated members are one valid gzip stream,
+ * and gzip -d (and pigz) unpack them in a row.
  */
-function adaptiveGzip(level) {
-    const gzip = external_node_zlib_default().createGzip({ level });
-    let current = level;
-    let sinceProbe = PROBE_EVERY;
-    const probe = new external_node_stream_.Transform({
-        transform(chunk, _encoding, done) {
-            sinceProbe += chunk.length;
-            if (sinceProbe < PROBE_EVERY || chunk.length < 4096)
-                return done(null, chunk);
-            sinceProbe = 0;
-            const wanted = compressible(chunk) ? level : 0;
-            if (wanted === current)
-                return done(null, chunk);
-            current = wanted;
-            gzip.params(wanted, (external_node_zlib_default()).constants.Z_DEFAULT_STRATEGY, () => done(null, chunk));
-        }
-    });
-    return [probe, gzip];
+class AdaptiveGzip extends external_node_stream_.Transform {
+    level;
+    /** The level of each gzip member written, in order. */
+    levels = [];
+    member;
+    memberLevel = -1;
+    sinceProbe = PROBE_EVERY;
+    /** Resumes a member paused because the reader of this stream was full. */
+    resumeMember;
+    constructor(level) {
+        super();
+        this.level = level;
+    }
+    _transform(chunk, _encoding, done) {
+        const wanted = this.levelFor(chunk);
+        if (this.member && wanted === this.memberLevel)
+            return this.feed(chunk, done);
+        this.endMember(() => {
+            this.startMember(wanted);
+            this.feed(chunk, done);
+        });
+    }
+    _flush(done) {
+        this.endMember(() => done());
+    }
+    _read(size) {
+        const resume = this.resumeMember;
+        this.resumeMember = undefined;
+        resume?.();
+        super._read(size);
+    }
+    levelFor(chunk) {
+        this.sinceProbe += chunk.length;
+        if (this.member && (this.sinceProbe < PROBE_EVERY || chunk.length < 4096))
+            return this.memberLevel;
+        this.sinceProbe = 0;
+        return compressible(chunk) ? this.level : 0;
+    }
+    feed(chunk, done) {
+        if (this.member.write(chunk))
+            done();
+        else
+            this.member.once('drain', () => done());
+    }
+    startMember(level) {
+        const member = external_node_zlib_default().createGzip({ level });
+        member.on('data', (out) => {
+            if (this.push(out))
+                return;
+            member.pause();
+            this.resumeMember = () => member.resume();
+        });
+        member.on('error', (error) => this.destroy(error));
+        this.member = member;
+        this.memberLevel = level;
+        this.levels.push(level);
+    }
+    endMember(then) {
+        const member = this.member;
+        if (!member)
+            return then();
+        this.member = undefined;
+        member.once('end', then);
+        member.end();
+    }
 }
 function compressible(chunk) {
     const start = Math.max(0, Math.floor((chunk.length - PROBE_BYTES) / 2));
@@ -62769,46 +62818,85 @@ function progressLine(source, elapsedMs) {
         `(read ${mib(read)} of about ${mib(source.expectedBytes)}, ${percent}%)`);
 }
 
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:fs/promises"
+const external_node_fs_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 // EXTERNAL MODULE: ./node_modules/tar-stream/index.js
 var tar_stream = __nccwpck_require__(6118);
 ;// CONCATENATED MODULE: ./src/transfer/tar-filter.ts
 
-// Rewrites a `docker save` archive as it streams past, leaving out some entries and copying
-// every other one unchanged. Memory stays at a few chunks: entries are piped, never collected.
-function filterTar(source, drop) {
+
+
+
+
+
+
+
+function dropLayers(source, skip, spoolDir = (0,external_node_os_namespaceObject.tmpdir)()) {
     const input = (0,tar_stream.extract)();
     const output = (0,tar_stream.pack)();
+    let dropped = 0;
+    let spool;
+    const fail = (error) => void output.destroy(error);
     input.on('entry', (header, body, next) => {
-        if (drop(header.name)) {
-            body.on('end', next);
-            body.resume();
-            return;
+        const done = () => next();
+        const blob = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(header.name);
+        if (blob && skip.has(`sha256:${blob[1]}`)) {
+            dropped++;
+            body.on('end', done).resume();
         }
-        body.pipe(output.entry(header, next));
-    });
-    input.on('finish', () => output.finalize());
-    input.on('error', (error) => output.destroy(error));
-    source.on('error', (error) => output.destroy(error));
-    source.pipe(input);
-    return output;
-}
-/** Reads only manifest.json from an archive, draining the rest. */
-async function readManifest(source) {
-    const input = (0,tar_stream.extract)();
-    let manifest = '';
-    source.pipe(input);
-    for await (const entry of input) {
-        if (entry.header.name === 'manifest.json') {
-            for await (const chunk of entry)
-                manifest += chunk.toString('utf8');
+        else if (!blob && header.name.endsWith('/layer.tar') && skip.size > 0) {
+            spool ??= (0,external_node_fs_promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)(spoolDir, 'bluegreen-layers-'));
+            spool
+                .then((dir) => spoolLayer(dir, header, body, skip, output))
+                .then((wasDropped) => {
+                if (wasDropped)
+                    dropped++;
+                done();
+            }, fail);
         }
         else {
-            entry.resume();
+            body.pipe(output.entry(header, done));
         }
-    }
-    if (!manifest)
-        throw new Error('the docker save archive has no manifest.json');
-    return manifest;
+    });
+    input.on('finish', () => output.finalize());
+    input.on('error', fail);
+    source.on('error', fail);
+    source.pipe(input);
+    const cleanUp = () => void spool?.then((dir) => (0,external_node_fs_promises_namespaceObject.rm)(dir, { recursive: true, force: true }));
+    output.on('close', cleanUp);
+    output.on('end', cleanUp);
+    return { archive: output, dropped: () => dropped };
+}
+/** Hashes the entry into a file; copies it on unless its diff ID is one to skip. */
+async function spoolLayer(dir, header, body, skip, output) {
+    const file = (0,external_node_path_namespaceObject.join)(dir, 'layer.tar');
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    await new Promise((resolve, reject) => {
+        const spooled = (0,external_node_fs_namespaceObject.createWriteStream)(file);
+        body.on('data', (data) => {
+            const chunk = data;
+            hash.update(chunk);
+            if (spooled.write(chunk))
+                return;
+            body.pause();
+            spooled.once('drain', () => body.resume());
+        });
+        body.on('end', () => spooled.end());
+        body.on('error', reject);
+        spooled.on('error', reject);
+        spooled.on('finish', resolve);
+    });
+    if (skip.has(`sha256:${hash.digest('hex')}`))
+        return true;
+    const entry = new external_node_stream_.PassThrough();
+    const written = new Promise((resolve, reject) => entry.pipe(output.entry(header, (error) => (error ? reject(error) : resolve()))));
+    await (0,promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(file), entry);
+    await written;
+    return false;
 }
 
 ;// CONCATENATED MODULE: ./src/transfer/transfer.ts
@@ -62817,11 +62905,6 @@ async function readManifest(source) {
 
 
 
-/** Docker 25 (API 1.44) saves layers as blobs/sha256/<digest>; from the classic store that digest is the diff ID. */
-function namesLayersByDiffId(engine) {
-    const [major, minor] = engine.apiVersion.split('.').map(Number);
-    return !engine.containerdStore && (major > 1 || (major === 1 && minor >= 44));
-}
 /**
  * Sends the image, leaving out the bottom layers the host already has. A load that does not
  * verify (the containerd store may refuse a partial archive, yet exit 0) is retried in full.
@@ -62854,19 +62937,17 @@ async function sendImage(host, ref, image, codec, deps) {
     };
 }
 async function sendOnce(host, ref, image, codec, skip, deps) {
-    const drop = skip > 0 ? await layerEntriesToDrop(ref, image, skip, deps) : new Set();
-    const skipped = drop.size > 0 ? skip : 0;
     const save = deps.save(ref);
     const read = new ByteCounter();
     const sent = new ByteCounter();
-    const archive = drop.size > 0 ? filterTar(save.stdout.pipe(read), (name) => drop.has(name)) : save.stdout.pipe(read);
     save.stdout.on('error', (error) => read.destroy(error));
-    const body = compressedBody(archive, codec, sent);
+    const filter = skip > 0 ? dropLayers(save.stdout.pipe(read), new Set(image.diffIds.slice(0, skip)), deps.spoolDir) : undefined;
+    const body = compressedBody(filter?.archive ?? save.stdout.pipe(read), codec, sent);
     const stopProgress = startProgress({ read, sent, expectedBytes: image.sizeBytes }, deps.log);
     try {
         const result = await host.load(decompressCommand(codec.codec, host.facts.tools), body);
         const saved = await save.done.then(() => undefined, (error) => error.message);
-        const counts = { sentBytes: sent.bytes, archiveBytes: read.bytes, skipped };
+        const counts = { sentBytes: sent.bytes, archiveBytes: read.bytes, skipped: filter?.dropped() ?? 0 };
         if (result.code !== 0) {
             const output = `${result.stderr} ${result.stdout}`.trim().replace(/\s+/g, ' ');
             return { ...counts, error: `docker load on the host failed: ${output || `exit ${result.code}`}` };
@@ -62885,24 +62966,6 @@ function compressedBody(archive, codec, sent) {
     const stages = compressor(codec);
     (0,promises_namespaceObject.pipeline)([archive, ...stages, sent]).catch((error) => sent.destroy(error));
     return sent;
-}
-/** Archive paths of the bottom `skip` layers' files. */
-async function layerEntriesToDrop(ref, image, skip, deps) {
-    const shared = image.diffIds.slice(0, skip);
-    if (namesLayersByDiffId(deps.engine)) {
-        return new Set(shared.map((diffId) => `blobs/sha256/${diffId.replace(/^sha256:/, '')}`));
-    }
-    // The classic format names layer folders by v1 IDs, which only manifest.json (written last)
-    // maps to layers: read it in a first pass that sends nothing.
-    const started = Date.now();
-    const save = deps.save(ref);
-    const manifest = JSON.parse(await readManifest(save.stdout));
-    await save.done;
-    const layers = manifest[0]?.Layers ?? [];
-    deps.log(`Mapped the archive's layer files in a first pass (${Date.now() - started} ms)`);
-    if (layers.length !== image.diffIds.length)
-        return new Set();
-    return new Set(layers.slice(0, skip));
 }
 
 ;// CONCATENATED MODULE: ./src/deploy.ts
@@ -63053,9 +63116,8 @@ class LockedDeploy {
             return;
         }
         const codec = chooseCodec(inputs.compression, inputs.compressionLevel, this.host.facts.tools);
-        const engine = await this.deps.runner.engine();
         const result = await sendImage(this.host, plan.ref, plan.image, codec, {
-            engine,
+            spoolDir: process.env.RUNNER_TEMP || undefined,
             save: (ref) => this.deps.runner.save(ref),
             log: (line) => info(line)
         }).catch((error) => {
@@ -63471,6 +63533,7 @@ const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createReq
 
 
 
+// The runner's own Docker engine: the source of images to send.
 async function docker(args) {
     try {
         return await getExecOutput('docker', args, { silent: true, ignoreReturnCode: true });
@@ -63485,15 +63548,6 @@ async function inspectRunnerImage(ref) {
     if (!result || result.exitCode !== 0)
         return undefined;
     return parseImageInspect(result.stdout);
-}
-async function runnerEngine() {
-    const result = await docker(['info', '--format', '{{json .DriverStatus}} {{.ServerVersion}}']);
-    const version = await docker(['version', '--format', '{{.Server.APIVersion}}']);
-    const status = result?.stdout ?? '';
-    return {
-        apiVersion: version?.stdout.trim() ?? '',
-        containerdStore: status.includes('io.containerd.snapshotter')
-    };
 }
 /** `docker save` as a stream: the archive is never held in memory or written to disk. */
 function saveImage(ref) {
@@ -63633,7 +63687,7 @@ async function run() {
         const inputs = getInputs();
         const report = await deploy(inputs, {
             connect: connectHost,
-            runner: { inspect: inspectRunnerImage, engine: runnerEngine, save: saveImage },
+            runner: { inspect: inspectRunnerImage, save: saveImage },
             holder: lockHolder()
         });
         setOutputs(report);

@@ -165,9 +165,8 @@ class LockedDeploy {
       return
     }
     const codec = chooseCodec(inputs.compression, inputs.compressionLevel, this.host.facts.tools)
-    const engine = await this.deps.runner.engine()
     const result = await sendImage(this.host, plan.ref, plan.image, codec, {
-      engine,
+      spoolDir: process.env.RUNNER_TEMP || undefined,
       save: (ref) => this.deps.runner.save(ref),
       log: (line) => core.info(line)
     }).catch((error: Error) => {

@@ -3,12 +3,11 @@ import type { Situation } from './host/state.js'
 import { exposedAppPort, sameImage, type ImageInfo } from './image-info.js'
 import type { Inputs } from './inputs.js'
 import type { ImageSource } from './report.js'
-import type { RunnerEngine, SaveStream } from './runner-docker.js'
+import type { SaveStream } from './runner-docker.js'
 
 /** The runner's Docker engine, as the deploy uses it. */
 export interface RunnerDocker {
   inspect(ref: string): Promise<ImageInfo | undefined>
-  engine(): Promise<RunnerEngine>
   save(ref: string): SaveStream
 }
 

@@ -5,12 +5,6 @@ import { parseImageInspect, type ImageInfo } from './image-info.js'
 
 // The runner's own Docker engine: the source of images to send.
 
-export interface RunnerEngine {
-  /** Docker 25+ names layer blobs in `docker save` by digest (blobs/sha256/...). */
-  apiVersion: string
-  containerdStore: boolean
-}
-
 async function docker(args: string[]): Promise<exec.ExecOutput | undefined> {
   try {
     return await exec.getExecOutput('docker', args, { silent: true, ignoreReturnCode: true })
@@ -24,16 +18,6 @@ export async function inspectRunnerImage(ref: string): Promise<ImageInfo | undef
   const result = await docker(['image', 'inspect', '--format', '{{json .}}', ref])
   if (!result || result.exitCode !== 0) return undefined
   return parseImageInspect(result.stdout)
-}
-
-export async function runnerEngine(): Promise<RunnerEngine> {
-  const result = await docker(['info', '--format', '{{json .DriverStatus}} {{.ServerVersion}}'])
-  const version = await docker(['version', '--format', '{{.Server.APIVersion}}'])
-  const status = result?.stdout ?? ''
-  return {
-    apiVersion: version?.stdout.trim() ?? '',
-    containerdStore: status.includes('io.containerd.snapshotter')
-  }
 }
 
 export interface SaveStream {

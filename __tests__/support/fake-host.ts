@@ -172,7 +172,6 @@ export function fakeRunner(images: Record<string, ImageInfo>): RunnerDocker & { 
   return {
     saves,
     inspect: async (ref) => images[ref],
-    engine: async () => ({ apiVersion: '1.41', containerdStore: false }),
     save: (ref) => {
       saves.push(ref)
       return { stdout: Readable.from([Buffer.alloc(4096, 7)]), done: Promise.resolve(), stop: () => undefined }

@@ -65,7 +65,7 @@ export function compressor(choice: CodecChoice): Transform[] {
     const key = z.constants.ZSTD_c_compressionLevel ?? 100
     return [z.createZstdCompress!({ params: { [key]: choice.level } })]
   }
-  return adaptiveGzip(choice.level)
+  return [new AdaptiveGzip(choice.level)]
 }
 
 const PROBE_EVERY = 4 << 20
@@ -75,26 +75,76 @@ const INCOMPRESSIBLE = 0.95
 
 /**
  * Gzip that stores incompressible stretches instead of compressing them: deflate at level 1
- * runs near 50 MiB/s on random bytes, stored blocks near 400 MiB/s. A small sample every few
- * MiB decides, and zlib's params() switches level between chunks without a new stream.
+ * runs near 50 MiB/s on random bytes, level 0 (stored) several times faster. A sample every
+ * few MiB decides. zlib's params() was measured to change nothing mid-stream here, so a change
+ * of level starts a new gzip member instead: concatenated members are one valid gzip stream,
+ * and gzip -d (and pigz) unpack them in a row.
  */
-export function adaptiveGzip(level: number): [Transform, Transform] {
-  const gzip = zlib.createGzip({ level })
-  let current = level
-  let sinceProbe = PROBE_EVERY
-  const probe = new Transform({
-    transform(chunk: Buffer, _encoding, done: TransformCallback) {
-      sinceProbe += chunk.length
-      if (sinceProbe < PROBE_EVERY || chunk.length < 4096) return done(null, chunk)
-      sinceProbe = 0
-      const wanted = compressible(chunk) ? level : 0
-      if (wanted === current) return done(null, chunk)
-      current = wanted
-      // params() flushes what gzip holds first, so the switch lands between whole chunks.
-      ;(gzip as unknown as zlib.ZlibParams).params(wanted, zlib.constants.Z_DEFAULT_STRATEGY, () => done(null, chunk))
-    }
-  })
-  return [probe, gzip]
+export class AdaptiveGzip extends Transform {
+  /** The level of each gzip member written, in order. */
+  readonly levels: number[] = []
+  private member?: zlib.Gzip
+  private memberLevel = -1
+  private sinceProbe = PROBE_EVERY
+  /** Resumes a member paused because the reader of this stream was full. */
+  private resumeMember?: () => void
+
+  constructor(private readonly level: number) {
+    super()
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    const wanted = this.levelFor(chunk)
+    if (this.member && wanted === this.memberLevel) return this.feed(chunk, done)
+    this.endMember(() => {
+      this.startMember(wanted)
+      this.feed(chunk, done)
+    })
+  }
+
+  override _flush(done: TransformCallback): void {
+    this.endMember(() => done())
+  }
+
+  override _read(size: number): void {
+    const resume = this.resumeMember
+    this.resumeMember = undefined
+    resume?.()
+    super._read(size)
+  }
+
+  private levelFor(chunk: Buffer): number {
+    this.sinceProbe += chunk.length
+    if (this.member && (this.sinceProbe < PROBE_EVERY || chunk.length < 4096)) return this.memberLevel
+    this.sinceProbe = 0
+    return compressible(chunk) ? this.level : 0
+  }
+
+  private feed(chunk: Buffer, done: TransformCallback): void {
+    if (this.member!.write(chunk)) done()
+    else this.member!.once('drain', () => done())
+  }
+
+  private startMember(level: number): void {
+    const member = zlib.createGzip({ level })
+    member.on('data', (out: Buffer) => {
+      if (this.push(out)) return
+      member.pause()
+      this.resumeMember = () => member.resume()
+    })
+    member.on('error', (error) => this.destroy(error))
+    this.member = member
+    this.memberLevel = level
+    this.levels.push(level)
+  }
+
+  private endMember(then: () => void): void {
+    const member = this.member
+    if (!member) return then()
+    this.member = undefined
+    member.once('end', then)
+    member.end()
+  }
 }
 
 export function compressible(chunk: Buffer): boolean {

@@ -2,11 +2,11 @@ import { pipeline } from 'node:stream/promises'
 import type { Readable } from 'node:stream'
 import type { Host } from '../host/index.js'
 import type { ImageInfo } from '../image-info.js'
-import type { RunnerEngine, SaveStream } from '../runner-docker.js'
+import type { SaveStream } from '../runner-docker.js'
 import { compressor, decompressCommand, type CodecChoice } from './compression.js'
 import { sharedLayerCount } from './layers.js'
 import { ByteCounter, startProgress } from './progress.js'
-import { filterTar, readManifest } from './tar-filter.js'
+import { dropLayers } from './tar-filter.js'
 
 export interface TransferResult {
   /** The host's view of the image it loaded (its ID is what containers run). */
@@ -22,15 +22,10 @@ export interface TransferResult {
 }
 
 export interface TransferDeps {
-  engine: RunnerEngine
   save: (ref: string) => SaveStream
   log: (line: string) => void
-}
-
-/** Docker 25 (API 1.44) saves layers as blobs/sha256/<digest>; from the classic store that digest is the diff ID. */
-function namesLayersByDiffId(engine: RunnerEngine): boolean {
-  const [major, minor] = engine.apiVersion.split('.').map(Number)
-  return !engine.containerdStore && (major > 1 || (major === 1 && minor >= 44))
+  /** Where layers are spooled while they are hashed (default: the OS temp dir). */
+  spoolDir?: string
 }
 
 /**
@@ -86,19 +81,17 @@ async function sendOnce(
   skip: number,
   deps: TransferDeps
 ): Promise<Attempt> {
-  const drop = skip > 0 ? await layerEntriesToDrop(ref, image, skip, deps) : new Set<string>()
-  const skipped = drop.size > 0 ? skip : 0
   const save = deps.save(ref)
   const read = new ByteCounter()
   const sent = new ByteCounter()
-  const archive = drop.size > 0 ? filterTar(save.stdout.pipe(read), (name) => drop.has(name)) : save.stdout.pipe(read)
   save.stdout.on('error', (error) => read.destroy(error))
-  const body: Readable = compressedBody(archive, codec, sent)
+  const filter = skip > 0 ? dropLayers(save.stdout.pipe(read), new Set(image.diffIds.slice(0, skip)), deps.spoolDir) : undefined
+  const body: Readable = compressedBody(filter?.archive ?? save.stdout.pipe(read), codec, sent)
   const stopProgress = startProgress({ read, sent, expectedBytes: image.sizeBytes }, deps.log)
   try {
     const result = await host.load(decompressCommand(codec.codec, host.facts.tools), body)
     const saved = await save.done.then(() => undefined, (error: Error) => error.message)
-    const counts = { sentBytes: sent.bytes, archiveBytes: read.bytes, skipped }
+    const counts = { sentBytes: sent.bytes, archiveBytes: read.bytes, skipped: filter?.dropped() ?? 0 }
     if (result.code !== 0) {
       const output = `${result.stderr} ${result.stdout}`.trim().replace(/\s+/g, ' ')
       return { ...counts, error: `docker load on the host failed: ${output || `exit ${result.code}`}` }
@@ -116,27 +109,4 @@ function compressedBody(archive: Readable, codec: CodecChoice, sent: ByteCounter
   const stages = compressor(codec)
   pipeline([archive, ...stages, sent]).catch((error: Error) => sent.destroy(error))
   return sent
-}
-
-/** Archive paths of the bottom `skip` layers' files. */
-async function layerEntriesToDrop(
-  ref: string,
-  image: ImageInfo,
-  skip: number,
-  deps: TransferDeps
-): Promise<Set<string>> {
-  const shared = image.diffIds.slice(0, skip)
-  if (namesLayersByDiffId(deps.engine)) {
-    return new Set(shared.map((diffId) => `blobs/sha256/${diffId.replace(/^sha256:/, '')}`))
-  }
-  // The classic format names layer folders by v1 IDs, which only manifest.json (written last)
-  // maps to layers: read it in a first pass that sends nothing.
-  const started = Date.now()
-  const save = deps.save(ref)
-  const manifest = JSON.parse(await readManifest(save.stdout)) as { Layers?: string[] }[]
-  await save.done
-  const layers = manifest[0]?.Layers ?? []
-  deps.log(`Mapped the archive's layer files in a first pass (${Date.now() - started} ms)`)
-  if (layers.length !== image.diffIds.length) return new Set()
-  return new Set(layers.slice(0, skip))
 }
