@@ -47,7 +47,7 @@ describe('dropLayers', () => {
   it('classic layout: hashes each layer.tar and leaves out the shared ones, copying every other entry byte for byte', async () => {
     const archive = await fakeArchive([300_000, 70_000, 5_000], 'classic')
     const original = await archiveEntries(chunked(archive.bytes))
-    const filter = dropLayers(chunked(archive.bytes, 4096), new Set(archive.diffIds.slice(0, 2)))
+    const filter = dropLayers(chunked(archive.bytes, 4096), Promise.resolve(new Set(archive.diffIds.slice(0, 2))))
     const filtered = await archiveEntries(filter.archive)
     expect(filter.dropped()).toBe(2)
     expect([...filtered.keys()]).toEqual([...original.keys()].filter((name) => !archive.layerPaths.slice(0, 2).includes(name)))
@@ -56,7 +56,7 @@ describe('dropLayers', () => {
 
   it('OCI layout: decides by the blob name', async () => {
     const archive = await fakeArchive([200_000, 3_000], 'oci')
-    const filter = dropLayers(chunked(archive.bytes), new Set(archive.diffIds.slice(0, 1)))
+    const filter = dropLayers(chunked(archive.bytes), Promise.resolve(new Set(archive.diffIds.slice(0, 1))))
     const filtered = await archiveEntries(filter.archive)
     expect(filter.dropped()).toBe(1)
     expect(filtered.has(archive.layerPaths[0])).toBe(false)
@@ -66,7 +66,7 @@ describe('dropLayers', () => {
   it('keeps its spool folder only while it runs', async () => {
     const spoolDir = mkdtempSync(join(tmpdir(), 'bg-spool-test-'))
     const archive = await fakeArchive([100_000, 1_000], 'classic')
-    const filter = dropLayers(chunked(archive.bytes), new Set(archive.diffIds.slice(0, 1)), spoolDir)
+    const filter = dropLayers(chunked(archive.bytes), Promise.resolve(new Set(archive.diffIds.slice(0, 1))), spoolDir)
     await archiveEntries(filter.archive)
     await new Promise((resolve) => setTimeout(resolve, 50))
     expect(readdirSync(spoolDir)).toEqual([])

@@ -62835,13 +62835,17 @@ var tar_stream = __nccwpck_require__(6118);
 
 
 
-function dropLayers(source, skip, spoolDir = (0,external_node_os_namespaceObject.tmpdir)()) {
+/** `shared`: diff IDs of the layers the host has; the first entry waits for it. */
+function dropLayers(source, shared, spoolDir = (0,external_node_os_namespaceObject.tmpdir)()) {
     const input = (0,tar_stream.extract)();
     const output = (0,tar_stream.pack)();
     let dropped = 0;
     let spool;
     const fail = (error) => void output.destroy(error);
     input.on('entry', (header, body, next) => {
+        shared.then((skip) => route(skip, header, body, next), fail);
+    });
+    const route = (skip, header, body, next) => {
         const done = () => next();
         const blob = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(header.name);
         if (blob && skip.has(`sha256:${blob[1]}`)) {
@@ -62861,7 +62865,7 @@ function dropLayers(source, skip, spoolDir = (0,external_node_os_namespaceObject
         else {
             body.pipe(output.entry(header, done));
         }
-    });
+    };
     input.on('finish', () => output.finalize());
     input.on('error', fail);
     source.on('error', fail);
@@ -62911,16 +62915,19 @@ async function spoolLayer(dir, header, body, skip, output) {
  */
 async function sendImage(host, ref, image, codec, deps) {
     const started = Date.now();
-    const layers = await host.layers();
-    const skip = sharedLayerCount(image.diffIds, layers.chainIds);
-    deps.log(`${skip} of ${image.diffIds.length} layers are already on the host; ${codec.reason} (level ${codec.level})`);
-    if (skip > 0 && layers.containerdStore) {
-        deps.log('The host uses the containerd image store: the partial load is verified and resent in full if it fails');
-    }
+    // docker save starts at once; the host's layer list arrives while its first entries do.
+    const skip = host.layers().then((layers) => {
+        const count = sharedLayerCount(image.diffIds, layers.chainIds);
+        deps.log(`${count} of ${image.diffIds.length} layers are already on the host; ${codec.reason} (level ${codec.level})`);
+        if (count > 0 && layers.containerdStore) {
+            deps.log('The host uses the containerd image store: the partial load is verified and resent in full if it fails');
+        }
+        return count;
+    });
     let attempt = await sendOnce(host, ref, image, codec, skip, deps);
-    if (!attempt.loaded && skip > 0) {
+    if (!attempt.loaded && attempt.skipped > 0) {
         deps.log(`The load without the shared layers did not verify (${attempt.error}); sending every layer`);
-        const retry = await sendOnce(host, ref, image, codec, 0, deps);
+        const retry = await sendOnce(host, ref, image, codec, Promise.resolve(0), deps);
         retry.sentBytes += attempt.sentBytes;
         attempt = retry;
     }
@@ -62941,13 +62948,14 @@ async function sendOnce(host, ref, image, codec, skip, deps) {
     const read = new ByteCounter();
     const sent = new ByteCounter();
     save.stdout.on('error', (error) => read.destroy(error));
-    const filter = skip > 0 ? dropLayers(save.stdout.pipe(read), new Set(image.diffIds.slice(0, skip)), deps.spoolDir) : undefined;
-    const body = compressedBody(filter?.archive ?? save.stdout.pipe(read), codec, sent);
+    const shared = skip.then((count) => new Set(image.diffIds.slice(0, count)));
+    const filter = dropLayers(save.stdout.pipe(read), shared, deps.spoolDir);
+    const body = compressedBody(filter.archive, codec, sent);
     const stopProgress = startProgress({ read, sent, expectedBytes: image.sizeBytes }, deps.log);
     try {
         const result = await host.load(decompressCommand(codec.codec, host.facts.tools), body);
         const saved = await save.done.then(() => undefined, (error) => error.message);
-        const counts = { sentBytes: sent.bytes, archiveBytes: read.bytes, skipped: filter?.dropped() ?? 0 };
+        const counts = { sentBytes: sent.bytes, archiveBytes: read.bytes, skipped: filter.dropped() };
         if (result.code !== 0) {
             const output = `${result.stderr} ${result.stdout}`.trim().replace(/\s+/g, ' ');
             return { ...counts, error: `docker load on the host failed: ${output || `exit ${result.code}`}` };
@@ -63116,11 +63124,15 @@ class LockedDeploy {
             return;
         }
         const codec = chooseCodec(inputs.compression, inputs.compressionLevel, this.host.facts.tools);
-        const result = await sendImage(this.host, plan.ref, plan.image, codec, {
+        const sending = sendImage(this.host, plan.ref, plan.image, codec, {
             spoolDir: process.env.RUNNER_TEMP || undefined,
             save: (ref) => this.deps.runner.save(ref),
             log: (line) => info(line)
-        }).catch((error) => {
+        });
+        // The proxy is made ready while the image streams on its own channel (queued after the
+        // layer list, which the stream waits for).
+        this.startProxy();
+        const result = await sending.catch((error) => {
             throw new Error(`${error.message}. ${this.hostUnchanged()}`);
         });
         this.transfer = { ...base, ...result, source: 'sent', codec: codec.codec };
@@ -63128,11 +63140,14 @@ class LockedDeploy {
         this.plan = { ...plan, image: result.loaded };
         this.candidate.imageId = result.loaded.id;
     }
+    proxyReady;
+    startProxy() {
+        this.proxyReady ??= this.host.ensureProxy(this.checked.proxy);
+        this.proxyReady.catch(() => undefined); // awaited in the proxy phase
+        return this.proxyReady;
+    }
     async ensureProxy() {
-        await this.guard(async () => {
-            const done = await this.host.ensureProxy(this.checked.proxy);
-            info(done.join(', '));
-        });
+        await this.guard(async () => info((await this.startProxy()).join(', ')));
     }
     async startCandidate() {
         this.lock.assertHeld();

@@ -165,11 +165,15 @@ class LockedDeploy {
       return
     }
     const codec = chooseCodec(inputs.compression, inputs.compressionLevel, this.host.facts.tools)
-    const result = await sendImage(this.host, plan.ref, plan.image, codec, {
+    const sending = sendImage(this.host, plan.ref, plan.image, codec, {
       spoolDir: process.env.RUNNER_TEMP || undefined,
       save: (ref) => this.deps.runner.save(ref),
       log: (line) => core.info(line)
-    }).catch((error: Error) => {
+    })
+    // The proxy is made ready while the image streams on its own channel (queued after the
+    // layer list, which the stream waits for).
+    this.startProxy()
+    const result = await sending.catch((error: Error) => {
       throw new Error(`${error.message}. ${this.hostUnchanged()}`)
     })
     this.transfer = { ...base, ...result, source: 'sent', codec: codec.codec }
@@ -178,11 +182,16 @@ class LockedDeploy {
     this.candidate.imageId = result.loaded.id
   }
 
+  private proxyReady?: Promise<string[]>
+
+  private startProxy(): Promise<string[]> {
+    this.proxyReady ??= this.host.ensureProxy(this.checked.proxy)
+    this.proxyReady.catch(() => undefined) // awaited in the proxy phase
+    return this.proxyReady
+  }
+
   private async ensureProxy(): Promise<void> {
-    await this.guard(async () => {
-      const done = await this.host.ensureProxy(this.checked.proxy)
-      core.info(done.join(', '))
-    })
+    await this.guard(async () => core.info((await this.startProxy()).join(', ')))
   }
 
   private async startCandidate(): Promise<void> {

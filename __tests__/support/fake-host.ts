@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream'
+import { pack } from 'tar-stream'
 import type { Host } from '../../src/host/index.js'
 import type { HealthResult } from '../../src/host/health.js'
 import type { HostLock, LockOptions, PendingLock } from '../../src/host/lock.js'
@@ -166,7 +167,7 @@ export class FakeHost implements Host {
   }
 }
 
-/** The runner's engine: images by reference, and a `docker save` that yields a few bytes. */
+/** The runner's engine: images by reference, and a `docker save` that yields a small archive. */
 export function fakeRunner(images: Record<string, ImageInfo>): RunnerDocker & { saves: string[] } {
   const saves: string[] = []
   return {
@@ -174,7 +175,10 @@ export function fakeRunner(images: Record<string, ImageInfo>): RunnerDocker & { 
     inspect: async (ref) => images[ref],
     save: (ref) => {
       saves.push(ref)
-      return { stdout: Readable.from([Buffer.alloc(4096, 7)]), done: Promise.resolve(), stop: () => undefined }
+      const archive = pack()
+      archive.entry({ name: 'manifest.json' }, JSON.stringify([{ RepoTags: [ref], Layers: [] }]))
+      archive.finalize()
+      return { stdout: Readable.from(archive), done: Promise.resolve(), stop: () => undefined }
     }
   }
 }

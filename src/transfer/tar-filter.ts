@@ -24,7 +24,8 @@ export interface LayerFilter {
   dropped(): number
 }
 
-export function dropLayers(source: Readable, skip: Set<string>, spoolDir = tmpdir()): LayerFilter {
+/** `shared`: diff IDs of the layers the host has; the first entry waits for it. */
+export function dropLayers(source: Readable, shared: Promise<Set<string>>, spoolDir = tmpdir()): LayerFilter {
   const input = extract()
   const output = pack()
   let dropped = 0
@@ -32,6 +33,9 @@ export function dropLayers(source: Readable, skip: Set<string>, spoolDir = tmpdi
   const fail = (error: Error): void => void output.destroy(error)
 
   input.on('entry', (header, body, next) => {
+    shared.then((skip) => route(skip, header, body, next), fail)
+  })
+  const route = (skip: Set<string>, header: Header, body: EntryBody, next: () => void): void => {
     const done = (): void => next()
     const blob = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(header.name)
     if (blob && skip.has(`sha256:${blob[1]}`)) {
@@ -48,7 +52,7 @@ export function dropLayers(source: Readable, skip: Set<string>, spoolDir = tmpdi
     } else {
       body.pipe(output.entry(header, done))
     }
-  })
+  }
   input.on('finish', () => output.finalize())
   input.on('error', fail)
   source.on('error', fail)

@@ -40,16 +40,19 @@ export async function sendImage(
   deps: TransferDeps
 ): Promise<TransferResult> {
   const started = Date.now()
-  const layers = await host.layers()
-  const skip = sharedLayerCount(image.diffIds, layers.chainIds)
-  deps.log(`${skip} of ${image.diffIds.length} layers are already on the host; ${codec.reason} (level ${codec.level})`)
-  if (skip > 0 && layers.containerdStore) {
-    deps.log('The host uses the containerd image store: the partial load is verified and resent in full if it fails')
-  }
+  // docker save starts at once; the host's layer list arrives while its first entries do.
+  const skip = host.layers().then((layers) => {
+    const count = sharedLayerCount(image.diffIds, layers.chainIds)
+    deps.log(`${count} of ${image.diffIds.length} layers are already on the host; ${codec.reason} (level ${codec.level})`)
+    if (count > 0 && layers.containerdStore) {
+      deps.log('The host uses the containerd image store: the partial load is verified and resent in full if it fails')
+    }
+    return count
+  })
   let attempt = await sendOnce(host, ref, image, codec, skip, deps)
-  if (!attempt.loaded && skip > 0) {
+  if (!attempt.loaded && attempt.skipped > 0) {
     deps.log(`The load without the shared layers did not verify (${attempt.error}); sending every layer`)
-    const retry = await sendOnce(host, ref, image, codec, 0, deps)
+    const retry = await sendOnce(host, ref, image, codec, Promise.resolve(0), deps)
     retry.sentBytes += attempt.sentBytes
     attempt = retry
   }
@@ -78,20 +81,21 @@ async function sendOnce(
   ref: string,
   image: ImageInfo,
   codec: CodecChoice,
-  skip: number,
+  skip: Promise<number>,
   deps: TransferDeps
 ): Promise<Attempt> {
   const save = deps.save(ref)
   const read = new ByteCounter()
   const sent = new ByteCounter()
   save.stdout.on('error', (error) => read.destroy(error))
-  const filter = skip > 0 ? dropLayers(save.stdout.pipe(read), new Set(image.diffIds.slice(0, skip)), deps.spoolDir) : undefined
-  const body: Readable = compressedBody(filter?.archive ?? save.stdout.pipe(read), codec, sent)
+  const shared = skip.then((count) => new Set(image.diffIds.slice(0, count)))
+  const filter = dropLayers(save.stdout.pipe(read), shared, deps.spoolDir)
+  const body: Readable = compressedBody(filter.archive, codec, sent)
   const stopProgress = startProgress({ read, sent, expectedBytes: image.sizeBytes }, deps.log)
   try {
     const result = await host.load(decompressCommand(codec.codec, host.facts.tools), body)
     const saved = await save.done.then(() => undefined, (error: Error) => error.message)
-    const counts = { sentBytes: sent.bytes, archiveBytes: read.bytes, skipped: filter?.dropped() ?? 0 }
+    const counts = { sentBytes: sent.bytes, archiveBytes: read.bytes, skipped: filter.dropped() }
     if (result.code !== 0) {
       const output = `${result.stderr} ${result.stdout}`.trim().replace(/\s+/g, ' ')
       return { ...counts, error: `docker load on the host failed: ${output || `exit ${result.code}`}` }
