@@ -62142,19 +62142,36 @@ async function ensureProxy(ssh, spec) {
     }
     return lines;
 }
-// Inside the proxy, in one docker exec: test the whole config, reload gracefully, then ask nginx
-// on its own port 80 until the answer comes from the new slot (the reload takes a moment).
+// Inside the proxy, in one docker exec: test the whole config, reload gracefully, ask nginx on
+// its own port 80 until the answer comes from the new slot, then wait out nginx's hand-over:
+// for ~100 ms after a reload the old workers still accept connections (with the old config)
+// until the master tells them to shut down. Once every worker from before says "shutting down",
+// no new request can reach the old route, and the drain only has to wait for those in flight.
 const SWITCH_IN_PROXY = `
 probe=$1 url=$2 host=$3 slot=$4 tries=$5 i=0
+workers() {
+  for p in /proc/[0-9]*; do
+    [ "$(tr '\\0' ' ' < "$p/cmdline" 2>/dev/null | sed 's/ *$//')" = "nginx: worker process" ] && echo "\${p#/proc/}"
+  done
+}
+before=$(workers)
 nginx -t 2>&1 || exit 3
 nginx -s reload 2>&1 || exit 5
 while [ "$i" -lt "$tries" ]; do
   line=$(sh -c "$probe" sh "$url" "$host" 2>&1 | tail -n 1)
-  case "$line" in "STATUS "[23]??" SLOT $slot") exit 0 ;; esac
+  case "$line" in "STATUS "[23]??" SLOT $slot") break ;; esac
   i=$((i + 1)); sleep 0.05
 done
-echo "$line"
-exit 4
+[ "$i" -lt "$tries" ] || { echo "$line"; exit 4; }
+for _ in $(seq 1 250); do
+  current=" $(workers | tr '\\n' ' ')"
+  old=0
+  for p in $before; do case "$current" in *" $p "*) old=1 ;; esac; done
+  [ "$old" = 0 ] && exit 0
+  sleep 0.02
+done
+echo "HANDOVER nginx workers from before the reload still accept connections"
+exit 0
 `;
 // Writes the route and switches; when nginx -t refuses it the previous file is put back at
 // once, so the proxy never holds a config it cannot load.
@@ -62206,7 +62223,7 @@ async function restoreRoute(ssh, network, service) {
 // A container leaves only once the proxy holds no connection to it: the proxy's /proc/net/tcp
 // lists every upstream connection, so requests in flight at the switch (a long report, an
 // upload) finish on the old slot. Old nginx workers exit once their requests are done; once
-// none is left (after nginx's 100 ms hand-over) nothing can still reach the old slot. Both are
+// none is left (the switch waited out nginx's hand-over) nothing can still reach the old slot. Both are
 // read from the host's /proc when it shows the proxy's processes (no docker exec per poll),
 // else from inside the proxy. The pattern [w]orker keeps grep from counting its own command line.
 const RETIRE_SCRIPT = `
@@ -62235,7 +62252,6 @@ if [ -n "$ip" ] && [ -n "$pid" ] && [ "$pid" != 0 ] && [ "$timeout" -gt 0 ]; the
   count=count_in_proxy
   if [ -r "/proc/$pid/net/tcp" ] && command -v pgrep >/dev/null 2>&1; then count=count_from_host; fi
   deadline=$((SECONDS + timeout)) quiet=0
-  sleep 0.1
   while :; do
     read -r open workers < <($count)
     if [ "$open" -eq 0 ]; then quiet=$((quiet + 1)); else quiet=0; fi

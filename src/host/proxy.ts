@@ -110,19 +110,36 @@ export type SwitchResult =
   /** reloaded: nginx runs the new route, which must be put back (restoreRoute). */
   | { ok: false; reloaded: boolean; message: string }
 
-// Inside the proxy, in one docker exec: test the whole config, reload gracefully, then ask nginx
-// on its own port 80 until the answer comes from the new slot (the reload takes a moment).
+// Inside the proxy, in one docker exec: test the whole config, reload gracefully, ask nginx on
+// its own port 80 until the answer comes from the new slot, then wait out nginx's hand-over:
+// for ~100 ms after a reload the old workers still accept connections (with the old config)
+// until the master tells them to shut down. Once every worker from before says "shutting down",
+// no new request can reach the old route, and the drain only has to wait for those in flight.
 const SWITCH_IN_PROXY = `
 probe=$1 url=$2 host=$3 slot=$4 tries=$5 i=0
+workers() {
+  for p in /proc/[0-9]*; do
+    [ "$(tr '\\0' ' ' < "$p/cmdline" 2>/dev/null | sed 's/ *$//')" = "nginx: worker process" ] && echo "\${p#/proc/}"
+  done
+}
+before=$(workers)
 nginx -t 2>&1 || exit 3
 nginx -s reload 2>&1 || exit 5
 while [ "$i" -lt "$tries" ]; do
   line=$(sh -c "$probe" sh "$url" "$host" 2>&1 | tail -n 1)
-  case "$line" in "STATUS "[23]??" SLOT $slot") exit 0 ;; esac
+  case "$line" in "STATUS "[23]??" SLOT $slot") break ;; esac
   i=$((i + 1)); sleep 0.05
 done
-echo "$line"
-exit 4
+[ "$i" -lt "$tries" ] || { echo "$line"; exit 4; }
+for _ in $(seq 1 250); do
+  current=" $(workers | tr '\\n' ' ')"
+  old=0
+  for p in $before; do case "$current" in *" $p "*) old=1 ;; esac; done
+  [ "$old" = 0 ] && exit 0
+  sleep 0.02
+done
+echo "HANDOVER nginx workers from before the reload still accept connections"
+exit 0
 `
 
 // Writes the route and switches; when nginx -t refuses it the previous file is put back at

@@ -16,7 +16,7 @@ export interface RetireResult {
 // A container leaves only once the proxy holds no connection to it: the proxy's /proc/net/tcp
 // lists every upstream connection, so requests in flight at the switch (a long report, an
 // upload) finish on the old slot. Old nginx workers exit once their requests are done; once
-// none is left (after nginx's 100 ms hand-over) nothing can still reach the old slot. Both are
+// none is left (the switch waited out nginx's hand-over) nothing can still reach the old slot. Both are
 // read from the host's /proc when it shows the proxy's processes (no docker exec per poll),
 // else from inside the proxy. The pattern [w]orker keeps grep from counting its own command line.
 const RETIRE_SCRIPT = `
@@ -45,7 +45,6 @@ if [ -n "$ip" ] && [ -n "$pid" ] && [ "$pid" != 0 ] && [ "$timeout" -gt 0 ]; the
   count=count_in_proxy
   if [ -r "/proc/$pid/net/tcp" ] && command -v pgrep >/dev/null 2>&1; then count=count_from_host; fi
   deadline=$((SECONDS + timeout)) quiet=0
-  sleep 0.1
   while :; do
     read -r open workers < <($count)
     if [ "$open" -eq 0 ]; then quiet=$((quiet + 1)); else quiet=0; fi
