@@ -6,7 +6,7 @@ import { readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { SandboxInfo } from './sandbox.js'
+import { collectChild, type SandboxInfo } from './sandbox.js'
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 export const ACTION_ENTRY = join(REPO_ROOT, 'dist', 'index.js')
@@ -42,7 +42,6 @@ export interface StartedAction {
 }
 
 const DEFAULT_TIMEOUT_MS = 10 * 60_000
-const SIGNALS: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 2, SIGKILL: 9, SIGTERM: 15 }
 
 /** The runner's mapping: `known-hosts` → `INPUT_KNOWN-HOSTS` (spaces become '_', dashes stay). */
 export function inputEnvName(name: string): string {
@@ -126,45 +125,21 @@ function prepareFiles(): ActionFiles {
   return { dir, files }
 }
 
-function collect(child: ChildProcess, setup: ActionFiles, started: number, opts: ActionOptions): Promise<ActionResult> {
-  return new Promise((resolve) => {
-    const out: Buffer[] = []
-    const err: Buffer[] = []
-    let timedOut = false
-    const timer = setTimeout(() => {
-      timedOut = true
-      child.kill('SIGKILL')
-    }, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS)
-    child.stdout?.on('data', (b: Buffer) => {
-      out.push(b)
-      if (opts.echo) process.stderr.write(b)
-    })
-    child.stderr?.on('data', (b: Buffer) => {
-      err.push(b)
-      if (opts.echo) process.stderr.write(b)
-    })
-    let finished = false
-    const finish = async (code: number | null, signal: NodeJS.Signals | null, spawnError?: Error): Promise<void> => {
-      if (finished) return // 'error' and 'close' can both fire
-      finished = true
-      clearTimeout(timer)
-      const files = setup.files
-      const result: ActionResult = {
-        code: code ?? 128 + (SIGNALS[signal ?? 'SIGKILL'] ?? 0),
-        signal,
-        stdout: Buffer.concat(out).toString(),
-        stderr: Buffer.concat(err).toString() + (spawnError ? `\n[spawn failed: ${spawnError.message}]` : ''),
-        outputs: parseGithubOutput(await readOr(files.GITHUB_OUTPUT ?? '')),
-        summary: await readOr(files.GITHUB_STEP_SUMMARY ?? ''),
-        durationMs: Date.now() - started,
-        timedOut
-      }
-      await rm(setup.dir, { recursive: true, force: true })
-      resolve(result)
-    }
-    child.on('error', (e) => void finish(1, null, e))
-    child.on('close', (code, signal) => void finish(code, signal))
-  })
+async function collect(child: ChildProcess, setup: ActionFiles, started: number, opts: ActionOptions): Promise<ActionResult> {
+  const outcome = await collectChild(child, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, opts.echo)
+  const files = setup.files
+  const result: ActionResult = {
+    code: outcome.code,
+    signal: outcome.signal,
+    stdout: outcome.stdout,
+    stderr: outcome.stderr + (outcome.spawnError ? `\n[spawn failed: ${outcome.spawnError.message}]` : ''),
+    outputs: parseGithubOutput(await readOr(files.GITHUB_OUTPUT ?? '')),
+    summary: await readOr(files.GITHUB_STEP_SUMMARY ?? ''),
+    durationMs: Date.now() - started,
+    timedOut: outcome.timedOut
+  }
+  await rm(setup.dir, { recursive: true, force: true })
+  return result
 }
 
 /** Base inputs that reach the sandbox host as root with the ed25519 key and a pinned fingerprint. */

@@ -1,6 +1,6 @@
 // The local sandbox (sandbox.sh) seen from TypeScript: start it, read its info, and talk to its two
 // Docker engines and its sshd. Only node built-ins, so jest tests and `tsx` scripts share it.
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -57,38 +57,66 @@ const UP_TIMEOUT_MS = 15 * 60_000
 /** Set once `up` succeeded, so jest workers forked after globalSetup only read info.json. */
 const READY_ENV = 'BLUEGREEN_SANDBOX_READY'
 
-/** Runs a command to completion; never throws for a non-zero exit (only if it cannot spawn). */
-export function runCommand(cmd: string, args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] })
+export interface ChildOutcome {
+  /** Exit code; 128 + signal number when killed (as a shell reports it). */
+  code: number
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+  timedOut: boolean
+  /** Set when the process could not be started at all. */
+  spawnError?: Error
+}
+
+/**
+ * Collects a child's output until it ends, killing it (SIGKILL) after `timeoutMs`. `echo` copies
+ * its output to our stderr as it comes. Never rejects.
+ */
+export function collectChild(child: ChildProcess, timeoutMs: number, echo = false): Promise<ChildOutcome> {
+  return new Promise((resolve) => {
     const out: Buffer[] = []
     const err: Buffer[] = []
     let timedOut = false
     const timer = setTimeout(() => {
       timedOut = true
       child.kill('SIGKILL')
-    }, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS)
-    child.stdout.on('data', (b: Buffer) => out.push(b))
-    child.stderr.on('data', (b: Buffer) => err.push(b))
-    // A command that exits without reading its input must not crash us with EPIPE.
-    child.stdin.on('error', () => undefined)
-    child.stdin.end(opts.input ?? '')
-    child.on('error', (e) => {
+    }, timeoutMs)
+    const keep = (into: Buffer[]) => (b: Buffer) => {
+      into.push(b)
+      if (echo) process.stderr.write(b)
+    }
+    child.stdout?.on('data', keep(out))
+    child.stderr?.on('data', keep(err))
+    let finished = false
+    const finish = (code: number | null, signal: NodeJS.Signals | null, spawnError?: Error): void => {
+      if (finished) return // 'error' and 'close' can both fire
+      finished = true
       clearTimeout(timer)
-      reject(e)
-    })
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      let stderr = Buffer.concat(err).toString()
-      if (timedOut) stderr += `\n[${cmd} killed after ${opts.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms]`
       resolve({
-        code: code ?? 128 + (SIGNALS[signal ?? ''] ?? 0),
+        code: code ?? 128 + (SIGNALS[signal ?? 'SIGKILL'] ?? 0),
+        signal,
         stdout: Buffer.concat(out).toString(),
-        stderr,
-        timedOut
+        stderr: Buffer.concat(err).toString(),
+        timedOut,
+        spawnError
       })
-    })
+    }
+    child.on('error', (e) => finish(1, null, e))
+    child.on('close', (code, signal) => finish(code, signal))
   })
+}
+
+/** Runs a command to completion; never throws for a non-zero exit (only if it cannot spawn). */
+export async function runCommand(cmd: string, args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] })
+  // A command that exits without reading its input must not crash us with EPIPE.
+  child.stdin.on('error', () => undefined)
+  child.stdin.end(opts.input ?? '')
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS
+  const outcome = await collectChild(child, timeoutMs)
+  if (outcome.spawnError) throw outcome.spawnError
+  const killed = outcome.timedOut ? `\n[${cmd} killed after ${timeoutMs} ms]` : ''
+  return { code: outcome.code, stdout: outcome.stdout, stderr: outcome.stderr + killed, timedOut: outcome.timedOut }
 }
 
 function failure(cmd: string, args: string[], r: ExecResult): string {
