@@ -62604,22 +62604,6 @@ async function connectHost(inputs) {
     return sshHost(ssh);
 }
 
-;// CONCATENATED MODULE: ./src/phases.ts
-
-/** Runs each phase in its own log group and keeps how long it took, for the summary. */
-class Phases {
-    times = [];
-    async run(name, title, body) {
-        const started = Date.now();
-        try {
-            return await group(title, body);
-        }
-        finally {
-            this.times.push({ name, ms: Date.now() - started });
-        }
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/resolve.ts
 
 /**
@@ -62653,6 +62637,17 @@ async function planRollback(inputs, host, situation) {
 }
 function appPortFor(inputs, image) {
     return inputs.appPort ?? exposedAppPort(image, inputs.image);
+}
+/** What the log says when nothing is sent. */
+function sourceMessage(plan) {
+    switch (plan.source) {
+        case 'already-on-host':
+            return `The host already has ${plan.ref} (${shortId(plan.image.id)}); nothing to send`;
+        case 'host-copy':
+            return `The runner's Docker engine has no ${plan.ref}; deploying the host's copy (${shortId(plan.image.id)}) without a transfer`;
+        default:
+            return `Rolling back to ${plan.ref} (${shortId(plan.image.id)}), already on the host`;
+    }
 }
 
 // EXTERNAL MODULE: external "node:zlib"
@@ -62792,6 +62787,65 @@ function compressible(chunk) {
     const start = Math.max(0, Math.floor((chunk.length - PROBE_BYTES) / 2));
     const sample = chunk.subarray(start, start + PROBE_BYTES);
     return external_node_zlib_default().deflateRawSync(sample, { level: 1 }).length < sample.length * INCOMPRESSIBLE;
+}
+
+;// CONCATENATED MODULE: ./src/check.ts
+
+
+
+
+
+
+/** Read-only: everything that can be refused is refused here, before the host changes. */
+async function check(inputs, host, runner) {
+    const proxy = {
+        network: inputs.network,
+        port: inputs.proxyPort,
+        image: inputs.proxyImage,
+        service: inputs.service,
+        serverNames: inputs.serverNames
+    };
+    const [local, found] = await Promise.all([
+        inputs.rollback ? undefined : runner.inspect(inputs.image),
+        host.survey({ proxy, image: inputs.rollback ? undefined : inputs.image, preflight: true })
+    ]);
+    info(`Docker ${host.facts.dockerVersion} on ${host.target} as ${host.facts.user}`);
+    const problems = proxyProblems(found.proxy, proxy);
+    if (problems.length > 0)
+        throw new Error(problems.join('\n'));
+    if (!inputs.rollback)
+        chooseCodec(inputs.compression, inputs.compressionLevel, host.facts.tools);
+    // The image must exist somewhere and its port must be known before the lock is taken.
+    const plan = await planImage(inputs, host, { local, onHost: found.image }, resolveSituation(found.snapshot));
+    info(`Image ${plan.ref} (${shortId(plan.image.id)}), app port ${plan.appPort}, source: ${plan.source}`);
+    return { proxy, local, survey: found, plan };
+}
+
+;// CONCATENATED MODULE: ./src/phases.ts
+
+/** Runs each phase in its own log group and keeps how long it took, for the summary. */
+class Phases {
+    times = [];
+    async run(name, title, body) {
+        const started = Date.now();
+        try {
+            return await group(title, body);
+        }
+        finally {
+            this.times.push({ name, ms: Date.now() - started });
+        }
+    }
+}
+/** Logs an attempt when its answer differs from the last one, and every tenth: no wall of lines. */
+function logChanges(log) {
+    let last = '';
+    let count = 0;
+    return (line) => {
+        const answer = line.replace(/^attempt \d+: /, '');
+        if (answer !== last || ++count % 10 === 0)
+            log(line);
+        last = answer;
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/format.ts
@@ -63001,7 +63055,6 @@ function compressedBody(archive, codec, sent) {
 
 
 
-
 /** The blue-green sequence. Only the idle slot changes until the candidate has proven healthy. */
 async function deploy(inputs, deps) {
     const phases = new Phases();
@@ -63017,7 +63070,7 @@ async function deploy(inputs, deps) {
         let checked;
         let lock;
         try {
-            checked = await phases.run('check', 'Check the host and the image', () => check(inputs, host, deps));
+            checked = await phases.run('check', 'Check the host and the image', () => check(inputs, host, deps.runner));
             lock = await phases.run('lock', `Lock ${inputs.service} on the host`, () => pending.acquire());
         }
         catch (error) {
@@ -63034,30 +63087,6 @@ async function deploy(inputs, deps) {
     finally {
         host.close();
     }
-}
-/** Read-only: everything that can be refused is refused here, before the host changes. */
-async function check(inputs, host, deps) {
-    const proxy = {
-        network: inputs.network,
-        port: inputs.proxyPort,
-        image: inputs.proxyImage,
-        service: inputs.service,
-        serverNames: inputs.serverNames
-    };
-    const [local, found] = await Promise.all([
-        inputs.rollback ? undefined : deps.runner.inspect(inputs.image),
-        host.survey({ proxy, image: inputs.rollback ? undefined : inputs.image, preflight: true })
-    ]);
-    info(`Docker ${host.facts.dockerVersion} on ${host.target} as ${host.facts.user}`);
-    const problems = proxyProblems(found.proxy, proxy);
-    if (problems.length > 0)
-        throw new Error(problems.join('\n'));
-    if (!inputs.rollback)
-        chooseCodec(inputs.compression, inputs.compressionLevel, host.facts.tools);
-    // The image must exist somewhere and its port must be known before the lock is taken.
-    const plan = await planImage(inputs, host, { local, onHost: found.image }, resolveSituation(found.snapshot));
-    info(`Image ${plan.ref} (${shortId(plan.image.id)}), app port ${plan.appPort}, source: ${plan.source}`);
-    return { proxy, local, survey: found, plan };
 }
 class LockedDeploy {
     inputs;
@@ -63295,27 +63324,6 @@ class LockedDeploy {
             pruned: retired.pruned,
             phases: this.phases.times
         };
-    }
-}
-/** Logs an attempt when its answer differs from the last one, and every tenth: no wall of lines. */
-function logChanges(log) {
-    let last = '';
-    let count = 0;
-    return (line) => {
-        const answer = line.replace(/^attempt \d+: /, '');
-        if (answer !== last || ++count % 10 === 0)
-            log(line);
-        last = answer;
-    };
-}
-function sourceMessage(plan) {
-    switch (plan.source) {
-        case 'already-on-host':
-            return `The host already has ${plan.ref} (${shortId(plan.image.id)}); nothing to send`;
-        case 'host-copy':
-            return `The runner's Docker engine has no ${plan.ref}; deploying the host's copy (${shortId(plan.image.id)}) without a transfer`;
-        default:
-            return `Rolling back to ${plan.ref} (${shortId(plan.image.id)}), already on the host`;
     }
 }
 

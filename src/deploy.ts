@@ -3,15 +3,14 @@ import type { Host } from './host/index.js'
 import type { HostLock } from './host/lock.js'
 import type { Route } from './host/nginx-config.js'
 import { containerName } from './host/paths.js'
-import { proxyProblems, type ProxySpec } from './host/proxy.js'
 import {
   nextState, resolveSituation, type Release, type ServiceSnapshot, type ServiceState, type Situation
 } from './host/state.js'
-import { shortId, type ImageInfo } from './image-info.js'
 import type { Inputs } from './inputs.js'
-import { Phases } from './phases.js'
+import { check, type Checked } from './check.js'
+import { logChanges, Phases } from './phases.js'
 import type { DeployReport, TransferReport } from './report.js'
-import { planImage, type ImagePlan, type RunnerDocker } from './resolve.js'
+import { planImage, sourceMessage, type ImagePlan, type RunnerDocker } from './resolve.js'
 import type { Survey } from './host/survey.js'
 import { chooseCodec } from './transfer/compression.js'
 import { sendImage } from './transfer/transfer.js'
@@ -38,7 +37,7 @@ export async function deploy(inputs: Inputs, deps: DeployDeps): Promise<DeployRe
     let checked: Checked
     let lock: HostLock
     try {
-      checked = await phases.run('check', 'Check the host and the image', () => check(inputs, host, deps))
+      checked = await phases.run('check', 'Check the host and the image', () => check(inputs, host, deps.runner))
       lock = await phases.run('lock', `Lock ${inputs.service} on the host`, () => pending.acquire())
     } catch (error) {
       pending.abandon()
@@ -52,38 +51,6 @@ export async function deploy(inputs: Inputs, deps: DeployDeps): Promise<DeployRe
   } finally {
     host.close()
   }
-}
-
-interface Checked {
-  proxy: ProxySpec
-  /** The runner's copy of the image, read once. */
-  local?: ImageInfo
-  /** What the host looked like before the lock, and the plan made from it: reused when no other deploy came between. */
-  survey: Survey
-  plan: ImagePlan
-}
-
-/** Read-only: everything that can be refused is refused here, before the host changes. */
-async function check(inputs: Inputs, host: Host, deps: DeployDeps): Promise<Checked> {
-  const proxy: ProxySpec = {
-    network: inputs.network,
-    port: inputs.proxyPort,
-    image: inputs.proxyImage,
-    service: inputs.service,
-    serverNames: inputs.serverNames
-  }
-  const [local, found] = await Promise.all([
-    inputs.rollback ? undefined : deps.runner.inspect(inputs.image),
-    host.survey({ proxy, image: inputs.rollback ? undefined : inputs.image, preflight: true })
-  ])
-  core.info(`Docker ${host.facts.dockerVersion} on ${host.target} as ${host.facts.user}`)
-  const problems = proxyProblems(found.proxy, proxy)
-  if (problems.length > 0) throw new Error(problems.join('\n'))
-  if (!inputs.rollback) chooseCodec(inputs.compression, inputs.compressionLevel, host.facts.tools)
-  // The image must exist somewhere and its port must be known before the lock is taken.
-  const plan = await planImage(inputs, host, { local, onHost: found.image }, resolveSituation(found.snapshot))
-  core.info(`Image ${plan.ref} (${shortId(plan.image.id)}), app port ${plan.appPort}, source: ${plan.source}`)
-  return { proxy, local, survey: found, plan }
 }
 
 class LockedDeploy {
@@ -335,27 +302,5 @@ class LockedDeploy {
       pruned: retired.pruned,
       phases: this.phases.times
     }
-  }
-}
-
-/** Logs an attempt when its answer differs from the last one, and every tenth: no wall of lines. */
-function logChanges(log: (line: string) => void): (line: string) => void {
-  let last = ''
-  let count = 0
-  return (line) => {
-    const answer = line.replace(/^attempt \d+: /, '')
-    if (answer !== last || ++count % 10 === 0) log(line)
-    last = answer
-  }
-}
-
-function sourceMessage(plan: ImagePlan): string {
-  switch (plan.source) {
-    case 'already-on-host':
-      return `The host already has ${plan.ref} (${shortId(plan.image.id)}); nothing to send`
-    case 'host-copy':
-      return `The runner's Docker engine has no ${plan.ref}; deploying the host's copy (${shortId(plan.image.id)}) without a transfer`
-    default:
-      return `Rolling back to ${plan.ref} (${shortId(plan.image.id)}), already on the host`
   }
 }

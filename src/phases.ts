@@ -18,3 +18,14 @@ export class Phases {
     }
   }
 }
+
+/** Logs an attempt when its answer differs from the last one, and every tenth: no wall of lines. */
+export function logChanges(log: (line: string) => void): (line: string) => void {
+  let last = ''
+  let count = 0
+  return (line) => {
+    const answer = line.replace(/^attempt \d+: /, '')
+    if (answer !== last || ++count % 10 === 0) log(line)
+    last = answer
+  }
+}

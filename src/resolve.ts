@@ -1,6 +1,6 @@
 import type { Host } from './host/index.js'
 import type { Situation } from './host/state.js'
-import { exposedAppPort, sameImage, type ImageInfo } from './image-info.js'
+import { exposedAppPort, sameImage, shortId, type ImageInfo } from './image-info.js'
 import type { Inputs } from './inputs.js'
 import type { ImageSource } from './report.js'
 import type { SaveStream } from './runner-docker.js'
@@ -65,4 +65,16 @@ async function planRollback(inputs: Inputs, host: Host, situation: Situation): P
 
 function appPortFor(inputs: Inputs, image: ImageInfo): number {
   return inputs.appPort ?? exposedAppPort(image, inputs.image)
+}
+
+/** What the log says when nothing is sent. */
+export function sourceMessage(plan: ImagePlan): string {
+  switch (plan.source) {
+    case 'already-on-host':
+      return `The host already has ${plan.ref} (${shortId(plan.image.id)}); nothing to send`
+    case 'host-copy':
+      return `The runner's Docker engine has no ${plan.ref}; deploying the host's copy (${shortId(plan.image.id)}) without a transfer`
+    default:
+      return `Rolling back to ${plan.ref} (${shortId(plan.image.id)}), already on the host`
+  }
 }

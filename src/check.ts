@@ -1,0 +1,41 @@
+import * as core from '@actions/core'
+import type { Host } from './host/index.js'
+import { proxyProblems, type ProxySpec } from './host/proxy.js'
+import { resolveSituation } from './host/state.js'
+import type { Survey } from './host/survey.js'
+import { shortId, type ImageInfo } from './image-info.js'
+import type { Inputs } from './inputs.js'
+import { planImage, type ImagePlan, type RunnerDocker } from './resolve.js'
+import { chooseCodec } from './transfer/compression.js'
+
+export interface Checked {
+  proxy: ProxySpec
+  /** The runner's copy of the image, read once. */
+  local?: ImageInfo
+  /** What the host looked like before the lock, and the plan made from it: reused when no other deploy came between. */
+  survey: Survey
+  plan: ImagePlan
+}
+
+/** Read-only: everything that can be refused is refused here, before the host changes. */
+export async function check(inputs: Inputs, host: Host, runner: RunnerDocker): Promise<Checked> {
+  const proxy: ProxySpec = {
+    network: inputs.network,
+    port: inputs.proxyPort,
+    image: inputs.proxyImage,
+    service: inputs.service,
+    serverNames: inputs.serverNames
+  }
+  const [local, found] = await Promise.all([
+    inputs.rollback ? undefined : runner.inspect(inputs.image),
+    host.survey({ proxy, image: inputs.rollback ? undefined : inputs.image, preflight: true })
+  ])
+  core.info(`Docker ${host.facts.dockerVersion} on ${host.target} as ${host.facts.user}`)
+  const problems = proxyProblems(found.proxy, proxy)
+  if (problems.length > 0) throw new Error(problems.join('\n'))
+  if (!inputs.rollback) chooseCodec(inputs.compression, inputs.compressionLevel, host.facts.tools)
+  // The image must exist somewhere and its port must be known before the lock is taken.
+  const plan = await planImage(inputs, host, { local, onHost: found.image }, resolveSituation(found.snapshot))
+  core.info(`Image ${plan.ref} (${shortId(plan.image.id)}), app port ${plan.appPort}, source: ${plan.source}`)
+  return { proxy, local, survey: found, plan }
+}
