@@ -1,7 +1,7 @@
 import { createGunzip } from 'node:zlib'
 import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
-import { chainIds, sharedLayerCount, collectChainIds } from '../src/transfer/layers.js'
+import { chainIds, sharedLayerCount, sharedSizeTest, collectChainIds } from '../src/transfer/layers.js'
 import { dropLayers } from '../src/transfer/tar-filter.js'
 import { mkdtempSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -10,6 +10,25 @@ import { sendImage } from '../src/transfer/transfer.js'
 import type { Host } from '../src/host/index.js'
 import { sameImage, type ImageInfo } from '../src/image-info.js'
 import { archiveEntries, chunked, fakeArchive, type FakeArchive } from './support/archive.js'
+
+describe('sharedSizeTest', () => {
+  // docker history, oldest first: busybox 2 MB, a 1 GiB layer, an ENV (0), the app (808 B).
+  const history = [1_984_247, 1_073_741_824, 0, 808]
+
+  it('spools only tars sized like one of the shared layers', () => {
+    const maybe = sharedSizeTest(history, 1)!
+    expect(maybe(2_128_896)).toBe(true) // busybox's tar: content plus headers
+    expect(maybe(1_073_743_872)).toBe(false) // the 1 GiB layer is not shared: sent at once
+    expect(maybe(7_680)).toBe(false)
+    expect(sharedSizeTest(history, 2)!(1_073_743_872)).toBe(true)
+  })
+
+  it('gives no answer without history, with nothing shared, or with too few history layers', () => {
+    expect(sharedSizeTest(undefined, 1)).toBeUndefined()
+    expect(sharedSizeTest(history, 0)).toBeUndefined()
+    expect(sharedSizeTest([0, 5], 2)).toBeUndefined()
+  })
+})
 
 describe('chain IDs', () => {
   it('follow Docker: the first is the diff ID, then sha256 of "<below> <diff>"', () => {
@@ -47,7 +66,7 @@ describe('dropLayers', () => {
   it('classic layout: hashes each layer.tar and leaves out the shared ones, copying every other entry byte for byte', async () => {
     const archive = await fakeArchive([300_000, 70_000, 5_000], 'classic')
     const original = await archiveEntries(chunked(archive.bytes))
-    const filter = dropLayers(chunked(archive.bytes, 4096), Promise.resolve(new Set(archive.diffIds.slice(0, 2))))
+    const filter = dropLayers(chunked(archive.bytes, 4096), Promise.resolve({ ids: new Set(archive.diffIds.slice(0, 2)) }))
     const filtered = await archiveEntries(filter.archive)
     expect(filter.dropped()).toBe(2)
     expect([...filtered.keys()]).toEqual([...original.keys()].filter((name) => !archive.layerPaths.slice(0, 2).includes(name)))
@@ -56,17 +75,28 @@ describe('dropLayers', () => {
 
   it('OCI layout: decides by the blob name', async () => {
     const archive = await fakeArchive([200_000, 3_000], 'oci')
-    const filter = dropLayers(chunked(archive.bytes), Promise.resolve(new Set(archive.diffIds.slice(0, 1))))
+    const filter = dropLayers(chunked(archive.bytes), Promise.resolve({ ids: new Set(archive.diffIds.slice(0, 1)) }))
     const filtered = await archiveEntries(filter.archive)
     expect(filter.dropped()).toBe(1)
     expect(filtered.has(archive.layerPaths[0])).toBe(false)
     expect(filtered.has(archive.layerPaths[1])).toBe(true)
   })
 
+  it('copies a layer whose size rules it out without spooling it, even were it shared', async () => {
+    const spoolDir = mkdtempSync(join(tmpdir(), 'bg-spool-test-'))
+    const archive = await fakeArchive([300_000, 1_000], 'classic')
+    const maybe = (size: number) => size < 100_000 // only the small one could be shared
+    const filter = dropLayers(chunked(archive.bytes), Promise.resolve({ ids: new Set(archive.diffIds), maybe }), spoolDir)
+    const filtered = await archiveEntries(filter.archive)
+    expect(filtered.has(archive.layerPaths[0])).toBe(true) // ruled out by size: sent
+    expect(filtered.has(archive.layerPaths[1])).toBe(false) // hashed, shared: dropped
+    expect(filter.dropped()).toBe(1)
+  })
+
   it('keeps its spool folder only while it runs', async () => {
     const spoolDir = mkdtempSync(join(tmpdir(), 'bg-spool-test-'))
     const archive = await fakeArchive([100_000, 1_000], 'classic')
-    const filter = dropLayers(chunked(archive.bytes), Promise.resolve(new Set(archive.diffIds.slice(0, 1))), spoolDir)
+    const filter = dropLayers(chunked(archive.bytes), Promise.resolve({ ids: new Set(archive.diffIds.slice(0, 1)) }), spoolDir)
     await archiveEntries(filter.archive)
     await new Promise((resolve) => setTimeout(resolve, 50))
     expect(readdirSync(spoolDir)).toEqual([])

@@ -61855,6 +61855,29 @@ function collectChainIds(layerLists) {
             all.add(chain);
     return all;
 }
+/**
+ * Tells, from `docker history` content sizes (oldest first), whether a layer.tar of a given size
+ * could be one of the bottom `shared` layers. A layer's tar is its content plus headers: at
+ * least its content size, and here taken as at most twice that plus 1 MiB. History entries of
+ * size 0 may or may not be layers, so only non-empty entries are counted; too few of them, and
+ * any size could be shared.
+ */
+function sharedSizeTest(historySizes, shared) {
+    if (!historySizes || shared === 0)
+        return undefined;
+    const bands = [];
+    let layers = 0;
+    for (const size of historySizes) {
+        if (layers === shared)
+            break;
+        bands.push(size);
+        if (size > 0)
+            layers++;
+    }
+    if (layers < shared)
+        return undefined;
+    return (tarSize) => bands.some((size) => tarSize >= size && tarSize <= 2 * size + 1048576);
+}
 
 ;// CONCATENATED MODULE: ./src/host/images.ts
 
@@ -62905,7 +62928,7 @@ var tar_stream = __nccwpck_require__(6118);
 
 
 
-/** `shared`: diff IDs of the layers the host has; the first entry waits for it. */
+/** `shared` (the layers the host has) may arrive late: the first entry waits for it. */
 function dropLayers(source, shared, spoolDir = (0,external_node_os_namespaceObject.tmpdir)()) {
     const input = (0,tar_stream.extract)();
     const output = (0,tar_stream.pack)();
@@ -62913,16 +62936,18 @@ function dropLayers(source, shared, spoolDir = (0,external_node_os_namespaceObje
     let spool;
     const fail = (error) => void output.destroy(error);
     input.on('entry', (header, body, next) => {
-        shared.then((skip) => route(skip, header, body, next), fail);
+        shared.then((layers) => route(layers, header, body, next), fail);
     });
-    const route = (skip, header, body, next) => {
+    const route = (layers, header, body, next) => {
         const done = () => next();
+        const skip = layers.ids;
         const blob = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(header.name);
+        const maybe = layers.maybe ?? (() => true);
         if (blob && skip.has(`sha256:${blob[1]}`)) {
             dropped++;
             body.on('end', done).resume();
         }
-        else if (!blob && header.name.endsWith('/layer.tar') && skip.size > 0) {
+        else if (!blob && header.name.endsWith('/layer.tar') && skip.size > 0 && maybe(header.size ?? 0)) {
             spool ??= (0,external_node_fs_promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)(spoolDir, 'bluegreen-layers-'));
             spool
                 .then((dir) => spoolLayer(dir, header, body, skip, output))
@@ -62986,6 +63011,7 @@ async function spoolLayer(dir, header, body, skip, output) {
 async function sendImage(host, ref, image, codec, deps) {
     const started = Date.now();
     // docker save starts at once; the host's layer list arrives while its first entries do.
+    const sizes = deps.layerSizes?.(ref).catch(() => undefined) ?? Promise.resolve(undefined);
     const skip = host.layers().then((layers) => {
         const count = sharedLayerCount(image.diffIds, layers.chainIds);
         deps.log(`${count} of ${image.diffIds.length} layers are already on the host; ${codec.reason} (level ${codec.level})`);
@@ -62994,10 +63020,11 @@ async function sendImage(host, ref, image, codec, deps) {
         }
         return count;
     });
-    let attempt = await sendOnce(host, ref, image, codec, skip, deps);
+    const shared = Promise.all([skip, sizes]).then(([count, history]) => ({ count, maybe: sharedSizeTest(history, count) }));
+    let attempt = await sendOnce(host, ref, image, codec, shared, deps);
     if (!attempt.loaded && attempt.skipped > 0) {
         deps.log(`The load without the shared layers did not verify (${attempt.error}); sending every layer`);
-        const retry = await sendOnce(host, ref, image, codec, Promise.resolve(0), deps);
+        const retry = await sendOnce(host, ref, image, codec, Promise.resolve({ count: 0 }), deps);
         retry.sentBytes += attempt.sentBytes;
         attempt = retry;
     }
@@ -63013,13 +63040,13 @@ async function sendImage(host, ref, image, codec, deps) {
         durationMs: Date.now() - started
     };
 }
-async function sendOnce(host, ref, image, codec, skip, deps) {
+async function sendOnce(host, ref, image, codec, shared, deps) {
     const save = deps.save(ref);
     const read = new ByteCounter();
     const sent = new ByteCounter();
     save.stdout.on('error', (error) => read.destroy(error));
-    const shared = skip.then((count) => new Set(image.diffIds.slice(0, count)));
-    const filter = dropLayers(save.stdout.pipe(read), shared, deps.spoolDir);
+    const layers = shared.then(({ count, maybe }) => ({ ids: new Set(image.diffIds.slice(0, count)), maybe }));
+    const filter = dropLayers(save.stdout.pipe(read), layers, deps.spoolDir);
     const body = compressedBody(filter.archive, codec, sent);
     const stopProgress = startProgress({ read, sent, expectedBytes: image.sizeBytes }, deps.log);
     try {
@@ -63172,6 +63199,7 @@ class LockedDeploy {
         const sending = sendImage(this.host, plan.ref, plan.image, codec, {
             spoolDir: process.env.RUNNER_TEMP || undefined,
             save: (ref) => this.deps.runner.save(ref),
+            layerSizes: (ref) => this.deps.runner.layerSizes(ref),
             log: (line) => info(line)
         });
         // The proxy is made ready while the image streams on its own channel (queued after the
@@ -63588,6 +63616,14 @@ async function inspectRunnerImage(ref) {
         return undefined;
     return parseImageInspect(result.stdout);
 }
+/** Content sizes of the image's history entries, oldest first (undefined when unknown). */
+async function runnerLayerSizes(ref) {
+    const result = await docker(['image', 'history', '--no-trunc', '--human=false', '--format', '{{.Size}}', ref]);
+    if (!result || result.exitCode !== 0)
+        return undefined;
+    const sizes = result.stdout.trim().split('\n').map(Number);
+    return sizes.every(Number.isFinite) ? sizes.reverse() : undefined;
+}
 /** `docker save` as a stream: the archive is never held in memory or written to disk. */
 function saveImage(ref) {
     const child = (0,external_node_child_process_namespaceObject.spawn)('docker', ['save', ref], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -63726,7 +63762,7 @@ async function run() {
         const inputs = getInputs();
         const report = await deploy(inputs, {
             connect: connectHost,
-            runner: { inspect: inspectRunnerImage, save: saveImage },
+            runner: { inspect: inspectRunnerImage, layerSizes: runnerLayerSizes, save: saveImage },
             holder: lockHolder()
         });
         setOutputs(report);

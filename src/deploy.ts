@@ -135,6 +135,7 @@ class LockedDeploy {
     const sending = sendImage(this.host, plan.ref, plan.image, codec, {
       spoolDir: process.env.RUNNER_TEMP || undefined,
       save: (ref) => this.deps.runner.save(ref),
+      layerSizes: (ref) => this.deps.runner.layerSizes(ref),
       log: (line) => core.info(line)
     })
     // The proxy is made ready while the image streams on its own channel (queued after the

@@ -3,7 +3,7 @@ import { connectHost } from './connect.js'
 import { deploy } from './deploy.js'
 import { getInputs } from './inputs.js'
 import { setOutputs } from './outputs.js'
-import { inspectRunnerImage, saveImage } from './runner-docker.js'
+import { inspectRunnerImage, runnerLayerSizes, saveImage } from './runner-docker.js'
 import { renderFailure, renderSummary } from './summary.js'
 
 export async function run(): Promise<void> {
@@ -11,7 +11,7 @@ export async function run(): Promise<void> {
     const inputs = getInputs()
     const report = await deploy(inputs, {
       connect: connectHost,
-      runner: { inspect: inspectRunnerImage, save: saveImage },
+      runner: { inspect: inspectRunnerImage, layerSizes: runnerLayerSizes, save: saveImage },
       holder: lockHolder()
     })
     setOutputs(report)

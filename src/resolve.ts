@@ -8,6 +8,8 @@ import type { SaveStream } from './runner-docker.js'
 /** The runner's Docker engine, as the deploy uses it. */
 export interface RunnerDocker {
   inspect(ref: string): Promise<ImageInfo | undefined>
+  /** `docker history` content sizes, oldest first. */
+  layerSizes(ref: string): Promise<number[] | undefined>
   save(ref: string): SaveStream
 }
 

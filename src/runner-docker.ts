@@ -20,6 +20,14 @@ export async function inspectRunnerImage(ref: string): Promise<ImageInfo | undef
   return parseImageInspect(result.stdout)
 }
 
+/** Content sizes of the image's history entries, oldest first (undefined when unknown). */
+export async function runnerLayerSizes(ref: string): Promise<number[] | undefined> {
+  const result = await docker(['image', 'history', '--no-trunc', '--human=false', '--format', '{{.Size}}', ref])
+  if (!result || result.exitCode !== 0) return undefined
+  const sizes = result.stdout.trim().split('\n').map(Number)
+  return sizes.every(Number.isFinite) ? sizes.reverse() : undefined
+}
+
 export interface SaveStream {
   stdout: Readable
   /** Resolves when `docker save` exited 0; rejects with its stderr otherwise. */

@@ -173,6 +173,7 @@ export function fakeRunner(images: Record<string, ImageInfo>): RunnerDocker & { 
   return {
     saves,
     inspect: async (ref) => images[ref],
+    layerSizes: async () => undefined,
     save: (ref) => {
       saves.push(ref)
       const archive = pack()

@@ -28,3 +28,23 @@ export function collectChainIds(layerLists: string[][]): Set<string> {
   for (const list of layerLists) for (const chain of chainIds(list)) all.add(chain)
   return all
 }
+
+/**
+ * Tells, from `docker history` content sizes (oldest first), whether a layer.tar of a given size
+ * could be one of the bottom `shared` layers. A layer's tar is its content plus headers: at
+ * least its content size, and here taken as at most twice that plus 1 MiB. History entries of
+ * size 0 may or may not be layers, so only non-empty entries are counted; too few of them, and
+ * any size could be shared.
+ */
+export function sharedSizeTest(historySizes: number[] | undefined, shared: number): ((tarSize: number) => boolean) | undefined {
+  if (!historySizes || shared === 0) return undefined
+  const bands: number[] = []
+  let layers = 0
+  for (const size of historySizes) {
+    if (layers === shared) break
+    bands.push(size)
+    if (size > 0) layers++
+  }
+  if (layers < shared) return undefined
+  return (tarSize) => bands.some((size) => tarSize >= size && tarSize <= 2 * size + 1048576)
+}

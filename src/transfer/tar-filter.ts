@@ -24,8 +24,18 @@ export interface LayerFilter {
   dropped(): number
 }
 
-/** `shared`: diff IDs of the layers the host has; the first entry waits for it. */
-export function dropLayers(source: Readable, shared: Promise<Set<string>>, spoolDir = tmpdir()): LayerFilter {
+export interface SharedLayers {
+  /** Diff IDs of the layers the host has. */
+  ids: Set<string>
+  /**
+   * Whether a layer.tar of this size could be one of them. A layer that cannot is copied on at
+   * once instead of being spooled and hashed first. Default: any size could.
+   */
+  maybe?: (tarSize: number) => boolean
+}
+
+/** `shared` (the layers the host has) may arrive late: the first entry waits for it. */
+export function dropLayers(source: Readable, shared: Promise<SharedLayers>, spoolDir = tmpdir()): LayerFilter {
   const input = extract()
   const output = pack()
   let dropped = 0
@@ -33,15 +43,17 @@ export function dropLayers(source: Readable, shared: Promise<Set<string>>, spool
   const fail = (error: Error): void => void output.destroy(error)
 
   input.on('entry', (header, body, next) => {
-    shared.then((skip) => route(skip, header, body, next), fail)
+    shared.then((layers) => route(layers, header, body, next), fail)
   })
-  const route = (skip: Set<string>, header: Header, body: EntryBody, next: () => void): void => {
+  const route = (layers: SharedLayers, header: Header, body: EntryBody, next: () => void): void => {
     const done = (): void => next()
+    const skip = layers.ids
     const blob = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(header.name)
+    const maybe = layers.maybe ?? (() => true)
     if (blob && skip.has(`sha256:${blob[1]}`)) {
       dropped++
       body.on('end', done).resume()
-    } else if (!blob && header.name.endsWith('/layer.tar') && skip.size > 0) {
+    } else if (!blob && header.name.endsWith('/layer.tar') && skip.size > 0 && maybe(header.size ?? 0)) {
       spool ??= mkdtemp(join(spoolDir, 'bluegreen-layers-'))
       spool
         .then((dir) => spoolLayer(dir, header, body, skip, output))

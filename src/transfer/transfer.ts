@@ -4,7 +4,7 @@ import type { Host } from '../host/index.js'
 import type { ImageInfo } from '../image-info.js'
 import type { SaveStream } from '../runner-docker.js'
 import { compressor, decompressCommand, type CodecChoice } from './compression.js'
-import { sharedLayerCount } from './layers.js'
+import { sharedLayerCount, sharedSizeTest } from './layers.js'
 import { ByteCounter, startProgress } from './progress.js'
 import { dropLayers } from './tar-filter.js'
 
@@ -23,6 +23,8 @@ export interface TransferResult {
 
 export interface TransferDeps {
   save: (ref: string) => SaveStream
+  /** `docker history` content sizes, oldest first, to spool only layers that could be shared. */
+  layerSizes?: (ref: string) => Promise<number[] | undefined>
   log: (line: string) => void
   /** Where layers are spooled while they are hashed (default: the OS temp dir). */
   spoolDir?: string
@@ -41,6 +43,7 @@ export async function sendImage(
 ): Promise<TransferResult> {
   const started = Date.now()
   // docker save starts at once; the host's layer list arrives while its first entries do.
+  const sizes = deps.layerSizes?.(ref).catch(() => undefined) ?? Promise.resolve(undefined)
   const skip = host.layers().then((layers) => {
     const count = sharedLayerCount(image.diffIds, layers.chainIds)
     deps.log(`${count} of ${image.diffIds.length} layers are already on the host; ${codec.reason} (level ${codec.level})`)
@@ -49,10 +52,11 @@ export async function sendImage(
     }
     return count
   })
-  let attempt = await sendOnce(host, ref, image, codec, skip, deps)
+  const shared = Promise.all([skip, sizes]).then(([count, history]) => ({ count, maybe: sharedSizeTest(history, count) }))
+  let attempt = await sendOnce(host, ref, image, codec, shared, deps)
   if (!attempt.loaded && attempt.skipped > 0) {
     deps.log(`The load without the shared layers did not verify (${attempt.error}); sending every layer`)
-    const retry = await sendOnce(host, ref, image, codec, Promise.resolve(0), deps)
+    const retry = await sendOnce(host, ref, image, codec, Promise.resolve({ count: 0 }), deps)
     retry.sentBytes += attempt.sentBytes
     attempt = retry
   }
@@ -81,15 +85,15 @@ async function sendOnce(
   ref: string,
   image: ImageInfo,
   codec: CodecChoice,
-  skip: Promise<number>,
+  shared: Promise<{ count: number; maybe?: (tarSize: number) => boolean }>,
   deps: TransferDeps
 ): Promise<Attempt> {
   const save = deps.save(ref)
   const read = new ByteCounter()
   const sent = new ByteCounter()
   save.stdout.on('error', (error) => read.destroy(error))
-  const shared = skip.then((count) => new Set(image.diffIds.slice(0, count)))
-  const filter = dropLayers(save.stdout.pipe(read), shared, deps.spoolDir)
+  const layers = shared.then(({ count, maybe }) => ({ ids: new Set(image.diffIds.slice(0, count)), maybe }))
+  const filter = dropLayers(save.stdout.pipe(read), layers, deps.spoolDir)
   const body: Readable = compressedBody(filter.archive, codec, sent)
   const stopProgress = startProgress({ read, sent, expectedBytes: image.sizeBytes }, deps.log)
   try {
