@@ -1,7 +1,7 @@
 // What happens when things go wrong. Each test name reads "situation → outcome"; the README's
 // "What happens when…" table is generated from these names (npm run docs).
 import { createServer, type Server } from 'node:net'
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import { runAction, sandboxInputs, startAction, type ActionResult, type StartedAction } from '../../sandbox/action.js'
 import { buildApp, removeImage, type BuiltImage } from '../../sandbox/fixtures.js'
 import { slowRequests, startLoad } from '../../sandbox/load.js'
@@ -31,6 +31,15 @@ function logShows(run: StartedAction, text: string, timeoutMs = 60_000): Promise
       }
     })
   })
+}
+
+/** True once the host engine is unpacking a docker load (its docker-import-* folder exists). */
+async function loadUnderWay(timeoutMs = 20_000): Promise<boolean> {
+  for (const started = Date.now(); Date.now() - started < timeoutMs; ) {
+    if (readdirSync(`${info.hostDataRoot}/tmp`).some((name) => name.startsWith('docker-import-'))) return true
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  return false
 }
 
 async function killWhen(run: StartedAction, text: string, delayMs = 0): Promise<ActionResult> {
@@ -83,7 +92,12 @@ describe('what happens when', () => {
     expectOk(await runAction(inputs('f-kill', images['1'].ref, { 'server-name': 'kill.test' })))
     await removeImage(images.big.id, 'host')
     const slowTransfer = { 'server-name': 'kill.test', compression: 'gzip', 'compression-level': '9' }
-    const killed = await killWhen(startAction(inputs('f-kill', images.big.ref, slowTransfer)), 'layers are already on the host', 1500)
+    const run = startAction(inputs('f-kill', images.big.ref, slowTransfer))
+    // Kill once docker load on the host is unpacking what arrives: the stream is mid-flight.
+    await logShows(run, 'layers are already on the host')
+    expect(await loadUnderWay()).toBe(true)
+    run.child.kill('SIGKILL')
+    const killed = await run.done
     expect(killed.signal).toBe('SIGKILL')
     expect(await serves('kill.test')).toBe('200 version=faults-1')
     expect(await hostHasImage(images.big.id)).toBe(false)
