@@ -143,6 +143,14 @@ describe('deploy', () => {
     expect(host.calls).toEqual(['survey', 'abandon-lock'])
   })
 
+  it('keeps a running proxy of another image, and says how to change it', async () => {
+    const host = hostWithV1()
+    host.loads = v2
+    host.proxy = { ...host.proxy, image: 'nginx:1.25' }
+    await run(host, { 'web:2': v2 }).result
+    expect(core.log.join('\n')).toContain('warning: proxy-image is nginx:alpine, but the running proxy uses nginx:1.25; it is kept.')
+  })
+
   it('needs app-port when the image exposes several ports', async () => {
     const host = new FakeHost()
     const multi = image('c3', { exposedPorts: ['80/tcp', '443/tcp'] })

@@ -62836,6 +62836,11 @@ async function check(inputs, host, runner) {
     const problems = proxyProblems(found.proxy, proxy);
     if (problems.length > 0)
         throw new Error(problems.join('\n'));
+    if (found.proxy.image && found.proxy.status !== 'missing' && found.proxy.image !== proxy.image) {
+        // Replacing a running proxy would drop requests; it is left as it is.
+        warning(`proxy-image is ${proxy.image}, but the running proxy uses ${found.proxy.image}; it is kept. ` +
+            'To change it, remove the proxy container: the next deploy recreates it (a short outage).');
+    }
     if (!inputs.rollback)
         chooseCodec(inputs.compression, inputs.compressionLevel, host.facts.tools);
     // The image must exist somewhere and its port must be known before the lock is taken.

@@ -33,6 +33,13 @@ export async function check(inputs: Inputs, host: Host, runner: RunnerDocker): P
   core.info(`Docker ${host.facts.dockerVersion} on ${host.target} as ${host.facts.user}`)
   const problems = proxyProblems(found.proxy, proxy)
   if (problems.length > 0) throw new Error(problems.join('\n'))
+  if (found.proxy.image && found.proxy.status !== 'missing' && found.proxy.image !== proxy.image) {
+    // Replacing a running proxy would drop requests; it is left as it is.
+    core.warning(
+      `proxy-image is ${proxy.image}, but the running proxy uses ${found.proxy.image}; it is kept. ` +
+        'To change it, remove the proxy container: the next deploy recreates it (a short outage).'
+    )
+  }
   if (!inputs.rollback) chooseCodec(inputs.compression, inputs.compressionLevel, host.facts.tools)
   // The image must exist somewhere and its port must be known before the lock is taken.
   const plan = await planImage(inputs, host, { local, onHost: found.image }, resolveSituation(found.snapshot))
