@@ -43,6 +43,8 @@ const MiB = 1024 * 1024
 // text layer sits below the random one, so an odd text size gives every layer above it a chain of
 // its own. Quick and full differ too. Every cold send is checked (layersOnHost) all the same.
 const COLD = QUICK ? { randomPaddingMiB: 41, paddingMiB: 23 } : { randomPaddingMiB: 49, paddingMiB: 31 }
+/** A larger cold image (full run only): where the fixed cost of a blue-green switch stops dominating. */
+const COLD_LARGE = { randomPaddingMiB: 192, paddingMiB: 63 }
 const BIG = { randomPaddingMiB: 1024, paddingMiB: 1 }
 const COLD_REPS = QUICK ? 1 : 3
 const OVERHEAD_RUNS = QUICK ? 3 : 5
@@ -497,7 +499,11 @@ function ratio(action: number, base: number): string {
 
 /** Rows in step order (1 … 5), whatever order the steps ran in. */
 function byStep(rows: Row[]): Row[] {
-  const step = (row: Row): number => Number(/^(\d+)\./.exec(row.figure)?.[1] ?? 99)
+  // "1b." sorts right after "1.".
+  const step = (row: Row): number => {
+    const match = /^(\d+)([a-z]?)\./.exec(row.figure)
+    return match ? Number(match[1]) + (match[2] ? (match[2].charCodeAt(0) - 96) / 100 : 0) : 99
+  }
   return rows.map((row, i) => ({ row, i })).sort((a, b) => step(a.row) - step(b.row) || a.i - b.i).map(({ row }) => row)
 }
 
@@ -557,12 +563,14 @@ async function main(): Promise<void> {
   const v2 = await buildApp({ tag: `${BENCH_REPO}:${tag}-v2`, version: 'bench-2', ...COLD })
   let big: BuiltImage | undefined
   let big2: BuiltImage | undefined
+  let large: BuiltImage | undefined
   if (!QUICK) {
+    large = await buildApp({ tag: `${BENCH_REPO}:r${COLD_LARGE.randomPaddingMiB}-p${COLD_LARGE.paddingMiB}-v1`, version: 'bench-large', ...COLD_LARGE })
     progress('building the 1 GiB incompressible image (first time: about a minute)')
     big = await buildApp({ tag: `${BENCH_REPO}:r1024-v1`, version: 'bench-big-1', ...BIG })
     big2 = await buildApp({ tag: `${BENCH_REPO}:r1024-v2`, version: 'bench-big-2', ...BIG })
   }
-  const ours = [v1, v2, ...(big ? [big] : []), ...(big2 ? [big2] : [])]
+  const ours = [v1, v2, ...(big ? [big] : []), ...(big2 ? [big2] : []), ...(large ? [large] : [])]
   const v1Layers = await diffIds('runner', v1.id)
   const v2Layers = await diffIds('runner', v2.id)
   progress(`v1 ${fmtBytes(v1.sizeBytes)} (${v1Layers.length} layers), v2 shares ${v2Layers.filter((d) => v1Layers.includes(d)).length} of its ${v2Layers.length} layers with v1` +
@@ -603,34 +611,42 @@ async function main(): Promise<void> {
       warmest = Math.max(warmest, found.present)
       if (found.present > 1) progress(`   warning: ${found.present} of ${found.total} layers of ${image.ref} are on the host (another image shares them): this send is not cold`)
     }
-    const coldBase: BaselineRun[] = []
-    const coldAction: ActionRun[] = []
-    for (let i = 0; i < COLD_REPS; i++) {
-      await clearService()
-      await evict(ours)
-      await checkCold(v1)
-      const b = await baseline(info, v1.ref)
-      coldBase.push(b)
-      progress(`   baseline ${i + 1}/${COLD_REPS}: ${fmtMs(b.wallMs)}, ${fmtBytes(b.wireBytes)} on the wire`)
-      await evict(ours)
-      await checkCold(v1)
-      const a = await runActionTimed(info, v1.ref, { label: 'cold deploy' })
-      coldAction.push(a)
-      progress(`   action   ${i + 1}/${COLD_REPS}: ${fmtMs(a.wallMs)} (transfer ${fmtMs(a.transferMs)}), ${fmtBytes(a.wireBytes)} on the wire, ${a.skippedLayers} layers skipped`)
+    /** Baseline and action, cold each time (`cold` leave the host first), `reps` times; medians. */
+    const coldRuns = async (image: BuiltImage, reps: number, cold: BuiltImage[] = ours) => {
+      const base: BaselineRun[] = []
+      const action: ActionRun[] = []
+      for (let i = 0; i < reps; i++) {
+        await clearService()
+        await evict(cold)
+        await checkCold(image)
+        const b = await baseline(info, image.ref)
+        base.push(b)
+        progress(`   baseline ${i + 1}/${reps}: ${fmtMs(b.wallMs)}, ${fmtBytes(b.wireBytes)} on the wire`)
+        await evict(cold)
+        await checkCold(image)
+        const a = await runActionTimed(info, image.ref, { label: 'cold deploy' })
+        action.push(a)
+        progress(`   action   ${i + 1}/${reps}: ${fmtMs(a.wallMs)} (transfer ${fmtMs(a.transferMs)}), ${fmtBytes(a.wireBytes)} on the wire, ${a.skippedLayers} layers skipped`)
+      }
+      const stats = {
+        baselineMs: median(base.map((b) => b.wallMs)),
+        baselineBytes: median(base.map((b) => b.wireBytes)),
+        actionMs: median(action.map((a) => a.wallMs)),
+        transferMs: median(action.map((a) => a.transferMs)),
+        actionBytes: median(action.map((a) => a.wireBytes))
+      }
+      return { base, action, stats }
     }
-    const cold = {
-      baselineMs: median(coldBase.map((b) => b.wallMs)),
-      baselineBytes: median(coldBase.map((b) => b.wireBytes)),
-      actionMs: median(coldAction.map((a) => a.wallMs)),
-      transferMs: median(coldAction.map((a) => a.transferMs)),
-      actionBytes: median(coldAction.map((a) => a.wireBytes))
+    const coldRowsFor = (label: string, image: BuiltImage, padding: typeof COLD, reps: number, stats: Awaited<ReturnType<typeof coldRuns>>['stats']): Row[] => {
+      const name = `cold ${fmtBytes(image.sizeBytes)} image (${padding.randomPaddingMiB} MiB random + ${padding.paddingMiB} MiB text), Node ${process.versions.node}`
+      return [
+        { figure: `${label}. ${name}: wall time (median of ${reps})`, baseline: fmtMs(stats.baselineMs), action: fmtMs(stats.actionMs), ratio: ratio(stats.actionMs, stats.baselineMs) },
+        { figure: `${label}. cold: transfer phase alone`, baseline: fmtMs(stats.baselineMs), action: fmtMs(stats.transferMs), ratio: ratio(stats.transferMs, stats.baselineMs) },
+        { figure: `${label}. cold: bytes on the wire`, baseline: fmtBytes(stats.baselineBytes), action: fmtBytes(stats.actionBytes), ratio: ratio(stats.actionBytes, stats.baselineBytes) }
+      ]
     }
-    const coldName = `cold ${fmtBytes(v1.sizeBytes)} image (${COLD.randomPaddingMiB} MiB random + ${COLD.paddingMiB} MiB text), Node ${process.versions.node}`
-    rows.push(
-      { figure: `1. ${coldName}: wall time (median of ${COLD_REPS})`, baseline: fmtMs(cold.baselineMs), action: fmtMs(cold.actionMs), ratio: ratio(cold.actionMs, cold.baselineMs) },
-      { figure: '1. cold: transfer phase alone', baseline: fmtMs(cold.baselineMs), action: fmtMs(cold.transferMs), ratio: ratio(cold.transferMs, cold.baselineMs) },
-      { figure: '1. cold: bytes on the wire', baseline: fmtBytes(cold.baselineBytes), action: fmtBytes(cold.actionBytes), ratio: ratio(cold.actionBytes, cold.baselineBytes) }
-    )
+    const { base: coldBase, action: coldAction, stats: cold } = await coldRuns(v1, COLD_REPS)
+    rows.push(...coldRowsFor('1', v1, COLD, COLD_REPS, cold))
     json.cold = { image: { ref: v1.ref, id: v1.id, sizeBytes: v1.sizeBytes, ...COLD }, layersOnHostBefore: coldLayers, ...cold, baselineRuns: coldBase, actionRuns: coldAction }
 
     // ------------------------------------------------------------ 2. second version
@@ -649,6 +665,16 @@ async function main(): Promise<void> {
       { figure: '2. second version: transfer phase alone', baseline: fmtMs(incBase.wallMs), action: fmtMs(inc.transferMs), ratio: ratio(inc.transferMs, incBase.wallMs) }
     )
     json.secondVersion = { image: { ref: v2.ref, id: v2.id, sizeBytes: v2.sizeBytes }, baseline: incBase, action: inc, bar: { wireBytesBelow: BARS.incrementalWireBytes, pass: inc.wireBytes < BARS.incrementalWireBytes } }
+
+    // After step 2, which needs v1 live on the host.
+    if (large) {
+      step('1b. cold, larger image')
+      progress(`1b. cold deploy of ${large.ref}`)
+      // Only the large image leaves the host: v1 and v2 stay for the redeploys of step 4.
+      const larger = await coldRuns(large, 2, [large])
+      rows.push(...coldRowsFor('1b', large, COLD_LARGE, 2, larger.stats))
+      json.coldLarge = { image: { ref: large.ref, id: large.id, sizeBytes: large.sizeBytes, ...COLD_LARGE }, ...larger.stats, baselineRuns: larger.base, actionRuns: larger.action }
+    }
 
     // ------------------------------------------------------------ 4. overhead
     step('4. overhead')
