@@ -61566,6 +61566,22 @@ function warnUnverified(seen) {
 
 class NoBashError extends Error {
 }
+/** Feeds text chunks in, calls `onLine` for each complete line; flush() hands over the rest. */
+function lineSplitter(onLine) {
+    let partial = '';
+    return {
+        push(text) {
+            const lines = (partial + text).split('\n');
+            partial = lines.pop() ?? '';
+            lines.forEach((line) => onLine(line));
+        },
+        flush() {
+            if (partial)
+                onLine(partial);
+            partial = '';
+        }
+    };
+}
 /**
  * Framing: each step runs as `bash -c` with its arguments as positional parameters and its stdin
  * (base64, never on a command line) piped in; a line with a per-session random token, the step's
@@ -61593,7 +61609,7 @@ const SHELL_COMMAND = 'command -v bash >/dev/null 2>&1 || { echo __bg_no_bash; e
 class RemoteShell {
     channel;
     token = `__bg_${(0,external_node_crypto_.randomBytes)(12).toString('hex')}`;
-    partial = '';
+    lines = lineSplitter((line) => this.line(line));
     pending;
     queue = Promise.resolve();
     nextId = 1;
@@ -61621,7 +61637,7 @@ class RemoteShell {
     }
     start() {
         const started = new Promise((resolve, reject) => (this.ready = { resolve, reject }));
-        this.channel.on('data', (chunk) => this.receive(chunk.toString('utf8')));
+        this.channel.on('data', (chunk) => this.lines.push(chunk.toString('utf8')));
         this.channel.on('close', () => this.fail(new Error('the remote shell ended')));
         this.channel.write(PRELUDE(this.token));
         return started;
@@ -61634,12 +61650,6 @@ class RemoteShell {
             this.pending = { id, lines: [], onLine, resolve };
             this.channel.write(`__bg_run ${id} ${words}\n`);
         });
-    }
-    receive(text) {
-        const lines = (this.partial + text).split('\n');
-        this.partial = lines.pop() ?? '';
-        for (const line of lines)
-            this.line(line);
     }
     line(line) {
         if (line === '__bg_no_bash')
@@ -61685,10 +61695,13 @@ function quote(value) {
         throw new Error('cannot pass a NUL byte to the remote shell');
     return `'${value.replace(/'/g, `'\\''`)}'`;
 }
+/** Every remote script stops at its first failing command. */
+function strict(script) {
+    return `set -euo pipefail\n${script}`;
+}
 /** Runs `script` with bash on the host; `args` arrive as $1, $2... and are never parsed as code. */
 function bashCommand(script, args = []) {
-    const body = `set -euo pipefail\n${script}`;
-    return ['bash', '-c', quote(body), 'bluegreen', ...args.map(quote)].join(' ');
+    return ['bash', '-c', quote(strict(script)), 'bluegreen', ...args.map(quote)].join(' ');
 }
 /** Throws a message naming `key` or `passphrase` when the key cannot be used. */
 function checkPrivateKey(key, passphrase) {
@@ -61742,7 +61755,7 @@ class Ssh {
         this.shell ??= this.openChannel(SHELL_COMMAND).then((channel) => RemoteShell.open(channel));
         const shell = await this.shell;
         const base64 = (text) => Buffer.from(text, 'utf8').toString('base64');
-        const words = [base64(`set -euo pipefail\n${script}`), base64(options.stdin ?? ''), ...args].map(quote);
+        const words = [base64(strict(script)), base64(options.stdin ?? ''), ...args].map(quote);
         const started = Date.now();
         const result = await shell.run(words.join(' '), options.onLine);
         core_debug(`remote step (${Date.now() - started} ms, exit ${result.code}): ${script.trim().split('\n')[0]}`);
@@ -61750,21 +61763,13 @@ class Ssh {
     }
     /** Runs a command line on its own channel, through the login shell of the remote user. */
     async exec(command, options = {}) {
-        let pending = '';
-        const onLine = options.onLine;
+        const lines = options.onLine ? lineSplitter(options.onLine) : undefined;
         const result = await this.client.execCommand(command, {
             stdin: options.stdin,
             noTrim: true,
-            onStdout: onLine
-                ? (chunk) => {
-                    const lines = (pending + chunk.toString('utf8')).split('\n');
-                    pending = lines.pop() ?? '';
-                    lines.forEach(onLine);
-                }
-                : undefined
+            onStdout: lines ? (chunk) => lines.push(chunk.toString('utf8')) : undefined
         });
-        if (onLine && pending)
-            onLine(pending);
+        lines?.flush();
         return { code: result.code ?? 255, stdout: result.stdout, stderr: result.stderr };
     }
     /**
@@ -62092,6 +62097,10 @@ function probeHostName(route) {
 
 
 
+// Every change to a proxy's configuration holds its flock: several services may deploy behind
+// one proxy at once. $dir is the proxy's folder, $service the service whose route changes.
+const PROXY_LOCK = `exec 8>>"$dir/lock"; flock -w 120 8`;
+const ROUTE_FILES = `conf="$dir/conf.d/$service.conf" saved="$dir/$service.conf.previous"`;
 function parseProxyCheck(stdout) {
     const lines = stdout.split('\n');
     const proxyLine = lines.find((line) => line.startsWith('proxy '))?.slice(6) ?? 'missing';
@@ -62134,7 +62143,7 @@ function proxyProblems(check, spec) {
 const ENSURE_SCRIPT = `
 net=$1 proxy=$2 port=$3 image=$4 dir=$5
 mkdir -p "$dir/conf.d"
-exec 8>>"$dir/lock"; flock -w 120 8
+${PROXY_LOCK}
 cat > "$dir/conf.d/_common.conf.next" && mv -f "$dir/conf.d/_common.conf.next" "$dir/conf.d/_common.conf"
 status=$(docker container inspect -f '{{.State.Status}}' "$proxy" 2>/dev/null) || status=missing
 if [ "$status" = running ]; then echo "proxy running"; exit 0; fi
@@ -62200,8 +62209,8 @@ exit 0
 // once, so the proxy never holds a config it cannot load.
 const SWITCH_SCRIPT = `
 dir=$1 proxy=$2 service=$3
-conf="$dir/conf.d/$service.conf" saved="$dir/$service.conf.previous"
-exec 8>>"$dir/lock"; flock -w 120 8
+${ROUTE_FILES}
+${PROXY_LOCK}
 if [ -f "$conf" ]; then cp -p "$conf" "$saved"; else rm -f "$saved"; fi
 cat > "$conf.next"
 mv -f "$conf.next" "$conf"
@@ -62230,8 +62239,8 @@ async function switchRoute(ssh, network, route, healthPath) {
 // Puts back the config saved by the last switch (none: the service had no route) and reloads.
 const RESTORE_SCRIPT = `
 dir=$1 proxy=$2 service=$3
-conf="$dir/conf.d/$service.conf" saved="$dir/$service.conf.previous"
-exec 8>>"$dir/lock"; flock -w 120 8
+${ROUTE_FILES}
+${PROXY_LOCK}
 if [ -f "$saved" ]; then mv -f "$saved" "$conf"; else rm -f "$conf"; fi
 docker exec "$proxy" nginx -s reload
 `;
@@ -62830,7 +62839,7 @@ async function check(inputs, host, runner) {
     };
     const [local, found] = await Promise.all([
         inputs.rollback ? undefined : runner.inspect(inputs.image),
-        host.survey({ proxy, image: inputs.rollback ? undefined : inputs.image, preflight: true })
+        host.survey({ ...surveyRequest(inputs, proxy), preflight: true })
     ]);
     info(`Docker ${host.facts.dockerVersion} on ${host.target} as ${host.facts.user}`);
     const problems = proxyProblems(found.proxy, proxy);
@@ -62847,6 +62856,10 @@ async function check(inputs, host, runner) {
     const plan = await planImage(inputs, host, { local, onHost: found.image }, resolveSituation(found.snapshot));
     info(`Image ${plan.ref} (${shortId(plan.image.id)}), app port ${plan.appPort}, source: ${plan.source}`);
     return { proxy, local, survey: found, plan };
+}
+/** What to read on the host: a rollback's image is only known from the host's own state. */
+function surveyRequest(inputs, proxy) {
+    return { proxy, image: inputs.rollback ? undefined : inputs.image };
 }
 
 ;// CONCATENATED MODULE: ./src/phases.ts
@@ -63187,7 +63200,7 @@ class LockedDeploy {
         if (checked.survey.lockGeneration !== undefined && this.lock.generation === checked.survey.lockGeneration + 1) {
             return checked.survey;
         }
-        return this.host.survey({ proxy: checked.proxy, image: inputs.rollback ? undefined : inputs.image });
+        return this.host.survey(surveyRequest(inputs, checked.proxy));
     }
     async sendImage() {
         const { plan, inputs } = this;

@@ -2,7 +2,7 @@ import * as core from '@actions/core'
 import type { Host } from './host/index.js'
 import { proxyProblems, type ProxySpec } from './host/proxy.js'
 import { resolveSituation } from './host/state.js'
-import type { Survey } from './host/survey.js'
+import type { Survey, SurveyRequest } from './host/survey.js'
 import { shortId, type ImageInfo } from './image-info.js'
 import type { Inputs } from './inputs.js'
 import { planImage, type ImagePlan, type RunnerDocker } from './resolve.js'
@@ -28,7 +28,7 @@ export async function check(inputs: Inputs, host: Host, runner: RunnerDocker): P
   }
   const [local, found] = await Promise.all([
     inputs.rollback ? undefined : runner.inspect(inputs.image),
-    host.survey({ proxy, image: inputs.rollback ? undefined : inputs.image, preflight: true })
+    host.survey({ ...surveyRequest(inputs, proxy), preflight: true })
   ])
   core.info(`Docker ${host.facts.dockerVersion} on ${host.target} as ${host.facts.user}`)
   const problems = proxyProblems(found.proxy, proxy)
@@ -45,4 +45,9 @@ export async function check(inputs: Inputs, host: Host, runner: RunnerDocker): P
   const plan = await planImage(inputs, host, { local, onHost: found.image }, resolveSituation(found.snapshot))
   core.info(`Image ${plan.ref} (${shortId(plan.image.id)}), app port ${plan.appPort}, source: ${plan.source}`)
   return { proxy, local, survey: found, plan }
+}
+
+/** What to read on the host: a rollback's image is only known from the host's own state. */
+export function surveyRequest(inputs: Inputs, proxy: ProxySpec): SurveyRequest {
+  return { proxy, image: inputs.rollback ? undefined : inputs.image }
 }

@@ -7,7 +7,7 @@ import {
   nextState, resolveSituation, type Release, type ServiceSnapshot, type ServiceState, type Situation
 } from './host/state.js'
 import type { Inputs } from './inputs.js'
-import { check, type Checked } from './check.js'
+import { check, surveyRequest, type Checked } from './check.js'
 import { logChanges, Phases } from './phases.js'
 import type { DeployReport, TransferReport } from './report.js'
 import { planImage, sourceMessage, type ImagePlan, type RunnerDocker } from './resolve.js'
@@ -117,7 +117,7 @@ class LockedDeploy {
     if (checked.survey.lockGeneration !== undefined && this.lock.generation === checked.survey.lockGeneration + 1) {
       return checked.survey
     }
-    return this.host.survey({ proxy: checked.proxy, image: inputs.rollback ? undefined : inputs.image })
+    return this.host.survey(surveyRequest(inputs, checked.proxy))
   }
 
   private async sendImage(): Promise<void> {

@@ -13,6 +13,22 @@ export interface ShellResult {
 
 export class NoBashError extends Error {}
 
+/** Feeds text chunks in, calls `onLine` for each complete line; flush() hands over the rest. */
+export function lineSplitter(onLine: (line: string) => void): { push(text: string): void; flush(): void } {
+  let partial = ''
+  return {
+    push(text) {
+      const lines = (partial + text).split('\n')
+      partial = lines.pop() ?? ''
+      lines.forEach((line) => onLine(line))
+    },
+    flush() {
+      if (partial) onLine(partial)
+      partial = ''
+    }
+  }
+}
+
 interface Pending {
   id: number
   lines: string[]
@@ -48,7 +64,7 @@ export const SHELL_COMMAND = 'command -v bash >/dev/null 2>&1 || { echo __bg_no_
 
 export class RemoteShell {
   private readonly token = `__bg_${randomBytes(12).toString('hex')}`
-  private partial = ''
+  private readonly lines = lineSplitter((line) => this.line(line))
   private pending?: Pending
   private queue: Promise<unknown> = Promise.resolve()
   private nextId = 1
@@ -79,7 +95,7 @@ export class RemoteShell {
 
   private start(): Promise<void> {
     const started = new Promise<void>((resolve, reject) => (this.ready = { resolve, reject }))
-    this.channel.on('data', (chunk: Buffer) => this.receive(chunk.toString('utf8')))
+    this.channel.on('data', (chunk: Buffer) => this.lines.push(chunk.toString('utf8')))
     this.channel.on('close', () => this.fail(new Error('the remote shell ended')))
     this.channel.write(PRELUDE(this.token))
     return started
@@ -92,12 +108,6 @@ export class RemoteShell {
       this.pending = { id, lines: [], onLine, resolve }
       this.channel.write(`__bg_run ${id} ${words}\n`)
     })
-  }
-
-  private receive(text: string): void {
-    const lines = (this.partial + text).split('\n')
-    this.partial = lines.pop() ?? ''
-    for (const line of lines) this.line(line)
   }
 
   private line(line: string): void {

@@ -6,7 +6,7 @@ import type { ClientChannel } from 'ssh2'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { verifyHostKey, type HostKeyCheck } from './ssh-verify.js'
-import { RemoteShell, SHELL_COMMAND } from './remote-shell.js'
+import { RemoteShell, SHELL_COMMAND, lineSplitter } from './remote-shell.js'
 
 export interface SshOptions {
   host: string
@@ -44,10 +44,14 @@ export function quote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`
 }
 
+/** Every remote script stops at its first failing command. */
+function strict(script: string): string {
+  return `set -euo pipefail\n${script}`
+}
+
 /** Runs `script` with bash on the host; `args` arrive as $1, $2... and are never parsed as code. */
 export function bashCommand(script: string, args: string[] = []): string {
-  const body = `set -euo pipefail\n${script}`
-  return ['bash', '-c', quote(body), 'bluegreen', ...args.map(quote)].join(' ')
+  return ['bash', '-c', quote(strict(script)), 'bluegreen', ...args.map(quote)].join(' ')
 }
 
 /** Throws a message naming `key` or `passphrase` when the key cannot be used. */
@@ -102,7 +106,7 @@ export class Ssh {
     this.shell ??= this.openChannel(SHELL_COMMAND).then((channel) => RemoteShell.open(channel))
     const shell = await this.shell
     const base64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64')
-    const words = [base64(`set -euo pipefail\n${script}`), base64(options.stdin ?? ''), ...args].map(quote)
+    const words = [base64(strict(script)), base64(options.stdin ?? ''), ...args].map(quote)
     const started = Date.now()
     const result = await shell.run(words.join(' '), options.onLine)
     core.debug(`remote step (${Date.now() - started} ms, exit ${result.code}): ${script.trim().split('\n')[0]}`)
@@ -111,20 +115,13 @@ export class Ssh {
 
   /** Runs a command line on its own channel, through the login shell of the remote user. */
   async exec(command: string, options: ExecOptions = {}): Promise<RunResult> {
-    let pending = ''
-    const onLine = options.onLine
+    const lines = options.onLine ? lineSplitter(options.onLine) : undefined
     const result = await this.client.execCommand(command, {
       stdin: options.stdin,
       noTrim: true,
-      onStdout: onLine
-        ? (chunk) => {
-            const lines = (pending + chunk.toString('utf8')).split('\n')
-            pending = lines.pop() ?? ''
-            lines.forEach(onLine)
-          }
-        : undefined
+      onStdout: lines ? (chunk) => lines.push(chunk.toString('utf8')) : undefined
     })
-    if (onLine && pending) onLine(pending)
+    lines?.flush()
     return { code: result.code ?? 255, stdout: result.stdout, stderr: result.stderr }
   }
 

@@ -3,6 +3,11 @@ import { COMMON_CONFIG, parseRoute, probeHostName, renderRoute, type Route } fro
 import { proxyDir, proxyName } from './paths.js'
 import { PROBE_SCRIPT, parseProbe } from './probe.js'
 
+// Every change to a proxy's configuration holds its flock: several services may deploy behind
+// one proxy at once. $dir is the proxy's folder, $service the service whose route changes.
+const PROXY_LOCK = `exec 8>>"$dir/lock"; flock -w 120 8`
+const ROUTE_FILES = `conf="$dir/conf.d/$service.conf" saved="$dir/$service.conf.previous"`
+
 export interface ProxySpec {
   network: string
   port: number
@@ -68,7 +73,7 @@ export function proxyProblems(check: ProxyCheck, spec: ProxySpec): string[] {
 const ENSURE_SCRIPT = `
 net=$1 proxy=$2 port=$3 image=$4 dir=$5
 mkdir -p "$dir/conf.d"
-exec 8>>"$dir/lock"; flock -w 120 8
+${PROXY_LOCK}
 cat > "$dir/conf.d/_common.conf.next" && mv -f "$dir/conf.d/_common.conf.next" "$dir/conf.d/_common.conf"
 status=$(docker container inspect -f '{{.State.Status}}' "$proxy" 2>/dev/null) || status=missing
 if [ "$status" = running ]; then echo "proxy running"; exit 0; fi
@@ -146,8 +151,8 @@ exit 0
 // once, so the proxy never holds a config it cannot load.
 const SWITCH_SCRIPT = `
 dir=$1 proxy=$2 service=$3
-conf="$dir/conf.d/$service.conf" saved="$dir/$service.conf.previous"
-exec 8>>"$dir/lock"; flock -w 120 8
+${ROUTE_FILES}
+${PROXY_LOCK}
 if [ -f "$conf" ]; then cp -p "$conf" "$saved"; else rm -f "$saved"; fi
 cat > "$conf.next"
 mv -f "$conf.next" "$conf"
@@ -181,8 +186,8 @@ export async function switchRoute(ssh: Ssh, network: string, route: Route, healt
 // Puts back the config saved by the last switch (none: the service had no route) and reloads.
 const RESTORE_SCRIPT = `
 dir=$1 proxy=$2 service=$3
-conf="$dir/conf.d/$service.conf" saved="$dir/$service.conf.previous"
-exec 8>>"$dir/lock"; flock -w 120 8
+${ROUTE_FILES}
+${PROXY_LOCK}
 if [ -f "$saved" ]; then mv -f "$saved" "$conf"; else rm -f "$conf"; fi
 docker exec "$proxy" nginx -s reload
 `
