@@ -61974,15 +61974,19 @@ echo "$generation" > "$dir/lock.generation"
 echo "LOCKED $generation"
 while IFS= read -r -t "$grace" _; do :; done
 `;
+/** After this long without a word from the lock session the run says so, once. */
+const SILENT_NOTICE_SECONDS = 10;
 function openLock(ssh, options) {
     const stdin = new external_node_stream_.PassThrough();
     let onLocked = () => undefined;
     let holder = 'unknown';
+    let heard = false;
     const locked = new Promise((resolve) => (onLocked = resolve));
     const args = [serviceDir(options.service), String(options.timeoutSeconds), options.holder, String(HEARTBEAT_GRACE)];
     const ended = ssh.exec(bashCommand(LOCK_SCRIPT, args), {
         stdin,
         onLine: (line) => {
+            heard = true;
             if (line.startsWith('LOCKED '))
                 onLocked(Number(line.slice(7)));
             else if (line.startsWith('WAITING '))
@@ -61996,7 +62000,21 @@ function openLock(ssh, options) {
         abandon: () => void stdin.end(),
         async acquire() {
             stdin.write('go\n');
-            const outcome = await Promise.race([locked, ended]);
+            // The host bounds a wait for another deploy (flock -w); these bound a host that never answers.
+            const notice = setTimeout(() => heard || options.onSilent?.(SILENT_NOTICE_SECONDS), SILENT_NOTICE_SECONDS * 1000);
+            let giveUp;
+            const silent = new Promise((resolve) => {
+                giveUp = setTimeout(() => resolve('silent'), (options.timeoutSeconds + HEARTBEAT_GRACE) * 1000);
+            });
+            const outcome = await Promise.race([locked, ended, silent]).finally(() => {
+                clearTimeout(notice);
+                clearTimeout(giveUp);
+            });
+            if (outcome === 'silent') {
+                stdin.end();
+                throw new Error(`The host did not answer the deploy lock request of ${options.service} within ` +
+                    `${options.timeoutSeconds + HEARTBEAT_GRACE} s (lock-timeout + ${HEARTBEAT_GRACE} s)`);
+            }
             if (typeof outcome !== 'number') {
                 stdin.end();
                 if (outcome.code === 75) {
@@ -63110,7 +63128,8 @@ async function deploy(inputs, deps) {
             service: inputs.service,
             timeoutSeconds: inputs.lockTimeout,
             holder: deps.holder,
-            onWait: (holder) => info(`Another deploy of ${inputs.service} holds the lock: ${holder}; waiting`)
+            onWait: (holder) => info(`Another deploy of ${inputs.service} holds the lock: ${holder}; waiting`),
+            onSilent: (seconds) => info(`No answer from the host's lock session after ${seconds} s (a slow login shell on the host?); still waiting`)
         });
         let checked;
         let lock;

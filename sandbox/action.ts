@@ -142,12 +142,16 @@ async function collect(child: ChildProcess, setup: ActionFiles, started: number,
   return result
 }
 
-/** Base inputs that reach the sandbox host as root with the ed25519 key and a pinned fingerprint. */
+/**
+ * Base inputs that reach the sandbox host with the ed25519 key and a pinned fingerprint, as the
+ * non-root deploy user the README recommends. (root works too, see the e2e suite, but this
+ * machine's root runs pyenv from its ~/.bashrc in every SSH session.)
+ */
 export function sandboxInputs(info: SandboxInfo, overrides: Record<string, string> = {}): Record<string, string> {
   return {
     host: info.host,
     port: String(info.port),
-    username: info.username,
+    username: info.users.deploy,
     key: readFileSync(info.keyPath, 'utf8'),
     fingerprint: info.fingerprint,
     ...overrides

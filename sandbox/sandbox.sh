@@ -68,7 +68,7 @@ live_pid() {
   [ -s "$file" ] || return 1
   pid=$(cat "$file" 2>/dev/null) || return 1
   [[ $pid =~ ^[0-9]+$ ]] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$want" || return 1
+  tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -q -- "$want" || return 1
   echo "$pid"
 }
 
@@ -301,9 +301,11 @@ ensure_user() { # name shell in_docker_group(yes|no)
 }
 
 # The README's one-time set-up for a non-root deploy user: it owns the action's state root. The
-# proxy folder is shared (setgid, group docker) because root-run tests create networks there too.
+# proxy folder is shared (setgid, group docker) because a root-run test creates networks there too.
+# What root runs left behind goes back to the deploy user, so a later run as that user can write it.
 ensure_deploy_state_dir() {
   install -d -o "$USER_DEPLOY" -g docker -m 2775 "$ACTION_STATE" "$ACTION_STATE/_proxy"
+  find "$ACTION_STATE" ! -user "$USER_DEPLOY" -exec chown "$USER_DEPLOY:docker" {} + 2>/dev/null || true
 }
 
 # A PATH directory with a symlink to every command on the standard PATH except those matching

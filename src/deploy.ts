@@ -32,7 +32,9 @@ export async function deploy(inputs: Inputs, deps: DeployDeps): Promise<DeployRe
       service: inputs.service,
       timeoutSeconds: inputs.lockTimeout,
       holder: deps.holder,
-      onWait: (holder) => core.info(`Another deploy of ${inputs.service} holds the lock: ${holder}; waiting`)
+      onWait: (holder) => core.info(`Another deploy of ${inputs.service} holds the lock: ${holder}; waiting`),
+      onSilent: (seconds) =>
+        core.info(`No answer from the host's lock session after ${seconds} s (a slow login shell on the host?); still waiting`)
     })
     let checked: Checked
     let lock: HostLock

@@ -139,6 +139,19 @@ test('without fingerprint or known-hosts it deploys, but warns and prints the li
   expect(run.stdout).toContain(`fingerprint: ${info.fingerprints.ed25519}`)
 })
 
+test('root deploys on a host the deploy user set up, and the deploy user carries on after it', async () => {
+  const asRoot = await runAction(inputs(v1.ref, { username: 'root' }))
+  expect(asRoot.code).toBe(0)
+  expect(asRoot.stdout).toContain(`as root`)
+  expect((await viaProxy(PORT)).body).toBe('version=deploy-1\n')
+
+  const asDeployUser = await runAction(inputs(v2.ref))
+  expect(asDeployUser.code).toBe(0)
+  expect(asDeployUser.stdout).toContain(`as ${info.users.deploy}`)
+  expect((await viaProxy(PORT)).body).toBe('version=deploy-2\n')
+  expect(await stateFile(SERVICE)).toMatchObject({ live: { image: v2.ref }, previous: { image: v1.ref } })
+})
+
 describe('the app container', () => {
   const SECRET = `s3cr3t-${process.pid}-value`
   const ENV_SERVICE = 'e2e-env'

@@ -22,7 +22,10 @@ const inputs = (service: string, image: string, extra: Record<string, string> = 
 function logShows(run: StartedAction, text: string, timeoutMs = 60_000): Promise<void> {
   return new Promise((resolve, reject) => {
     let seen = ''
-    const timer = setTimeout(() => reject(new Error(`the action never logged ${JSON.stringify(text)}:\n${seen}`)), timeoutMs)
+    const timer = setTimeout(() => {
+      run.child.kill('SIGKILL') // a stuck run must not hold the service's lock for the tests after it
+      reject(new Error(`the action never logged ${JSON.stringify(text)}:\n${seen}`))
+    }, timeoutMs)
     run.child.stdout?.on('data', (chunk: Buffer) => {
       seen += chunk.toString()
       if (seen.includes(text)) {

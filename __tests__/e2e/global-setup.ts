@@ -8,5 +8,5 @@ export default async function globalSetup(): Promise<void> {
   // what it imports, so the TypeScript sandbox module comes in through tsx.
   const { ensureSandbox } = (await tsImport('../../sandbox/sandbox.js', import.meta.url)) as typeof Sandbox
   const info = await ensureSandbox()
-  process.stderr.write(`sandbox: ssh ${info.username}@${info.host}:${info.port}, host engine ${info.hostDockerHost}\n`)
+  process.stderr.write(`sandbox: ssh ${info.users.deploy}@${info.host}:${info.port} (and root), host engine ${info.hostDockerHost}\n`)
 }

@@ -45,7 +45,12 @@ export interface LockOptions {
   timeoutSeconds: number
   holder: string
   onWait: (holder: string) => void
+  /** The host has not answered for this many seconds (its login shell may be slow to start). */
+  onSilent?: (seconds: number) => void
 }
+
+/** After this long without a word from the lock session the run says so, once. */
+const SILENT_NOTICE_SECONDS = 10
 
 /** A lock channel opened ahead of time; nothing happens on the host until acquire(). */
 export interface PendingLock {
@@ -58,11 +63,13 @@ export function openLock(ssh: Ssh, options: LockOptions): PendingLock {
   const stdin = new PassThrough()
   let onLocked: (generation: number) => void = () => undefined
   let holder = 'unknown'
+  let heard = false
   const locked = new Promise<number>((resolve) => (onLocked = resolve))
   const args = [serviceDir(options.service), String(options.timeoutSeconds), options.holder, String(HEARTBEAT_GRACE)]
   const ended = ssh.exec(bashCommand(LOCK_SCRIPT, args), {
     stdin,
     onLine: (line) => {
+      heard = true
       if (line.startsWith('LOCKED ')) onLocked(Number(line.slice(7)))
       else if (line.startsWith('WAITING ')) options.onWait(line.slice(8))
       else if (line.startsWith('TIMEOUT ')) holder = line.slice(8)
@@ -73,7 +80,23 @@ export function openLock(ssh: Ssh, options: LockOptions): PendingLock {
     abandon: () => void stdin.end(),
     async acquire() {
       stdin.write('go\n')
-      const outcome = await Promise.race([locked, ended])
+      // The host bounds a wait for another deploy (flock -w); these bound a host that never answers.
+      const notice = setTimeout(() => heard || options.onSilent?.(SILENT_NOTICE_SECONDS), SILENT_NOTICE_SECONDS * 1000)
+      let giveUp: NodeJS.Timeout | undefined
+      const silent = new Promise<'silent'>((resolve) => {
+        giveUp = setTimeout(() => resolve('silent'), (options.timeoutSeconds + HEARTBEAT_GRACE) * 1000)
+      })
+      const outcome = await Promise.race([locked, ended, silent]).finally(() => {
+        clearTimeout(notice)
+        clearTimeout(giveUp)
+      })
+      if (outcome === 'silent') {
+        stdin.end()
+        throw new Error(
+          `The host did not answer the deploy lock request of ${options.service} within ` +
+            `${options.timeoutSeconds + HEARTBEAT_GRACE} s (lock-timeout + ${HEARTBEAT_GRACE} s)`
+        )
+      }
       if (typeof outcome !== 'number') {
         stdin.end()
         if (outcome.code === 75) {
