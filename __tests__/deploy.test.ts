@@ -68,6 +68,20 @@ describe('deploy', () => {
     expect(host.state).toMatchObject({ live: { slot: 'green' }, previous: { slot: 'blue', image: 'web:1' } })
   })
 
+  it('leaves a running proxy that has this version\'s shared config alone, and sees to one that lacks it', async () => {
+    const current = hostWithV1()
+    current.loads = v2
+    current.proxy = { ...current.proxy, commonCurrent: true }
+    await run(current, { 'web:2': v2 }).result
+    expect(current.calls).not.toContain('ensure-proxy bluegreen')
+    expect(core.log).toContain('proxy running')
+
+    const stale = hostWithV1()
+    stale.loads = v2
+    await run(stale, { 'web:2': v2 }).result
+    expect(stale.calls).toContain('ensure-proxy bluegreen')
+  })
+
   it('a candidate that fails its health check is removed and the live slot is untouched', async () => {
     const host = hostWithV1()
     host.loads = v2

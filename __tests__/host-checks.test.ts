@@ -30,6 +30,8 @@ describe('proxy checks', () => {
     const check = parseProxyCheck(`proxy running|{"80/tcp":[{"HostIp":"","HostPort":"8080"}]}|nginx:alpine\n${other(['api.example.com'])}\n`)
     expect(check).toMatchObject({ status: 'running', publishedPort: 8080, image: 'nginx:alpine', portBusy: false })
     expect(check.otherRoutes[0]).toMatchObject({ service: 'api', serverNames: ['api.example.com'] })
+    expect(check.commonCurrent).toBe(false)
+    expect(parseProxyCheck('proxy running|{}|nginx:alpine\ncommon-current\n').commonCurrent).toBe(true)
   })
 
   it('refuses a port taken by something else, another port than the proxy publishes, and clashing names', () => {

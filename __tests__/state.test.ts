@@ -107,7 +107,7 @@ describe('parseSurvey', () => {
   it('treats a missing or torn state.json as empty', () => {
     expect(parseSurvey('--state\n{"version":1,\n--route\n\n--containers\n--proxy\nproxy missing\n--image\n', 'web')).toEqual({
       snapshot: { state: { version: 1, service: 'web', history: [] }, route: undefined, containers: [] },
-      proxy: { status: 'missing', publishedPort: undefined, image: undefined, portBusy: false, otherRoutes: [] },
+      proxy: { status: 'missing', publishedPort: undefined, image: undefined, portBusy: false, commonCurrent: false, otherRoutes: [] },
       image: undefined
     })
   })

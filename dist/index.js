@@ -62129,6 +62129,7 @@ function parseProxyCheck(stdout) {
         publishedPort: published ? Number(published[1]) : undefined,
         image,
         portBusy: lines.includes('port-busy'),
+        commonCurrent: lines.includes('common-current'),
         otherRoutes: lines
             .filter((line) => line.startsWith('route '))
             .map((line) => parseRoute(line.slice(6)))
@@ -62278,9 +62279,11 @@ async function restoreRoute(ssh, network, service) {
 // else from inside the proxy. The pattern [w]orker keeps grep from counting its own command line.
 const RETIRE_SCRIPT = `
 proxy=$1 name=$2 net=$3 port=$4 timeout=$5
-template="{{.State.Pid}} {{with index .NetworkSettings.Networks \\"$net\\"}}{{.IPAddress}}{{end}}"
-pid=$(docker inspect -f "$template" "$proxy" 2>/dev/null | cut -d' ' -f1 || true)
-ip=$(docker inspect -f "$template" "$name" 2>/dev/null | cut -d' ' -f2 || true)
+template="{{.Name}} {{.State.Pid}} {{with index .NetworkSettings.Networks \\"$net\\"}}{{.IPAddress}}{{end}}"
+pid='' ip=''
+while read -r cname cpid cip; do
+  case "$cname" in "/$proxy") pid=$cpid ;; "/$name") ip=$cip ;; esac
+done < <(docker inspect -f "$template" "$proxy" "$name" 2>/dev/null || true)
 count_from_host() {
   local n w=0 child
   n=$(awk -v t="$target" '$3 == t && $4 == "01"' "/proc/$pid/net/tcp" | wc -l)
@@ -62344,11 +62347,20 @@ envfile=$(mktemp)
 trap 'rm -f "$envfile"' EXIT
 chmod 600 "$envfile"
 cat > "$envfile"
-docker rm -f "$name" >/dev/null 2>&1 || true
-docker run -d --name "$name" --network "$net" --restart no \\
-  --label "bluegreen.service=$service" --label "bluegreen.slot=$slot" \\
-  --label "bluegreen.image=$image" --label "bluegreen.image-id=$id" \\
-  --env-file "$envfile" "$id" >/dev/null
+start() {
+  docker run -d --name "$name" --network "$net" --restart no \\
+    --label "bluegreen.service=$service" --label "bluegreen.slot=$slot" \\
+    --label "bluegreen.image=$image" --label "bluegreen.image-id=$id" \\
+    --env-file "$envfile" "$id" >/dev/null
+}
+# The survey under the lock found the slot empty (or a stray was removed), so the name is
+# normally free; one that is not is replaced rather than checked for on every deploy.
+if ! out=$(start 2>&1); then
+  case "$out" in
+    *"is already in use"*) docker rm -f "$name" >/dev/null 2>&1 || true; start ;;
+    *) printf '%s\n' "$out" >&2; exit 1 ;;
+  esac
+fi
 `;
 async function startCandidate(ssh, spec, env) {
     const envFile = env.map((entry) => `${entry.name}=${entry.value}\n`).join('');
@@ -62504,6 +62516,7 @@ function describeProblem(problem, target) {
 
 
 
+
 const SURVEY_SCRIPT = `
 dir=$1 confdir=$2 service=$3 proxy=$4 port=$5 image=$6 checks=$7 root=$8
 if [ "$checks" = yes ]; then
@@ -62531,6 +62544,8 @@ else
   echo "proxy missing"
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port-busy"; fi
 fi
+# stdin is this version's shared proxy config: when the running proxy has it, nothing needs doing.
+if cmp -s - "$confdir/_common.conf" 2>/dev/null; then echo "common-current"; fi
 for f in "$confdir"/*.conf; do
   [ -f "$f" ] || continue
   case "$(basename "$f")" in "$service.conf"|_common.conf) continue ;; esac
@@ -62545,7 +62560,7 @@ async function survey(ssh, request) {
         serviceDir(proxy.service), confDir(proxy.network), proxy.service, proxyName(proxy.network),
         String(proxy.port), request.image ?? '', request.preflight ? 'yes' : 'no', STATE_ROOT
     ];
-    const result = await ssh.run(SURVEY_SCRIPT, args).catch((error) => {
+    const result = await ssh.run(SURVEY_SCRIPT, args, { stdin: COMMON_CONFIG }).catch((error) => {
         throw error instanceof NoBashError ? noBash(ssh.target) : error;
     });
     if (result.code !== 0)
@@ -63159,6 +63174,7 @@ class LockedDeploy {
     phases;
     lock;
     checked;
+    survey;
     snapshot;
     situation;
     plan;
@@ -63188,6 +63204,7 @@ class LockedDeploy {
         const { inputs, checked } = this;
         const found = await this.surveyUnderLock();
         const fresh = found !== checked.survey;
+        this.survey = found;
         const snapshot = found.snapshot;
         this.snapshot = snapshot;
         this.situation = resolveSituation(snapshot);
@@ -63252,7 +63269,10 @@ class LockedDeploy {
     }
     proxyReady;
     startProxy() {
-        this.proxyReady ??= this.host.ensureProxy(this.checked.proxy);
+        // Read under the lock: a running proxy with this version's shared config needs nothing.
+        const seen = this.survey.proxy;
+        const ready = seen.status === 'running' && seen.commonCurrent;
+        this.proxyReady ??= ready ? Promise.resolve(['proxy running']) : this.host.ensureProxy(this.checked.proxy);
         this.proxyReady.catch(() => undefined); // awaited in the proxy phase
         return this.proxyReady;
     }

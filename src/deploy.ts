@@ -56,6 +56,7 @@ export async function deploy(inputs: Inputs, deps: DeployDeps): Promise<DeployRe
 }
 
 class LockedDeploy {
+  private survey!: Survey
   private snapshot!: ServiceSnapshot
   private situation!: Situation
   private plan!: ImagePlan
@@ -88,6 +89,7 @@ class LockedDeploy {
     const { inputs, checked } = this
     const found = await this.surveyUnderLock()
     const fresh = found !== checked.survey
+    this.survey = found
     const snapshot = found.snapshot
     this.snapshot = snapshot
     this.situation = resolveSituation(snapshot)
@@ -155,7 +157,10 @@ class LockedDeploy {
   private proxyReady?: Promise<string[]>
 
   private startProxy(): Promise<string[]> {
-    this.proxyReady ??= this.host.ensureProxy(this.checked.proxy)
+    // Read under the lock: a running proxy with this version's shared config needs nothing.
+    const seen = this.survey.proxy
+    const ready = seen.status === 'running' && seen.commonCurrent
+    this.proxyReady ??= ready ? Promise.resolve(['proxy running']) : this.host.ensureProxy(this.checked.proxy)
     this.proxyReady.catch(() => undefined) // awaited in the proxy phase
     return this.proxyReady
   }

@@ -22,6 +22,8 @@ export interface ProxyCheck {
   publishedPort?: number
   image?: string
   portBusy: boolean
+  /** The proxy's folder holds this version's shared config (COMMON_CONFIG). */
+  commonCurrent?: boolean
   /** Routes of the other services behind this proxy. */
   otherRoutes: Route[]
 }
@@ -36,6 +38,7 @@ export function parseProxyCheck(stdout: string): ProxyCheck {
     publishedPort: published ? Number(published[1]) : undefined,
     image,
     portBusy: lines.includes('port-busy'),
+    commonCurrent: lines.includes('common-current'),
     otherRoutes: lines
       .filter((line) => line.startsWith('route '))
       .map((line) => parseRoute(line.slice(6)))

@@ -21,9 +21,11 @@ export interface RetireResult {
 // else from inside the proxy. The pattern [w]orker keeps grep from counting its own command line.
 const RETIRE_SCRIPT = `
 proxy=$1 name=$2 net=$3 port=$4 timeout=$5
-template="{{.State.Pid}} {{with index .NetworkSettings.Networks \\"$net\\"}}{{.IPAddress}}{{end}}"
-pid=$(docker inspect -f "$template" "$proxy" 2>/dev/null | cut -d' ' -f1 || true)
-ip=$(docker inspect -f "$template" "$name" 2>/dev/null | cut -d' ' -f2 || true)
+template="{{.Name}} {{.State.Pid}} {{with index .NetworkSettings.Networks \\"$net\\"}}{{.IPAddress}}{{end}}"
+pid='' ip=''
+while read -r cname cpid cip; do
+  case "$cname" in "/$proxy") pid=$cpid ;; "/$name") ip=$cip ;; esac
+done < <(docker inspect -f "$template" "$proxy" "$name" 2>/dev/null || true)
 count_from_host() {
   local n w=0 child
   n=$(awk -v t="$target" '$3 == t && $4 == "01"' "/proc/$pid/net/tcp" | wc -l)

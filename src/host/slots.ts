@@ -22,11 +22,20 @@ envfile=$(mktemp)
 trap 'rm -f "$envfile"' EXIT
 chmod 600 "$envfile"
 cat > "$envfile"
-docker rm -f "$name" >/dev/null 2>&1 || true
-docker run -d --name "$name" --network "$net" --restart no \\
-  --label "bluegreen.service=$service" --label "bluegreen.slot=$slot" \\
-  --label "bluegreen.image=$image" --label "bluegreen.image-id=$id" \\
-  --env-file "$envfile" "$id" >/dev/null
+start() {
+  docker run -d --name "$name" --network "$net" --restart no \\
+    --label "bluegreen.service=$service" --label "bluegreen.slot=$slot" \\
+    --label "bluegreen.image=$image" --label "bluegreen.image-id=$id" \\
+    --env-file "$envfile" "$id" >/dev/null
+}
+# The survey under the lock found the slot empty (or a stray was removed), so the name is
+# normally free; one that is not is replaced rather than checked for on every deploy.
+if ! out=$(start 2>&1); then
+  case "$out" in
+    *"is already in use"*) docker rm -f "$name" >/dev/null 2>&1 || true; start ;;
+    *) printf '%s\n' "$out" >&2; exit 1 ;;
+  esac
+fi
 `
 
 export async function startCandidate(ssh: Ssh, spec: CandidateSpec, env: EnvVar[]): Promise<void> {

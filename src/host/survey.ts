@@ -1,6 +1,7 @@
 import { parseImageInspect, type ImageInfo } from '../image-info.js'
 import { NoBashError } from '../remote-shell.js'
 import type { Ssh } from '../ssh.js'
+import { COMMON_CONFIG } from './nginx-config.js'
 import { STATE_ROOT, confDir, proxyName, serviceDir } from './paths.js'
 import { PREFLIGHT_CHECKS, noBash, parsePreflight, type HostFacts } from './preflight.js'
 import { parseProxyCheck, type ProxyCheck, type ProxySpec } from './proxy.js'
@@ -57,6 +58,8 @@ else
   echo "proxy missing"
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port-busy"; fi
 fi
+# stdin is this version's shared proxy config: when the running proxy has it, nothing needs doing.
+if cmp -s - "$confdir/_common.conf" 2>/dev/null; then echo "common-current"; fi
 for f in "$confdir"/*.conf; do
   [ -f "$f" ] || continue
   case "$(basename "$f")" in "$service.conf"|_common.conf) continue ;; esac
@@ -72,7 +75,7 @@ export async function survey(ssh: Ssh, request: SurveyRequest): Promise<Survey> 
     serviceDir(proxy.service), confDir(proxy.network), proxy.service, proxyName(proxy.network),
     String(proxy.port), request.image ?? '', request.preflight ? 'yes' : 'no', STATE_ROOT
   ]
-  const result = await ssh.run(SURVEY_SCRIPT, args).catch((error: unknown) => {
+  const result = await ssh.run(SURVEY_SCRIPT, args, { stdin: COMMON_CONFIG }).catch((error: unknown) => {
     throw error instanceof NoBashError ? noBash(ssh.target) : error
   })
   if (result.code !== 0) throw new Error(`Could not read the host's state: ${result.stderr.trim()}`)
