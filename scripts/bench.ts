@@ -6,7 +6,8 @@
 //
 // Figures: a cold deploy, a second version that differs only in its top layer, the runner's peak
 // RSS while a 1 GiB image streams, the deploy overhead beyond transfer and app boot, and the cold
-// deploy again on Node 24 (zstd). Writes bench/results.json and bench/results.md.
+// deploy again on Node 24 (zstd) and with compression: none. Writes bench/results.json and
+// bench/results.md.
 //
 //   npm run bench              full run: about 3 minutes once the fixtures are cached (the first
 //                              build of the 1 GiB image adds up to a minute)
@@ -171,7 +172,7 @@ function childPid(pid: number): number | undefined {
 async function runActionTimed(
   info: SandboxInfo,
   image: string,
-  opts: { node?: string; measureRss?: boolean; label: string }
+  opts: { node?: string; measureRss?: boolean; label: string; inputs?: Record<string, string> }
 ): Promise<ActionRun> {
   const inputs = sandboxInputs(info, {
     username: info.users.deploy,
@@ -179,7 +180,8 @@ async function runActionTimed(
     service: SERVICE,
     network: NETWORK,
     'proxy-port': String(PROXY_PORT),
-    'health-path': '/health'
+    'health-path': '/health',
+    ...opts.inputs
   })
   const node = opts.node ?? process.execPath
   let tmp: string | undefined
@@ -731,6 +733,22 @@ async function main(): Promise<void> {
       json.node24 = { skipped: node24Error }
     }
 
+    // ------------------------------------------------------------ 6. compression: none
+    // What a user on a fast link would choose: no compressor on either end.
+    step('6. compression none')
+    progress('6. cold deploy again with compression: none')
+    await clearService()
+    await evict(ours)
+    await checkCold(v1)
+    const plain = await runActionTimed(info, v1.ref, { label: 'cold deploy, compression: none', inputs: { compression: 'none' } })
+    progress(`   action: ${fmtMs(plain.wallMs)} (transfer ${fmtMs(plain.transferMs)}), ${fmtBytes(plain.wireBytes)} on the wire`)
+    rows.push(
+      { figure: '6. cold, compression: none: wall time (baseline: step 1)', baseline: fmtMs(cold.baselineMs), action: fmtMs(plain.wallMs), ratio: ratio(plain.wallMs, cold.baselineMs) },
+      { figure: '6. cold, compression: none: transfer phase alone', baseline: fmtMs(cold.baselineMs), action: fmtMs(plain.transferMs), ratio: ratio(plain.transferMs, cold.baselineMs) },
+      { figure: '6. cold, compression: none: bytes on the wire', baseline: fmtBytes(cold.baselineBytes), action: fmtBytes(plain.wireBytes), ratio: ratio(plain.wireBytes, cold.baselineBytes) }
+    )
+    json.coldNoCompression = plain
+
     // ------------------------------------------------------------ 3. 1 GiB: peak RSS and rate
     step('3. 1 GiB')
     if (big) {
@@ -837,6 +855,7 @@ async function main(): Promise<void> {
       ['second version (step 2)', inc],
       ['cold on Node 24 (step 5)', (json.node24 as { cold?: ActionRun }).cold],
       ['second version on Node 24 (step 5)', (json.node24 as { secondVersion?: ActionRun }).secondVersion],
+      ['cold, compression: none (step 6)', json.coldNoCompression as ActionRun | undefined],
       ['1 GiB (step 3)', (json.big as { action?: ActionRun } | undefined)?.action],
       ['1 GiB on Node 24 (step 3)', (json.big as { node24?: ActionRun } | undefined)?.node24],
       ['1 GiB second version (step 3)', (json.big as { secondVersion?: { action: ActionRun } } | undefined)?.secondVersion?.action]

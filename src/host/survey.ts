@@ -44,16 +44,29 @@ if [ -e "$dir/lock" ] && exec 7<"$dir/lock" && flock -n 7; then
 elif [ -e "$dir/lock" ]; then
   lock=busy
 fi
+# The docker reads run side by side (each is a Go program start and an API call); the lock
+# stays held until the container list is in.
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+docker ps -a --filter "label=bluegreen.service=$service" \\
+  --format '{{.Names}}\t{{.State}}\t{{.Label "bluegreen.slot"}}\t{{.Label "bluegreen.image"}}\t{{.Label "bluegreen.image-id"}}' \\
+  >"$out/containers" 2>"$out/containers.err" &
+containers_job=$!
+docker container inspect -f '{{.State.Status}}|{{json .HostConfig.PortBindings}}|{{.Config.Image}}' "$proxy" \\
+  >"$out/proxy" 2>/dev/null 7<&- &
+proxy_job=$!
+if [ -n "$image" ]; then docker image inspect --format '{{json .}}' "$image" >"$out/image" 2>/dev/null || true; fi 7<&- &
+image_job=$!
 echo "--lock"; echo "$lock"
 echo "--state"; cat "$dir/state.json" 2>/dev/null || true; echo
 echo "--route"; head -n 1 "$confdir/$service.conf" 2>/dev/null || true; echo
 echo "--containers"
-docker ps -a --filter "label=bluegreen.service=$service" \\
-  --format '{{.Names}}\t{{.State}}\t{{.Label "bluegreen.slot"}}\t{{.Label "bluegreen.image"}}\t{{.Label "bluegreen.image-id"}}'
+wait "$containers_job" || { cat "$out/containers.err" >&2; exit 1; }
+cat "$out/containers"
 exec 7<&- 2>/dev/null || true
 echo "--proxy"
-if info=$(docker container inspect -f '{{.State.Status}}|{{json .HostConfig.PortBindings}}|{{.Config.Image}}' "$proxy" 2>/dev/null); then
-  echo "proxy $info"
+if wait "$proxy_job"; then
+  echo "proxy $(cat "$out/proxy")"
 else
   echo "proxy missing"
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port-busy"; fi
@@ -66,7 +79,8 @@ for f in "$confdir"/*.conf; do
   printf 'route %s\\n' "$(head -n 1 "$f")"
 done
 echo "--image"
-if [ -n "$image" ]; then docker image inspect --format '{{json .}}' "$image" 2>/dev/null || true; fi
+wait "$image_job"
+cat "$out/image" 2>/dev/null || true
 `
 
 export async function survey(ssh: Ssh, request: SurveyRequest): Promise<Survey> {
