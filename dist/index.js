@@ -60590,6 +60590,9 @@ const scope = globalThis;
 scope.__filename ??= (0,external_node_url_.fileURLToPath)(import.meta.url);
 scope.__dirname ??= (0,external_node_path_namespaceObject.dirname)(scope.__filename);
 
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+var external_node_net_default = /*#__PURE__*/__nccwpck_require__.n(external_node_net_);
 // EXTERNAL MODULE: ./node_modules/is-stream/index.js
 var is_stream = __nccwpck_require__(6543);
 // EXTERNAL MODULE: ./node_modules/node-ssh/node_modules/make-dir/index.js
@@ -61707,6 +61710,7 @@ class RemoteShell {
 
 
 
+
 /** The one quoting helper: a single-quoted word for any POSIX shell. */
 function quote(value) {
     if (value.includes('\0'))
@@ -61750,6 +61754,10 @@ class Ssh {
             await ssh.connect({
                 host: options.host,
                 port: options.port,
+                // With Nagle's algorithm on (ssh2's default) every small packet that follows an unacked
+                // one waits for the server's delayed ACK, ~40 ms: measured here, 170 ms of the handshake
+                // and 40 ms of every remote step.
+                sock: external_node_net_default().connect({ host: options.host, port: options.port, noDelay: true }),
                 username: options.username,
                 privateKey: options.key,
                 passphrase: options.passphrase || undefined,
@@ -61979,9 +61987,13 @@ IFS= read -r go || exit 0
 [ "$go" = go ] || exit 0
 mkdir -p "$dir"
 exec 9>>"$dir/lock"
-if ! flock -n 9; then
+# Another run's read-only survey holds the lock for a moment too; only a wait longer than that
+# is another deploy, worth a word.
+quiet=0 rest=0
+if [ "$timeout" -ge 1 ]; then quiet=0.5 rest="$((timeout - 1)).5"; fi
+if ! flock -w "$quiet" 9; then
   printf 'WAITING %s\\n' "$(cat "$dir/lock.holder" 2>/dev/null || echo unknown)"
-  if ! flock -w "$timeout" 9; then
+  if ! flock -w "$rest" 9; then
     printf 'TIMEOUT %s\\n' "$(cat "$dir/lock.holder" 2>/dev/null || echo unknown)"
     exit 75
   fi
