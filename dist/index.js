@@ -62030,32 +62030,42 @@ function openLock(ssh, options) {
         abandon: () => void stdin.end(),
         async acquire() {
             stdin.write('go\n');
-            // The host bounds a wait for another deploy (flock -w); these bound a host that never answers.
-            const notice = setTimeout(() => heard || options.onSilent?.(SILENT_NOTICE_SECONDS), SILENT_NOTICE_SECONDS * 1000);
-            let giveUp;
-            const silent = new Promise((resolve) => {
-                giveUp = setTimeout(() => resolve('silent'), (options.timeoutSeconds + HEARTBEAT_GRACE) * 1000);
-            });
-            const outcome = await Promise.race([locked, ended, silent]).finally(() => {
-                clearTimeout(notice);
-                clearTimeout(giveUp);
-            });
-            if (outcome === 'silent') {
-                stdin.end();
-                throw new Error(`The host did not answer the deploy lock request of ${options.service} within ` +
-                    `${options.timeoutSeconds + HEARTBEAT_GRACE} s (lock-timeout + ${HEARTBEAT_GRACE} s)`);
-            }
-            if (typeof outcome !== 'number') {
-                stdin.end();
-                if (outcome.code === 75) {
-                    throw new Error(`Timed out after ${options.timeoutSeconds} s (lock-timeout) waiting for the deploy lock of ` +
-                        `${options.service}, held by: ${holder}`);
-                }
-                throw new Error(`Could not take the deploy lock of ${options.service}: ${outcome.stderr.trim()}`);
-            }
-            return heldLock(options.service, outcome, stdin, ended);
+            const outcome = await boundSilence(Promise.race([locked, ended]), options, () => heard);
+            if (typeof outcome === 'number')
+                return heldLock(options.service, outcome, stdin, ended);
+            stdin.end();
+            throw lockError(outcome, options, holder);
         }
     };
+}
+/**
+ * The host bounds a wait for another deploy (flock -w); this bounds a host that never answers:
+ * it says so after a while, and gives up after lock-timeout and the heartbeat grace.
+ */
+async function boundSilence(answer, options, heard) {
+    const notice = setTimeout(() => heard() || options.onSilent?.(SILENT_NOTICE_SECONDS), SILENT_NOTICE_SECONDS * 1000);
+    let giveUp;
+    const silent = new Promise((resolve) => {
+        giveUp = setTimeout(() => resolve('silent'), (options.timeoutSeconds + HEARTBEAT_GRACE) * 1000);
+    });
+    try {
+        return await Promise.race([answer, silent]);
+    }
+    finally {
+        clearTimeout(notice);
+        clearTimeout(giveUp);
+    }
+}
+function lockError(outcome, options, holder) {
+    const { service, timeoutSeconds } = options;
+    if (outcome === 'silent') {
+        const limit = timeoutSeconds + HEARTBEAT_GRACE;
+        return new Error(`The host did not answer the deploy lock request of ${service} within ${limit} s (lock-timeout + ${HEARTBEAT_GRACE} s)`);
+    }
+    if (outcome.code === 75) {
+        return new Error(`Timed out after ${timeoutSeconds} s (lock-timeout) waiting for the deploy lock of ${service}, held by: ${holder}`);
+    }
+    return new Error(`Could not take the deploy lock of ${service}: ${outcome.stderr.trim()}`);
 }
 function heldLock(service, generation, stdin, ended) {
     const heartbeat = setInterval(() => stdin.write('\n'), HEARTBEAT_MS);
