@@ -116,6 +116,19 @@ describe('deploy', () => {
     expect(host.state?.live?.slot).toBe('blue')
   })
 
+  it('removes the candidate even when switching back fails too (a proxy that died mid-deploy)', async () => {
+    const host = hostWithV1()
+    host.loads = v2
+    host.failVerify = true
+    host.failRestore = 'Error response from daemon: Container bluegreen-proxy is not running'
+    await expect(run(host, { 'web:2': v2 }).result).rejects.toThrow(
+      /did not serve web-green after the switch; switching back failed too \(Error response from daemon: Container bluegreen-proxy is not running\), the previous config is on disk/
+    )
+    expect(host.containers.has('web-green')).toBe(false)
+    expect(host.state?.live?.slot).toBe('blue')
+    expect(host.released).toBe(true)
+  })
+
   it('a failed docker load says so and changes nothing', async () => {
     const host = hostWithV1()
     host.failLoad = 'write /var/lib/docker/tmp/x: no space left on device'

@@ -197,9 +197,14 @@ class LockedDeploy {
     const { inputs, candidate } = this
     const switched = await this.host.switchRoute(inputs.network, this.route(), inputs.healthPath)
     if (!switched.ok) {
-      if (switched.reloaded) await this.host.restoreRoute(inputs.network, inputs.service)
-      await this.host.removeContainer(candidate.container)
-      const back = switched.reloaded ? '; switched back' : ''
+      // A proxy that died mid-deploy fails the switch back too; the candidate goes all the same.
+      const back = switched.reloaded
+        ? await this.host.restoreRoute(inputs.network, inputs.service).then(
+            () => '; switched back',
+            (error: Error) => `; switching back failed too (${error.message}), the previous config is on disk`
+          )
+        : ''
+      await this.host.removeContainer(candidate.container).catch(() => undefined)
       throw new Error(`${switched.message}${back}.\n${this.hostUnchanged()}`)
     }
     core.info(`The proxy now serves ${candidate.container}`)

@@ -38,6 +38,8 @@ export class FakeHost implements Host {
   proxy: ProxyCheck = { status: 'running', publishedPort: 80, portBusy: false, otherRoutes: [] }
   health: HealthResult = { healthy: true, attempts: 2 }
   failSwitch = false
+  /** restoreRoute throws this (a proxy that died mid-deploy). */
+  failRestore?: string
   failVerify = false
   failLoad = ''
   lockError?: Error
@@ -142,6 +144,7 @@ export class FakeHost implements Host {
 
   async restoreRoute(_network: string, service: string) {
     this.calls.push(`restore ${service}`)
+    if (this.failRestore) throw new Error(this.failRestore)
     if (this.previousRoute) this.routes.set(service, this.previousRoute)
     else this.routes.delete(service)
   }
