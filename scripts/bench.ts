@@ -639,14 +639,27 @@ async function main(): Promise<void> {
       }
       return { base, action, stats }
     }
-    const coldRowsFor = (label: string, image: BuiltImage, padding: typeof COLD, reps: number, stats: Awaited<ReturnType<typeof coldRuns>>['stats']): Row[] => {
+    type ColdStats = Awaited<ReturnType<typeof coldRuns>>['stats']
+    /** Wall time, transfer phase and bytes on the wire of a cold deploy next to the baseline's. */
+    const coldRows = (wallFigure: string, prefix: string, stats: ColdStats): Row[] => [
+      { figure: wallFigure, baseline: fmtMs(stats.baselineMs), action: fmtMs(stats.actionMs), ratio: ratio(stats.actionMs, stats.baselineMs) },
+      { figure: `${prefix}: transfer phase alone`, baseline: fmtMs(stats.baselineMs), action: fmtMs(stats.transferMs), ratio: ratio(stats.transferMs, stats.baselineMs) },
+      { figure: `${prefix}: bytes on the wire`, baseline: fmtBytes(stats.baselineBytes), action: fmtBytes(stats.actionBytes), ratio: ratio(stats.actionBytes, stats.baselineBytes) }
+    ]
+    const coldRowsFor = (label: string, image: BuiltImage, padding: typeof COLD, reps: number, stats: ColdStats): Row[] => {
       const name = `cold ${fmtBytes(image.sizeBytes)} image (${padding.randomPaddingMiB} MiB random + ${padding.paddingMiB} MiB text), Node ${process.versions.node}`
-      return [
-        { figure: `${label}. ${name}: wall time (median of ${reps})`, baseline: fmtMs(stats.baselineMs), action: fmtMs(stats.actionMs), ratio: ratio(stats.actionMs, stats.baselineMs) },
-        { figure: `${label}. cold: transfer phase alone`, baseline: fmtMs(stats.baselineMs), action: fmtMs(stats.transferMs), ratio: ratio(stats.transferMs, stats.baselineMs) },
-        { figure: `${label}. cold: bytes on the wire`, baseline: fmtBytes(stats.baselineBytes), action: fmtBytes(stats.actionBytes), ratio: ratio(stats.actionBytes, stats.baselineBytes) }
-      ]
+      return coldRows(`${label}. ${name}: wall time (median of ${reps})`, `${label}. cold`, stats)
     }
+    /** One more cold deploy of v1 with other settings, against step 1's baseline. */
+    const coldAgain = async (label: string, opts: { node?: string; inputs?: Record<string, string> }): Promise<ActionRun> => {
+      await clearService()
+      await evict(ours)
+      await checkCold(v1)
+      const run = await runActionTimed(info, v1.ref, { ...opts, label })
+      progress(`   action: ${fmtMs(run.wallMs)} (transfer ${fmtMs(run.transferMs)}), ${fmtBytes(run.wireBytes)} on the wire`)
+      return run
+    }
+    const againstStep1 = (run: ActionRun): ColdStats => ({ ...cold, actionMs: run.wallMs, transferMs: run.transferMs, actionBytes: run.wireBytes })
     const { base: coldBase, action: coldAction, stats: cold } = await coldRuns(v1, COLD_REPS)
     rows.push(...coldRowsFor('1', v1, COLD, COLD_REPS, cold))
     json.cold = { image: { ref: v1.ref, id: v1.id, sizeBytes: v1.sizeBytes, ...COLD }, layersOnHostBefore: coldLayers, ...cold, baselineRuns: coldBase, actionRuns: coldAction }
@@ -713,18 +726,12 @@ async function main(): Promise<void> {
     if (node24Path) {
       const version = (await runCommand(node24Path, ['--version'])).stdout.trim()
       progress(`5. cold deploy again with Node ${version} (zstd)`)
-      await clearService()
-      await evict(ours)
-      await checkCold(v1)
-      const z = await runActionTimed(info, v1.ref, { node: node24Path, label: 'cold deploy on Node 24' })
-      progress(`   action: ${fmtMs(z.wallMs)} (transfer ${fmtMs(z.transferMs)}), ${fmtBytes(z.wireBytes)} on the wire`)
+      const z = await coldAgain('cold deploy on Node 24', { node: node24Path })
       await evict([v2])
       const z2 = await runActionTimed(info, v2.ref, { node: node24Path, label: 'second version on Node 24' })
       progress(`   second version: ${fmtMs(z2.wallMs)} (transfer ${fmtMs(z2.transferMs)}), ${fmtBytes(z2.wireBytes)} on the wire`)
       rows.push(
-        { figure: `5. cold, Node ${version.replace(/^v/, '')} (zstd): wall time (baseline: step 1)`, baseline: fmtMs(cold.baselineMs), action: fmtMs(z.wallMs), ratio: ratio(z.wallMs, cold.baselineMs) },
-        { figure: '5. cold, Node 24: transfer phase alone', baseline: fmtMs(cold.baselineMs), action: fmtMs(z.transferMs), ratio: ratio(z.transferMs, cold.baselineMs) },
-        { figure: '5. cold, Node 24: bytes on the wire', baseline: fmtBytes(cold.baselineBytes), action: fmtBytes(z.wireBytes), ratio: ratio(z.wireBytes, cold.baselineBytes) },
+        ...coldRows(`5. cold, Node ${version.replace(/^v/, '')} (zstd): wall time (baseline: step 1)`, '5. cold, Node 24', againstStep1(z)),
         { figure: '5. second version, Node 24: bytes on the wire', baseline: fmtBytes(incBase.wireBytes), action: fmtBytes(z2.wireBytes), ratio: ratio(z2.wireBytes, incBase.wireBytes), bar: '< 1 MiB', pass: z2.wireBytes < BARS.incrementalWireBytes }
       )
       json.node24 = { version, cold: z, secondVersion: z2 }
@@ -737,16 +744,8 @@ async function main(): Promise<void> {
     // What a user on a fast link would choose: no compressor on either end.
     step('6. compression none')
     progress('6. cold deploy again with compression: none')
-    await clearService()
-    await evict(ours)
-    await checkCold(v1)
-    const plain = await runActionTimed(info, v1.ref, { label: 'cold deploy, compression: none', inputs: { compression: 'none' } })
-    progress(`   action: ${fmtMs(plain.wallMs)} (transfer ${fmtMs(plain.transferMs)}), ${fmtBytes(plain.wireBytes)} on the wire`)
-    rows.push(
-      { figure: '6. cold, compression: none: wall time (baseline: step 1)', baseline: fmtMs(cold.baselineMs), action: fmtMs(plain.wallMs), ratio: ratio(plain.wallMs, cold.baselineMs) },
-      { figure: '6. cold, compression: none: transfer phase alone', baseline: fmtMs(cold.baselineMs), action: fmtMs(plain.transferMs), ratio: ratio(plain.transferMs, cold.baselineMs) },
-      { figure: '6. cold, compression: none: bytes on the wire', baseline: fmtBytes(cold.baselineBytes), action: fmtBytes(plain.wireBytes), ratio: ratio(plain.wireBytes, cold.baselineBytes) }
-    )
+    const plain = await coldAgain('cold deploy, compression: none', { inputs: { compression: 'none' } })
+    rows.push(...coldRows('6. cold, compression: none: wall time (baseline: step 1)', '6. cold, compression: none', againstStep1(plain)))
     json.coldNoCompression = plain
 
     // ------------------------------------------------------------ 3. 1 GiB: peak RSS and rate
