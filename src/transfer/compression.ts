@@ -14,9 +14,15 @@ export interface CodecChoice {
 /** Gzip level 1: several times the speed of the default 6 for a few percent more bytes. */
 const GZIP_LEVEL = 1
 const ZSTD_LEVEL = 3
+/**
+ * zlib's output buffer. Node's default of 16 KiB costs a round trip to the thread pool and a
+ * stream write per 16 KiB: on an 82 MiB archive that was most of the time of a stored gzip
+ * stretch (470 ms against 114 ms at 256 KiB) and a third of zstd's.
+ */
+const CHUNK_BYTES = 256 << 10
 
 type ZstdZlib = typeof zlib & {
-  createZstdCompress?: (options: { params: Record<number, number> }) => Transform
+  createZstdCompress?: (options: { params: Record<number, number>; chunkSize?: number }) => Transform
   constants: typeof zlib.constants & { ZSTD_c_compressionLevel?: number }
 }
 
@@ -63,7 +69,7 @@ export function compressor(choice: CodecChoice): Transform[] {
   if (choice.codec === 'zstd') {
     const z = zlib as ZstdZlib
     const key = z.constants.ZSTD_c_compressionLevel ?? 100
-    return [z.createZstdCompress!({ params: { [key]: choice.level } })]
+    return [z.createZstdCompress!({ params: { [key]: choice.level }, chunkSize: CHUNK_BYTES })]
   }
   return [new AdaptiveGzip(choice.level)]
 }
@@ -126,7 +132,7 @@ export class AdaptiveGzip extends Transform {
   }
 
   private startMember(level: number): void {
-    const member = zlib.createGzip({ level })
+    const member = zlib.createGzip({ level, chunkSize: CHUNK_BYTES })
     member.on('data', (out: Buffer) => {
       if (this.push(out)) return
       member.pause()
