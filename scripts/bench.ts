@@ -9,7 +9,7 @@
 // deploy again on Node 24 (zstd) and with compression: none. Writes bench/results.json and
 // bench/results.md.
 //
-//   npm run bench              full run: about 3 minutes once the fixtures are cached (the first
+//   npm run bench              full run: about 4 minutes once the fixtures are cached (the first
 //                              build of the 1 GiB image adds up to a minute)
 //   npm run bench -- --quick   smaller images, no 1 GiB step (for CI): about 35 seconds
 //
@@ -47,7 +47,8 @@ const COLD = QUICK ? { randomPaddingMiB: 41, paddingMiB: 23 } : { randomPaddingM
 /** A larger cold image (full run only): where the fixed cost of a blue-green switch stops dominating. */
 const COLD_LARGE = { randomPaddingMiB: 192, paddingMiB: 63 }
 const BIG = { randomPaddingMiB: 1024, paddingMiB: 1 }
-const COLD_REPS = QUICK ? 1 : 3
+/** Five pairs in a full run: on this VM one cold pair varies by about 10% from the next. */
+const COLD_REPS = QUICK ? 1 : 5
 const OVERHEAD_RUNS = QUICK ? 3 : 5
 
 const SERVICE = 'bench-app'
