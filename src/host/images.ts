@@ -19,15 +19,17 @@ export interface HostLayers {
 /** One `docker image inspect` over every image on the host: which layer chains it holds. */
 export async function hostLayers(ssh: Ssh): Promise<HostLayers> {
   // The containerd store is told by the OCI descriptor in an image's inspect output: one image
-  // is enough, and cheaper than docker info.
+  // is enough, and cheaper than docker info. Under pipefail a reader that stops early (head,
+  // grep -q) fails the pipe with its writer's SIGPIPE once the output outgrows the pipe's buffer,
+  // as it does on a host with many images: every reader here reads to the end.
   const result = await ssh.run(`
 ids=$(docker image ls -aq --no-trunc | sort -u)
 [ -n "$ids" ] || exit 0
-first=$(printf '%s\\n' "$ids" | head -n 1)
-if docker image inspect "$first" | grep -q '"Descriptor"'; then echo "store containerd"; fi
+first=\${ids%%$'\\n'*}
+if docker image inspect "$first" | grep '"Descriptor"' >/dev/null; then echo "store containerd"; fi
 printf '%s\\n' "$ids" | xargs docker image inspect --format '{{json .RootFS.Layers}}'
 `)
-  if (result.code !== 0) throw new Error(`Could not list the host's image layers: ${result.stderr.trim()}`)
+  if (result.code !== 0) throw new Error(`Could not list the host's image layers: ${result.stderr.trim() || `exit ${result.code}`}`)
   const lines = result.stdout.split('\n')
   const lists = lines.filter((line) => line.startsWith('[')).map((line) => JSON.parse(line) as string[])
   const store = lines.find((line) => line.startsWith('store ')) ?? ''
