@@ -185,6 +185,7 @@ async function runActionTimed(
     ...opts.inputs
   })
   const node = opts.node ?? process.execPath
+  await settle()
   let tmp: string | undefined
   let launch: { node: string; env?: Record<string, string> } = { node }
   let timeOut = ''
@@ -290,7 +291,8 @@ function dockerRunnerEnv(): NodeJS.ProcessEnv {
 }
 
 /** docker save IMG | gzip | ssh bgs-deploy@127.0.0.1 'gunzip | docker load', byte-counted in the middle. */
-function baseline(info: SandboxInfo, ref: string, timeoutMs = 60_000): Promise<BaselineRun> {
+async function baseline(info: SandboxInfo, ref: string, timeoutMs = 60_000): Promise<BaselineRun> {
+  await settle()
   return new Promise((resolve, reject) => {
     const t0 = performance.now()
     const save = spawn('docker', ['save', ref], { env: dockerRunnerEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
@@ -392,6 +394,7 @@ async function layersOnHost(image: BuiltImage): Promise<{ present: number; total
 /** `docker run -d` of the image on the host engine until its first 200 on `/health`. */
 async function appBoot(image: BuiltImage): Promise<number> {
   await hostDocker(['rm', '-f', BOOT_CONTAINER])
+  await settle()
   const t0 = performance.now()
   await mustHostDocker(['run', '-d', '--name', BOOT_CONTAINER, '--network', BOOT_NETWORK,
     '-p', `127.0.0.1:${BOOT_PORT}:8080`, image.id])
@@ -480,8 +483,19 @@ function startContentionWatch(): () => void {
   return () => clearInterval(timer)
 }
 
-function step(name: string): void {
+/**
+ * A step writes hundreds of MiB that the kernel flushes later: flushed during the next run, they
+ * slowed a redeploy by a fifth. Every measured run starts after a sync, and every step once the
+ * machine is quiet (bounded).
+ */
+async function settle(): Promise<void> {
+  await runCommand('sync', [], { timeoutMs: 120_000 })
+}
+
+async function step(name: string): Promise<void> {
   currentStep = name
+  await settle()
+  await waitForQuiet(15_000)
 }
 
 // -------------------------------------------------------------------------------------- results
@@ -604,7 +618,7 @@ async function main(): Promise<void> {
     await evict([...ours, ...(await benchImagesOnHost())])
 
     // ------------------------------------------------------------ 1. cold deploy
-    step('1. cold')
+    await step('1. cold')
     const coldLayers = await layersOnHost(v1)
     progress(`1. cold deploy of ${v1.ref}: ${coldLayers.present} of ${coldLayers.total} layers on the host before (the busybox base is shared with other images)`)
     /** Most bottom layers of a cold image found on the host just before a cold send; 1 = only busybox. */
@@ -666,7 +680,7 @@ async function main(): Promise<void> {
     json.cold = { image: { ref: v1.ref, id: v1.id, sizeBytes: v1.sizeBytes, ...COLD }, layersOnHostBefore: coldLayers, ...cold, baselineRuns: coldBase, actionRuns: coldAction }
 
     // ------------------------------------------------------------ 2. second version
-    step('2. second version')
+    await step('2. second version')
     // The host now runs v1 (the last cold deploy); v2 differs only in its top layer.
     progress(`2. second version ${v2.ref} while the host has v1`)
     await evict([v2])
@@ -684,7 +698,7 @@ async function main(): Promise<void> {
 
     // After step 2, which needs v1 live on the host.
     if (large) {
-      step('1b. cold, larger image')
+      await step('1b. cold, larger image')
       progress(`1b. cold deploy of ${large.ref}`)
       // Only the large image leaves the host: v1 and v2 stay for the redeploys of step 4.
       const larger = await coldRuns(large, 2, [large])
@@ -693,7 +707,7 @@ async function main(): Promise<void> {
     }
 
     // ------------------------------------------------------------ 4. overhead
-    step('4. overhead')
+    await step('4. overhead')
     // v1 and v2 are both on the host now: each redeploy sends nothing.
     progress(`4. deploy overhead: ${OVERHEAD_RUNS} redeploys of images already on the host, each next to a bare docker run`)
     await hostDocker(['network', 'create', BOOT_NETWORK])
@@ -723,7 +737,7 @@ async function main(): Promise<void> {
     json.overhead = { ...overhead, bootRuns: boots, overheadRuns: overheads, actionRuns: redeploys, breakdown, bar: { overheadBelowMs: BARS.overheadMs, pass: overhead.overheadMs < BARS.overheadMs } }
 
     // ------------------------------------------------------------ 5. Node 24 (zstd)
-    step('5. Node 24')
+    await step('5. Node 24')
     if (node24Path) {
       const version = (await runCommand(node24Path, ['--version'])).stdout.trim()
       progress(`5. cold deploy again with Node ${version} (zstd)`)
@@ -743,14 +757,14 @@ async function main(): Promise<void> {
 
     // ------------------------------------------------------------ 6. compression: none
     // What a user on a fast link would choose: no compressor on either end.
-    step('6. compression none')
+    await step('6. compression none')
     progress('6. cold deploy again with compression: none')
     const plain = await coldAgain('cold deploy, compression: none', { inputs: { compression: 'none' } })
     rows.push(...coldRows('6. cold, compression: none: wall time (baseline: step 1)', '6. cold, compression: none', againstStep1(plain)))
     json.coldNoCompression = plain
 
     // ------------------------------------------------------------ 3. 1 GiB: peak RSS and rate
-    step('3. 1 GiB')
+    await step('3. 1 GiB')
     if (big) {
       progress(`3. ${big.ref} (${fmtBytes(big.sizeBytes)} incompressible): baseline, then the action under /usr/bin/time`)
       await clearService()
@@ -812,7 +826,7 @@ async function main(): Promise<void> {
     }
 
     // ------------------------------------------------------------ report
-    step('report')
+    currentStep = 'report'
     const durationMs = performance.now() - T0
     const meta = {
       date: startedAt.toISOString(),
