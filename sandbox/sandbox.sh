@@ -371,6 +371,11 @@ Subsystem sftp internal-sftp
 
 # sshd keeps the first SetEnv it meets and ignores later ones, even in a later Match, so each
 # special user gets its full list before the catch-all block.
+# Root is only the tests' own admin login. SHLVL=1 makes its bash skip ~/.bashrc, which bash
+# sources under sshd: this machine's root .bashrc runs pyenv, and a stale pyenv lock stalls
+# every root login for 60 s.
+Match User root
+    SetEnv DOCKER_HOST=$HOST_DOCKER_HOST SHLVL=1
 Match User $USER_NODOCKERCLI
     SetEnv DOCKER_HOST=$HOST_DOCKER_HOST PATH=$PATHS/nodockercli
 Match User $USER_NOBASH
