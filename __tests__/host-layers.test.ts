@@ -1,10 +1,6 @@
-import { spawnSync } from 'node:child_process'
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { hostLayers } from '../src/host/images.js'
-import { bashCommand, type RunResult, type Ssh } from '../src/ssh.js'
 import { chainIds } from '../src/transfer/layers.js'
+import { localSsh, stubCommands } from './support/local-host.js'
 
 // The layer listing runs here under bash with the same strict mode as on a host, against a
 // stub `docker` that answers like an engine holding IMAGES images on the containerd store.
@@ -29,28 +25,11 @@ esac
 `
 
 describe('the host layer listing', () => {
-  let dir: string
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'bg-layers-'))
-    writeFileSync(join(dir, 'docker'), STUB_DOCKER)
-    chmodSync(join(dir, 'docker'), 0o755)
-  })
-  afterAll(() => rmSync(dir, { recursive: true, force: true }))
-
-  /** Runs each script as the host would, with the stub first on the PATH. */
-  const localSsh = {
-    run: async (script: string, args: string[] = []): Promise<RunResult> => {
-      const child = spawnSync('sh', ['-c', bashCommand(script, args)], {
-        env: { ...process.env, PATH: `${dir}:${process.env.PATH}` },
-        encoding: 'utf8',
-        maxBuffer: 64 << 20
-      })
-      return { code: child.status ?? 1, stdout: child.stdout.trim(), stderr: child.stderr }
-    }
-  } as unknown as Ssh
+  const stubs = stubCommands({ docker: STUB_DOCKER })
+  afterAll(() => stubs.remove())
 
   it('reads every image and the containerd store on a host whose lists outgrow a pipe', async () => {
-    const found = await hostLayers(localSsh)
+    const found = await hostLayers(localSsh(stubs.dir))
     expect(found.containerdStore).toBe(true)
     expect([...found.chainIds]).toEqual(chainIds([layer(7)]))
   })

@@ -60402,137 +60402,6 @@ function matchesPattern(pattern, name) {
     return new RegExp(`^${regex}$`, 'i').test(name);
 }
 
-;// CONCATENATED MODULE: ./src/host/paths.ts
-// Where things live on the host. The state root holds one folder per service (lock, state)
-// and one per proxy network (the nginx conf.d the proxy container mounts).
-const STATE_ROOT = '/var/lib/bluegreen';
-function otherSlot(slot) {
-    return slot === 'blue' ? 'green' : 'blue';
-}
-function serviceDir(service) {
-    return `${STATE_ROOT}/${service}`;
-}
-function proxyDir(network) {
-    return `${STATE_ROOT}/_proxy/${network}`;
-}
-function confDir(network) {
-    return `${proxyDir(network)}/conf.d`;
-}
-function proxyName(network) {
-    return `${network}-proxy`;
-}
-function containerName(service, slot) {
-    return `${service}-${slot}`;
-}
-
-;// CONCATENATED MODULE: ./src/host/probe.ts
-// An HTTP probe that runs inside the proxy container, so it reaches the candidate by name on
-// the Docker network without pulling a helper image. It needs only what nginx images carry:
-// a shell with wget (alpine) or curl.
-const PROBE_SCRIPT = `
-url=$1 host=\${2:-}
-t=""; command -v timeout >/dev/null 2>&1 && t="timeout 5"
-if command -v wget >/dev/null 2>&1; then
-  if [ -n "$host" ]; then out=$($t wget -q -S -O /dev/null --header "Host: $host" "$url" 2>&1)
-  else out=$($t wget -q -S -O /dev/null "$url" 2>&1); fi
-elif command -v curl >/dev/null 2>&1; then
-  if [ -n "$host" ]; then out=$(curl -sS -o /dev/null -D - --max-time 5 -H "Host: $host" "$url" 2>&1)
-  else out=$(curl -sS -o /dev/null -D - --max-time 5 "$url" 2>&1); fi
-else
-  echo "NOPROBE"; exit 0
-fi
-code=$(printf '%s\\n' "$out" | sed -n 's/^ *HTTP\\/[0-9.]* \\([0-9][0-9][0-9]\\).*/\\1/p' | head -n 1)
-slot=$(printf '%s\\n' "$out" | sed -n 's/^ *[Xx]-[Bb]luegreen-[Ss]lot: *\\([a-z]*\\).*/\\1/p' | head -n 1)
-echo "STATUS \${code:-000} SLOT \${slot:-none}"
-`;
-/** Parses the probe's `STATUS nnn SLOT name` line; status 0 means no HTTP answer. */
-function parseProbe(line) {
-    const match = /STATUS (\d{3}) SLOT (\S+)/.exec(line);
-    if (!match)
-        return undefined;
-    return { status: Number(match[1]), slot: match[2] === 'none' ? undefined : match[2] };
-}
-function isHealthyStatus(status) {
-    return status >= 200 && status < 400;
-}
-
-;// CONCATENATED MODULE: ./src/host/health.ts
-
-
-// One loop on the host (no round trip per attempt). It stops at once when the container
-// exits, or Docker's own HEALTHCHECK calls it unhealthy. A healthy candidate gets its restart
-// policy here.
-const HEALTH_SCRIPT = `
-proxy=$1 name=$2 url=$3 timeout=$4 probe=$5
-start=$SECONDS attempts=0
-probed=$(mktemp)
-trap 'rm -f "$probed"' EXIT
-logs() { docker logs --tail 20 "$name" 2>&1 | sed 's/^/LOG /'; }
-while :; do
-  attempts=$((attempts + 1))
-  # The probe (a docker exec, the slow part) and the container's state are asked for together.
-  docker exec "$proxy" sh -c "$probe" sh "$url" >"$probed" 2>&1 &
-  probe_job=$!
-  if ! st=$(docker inspect -f '{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$name" 2>&1); then
-    echo "FAIL $attempts docker inspect $name failed: $(printf '%s' "$st" | tr '\\n' ' ')"; exit 3
-  fi
-  read -r status restarts code health <<<"$st"
-  if [ "$status" != running ] || [ "$restarts" != 0 ]; then
-    echo "FAIL $attempts the container stopped (status $status, exit code $code, restarts $restarts)"; logs; exit 3
-  fi
-  if [ "$health" = unhealthy ]; then
-    echo "FAIL $attempts Docker's HEALTHCHECK reports unhealthy"; logs; exit 3
-  fi
-  wait "$probe_job" || true
-  line=$(tail -n 1 "$probed")
-  echo "ATTEMPT $attempts $line HEALTH $health"
-  case "$line" in
-    "STATUS "[23]*)
-      if [ "$health" = none ] || [ "$health" = healthy ]; then
-        docker update --restart unless-stopped "$name" >/dev/null
-        echo "HEALTHY $attempts"; exit 0
-      fi ;;
-    NOPROBE) echo "FAIL $attempts the proxy image has neither wget nor curl to probe with"; exit 3 ;;
-  esac
-  if [ $((SECONDS - start)) -ge "$timeout" ]; then
-    echo "FAIL $attempts no healthy answer within $timeout s (last: $line, HEALTHCHECK: $health)"; logs; exit 4
-  fi
-  sleep 0.3
-done
-`;
-async function waitHealthy(ssh, spec, onAttempt) {
-    const url = `http://${spec.container}:${spec.appPort}${spec.path}`;
-    const logs = [];
-    let attempts = 0;
-    let reason;
-    const result = await ssh.run(HEALTH_SCRIPT, [proxyName(spec.network), spec.container, url, String(spec.timeoutSeconds), PROBE_SCRIPT], {
-        onLine: (line) => {
-            const [kind, count] = line.split(' ');
-            if (kind === 'ATTEMPT' || kind === 'HEALTHY' || kind === 'FAIL')
-                attempts = Number(count);
-            if (kind === 'ATTEMPT')
-                onAttempt(describeAttempt(line));
-            if (kind === 'FAIL')
-                reason = line.split(' ').slice(2).join(' ');
-            if (kind === 'LOG')
-                logs.push(line.slice(4));
-        }
-    });
-    if (result.code === 0)
-        return { healthy: true, attempts };
-    const tail = logs.length ? `\nLast log lines of ${spec.container}:\n${logs.join('\n')}` : '';
-    return { healthy: false, attempts, reason: `${reason ?? result.stderr.trim()}${tail}` };
-}
-/** `ATTEMPT 3 STATUS 502 SLOT none HEALTH starting` → `attempt 3: HTTP 502, HEALTHCHECK starting` */
-function describeAttempt(line) {
-    const match = /^ATTEMPT (\d+) STATUS (\d{3}) SLOT \S+ HEALTH (\S+)/.exec(line);
-    if (!match)
-        return line;
-    const [, attempt, status, health] = match;
-    const answer = status === '000' ? 'no HTTP answer yet' : `HTTP ${status}`;
-    return `attempt ${attempt}: ${answer}${health === 'none' ? '' : `, HEALTHCHECK ${health}`}`;
-}
-
 ;// CONCATENATED MODULE: ./src/image-info.ts
 // What the action needs to know about an image, read from `docker image inspect` on either engine.
 /** Parses one object of `docker image inspect` output (or the {{json .}} of one image). */
@@ -61971,6 +61840,29 @@ async function pruneImages(ssh, refs) {
 
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: ./src/host/paths.ts
+// Where things live on the host. The state root holds one folder per service (lock, state)
+// and one per proxy network (the nginx conf.d the proxy container mounts).
+const STATE_ROOT = '/var/lib/bluegreen';
+function otherSlot(slot) {
+    return slot === 'blue' ? 'green' : 'blue';
+}
+function serviceDir(service) {
+    return `${STATE_ROOT}/${service}`;
+}
+function proxyDir(network) {
+    return `${STATE_ROOT}/_proxy/${network}`;
+}
+function confDir(network) {
+    return `${proxyDir(network)}/conf.d`;
+}
+function proxyName(network) {
+    return `${network}-proxy`;
+}
+function containerName(service, slot) {
+    return `${service}-${slot}`;
+}
+
 ;// CONCATENATED MODULE: ./src/host/lock.ts
 
 
@@ -62153,6 +62045,37 @@ function probeHostName(route) {
     return name.replace(/^\*\./, 'bluegreen-check.');
 }
 
+;// CONCATENATED MODULE: ./src/host/probe.ts
+// An HTTP probe that runs inside the proxy container, so it reaches the candidate by name on
+// the Docker network without pulling a helper image. It needs only what nginx images carry:
+// a shell with wget (alpine) or curl.
+const PROBE_SCRIPT = `
+url=$1 host=\${2:-}
+t=""; command -v timeout >/dev/null 2>&1 && t="timeout 5"
+if command -v wget >/dev/null 2>&1; then
+  if [ -n "$host" ]; then out=$($t wget -q -S -O /dev/null --header "Host: $host" "$url" 2>&1)
+  else out=$($t wget -q -S -O /dev/null "$url" 2>&1); fi
+elif command -v curl >/dev/null 2>&1; then
+  if [ -n "$host" ]; then out=$(curl -sS -o /dev/null -D - --max-time 5 -H "Host: $host" "$url" 2>&1)
+  else out=$(curl -sS -o /dev/null -D - --max-time 5 "$url" 2>&1); fi
+else
+  echo "NOPROBE"; exit 0
+fi
+code=$(printf '%s\\n' "$out" | sed -n 's/^ *HTTP\\/[0-9.]* \\([0-9][0-9][0-9]\\).*/\\1/p' | head -n 1)
+slot=$(printf '%s\\n' "$out" | sed -n 's/^ *[Xx]-[Bb]luegreen-[Ss]lot: *\\([a-z]*\\).*/\\1/p' | head -n 1)
+echo "STATUS \${code:-000} SLOT \${slot:-none}"
+`;
+/** Parses the probe's `STATUS nnn SLOT name` line; status 0 means no HTTP answer. */
+function parseProbe(line) {
+    const match = /STATUS (\d{3}) SLOT (\S+)/.exec(line);
+    if (!match)
+        return undefined;
+    return { status: Number(match[1]), slot: match[2] === 'none' ? undefined : match[2] };
+}
+function isHealthyStatus(status) {
+    return status >= 200 && status < 400;
+}
+
 ;// CONCATENATED MODULE: ./src/host/proxy.ts
 
 
@@ -62267,24 +62190,29 @@ echo "HANDOVER nginx workers from before the reload still accept connections"
 exit 0
 `;
 // Writes the route and switches; when nginx -t refuses it the previous file is put back at
-// once, so the proxy never holds a config it cannot load.
+// once, so the proxy never holds a config it cannot load. The candidate gets its restart
+// policy as it goes live, side by side with the docker exec (it started with none, so a crash
+// at boot stayed a crash); a switch that cannot give it one fails like one that cannot reload.
 const SWITCH_SCRIPT = `
-dir=$1 proxy=$2 service=$3
+dir=$1 proxy=$2 service=$3 container=$4
 ${ROUTE_FILES}
 ${PROXY_LOCK}
+docker update --restart unless-stopped "$container" >/dev/null 2>&1 &
+policy=$!
 if [ -f "$conf" ]; then cp -p "$conf" "$saved"; else rm -f "$saved"; fi
 cat > "$conf.next"
 mv -f "$conf.next" "$conf"
 code=0
-docker exec "$proxy" sh -c "$4" sh "\${@:5}" || code=$?
+docker exec "$proxy" sh -c "$5" sh "\${@:6}" || code=$?
 if [ "$code" = 3 ]; then
   if [ -f "$saved" ]; then mv -f "$saved" "$conf"; else rm -f "$conf"; fi
 fi
+if ! wait "$policy" && [ "$code" = 0 ]; then echo "POLICY docker update --restart unless-stopped $container failed"; code=6; fi
 exit "$code"
 `;
 async function switchRoute(ssh, network, route, healthPath) {
     const result = await ssh.run(SWITCH_SCRIPT, [
-        proxyDir(network), proxyName(network), route.service, SWITCH_IN_PROXY, PROBE_SCRIPT,
+        proxyDir(network), proxyName(network), route.service, route.container, SWITCH_IN_PROXY, PROBE_SCRIPT,
         `http://127.0.0.1:80${healthPath}`, probeHostName(route), route.slot, '200'
     ], { stdin: renderRoute(route) });
     const output = `${result.stdout} ${result.stderr}`.trim();
@@ -62293,6 +62221,8 @@ async function switchRoute(ssh, network, route, healthPath) {
     if (result.code === 3) {
         return { ok: false, reloaded: false, message: `nginx refused the new config (nginx -t), the previous one is back: ${output}` };
     }
+    if (result.code === 6)
+        return { ok: false, reloaded: true, message: `Could not give ${route.container} its restart policy` };
     const last = parseProbe(result.stdout.trim().split('\n').pop() ?? '');
     const seen = last ? `HTTP ${last.status} from slot ${last.slot ?? 'unknown'}` : output;
     return { ok: false, reloaded: true, message: `The proxy did not serve ${route.container} after the switch (last answer: ${seen})` };
@@ -62377,41 +62307,196 @@ async function retireContainer(ssh, spec, onWait) {
     return drained;
 }
 
+;// CONCATENATED MODULE: ./src/host/health.ts
+// A shell inside the proxy that stays open for the whole check: one docker exec (~70 ms here,
+// the slow part of a probe) instead of one per attempt, and the launch step opens it while
+// docker run starts the candidate. Needs $proxy, $url and $probe (probe.ts) set. Writes to a
+// shell that died must fail, not kill the step: SIGPIPE is ignored.
+const PROBE_SHELL = `
+trap '' PIPE
+probe_open() {
+  coproc PROBE { exec docker exec -i -e "BG_PROBE=$probe" -e "BG_URL=$url" "$proxy" sh 2>&1; }
+}
+probe_close() {
+  local pid=\${PROBE_PID:-}
+  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+}
+probe_send() {
+  local w=\${PROBE[1]:-}
+  [ -z "$w" ] || printf '%s\\n' 'sh -c "$BG_PROBE" sh "$BG_URL" 2>&1 | tail -n 1; echo __probed' >&"$w" 2>/dev/null || true
+}
+# Sets $line to the probe's answer. A shell that died or hangs is opened again for the next try.
+probe_read() {
+  local got r=\${PROBE[0]:-}
+  line="no answer from the probe shell in $proxy"
+  if [ -n "$r" ]; then
+    while IFS= read -r -t 8 -u "$r" got 2>/dev/null; do
+      if [ "$got" = __probed ]; then return 0; fi
+      line=$got
+    done
+  fi
+  probe_close
+  probe_open
+}
+`;
+// One loop on the host (no round trip per attempt), after the candidate started. It stops at
+// once when the container exits, or Docker's own HEALTHCHECK calls it unhealthy. Needs $name,
+// $timeout and PROBE_SHELL's functions. A probe is now cheap, so the first second polls every
+// 0.1 s (an app that boots in 120 ms goes live 180 ms sooner than at 0.3 s); slower apps are
+// asked every 0.3 s, so a booting app does not compete with a docker inspect every 0.1 s.
+const HEALTH_LOOP = `
+start=$SECONDS attempts=0
+logs() { docker logs --tail 20 "$name" 2>&1 | sed 's/^/LOG /'; }
+while :; do
+  attempts=$((attempts + 1))
+  probe_send
+  if ! st=$(docker inspect -f '{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$name" 2>&1); then
+    echo "FAIL $attempts docker inspect $name failed: $(printf '%s' "$st" | tr '\\n' ' ')"; exit 3
+  fi
+  read -r status restarts code health <<<"$st"
+  if [ "$status" != running ] || [ "$restarts" != 0 ]; then
+    echo "FAIL $attempts the container stopped (status $status, exit code $code, restarts $restarts)"; logs; exit 3
+  fi
+  if [ "$health" = unhealthy ]; then
+    echo "FAIL $attempts Docker's HEALTHCHECK reports unhealthy"; logs; exit 3
+  fi
+  probe_read
+  echo "ATTEMPT $attempts $line HEALTH $health"
+  case "$line" in
+    "STATUS "[23]*)
+      if [ "$health" = none ] || [ "$health" = healthy ]; then echo "HEALTHY $attempts"; exit 0; fi ;;
+    NOPROBE) echo "FAIL $attempts the proxy image has neither wget nor curl to probe with"; exit 3 ;;
+  esac
+  if [ $((SECONDS - start)) -ge "$timeout" ]; then
+    echo "FAIL $attempts no healthy answer within $timeout s (last: $line, HEALTHCHECK: $health)"; logs; exit 4
+  fi
+  if [ "$attempts" -lt 10 ]; then sleep 0.1; else sleep 0.3; fi
+done
+`;
+/** Collects what HEALTH_LOOP prints into a result. */
+class HealthLines {
+    attempts = 0;
+    reason;
+    logs = [];
+    /** Returns the line when it reports an attempt. */
+    take(line) {
+        const [kind, count] = line.split(' ');
+        if (kind === 'ATTEMPT' || kind === 'HEALTHY' || kind === 'FAIL')
+            this.attempts = Number(count);
+        if (kind === 'FAIL')
+            this.reason = line.split(' ').slice(2).join(' ');
+        if (kind === 'LOG')
+            this.logs.push(line.slice(4));
+        return kind === 'ATTEMPT' ? line : undefined;
+    }
+    result(code, stderr, container) {
+        if (code === 0)
+            return { healthy: true, attempts: this.attempts };
+        const tail = this.logs.length ? `\nLast log lines of ${container}:\n${this.logs.join('\n')}` : '';
+        return { healthy: false, attempts: this.attempts, reason: `${this.reason ?? stderr.trim()}${tail}` };
+    }
+}
+/** `ATTEMPT 3 STATUS 502 SLOT none HEALTH starting` → `attempt 3: HTTP 502, HEALTHCHECK starting` */
+function describeAttempt(line) {
+    const match = /^ATTEMPT (\d+) STATUS (\d{3}) SLOT \S+ HEALTH (\S+)/.exec(line);
+    if (!match)
+        return line;
+    const [, attempt, status, health] = match;
+    const answer = status === '000' ? 'no HTTP answer yet' : `HTTP ${status}`;
+    return `attempt ${attempt}: ${answer}${health === 'none' ? '' : `, HEALTHCHECK ${health}`}`;
+}
+
 ;// CONCATENATED MODULE: ./src/host/slots.ts
+// A bash snippet for the launch step (launch.ts), with $name $net $service $slot $image $id
+// set and the env file written to $envfile.
 // The candidate starts without a restart policy, so a crash at boot stays a crash (with its
-// exit code) instead of a restart loop; the health check gives it unless-stopped once healthy.
-// env values travel on stdin into a 0600 file that lives only until `docker run` has read it
-// and created the container: they never appear on a command line, in a log, or in a file
-// another user could open.
-const START_SCRIPT = `
-name=$1 net=$2 service=$3 slot=$4 image=$5 id=$6
-envfile=$(mktemp)
-trap 'rm -f "$envfile"' EXIT
-chmod 600 "$envfile"
-cat > "$envfile"
+// exit code) instead of a restart loop; the switch gives it unless-stopped once it goes live.
+// The survey under the lock found the slot empty (or a stray was removed), so the name is
+// normally free; one that is not is replaced rather than checked for on every deploy.
+const START_CANDIDATE = `
 start() {
   docker run -d --name "$name" --network "$net" --restart no \\
     --label "bluegreen.service=$service" --label "bluegreen.slot=$slot" \\
     --label "bluegreen.image=$image" --label "bluegreen.image-id=$id" \\
     --env-file "$envfile" "$id" >/dev/null
 }
-# The survey under the lock found the slot empty (or a stray was removed), so the name is
-# normally free; one that is not is replaced rather than checked for on every deploy.
 if ! out=$(start 2>&1); then
   case "$out" in
     *"is already in use"*) docker rm -f "$name" >/dev/null 2>&1 || true; start ;;
-    *) printf '%s\n' "$out" >&2; exit 1 ;;
+    *) printf '%s\\n' "$out" >&2; exit 2 ;;
   esac
 fi
 `;
-async function startCandidate(ssh, spec, env) {
-    const envFile = env.map((entry) => `${entry.name}=${entry.value}\n`).join('');
-    const result = await ssh.run(START_SCRIPT, [spec.name, spec.network, spec.service, spec.slot, spec.image, spec.imageId], { stdin: envFile });
-    if (result.code !== 0)
-        throw new Error(`Could not start ${spec.name}: ${result.stderr.trim()}`);
+/** `docker run --env-file` lines; they travel on stdin only. */
+function envFileText(env) {
+    return env.map((entry) => `${entry.name}=${entry.value}\n`).join('');
 }
 async function removeContainer(ssh, name) {
     await ssh.run('docker rm -f "$1" >/dev/null 2>&1 || true', [name]);
+}
+
+;// CONCATENATED MODULE: ./src/host/launch.ts
+
+
+
+
+// Start and health check are one remote step, so the probe's shell in the proxy opens while
+// docker run works (each costs a docker exec/run; side by side they overlap). env values travel
+// on stdin into a 0600 file that lives only until docker run has read it: never on a command
+// line, in a log, or in a file another user could open.
+const LAUNCH_SCRIPT = `
+name=$1 net=$2 service=$3 slot=$4 image=$5 id=$6 proxy=$7 url=$8 timeout=$9 probe=\${10}
+envfile=$(mktemp)
+trap 'rm -f "$envfile"; probe_close' EXIT
+chmod 600 "$envfile"
+cat > "$envfile"
+${PROBE_SHELL}
+probe_open
+${START_CANDIDATE}
+rm -f "$envfile"
+echo STARTED
+${HEALTH_LOOP}
+`;
+function launchCandidate(ssh, spec, env, health) {
+    const lines = new HealthLines();
+    const attempts = [];
+    let report;
+    let started = false;
+    let markStarted = () => undefined;
+    const running = new Promise((resolve) => (markStarted = resolve));
+    const url = `http://${health.container}:${health.appPort}${health.path}`;
+    const finished = ssh.run(LAUNCH_SCRIPT, [spec.name, spec.network, spec.service, spec.slot, spec.image, spec.imageId,
+        proxyName(health.network), url, String(health.timeoutSeconds), PROBE_SCRIPT], {
+        stdin: envFileText(env),
+        onLine: (line) => {
+            if (line === 'STARTED') {
+                started = true;
+                markStarted();
+                return;
+            }
+            const attempt = lines.take(line);
+            if (attempt === undefined)
+                return;
+            if (report)
+                report(describeAttempt(attempt));
+            else
+                attempts.push(describeAttempt(attempt));
+        }
+    });
+    const outcome = finished.then((result) => {
+        if (!started)
+            throw new Error(`Could not start ${spec.name}: ${result.stderr.trim() || `exit ${result.code}`}`);
+        return lines.result(result.code, result.stderr, health.container);
+    });
+    outcome.catch(() => undefined); // a start failure is reported through started
+    return {
+        started: Promise.race([running, outcome.then(() => undefined)]),
+        health: (onAttempt) => {
+            attempts.splice(0).forEach(onAttempt);
+            report = onAttempt;
+            return outcome;
+        }
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/host/state.ts
@@ -62686,8 +62771,7 @@ function sshHost(ssh) {
         load: (decompress, archive) => loadImage(ssh, decompress, archive),
         verifyImage: (sent, ref) => verifyHostImage(ssh, sent, ref),
         ensureProxy: (spec) => ensureProxy(ssh, spec),
-        startCandidate: (spec, env) => startCandidate(ssh, spec, env),
-        waitHealthy: (spec, onAttempt) => waitHealthy(ssh, spec, onAttempt),
+        launchCandidate: (spec, env, health) => launchCandidate(ssh, spec, env, health),
         removeContainer: (name) => removeContainer(ssh, name),
         switchRoute: (network, route, healthPath) => switchRoute(ssh, network, route, healthPath),
         restoreRoute: (network, service) => restoreRoute(ssh, network, service),
@@ -63241,6 +63325,7 @@ class LockedDeploy {
     situation;
     plan;
     candidate;
+    launched;
     transfer;
     healthAttempts = 0;
     constructor(inputs, host, deps, phases, lock, checked) {
@@ -63343,17 +63428,19 @@ class LockedDeploy {
     }
     async startCandidate() {
         this.lock.assertHeld();
-        await this.guard(() => this.host.startCandidate(this.candidateSpec(), this.inputs.env));
-    }
-    async checkHealth() {
         const { candidate, inputs } = this;
-        const result = await this.host.waitHealthy({
+        this.launched = this.host.launchCandidate(this.candidateSpec(), inputs.env, {
             container: candidate.container,
             network: inputs.network,
             appPort: candidate.appPort,
             path: inputs.healthPath,
             timeoutSeconds: inputs.healthTimeout
-        }, logChanges((line) => info(line)));
+        });
+        await this.guard(() => this.launched.started);
+    }
+    async checkHealth() {
+        const { candidate } = this;
+        const result = await this.launched.health(logChanges((line) => info(line)));
         this.healthAttempts = result.attempts;
         if (result.healthy)
             return;

@@ -1,5 +1,6 @@
 import * as core from '@actions/core'
 import type { Host } from './host/index.js'
+import type { Launch } from './host/launch.js'
 import type { HostLock } from './host/lock.js'
 import type { Route } from './host/nginx-config.js'
 import { containerName } from './host/paths.js'
@@ -61,6 +62,7 @@ class LockedDeploy {
   private situation!: Situation
   private plan!: ImagePlan
   private candidate!: Release
+  private launched!: Launch
   private transfer!: TransferReport
   private healthAttempts = 0
 
@@ -171,21 +173,20 @@ class LockedDeploy {
 
   private async startCandidate(): Promise<void> {
     this.lock.assertHeld()
-    await this.guard(() => this.host.startCandidate(this.candidateSpec(), this.inputs.env))
+    const { candidate, inputs } = this
+    this.launched = this.host.launchCandidate(this.candidateSpec(), inputs.env, {
+      container: candidate.container,
+      network: inputs.network,
+      appPort: candidate.appPort,
+      path: inputs.healthPath,
+      timeoutSeconds: inputs.healthTimeout
+    })
+    await this.guard(() => this.launched.started)
   }
 
   private async checkHealth(): Promise<void> {
-    const { candidate, inputs } = this
-    const result = await this.host.waitHealthy(
-      {
-        container: candidate.container,
-        network: inputs.network,
-        appPort: candidate.appPort,
-        path: inputs.healthPath,
-        timeoutSeconds: inputs.healthTimeout
-      },
-      logChanges((line) => core.info(line))
-    )
+    const { candidate } = this
+    const result = await this.launched.health(logChanges((line) => core.info(line)))
     this.healthAttempts = result.attempts
     if (result.healthy) return
     await this.host.removeContainer(candidate.container)

@@ -112,16 +112,19 @@ export class FakeHost implements Host {
     return ['proxy running']
   }
 
-  async startCandidate(spec: { name: string; slot: string; image: string; imageId: string }) {
+  launchCandidate(spec: { name: string; slot: string; image: string; imageId: string }) {
     this.calls.push(`start ${spec.name}`)
-    if (!this.images.has(spec.imageId)) throw new Error(`No such image: ${spec.imageId}`)
-    this.containers.set(spec.name, { name: spec.name, state: 'running', slot: spec.slot, image: spec.image, imageId: spec.imageId })
-  }
-
-  async waitHealthy(spec: { container: string }, onAttempt: (line: string) => void) {
-    this.calls.push(`health ${spec.container}`)
-    onAttempt('STATUS 200 SLOT none HEALTH none')
-    return this.health
+    const started = this.images.has(spec.imageId)
+      ? Promise.resolve(void this.containers.set(spec.name, { name: spec.name, state: 'running', slot: spec.slot, image: spec.image, imageId: spec.imageId }))
+      : Promise.reject(new Error(`Could not start ${spec.name}: No such image: ${spec.imageId}`))
+    return {
+      started,
+      health: async (onAttempt: (line: string) => void) => {
+        this.calls.push(`health ${spec.name}`)
+        onAttempt('attempt 1: HTTP 200')
+        return this.health
+      }
+    }
   }
 
   async removeContainer(name: string) {

@@ -2,14 +2,15 @@ import type { Readable } from 'node:stream'
 import type { ImageInfo } from '../image-info.js'
 import type { EnvVar } from '../inputs.js'
 import type { RunResult, Ssh } from '../ssh.js'
-import { waitHealthy, type HealthResult, type HealthSpec } from './health.js'
+import type { HealthSpec } from './health.js'
 import { hostLayers, inspectHostImage, loadImage, pruneImages, verifyHostImage, type HostLayers, type Verified } from './images.js'
 import { openLock, type LockOptions, type PendingLock } from './lock.js'
 import type { Route } from './nginx-config.js'
 import type { HostFacts } from './preflight.js'
 import { ensureProxy, restoreRoute, switchRoute, type ProxySpec, type SwitchResult } from './proxy.js'
 import { retireContainer, type RetireResult, type RetireSpec } from './retire.js'
-import { removeContainer, startCandidate, type CandidateSpec } from './slots.js'
+import { launchCandidate, type Launch } from './launch.js'
+import { removeContainer, type CandidateSpec } from './slots.js'
 import { writeState, type ServiceState } from './state.js'
 import { survey, type Survey, type SurveyRequest } from './survey.js'
 
@@ -26,8 +27,8 @@ export interface Host {
   load(decompress: string, archive: Readable): Promise<RunResult>
   verifyImage(sent: ImageInfo, ref: string): Promise<Verified>
   ensureProxy(spec: ProxySpec): Promise<string[]>
-  startCandidate(spec: CandidateSpec, env: EnvVar[]): Promise<void>
-  waitHealthy(spec: HealthSpec, onAttempt: (line: string) => void): Promise<HealthResult>
+  /** Starts the candidate in the idle slot and health-checks it, in one remote step. */
+  launchCandidate(spec: CandidateSpec, env: EnvVar[], health: HealthSpec): Launch
   removeContainer(name: string): Promise<void>
   /** Routes the proxy to the new slot and checks through the proxy that it answers. */
   switchRoute(network: string, route: Route, healthPath: string): Promise<SwitchResult>
@@ -57,8 +58,7 @@ export function sshHost(ssh: Ssh): Host {
     load: (decompress, archive) => loadImage(ssh, decompress, archive),
     verifyImage: (sent, ref) => verifyHostImage(ssh, sent, ref),
     ensureProxy: (spec) => ensureProxy(ssh, spec),
-    startCandidate: (spec, env) => startCandidate(ssh, spec, env),
-    waitHealthy: (spec, onAttempt) => waitHealthy(ssh, spec, onAttempt),
+    launchCandidate: (spec, env, health) => launchCandidate(ssh, spec, env, health),
     removeContainer: (name) => removeContainer(ssh, name),
     switchRoute: (network, route, healthPath) => switchRoute(ssh, network, route, healthPath),
     restoreRoute: (network, service) => restoreRoute(ssh, network, service),

@@ -151,19 +151,24 @@ exit 0
 `
 
 // Writes the route and switches; when nginx -t refuses it the previous file is put back at
-// once, so the proxy never holds a config it cannot load.
+// once, so the proxy never holds a config it cannot load. The candidate gets its restart
+// policy as it goes live, side by side with the docker exec (it started with none, so a crash
+// at boot stayed a crash); a switch that cannot give it one fails like one that cannot reload.
 const SWITCH_SCRIPT = `
-dir=$1 proxy=$2 service=$3
+dir=$1 proxy=$2 service=$3 container=$4
 ${ROUTE_FILES}
 ${PROXY_LOCK}
+docker update --restart unless-stopped "$container" >/dev/null 2>&1 &
+policy=$!
 if [ -f "$conf" ]; then cp -p "$conf" "$saved"; else rm -f "$saved"; fi
 cat > "$conf.next"
 mv -f "$conf.next" "$conf"
 code=0
-docker exec "$proxy" sh -c "$4" sh "\${@:5}" || code=$?
+docker exec "$proxy" sh -c "$5" sh "\${@:6}" || code=$?
 if [ "$code" = 3 ]; then
   if [ -f "$saved" ]; then mv -f "$saved" "$conf"; else rm -f "$conf"; fi
 fi
+if ! wait "$policy" && [ "$code" = 0 ]; then echo "POLICY docker update --restart unless-stopped $container failed"; code=6; fi
 exit "$code"
 `
 
@@ -171,7 +176,7 @@ export async function switchRoute(ssh: Ssh, network: string, route: Route, healt
   const result = await ssh.run(
     SWITCH_SCRIPT,
     [
-      proxyDir(network), proxyName(network), route.service, SWITCH_IN_PROXY, PROBE_SCRIPT,
+      proxyDir(network), proxyName(network), route.service, route.container, SWITCH_IN_PROXY, PROBE_SCRIPT,
       `http://127.0.0.1:80${healthPath}`, probeHostName(route), route.slot, '200'
     ],
     { stdin: renderRoute(route) }
@@ -181,6 +186,7 @@ export async function switchRoute(ssh: Ssh, network: string, route: Route, healt
   if (result.code === 3) {
     return { ok: false, reloaded: false, message: `nginx refused the new config (nginx -t), the previous one is back: ${output}` }
   }
+  if (result.code === 6) return { ok: false, reloaded: true, message: `Could not give ${route.container} its restart policy` }
   const last = parseProbe(result.stdout.trim().split('\n').pop() ?? '')
   const seen = last ? `HTTP ${last.status} from slot ${last.slot ?? 'unknown'}` : output
   return { ok: false, reloaded: true, message: `The proxy did not serve ${route.container} after the switch (last answer: ${seen})` }
