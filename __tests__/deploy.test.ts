@@ -49,7 +49,7 @@ describe('deploy', () => {
     expect(host.routes.get('web')?.container).toBe('web-blue')
     expect(host.state?.live).toMatchObject({ slot: 'blue', image: 'web:2' })
     expect(host.calls).toEqual([
-      'survey', 'lock web', 'load gzip -dc', 'ensure-proxy bluegreen', 'start web-blue',
+      'survey', 'lock web', 'ensure-proxy bluegreen', 'load gzip -dc', 'start web-blue',
       'health web-blue', 'switch web-blue', 'write-state'
     ])
     expect(host.released).toBe(true)
@@ -145,6 +145,18 @@ describe('deploy', () => {
     const report = await result
     expect(runner.saves).toEqual([])
     expect(report.transfer).toMatchObject({ source: 'already-on-host', sentBytes: 0 })
+  })
+
+  it('tags instead of sending when the host has the image under another name (a new tag, same build)', async () => {
+    const host = hostWithV1()
+    host.addImage(v2, 'web:2-rc')
+    const { result } = run(host, { 'web:2': v2 })
+    const report = await result
+    expect(report.transfer).toMatchObject({ source: 'tagged', sentBytes: 0, skippedLayers: v2.diffIds.length })
+    expect(host.calls).toContain(`tag ${v2.id} web:2`)
+    expect(host.calls.some((call) => call.startsWith('load'))).toBe(false)
+    expect(host.state?.live).toMatchObject({ image: 'web:2', imageId: v2.id })
+    expect(core.log.join('\n')).toMatch(/The host already has this image \(\w+\) under another name; tagging it web:2, nothing to send/)
   })
 
   it("deploys the host's copy when the runner lacks the image (re-run with an older tag)", async () => {

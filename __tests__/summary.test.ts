@@ -48,6 +48,11 @@ describe('job summary', () => {
     expect(rolledBack).toContain("the previous release's image (86.0 MiB) was still on the host; nothing sent.")
   })
 
+  it('says when the host had the image under another name', () => {
+    const tagged = renderSummary({ ...report, transfer: { ...report.transfer, source: 'tagged', sentBytes: 0 } })
+    expect(tagged).toContain('already on the host under another name (86.0 MiB); tagged, nothing sent.')
+  })
+
   it('quotes a failure', () => {
     expect(renderFailure('Health check failed\nThe host is as before')).toBe('## Deploy failed\n\n> Health check failed\n> The host is as before\n')
   })

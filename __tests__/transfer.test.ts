@@ -103,13 +103,15 @@ describe('dropLayers', () => {
   })
 })
 
-/** A host that unpacks what it is sent, and knows the chains of the given layers. */
-function receivingHost(knownDiffIds: string[], verify: (entries: Map<string, Buffer>) => string | undefined) {
+/** A host that unpacks what it is sent, and knows the chains of the given layers (and these images). */
+function receivingHost(knownDiffIds: string[], verify: (entries: Map<string, Buffer>) => string | undefined, imageIds: string[] = []) {
   const loaded = (problem: string | undefined) => (problem ? { problem } : { image: { id: 'sha256:img' } })
   const received: Map<string, Buffer>[] = []
+  const tagged: string[] = []
   const host = {
     facts: { user: 'root', dockerVersion: '27', tools: ['gzip'] },
-    layers: async () => ({ chainIds: collectChainIds([knownDiffIds]), containerdStore: false }),
+    layers: async () => ({ chainIds: collectChainIds([knownDiffIds]), imageIds: new Set(imageIds), containerdStore: false }),
+    tagImage: async (id: string, ref: string) => void tagged.push(`${id} ${ref}`),
     load: async (decompress: string, body: Readable) => {
       expect(decompress).toBe('gzip -dc')
       received.push(await archiveEntries(body.pipe(createGunzip())))
@@ -117,17 +119,22 @@ function receivingHost(knownDiffIds: string[], verify: (entries: Map<string, Buf
     },
     verifyImage: async () => loaded(verify(received[received.length - 1]))
   } as unknown as Host
-  return { host, received }
+  return { host, received, tagged }
 }
 
 function runner(archive: FakeArchive) {
   const saves: string[] = []
+  const stdouts: Readable[] = []
+  let stopped = 0
   return {
     saves,
+    stdouts,
+    stopped: () => stopped,
     deps: {
       save: (ref: string) => {
         saves.push(ref)
-        return { stdout: chunked(archive.bytes), done: Promise.resolve(), stop: () => undefined }
+        stdouts.push(chunked(archive.bytes))
+        return { stdout: stdouts[stdouts.length - 1], done: Promise.resolve(), stop: () => void stopped++ }
       },
       log: () => undefined
     }
@@ -167,6 +174,21 @@ describe('sendImage', () => {
     expect([...received[0].keys()]).toContain(archive.layerPaths[1])
   })
 
+  it('tags the image the host has under another name, and sends nothing', async () => {
+    const archive = await fakeArchive([50_000, 2_000], 'classic')
+    const { host, received, tagged } = receivingHost(archive.diffIds, () => undefined, ['sha256:other', 'sha256:img'])
+    const { deps, saves, stdouts, stopped } = runner(archive)
+    const result = await sendImage(host, 'web:2', info(archive), gzip, deps)
+    expect(tagged).toEqual(['sha256:img web:2'])
+    expect(received).toHaveLength(0)
+    // docker save was started (its first byte takes longest) and stopped unread.
+    expect(saves).toEqual(['web:2'])
+    expect(stopped()).toBe(1)
+    expect(stdouts[0].readableFlowing).not.toBe(true)
+    expect(result).toMatchObject({ tagged: true, sentBytes: 0, archiveBytes: 0, skippedLayers: 2, totalLayers: 2 })
+    expect(result.loaded.id).toBe('sha256:img')
+  })
+
   it('sends everything, once, when the host has none of the layers', async () => {
     const archive = await fakeArchive([50_000, 2_000], 'classic')
     const { host, received } = receivingHost([], () => undefined)
@@ -194,7 +216,7 @@ describe('sendImage', () => {
     const archive = await fakeArchive([10_000], 'classic')
     const host = {
       facts: { user: 'root', dockerVersion: '27', tools: ['gzip'] },
-      layers: async () => ({ chainIds: new Set<string>(), containerdStore: false }),
+      layers: async () => ({ chainIds: new Set<string>(), imageIds: new Set<string>(), containerdStore: false }),
       load: async (_d: string, body: Readable) => {
         body.resume()
         return { code: 1, stdout: '', stderr: 'Error processing tar file(exit status 1): write /x: no space left on device' }

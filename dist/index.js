@@ -61799,6 +61799,7 @@ ids=$(docker image ls -aq --no-trunc | sort -u)
 [ -n "$ids" ] || exit 0
 first=\${ids%%$'\\n'*}
 if docker image inspect "$first" | grep '"Descriptor"' >/dev/null; then echo "store containerd"; fi
+printf 'id %s\\n' $ids
 printf '%s\\n' "$ids" | xargs docker image inspect --format '{{json .RootFS.Layers}}'
 `);
     if (result.code !== 0)
@@ -61806,7 +61807,14 @@ printf '%s\\n' "$ids" | xargs docker image inspect --format '{{json .RootFS.Laye
     const lines = result.stdout.split('\n');
     const lists = lines.filter((line) => line.startsWith('[')).map((line) => JSON.parse(line));
     const store = lines.find((line) => line.startsWith('store ')) ?? '';
-    return { chainIds: collectChainIds(lists), containerdStore: store === 'store containerd' };
+    const imageIds = new Set(lines.filter((line) => line.startsWith('id ')).map((line) => line.slice(3)));
+    return { chainIds: collectChainIds(lists), imageIds, containerdStore: store === 'store containerd' };
+}
+/** Gives the host's image `id` the name `ref` too. */
+async function tagImage(ssh, id, ref) {
+    const result = await ssh.run('docker tag "$1" "$2"', [id, ref]);
+    if (result.code !== 0)
+        throw new Error(`Could not tag ${id} as ${ref} on the host: ${result.stderr.trim()}`);
 }
 /** Feeds an archive stream to `docker load` on the host; `decompress` is a fixed command word. */
 function loadImage(ssh, decompress, archive) {
@@ -62769,6 +62777,7 @@ function sshHost(ssh) {
         inspectImage: (ref) => inspectHostImage(ssh, ref),
         layers: () => hostLayers(ssh),
         load: (decompress, archive) => loadImage(ssh, decompress, archive),
+        tagImage: (id, ref) => tagImage(ssh, id, ref),
         verifyImage: (sent, ref) => verifyHostImage(ssh, sent, ref),
         ensureProxy: (spec) => ensureProxy(ssh, spec),
         launchCandidate: (spec, env, health) => launchCandidate(ssh, spec, env, health),
@@ -63201,6 +63210,7 @@ async function spoolLayer(dir, header, body, skip, output) {
 
 
 
+
 /**
  * Sends the image, leaving out the bottom layers the host already has. A load that does not
  * verify (the containerd store may refuse a partial archive, yet exit 0) is retried in full.
@@ -63209,7 +63219,9 @@ async function sendImage(host, ref, image, codec, deps) {
     const started = Date.now();
     // docker save starts at once; the host's layer list arrives while its first entries do.
     const sizes = deps.layerSizes?.(ref).catch(() => undefined) ?? Promise.resolve(undefined);
-    const skip = host.layers().then((layers) => {
+    const listing = host.layers();
+    const present = listing.then((layers) => layers.imageIds.has(image.id));
+    const skip = listing.then((layers) => {
         const count = sharedLayerCount(image.diffIds, layers.chainIds);
         deps.log(`${count} of ${image.diffIds.length} layers are already on the host; ${codec.reason} (level ${codec.level})`);
         if (count > 0 && layers.containerdStore) {
@@ -63218,10 +63230,16 @@ async function sendImage(host, ref, image, codec, deps) {
         return count;
     });
     const shared = Promise.all([skip, sizes]).then(([count, history]) => ({ count, maybe: sharedSizeTest(history, count) }));
-    let attempt = await sendOnce(host, ref, image, codec, shared, deps);
-    if (!attempt.loaded && attempt.skipped > 0) {
+    let attempt = await sendOnce(host, ref, image, codec, { shared, present }, deps);
+    if (attempt.tagged) {
+        deps.log(`The host already has this image (${shortId(image.id)}) under another name; tagging it ${ref}, nothing to send`);
+        await host.tagImage(image.id, ref);
+        const verified = await host.verifyImage(image, ref);
+        attempt = verified.image ? { ...attempt, loaded: verified.image } : { ...attempt, error: verified.problem };
+    }
+    else if (!attempt.loaded && attempt.skipped > 0) {
         deps.log(`The load without the shared layers did not verify (${attempt.error}); sending every layer`);
-        const retry = await sendOnce(host, ref, image, codec, Promise.resolve({ count: 0 }), deps);
+        const retry = await sendOnce(host, ref, image, codec, { shared: Promise.resolve({ count: 0 }), present: Promise.resolve(false) }, deps);
         retry.sentBytes += attempt.sentBytes;
         attempt = retry;
     }
@@ -63234,15 +63252,27 @@ async function sendImage(host, ref, image, codec, deps) {
         skippedLayers: attempt.skipped,
         totalLayers: image.diffIds.length,
         codec,
-        durationMs: Date.now() - started
+        durationMs: Date.now() - started,
+        tagged: attempt.tagged === true
     };
 }
-async function sendOnce(host, ref, image, codec, shared, deps) {
+async function sendOnce(host, ref, image, codec, has, deps) {
+    // The host's answer comes during docker save's time to first byte, and nothing reads the
+    // archive before it. (Docker 20.10 finishes the export of a save that is stopped: runner
+    // CPU only, and only when the host turns out to have the image.)
     const save = deps.save(ref);
+    const present = await has.present.catch((error) => {
+        save.stop();
+        throw error;
+    });
+    if (present) {
+        save.stop();
+        return { sentBytes: 0, archiveBytes: 0, skipped: image.diffIds.length, tagged: true };
+    }
     const read = new ByteCounter();
     const sent = new ByteCounter();
     save.stdout.on('error', (error) => read.destroy(error));
-    const layers = shared.then(({ count, maybe }) => ({ ids: new Set(image.diffIds.slice(0, count)), maybe }));
+    const layers = has.shared.then(({ count, maybe }) => ({ ids: new Set(image.diffIds.slice(0, count)), maybe }));
     const filter = dropLayers(save.stdout.pipe(read), layers, deps.spoolDir);
     const body = compressedBody(filter.archive, codec, sent);
     const stopProgress = startProgress({ read, sent, expectedBytes: image.sizeBytes }, deps.log);
@@ -63409,7 +63439,7 @@ class LockedDeploy {
         const result = await sending.catch((error) => {
             throw new Error(`${error.message}. ${this.hostUnchanged()}`);
         });
-        this.transfer = { ...base, ...result, source: 'sent', codec: codec.codec };
+        this.transfer = { ...base, ...result, source: result.tagged ? 'tagged' : 'sent', codec: codec.codec };
         // From here on the host's name for the image (the containerd store has its own IDs).
         this.plan = { ...plan, image: result.loaded };
         this.candidate.imageId = result.loaded.id;
@@ -63896,6 +63926,8 @@ function transferLine(transfer) {
     switch (transfer.source) {
         case 'already-on-host':
             return `already on the host (${size}); nothing sent.`;
+        case 'tagged':
+            return `already on the host under another name (${size}); tagged, nothing sent.`;
         case 'host-copy':
             return `not on the runner; the host's copy (${size}) went live, nothing sent.`;
         case 'rollback':

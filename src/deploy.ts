@@ -150,7 +150,7 @@ class LockedDeploy {
     const result = await sending.catch((error: Error) => {
       throw new Error(`${error.message}. ${this.hostUnchanged()}`)
     })
-    this.transfer = { ...base, ...result, source: 'sent', codec: codec.codec }
+    this.transfer = { ...base, ...result, source: result.tagged ? 'tagged' : 'sent', codec: codec.codec }
     // From here on the host's name for the image (the containerd store has its own IDs).
     this.plan = { ...plan, image: result.loaded }
     this.candidate.imageId = result.loaded.id

@@ -3,7 +3,7 @@ import type { Slot } from './host/paths.js'
 import type { PhaseTime } from './phases.js'
 import type { Codec } from './transfer/compression.js'
 
-export type ImageSource = 'sent' | 'already-on-host' | 'host-copy' | 'rollback'
+export type ImageSource = 'sent' | 'tagged' | 'already-on-host' | 'host-copy' | 'rollback'
 
 export interface TransferReport {
   source: ImageSource

@@ -52,6 +52,8 @@ export function transferLine(transfer: TransferReport): string {
   switch (transfer.source) {
     case 'already-on-host':
       return `already on the host (${size}); nothing sent.`
+    case 'tagged':
+      return `already on the host under another name (${size}); tagged, nothing sent.`
     case 'host-copy':
       return `not on the runner; the host's copy (${size}) went live, nothing sent.`
     case 'rollback':

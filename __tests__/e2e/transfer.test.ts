@@ -64,6 +64,24 @@ test('a second version that changes only its top layer sends under 1 MiB and run
   expect(run.summary).toMatch(new RegExp(`sent [\\d.]+ KiB of [\\d.]+ MiB \\(${layers.length - 1} of ${layers.length} layers already on the host\\)`))
 })
 
+test('the same build under a new tag (a new commit, nothing changed) is tagged on the host, not sent', async () => {
+  const again = 'e2e-transfer/app:2-again'
+  await mustRunnerDocker(['tag', v2.ref, again])
+  try {
+    const run = await runAction(inputs('t-delta', again))
+    expectOk(run)
+    expect(run.outputs['transferred-bytes']).toBe('0')
+    expect(run.outputs.image).toBe(again)
+    expect(run.outputs['image-id']).toBe(v2.id)
+    expect(run.stdout).toContain(`under another name; tagging it ${again}, nothing to send`)
+    expect((await mustHostDocker(['image', 'inspect', '--format', '{{.Id}}', again])).stdout.trim()).toBe(v2.id)
+    expect((await viaProxy(PORT, '/', 't-delta.test')).body).toBe('version=transfer-2\n')
+    expect(run.summary).toContain('already on the host under another name')
+  } finally {
+    await mustRunnerDocker(['image', 'rm', again])
+  }
+})
+
 test('on Node 24, as GitHub runs it, the stream is zstd and the image arrives whole', async () => {
   const fresh = await buildApp({ tag: 'e2e-transfer/app:zstd', version: 'transfer-zstd', paddingMiB: 3 })
   await removeImage(fresh.id, 'host')

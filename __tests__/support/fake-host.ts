@@ -91,7 +91,15 @@ export class FakeHost implements Host {
   }
 
   async layers() {
-    return { chainIds: new Set<string>(), containerdStore: false }
+    const imageIds = new Set([...this.images.values()].map((image) => image.id))
+    return { chainIds: new Set<string>(), imageIds, containerdStore: false }
+  }
+
+  async tagImage(id: string, ref: string) {
+    this.calls.push(`tag ${id} ${ref}`)
+    const image = this.images.get(id)
+    if (!image) throw new Error(`Could not tag ${id} as ${ref} on the host: No such image`)
+    this.images.set(ref, image)
   }
 
   async load(decompress: string, archive: Readable) {

@@ -12,6 +12,8 @@ export async function inspectHostImage(ssh: Ssh, ref: string): Promise<ImageInfo
 export interface HostLayers {
   /** Every layer chain the host's images are built from. */
   chainIds: Set<string>
+  /** Every image ID on the host, tagged or not. */
+  imageIds: Set<string>
   /** Docker's containerd image store (the default of new Docker 29 installs). */
   containerdStore: boolean
 }
@@ -27,13 +29,21 @@ ids=$(docker image ls -aq --no-trunc | sort -u)
 [ -n "$ids" ] || exit 0
 first=\${ids%%$'\\n'*}
 if docker image inspect "$first" | grep '"Descriptor"' >/dev/null; then echo "store containerd"; fi
+printf 'id %s\\n' $ids
 printf '%s\\n' "$ids" | xargs docker image inspect --format '{{json .RootFS.Layers}}'
 `)
   if (result.code !== 0) throw new Error(`Could not list the host's image layers: ${result.stderr.trim() || `exit ${result.code}`}`)
   const lines = result.stdout.split('\n')
   const lists = lines.filter((line) => line.startsWith('[')).map((line) => JSON.parse(line) as string[])
   const store = lines.find((line) => line.startsWith('store ')) ?? ''
-  return { chainIds: collectChainIds(lists), containerdStore: store === 'store containerd' }
+  const imageIds = new Set(lines.filter((line) => line.startsWith('id ')).map((line) => line.slice(3)))
+  return { chainIds: collectChainIds(lists), imageIds, containerdStore: store === 'store containerd' }
+}
+
+/** Gives the host's image `id` the name `ref` too. */
+export async function tagImage(ssh: Ssh, id: string, ref: string): Promise<void> {
+  const result = await ssh.run('docker tag "$1" "$2"', [id, ref])
+  if (result.code !== 0) throw new Error(`Could not tag ${id} as ${ref} on the host: ${result.stderr.trim()}`)
 }
 
 /** Feeds an archive stream to `docker load` on the host; `decompress` is a fixed command word. */

@@ -3,7 +3,7 @@ import type { ImageInfo } from '../image-info.js'
 import type { EnvVar } from '../inputs.js'
 import type { RunResult, Ssh } from '../ssh.js'
 import type { HealthSpec } from './health.js'
-import { hostLayers, inspectHostImage, loadImage, pruneImages, verifyHostImage, type HostLayers, type Verified } from './images.js'
+import { hostLayers, inspectHostImage, loadImage, pruneImages, tagImage, verifyHostImage, type HostLayers, type Verified } from './images.js'
 import { openLock, type LockOptions, type PendingLock } from './lock.js'
 import type { Route } from './nginx-config.js'
 import type { HostFacts } from './preflight.js'
@@ -25,6 +25,7 @@ export interface Host {
   inspectImage(ref: string): Promise<ImageInfo | undefined>
   layers(): Promise<HostLayers>
   load(decompress: string, archive: Readable): Promise<RunResult>
+  tagImage(id: string, ref: string): Promise<void>
   verifyImage(sent: ImageInfo, ref: string): Promise<Verified>
   ensureProxy(spec: ProxySpec): Promise<string[]>
   /** Starts the candidate in the idle slot and health-checks it, in one remote step. */
@@ -56,6 +57,7 @@ export function sshHost(ssh: Ssh): Host {
     inspectImage: (ref) => inspectHostImage(ssh, ref),
     layers: () => hostLayers(ssh),
     load: (decompress, archive) => loadImage(ssh, decompress, archive),
+    tagImage: (id, ref) => tagImage(ssh, id, ref),
     verifyImage: (sent, ref) => verifyHostImage(ssh, sent, ref),
     ensureProxy: (spec) => ensureProxy(ssh, spec),
     launchCandidate: (spec, env, health) => launchCandidate(ssh, spec, env, health),

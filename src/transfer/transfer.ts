@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream/promises'
 import type { Readable } from 'node:stream'
 import type { Host } from '../host/index.js'
-import type { ImageInfo } from '../image-info.js'
+import { shortId, type ImageInfo } from '../image-info.js'
 import type { SaveStream } from '../runner-docker.js'
 import { compressor, decompressCommand, type CodecChoice } from './compression.js'
 import { sharedLayerCount, sharedSizeTest } from './layers.js'
@@ -19,6 +19,8 @@ export interface TransferResult {
   totalLayers: number
   codec: CodecChoice
   durationMs: number
+  /** The host had the image under another name: it was tagged, nothing was sent. */
+  tagged: boolean
 }
 
 export interface TransferDeps {
@@ -44,7 +46,9 @@ export async function sendImage(
   const started = Date.now()
   // docker save starts at once; the host's layer list arrives while its first entries do.
   const sizes = deps.layerSizes?.(ref).catch(() => undefined) ?? Promise.resolve(undefined)
-  const skip = host.layers().then((layers) => {
+  const listing = host.layers()
+  const present = listing.then((layers) => layers.imageIds.has(image.id))
+  const skip = listing.then((layers) => {
     const count = sharedLayerCount(image.diffIds, layers.chainIds)
     deps.log(`${count} of ${image.diffIds.length} layers are already on the host; ${codec.reason} (level ${codec.level})`)
     if (count > 0 && layers.containerdStore) {
@@ -53,10 +57,15 @@ export async function sendImage(
     return count
   })
   const shared = Promise.all([skip, sizes]).then(([count, history]) => ({ count, maybe: sharedSizeTest(history, count) }))
-  let attempt = await sendOnce(host, ref, image, codec, shared, deps)
-  if (!attempt.loaded && attempt.skipped > 0) {
+  let attempt = await sendOnce(host, ref, image, codec, { shared, present }, deps)
+  if (attempt.tagged) {
+    deps.log(`The host already has this image (${shortId(image.id)}) under another name; tagging it ${ref}, nothing to send`)
+    await host.tagImage(image.id, ref)
+    const verified = await host.verifyImage(image, ref)
+    attempt = verified.image ? { ...attempt, loaded: verified.image } : { ...attempt, error: verified.problem }
+  } else if (!attempt.loaded && attempt.skipped > 0) {
     deps.log(`The load without the shared layers did not verify (${attempt.error}); sending every layer`)
-    const retry = await sendOnce(host, ref, image, codec, Promise.resolve({ count: 0 }), deps)
+    const retry = await sendOnce(host, ref, image, codec, { shared: Promise.resolve({ count: 0 }), present: Promise.resolve(false) }, deps)
     retry.sentBytes += attempt.sentBytes
     attempt = retry
   }
@@ -68,7 +77,8 @@ export async function sendImage(
     skippedLayers: attempt.skipped,
     totalLayers: image.diffIds.length,
     codec,
-    durationMs: Date.now() - started
+    durationMs: Date.now() - started,
+    tagged: attempt.tagged === true
   }
 }
 
@@ -78,6 +88,14 @@ interface Attempt {
   skipped: number
   loaded?: ImageInfo
   error?: string
+  tagged?: boolean
+}
+
+interface HostHas {
+  /** How many bottom layers the host has, and which layer.tar sizes could be one of them. */
+  shared: Promise<{ count: number; maybe?: (tarSize: number) => boolean }>
+  /** Whether the host has the image itself, under some other name. */
+  present: Promise<boolean>
 }
 
 async function sendOnce(
@@ -85,14 +103,25 @@ async function sendOnce(
   ref: string,
   image: ImageInfo,
   codec: CodecChoice,
-  shared: Promise<{ count: number; maybe?: (tarSize: number) => boolean }>,
+  has: HostHas,
   deps: TransferDeps
 ): Promise<Attempt> {
+  // The host's answer comes during docker save's time to first byte, and nothing reads the
+  // archive before it. (Docker 20.10 finishes the export of a save that is stopped: runner
+  // CPU only, and only when the host turns out to have the image.)
   const save = deps.save(ref)
+  const present = await has.present.catch((error: unknown) => {
+    save.stop()
+    throw error
+  })
+  if (present) {
+    save.stop()
+    return { sentBytes: 0, archiveBytes: 0, skipped: image.diffIds.length, tagged: true }
+  }
   const read = new ByteCounter()
   const sent = new ByteCounter()
   save.stdout.on('error', (error) => read.destroy(error))
-  const layers = shared.then(({ count, maybe }) => ({ ids: new Set(image.diffIds.slice(0, count)), maybe }))
+  const layers = has.shared.then(({ count, maybe }) => ({ ids: new Set(image.diffIds.slice(0, count)), maybe }))
   const filter = dropLayers(save.stdout.pipe(read), layers, deps.spoolDir)
   const body: Readable = compressedBody(filter.archive, codec, sent)
   const stopProgress = startProgress({ read, sent, expectedBytes: image.sizeBytes }, deps.log)
