@@ -820,6 +820,18 @@ async function main(): Promise<void> {
           { figure: '3. 1 GiB base, second version: transfer phase (baseline: whole pipeline)', baseline: fmtMs(bigBase.wallMs), action: fmtMs(big2Run.transferMs), ratio: ratio(big2Run.transferMs, bigBase.wallMs) },
         )
         bigJson.secondVersion = { image: { ref: big2.ref, id: big2.id }, action: big2Run }
+        // The same build under a new tag (a new commit that changed nothing in the image).
+        const again = `${big2.ref}-again`
+        await runnerDocker(['tag', big2.ref, again])
+        progress(`   the same build as ${again}`)
+        const againRun = await runActionTimed(info, again, { label: '1 GiB same build, new tag' })
+        await runnerDocker(['image', 'rm', again])
+        progress(`   action: ${fmtMs(againRun.wallMs)} (transfer ${fmtMs(againRun.transferMs)}), ${fmtBytes(againRun.wireBytes)} on the wire`)
+        rows.push({
+          figure: '3. 1 GiB, the same build under a new tag: transfer phase (baseline: whole pipeline)',
+          baseline: fmtMs(bigBase.wallMs), action: `${fmtMs(againRun.transferMs)}, ${fmtBytes(againRun.wireBytes)} sent`, ratio: ratio(againRun.transferMs, bigBase.wallMs)
+        })
+        bigJson.sameBuildNewTag = { ref: again, action: againRun }
       }
     } else {
       rows.push({ figure: '3. 1 GiB image: peak RSS and rate', action: 'skipped (--quick)' })
