@@ -5,6 +5,7 @@ import { shortId, type ImageInfo } from '../image-info.js'
 import type { SaveStream } from '../runner-docker.js'
 import { compressor, decompressCommand, type CodecChoice } from './compression.js'
 import { sharedLayerCount, sharedSizeTest } from './layers.js'
+import { keepYoungGenerationSmall } from './memory.js'
 import { ByteCounter, startProgress } from './progress.js'
 import { dropLayers } from './tar-filter.js'
 
@@ -44,6 +45,7 @@ export async function sendImage(
   deps: TransferDeps
 ): Promise<TransferResult> {
   const started = Date.now()
+  keepYoungGenerationSmall()
   // docker save starts at once; the host's layer list arrives while its first entries do.
   const sizes = deps.layerSizes?.(ref).catch(() => undefined) ?? Promise.resolve(undefined)
   const listing = host.layers()
