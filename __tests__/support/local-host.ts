@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { STATE_ROOT } from '../../src/host/paths.js'
 import { bashCommand, type RunOptions, type RunResult, type Ssh } from '../../src/ssh.js'
 
 /** A temp dir of stub commands (name → sh script) to put first on the PATH. */
@@ -17,11 +18,13 @@ export function stubCommands(commands: Record<string, string>): { dir: string; r
 /**
  * An Ssh whose run() executes each remote script here, under bash with the host's strict mode,
  * with `stubDir` first on the PATH. Output lines reach onLine once the script has ended.
+ * `stateRoot` stands in for the host's /var/lib/bluegreen in the scripts' arguments.
  */
-export function localSsh(stubDir: string, env: Record<string, string> = {}): Ssh {
+export function localSsh(stubDir: string, env: Record<string, string> = {}, stateRoot?: string): Ssh {
+  const place = (arg: string): string => (stateRoot && arg.startsWith(STATE_ROOT) ? stateRoot + arg.slice(STATE_ROOT.length) : arg)
   return {
     run: async (script: string, args: string[] = [], options: RunOptions = {}): Promise<RunResult> => {
-      const child = spawnSync('sh', ['-c', bashCommand(script, args)], {
+      const child = spawnSync('sh', ['-c', bashCommand(script, args.map(place))], {
         env: { ...process.env, ...env, PATH: `${stubDir}:${process.env.PATH}` },
         input: options.stdin ?? '',
         encoding: 'utf8',

@@ -158,7 +158,9 @@ const SWITCH_SCRIPT = `
 dir=$1 proxy=$2 service=$3 container=$4
 ${ROUTE_FILES}
 ${PROXY_LOCK}
-docker update --restart unless-stopped "$container" >/dev/null 2>&1 &
+policy_err=$(mktemp)
+trap 'rm -f "$policy_err"' EXIT
+docker update --restart unless-stopped "$container" >/dev/null 2>"$policy_err" &
 policy=$!
 if [ -f "$conf" ]; then cp -p "$conf" "$saved"; else rm -f "$saved"; fi
 cat > "$conf.next"
@@ -168,7 +170,7 @@ docker exec "$proxy" sh -c "$5" sh "\${@:6}" || code=$?
 if [ "$code" = 3 ]; then
   if [ -f "$saved" ]; then mv -f "$saved" "$conf"; else rm -f "$conf"; fi
 fi
-if ! wait "$policy" && [ "$code" = 0 ]; then echo "POLICY docker update --restart unless-stopped $container failed"; code=6; fi
+if ! wait "$policy" && [ "$code" = 0 ]; then echo "POLICY $(tr '\\n' ' ' <"$policy_err")"; code=6; fi
 exit "$code"
 `
 
@@ -186,7 +188,10 @@ export async function switchRoute(ssh: Ssh, network: string, route: Route, healt
   if (result.code === 3) {
     return { ok: false, reloaded: false, message: `nginx refused the new config (nginx -t), the previous one is back: ${output}` }
   }
-  if (result.code === 6) return { ok: false, reloaded: true, message: `Could not give ${route.container} its restart policy` }
+  if (result.code === 6) {
+    const reason = /^POLICY (.*)$/m.exec(result.stdout)?.[1].trim()
+    return { ok: false, reloaded: true, message: `Could not give ${route.container} its restart policy: ${reason || output}` }
+  }
   const last = parseProbe(result.stdout.trim().split('\n').pop() ?? '')
   const seen = last ? `HTTP ${last.status} from slot ${last.slot ?? 'unknown'}` : output
   return { ok: false, reloaded: true, message: `The proxy did not serve ${route.container} after the switch (last answer: ${seen})` }
