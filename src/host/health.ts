@@ -48,7 +48,7 @@ probe_read() {
 // One loop on the host (no round trip per attempt), after the candidate started. It stops at
 // once when the container exits, or Docker's own HEALTHCHECK calls it unhealthy. Needs $name,
 // $timeout and PROBE_SHELL's functions. A probe is now cheap, so the first second polls every
-// 0.1 s (an app that boots in 120 ms goes live 180 ms sooner than at 0.3 s); slower apps are
+// 0.1 s (an app that is up after 120 ms goes live 0.1 s sooner than at 0.3 s); slower apps are
 // asked every 0.3 s, so a booting app does not compete with a docker inspect every 0.1 s.
 export const HEALTH_LOOP = `
 start=$SECONDS attempts=0
