@@ -212,6 +212,21 @@ describe('sendImage', () => {
     expect(result.sentBytes).toBeGreaterThan(100_000)
   })
 
+  it("fails with the host's answer when its layers cannot be listed, and stops docker save", async () => {
+    const archive = await fakeArchive([10_000], 'classic')
+    const host = {
+      facts: { user: 'root', dockerVersion: '27', tools: ['gzip'] },
+      layers: async () => {
+        throw new Error("Could not list the host's image layers: permission denied")
+      }
+    } as unknown as Host
+    const { deps, stopped } = runner(archive)
+    await expect(sendImage(host, 'web:1', info(archive), gzip, deps)).rejects.toThrow(
+      "Could not list the host's image layers: permission denied"
+    )
+    expect(stopped()).toBe(1)
+  })
+
   it('fails with what docker load said', async () => {
     const archive = await fakeArchive([10_000], 'classic')
     const host = {

@@ -59,6 +59,7 @@ export async function sendImage(
     return count
   })
   const shared = Promise.all([skip, sizes]).then(([count, history]) => ({ count, maybe: sharedSizeTest(history, count) }))
+  shared.catch(() => undefined) // a failed listing is reported through `present`, which is awaited first
   let attempt = await sendOnce(host, ref, image, codec, { shared, present }, deps)
   if (attempt.tagged) {
     deps.log(`The host already has this image (${shortId(image.id)}) under another name; tagging it ${ref}, nothing to send`)
