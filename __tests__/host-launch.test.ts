@@ -39,7 +39,7 @@ echo "  HTTP/1.1 200 OK" >&2
 `
 
 const candidate: CandidateSpec = { name: 'web-blue', network: 'bluegreen', service: 'web', slot: 'blue', image: 'web:2', imageId: 'sha256:abc' }
-const health: HealthSpec = { container: 'web-blue', network: 'bluegreen', appPort: 3000, path: '/health', timeoutSeconds: 5 }
+const health: HealthSpec = { appPort: 3000, path: '/health', timeoutSeconds: 5 }
 const env = [{ name: 'MODE', value: 'production' }, { name: 'API_TOKEN', value: 's3cret value' }]
 
 describe('launching the candidate', () => {

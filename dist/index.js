@@ -62476,9 +62476,9 @@ function launchCandidate(ssh, spec, env, health) {
     let started = false;
     let markStarted = () => undefined;
     const running = new Promise((resolve) => (markStarted = resolve));
-    const url = `http://${health.container}:${health.appPort}${health.path}`;
+    const url = `http://${spec.name}:${health.appPort}${health.path}`;
     const finished = ssh.run(LAUNCH_SCRIPT, [spec.name, spec.network, spec.service, spec.slot, spec.image, spec.imageId,
-        proxyName(health.network), url, String(health.timeoutSeconds), PROBE_SCRIPT], {
+        proxyName(spec.network), url, String(health.timeoutSeconds), PROBE_SCRIPT], {
         stdin: envFileText(env),
         onLine: (line) => {
             if (line === 'STARTED') {
@@ -62498,7 +62498,7 @@ function launchCandidate(ssh, spec, env, health) {
     const outcome = finished.then((result) => {
         if (!started)
             throw new Error(`Could not start ${spec.name}: ${result.stderr.trim() || `exit ${result.code}`}`);
-        return lines.result(result.code, result.stderr, health.container);
+        return lines.result(result.code, result.stderr, spec.name);
     });
     outcome.catch(() => undefined); // a start failure is reported through started
     return {
@@ -63487,8 +63487,6 @@ class LockedDeploy {
         this.lock.assertHeld();
         const { candidate, inputs } = this;
         this.launched = this.host.launchCandidate(this.candidateSpec(), inputs.env, {
-            container: candidate.container,
-            network: inputs.network,
             appPort: candidate.appPort,
             path: inputs.healthPath,
             timeoutSeconds: inputs.healthTimeout

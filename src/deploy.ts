@@ -175,8 +175,6 @@ class LockedDeploy {
     this.lock.assertHeld()
     const { candidate, inputs } = this
     this.launched = this.host.launchCandidate(this.candidateSpec(), inputs.env, {
-      container: candidate.container,
-      network: inputs.network,
       appPort: candidate.appPort,
       path: inputs.healthPath,
       timeoutSeconds: inputs.healthTimeout

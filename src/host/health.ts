@@ -1,6 +1,5 @@
+/** How the candidate (CandidateSpec) is asked whether it is healthy. */
 export interface HealthSpec {
-  container: string
-  network: string
   appPort: number
   path: string
   timeoutSeconds: number

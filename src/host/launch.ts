@@ -37,11 +37,11 @@ export function launchCandidate(ssh: Ssh, spec: CandidateSpec, env: EnvVar[], he
   let started = false
   let markStarted: () => void = () => undefined
   const running = new Promise<void>((resolve) => (markStarted = resolve))
-  const url = `http://${health.container}:${health.appPort}${health.path}`
+  const url = `http://${spec.name}:${health.appPort}${health.path}`
   const finished = ssh.run(
     LAUNCH_SCRIPT,
     [spec.name, spec.network, spec.service, spec.slot, spec.image, spec.imageId,
-      proxyName(health.network), url, String(health.timeoutSeconds), PROBE_SCRIPT],
+      proxyName(spec.network), url, String(health.timeoutSeconds), PROBE_SCRIPT],
     {
       stdin: envFileText(env),
       onLine: (line) => {
@@ -59,7 +59,7 @@ export function launchCandidate(ssh: Ssh, spec: CandidateSpec, env: EnvVar[], he
   )
   const outcome = finished.then((result) => {
     if (!started) throw new Error(`Could not start ${spec.name}: ${result.stderr.trim() || `exit ${result.code}`}`)
-    return lines.result(result.code, result.stderr, health.container)
+    return lines.result(result.code, result.stderr, spec.name)
   })
   outcome.catch(() => undefined) // a start failure is reported through started
   return {
