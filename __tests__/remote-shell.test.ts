@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import type { ClientChannel } from 'ssh2'
 import { RemoteShell, SHELL_COMMAND } from '../src/remote-shell.js'
-import { quote } from '../src/ssh.js'
+import { shellStep } from '../src/ssh.js'
 
 /** The session's shell, run here by sh as sshd would run it, behind a channel-like object. */
 function localChannel(): ClientChannel {
@@ -15,11 +15,8 @@ function localChannel(): ClientChannel {
   return channel as unknown as ClientChannel
 }
 
-/** What Ssh.run sends: the script and stdin in base64, then the arguments, each quoted. */
-function words(script: string, args: string[] = [], stdin = ''): string {
-  const base64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64')
-  return [base64(script), base64(stdin), ...args].map(quote).join(' ')
-}
+/** What Ssh.run sends. */
+const words = shellStep
 
 describe('the remote shell', () => {
   let shell: RemoteShell

@@ -50,6 +50,12 @@ function strict(script: string): string {
   return `set -euo pipefail\n${script}`
 }
 
+/** One step for the remote shell: the script (strict) and its stdin in base64, then its arguments, each quoted. */
+export function shellStep(script: string, args: string[] = [], stdin = ''): string {
+  const base64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64')
+  return [base64(strict(script)), base64(stdin), ...args].map(quote).join(' ')
+}
+
 /** Runs `script` with bash on the host; `args` arrive as $1, $2... and are never parsed as code. */
 export function bashCommand(script: string, args: string[] = []): string {
   return ['bash', '-c', quote(strict(script)), 'bluegreen', ...args.map(quote)].join(' ')
@@ -110,10 +116,8 @@ export class Ssh {
   async run(script: string, args: string[] = [], options: RunOptions = {}): Promise<RunResult> {
     this.shell ??= this.openChannel(SHELL_COMMAND).then((channel) => RemoteShell.open(channel))
     const shell = await this.shell
-    const base64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64')
-    const words = [base64(strict(script)), base64(options.stdin ?? ''), ...args].map(quote)
     const started = Date.now()
-    const result = await shell.run(words.join(' '), options.onLine)
+    const result = await shell.run(shellStep(script, args, options.stdin), options.onLine)
     core.debug(`remote step (${Date.now() - started} ms, exit ${result.code}): ${script.trim().split('\n')[0]}`)
     return result
   }
