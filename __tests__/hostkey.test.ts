@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { algorithmsFor, entriesFor, fingerprintOf, keyTypeOf, knownHostsName, parseKnownHosts } from '../src/hostkey.js'
+import { tempDir } from './support/temp-dir.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'bg-hostkey-'))
+const dir = tempDir('bg-hostkey-')
 function hostKey(type: string): { line: string; blob: Buffer; fingerprint: string } {
   const file = join(dir, type)
   execFileSync('ssh-keygen', ['-q', '-t', type, '-N', '', '-f', file])

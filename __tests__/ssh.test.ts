@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { bashCommand, checkPrivateKey, quote } from '../src/ssh.js'
+import { tempDir } from './support/temp-dir.js'
 
 const nasty = ["plain", "it's", "a b", "$(touch /tmp/bg-pwned)", "`id`", "; rm -rf /", "\"double\"", "new\nline", "back\\slash", "''", "!bang", "*"]
 
@@ -27,7 +27,7 @@ describe('bashCommand', () => {
 })
 
 describe('checkPrivateKey', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'bg-keys-'))
+  const dir = tempDir('bg-keys-')
   const keygen = (name: string, passphrase: string, ...extra: string[]) => {
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-f', join(dir, name), ...extra])
     return readFileSync(join(dir, name), 'utf8')

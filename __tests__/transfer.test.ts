@@ -4,12 +4,12 @@ import { Readable } from 'node:stream'
 import { chainIds, sharedLayerCount, sharedSizeTest, collectChainIds } from '../src/transfer/layers.js'
 import { dropLayers } from '../src/transfer/tar-filter.js'
 import { mkdtempSync, readdirSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sendImage } from '../src/transfer/transfer.js'
 import type { Host } from '../src/host/index.js'
 import { sameImage, type ImageInfo } from '../src/image-info.js'
 import { archiveEntries, chunked, fakeArchive, type FakeArchive } from './support/archive.js'
+import { tempDir } from './support/temp-dir.js'
 
 describe('sharedSizeTest', () => {
   // docker history, oldest first: busybox 2 MB, a 1 GiB layer, an ENV (0), the app (808 B).
@@ -63,6 +63,7 @@ describe('sameImage', () => {
 })
 
 describe('dropLayers', () => {
+  const spoolRoot = tempDir('bg-spool-test-')
   it('classic layout: hashes each layer.tar and leaves out the shared ones, copying every other entry byte for byte', async () => {
     const archive = await fakeArchive([300_000, 70_000, 5_000], 'classic')
     const original = await archiveEntries(chunked(archive.bytes))
@@ -83,7 +84,7 @@ describe('dropLayers', () => {
   })
 
   it('copies a layer whose size rules it out without spooling it, even were it shared', async () => {
-    const spoolDir = mkdtempSync(join(tmpdir(), 'bg-spool-test-'))
+    const spoolDir = mkdtempSync(join(spoolRoot, 'spool-'))
     const archive = await fakeArchive([300_000, 1_000], 'classic')
     const maybe = (size: number) => size < 100_000 // only the small one could be shared
     const filter = dropLayers(chunked(archive.bytes), Promise.resolve({ ids: new Set(archive.diffIds), maybe }), spoolDir)
@@ -94,7 +95,7 @@ describe('dropLayers', () => {
   })
 
   it('keeps its spool folder only while it runs', async () => {
-    const spoolDir = mkdtempSync(join(tmpdir(), 'bg-spool-test-'))
+    const spoolDir = mkdtempSync(join(spoolRoot, 'spool-'))
     const archive = await fakeArchive([100_000, 1_000], 'classic')
     const filter = dropLayers(chunked(archive.bytes), Promise.resolve({ ids: new Set(archive.diffIds.slice(0, 1)) }), spoolDir)
     await archiveEntries(filter.archive)
