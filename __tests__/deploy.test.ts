@@ -49,7 +49,7 @@ describe('deploy', () => {
     expect(host.routes.get('web')?.container).toBe('web-blue')
     expect(host.state?.live).toMatchObject({ slot: 'blue', image: 'web:2' })
     expect(host.calls).toEqual([
-      'survey', 'lock web', 'ensure-proxy bluegreen', 'load gzip -dc', 'start web-blue',
+      'survey', 'lock web', 'ensure-proxy bluegreen', 'load gzip', 'start web-blue',
       'health web-blue', 'switch web-blue', 'write-state'
     ])
     expect(host.released).toBe(true)

@@ -6,8 +6,8 @@ describe('preflight', () => {
   const target = 'deploy@example.com:22'
 
   it('reads the Docker version, the user and the tools', () => {
-    const facts = parsePreflight('docker 29.0.1\ntool zstd\ntool gzip\nuser deploy\n', target)
-    expect(facts).toEqual({ user: 'deploy', dockerVersion: '29.0.1', tools: ['zstd', 'gzip'] })
+    const facts = parsePreflight('docker 29.0.1\ntool zstd\nuser deploy\n', target)
+    expect(facts).toEqual({ user: 'deploy', dockerVersion: '29.0.1', tools: ['zstd'] })
   })
 
   it.each([

@@ -7,6 +7,7 @@ import { mkdtempSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { sendImage } from '../src/transfer/transfer.js'
 import type { Host } from '../src/host/index.js'
+import type { Codec } from '../src/transfer/compression.js'
 import { sameImage, type ImageInfo } from '../src/image-info.js'
 import { archiveEntries, chunked, fakeArchive, type FakeArchive } from './support/archive.js'
 import { tempDir } from './support/temp-dir.js'
@@ -110,11 +111,11 @@ function receivingHost(knownDiffIds: string[], verify: (entries: Map<string, Buf
   const received: Map<string, Buffer>[] = []
   const tagged: string[] = []
   const host = {
-    facts: { user: 'root', dockerVersion: '27', tools: ['gzip'] },
+    facts: { user: 'root', dockerVersion: '27', tools: [] },
     layers: async () => ({ chainIds: collectChainIds([knownDiffIds]), imageIds: new Set(imageIds), containerdStore: false }),
     tagImage: async (id: string, ref: string) => void tagged.push(`${id} ${ref}`),
-    load: async (decompress: string, body: Readable) => {
-      expect(decompress).toBe('gzip -dc')
+    load: async (codec: Codec, body: Readable) => {
+      expect(codec).toBe('gzip')
       received.push(await archiveEntries(body.pipe(createGunzip())))
       return { code: 0, stdout: 'Loaded image: web:1', stderr: '' }
     },
@@ -216,7 +217,7 @@ describe('sendImage', () => {
   it("fails with the host's answer when its layers cannot be listed, and stops docker save", async () => {
     const archive = await fakeArchive([10_000], 'classic')
     const host = {
-      facts: { user: 'root', dockerVersion: '27', tools: ['gzip'] },
+      facts: { user: 'root', dockerVersion: '27', tools: [] },
       layers: async () => {
         throw new Error("Could not list the host's image layers: permission denied")
       }
@@ -231,7 +232,7 @@ describe('sendImage', () => {
   it('fails with what docker load said', async () => {
     const archive = await fakeArchive([10_000], 'classic')
     const host = {
-      facts: { user: 'root', dockerVersion: '27', tools: ['gzip'] },
+      facts: { user: 'root', dockerVersion: '27', tools: [] },
       layers: async () => ({ chainIds: new Set<string>(), imageIds: new Set<string>(), containerdStore: false }),
       load: async (_d: string, body: Readable) => {
         body.resume()

@@ -8,6 +8,7 @@ import type { ProxyCheck, ProxySpec } from '../../src/host/proxy.js'
 import type { SurveyRequest } from '../../src/host/survey.js'
 import type { ServiceContainer, ServiceState } from '../../src/host/state.js'
 import type { ImageInfo } from '../../src/image-info.js'
+import type { Codec } from '../../src/transfer/compression.js'
 import type { RunnerDocker } from '../../src/resolve.js'
 
 export function image(id: string, overrides: Partial<ImageInfo> = {}): ImageInfo {
@@ -29,7 +30,7 @@ export function image(id: string, overrides: Partial<ImageInfo> = {}): ImageInfo
  */
 export class FakeHost implements Host {
   readonly target = 'root@fake:22'
-  readonly facts = { user: 'root', dockerVersion: '27.0.0', tools: ['gzip'] }
+  readonly facts = { user: 'root', dockerVersion: '27.0.0', tools: [] }
   readonly calls: string[] = []
   readonly images = new Map<string, ImageInfo>()
   readonly containers = new Map<string, ServiceContainer>()
@@ -102,8 +103,8 @@ export class FakeHost implements Host {
     this.images.set(ref, image)
   }
 
-  async load(decompress: string, archive: Readable) {
-    this.calls.push(`load ${decompress}`)
+  async load(codec: Codec, archive: Readable) {
+    this.calls.push(`load ${codec}`)
     for await (const chunk of archive) this.loadedBytes += (chunk as Buffer).length
     if (this.failLoad) return { code: 1, stdout: '', stderr: this.failLoad }
     if (this.loads) this.addImage(this.loads)

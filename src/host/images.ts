@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream'
 import { parseImageInspect, sameImage, type ImageInfo } from '../image-info.js'
 import { bashCommand, type RunResult, type Ssh } from '../ssh.js'
 import { collectChainIds } from '../transfer/layers.js'
+import type { Codec } from '../transfer/compression.js'
 
 export async function inspectHostImage(ssh: Ssh, ref: string): Promise<ImageInfo | undefined> {
   const result = await ssh.run(`docker image inspect --format '{{json .}}' "$1" 2>/dev/null || true`, [ref])
@@ -46,9 +47,13 @@ export async function tagImage(ssh: Ssh, id: string, ref: string): Promise<void>
   if (result.code !== 0) throw new Error(`Could not tag ${id} as ${ref} on the host: ${result.stderr.trim()}`)
 }
 
-/** Feeds an archive stream to `docker load` on the host; `decompress` is a fixed command word. */
-export function loadImage(ssh: Ssh, decompress: string, archive: Readable): Promise<RunResult> {
-  return ssh.stream(bashCommand(`${decompress} | docker load`), archive)
+/**
+ * Feeds an archive stream to `docker load` on the host. docker load unpacks gzip itself, in
+ * the daemon: a `gzip -dc |` in front cost 0.25-0.3 s more per 82 MiB on a 2-CPU host (one more
+ * process and two more copies of every byte). Docker 20.10 cannot read zstd, so zstd keeps its pipe.
+ */
+export function loadImage(ssh: Ssh, codec: Codec, archive: Readable): Promise<RunResult> {
+  return ssh.stream(bashCommand(codec === 'zstd' ? 'zstd -dc | docker load' : 'docker load'), archive)
 }
 
 export type Verified = { image: ImageInfo; problem?: undefined } | { image?: undefined; problem: string }

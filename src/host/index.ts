@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream'
 import type { ImageInfo } from '../image-info.js'
 import type { EnvVar } from '../inputs.js'
 import type { RunResult, Ssh } from '../ssh.js'
+import type { Codec } from '../transfer/compression.js'
 import type { HealthSpec } from './health.js'
 import { hostLayers, inspectHostImage, loadImage, pruneImages, tagImage, verifyHostImage, type HostLayers, type Verified } from './images.js'
 import { openLock, type LockOptions, type PendingLock } from './lock.js'
@@ -24,7 +25,7 @@ export interface Host {
   survey(request: SurveyRequest): Promise<Survey>
   inspectImage(ref: string): Promise<ImageInfo | undefined>
   layers(): Promise<HostLayers>
-  load(decompress: string, archive: Readable): Promise<RunResult>
+  load(codec: Codec, archive: Readable): Promise<RunResult>
   tagImage(id: string, ref: string): Promise<void>
   verifyImage(sent: ImageInfo, ref: string): Promise<Verified>
   ensureProxy(spec: ProxySpec): Promise<string[]>
@@ -56,7 +57,7 @@ export function sshHost(ssh: Ssh): Host {
     },
     inspectImage: (ref) => inspectHostImage(ssh, ref),
     layers: () => hostLayers(ssh),
-    load: (decompress, archive) => loadImage(ssh, decompress, archive),
+    load: (codec, archive) => loadImage(ssh, codec, archive),
     tagImage: (id, ref) => tagImage(ssh, id, ref),
     verifyImage: (sent, ref) => verifyHostImage(ssh, sent, ref),
     ensureProxy: (spec) => ensureProxy(ssh, spec),

@@ -19,7 +19,7 @@ fi
 echo "docker $version"
 if [ -e "$root" ]; then writable=$root; else writable=$(dirname "$root"); fi
 [ -d "$writable" ] && [ -w "$writable" ] || { echo "problem state-dir"; exit 0; }
-for tool in zstd pigz gzip; do if command -v "$tool" >/dev/null 2>&1; then echo "tool $tool"; fi; done
+for tool in zstd; do if command -v "$tool" >/dev/null 2>&1; then echo "tool $tool"; fi; done
 echo "user $(id -un)"
 `
 

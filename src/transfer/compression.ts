@@ -46,21 +46,10 @@ export function chooseCodec(
   if (requested === 'auto' && zstdInNode && hostZstd) {
     return { codec: 'zstd', level: level ?? ZSTD_LEVEL, reason: 'auto: zstd on both ends' }
   }
-  const hostGzip = hostTools.includes('gzip') || hostTools.includes('pigz')
-  if (requested === 'gzip') {
-    if (!hostGzip) throw new Error('compression: gzip needs gzip (or pigz) on the host')
-    return { codec: 'gzip', level: level ?? GZIP_LEVEL, reason: 'compression: gzip' }
-  }
-  if (!hostGzip) return { codec: 'none', level: 0, reason: 'auto: no zstd or gzip on the host' }
+  // docker load reads gzip itself: the host needs no tool for it.
+  if (requested === 'gzip') return { codec: 'gzip', level: level ?? GZIP_LEVEL, reason: 'compression: gzip' }
   const why = zstdInNode ? 'no zstd on the host' : `no zstd in Node ${process.version}`
   return { codec: 'gzip', level: level ?? GZIP_LEVEL, reason: `auto: gzip, ${why}` }
-}
-
-/** The host side of the pipe, before `docker load`. */
-export function decompressCommand(codec: Codec, hostTools: string[]): string {
-  if (codec === 'zstd') return 'zstd -dc'
-  if (codec === 'gzip') return hostTools.includes('pigz') ? 'pigz -dc' : 'gzip -dc'
-  return 'cat'
 }
 
 /** The stages to put in the pipeline, in order (none for `none`). */
@@ -84,7 +73,7 @@ const INCOMPRESSIBLE = 0.95
  * runs near 50 MiB/s on random bytes, level 0 (stored) several times faster. A sample every
  * few MiB decides. zlib's params() was measured to change nothing mid-stream here, so a change
  * of level starts a new gzip member instead: concatenated members are one valid gzip stream,
- * and gzip -d (and pigz) unpack them in a row.
+ * and docker load unpacks them in a row.
  */
 export class AdaptiveGzip extends Transform {
   /** The level of each gzip member written, in order. */

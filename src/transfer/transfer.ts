@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream'
 import type { Host } from '../host/index.js'
 import { shortId, type ImageInfo } from '../image-info.js'
 import type { SaveStream } from '../runner-docker.js'
-import { compressor, decompressCommand, type CodecChoice } from './compression.js'
+import { compressor, type CodecChoice } from './compression.js'
 import { sharedLayerCount, sharedSizeTest } from './layers.js'
 import { keepYoungGenerationSmall } from './memory.js'
 import { ByteCounter, startProgress } from './progress.js'
@@ -129,7 +129,7 @@ async function sendOnce(
   const body: Readable = compressedBody(filter.archive, codec, sent)
   const stopProgress = startProgress({ read, sent, expectedBytes: image.sizeBytes }, deps.log)
   try {
-    const result = await host.load(decompressCommand(codec.codec, host.facts.tools), body)
+    const result = await host.load(codec.codec, body)
     const saved = await save.done.then(() => undefined, (error: Error) => error.message)
     const counts = { sentBytes: sent.bytes, archiveBytes: read.bytes, skipped: filter.dropped() }
     if (result.code !== 0) {
