@@ -62601,17 +62601,23 @@ async function writeState(ssh, state) {
 
 ;// CONCATENATED MODULE: ./src/host/preflight.ts
 
-/** Bash that prints `problem ...` and exits when the host cannot be used; `$root` is the state root. */
-const PREFLIGHT_CHECKS = `
+// Bash that prints `problem ...` and exits when the host cannot be used; `$root` is the state
+// root and `$out` a temp dir. The start only launches `docker version` (a Go program and an API
+// call, ~25 ms), so that the survey's own docker reads run beside it; the finish waits for it.
+const PREFLIGHT_START = `
 command -v docker >/dev/null 2>&1 || { echo "problem no-docker"; exit 0; }
 command -v flock >/dev/null 2>&1 || { echo "problem no-flock"; exit 0; }
-if ! version=$(docker version --format '{{.Server.Version}}' 2>&1); then
-  printf 'problem docker-error %s\\n' "$(printf '%s' "$version" | tr '\\n' ' ' | cut -c1-400)"; exit 0
+docker version --format '{{.Server.Version}}' >"$out/version" 2>&1 &
+version_job=$!
+`;
+const PREFLIGHT_FINISH = `
+if ! wait "$version_job"; then
+  printf 'problem docker-error %s\\n' "$(tr '\\n' ' ' <"$out/version" | cut -c1-400)"; exit 0
 fi
-echo "docker $version"
+echo "docker $(cat "$out/version")"
 if [ -e "$root" ]; then writable=$root; else writable=$(dirname "$root"); fi
 [ -d "$writable" ] && [ -w "$writable" ] || { echo "problem state-dir"; exit 0; }
-for tool in zstd; do if command -v "$tool" >/dev/null 2>&1; then echo "tool $tool"; fi; done
+if command -v zstd >/dev/null 2>&1; then echo "tool zstd"; fi
 echo "user $(id -un)"
 `;
 /** The host lacks bash: the remote shell could not even start. */
@@ -62665,8 +62671,10 @@ function describeProblem(problem, target) {
 
 const SURVEY_SCRIPT = `
 dir=$1 confdir=$2 service=$3 proxy=$4 port=$5 image=$6 checks=$7 root=$8
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
 if [ "$checks" = yes ]; then
-${PREFLIGHT_CHECKS}
+${PREFLIGHT_START}
 fi
 # Read the service's state holding its lock for a moment (never creating it), so the lock's
 # generation dates this reading.
@@ -62678,8 +62686,6 @@ elif [ -e "$dir/lock" ]; then
 fi
 # The docker reads run side by side (each is a Go program start and an API call); the lock
 # stays held until the container list is in.
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
 docker ps -a --filter "label=bluegreen.service=$service" \\
   --format '{{.Names}}\t{{.State}}\t{{.Label "bluegreen.slot"}}\t{{.Label "bluegreen.image"}}\t{{.Label "bluegreen.image-id"}}' \\
   >"$out/containers" 2>"$out/containers.err" &
@@ -62689,6 +62695,9 @@ docker container inspect -f '{{.State.Status}}|{{json .HostConfig.PortBindings}}
 proxy_job=$!
 if [ -n "$image" ]; then docker image inspect --format '{{json .}}' "$image" >"$out/image" 2>/dev/null || true; fi 7<&- &
 image_job=$!
+if [ "$checks" = yes ]; then
+${PREFLIGHT_FINISH}
+fi
 echo "--lock"; echo "$lock"
 echo "--state"; cat "$dir/state.json" 2>/dev/null || true; echo
 echo "--route"; head -n 1 "$confdir/$service.conf" 2>/dev/null || true; echo

@@ -9,17 +9,24 @@ export interface HostFacts {
   tools: string[]
 }
 
-/** Bash that prints `problem ...` and exits when the host cannot be used; `$root` is the state root. */
-export const PREFLIGHT_CHECKS = `
+// Bash that prints `problem ...` and exits when the host cannot be used; `$root` is the state
+// root and `$out` a temp dir. The start only launches `docker version` (a Go program and an API
+// call, ~25 ms), so that the survey's own docker reads run beside it; the finish waits for it.
+export const PREFLIGHT_START = `
 command -v docker >/dev/null 2>&1 || { echo "problem no-docker"; exit 0; }
 command -v flock >/dev/null 2>&1 || { echo "problem no-flock"; exit 0; }
-if ! version=$(docker version --format '{{.Server.Version}}' 2>&1); then
-  printf 'problem docker-error %s\\n' "$(printf '%s' "$version" | tr '\\n' ' ' | cut -c1-400)"; exit 0
+docker version --format '{{.Server.Version}}' >"$out/version" 2>&1 &
+version_job=$!
+`
+
+export const PREFLIGHT_FINISH = `
+if ! wait "$version_job"; then
+  printf 'problem docker-error %s\\n' "$(tr '\\n' ' ' <"$out/version" | cut -c1-400)"; exit 0
 fi
-echo "docker $version"
+echo "docker $(cat "$out/version")"
 if [ -e "$root" ]; then writable=$root; else writable=$(dirname "$root"); fi
 [ -d "$writable" ] && [ -w "$writable" ] || { echo "problem state-dir"; exit 0; }
-for tool in zstd; do if command -v "$tool" >/dev/null 2>&1; then echo "tool $tool"; fi; done
+if command -v zstd >/dev/null 2>&1; then echo "tool zstd"; fi
 echo "user $(id -un)"
 `
 

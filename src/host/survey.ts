@@ -3,7 +3,7 @@ import { NoBashError } from '../remote-shell.js'
 import type { Ssh } from '../ssh.js'
 import { COMMON_CONFIG } from './nginx-config.js'
 import { STATE_ROOT, confDir, proxyName, serviceDir } from './paths.js'
-import { PREFLIGHT_CHECKS, noBash, parsePreflight, type HostFacts } from './preflight.js'
+import { PREFLIGHT_FINISH, PREFLIGHT_START, noBash, parsePreflight, type HostFacts } from './preflight.js'
 import { parseProxyCheck, type ProxyCheck, type ProxySpec } from './proxy.js'
 import { snapshotFrom, type ServiceSnapshot } from './state.js'
 
@@ -33,8 +33,10 @@ export interface Survey {
 
 const SURVEY_SCRIPT = `
 dir=$1 confdir=$2 service=$3 proxy=$4 port=$5 image=$6 checks=$7 root=$8
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
 if [ "$checks" = yes ]; then
-${PREFLIGHT_CHECKS}
+${PREFLIGHT_START}
 fi
 # Read the service's state holding its lock for a moment (never creating it), so the lock's
 # generation dates this reading.
@@ -46,8 +48,6 @@ elif [ -e "$dir/lock" ]; then
 fi
 # The docker reads run side by side (each is a Go program start and an API call); the lock
 # stays held until the container list is in.
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
 docker ps -a --filter "label=bluegreen.service=$service" \\
   --format '{{.Names}}\t{{.State}}\t{{.Label "bluegreen.slot"}}\t{{.Label "bluegreen.image"}}\t{{.Label "bluegreen.image-id"}}' \\
   >"$out/containers" 2>"$out/containers.err" &
@@ -57,6 +57,9 @@ docker container inspect -f '{{.State.Status}}|{{json .HostConfig.PortBindings}}
 proxy_job=$!
 if [ -n "$image" ]; then docker image inspect --format '{{json .}}' "$image" >"$out/image" 2>/dev/null || true; fi 7<&- &
 image_job=$!
+if [ "$checks" = yes ]; then
+${PREFLIGHT_FINISH}
+fi
 echo "--lock"; echo "$lock"
 echo "--state"; cat "$dir/state.json" 2>/dev/null || true; echo
 echo "--route"; head -n 1 "$confdir/$service.conf" 2>/dev/null || true; echo
