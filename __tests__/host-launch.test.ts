@@ -1,13 +1,18 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { HealthSpec } from '../src/host/health.js'
-import { launchCandidate } from '../src/host/launch.js'
+import { launchCandidate, type SwitchSpec } from '../src/host/launch.js'
+import { renderRoute, type Route } from '../src/host/nginx-config.js'
 import type { CandidateSpec } from '../src/host/slots.js'
 import { localSsh, stubCommands } from './support/local-host.js'
+import { tempDir } from './support/temp-dir.js'
 
 // The launch step runs here under bash with the host's strict mode, against a stub docker whose
-// `exec -i PROXY sh` is a local sh and a stub wget: the start, the probe shell and the health
-// loop are the real script. STUB_* variables pick the case.
+// `exec -i PROXY sh` is a local sh in a PID namespace of its own (so that the switch's look at the
+// nginx workers in /proc sees none of this machine's), a stub wget and a stub nginx: the start,
+// the probe shell, the health loop and the switch are the real script. STUB_* variables pick
+// the case.
 const STUB_DOCKER = `#!/bin/sh
 echo "$*" >> "$STUB_LOG"
 case "$1" in
@@ -25,33 +30,90 @@ case "$1" in
       if [ "$1" = -e ]; then export "$2"; shift; fi
       shift
     done
-    exec sh ;;
+    # unshare ignores SIGTERM while its child runs: the end of the probe shell is passed on as KILL.
+    exec 3<&0
+    unshare --pid --fork --kill-child --mount-proc sh <&3 &
+    child=$!
+    trap 'kill -9 $child' TERM
+    wait $child ;;
   inspect) echo "\${STUB_STATE:-running 0 0 none}" ;;
   logs) echo booting; echo "panic: no database" ;;
+  update)
+    if [ -n "\${STUB_UPDATE_ERROR:-}" ]; then echo "$STUB_UPDATE_ERROR" >&2; exit 1; fi ;;
   *) echo "stub docker: unexpected $*" >&2; exit 1 ;;
 esac
 `
-// Answers 503 to the first STUB_FAILS probes, then 200.
+// Health probes (no Host header) get 503 for the first STUB_FAILS, then 200. The switch's check
+// through the proxy (Host: web.test) gets 200 from slot blue, or STUB_SWITCH_STATUS.
 const STUB_WGET = `#!/bin/sh
+case "$*" in *"Host: "*)
+  if [ -n "\${STUB_SWITCH_STATUS:-}" ]; then echo "  HTTP/1.1 $STUB_SWITCH_STATUS Bad Gateway" >&2; exit 1; fi
+  echo "  HTTP/1.1 200 OK" >&2; echo "  X-Bluegreen-Slot: blue" >&2; exit 0 ;;
+esac
 n=$(cat "$STUB_LOG.wget" 2>/dev/null || echo 0); n=$((n + 1)); echo "$n" > "$STUB_LOG.wget"
 if [ "$n" -le "\${STUB_FAILS:-0}" ]; then echo "  HTTP/1.1 503 Service Unavailable" >&2; exit 1; fi
 echo "  HTTP/1.1 200 OK" >&2
+`
+const STUB_NGINX = `#!/bin/sh
+echo "nginx $*" >> "$STUB_LOG"
+if [ "$1" = -t ] && [ -n "\${STUB_NGINX_T_ERROR:-}" ]; then echo "$STUB_NGINX_T_ERROR"; exit 1; fi
+exit 0
 `
 
 const candidate: CandidateSpec = { name: 'web-blue', network: 'bluegreen', service: 'web', slot: 'blue', image: 'web:2', imageId: 'sha256:abc' }
 const health: HealthSpec = { appPort: 3000, path: '/health', timeoutSeconds: 5 }
 const env = [{ name: 'MODE', value: 'production' }, { name: 'API_TOKEN', value: 's3cret value' }]
+const route: Route = {
+  service: 'web', slot: 'blue', container: 'web-blue', appPort: 3000, image: 'web:2', imageId: 'sha256:abc', serverNames: ['web.test']
+}
+const old: Route = { ...route, slot: 'green', container: 'web-green', image: 'web:1' }
+const GENERATION = 3
+
+/**
+ * A state root with the proxy's folder (the old route in it) and the service's lock, taken
+ * GENERATION times and held by a process standing in for this run's lock session.
+ */
+function hostState(stateRoot: string) {
+  const conf = join(stateRoot, '_proxy', 'bluegreen', 'conf.d', 'web.conf')
+  const lockDir = join(stateRoot, 'web')
+  mkdirSync(join(stateRoot, '_proxy', 'bluegreen', 'conf.d'), { recursive: true })
+  mkdirSync(lockDir, { recursive: true })
+  writeFileSync(conf, renderRoute(old))
+  writeFileSync(join(lockDir, 'lock.generation'), `${GENERATION}\n`)
+  let holder: ChildProcess | undefined
+  return {
+    conf,
+    lockDir,
+    async holdLock() {
+      holder = spawn('flock', ['--no-fork', join(lockDir, 'lock'), 'sleep', '60'], { stdio: 'ignore' })
+      for (let i = 0; i < 100; i++) {
+        if (spawnSync('flock', ['-n', join(lockDir, 'lock'), 'true']).status !== 0) return
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      throw new Error('the stand-in lock session did not take the lock')
+    },
+    releaseLock: () => holder?.kill()
+  }
+}
 
 describe('launching the candidate', () => {
-  const stubs = stubCommands({ docker: STUB_DOCKER, wget: STUB_WGET })
+  const stubs = stubCommands({ docker: STUB_DOCKER, wget: STUB_WGET, nginx: STUB_NGINX })
+  const roots = tempDir('bg-root-')
   afterAll(() => stubs.remove())
   let log: string
   let run = 0
-  beforeEach(() => {
+  let host: ReturnType<typeof hostState>
+  let stateRoot: string
+  beforeEach(async () => {
     log = join(stubs.dir, `log-${++run}`)
+    stateRoot = join(roots, `root-${run}`)
+    host = hostState(stateRoot)
+    await host.holdLock()
   })
-  const launch = (vars: Record<string, string> = {}, spec: HealthSpec = health) =>
-    launchCandidate(localSsh(stubs.dir, { STUB_LOG: log, ...vars }), candidate, env, spec)
+  afterEach(() => host.releaseLock())
+  const sw: SwitchSpec = { route, lockGeneration: GENERATION }
+  const launch = (vars: Record<string, string> = {}, spec: HealthSpec = health, stubDir = stubs.dir) =>
+    launchCandidate(localSsh(stubDir, { STUB_LOG: log, ...vars }, stateRoot), candidate, env, spec, sw)
 
   it('starts the candidate, then probes through the proxy until it answers 200', async () => {
     const launched = launch({ STUB_FAILS: '2' })
@@ -64,7 +126,7 @@ describe('launching the candidate', () => {
     expect(calls).toMatch(/^run -d --name web-blue --network bluegreen --restart no .* sha256:abc$/m)
     // One shell in the proxy for every probe, with the candidate's URL.
     expect(calls.match(/^exec /gm)).toHaveLength(1)
-    expect(calls).toMatch(/^exec -i -e BG_PROBE=[\s\S]* -e BG_URL=http:\/\/web-blue:3000\/health bluegreen-proxy sh$/m)
+    expect(calls).toMatch(/^exec -i -e BG_PROBE=[\s\S]* -e BG_URL=http:\/\/web-blue:3000\/health -e BG_SWITCH=[\s\S]* -e BG_SLOT=blue bluegreen-proxy sh$/m)
   })
 
   it('hands env to docker run in a 0600 file that is gone afterwards, never on a command line', async () => {
@@ -92,5 +154,61 @@ describe('launching the candidate', () => {
     expect(result.healthy).toBe(false)
     expect(result.reason).toMatch(/^no healthy answer within 1 s \(last: (no answer from the probe shell in bluegreen-proxy|Error: No such container: proxy)/)
     expect(Date.now() - started).toBeLessThan(10_000)
+  })
+
+  describe('then, healthy, switching the proxy in the same shell', () => {
+    // The check through the proxy retries 200 times, 0.05 s apart; a stub sleep keeps the
+    // case where the new slot never answers short.
+    const fast = stubCommands({ docker: STUB_DOCKER, wget: STUB_WGET, nginx: STUB_NGINX, sleep: '#!/bin/sh\nexit 0\n' })
+    afterAll(() => fast.remove())
+
+    it('writes the route, has nginx test and reload it, and gives the candidate its restart policy', async () => {
+      const launched = launch()
+      expect(await launched.health(() => undefined)).toEqual({ healthy: true, attempts: 1 })
+      expect(await launched.switched()).toEqual({ ok: true })
+      expect(readFileSync(host.conf, 'utf8')).toBe(renderRoute(route))
+      const calls = readFileSync(log, 'utf8')
+      expect(calls).toMatch(/^update --restart unless-stopped web-blue$/m)
+      expect(calls).toMatch(/^nginx -t\nnginx -s reload$/m)
+      expect(calls.match(/^exec /gm)).toHaveLength(1)
+    })
+
+    it('fails like a switch that did not take when the candidate cannot get its restart policy', async () => {
+      const result = await launch({ STUB_UPDATE_ERROR: 'Error response from daemon: No such container: web-blue' }).switched()
+      expect(result).toEqual({
+        ok: false,
+        reloaded: true,
+        message: 'Could not give web-blue its restart policy: Error response from daemon: No such container: web-blue'
+      })
+    })
+
+    it('puts the previous route back at once when nginx -t refuses the new one', async () => {
+      const result = await launch({ STUB_NGINX_T_ERROR: 'nginx: [emerg] host not found in upstream', STUB_UPDATE_ERROR: 'late' }).switched()
+      expect(result).toMatchObject({ ok: false, reloaded: false })
+      expect(result.ok || result.message).toMatch(/^nginx refused the new config \(nginx -t\), the previous one is back: nginx: \[emerg\] host not found/)
+      expect(readFileSync(host.conf, 'utf8')).toBe(renderRoute(old))
+      expect(readFileSync(log, 'utf8')).not.toMatch(/^nginx -s reload$/m)
+    })
+
+    it('reports the last answer through the proxy when the new slot never answered', async () => {
+      const result = await launch({ STUB_SWITCH_STATUS: '502' }, health, fast.dir).switched()
+      expect(result).toEqual({ ok: false, reloaded: true, message: 'The proxy did not serve web-blue after the switch (last answer: HTTP 502 from slot unknown)' })
+    })
+
+    it('does not switch when the host no longer holds the lock', async () => {
+      host.releaseLock()
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      const launched = launch()
+      expect((await launched.health(() => undefined)).healthy).toBe(true)
+      await expect(launched.switched()).rejects.toThrow(/^Lost the deploy lock of web/)
+      expect(readFileSync(host.conf, 'utf8')).toBe(renderRoute(old))
+      expect(readFileSync(log, 'utf8')).not.toMatch(/^update /m)
+    })
+
+    it('does not switch when another run has taken the lock since', async () => {
+      writeFileSync(join(host.lockDir, 'lock.generation'), `${GENERATION + 1}\n`)
+      await expect(launch().switched()).rejects.toThrow(/^Lost the deploy lock of web/)
+      expect(readFileSync(host.conf, 'utf8')).toBe(renderRoute(old))
+    })
   })
 })

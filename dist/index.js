@@ -62204,46 +62204,73 @@ done
 echo "HANDOVER nginx workers from before the reload still accept connections"
 exit 0
 `;
-// Writes the route and switches; when nginx -t refuses it the previous file is put back at
-// once, so the proxy never holds a config it cannot load. The candidate gets its restart
-// policy as it goes live, side by side with the docker exec (it started with none, so a crash
-// at boot stayed a crash); a switch that cannot give it one fails like one that cannot reload.
-const SWITCH_SCRIPT = `
-dir=$1 proxy=$2 service=$3 container=$4
+// Runs in the launch step (launch.ts) once the candidate is healthy, with PROBE_SHELL's shell in
+// the proxy still open: one step and one docker exec for start, health check and switch (a
+// docker exec of its own cost ~70 ms). Writes the route and switches; when nginx -t refuses it
+// the previous file is put back at once, so the proxy never holds a config it cannot load. The
+// candidate gets its restart policy as it goes live, side by side (it started with none, so a
+// crash at boot stayed a crash); a switch that cannot give it one fails like one that cannot
+// reload. Needs $dir (the proxy's folder), $service, $name, $proxy, $route, $lockdir and
+// $generation (the deploy lock this run took).
+const SWITCH_STEPS = `
+# The runner cannot look at its lock between check and switch any more, so the host does: the
+# lock must still be held, and the last one taken must be this run's.
+if [ "$(cat "$lockdir/lock.generation" 2>/dev/null || true)" != "$generation" ] || flock -n "$lockdir/lock" true; then
+  exit 7
+fi
+proxy_switch() {
+  local w=\${PROBE[1]:-} r=\${PROBE[0]:-} got
+  if [ -z "$w" ] || [ -z "$r" ]; then echo "no shell in $proxy to switch with"; return 8; fi
+  printf '%s\\n' 'sh -c "$BG_SWITCH" sh "$BG_PROBE" "$BG_SWITCH_URL" "$BG_HOST" "$BG_SLOT" 200 2>&1; echo "__switched $?"' >&"$w" 2>/dev/null ||
+    { echo "the shell in $proxy is gone"; return 8; }
+  while IFS= read -r -t 60 -u "$r" got 2>/dev/null; do
+    case "$got" in "__switched "*) return "\${got#__switched }" ;; esac
+    printf '%s\\n' "$got"
+  done
+  echo "no answer from the shell in $proxy"; return 8
+}
 ${ROUTE_FILES}
 ${PROXY_LOCK}
 policy_err=$(mktemp)
-trap 'rm -f "$policy_err"' EXIT
-docker update --restart unless-stopped "$container" >/dev/null 2>"$policy_err" &
+docker update --restart unless-stopped "$name" >/dev/null 2>"$policy_err" &
 policy=$!
 if [ -f "$conf" ]; then cp -p "$conf" "$saved"; else rm -f "$saved"; fi
-cat > "$conf.next"
+printf '%s\\n' "$route" > "$conf.next"
 mv -f "$conf.next" "$conf"
 code=0
-docker exec "$proxy" sh -c "$5" sh "\${@:6}" || code=$?
+proxy_switch || code=$?
 if [ "$code" = 3 ]; then
   if [ -f "$saved" ]; then mv -f "$saved" "$conf"; else rm -f "$conf"; fi
 fi
 if ! wait "$policy" && [ "$code" = 0 ]; then echo "POLICY $(tr '\\n' ' ' <"$policy_err")"; code=6; fi
+rm -f "$policy_err"
 exit "$code"
 `;
-async function switchRoute(ssh, network, route, healthPath) {
-    const result = await ssh.run(SWITCH_SCRIPT, [
-        proxyDir(network), proxyName(network), route.service, route.container, SWITCH_IN_PROXY, PROBE_SCRIPT,
-        `http://127.0.0.1:80${healthPath}`, probeHostName(route), route.slot, '200'
-    ], { stdin: renderRoute(route) });
-    const output = `${result.stdout} ${result.stderr}`.trim();
-    if (result.code === 0)
+/** What the proxy and the switch's arguments need from PROBE_SHELL's `docker exec` (env values). */
+function switchEnv(route, healthPath) {
+    return {
+        BG_SWITCH: SWITCH_IN_PROXY,
+        BG_SWITCH_URL: `http://127.0.0.1:80${healthPath}`,
+        BG_HOST: probeHostName(route),
+        BG_SLOT: route.slot
+    };
+}
+/** Reads SWITCH_STEPS' exit code and output; a lost lock throws, as the runner's own check does. */
+function switchOutcome(code, output, route) {
+    const text = output.join(' ').trim();
+    if (code === 0)
         return { ok: true };
-    if (result.code === 3) {
-        return { ok: false, reloaded: false, message: `nginx refused the new config (nginx -t), the previous one is back: ${output}` };
+    if (code === 7)
+        throw new Error(`Lost the deploy lock of ${route.service}: it was no longer this run's when the switch came`);
+    if (code === 3) {
+        return { ok: false, reloaded: false, message: `nginx refused the new config (nginx -t), the previous one is back: ${text}` };
     }
-    if (result.code === 6) {
-        const reason = /^POLICY (.*)$/m.exec(result.stdout)?.[1].trim();
-        return { ok: false, reloaded: true, message: `Could not give ${route.container} its restart policy: ${reason || output}` };
+    if (code === 6) {
+        const reason = output.find((line) => line.startsWith('POLICY '))?.slice(7).trim();
+        return { ok: false, reloaded: true, message: `Could not give ${route.container} its restart policy: ${reason || text}` };
     }
-    const last = parseProbe(result.stdout.trim().split('\n').pop() ?? '');
-    const seen = last ? `HTTP ${last.status} from slot ${last.slot ?? 'unknown'}` : output;
+    const last = parseProbe(output.at(-1) ?? '');
+    const seen = last ? `HTTP ${last.status} from slot ${last.slot ?? 'unknown'}` : text || `exit ${code}`;
     return { ok: false, reloaded: true, message: `The proxy did not serve ${route.container} after the switch (last answer: ${seen})` };
 }
 // Puts back the config saved by the last switch (none: the service had no route) and reloads.
@@ -62329,12 +62356,13 @@ async function retireContainer(ssh, spec, onWait) {
 ;// CONCATENATED MODULE: ./src/host/health.ts
 // A shell inside the proxy that stays open for the whole check: one docker exec (~70 ms here,
 // the slow part of a probe) instead of one per attempt, and the launch step opens it while
-// docker run starts the candidate. Needs $proxy, $url and $probe (probe.ts) set. Writes to a
-// shell that died must fail, not kill the step: SIGPIPE is ignored.
+// docker run starts the candidate. Needs $proxy, $url, $probe (probe.ts) and the array
+// $probe_env (more -e NAME=value for the shell) set. Writes to a shell that died must fail, not
+// kill the step: SIGPIPE is ignored.
 const PROBE_SHELL = `
 trap '' PIPE
 probe_open() {
-  coproc PROBE { exec docker exec -i -e "BG_PROBE=$probe" -e "BG_URL=$url" "$proxy" sh 2>&1; }
+  coproc PROBE { exec docker exec -i -e "BG_PROBE=$probe" -e "BG_URL=$url" "\${probe_env[@]}" "$proxy" sh 2>&1; }
 }
 probe_close() {
   local pid=\${PROBE_PID:-}
@@ -62359,7 +62387,8 @@ probe_read() {
 }
 `;
 // One loop on the host (no round trip per attempt), after the candidate started. It stops at
-// once when the container exits, or Docker's own HEALTHCHECK calls it unhealthy. Needs $name,
+// once when the container exits, or Docker's own HEALTHCHECK calls it unhealthy, and leaves
+// the loop once the candidate is healthy. Needs $name,
 // $timeout and PROBE_SHELL's functions. A probe is now cheap, so the first second polls every
 // 0.1 s (an app that is up after 120 ms goes live 0.1 s sooner than at 0.3 s); slower apps are
 // asked every 0.3 s, so a booting app does not compete with a docker inspect every 0.1 s.
@@ -62383,7 +62412,7 @@ while :; do
   echo "ATTEMPT $attempts $line HEALTH $health"
   case "$line" in
     "STATUS "[23]*)
-      if [ "$health" = none ] || [ "$health" = healthy ]; then echo "HEALTHY $attempts"; exit 0; fi ;;
+      if [ "$health" = none ] || [ "$health" = healthy ]; then echo "HEALTHY $attempts"; break; fi ;;
     NOPROBE) echo "FAIL $attempts the proxy image has neither wget nor curl to probe with"; exit 3 ;;
   esac
   if [ $((SECONDS - start)) -ge "$timeout" ]; then
@@ -62459,12 +62488,17 @@ async function removeContainer(ssh, name) {
 
 
 
-// Start and health check are one remote step, so the probe's shell in the proxy opens while
-// docker run works (each costs a docker exec/run; side by side they overlap). env values travel
-// on stdin into a 0600 file that lives only until docker run has read it: never on a command
-// line, in a log, or in a file another user could open.
+
+
+// Start, health check and switch are one remote step: the probe's shell in the proxy opens
+// while docker run works (each costs a docker exec/run; side by side they overlap), and the
+// switch runs in that same shell. env values travel on stdin into a 0600 file that lives only
+// until docker run has read it: never on a command line, in a log, or in a file another user
+// could open.
 const LAUNCH_SCRIPT = `
 name=$1 net=$2 service=$3 slot=$4 image=$5 id=$6 proxy=$7 url=$8 timeout=$9 probe=\${10}
+dir=\${11} route=\${12} lockdir=\${13} generation=\${14}
+probe_env=(-e "BG_SWITCH=\${15}" -e "BG_SWITCH_URL=\${16}" -e "BG_HOST=\${17}" -e "BG_SLOT=\${18}")
 envfile=$(mktemp)
 trap 'rm -f "$envfile"; probe_close' EXIT
 chmod 600 "$envfile"
@@ -62475,25 +62509,41 @@ ${START_CANDIDATE}
 rm -f "$envfile"
 echo STARTED
 ${HEALTH_LOOP}
+${SWITCH_STEPS}
 `;
-function launchCandidate(ssh, spec, env, health) {
+function launchCandidate(ssh, spec, env, health, sw) {
     const lines = new HealthLines();
     const attempts = [];
+    const switchOutput = [];
     let report;
     let started = false;
+    let healthy = false;
     let markStarted = () => undefined;
+    let markHealthy = () => undefined;
     const running = new Promise((resolve) => (markStarted = resolve));
+    const wentHealthy = new Promise((resolve) => (markHealthy = resolve));
     const url = `http://${spec.name}:${health.appPort}${health.path}`;
+    const forSwitch = switchEnv(sw.route, health.path);
     const finished = ssh.run(LAUNCH_SCRIPT, [spec.name, spec.network, spec.service, spec.slot, spec.image, spec.imageId,
-        proxyName(spec.network), url, String(health.timeoutSeconds), PROBE_SCRIPT], {
+        proxyName(spec.network), url, String(health.timeoutSeconds), PROBE_SCRIPT,
+        proxyDir(spec.network), renderRoute(sw.route).trimEnd(), serviceDir(spec.service), String(sw.lockGeneration),
+        forSwitch.BG_SWITCH, forSwitch.BG_SWITCH_URL, forSwitch.BG_HOST, forSwitch.BG_SLOT], {
         stdin: envFileText(env),
         onLine: (line) => {
+            if (healthy) {
+                switchOutput.push(line);
+                return;
+            }
             if (line === 'STARTED') {
                 started = true;
                 markStarted();
                 return;
             }
             const attempt = lines.take(line);
+            if (line.startsWith('HEALTHY ')) {
+                healthy = true;
+                markHealthy();
+            }
             if (attempt === undefined)
                 return;
             if (report)
@@ -62505,16 +62555,22 @@ function launchCandidate(ssh, spec, env, health) {
     const outcome = finished.then((result) => {
         if (!started)
             throw new Error(`Could not start ${spec.name}: ${result.stderr.trim() || `exit ${result.code}`}`);
-        return lines.result(result.code, result.stderr, spec.name);
+        return result;
     });
     outcome.catch(() => undefined); // a start failure is reported through started
+    const checked = Promise.race([
+        wentHealthy.then(() => ({ healthy: true, attempts: lines.attempts })),
+        outcome.then((result) => (healthy ? { healthy: true, attempts: lines.attempts } : lines.result(result.code, result.stderr, spec.name)))
+    ]);
+    checked.catch(() => undefined); // likewise, when no health check follows a failed start
     return {
         started: Promise.race([running, outcome.then(() => undefined)]),
         health: (onAttempt) => {
             attempts.splice(0).forEach(onAttempt);
             report = onAttempt;
-            return outcome;
-        }
+            return checked;
+        },
+        switched: () => outcome.then((result) => switchOutcome(result.code, switchOutput, sw.route))
     };
 }
 
@@ -62800,9 +62856,8 @@ function sshHost(ssh) {
         tagImage: (id, ref) => tagImage(ssh, id, ref),
         verifyImage: (sent, ref) => verifyHostImage(ssh, sent, ref),
         ensureProxy: (spec) => ensureProxy(ssh, spec),
-        launchCandidate: (spec, env, health) => launchCandidate(ssh, spec, env, health),
+        launchCandidate: (spec, env, health, sw) => launchCandidate(ssh, spec, env, health, sw),
         removeContainer: (name) => removeContainer(ssh, name),
-        switchRoute: (network, route, healthPath) => switchRoute(ssh, network, route, healthPath),
         restoreRoute: (network, service) => restoreRoute(ssh, network, service),
         retire: (spec, onWait) => retireContainer(ssh, spec, onWait),
         writeState: (state) => writeState(ssh, state),
@@ -63489,11 +63544,10 @@ class LockedDeploy {
     async startCandidate() {
         this.lock.assertHeld();
         const { candidate, inputs } = this;
-        this.launched = this.host.launchCandidate(this.candidateSpec(), inputs.env, {
-            appPort: candidate.appPort,
-            path: inputs.healthPath,
-            timeoutSeconds: inputs.healthTimeout
-        });
+        const health = { appPort: candidate.appPort, path: inputs.healthPath, timeoutSeconds: inputs.healthTimeout };
+        // Healthy, it goes live in the same remote step; the host checks that the lock is still ours.
+        const sw = { route: this.route(), lockGeneration: this.lock.generation };
+        this.launched = this.host.launchCandidate(this.candidateSpec(), inputs.env, health, sw);
         await this.guard(() => this.launched.started);
     }
     async checkHealth() {
@@ -63506,9 +63560,8 @@ class LockedDeploy {
         throw new Error(`Health check of ${candidate.container} failed: ${result.reason}\n${this.hostUnchanged()}`);
     }
     async switchProxy() {
-        this.lock.assertHeld();
         const { inputs, candidate } = this;
-        const switched = await this.host.switchRoute(inputs.network, this.route(), inputs.healthPath);
+        const switched = await this.launched.switched();
         if (!switched.ok) {
             // A proxy that died mid-deploy fails the switch back too; the candidate goes all the same.
             const back = switched.reloaded

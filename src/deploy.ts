@@ -174,11 +174,10 @@ class LockedDeploy {
   private async startCandidate(): Promise<void> {
     this.lock.assertHeld()
     const { candidate, inputs } = this
-    this.launched = this.host.launchCandidate(this.candidateSpec(), inputs.env, {
-      appPort: candidate.appPort,
-      path: inputs.healthPath,
-      timeoutSeconds: inputs.healthTimeout
-    })
+    const health = { appPort: candidate.appPort, path: inputs.healthPath, timeoutSeconds: inputs.healthTimeout }
+    // Healthy, it goes live in the same remote step; the host checks that the lock is still ours.
+    const sw = { route: this.route(), lockGeneration: this.lock.generation }
+    this.launched = this.host.launchCandidate(this.candidateSpec(), inputs.env, health, sw)
     await this.guard(() => this.launched.started)
   }
 
@@ -192,9 +191,8 @@ class LockedDeploy {
   }
 
   private async switchProxy(): Promise<void> {
-    this.lock.assertHeld()
     const { inputs, candidate } = this
-    const switched = await this.host.switchRoute(inputs.network, this.route(), inputs.healthPath)
+    const switched = await this.launched.switched()
     if (!switched.ok) {
       // A proxy that died mid-deploy fails the switch back too; the candidate goes all the same.
       const back = switched.reloaded

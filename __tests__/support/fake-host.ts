@@ -2,6 +2,7 @@ import { Readable } from 'node:stream'
 import { pack } from 'tar-stream'
 import type { Host } from '../../src/host/index.js'
 import type { HealthResult } from '../../src/host/health.js'
+import type { SwitchSpec } from '../../src/host/launch.js'
 import type { HostLock, LockOptions, PendingLock } from '../../src/host/lock.js'
 import type { Route } from '../../src/host/nginx-config.js'
 import type { ProxyCheck, ProxySpec } from '../../src/host/proxy.js'
@@ -121,7 +122,7 @@ export class FakeHost implements Host {
     return ['proxy running']
   }
 
-  launchCandidate(spec: { name: string; slot: string; image: string; imageId: string }) {
+  launchCandidate(spec: { name: string; slot: string; image: string; imageId: string }, _env: unknown, _health: unknown, sw: SwitchSpec) {
     this.calls.push(`start ${spec.name}`)
     const started = this.images.has(spec.imageId)
       ? Promise.resolve(void this.containers.set(spec.name, { name: spec.name, state: 'running', slot: spec.slot, image: spec.image, imageId: spec.imageId }))
@@ -132,7 +133,8 @@ export class FakeHost implements Host {
         this.calls.push(`health ${spec.name}`)
         onAttempt('attempt 1: HTTP 200')
         return this.health
-      }
+      },
+      switched: () => this.switchRoute(sw.route)
     }
   }
 
@@ -141,7 +143,8 @@ export class FakeHost implements Host {
     this.containers.delete(name)
   }
 
-  async switchRoute(_network: string, route: Route) {
+  /** What the launch step's switch does once the candidate is healthy. */
+  private async switchRoute(route: Route) {
     this.calls.push(`switch ${route.container}`)
     if (this.failSwitch) return { ok: false as const, reloaded: false, message: 'nginx refused the new config (nginx -t)' }
     this.previousRoute = this.routes.get(route.service)

@@ -14,12 +14,13 @@ export interface HealthResult {
 
 // A shell inside the proxy that stays open for the whole check: one docker exec (~70 ms here,
 // the slow part of a probe) instead of one per attempt, and the launch step opens it while
-// docker run starts the candidate. Needs $proxy, $url and $probe (probe.ts) set. Writes to a
-// shell that died must fail, not kill the step: SIGPIPE is ignored.
+// docker run starts the candidate. Needs $proxy, $url, $probe (probe.ts) and the array
+// $probe_env (more -e NAME=value for the shell) set. Writes to a shell that died must fail, not
+// kill the step: SIGPIPE is ignored.
 export const PROBE_SHELL = `
 trap '' PIPE
 probe_open() {
-  coproc PROBE { exec docker exec -i -e "BG_PROBE=$probe" -e "BG_URL=$url" "$proxy" sh 2>&1; }
+  coproc PROBE { exec docker exec -i -e "BG_PROBE=$probe" -e "BG_URL=$url" "\${probe_env[@]}" "$proxy" sh 2>&1; }
 }
 probe_close() {
   local pid=\${PROBE_PID:-}
@@ -45,7 +46,8 @@ probe_read() {
 `
 
 // One loop on the host (no round trip per attempt), after the candidate started. It stops at
-// once when the container exits, or Docker's own HEALTHCHECK calls it unhealthy. Needs $name,
+// once when the container exits, or Docker's own HEALTHCHECK calls it unhealthy, and leaves
+// the loop once the candidate is healthy. Needs $name,
 // $timeout and PROBE_SHELL's functions. A probe is now cheap, so the first second polls every
 // 0.1 s (an app that is up after 120 ms goes live 0.1 s sooner than at 0.3 s); slower apps are
 // asked every 0.3 s, so a booting app does not compete with a docker inspect every 0.1 s.
@@ -69,7 +71,7 @@ while :; do
   echo "ATTEMPT $attempts $line HEALTH $health"
   case "$line" in
     "STATUS "[23]*)
-      if [ "$health" = none ] || [ "$health" = healthy ]; then echo "HEALTHY $attempts"; exit 0; fi ;;
+      if [ "$health" = none ] || [ "$health" = healthy ]; then echo "HEALTHY $attempts"; break; fi ;;
     NOPROBE) echo "FAIL $attempts the proxy image has neither wget nor curl to probe with"; exit 3 ;;
   esac
   if [ $((SECONDS - start)) -ge "$timeout" ]; then

@@ -6,11 +6,10 @@ import type { Codec } from '../transfer/compression.js'
 import type { HealthSpec } from './health.js'
 import { hostLayers, inspectHostImage, loadImage, pruneImages, tagImage, verifyHostImage, type HostLayers, type Verified } from './images.js'
 import { openLock, type LockOptions, type PendingLock } from './lock.js'
-import type { Route } from './nginx-config.js'
 import type { HostFacts } from './preflight.js'
-import { ensureProxy, restoreRoute, switchRoute, type ProxySpec, type SwitchResult } from './proxy.js'
+import { ensureProxy, restoreRoute, type ProxySpec } from './proxy.js'
 import { retireContainer, type RetireResult, type RetireSpec } from './retire.js'
-import { launchCandidate, type Launch } from './launch.js'
+import { launchCandidate, type Launch, type SwitchSpec } from './launch.js'
 import { removeContainer, type CandidateSpec } from './slots.js'
 import { writeState, type ServiceState } from './state.js'
 import { survey, type Survey, type SurveyRequest } from './survey.js'
@@ -29,11 +28,9 @@ export interface Host {
   tagImage(id: string, ref: string): Promise<void>
   verifyImage(sent: ImageInfo, ref: string): Promise<Verified>
   ensureProxy(spec: ProxySpec): Promise<string[]>
-  /** Starts the candidate in the idle slot and health-checks it, in one remote step. */
-  launchCandidate(spec: CandidateSpec, env: EnvVar[], health: HealthSpec): Launch
+  /** Starts the candidate in the idle slot, health-checks it and, healthy, routes the proxy to it (one remote step). */
+  launchCandidate(spec: CandidateSpec, env: EnvVar[], health: HealthSpec, sw: SwitchSpec): Launch
   removeContainer(name: string): Promise<void>
-  /** Routes the proxy to the new slot and checks through the proxy that it answers. */
-  switchRoute(network: string, route: Route, healthPath: string): Promise<SwitchResult>
   restoreRoute(network: string, service: string): Promise<void>
   retire(spec: RetireSpec, onWait: (open: number) => void): Promise<RetireResult>
   writeState(state: ServiceState): Promise<void>
@@ -61,9 +58,8 @@ export function sshHost(ssh: Ssh): Host {
     tagImage: (id, ref) => tagImage(ssh, id, ref),
     verifyImage: (sent, ref) => verifyHostImage(ssh, sent, ref),
     ensureProxy: (spec) => ensureProxy(ssh, spec),
-    launchCandidate: (spec, env, health) => launchCandidate(ssh, spec, env, health),
+    launchCandidate: (spec, env, health, sw) => launchCandidate(ssh, spec, env, health, sw),
     removeContainer: (name) => removeContainer(ssh, name),
-    switchRoute: (network, route, healthPath) => switchRoute(ssh, network, route, healthPath),
     restoreRoute: (network, service) => restoreRoute(ssh, network, service),
     retire: (spec, onWait) => retireContainer(ssh, spec, onWait),
     writeState: (state) => writeState(ssh, state),

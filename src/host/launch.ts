@@ -1,8 +1,10 @@
 import type { EnvVar } from '../inputs.js'
 import type { Ssh } from '../ssh.js'
 import { HEALTH_LOOP, HealthLines, PROBE_SHELL, describeAttempt, type HealthResult, type HealthSpec } from './health.js'
-import { proxyName } from './paths.js'
+import { renderRoute, type Route } from './nginx-config.js'
+import { proxyDir, proxyName, serviceDir } from './paths.js'
 import { PROBE_SCRIPT } from './probe.js'
+import { SWITCH_STEPS, switchEnv, switchOutcome, type SwitchResult } from './proxy.js'
 import { START_CANDIDATE, envFileText, type CandidateSpec } from './slots.js'
 
 export interface Launch {
@@ -10,14 +12,25 @@ export interface Launch {
   started: Promise<void>
   /** The health check's outcome; attempts seen so far are handed to onAttempt first. */
   health(onAttempt: (line: string) => void): Promise<HealthResult>
+  /** A healthy candidate goes live at once; how the switch went (a lost lock rejects). */
+  switched(): Promise<SwitchResult>
 }
 
-// Start and health check are one remote step, so the probe's shell in the proxy opens while
-// docker run works (each costs a docker exec/run; side by side they overlap). env values travel
-// on stdin into a 0600 file that lives only until docker run has read it: never on a command
-// line, in a log, or in a file another user could open.
+/** Where a healthy candidate is switched to, and the deploy lock that must still be this run's. */
+export interface SwitchSpec {
+  route: Route
+  lockGeneration: number
+}
+
+// Start, health check and switch are one remote step: the probe's shell in the proxy opens
+// while docker run works (each costs a docker exec/run; side by side they overlap), and the
+// switch runs in that same shell. env values travel on stdin into a 0600 file that lives only
+// until docker run has read it: never on a command line, in a log, or in a file another user
+// could open.
 const LAUNCH_SCRIPT = `
 name=$1 net=$2 service=$3 slot=$4 image=$5 id=$6 proxy=$7 url=$8 timeout=$9 probe=\${10}
+dir=\${11} route=\${12} lockdir=\${13} generation=\${14}
+probe_env=(-e "BG_SWITCH=\${15}" -e "BG_SWITCH_URL=\${16}" -e "BG_HOST=\${17}" -e "BG_SLOT=\${18}")
 envfile=$(mktemp)
 trap 'rm -f "$envfile"; probe_close' EXIT
 chmod 600 "$envfile"
@@ -28,29 +41,45 @@ ${START_CANDIDATE}
 rm -f "$envfile"
 echo STARTED
 ${HEALTH_LOOP}
+${SWITCH_STEPS}
 `
 
-export function launchCandidate(ssh: Ssh, spec: CandidateSpec, env: EnvVar[], health: HealthSpec): Launch {
+export function launchCandidate(ssh: Ssh, spec: CandidateSpec, env: EnvVar[], health: HealthSpec, sw: SwitchSpec): Launch {
   const lines = new HealthLines()
   const attempts: string[] = []
+  const switchOutput: string[] = []
   let report: ((line: string) => void) | undefined
   let started = false
+  let healthy = false
   let markStarted: () => void = () => undefined
+  let markHealthy: () => void = () => undefined
   const running = new Promise<void>((resolve) => (markStarted = resolve))
+  const wentHealthy = new Promise<void>((resolve) => (markHealthy = resolve))
   const url = `http://${spec.name}:${health.appPort}${health.path}`
+  const forSwitch = switchEnv(sw.route, health.path)
   const finished = ssh.run(
     LAUNCH_SCRIPT,
     [spec.name, spec.network, spec.service, spec.slot, spec.image, spec.imageId,
-      proxyName(spec.network), url, String(health.timeoutSeconds), PROBE_SCRIPT],
+      proxyName(spec.network), url, String(health.timeoutSeconds), PROBE_SCRIPT,
+      proxyDir(spec.network), renderRoute(sw.route).trimEnd(), serviceDir(spec.service), String(sw.lockGeneration),
+      forSwitch.BG_SWITCH, forSwitch.BG_SWITCH_URL, forSwitch.BG_HOST, forSwitch.BG_SLOT],
     {
       stdin: envFileText(env),
       onLine: (line) => {
+        if (healthy) {
+          switchOutput.push(line)
+          return
+        }
         if (line === 'STARTED') {
           started = true
           markStarted()
           return
         }
         const attempt = lines.take(line)
+        if (line.startsWith('HEALTHY ')) {
+          healthy = true
+          markHealthy()
+        }
         if (attempt === undefined) return
         if (report) report(describeAttempt(attempt))
         else attempts.push(describeAttempt(attempt))
@@ -59,15 +88,21 @@ export function launchCandidate(ssh: Ssh, spec: CandidateSpec, env: EnvVar[], he
   )
   const outcome = finished.then((result) => {
     if (!started) throw new Error(`Could not start ${spec.name}: ${result.stderr.trim() || `exit ${result.code}`}`)
-    return lines.result(result.code, result.stderr, spec.name)
+    return result
   })
   outcome.catch(() => undefined) // a start failure is reported through started
+  const checked = Promise.race([
+    wentHealthy.then((): HealthResult => ({ healthy: true, attempts: lines.attempts })),
+    outcome.then((result) => (healthy ? { healthy: true, attempts: lines.attempts } : lines.result(result.code, result.stderr, spec.name)))
+  ])
+  checked.catch(() => undefined) // likewise, when no health check follows a failed start
   return {
     started: Promise.race([running, outcome.then(() => undefined)]),
     health: (onAttempt) => {
       attempts.splice(0).forEach(onAttempt)
       report = onAttempt
-      return outcome
-    }
+      return checked
+    },
+    switched: () => outcome.then((result) => switchOutcome(result.code, switchOutput, sw.route))
   }
 }

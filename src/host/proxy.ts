@@ -1,7 +1,7 @@
 import type { Ssh } from '../ssh.js'
-import { COMMON_CONFIG, parseRoute, probeHostName, renderRoute, type Route } from './nginx-config.js'
+import { COMMON_CONFIG, parseRoute, probeHostName, type Route } from './nginx-config.js'
 import { proxyDir, proxyName } from './paths.js'
-import { PROBE_SCRIPT, parseProbe } from './probe.js'
+import { parseProbe } from './probe.js'
 
 // Every change to a proxy's configuration holds its flock: several services may deploy behind
 // one proxy at once. $dir is the proxy's folder, $service the service whose route changes.
@@ -150,50 +150,73 @@ echo "HANDOVER nginx workers from before the reload still accept connections"
 exit 0
 `
 
-// Writes the route and switches; when nginx -t refuses it the previous file is put back at
-// once, so the proxy never holds a config it cannot load. The candidate gets its restart
-// policy as it goes live, side by side with the docker exec (it started with none, so a crash
-// at boot stayed a crash); a switch that cannot give it one fails like one that cannot reload.
-const SWITCH_SCRIPT = `
-dir=$1 proxy=$2 service=$3 container=$4
+// Runs in the launch step (launch.ts) once the candidate is healthy, with PROBE_SHELL's shell in
+// the proxy still open: one step and one docker exec for start, health check and switch (a
+// docker exec of its own cost ~70 ms). Writes the route and switches; when nginx -t refuses it
+// the previous file is put back at once, so the proxy never holds a config it cannot load. The
+// candidate gets its restart policy as it goes live, side by side (it started with none, so a
+// crash at boot stayed a crash); a switch that cannot give it one fails like one that cannot
+// reload. Needs $dir (the proxy's folder), $service, $name, $proxy, $route, $lockdir and
+// $generation (the deploy lock this run took).
+export const SWITCH_STEPS = `
+# The runner cannot look at its lock between check and switch any more, so the host does: the
+# lock must still be held, and the last one taken must be this run's.
+if [ "$(cat "$lockdir/lock.generation" 2>/dev/null || true)" != "$generation" ] || flock -n "$lockdir/lock" true; then
+  exit 7
+fi
+proxy_switch() {
+  local w=\${PROBE[1]:-} r=\${PROBE[0]:-} got
+  if [ -z "$w" ] || [ -z "$r" ]; then echo "no shell in $proxy to switch with"; return 8; fi
+  printf '%s\\n' 'sh -c "$BG_SWITCH" sh "$BG_PROBE" "$BG_SWITCH_URL" "$BG_HOST" "$BG_SLOT" 200 2>&1; echo "__switched $?"' >&"$w" 2>/dev/null ||
+    { echo "the shell in $proxy is gone"; return 8; }
+  while IFS= read -r -t 60 -u "$r" got 2>/dev/null; do
+    case "$got" in "__switched "*) return "\${got#__switched }" ;; esac
+    printf '%s\\n' "$got"
+  done
+  echo "no answer from the shell in $proxy"; return 8
+}
 ${ROUTE_FILES}
 ${PROXY_LOCK}
 policy_err=$(mktemp)
-trap 'rm -f "$policy_err"' EXIT
-docker update --restart unless-stopped "$container" >/dev/null 2>"$policy_err" &
+docker update --restart unless-stopped "$name" >/dev/null 2>"$policy_err" &
 policy=$!
 if [ -f "$conf" ]; then cp -p "$conf" "$saved"; else rm -f "$saved"; fi
-cat > "$conf.next"
+printf '%s\\n' "$route" > "$conf.next"
 mv -f "$conf.next" "$conf"
 code=0
-docker exec "$proxy" sh -c "$5" sh "\${@:6}" || code=$?
+proxy_switch || code=$?
 if [ "$code" = 3 ]; then
   if [ -f "$saved" ]; then mv -f "$saved" "$conf"; else rm -f "$conf"; fi
 fi
 if ! wait "$policy" && [ "$code" = 0 ]; then echo "POLICY $(tr '\\n' ' ' <"$policy_err")"; code=6; fi
+rm -f "$policy_err"
 exit "$code"
 `
 
-export async function switchRoute(ssh: Ssh, network: string, route: Route, healthPath: string): Promise<SwitchResult> {
-  const result = await ssh.run(
-    SWITCH_SCRIPT,
-    [
-      proxyDir(network), proxyName(network), route.service, route.container, SWITCH_IN_PROXY, PROBE_SCRIPT,
-      `http://127.0.0.1:80${healthPath}`, probeHostName(route), route.slot, '200'
-    ],
-    { stdin: renderRoute(route) }
-  )
-  const output = `${result.stdout} ${result.stderr}`.trim()
-  if (result.code === 0) return { ok: true }
-  if (result.code === 3) {
-    return { ok: false, reloaded: false, message: `nginx refused the new config (nginx -t), the previous one is back: ${output}` }
+/** What the proxy and the switch's arguments need from PROBE_SHELL's `docker exec` (env values). */
+export function switchEnv(route: Route, healthPath: string): Record<string, string> {
+  return {
+    BG_SWITCH: SWITCH_IN_PROXY,
+    BG_SWITCH_URL: `http://127.0.0.1:80${healthPath}`,
+    BG_HOST: probeHostName(route),
+    BG_SLOT: route.slot
   }
-  if (result.code === 6) {
-    const reason = /^POLICY (.*)$/m.exec(result.stdout)?.[1].trim()
-    return { ok: false, reloaded: true, message: `Could not give ${route.container} its restart policy: ${reason || output}` }
+}
+
+/** Reads SWITCH_STEPS' exit code and output; a lost lock throws, as the runner's own check does. */
+export function switchOutcome(code: number, output: string[], route: Route): SwitchResult {
+  const text = output.join(' ').trim()
+  if (code === 0) return { ok: true }
+  if (code === 7) throw new Error(`Lost the deploy lock of ${route.service}: it was no longer this run's when the switch came`)
+  if (code === 3) {
+    return { ok: false, reloaded: false, message: `nginx refused the new config (nginx -t), the previous one is back: ${text}` }
   }
-  const last = parseProbe(result.stdout.trim().split('\n').pop() ?? '')
-  const seen = last ? `HTTP ${last.status} from slot ${last.slot ?? 'unknown'}` : output
+  if (code === 6) {
+    const reason = output.find((line) => line.startsWith('POLICY '))?.slice(7).trim()
+    return { ok: false, reloaded: true, message: `Could not give ${route.container} its restart policy: ${reason || text}` }
+  }
+  const last = parseProbe(output.at(-1) ?? '')
+  const seen = last ? `HTTP ${last.status} from slot ${last.slot ?? 'unknown'}` : text || `exit ${code}`
   return { ok: false, reloaded: true, message: `The proxy did not serve ${route.container} after the switch (last answer: ${seen})` }
 }
 
