@@ -1,4 +1,4 @@
-import { hostLayers } from '../src/host/images.js'
+import { hostLayers, loadCommand } from '../src/host/images.js'
 import { chainIds } from '../src/transfer/layers.js'
 import { localSsh, stubCommands } from './support/local-host.js'
 
@@ -32,5 +32,15 @@ describe('the host layer listing', () => {
     const found = await hostLayers(localSsh(stubs.dir))
     expect(found.containerdStore).toBe(true)
     expect([...found.chainIds]).toEqual(chainIds([layer(7)]))
+  })
+})
+
+describe('loadCommand', () => {
+  it('lets docker load unpack gzip itself, but not on the containerd store before Docker 25, nor zstd', () => {
+    expect(loadCommand('gzip', '20.10.24+dfsg1', false)).toBe('docker load')
+    expect(loadCommand('gzip', '29.0.1', true)).toBe('docker load')
+    expect(loadCommand('gzip', '24.0.7', true)).toBe('gzip -dc | docker load')
+    expect(loadCommand('none', '24.0.7', true)).toBe('docker load')
+    expect(loadCommand('zstd', '29.0.1', false)).toBe('zstd -dc | docker load')
   })
 })

@@ -61820,12 +61820,21 @@ async function tagImage(ssh, id, ref) {
         throw new Error(`Could not tag ${id} as ${ref} on the host: ${result.stderr.trim()}`);
 }
 /**
- * Feeds an archive stream to `docker load` on the host. docker load unpacks gzip itself, in
- * the daemon: a `gzip -dc |` in front cost 0.25-0.3 s more per 82 MiB on a 2-CPU host (one more
- * process and two more copies of every byte). Docker 20.10 cannot read zstd, so zstd keeps its pipe.
+ * The host's side of the stream. docker load unpacks gzip itself, in the daemon: a `gzip -dc |`
+ * in front cost 0.25-0.3 s more per 82 MiB on a 2-CPU host (one more process and two more copies
+ * of every byte). The containerd image store learnt that only in Docker 25 (moby#46605), and
+ * Docker 20.10 cannot read zstd: those keep a decompressor in front.
  */
-function loadImage(ssh, codec, archive) {
-    return ssh.stream(bashCommand(codec === 'zstd' ? 'zstd -dc | docker load' : 'docker load'), archive);
+function loadCommand(codec, dockerVersion, containerdStore) {
+    if (codec === 'zstd')
+        return 'zstd -dc | docker load';
+    if (codec === 'gzip' && containerdStore && !(Number.parseInt(dockerVersion, 10) >= 25))
+        return 'gzip -dc | docker load';
+    return 'docker load';
+}
+/** Feeds an archive stream to loadCommand()'s pipeline on the host. */
+function loadImage(ssh, command, archive) {
+    return ssh.stream(bashCommand(command), archive);
 }
 /**
  * The host must now hold exactly the image that was sent: same layers and config (same ID on
@@ -62852,7 +62861,7 @@ function sshHost(ssh) {
         },
         inspectImage: (ref) => inspectHostImage(ssh, ref),
         layers: () => hostLayers(ssh),
-        load: (codec, archive) => loadImage(ssh, codec, archive),
+        load: (codec, archive, containerdStore) => loadImage(ssh, loadCommand(codec, facts?.dockerVersion ?? '', containerdStore), archive),
         tagImage: (id, ref) => tagImage(ssh, id, ref),
         verifyImage: (sent, ref) => verifyHostImage(ssh, sent, ref),
         ensureProxy: (spec) => ensureProxy(ssh, spec),
@@ -63304,7 +63313,7 @@ async function sendImage(host, ref, image, codec, deps) {
     // docker save starts at once; the host's layer list arrives while its first entries do.
     const sizes = deps.layerSizes?.(ref).catch(() => undefined) ?? Promise.resolve(undefined);
     const listing = host.layers();
-    const present = listing.then((layers) => layers.imageIds.has(image.id));
+    const found = listing.then((layers) => ({ present: layers.imageIds.has(image.id), containerdStore: layers.containerdStore }));
     const skip = listing.then((layers) => {
         const count = sharedLayerCount(image.diffIds, layers.chainIds);
         deps.log(`${count} of ${image.diffIds.length} layers are already on the host; ${codec.reason} (level ${codec.level})`);
@@ -63314,8 +63323,8 @@ async function sendImage(host, ref, image, codec, deps) {
         return count;
     });
     const shared = Promise.all([skip, sizes]).then(([count, history]) => ({ count, maybe: sharedSizeTest(history, count) }));
-    shared.catch(() => undefined); // a failed listing is reported through `present`, which is awaited first
-    let attempt = await sendOnce(host, ref, image, codec, { shared, present }, deps);
+    shared.catch(() => undefined); // a failed listing is reported through `found`, which is awaited first
+    let attempt = await sendOnce(host, ref, image, codec, { shared, found }, deps);
     if (attempt.tagged) {
         deps.log(`The host already has this image (${shortId(image.id)}) under another name; tagging it ${ref}, nothing to send`);
         await host.tagImage(image.id, ref);
@@ -63324,7 +63333,8 @@ async function sendImage(host, ref, image, codec, deps) {
     }
     else if (!attempt.loaded && attempt.skipped > 0) {
         deps.log(`The load without the shared layers did not verify (${attempt.error}); sending every layer`);
-        const retry = await sendOnce(host, ref, image, codec, { shared: Promise.resolve({ count: 0 }), present: Promise.resolve(false) }, deps);
+        const whole = { shared: Promise.resolve({ count: 0 }), found: found.then((host) => ({ ...host, present: false })) };
+        const retry = await sendOnce(host, ref, image, codec, whole, deps);
         retry.sentBytes += attempt.sentBytes;
         attempt = retry;
     }
@@ -63346,7 +63356,7 @@ async function sendOnce(host, ref, image, codec, has, deps) {
     // archive before it. (Docker 20.10 finishes the export of a save that is stopped: runner
     // CPU only, and only when the host turns out to have the image.)
     const save = deps.save(ref);
-    const present = await has.present.catch((error) => {
+    const { present, containerdStore } = await has.found.catch((error) => {
         save.stop();
         throw error;
     });
@@ -63362,7 +63372,7 @@ async function sendOnce(host, ref, image, codec, has, deps) {
     const body = compressedBody(filter.archive, codec, sent);
     const stopProgress = startProgress({ read, sent, expectedBytes: image.sizeBytes }, deps.log);
     try {
-        const result = await host.load(codec.codec, body);
+        const result = await host.load(codec.codec, body, containerdStore);
         const saved = await save.done.then(() => undefined, (error) => error.message);
         const counts = { sentBytes: sent.bytes, archiveBytes: read.bytes, skipped: filter.dropped() };
         if (result.code !== 0) {

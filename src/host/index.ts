@@ -4,7 +4,7 @@ import type { EnvVar } from '../inputs.js'
 import type { RunResult, Ssh } from '../ssh.js'
 import type { Codec } from '../transfer/compression.js'
 import type { HealthSpec } from './health.js'
-import { hostLayers, inspectHostImage, loadImage, pruneImages, tagImage, verifyHostImage, type HostLayers, type Verified } from './images.js'
+import { hostLayers, inspectHostImage, loadCommand, loadImage, pruneImages, tagImage, verifyHostImage, type HostLayers, type Verified } from './images.js'
 import { openLock, type LockOptions, type PendingLock } from './lock.js'
 import type { HostFacts } from './preflight.js'
 import { ensureProxy, restoreRoute, type ProxySpec } from './proxy.js'
@@ -24,7 +24,8 @@ export interface Host {
   survey(request: SurveyRequest): Promise<Survey>
   inspectImage(ref: string): Promise<ImageInfo | undefined>
   layers(): Promise<HostLayers>
-  load(codec: Codec, archive: Readable): Promise<RunResult>
+  /** `containerdStore`: what layers() found; some stores cannot unpack every codec themselves. */
+  load(codec: Codec, archive: Readable, containerdStore: boolean): Promise<RunResult>
   tagImage(id: string, ref: string): Promise<void>
   verifyImage(sent: ImageInfo, ref: string): Promise<Verified>
   ensureProxy(spec: ProxySpec): Promise<string[]>
@@ -54,7 +55,8 @@ export function sshHost(ssh: Ssh): Host {
     },
     inspectImage: (ref) => inspectHostImage(ssh, ref),
     layers: () => hostLayers(ssh),
-    load: (codec, archive) => loadImage(ssh, codec, archive),
+    load: (codec, archive, containerdStore) =>
+      loadImage(ssh, loadCommand(codec, facts?.dockerVersion ?? '', containerdStore), archive),
     tagImage: (id, ref) => tagImage(ssh, id, ref),
     verifyImage: (sent, ref) => verifyHostImage(ssh, sent, ref),
     ensureProxy: (spec) => ensureProxy(ssh, spec),

@@ -49,7 +49,7 @@ export async function sendImage(
   // docker save starts at once; the host's layer list arrives while its first entries do.
   const sizes = deps.layerSizes?.(ref).catch(() => undefined) ?? Promise.resolve(undefined)
   const listing = host.layers()
-  const present = listing.then((layers) => layers.imageIds.has(image.id))
+  const found = listing.then((layers) => ({ present: layers.imageIds.has(image.id), containerdStore: layers.containerdStore }))
   const skip = listing.then((layers) => {
     const count = sharedLayerCount(image.diffIds, layers.chainIds)
     deps.log(`${count} of ${image.diffIds.length} layers are already on the host; ${codec.reason} (level ${codec.level})`)
@@ -59,8 +59,8 @@ export async function sendImage(
     return count
   })
   const shared = Promise.all([skip, sizes]).then(([count, history]) => ({ count, maybe: sharedSizeTest(history, count) }))
-  shared.catch(() => undefined) // a failed listing is reported through `present`, which is awaited first
-  let attempt = await sendOnce(host, ref, image, codec, { shared, present }, deps)
+  shared.catch(() => undefined) // a failed listing is reported through `found`, which is awaited first
+  let attempt = await sendOnce(host, ref, image, codec, { shared, found }, deps)
   if (attempt.tagged) {
     deps.log(`The host already has this image (${shortId(image.id)}) under another name; tagging it ${ref}, nothing to send`)
     await host.tagImage(image.id, ref)
@@ -68,7 +68,8 @@ export async function sendImage(
     attempt = verified.image ? { ...attempt, loaded: verified.image } : { ...attempt, error: verified.problem }
   } else if (!attempt.loaded && attempt.skipped > 0) {
     deps.log(`The load without the shared layers did not verify (${attempt.error}); sending every layer`)
-    const retry = await sendOnce(host, ref, image, codec, { shared: Promise.resolve({ count: 0 }), present: Promise.resolve(false) }, deps)
+    const whole = { shared: Promise.resolve({ count: 0 }), found: found.then((host) => ({ ...host, present: false })) }
+    const retry = await sendOnce(host, ref, image, codec, whole, deps)
     retry.sentBytes += attempt.sentBytes
     attempt = retry
   }
@@ -97,8 +98,8 @@ interface Attempt {
 interface HostHas {
   /** How many bottom layers the host has, and which layer.tar sizes could be one of them. */
   shared: Promise<{ count: number; maybe?: (tarSize: number) => boolean }>
-  /** Whether the host has the image itself, under some other name. */
-  present: Promise<boolean>
+  /** Whether the host has the image itself (under some other name), and which image store it runs. */
+  found: Promise<{ present: boolean; containerdStore: boolean }>
 }
 
 async function sendOnce(
@@ -113,7 +114,7 @@ async function sendOnce(
   // archive before it. (Docker 20.10 finishes the export of a save that is stopped: runner
   // CPU only, and only when the host turns out to have the image.)
   const save = deps.save(ref)
-  const present = await has.present.catch((error: unknown) => {
+  const { present, containerdStore } = await has.found.catch((error: unknown) => {
     save.stop()
     throw error
   })
@@ -129,7 +130,7 @@ async function sendOnce(
   const body: Readable = compressedBody(filter.archive, codec, sent)
   const stopProgress = startProgress({ read, sent, expectedBytes: image.sizeBytes }, deps.log)
   try {
-    const result = await host.load(codec.codec, body)
+    const result = await host.load(codec.codec, body, containerdStore)
     const saved = await save.done.then(() => undefined, (error: Error) => error.message)
     const counts = { sentBytes: sent.bytes, archiveBytes: read.bytes, skipped: filter.dropped() }
     if (result.code !== 0) {
