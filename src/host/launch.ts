@@ -45,64 +45,83 @@ ${SWITCH_STEPS}
 `
 
 export function launchCandidate(ssh: Ssh, spec: CandidateSpec, env: EnvVar[], health: HealthSpec, sw: SwitchSpec): Launch {
-  const lines = new HealthLines()
-  const attempts: string[] = []
-  const switchOutput: string[] = []
-  let report: ((line: string) => void) | undefined
-  let started = false
-  let healthy = false
-  let markStarted: () => void = () => undefined
-  let markHealthy: () => void = () => undefined
-  const running = new Promise<void>((resolve) => (markStarted = resolve))
-  const wentHealthy = new Promise<void>((resolve) => (markHealthy = resolve))
-  const url = `http://${spec.name}:${health.appPort}${health.path}`
-  const forSwitch = switchEnv(sw.route, health.path)
-  const finished = ssh.run(
-    LAUNCH_SCRIPT,
-    [spec.name, spec.network, spec.service, spec.slot, spec.image, spec.imageId,
-      proxyName(spec.network), url, String(health.timeoutSeconds), PROBE_SCRIPT,
-      proxyDir(spec.network), renderRoute(sw.route).trimEnd(), serviceDir(spec.service), String(sw.lockGeneration),
-      forSwitch.BG_SWITCH, forSwitch.BG_SWITCH_URL, forSwitch.BG_HOST, forSwitch.BG_SLOT],
-    {
-      stdin: envFileText(env),
-      onLine: (line) => {
-        if (healthy) {
-          switchOutput.push(line)
-          return
-        }
-        if (line === 'STARTED') {
-          started = true
-          markStarted()
-          return
-        }
-        const attempt = lines.take(line)
-        if (line.startsWith('HEALTHY ')) {
-          healthy = true
-          markHealthy()
-        }
-        if (attempt === undefined) return
-        if (report) report(describeAttempt(attempt))
-        else attempts.push(describeAttempt(attempt))
-      }
-    }
-  )
+  const out = new LaunchOutput()
+  const finished = ssh.run(LAUNCH_SCRIPT, launchArgs(spec, health, sw), {
+    stdin: envFileText(env),
+    onLine: (line) => out.take(line)
+  })
   const outcome = finished.then((result) => {
-    if (!started) throw new Error(`Could not start ${spec.name}: ${result.stderr.trim() || `exit ${result.code}`}`)
+    if (!out.started.done) throw new Error(`Could not start ${spec.name}: ${result.stderr.trim() || `exit ${result.code}`}`)
     return result
   })
   outcome.catch(() => undefined) // a start failure is reported through started
+  const healthy = (): HealthResult => ({ healthy: true, attempts: out.health.attempts })
   const checked = Promise.race([
-    wentHealthy.then((): HealthResult => ({ healthy: true, attempts: lines.attempts })),
-    outcome.then((result) => (healthy ? { healthy: true, attempts: lines.attempts } : lines.result(result.code, result.stderr, spec.name)))
+    out.healthy.promise.then(healthy),
+    outcome.then((result) => (out.healthy.done ? healthy() : out.health.result(result.code, result.stderr, spec.name)))
   ])
   checked.catch(() => undefined) // likewise, when no health check follows a failed start
   return {
-    started: Promise.race([running, outcome.then(() => undefined)]),
+    started: Promise.race([out.started.promise, outcome.then(() => undefined)]),
     health: (onAttempt) => {
-      attempts.splice(0).forEach(onAttempt)
-      report = onAttempt
+      out.reportTo(onAttempt)
       return checked
     },
-    switched: () => outcome.then((result) => switchOutcome(result.code, switchOutput, sw.route))
+    switched: () => outcome.then((result) => switchOutcome(result.code, out.switchLines, sw.route))
+  }
+}
+
+function launchArgs(spec: CandidateSpec, health: HealthSpec, sw: SwitchSpec): string[] {
+  const forSwitch = switchEnv(sw.route, health.path)
+  return [
+    spec.name, spec.network, spec.service, spec.slot, spec.image, spec.imageId, proxyName(spec.network),
+    `http://${spec.name}:${health.appPort}${health.path}`, String(health.timeoutSeconds), PROBE_SCRIPT,
+    proxyDir(spec.network), renderRoute(sw.route).trimEnd(), serviceDir(spec.service), String(sw.lockGeneration),
+    forSwitch.BG_SWITCH, forSwitch.BG_SWITCH_URL, forSwitch.BG_HOST, forSwitch.BG_SLOT
+  ]
+}
+
+/** A moment in the step's output that can be awaited, and asked about once it has passed. */
+class Mark {
+  done = false
+  private reached: () => void = () => undefined
+  readonly promise = new Promise<void>((resolve) => (this.reached = resolve))
+
+  reach(): void {
+    this.done = true
+    this.reached()
+  }
+}
+
+/** Sorts the launch step's output as it arrives: the start, the health attempts, then the switch's lines. */
+class LaunchOutput {
+  readonly health = new HealthLines()
+  readonly switchLines: string[] = []
+  readonly started = new Mark()
+  readonly healthy = new Mark()
+  private readonly early: string[] = []
+  private report?: (line: string) => void
+
+  take(line: string): void {
+    if (this.healthy.done) {
+      this.switchLines.push(line)
+    } else if (line === 'STARTED') {
+      this.started.reach()
+    } else {
+      const attempt = this.health.take(line)
+      if (line.startsWith('HEALTHY ')) this.healthy.reach()
+      if (attempt !== undefined) this.attempt(describeAttempt(attempt))
+    }
+  }
+
+  /** Attempts seen so far go to onAttempt at once, later ones as they come. */
+  reportTo(onAttempt: (line: string) => void): void {
+    this.early.splice(0).forEach(onAttempt)
+    this.report = onAttempt
+  }
+
+  private attempt(line: string): void {
+    if (this.report) this.report(line)
+    else this.early.push(line)
   }
 }
