@@ -62395,12 +62395,12 @@ probe_read() {
   probe_open
 }
 `;
-// One loop on the host (no round trip per attempt), after the candidate started. It stops at
-// once when the container exits, or Docker's own HEALTHCHECK calls it unhealthy, and leaves
-// the loop once the candidate is healthy. Needs $name,
-// $timeout and PROBE_SHELL's functions. A probe is now cheap, so the first second polls every
-// 0.1 s (an app that is up after 120 ms goes live 0.1 s sooner than at 0.3 s); slower apps are
-// asked every 0.3 s, so a booting app does not compete with a docker inspect every 0.1 s.
+// One loop on the host (no round trip per attempt), after the candidate started. It stops the
+// step at once when the container exits or Docker's own HEALTHCHECK calls it unhealthy, and
+// leaves the loop once the candidate is healthy. Needs $name, $timeout and PROBE_SHELL's
+// functions. A probe is now cheap, so the first second polls every 0.1 s (an app that is up
+// after 120 ms goes live 0.1 s sooner than at 0.3 s); slower apps are asked every 0.3 s, so a
+// booting app does not compete with a docker inspect every 0.1 s.
 const HEALTH_LOOP = `
 start=$SECONDS attempts=0
 logs() { docker logs --tail 20 "$name" 2>&1 | sed 's/^/LOG /'; }
@@ -63352,7 +63352,7 @@ async function sendImage(host, ref, image, codec, deps) {
     }
     else if (!attempt.loaded && attempt.skipped > 0) {
         deps.log(`The load without the shared layers did not verify (${attempt.error}); sending every layer`);
-        const whole = { shared: Promise.resolve({ count: 0 }), found: found.then((host) => ({ ...host, present: false })) };
+        const whole = { shared: Promise.resolve({ count: 0 }), found: found.then((seen) => ({ ...seen, present: false })) };
         const retry = await sendOnce(host, ref, image, codec, whole, deps);
         retry.sentBytes += attempt.sentBytes;
         attempt = retry;

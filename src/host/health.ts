@@ -45,12 +45,12 @@ probe_read() {
 }
 `
 
-// One loop on the host (no round trip per attempt), after the candidate started. It stops at
-// once when the container exits, or Docker's own HEALTHCHECK calls it unhealthy, and leaves
-// the loop once the candidate is healthy. Needs $name,
-// $timeout and PROBE_SHELL's functions. A probe is now cheap, so the first second polls every
-// 0.1 s (an app that is up after 120 ms goes live 0.1 s sooner than at 0.3 s); slower apps are
-// asked every 0.3 s, so a booting app does not compete with a docker inspect every 0.1 s.
+// One loop on the host (no round trip per attempt), after the candidate started. It stops the
+// step at once when the container exits or Docker's own HEALTHCHECK calls it unhealthy, and
+// leaves the loop once the candidate is healthy. Needs $name, $timeout and PROBE_SHELL's
+// functions. A probe is now cheap, so the first second polls every 0.1 s (an app that is up
+// after 120 ms goes live 0.1 s sooner than at 0.3 s); slower apps are asked every 0.3 s, so a
+// booting app does not compete with a docker inspect every 0.1 s.
 export const HEALTH_LOOP = `
 start=$SECONDS attempts=0
 logs() { docker logs --tail 20 "$name" 2>&1 | sed 's/^/LOG /'; }

@@ -68,7 +68,7 @@ export async function sendImage(
     attempt = verified.image ? { ...attempt, loaded: verified.image } : { ...attempt, error: verified.problem }
   } else if (!attempt.loaded && attempt.skipped > 0) {
     deps.log(`The load without the shared layers did not verify (${attempt.error}); sending every layer`)
-    const whole = { shared: Promise.resolve({ count: 0 }), found: found.then((host) => ({ ...host, present: false })) }
+    const whole = { shared: Promise.resolve({ count: 0 }), found: found.then((seen) => ({ ...seen, present: false })) }
     const retry = await sendOnce(host, ref, image, codec, whole, deps)
     retry.sentBytes += attempt.sentBytes
     attempt = retry
