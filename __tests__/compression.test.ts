@@ -58,16 +58,16 @@ describe('adaptive gzip', () => {
 
 describe('chooseCodec', () => {
   it('auto picks zstd only where both ends have it, else gzip level 1', () => {
-    expect(chooseCodec('auto', undefined, ['zstd'], true)).toMatchObject({ codec: 'zstd', level: 3 })
-    expect(chooseCodec('auto', undefined, [], true)).toMatchObject({ codec: 'gzip', level: 1 })
-    expect(chooseCodec('auto', undefined, ['zstd'], false)).toMatchObject({ codec: 'gzip', level: 1 })
-    expect(chooseCodec('auto', undefined, [], false)).toMatchObject({ codec: 'gzip', level: 1 })
-    expect(chooseCodec('gzip', 6, [], true)).toMatchObject({ codec: 'gzip', level: 6 })
-    expect(chooseCodec('none', undefined, ['zstd'], true)).toMatchObject({ codec: 'none' })
+    expect(chooseCodec('auto', undefined, true, true)).toMatchObject({ codec: 'zstd', level: 3 })
+    expect(chooseCodec('auto', undefined, false, true)).toMatchObject({ codec: 'gzip', level: 1 })
+    expect(chooseCodec('auto', undefined, true, false)).toMatchObject({ codec: 'gzip', level: 1 })
+    expect(chooseCodec('auto', undefined, false, false)).toMatchObject({ codec: 'gzip', level: 1 })
+    expect(chooseCodec('gzip', 6, false, true)).toMatchObject({ codec: 'gzip', level: 6 })
+    expect(chooseCodec('none', undefined, true, true)).toMatchObject({ codec: 'none' })
   })
 
   it('explains why an explicit choice cannot work', () => {
-    expect(() => chooseCodec('zstd', undefined, ['zstd'], false)).toThrow(/^compression: zstd needs Node.js 22.15/)
-    expect(() => chooseCodec('zstd', undefined, [], true)).toThrow(/^compression: zstd needs the zstd command on the host/)
+    expect(() => chooseCodec('zstd', undefined, true, false)).toThrow(/^compression: zstd needs Node.js 22.15/)
+    expect(() => chooseCodec('zstd', undefined, false, true)).toThrow(/^compression: zstd needs the zstd command on the host/)
   })
 })

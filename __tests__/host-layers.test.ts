@@ -1,4 +1,4 @@
-import { hostLayers, loadCommand } from '../src/host/images.js'
+import { hostLayers, hostTakesZstd, loadCommand } from '../src/host/images.js'
 import { chainIds } from '../src/transfer/layers.js'
 import { localSsh, stubCommands } from './support/local-host.js'
 
@@ -36,11 +36,18 @@ describe('the host layer listing', () => {
 })
 
 describe('loadCommand', () => {
-  it('lets docker load unpack gzip itself, but not on the containerd store before Docker 25, nor zstd', () => {
+  it('lets docker load unpack what it can itself, and puts a decompressor in front where it cannot', () => {
     expect(loadCommand('gzip', '20.10.24+dfsg1', false)).toBe('docker load')
+    expect(loadCommand('gzip', '24.0.7', true)).toBe('gzip -dc | docker load') // moby#46605
     expect(loadCommand('gzip', '29.0.1', true)).toBe('docker load')
-    expect(loadCommand('gzip', '24.0.7', true)).toBe('gzip -dc | docker load')
+    expect(loadCommand('zstd', '20.10.24+dfsg1', false)).toBe('zstd -dc | docker load')
+    expect(loadCommand('zstd', '25.0.0', true)).toBe('docker load')
     expect(loadCommand('none', '24.0.7', true)).toBe('docker load')
-    expect(loadCommand('zstd', '29.0.1', false)).toBe('zstd -dc | docker load')
+  })
+
+  it('takes zstd from a host with the zstd command or Docker 25 and later', () => {
+    expect(hostTakesZstd({ user: 'u', dockerVersion: '20.10.24+dfsg1', tools: ['zstd'] })).toBe(true)
+    expect(hostTakesZstd({ user: 'u', dockerVersion: '24.0.7', tools: [] })).toBe(false)
+    expect(hostTakesZstd({ user: 'u', dockerVersion: '29.0.1', tools: [] })).toBe(true)
   })
 })

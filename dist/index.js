@@ -61820,17 +61820,26 @@ async function tagImage(ssh, id, ref) {
         throw new Error(`Could not tag ${id} as ${ref} on the host: ${result.stderr.trim()}`);
 }
 /**
- * The host's side of the stream. docker load unpacks gzip itself, in the daemon: a `gzip -dc |`
- * in front cost 0.25-0.3 s more per 82 MiB on a 2-CPU host (one more process and two more copies
- * of every byte). The containerd image store learnt that only in Docker 25 (moby#46605), and
- * Docker 20.10 cannot read zstd: those keep a decompressor in front.
+ * Docker 25 unpacks gzip and zstd itself on either image store. Before, the containerd store
+ * read no compressed archive (moby#46605) and Docker 20.10 no zstd; gzip on the classic store
+ * has always worked (the sandbox's 20.10 proves it, and the e2e suite runs it).
+ */
+const unpacksAll = (dockerVersion) => Number.parseInt(dockerVersion, 10) >= 25;
+/**
+ * The host's side of the stream. Where docker load unpacks the codec in the daemon, nothing goes
+ * in front: a `gzip -dc |` cost 0.25-0.3 s more per 82 MiB on a 2-CPU host (one more process and
+ * two more copies of every byte). Elsewhere a decompressor does it first.
  */
 function loadCommand(codec, dockerVersion, containerdStore) {
+    if (codec === 'none' || unpacksAll(dockerVersion))
+        return 'docker load';
     if (codec === 'zstd')
         return 'zstd -dc | docker load';
-    if (codec === 'gzip' && containerdStore && !(Number.parseInt(dockerVersion, 10) >= 25))
-        return 'gzip -dc | docker load';
-    return 'docker load';
+    return containerdStore ? 'gzip -dc | docker load' : 'docker load';
+}
+/** Whether a zstd stream can be loaded: the host's Docker reads it, or it has the zstd command. */
+function hostTakesZstd(facts) {
+    return unpacksAll(facts.dockerVersion) || facts.tools.includes('zstd');
 }
 /** Feeds an archive stream to loadCommand()'s pipeline on the host. */
 function loadImage(ssh, command, archive) {
@@ -62985,15 +62994,16 @@ const CHUNK_BYTES = 256 << 10;
 function nodeHasZstd() {
     return typeof (external_node_zlib_default()).createZstdCompress === 'function';
 }
-function chooseCodec(requested, level, hostTools, zstdInNode = nodeHasZstd()) {
-    const hostZstd = hostTools.includes('zstd');
+function chooseCodec(requested, level, 
+/** The host can load a zstd stream (host/images.ts: hostTakesZstd). */
+hostZstd, zstdInNode = nodeHasZstd()) {
     if (requested === 'none')
         return { codec: 'none', level: 0, reason: 'compression: none' };
     if (requested === 'zstd') {
         if (!zstdInNode)
             throw new Error(`compression: zstd needs Node.js 22.15 or later on the runner (this is ${process.version})`);
         if (!hostZstd)
-            throw new Error('compression: zstd needs the zstd command on the host');
+            throw new Error('compression: zstd needs the zstd command on the host, or Docker 25 or later there');
         return { codec: 'zstd', level: level ?? ZSTD_LEVEL, reason: 'compression: zstd' };
     }
     if (requested === 'auto' && zstdInNode && hostZstd) {
@@ -63106,6 +63116,7 @@ function compressible(chunk) {
 
 
 
+
 /** Read-only: everything that can be refused is refused here, before the host changes. */
 async function check(inputs, host, runner) {
     const proxy = {
@@ -63129,7 +63140,7 @@ async function check(inputs, host, runner) {
             'To change it, remove the proxy container: the next deploy recreates it (a short outage).');
     }
     if (!inputs.rollback)
-        chooseCodec(inputs.compression, inputs.compressionLevel, host.facts.tools);
+        chooseCodec(inputs.compression, inputs.compressionLevel, hostTakesZstd(host.facts));
     // The image must exist somewhere and its port must be known before the lock is taken.
     const plan = await planImage(inputs, host, { local, onHost: found.image }, resolveSituation(found.snapshot));
     info(`Image ${plan.ref} (${shortId(plan.image.id)}), app port ${plan.appPort}, source: ${plan.source}`);
@@ -63423,6 +63434,7 @@ function compressedBody(archive, codec, sent) {
 
 
 
+
 /** The blue-green sequence. Only the idle slot changes until the candidate has proven healthy. */
 async function deploy(inputs, deps) {
     const phases = new Phases();
@@ -63540,7 +63552,7 @@ class LockedDeploy {
             this.transfer = { ...base, source: plan.source, skippedLayers: base.totalLayers };
             return;
         }
-        const codec = chooseCodec(inputs.compression, inputs.compressionLevel, this.host.facts.tools);
+        const codec = chooseCodec(inputs.compression, inputs.compressionLevel, hostTakesZstd(this.host.facts));
         const sending = sendImage(this.host, plan.ref, plan.image, codec, {
             spoolDir: process.env.RUNNER_TEMP || undefined,
             save: (ref) => this.deps.runner.save(ref),

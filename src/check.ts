@@ -1,5 +1,6 @@
 import * as core from '@actions/core'
 import type { Host } from './host/index.js'
+import { hostTakesZstd } from './host/images.js'
 import { proxyProblems, type ProxySpec } from './host/proxy.js'
 import { resolveSituation } from './host/state.js'
 import type { Survey, SurveyRequest } from './host/survey.js'
@@ -40,7 +41,7 @@ export async function check(inputs: Inputs, host: Host, runner: RunnerDocker): P
         'To change it, remove the proxy container: the next deploy recreates it (a short outage).'
     )
   }
-  if (!inputs.rollback) chooseCodec(inputs.compression, inputs.compressionLevel, host.facts.tools)
+  if (!inputs.rollback) chooseCodec(inputs.compression, inputs.compressionLevel, hostTakesZstd(host.facts))
   // The image must exist somewhere and its port must be known before the lock is taken.
   const plan = await planImage(inputs, host, { local, onHost: found.image }, resolveSituation(found.snapshot))
   core.info(`Image ${plan.ref} (${shortId(plan.image.id)}), app port ${plan.appPort}, source: ${plan.source}`)

@@ -1,5 +1,6 @@
 import * as core from '@actions/core'
 import type { Host } from './host/index.js'
+import { hostTakesZstd } from './host/images.js'
 import type { Launch } from './host/launch.js'
 import type { HostLock } from './host/lock.js'
 import type { Route } from './host/nginx-config.js'
@@ -137,7 +138,7 @@ class LockedDeploy {
       this.transfer = { ...base, source: plan.source, skippedLayers: base.totalLayers }
       return
     }
-    const codec = chooseCodec(inputs.compression, inputs.compressionLevel, this.host.facts.tools)
+    const codec = chooseCodec(inputs.compression, inputs.compressionLevel, hostTakesZstd(this.host.facts))
     const sending = sendImage(this.host, plan.ref, plan.image, codec, {
       spoolDir: process.env.RUNNER_TEMP || undefined,
       save: (ref) => this.deps.runner.save(ref),

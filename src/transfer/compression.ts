@@ -33,14 +33,14 @@ export function nodeHasZstd(): boolean {
 export function chooseCodec(
   requested: Compression,
   level: number | undefined,
-  hostTools: string[],
+  /** The host can load a zstd stream (host/images.ts: hostTakesZstd). */
+  hostZstd: boolean,
   zstdInNode = nodeHasZstd()
 ): CodecChoice {
-  const hostZstd = hostTools.includes('zstd')
   if (requested === 'none') return { codec: 'none', level: 0, reason: 'compression: none' }
   if (requested === 'zstd') {
     if (!zstdInNode) throw new Error(`compression: zstd needs Node.js 22.15 or later on the runner (this is ${process.version})`)
-    if (!hostZstd) throw new Error('compression: zstd needs the zstd command on the host')
+    if (!hostZstd) throw new Error('compression: zstd needs the zstd command on the host, or Docker 25 or later there')
     return { codec: 'zstd', level: level ?? ZSTD_LEVEL, reason: 'compression: zstd' }
   }
   if (requested === 'auto' && zstdInNode && hostZstd) {
