@@ -10,7 +10,7 @@ import { clearHost, containerStatus, hostHasImage, serviceContainers, stateFile,
 
 const NETWORK = 'e2e-faults'
 const PORT = 18120
-const SERVICES = ['f-drain', 'f-kill', 'f-same', 'f-site-a', 'f-site-b', 'f-proxy', 'f-engine', 'f-disk', 'f-recover', 'f-lock']
+const SERVICES = ['f-drain', 'f-kill', 'f-same', 'f-site-a', 'f-site-b', 'f-proxy', 'f-engine', 'f-disk', 'f-recover', 'f-lock', 'f-lost']
 
 let info: SandboxInfo
 const images: Record<string, BuiltImage> = {}
@@ -190,6 +190,23 @@ describe('what happens when', () => {
     await first.done
     const third = await runAction(inputs('f-lock', images['1'].ref, { 'server-name': 'lock.test', 'lock-timeout': '2' }))
     expectOk(third)
+  })
+
+  test('the lock session of the run ends on the host during the health check → no switch; the live slot keeps serving', async () => {
+    expectOk(await runAction(inputs('f-lost', images['1'].ref, { 'server-name': 'lost.test' })))
+    // The candidate's first health answer takes 3 s: time to end the lock session on the host.
+    const run = startAction(inputs('f-lost', images['2'].ref, { 'server-name': 'lost.test', 'health-path': '/cgi-bin/slow?3' }))
+    await logShows(run, '::group::Health-check')
+    const ended = await hostSsh("pkill -f 'lock[.]holder.*/f-lost'")
+    expect(ended.code).toBe(0)
+    const lost = await run.done
+    expect(lost.code).toBe(1)
+    expect(lost.stdout).toContain("::error::Lost the deploy lock of f-lost: it was no longer this run's when the switch came")
+    expect(await serves('lost.test')).toBe('200 version=faults-1')
+
+    const next = await runAction(inputs('f-lost', images['3'].ref, { 'server-name': 'lost.test' }))
+    expectOk(next)
+    expect(await serves('lost.test')).toBe('200 version=faults-3')
   })
 
   test('two services deploy in parallel behind one proxy → neither waits; each answers on its server-name', async () => {
