@@ -62222,9 +62222,9 @@ done
 echo "HANDOVER nginx workers from before the reload still accept connections"
 exit 0
 `;
-// Runs in the launch step (launch.ts) once the candidate is healthy, with PROBE_SHELL's shell in
-// the proxy still open: one step and one docker exec for start, health check and switch (a
-// docker exec of its own cost ~70 ms). Writes the route and switches; when nginx -t refuses it
+// Runs in the launch step (launch.ts) once the candidate is healthy, through PROBE_SHELL's shell
+// in the proxy (shell_send/shell_read): one step and one docker exec for start, health check
+// and switch (a docker exec of its own cost ~70 ms). Writes the route and switches; when nginx -t refuses it
 // the previous file is put back at once, so the proxy never holds a config it cannot load. The
 // candidate gets its restart policy as it goes live, side by side (it started with none, so a
 // crash at boot stayed a crash); a switch that cannot give it one fails like one that cannot
@@ -62237,15 +62237,12 @@ if [ "$(cat "$lockdir/lock.generation" 2>/dev/null || true)" != "$generation" ] 
   exit 7
 fi
 proxy_switch() {
-  local w=\${PROBE[1]:-} r=\${PROBE[0]:-} got
-  if [ -z "$w" ] || [ -z "$r" ]; then echo "no shell in $proxy to switch with"; return 8; fi
-  printf '%s\\n' 'sh -c "$BG_SWITCH" sh "$BG_PROBE" "$BG_SWITCH_URL" "$BG_HOST" "$BG_SLOT" 200 2>&1; echo "__switched $?"' >&"$w" 2>/dev/null ||
-    { echo "the shell in $proxy is gone"; return 8; }
-  while IFS= read -r -t 60 -u "$r" got 2>/dev/null; do
-    case "$got" in "__switched "*) return "\${got#__switched }" ;; esac
-    printf '%s\\n' "$got"
-  done
-  echo "no answer from the shell in $proxy"; return 8
+  local code=0
+  shell_send 'sh -c "$BG_SWITCH" sh "$BG_PROBE" "$BG_SWITCH_URL" "$BG_HOST" "$BG_SLOT" 200 2>&1' ||
+    { echo "no shell in $proxy to switch with"; return 8; }
+  shell_read 60 || code=$?
+  if [ "$code" = 255 ]; then echo "no answer from the shell in $proxy"; return 8; fi
+  return "$code"
 }
 ${ROUTE_FILES}
 ${PROXY_LOCK}
@@ -62375,7 +62372,8 @@ async function retireContainer(ssh, spec, onWait) {
 // A shell inside the proxy that stays open for the whole check: one docker exec (~70 ms here,
 // the slow part of a probe) instead of one per attempt, and the launch step opens it while
 // docker run starts the candidate. Needs $proxy, $url, $probe (probe.ts) and the array
-// $probe_env (more -e NAME=value for the shell) set. Writes to a shell that died must fail, not
+// $probe_env (more -e NAME=value for the shell) set. Each command sent ends with a "__done CODE"
+// line, so shell_read knows where its output stops. Writes to a shell that died must fail, not
 // kill the step: SIGPIPE is ignored.
 const PROBE_SHELL = `
 trap '' PIPE
@@ -62386,19 +62384,33 @@ probe_close() {
   local pid=\${PROBE_PID:-}
   if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
 }
-probe_send() {
+# Sends one command line to the shell; fails when the shell is gone.
+shell_send() {
   local w=\${PROBE[1]:-}
-  [ -z "$w" ] || printf '%s\\n' 'sh -c "$BG_PROBE" sh "$BG_URL" 2>&1 | tail -n 1; echo __probed' >&"$w" 2>/dev/null || true
+  [ -n "$w" ] && printf '%s; echo "__done $?"\\n' "$1" >&"$w" 2>/dev/null
+}
+# Prints the output of the command sent last and returns its exit code, or 255 when the shell
+# gave no answer within $1 seconds.
+shell_read() {
+  local got r=\${PROBE[0]:-}
+  [ -n "$r" ] || return 255
+  while IFS= read -r -t "$1" -u "$r" got 2>/dev/null; do
+    case "$got" in "__done "*) return "\${got#__done }" ;; esac
+    printf '%s\\n' "$got"
+  done
+  return 255
+}
+probe_send() {
+  shell_send 'sh -c "$BG_PROBE" sh "$BG_URL" 2>&1 | tail -n 1' || true
 }
 # Sets $line to the probe's answer. A shell that died or hangs is opened again for the next try.
 probe_read() {
-  local got r=\${PROBE[0]:-}
+  local out rc=0
   line="no answer from the probe shell in $proxy"
-  if [ -n "$r" ]; then
-    while IFS= read -r -t 8 -u "$r" got 2>/dev/null; do
-      if [ "$got" = __probed ]; then return 0; fi
-      line=$got
-    done
+  out=$(shell_read 8) || rc=$?
+  if [ "$rc" != 255 ]; then
+    if [ -n "$out" ]; then line=\${out##*$'\\n'}; fi
+    return 0
   fi
   probe_close
   probe_open

@@ -150,9 +150,9 @@ echo "HANDOVER nginx workers from before the reload still accept connections"
 exit 0
 `
 
-// Runs in the launch step (launch.ts) once the candidate is healthy, with PROBE_SHELL's shell in
-// the proxy still open: one step and one docker exec for start, health check and switch (a
-// docker exec of its own cost ~70 ms). Writes the route and switches; when nginx -t refuses it
+// Runs in the launch step (launch.ts) once the candidate is healthy, through PROBE_SHELL's shell
+// in the proxy (shell_send/shell_read): one step and one docker exec for start, health check
+// and switch (a docker exec of its own cost ~70 ms). Writes the route and switches; when nginx -t refuses it
 // the previous file is put back at once, so the proxy never holds a config it cannot load. The
 // candidate gets its restart policy as it goes live, side by side (it started with none, so a
 // crash at boot stayed a crash); a switch that cannot give it one fails like one that cannot
@@ -165,15 +165,12 @@ if [ "$(cat "$lockdir/lock.generation" 2>/dev/null || true)" != "$generation" ] 
   exit 7
 fi
 proxy_switch() {
-  local w=\${PROBE[1]:-} r=\${PROBE[0]:-} got
-  if [ -z "$w" ] || [ -z "$r" ]; then echo "no shell in $proxy to switch with"; return 8; fi
-  printf '%s\\n' 'sh -c "$BG_SWITCH" sh "$BG_PROBE" "$BG_SWITCH_URL" "$BG_HOST" "$BG_SLOT" 200 2>&1; echo "__switched $?"' >&"$w" 2>/dev/null ||
-    { echo "the shell in $proxy is gone"; return 8; }
-  while IFS= read -r -t 60 -u "$r" got 2>/dev/null; do
-    case "$got" in "__switched "*) return "\${got#__switched }" ;; esac
-    printf '%s\\n' "$got"
-  done
-  echo "no answer from the shell in $proxy"; return 8
+  local code=0
+  shell_send 'sh -c "$BG_SWITCH" sh "$BG_PROBE" "$BG_SWITCH_URL" "$BG_HOST" "$BG_SLOT" 200 2>&1' ||
+    { echo "no shell in $proxy to switch with"; return 8; }
+  shell_read 60 || code=$?
+  if [ "$code" = 255 ]; then echo "no answer from the shell in $proxy"; return 8; fi
+  return "$code"
 }
 ${ROUTE_FILES}
 ${PROXY_LOCK}
