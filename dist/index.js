@@ -60418,22 +60418,49 @@ function parseImageInspect(json) {
         sizeBytes: image.Size ?? 0,
         hasHealthcheck: test.length > 0 && test[0] !== 'NONE',
         repoTags: image.RepoTags ?? [],
-        configKey: JSON.stringify([image.Config ?? {}, image.Os ?? '', image.Architecture ?? '']),
+        configKey: configKey(image),
         containerdStore: image.Descriptor !== undefined
     };
 }
-/**
- * The runner's image and the host's are the same image. The classic store names an image by
- * its config digest, on both engines alike, so the IDs decide. Docker's containerd store
- * (Docker 29's default) names it by its manifest digest instead; there the layers and the
- * config must match.
- */
-function sameImage(runner, host) {
-    if (runner.id === host.id)
+// The parts of an image's config that decide how its containers run. Engines of different API
+// versions print the config differently (Docker 28 shows only the OCI fields, 20.10 every
+// container field, empty ones included), so empty values are left out and keys sorted.
+const RUN_CONFIG = [
+    'Cmd', 'Entrypoint', 'Env', 'ExposedPorts', 'Healthcheck', 'Labels', 'OnBuild', 'Shell', 'StopSignal', 'User',
+    'Volumes', 'WorkingDir'
+];
+function configKey(image) {
+    const config = image.Config ?? {};
+    const kept = RUN_CONFIG.map((key) => [key, sorted(config[key])]).filter(([, value]) => !isEmpty(value));
+    return JSON.stringify([Object.fromEntries(kept), image.Os ?? '', image.Architecture ?? '']);
+}
+function sorted(value) {
+    if (Array.isArray(value))
+        return value.map(sorted);
+    if (value === null || typeof value !== 'object')
+        return value;
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return Object.fromEntries(entries.map(([key, inner]) => [key, sorted(inner)]));
+}
+function isEmpty(value) {
+    if (value === undefined || value === null || value === '')
         return true;
-    if (!host.containerdStore)
+    if (Array.isArray(value))
+        return value.length === 0;
+    return typeof value === 'object' && Object.keys(value).length === 0;
+}
+/**
+ * Two engines hold the same image. The classic store names an image by its config digest, so
+ * between two classic engines the IDs decide. Docker's containerd store (Docker 29's default)
+ * names it by its manifest digest instead: when either side runs it, the layers and the
+ * config must match. Symmetric: the order of the two does not matter.
+ */
+function sameImage(a, b) {
+    if (a.id === b.id)
+        return true;
+    if (!a.containerdStore && !b.containerdStore)
         return false;
-    return runner.diffIds.length > 0 && runner.diffIds.join() === host.diffIds.join() && runner.configKey === host.configKey;
+    return a.diffIds.length > 0 && a.diffIds.join() === b.diffIds.join() && a.configKey === b.configKey;
 }
 /** The single TCP port an image exposes, or an error naming app-port. */
 function exposedAppPort(image, ref) {
