@@ -1,4 +1,4 @@
-import { createGunzip } from 'node:zlib'
+import zlib, { createGunzip } from 'node:zlib'
 import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { chainIds, sharedLayerCount, sharedSizeTest, collectChainIds } from '../src/transfer/layers.js'
@@ -18,10 +18,17 @@ describe('sharedSizeTest', () => {
 
   it('spools only tars sized like one of the shared layers', () => {
     const maybe = sharedSizeTest(history, 1)!
-    expect(maybe(2_128_896)).toBe(true) // busybox's tar: content plus headers
-    expect(maybe(1_073_743_872)).toBe(false) // the 1 GiB layer is not shared: sent at once
-    expect(maybe(7_680)).toBe(false)
-    expect(sharedSizeTest(history, 2)!(1_073_743_872)).toBe(true)
+    expect(maybe(2_128_896, false)).toBe(true) // busybox's tar: content plus headers
+    expect(maybe(1_073_743_872, false)).toBe(false) // the 1 GiB layer is not shared: sent at once
+    expect(maybe(7_680, false)).toBe(false)
+    expect(sharedSizeTest(history, 2)!(1_073_743_872, false)).toBe(true)
+  })
+
+  it('lets a compressed blob be any size up to the bound of a shared layer', () => {
+    const maybe = sharedSizeTest(history, 1)!
+    expect(maybe(900_000, true)).toBe(true) // busybox gzipped
+    expect(maybe(900_000, false)).toBe(false) // too small for busybox's plain tar
+    expect(maybe(600_000_000, true)).toBe(false) // bigger than any shared layer could be
   })
 
   it('gives no answer without history, with nothing shared, or with too few history layers', () => {
@@ -84,10 +91,62 @@ describe('dropLayers', () => {
     expect(filtered.has(archive.layerPaths[1])).toBe(true)
   })
 
+  it('containerd store: unpacks each compressed blob to its diff ID, leaves out the shared ones, copies the rest byte for byte', async () => {
+    const spoolDir = mkdtempSync(join(spoolRoot, 'spool-'))
+    const archive = await fakeArchive([200_000, 50_000, 3_000], 'containerd')
+    const original = await archiveEntries(chunked(archive.bytes))
+    const shared = new Set(archive.diffIds.slice(0, 2))
+    expect(archive.layerPaths.some((path) => shared.has(`sha256:${path.split('/').pop()}`))).toBe(false) // names are no help
+    const filter = dropLayers(chunked(archive.bytes, 4096), Promise.resolve({ ids: shared }), spoolDir)
+    const filtered = await archiveEntries(filter.archive)
+    expect(filter.dropped()).toBe(2)
+    expect([...filtered.keys()]).toEqual([...original.keys()].filter((name) => !archive.layerPaths.slice(0, 2).includes(name)))
+    for (const [name, body] of filtered) expect(body.equals(original.get(name)!)).toBe(true)
+  })
+
+  /** The archive with the start of `path`'s data overwritten by `bytes`. */
+  const patched = (archive: FakeArchive, path: string, bytes: number[]): Buffer => {
+    const copy = Buffer.from(archive.bytes)
+    // The entry's data follows its 512-byte header, whose name field is padded with NULs.
+    Buffer.from(bytes).copy(copy, copy.indexOf(Buffer.from(`${path}\0`)) + 512)
+    return copy
+  }
+
+  it('containerd store: a zstd blob counts by its content where Node reads zstd, and is sent where it cannot', async () => {
+    const nodeReadsZstd = typeof (zlib as unknown as { createZstdDecompress?: unknown }).createZstdDecompress === 'function'
+    if (nodeReadsZstd) {
+      const archive = await fakeArchive([120_000, 2_000], 'containerd', ['zstd', 'gzip'])
+      const filter = dropLayers(chunked(archive.bytes), Promise.resolve({ ids: new Set(archive.diffIds.slice(0, 1)) }))
+      const filtered = await archiveEntries(filter.archive)
+      expect(filter.dropped()).toBe(1)
+      expect(filtered.has(archive.layerPaths[0])).toBe(false)
+    } else {
+      // Node 20: a blob that starts like zstd cannot be looked into, so it goes as it is.
+      const archive = await fakeArchive([120_000, 2_000], 'containerd', ['none', 'gzip'])
+      await expectSentAsIs(archive, patched(archive, archive.layerPaths[0], [0x28, 0xb5, 0x2f, 0xfd]))
+    }
+  })
+
+  it('containerd store: a blob that only starts like gzip is sent as it is', async () => {
+    const archive = await fakeArchive([120_000, 2_000], 'containerd', ['none', 'gzip'])
+    await expectSentAsIs(archive, patched(archive, archive.layerPaths[0], [0x1f, 0x8b, 0x08, 0x00]))
+  })
+
+  /** Layer 0 of `bytes` cannot be unpacked: it is copied unchanged, and the gzip layer 1 still found. */
+  async function expectSentAsIs(archive: FakeArchive, bytes: Buffer): Promise<void> {
+    const original = await archiveEntries(chunked(bytes))
+    const ids = new Set([`sha256:${'0'.repeat(64)}`, archive.diffIds[1]])
+    const filter = dropLayers(chunked(bytes), Promise.resolve({ ids }))
+    const filtered = await archiveEntries(filter.archive)
+    expect(filter.dropped()).toBe(1)
+    expect(filtered.get(archive.layerPaths[0])!.equals(original.get(archive.layerPaths[0])!)).toBe(true)
+    expect(filtered.has(archive.layerPaths[1])).toBe(false)
+  }
+
   it('copies a layer whose size rules it out without spooling it, even were it shared', async () => {
     const spoolDir = mkdtempSync(join(spoolRoot, 'spool-'))
     const archive = await fakeArchive([300_000, 1_000], 'classic')
-    const maybe = (size: number) => size < 100_000 // only the small one could be shared
+    const maybe = (size: number): boolean => size < 100_000 // only the small one could be shared
     const filter = dropLayers(chunked(archive.bytes), Promise.resolve({ ids: new Set(archive.diffIds), maybe }), spoolDir)
     const filtered = await archiveEntries(filter.archive)
     expect(filtered.has(archive.layerPaths[0])).toBe(true) // ruled out by size: sent

@@ -61786,11 +61786,11 @@ function collectChainIds(layerLists) {
     return all;
 }
 /**
- * Tells, from `docker history` content sizes (oldest first), whether a layer.tar of a given size
- * could be one of the bottom `shared` layers. A layer's tar is its content plus headers: at
- * least its content size, and here taken as at most twice that plus 1 MiB. History entries of
- * size 0 may or may not be layers, so only non-empty entries are counted; too few of them, and
- * any size could be shared.
+ * Tells, from `docker history` content sizes (oldest first), whether a layer entry of a given
+ * size could be one of the bottom `shared` layers. A layer's tar is its content plus headers: at
+ * least its content size, and here taken as at most twice that plus 1 MiB; a compressed blob
+ * may be any smaller size. History entries of size 0 may or may not be layers, so only
+ * non-empty entries are counted; too few of them, and any size could be shared.
  */
 function sharedSizeTest(historySizes, shared) {
     if (!historySizes || shared === 0)
@@ -61806,7 +61806,7 @@ function sharedSizeTest(historySizes, shared) {
     }
     if (layers < shared)
         return undefined;
-    return (tarSize) => bands.some((size) => tarSize >= size && tarSize <= 2 * size + 1048576);
+    return (entrySize, compressed) => bands.some((size) => (compressed || entrySize >= size) && entrySize <= 2 * size + 1048576);
 }
 
 ;// CONCATENATED MODULE: ./src/host/images.ts
@@ -63033,6 +63033,21 @@ const CHUNK_BYTES = 256 << 10;
 function nodeHasZstd() {
     return typeof (external_node_zlib_default()).createZstdCompress === 'function';
 }
+const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
+const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
+/**
+ * A decompressor for data that starts with `head`, when it is gzip, or zstd and this Node can
+ * read zstd; undefined for anything else (a plain tar, JSON, or zstd on an older Node).
+ */
+function unpackerFor(head) {
+    if (head.subarray(0, 2).equals(GZIP_MAGIC))
+        return () => external_node_zlib_default().createGunzip({ chunkSize: CHUNK_BYTES });
+    const z = (external_node_zlib_default());
+    const zstd = z.createZstdDecompress;
+    if (head.subarray(0, 4).equals(ZSTD_MAGIC) && zstd)
+        return () => zstd({ chunkSize: CHUNK_BYTES });
+    return undefined;
+}
 function chooseCodec(requested, level, 
 /** The host can load a zstd stream (host/images.ts: hostTakesZstd). */
 hostZstd, zstdInNode = nodeHasZstd()) {
@@ -63283,9 +63298,13 @@ const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 const external_node_fs_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+// EXTERNAL MODULE: external "node:events"
+var external_node_events_ = __nccwpck_require__(8474);
 // EXTERNAL MODULE: ./node_modules/tar-stream/index.js
 var tar_stream = __nccwpck_require__(6118);
 ;// CONCATENATED MODULE: ./src/transfer/tar-filter.ts
+
+
 
 
 
@@ -63309,14 +63328,16 @@ function dropLayers(source, shared, spoolDir = (0,external_node_os_namespaceObje
         const skip = layers.ids;
         const blob = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(header.name);
         const maybe = layers.maybe ?? (() => true);
+        // Until every shared layer has been seen, any layer could be one of them.
+        const hunting = dropped < skip.size && maybe(header.size ?? 0, Boolean(blob));
         if (blob && skip.has(`sha256:${blob[1]}`)) {
             dropped++;
             body.on('end', done).resume();
         }
-        else if (!blob && header.name.endsWith('/layer.tar') && skip.size > 0 && maybe(header.size ?? 0)) {
+        else if ((blob || header.name.endsWith('/layer.tar')) && hunting) {
             spool ??= (0,external_node_fs_promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)(spoolDir, 'bluegreen-layers-'));
             spool
-                .then((dir) => spoolLayer(dir, header, body, skip, output))
+                .then((dir) => spoolLayer(dir, header, body, blob !== null, skip, output))
                 .then((wasDropped) => {
                 if (wasDropped)
                     dropped++;
@@ -63336,32 +63357,66 @@ function dropLayers(source, shared, spoolDir = (0,external_node_os_namespaceObje
     output.on('end', cleanUp);
     return { archive: output, dropped: () => dropped };
 }
-/** Hashes the entry into a file; copies it on unless its diff ID is one to skip. */
-async function spoolLayer(dir, header, body, skip, output) {
+/**
+ * Spools the entry while it hashes its diff ID, and copies it on unless that is one to skip. A
+ * blob (`named`: its name already told its raw digest) counts only when it is compressed, and
+ * then by what it unpacks to; a plain blob, JSON or an unreadable codec goes straight on.
+ */
+async function spoolLayer(dir, header, body, named, skip, output) {
+    const chunks = body[Symbol.asyncIterator]();
+    const first = await chunks.next();
+    const head = first.done ? Buffer.alloc(0) : first.value;
+    const rest = async function* () {
+        if (!first.done)
+            yield head;
+        for (let chunk = await chunks.next(); !chunk.done; chunk = await chunks.next())
+            yield chunk.value;
+    };
+    const unpack = unpackerFor(head);
+    if (named && !unpack) {
+        await copyEntry(external_node_stream_.Readable.from(rest()), header, output);
+        return false;
+    }
     const file = (0,external_node_path_namespaceObject.join)(dir, 'layer.tar');
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    await new Promise((resolve, reject) => {
-        const spooled = (0,external_node_fs_namespaceObject.createWriteStream)(file);
-        body.on('data', (data) => {
-            const chunk = data;
-            hash.update(chunk);
-            if (spooled.write(chunk))
-                return;
-            body.pause();
-            spooled.once('drain', () => body.resume());
-        });
-        body.on('end', () => spooled.end());
-        body.on('error', reject);
-        spooled.on('error', reject);
-        spooled.on('finish', resolve);
-    });
-    if (skip.has(`sha256:${hash.digest('hex')}`))
+    const diffId = await spoolAndHash(rest(), file, unpack?.());
+    if (diffId && skip.has(`sha256:${diffId}`))
         return true;
+    await copyEntry((0,external_node_fs_namespaceObject.createReadStream)(file), header, output);
+    return false;
+}
+/**
+ * Writes the chunks to `file`; returns the sha256 of the chunks, or of what `unpack` makes of
+ * them, or undefined when they do not unpack (a blob that only looked compressed: sent as is).
+ */
+async function spoolAndHash(chunks, file, unpack) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    const spooled = (0,external_node_fs_namespaceObject.createWriteStream)(file);
+    let unpacked = Promise.resolve(true);
+    if (unpack) {
+        unpack.on('data', (chunk) => hash.update(chunk));
+        unpacked = (0,promises_namespaceObject.finished)(unpack).then(() => true, () => false);
+    }
+    let readable = true;
+    void unpacked.then((ok) => (readable = ok));
+    const write = async (stream, chunk) => {
+        if (!stream.write(chunk))
+            await Promise.race([(0,external_node_events_.once)(stream, 'drain'), unpacked]);
+    };
+    for await (const chunk of chunks) {
+        if (!unpack)
+            hash.update(chunk);
+        await Promise.all([write(spooled, chunk), unpack && readable ? write(unpack, chunk) : undefined]);
+    }
+    spooled.end();
+    unpack?.end();
+    const [, ok] = await Promise.all([(0,promises_namespaceObject.finished)(spooled), unpacked]);
+    return ok ? hash.digest('hex') : undefined;
+}
+async function copyEntry(source, header, output) {
     const entry = new external_node_stream_.PassThrough();
     const written = new Promise((resolve, reject) => entry.pipe(output.entry(header, (error) => (error ? reject(error) : resolve()))));
-    await (0,promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(file), entry);
+    await (0,promises_namespaceObject.pipeline)(source, entry);
     await written;
-    return false;
 }
 
 ;// CONCATENATED MODULE: ./src/transfer/transfer.ts

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
+import zlib from 'node:zlib'
 import { extract, pack } from 'tar-stream'
 
 export interface FakeArchive {
@@ -11,18 +12,30 @@ export interface FakeArchive {
 
 const sha = (data: Buffer | string) => createHash('sha256').update(data).digest('hex')
 
-/** A `docker save` archive in the classic (v1 folders) or OCI (blobs/sha256) layout. */
-export async function fakeArchive(layerSizes: number[], layout: 'classic' | 'oci'): Promise<FakeArchive> {
+export type Layout = 'classic' | 'oci' | 'containerd'
+
+/**
+ * A `docker save` archive in the classic (v1 folders) or OCI (blobs/sha256) layout of the
+ * classic store, or as the containerd image store writes it: layer blobs compressed (gzip, or
+ * the codec `codecs` names per layer) and named by their compressed digest, a manifest blob,
+ * every entry in name order (containerd's exporter sorts them), manifest.json near the end.
+ */
+export async function fakeArchive(
+  layerSizes: number[],
+  layout: Layout,
+  codecs: ('gzip' | 'zstd' | 'none')[] = []
+): Promise<FakeArchive> {
   const layers = layerSizes.map((size) => randomBytes(size))
   const diffIds = layers.map((layer) => `sha256:${sha(layer)}`)
-  const layerPaths = layers.map((layer, i) =>
-    layout === 'oci' ? `blobs/sha256/${sha(layer)}` : `${sha(`v1-${i}-${sha(layer)}`)}/layer.tar`
+  const stored = layers.map((layer, i) => (layout === 'containerd' ? compress(layer, codecs[i] ?? 'gzip') : layer))
+  const layerPaths = stored.map((layer, i) =>
+    layout === 'classic' ? `${sha(`v1-${i}-${sha(layer)}`)}/layer.tar` : `blobs/sha256/${sha(layer)}`
   )
   const config = Buffer.from(JSON.stringify({ rootfs: { type: 'layers', diff_ids: diffIds } }))
-  const configPath = layout === 'oci' ? `blobs/sha256/${sha(config)}` : `${sha(config)}.json`
+  const configPath = layout === 'classic' ? `${sha(config)}.json` : `blobs/sha256/${sha(config)}`
   const manifest = Buffer.from(JSON.stringify([{ Config: configPath, RepoTags: ['web:1'], Layers: layerPaths }]))
   const entries: [string, Buffer][] = []
-  layers.forEach((layer, i) => {
+  stored.forEach((layer, i) => {
     if (layout === 'classic') {
       const folder = layerPaths[i].split('/')[0]
       entries.push([`${folder}/VERSION`, Buffer.from('1.0')], [`${folder}/json`, Buffer.from('{}')])
@@ -30,15 +43,30 @@ export async function fakeArchive(layerSizes: number[], layout: 'classic' | 'oci
     entries.push([layerPaths[i], layer])
   })
   entries.push([configPath, config])
+  if (layout === 'containerd') {
+    const ociManifest = Buffer.from(JSON.stringify({ config: sha(config), layers: layerPaths }))
+    entries.push([`blobs/sha256/${sha(ociManifest)}`, ociManifest], ['index.json', Buffer.from('{}')], ['oci-layout', Buffer.from('{}')])
+  }
   // Docker writes the archive in path order, so manifest.json comes after the layers.
-  entries.sort(([a], [b]) => a.localeCompare(b))
-  entries.push(['manifest.json', manifest], ['repositories', Buffer.from('{}')])
+  entries.push(['manifest.json', manifest])
+  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  if (layout !== 'containerd') entries.push(['repositories', Buffer.from('{}')])
   const archive = pack()
   for (const [name, body] of entries) archive.entry({ name }, body)
   archive.finalize()
   const chunks: Buffer[] = []
   for await (const chunk of archive) chunks.push(chunk as Buffer)
   return { bytes: Buffer.concat(chunks), diffIds, layerPaths }
+}
+
+type ZstdSync = { zstdCompressSync?: (data: Buffer) => Buffer }
+
+function compress(layer: Buffer, codec: 'gzip' | 'zstd' | 'none'): Buffer {
+  if (codec === 'none') return layer
+  if (codec === 'gzip') return zlib.gzipSync(layer)
+  const zstd = (zlib as unknown as ZstdSync).zstdCompressSync
+  if (!zstd) throw new Error(`no zstd in Node ${process.version}`)
+  return zstd(layer)
 }
 
 export async function archiveEntries(stream: Readable): Promise<Map<string, Buffer>> {

@@ -23,11 +23,27 @@ const CHUNK_BYTES = 256 << 10
 
 type ZstdZlib = typeof zlib & {
   createZstdCompress?: (options: { params: Record<number, number>; chunkSize?: number }) => Transform
+  createZstdDecompress?: (options?: { chunkSize?: number }) => Transform
   constants: typeof zlib.constants & { ZSTD_c_compressionLevel?: number }
 }
 
 export function nodeHasZstd(): boolean {
   return typeof (zlib as ZstdZlib).createZstdCompress === 'function'
+}
+
+const GZIP_MAGIC = Buffer.from([0x1f, 0x8b])
+const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd])
+
+/**
+ * A decompressor for data that starts with `head`, when it is gzip, or zstd and this Node can
+ * read zstd; undefined for anything else (a plain tar, JSON, or zstd on an older Node).
+ */
+export function unpackerFor(head: Buffer): (() => Transform) | undefined {
+  if (head.subarray(0, 2).equals(GZIP_MAGIC)) return () => zlib.createGunzip({ chunkSize: CHUNK_BYTES })
+  const z = zlib as ZstdZlib
+  const zstd = z.createZstdDecompress
+  if (head.subarray(0, 4).equals(ZSTD_MAGIC) && zstd) return () => zstd({ chunkSize: CHUNK_BYTES })
+  return undefined
 }
 
 export function chooseCodec(

@@ -30,13 +30,16 @@ export function collectChainIds(layerLists: string[][]): Set<string> {
 }
 
 /**
- * Tells, from `docker history` content sizes (oldest first), whether a layer.tar of a given size
- * could be one of the bottom `shared` layers. A layer's tar is its content plus headers: at
- * least its content size, and here taken as at most twice that plus 1 MiB. History entries of
- * size 0 may or may not be layers, so only non-empty entries are counted; too few of them, and
- * any size could be shared.
+ * Tells, from `docker history` content sizes (oldest first), whether a layer entry of a given
+ * size could be one of the bottom `shared` layers. A layer's tar is its content plus headers: at
+ * least its content size, and here taken as at most twice that plus 1 MiB; a compressed blob
+ * may be any smaller size. History entries of size 0 may or may not be layers, so only
+ * non-empty entries are counted; too few of them, and any size could be shared.
  */
-export function sharedSizeTest(historySizes: number[] | undefined, shared: number): ((tarSize: number) => boolean) | undefined {
+export function sharedSizeTest(
+  historySizes: number[] | undefined,
+  shared: number
+): ((entrySize: number, compressed: boolean) => boolean) | undefined {
   if (!historySizes || shared === 0) return undefined
   const bands: number[] = []
   let layers = 0
@@ -46,5 +49,5 @@ export function sharedSizeTest(historySizes: number[] | undefined, shared: numbe
     if (size > 0) layers++
   }
   if (layers < shared) return undefined
-  return (tarSize) => bands.some((size) => tarSize >= size && tarSize <= 2 * size + 1048576)
+  return (entrySize, compressed) => bands.some((size) => (compressed || entrySize >= size) && entrySize <= 2 * size + 1048576)
 }

@@ -3,20 +3,29 @@ import { createReadStream, createWriteStream } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PassThrough, type Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
+import { once } from 'node:events'
+import { PassThrough, Readable, type Transform } from 'node:stream'
+import { finished, pipeline } from 'node:stream/promises'
 import { extract, pack, type ExtractEvents, type Header, type Pack } from 'tar-stream'
+import { unpackerFor } from './compression.js'
 
 // Rewrites a `docker save` archive as it streams past, leaving out the layers the host already
 // has and copying every other entry unchanged, in one pass.
 //
-// Docker 25+ names a layer blobs/sha256/<digest>, which for the classic store is its diff ID:
-// the name decides. Older engines name it <v1 id>/layer.tar, and only manifest.json, written
-// last, maps those to layers; so each layer.tar is hashed (its sha256 is its diff ID) while it
-// is spooled to a temporary file, then dropped or copied on. Memory stays at a few chunks
-// whatever the layer size; the disk holds one layer at a time. (Measured on this project's
-// sandbox: a first docker save pass only to read manifest.json cost 0.9 s for 82 MiB; spooling
-// costs a page-cache write and a read.)
+// A layer is known by its diff ID, the sha256 of its uncompressed tar. Where the archive names
+// a layer by it, the name decides: Docker 25+ on the classic store writes blobs/sha256/<diff ID>.
+// Elsewhere the entry is hashed while it is spooled to a temporary file, then dropped or copied
+// on:
+// - older engines write <v1 id>/layer.tar, and only manifest.json, written last, maps those to
+//   layers; the tar's own sha256 is its diff ID;
+// - the containerd image store (Docker 29's default) keeps layers compressed as they were built
+//   or pulled, and names each blob by the digest of its compressed bytes; blobs come sorted by
+//   that digest, so the manifest may come after them. A blob that starts like gzip or zstd is
+//   unpacked as it is spooled, and the sha256 of what comes out is its diff ID.
+// Memory stays at a few chunks whatever the layer size; the disk holds one layer at a time, and
+// once every shared layer has been left out, the rest streams straight through. (Measured on
+// this project's sandbox: a first docker save pass only to read manifest.json cost 0.9 s for
+// 82 MiB; spooling costs a page-cache write and a read.)
 
 export interface LayerFilter {
   archive: Readable
@@ -28,10 +37,11 @@ export interface SharedLayers {
   /** Diff IDs of the layers the host has. */
   ids: Set<string>
   /**
-   * Whether a layer.tar of this size could be one of them. A layer that cannot is copied on at
-   * once instead of being spooled and hashed first. Default: any size could.
+   * Whether a layer entry of this size could be one of them (`compressed`: a blob that may be
+   * smaller than its content). A layer that cannot is copied on at once instead of being spooled
+   * and hashed first. Default: any size could.
    */
-  maybe?: (tarSize: number) => boolean
+  maybe?: (entrySize: number, compressed: boolean) => boolean
 }
 
 /** `shared` (the layers the host has) may arrive late: the first entry waits for it. */
@@ -50,13 +60,15 @@ export function dropLayers(source: Readable, shared: Promise<SharedLayers>, spoo
     const skip = layers.ids
     const blob = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(header.name)
     const maybe = layers.maybe ?? (() => true)
+    // Until every shared layer has been seen, any layer could be one of them.
+    const hunting = dropped < skip.size && maybe(header.size ?? 0, Boolean(blob))
     if (blob && skip.has(`sha256:${blob[1]}`)) {
       dropped++
       body.on('end', done).resume()
-    } else if (!blob && header.name.endsWith('/layer.tar') && skip.size > 0 && maybe(header.size ?? 0)) {
+    } else if ((blob || header.name.endsWith('/layer.tar')) && hunting) {
       spool ??= mkdtemp(join(spoolDir, 'bluegreen-layers-'))
       spool
-        .then((dir) => spoolLayer(dir, header, body, skip, output))
+        .then((dir) => spoolLayer(dir, header, body, blob !== null, skip, output))
         .then((wasDropped) => {
           if (wasDropped) dropped++
           done()
@@ -78,28 +90,68 @@ export function dropLayers(source: Readable, shared: Promise<SharedLayers>, spoo
 /** What tar-stream hands over for an entry's body (a streamx readable). */
 type EntryBody = ExtractEvents['entry'][1]
 
-/** Hashes the entry into a file; copies it on unless its diff ID is one to skip. */
-async function spoolLayer(dir: string, header: Header, body: EntryBody, skip: Set<string>, output: Pack): Promise<boolean> {
+/**
+ * Spools the entry while it hashes its diff ID, and copies it on unless that is one to skip. A
+ * blob (`named`: its name already told its raw digest) counts only when it is compressed, and
+ * then by what it unpacks to; a plain blob, JSON or an unreadable codec goes straight on.
+ */
+async function spoolLayer(
+  dir: string,
+  header: Header,
+  body: EntryBody,
+  named: boolean,
+  skip: Set<string>,
+  output: Pack
+): Promise<boolean> {
+  const chunks = (body as unknown as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
+  const first = await chunks.next()
+  const head: Buffer = first.done ? Buffer.alloc(0) : first.value
+  const rest = async function* (): AsyncGenerator<Buffer> {
+    if (!first.done) yield head
+    for (let chunk = await chunks.next(); !chunk.done; chunk = await chunks.next()) yield chunk.value
+  }
+  const unpack = unpackerFor(head)
+  if (named && !unpack) {
+    await copyEntry(Readable.from(rest()), header, output)
+    return false
+  }
   const file = join(dir, 'layer.tar')
+  const diffId = await spoolAndHash(rest(), file, unpack?.())
+  if (diffId && skip.has(`sha256:${diffId}`)) return true
+  await copyEntry(createReadStream(file), header, output)
+  return false
+}
+
+/**
+ * Writes the chunks to `file`; returns the sha256 of the chunks, or of what `unpack` makes of
+ * them, or undefined when they do not unpack (a blob that only looked compressed: sent as is).
+ */
+async function spoolAndHash(chunks: AsyncIterable<Buffer>, file: string, unpack?: Transform): Promise<string | undefined> {
   const hash = createHash('sha256')
-  await new Promise<void>((resolve, reject) => {
-    const spooled = createWriteStream(file)
-    body.on('data', (data) => {
-      const chunk = data as Buffer
-      hash.update(chunk)
-      if (spooled.write(chunk)) return
-      body.pause()
-      spooled.once('drain', () => body.resume())
-    })
-    body.on('end', () => spooled.end())
-    body.on('error', reject)
-    spooled.on('error', reject)
-    spooled.on('finish', resolve)
-  })
-  if (skip.has(`sha256:${hash.digest('hex')}`)) return true
+  const spooled = createWriteStream(file)
+  let unpacked: Promise<boolean> = Promise.resolve(true)
+  if (unpack) {
+    unpack.on('data', (chunk: Buffer) => hash.update(chunk))
+    unpacked = finished(unpack).then(() => true, () => false)
+  }
+  let readable = true
+  void unpacked.then((ok) => (readable = ok))
+  const write = async (stream: NodeJS.WritableStream, chunk: Buffer): Promise<void> => {
+    if (!stream.write(chunk)) await Promise.race([once(stream, 'drain'), unpacked])
+  }
+  for await (const chunk of chunks) {
+    if (!unpack) hash.update(chunk)
+    await Promise.all([write(spooled, chunk), unpack && readable ? write(unpack, chunk) : undefined])
+  }
+  spooled.end()
+  unpack?.end()
+  const [, ok] = await Promise.all([finished(spooled), unpacked])
+  return ok ? hash.digest('hex') : undefined
+}
+
+async function copyEntry(source: Readable, header: Header, output: Pack): Promise<void> {
   const entry = new PassThrough()
   const written = new Promise<void>((resolve, reject) => entry.pipe(output.entry(header, (error) => (error ? reject(error) : resolve()))))
-  await pipeline(createReadStream(file), entry)
+  await pipeline(source, entry)
   await written
-  return false
 }

@@ -7,7 +7,7 @@ import { compressor, type CodecChoice } from './compression.js'
 import { sharedLayerCount, sharedSizeTest } from './layers.js'
 import { keepYoungGenerationSmall } from './memory.js'
 import { ByteCounter, startProgress } from './progress.js'
-import { dropLayers } from './tar-filter.js'
+import { dropLayers, type SharedLayers } from './tar-filter.js'
 
 export interface TransferResult {
   /** The host's view of the image it loaded (its ID is what containers run). */
@@ -97,7 +97,7 @@ interface Attempt {
 
 interface HostHas {
   /** How many bottom layers the host has, and which layer.tar sizes could be one of them. */
-  shared: Promise<{ count: number; maybe?: (tarSize: number) => boolean }>
+  shared: Promise<{ count: number; maybe?: SharedLayers['maybe'] }>
   /** Whether the host has the image itself (under some other name), and which image store it runs. */
   found: Promise<{ present: boolean; containerdStore: boolean }>
 }
