@@ -3,23 +3,20 @@ import { chainIds } from '../src/transfer/layers.js'
 import { localSsh, stubCommands } from './support/local-host.js'
 
 // The layer listing runs here under bash with the same strict mode as on a host, against a
-// stub `docker` that answers like an engine holding IMAGES images on the containerd store.
+// stub `docker` that answers like an engine holding IMAGES images on the store $STORE names.
 const IMAGES = 3000
 const layer = (n: number): string => `sha256:${n.toString(16).padStart(64, '0')}`
 
 const STUB_DOCKER = `#!/bin/sh
 case "$1 $2" in
   "image ls")
+    [ -z "$IMAGES_NONE" ] || exit 0
     i=0; while [ "$i" -lt ${IMAGES} ]; do printf 'sha256:%064x\\n' "$i"; i=$((i + 1)); done ;;
   "image inspect")
-    if [ "$3" = --format ]; then
-      shift 4; for id in "$@"; do printf '["%s"]\\n' "$(printf 'sha256:%064x' 7)"; done
-    else
-      # The descriptor comes first, then far more than a pipe holds.
-      echo '[{"Id": "x", "Descriptor": {"mediaType": "application/vnd.oci.image.index.v1+json"},'
-      i=0; while [ "$i" -lt 4000 ]; do echo '  "padding": "................................................",'; i=$((i + 1)); done
-      echo '}]'
-    fi ;;
+    shift 4; for id in "$@"; do printf '["%s"]\\n' "$(printf 'sha256:%064x' 7)"; done ;;
+  "info --format")
+    [ "$STORE" = containerd ] && echo '[["driver-type","io.containerd.snapshotter.v1"]]' ||
+      echo '[["Backing Filesystem","extfs"],["Supports d_type","true"],["Native Overlay Diff","true"]]' ;;
   *) echo "stub docker: unexpected $*" >&2; exit 1 ;;
 esac
 `
@@ -29,9 +26,16 @@ describe('the host layer listing', () => {
   afterAll(() => stubs.remove())
 
   it('reads every image and the containerd store on a host whose lists outgrow a pipe', async () => {
-    const found = await hostLayers(localSsh(stubs.dir))
+    const found = await hostLayers(localSsh(stubs.dir, { STORE: 'containerd' }))
     expect(found.containerdStore).toBe(true)
+    expect(found.imageIds.size).toBe(IMAGES)
     expect([...found.chainIds]).toEqual(chainIds([layer(7)]))
+  })
+
+  it('tells the classic store, and the store of a host with no images yet', async () => {
+    expect((await hostLayers(localSsh(stubs.dir, { STORE: 'classic' }))).containerdStore).toBe(false)
+    const empty = await hostLayers(localSsh(stubs.dir, { STORE: 'containerd', IMAGES_NONE: 'yes' }))
+    expect(empty).toEqual({ chainIds: new Set(), imageIds: new Set(), containerdStore: true })
   })
 })
 

@@ -3,8 +3,8 @@ import { parseImageInspect, sameImage } from '../src/image-info.js'
 import { localSsh, stubCommands } from './support/local-host.js'
 
 // One image as two engines print it: Debian's Docker 20.10 on the classic store (every container
-// field, empty ones included, named by its config digest) and a Docker 29 engine on the
-// containerd store (only the OCI config fields, named by its index digest, with a Descriptor).
+// field, empty ones included, named by its config digest) and an engine on the containerd store
+// (only the OCI config fields, named by its index digest; Docker 28+ adds a Descriptor).
 const LAYERS = ['sha256:' + '1'.repeat(64), 'sha256:' + '2'.repeat(64)]
 const CLASSIC = {
   Id: 'sha256:' + 'a'.repeat(64),
@@ -58,8 +58,13 @@ describe('sameImage across image stores', () => {
     }
   })
 
-  it('between two classic engines, only the ID decides', () => {
-    expect(sameImage(classic, parse({ ...CLASSIC, Id: 'sha256:' + 'd'.repeat(64) }))).toBe(false)
+  it('takes a rebuild of the same content under another ID as the same image, whatever the store', () => {
+    expect(sameImage(classic, parse({ ...CLASSIC, Id: 'sha256:' + 'd'.repeat(64), Created: '2026-11-22T11:00:00Z' }))).toBe(true)
+  })
+
+  it('never takes an image without layers for another by its content', () => {
+    const empty = { ...CLASSIC, RootFS: { Type: 'layers', Layers: [] } }
+    expect(sameImage(parse(empty), parse({ ...empty, Id: 'sha256:' + 'd'.repeat(64) }))).toBe(false)
   })
 })
 

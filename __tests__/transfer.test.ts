@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { sendImage } from '../src/transfer/transfer.js'
 import type { Host } from '../src/host/index.js'
 import type { Codec } from '../src/transfer/compression.js'
-import { sameImage, type ImageInfo } from '../src/image-info.js'
+import type { ImageInfo } from '../src/image-info.js'
 import { archiveEntries, chunked, fakeArchive, type FakeArchive } from './support/archive.js'
 import { tempDir } from './support/temp-dir.js'
 
@@ -51,22 +51,6 @@ describe('chain IDs', () => {
     expect(sharedLayerCount([a, b, c], host)).toBe(2)
     expect(sharedLayerCount([b, c], host)).toBe(0) // b alone is not the chain a→b
     expect(sharedLayerCount([a, c], host)).toBe(1)
-  })
-})
-
-describe('sameImage', () => {
-  const base: ImageInfo = {
-    id: 'sha256:a', diffIds: ['sha256:1', 'sha256:2'], exposedPorts: [], sizeBytes: 1, hasHealthcheck: false,
-    repoTags: [], configKey: '[{"Cmd":["run"]},"linux","amd64"]'
-  }
-  it('is the same ID; on a containerd-store host, the same layers and config under another ID', () => {
-    const onContainerd = { ...base, id: 'sha256:manifest', containerdStore: true }
-    expect(sameImage(base, { ...base })).toBe(true)
-    expect(sameImage(base, onContainerd)).toBe(true)
-    expect(sameImage(base, { ...onContainerd, configKey: '[{"Cmd":["other"]},"linux","amd64"]' })).toBe(false)
-    expect(sameImage(base, { ...onContainerd, diffIds: ['sha256:1'] })).toBe(false)
-    // The classic store: a rebuild with the same content but another ID is another image.
-    expect(sameImage(base, { ...base, id: 'sha256:rebuilt' })).toBe(false)
   })
 })
 

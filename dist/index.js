@@ -60418,8 +60418,7 @@ function parseImageInspect(json) {
         sizeBytes: image.Size ?? 0,
         hasHealthcheck: test.length > 0 && test[0] !== 'NONE',
         repoTags: image.RepoTags ?? [],
-        configKey: configKey(image),
-        containerdStore: image.Descriptor !== undefined
+        configKey: configKey(image)
     };
 }
 // The parts of an image's config that decide how its containers run. Engines of different API
@@ -60450,16 +60449,15 @@ function isEmpty(value) {
     return typeof value === 'object' && Object.keys(value).length === 0;
 }
 /**
- * Two engines hold the same image. The classic store names an image by its config digest, so
- * between two classic engines the IDs decide. Docker's containerd store (Docker 29's default)
- * names it by its manifest digest instead: when either side runs it, the layers and the
- * config must match. Symmetric: the order of the two does not matter.
+ * Two engines hold the same image: the same layers and the same run config. Between two
+ * classic stores that is the same ID (the config digest), but Docker's containerd image store
+ * (Docker 29's default) names an image by its index or manifest digest, and Docker 26 does not
+ * even say which store it runs in its image inspect. So where the IDs differ, the content
+ * decides; what else can differ (build history, creation time) does not change a container.
  */
 function sameImage(a, b) {
     if (a.id === b.id)
         return true;
-    if (!a.containerdStore && !b.containerdStore)
-        return false;
     return a.diffIds.length > 0 && a.diffIds.join() === b.diffIds.join() && a.configKey === b.configKey;
 }
 /** The single TCP port an image exposes, or an error naming app-port. */
@@ -61818,19 +61816,21 @@ async function inspectHostImage(ssh, ref) {
     const json = result.stdout.trim();
     return json ? parseImageInspect(json) : undefined;
 }
-/** One `docker image inspect` over every image on the host: which layer chains it holds. */
+/** One `docker image inspect` over every image on the host: which layer chains it holds, and which store. */
 async function hostLayers(ssh) {
-    // The containerd store is told by the OCI descriptor in an image's inspect output: one image
-    // is enough, and cheaper than docker info. Under pipefail a reader that stops early (head,
-    // grep -q) fails the pipe with its writer's SIGPIPE once the output outgrows the pipe's buffer,
-    // as it does on a host with many images: every reader here reads to the end.
+    // docker info names the containerd store's snapshotter as its driver type (Docker 24 to 29;
+    // image inspect shows an OCI descriptor only from Docker 28 on). Under pipefail a reader that
+    // stops early (head, grep -q) fails the pipe with its writer's SIGPIPE once the output
+    // outgrows the pipe's buffer, as it does on a host with many images: every reader here reads
+    // to the end.
     const result = await ssh.run(`
+exec 8< <(docker info --format '{{json .DriverStatus}}' 2>/dev/null || true)
 ids=$(docker image ls -aq --no-trunc | sort -u)
-[ -n "$ids" ] || exit 0
-first=\${ids%%$'\\n'*}
-if docker image inspect "$first" | grep '"Descriptor"' >/dev/null; then echo "store containerd"; fi
-printf 'id %s\\n' $ids
-printf '%s\\n' "$ids" | xargs docker image inspect --format '{{json .RootFS.Layers}}'
+if [ -n "$ids" ]; then
+  printf 'id %s\\n' $ids
+  printf '%s\\n' "$ids" | xargs docker image inspect --format '{{json .RootFS.Layers}}'
+fi
+if grep 'io.containerd.snapshotter' <&8 >/dev/null; then echo "store containerd"; fi
 `);
     if (result.code !== 0)
         throw new Error(`Could not list the host's image layers: ${result.stderr.trim() || `exit ${result.code}`}`);

@@ -11,8 +11,6 @@ export interface ImageInfo {
   repoTags: string[]
   /** The image config (command, env, ports...) and platform, to compare images across stores. */
   configKey: string
-  /** Seen in Docker's containerd image store, which names images by manifest digest. */
-  containerdStore?: boolean
 }
 
 interface InspectJson {
@@ -23,8 +21,6 @@ interface InspectJson {
   Config?: ({ ExposedPorts?: Record<string, unknown> | null; Healthcheck?: { Test?: string[] } | null } & Record<string, unknown>) | null
   Os?: string
   Architecture?: string
-  /** Only the containerd image store reports the image's OCI descriptor. */
-  Descriptor?: unknown
 }
 
 /** Parses one object of `docker image inspect` output (or the {{json .}} of one image). */
@@ -40,8 +36,7 @@ export function parseImageInspect(json: string): ImageInfo {
     sizeBytes: image.Size ?? 0,
     hasHealthcheck: test.length > 0 && test[0] !== 'NONE',
     repoTags: image.RepoTags ?? [],
-    configKey: configKey(image),
-    containerdStore: image.Descriptor !== undefined
+    configKey: configKey(image)
   }
 }
 
@@ -73,14 +68,14 @@ function isEmpty(value: unknown): boolean {
 }
 
 /**
- * Two engines hold the same image. The classic store names an image by its config digest, so
- * between two classic engines the IDs decide. Docker's containerd store (Docker 29's default)
- * names it by its manifest digest instead: when either side runs it, the layers and the
- * config must match. Symmetric: the order of the two does not matter.
+ * Two engines hold the same image: the same layers and the same run config. Between two
+ * classic stores that is the same ID (the config digest), but Docker's containerd image store
+ * (Docker 29's default) names an image by its index or manifest digest, and Docker 26 does not
+ * even say which store it runs in its image inspect. So where the IDs differ, the content
+ * decides; what else can differ (build history, creation time) does not change a container.
  */
 export function sameImage(a: ImageInfo, b: ImageInfo): boolean {
   if (a.id === b.id) return true
-  if (!a.containerdStore && !b.containerdStore) return false
   return a.diffIds.length > 0 && a.diffIds.join() === b.diffIds.join() && a.configKey === b.configKey
 }
 

@@ -20,19 +20,21 @@ export interface HostLayers {
   containerdStore: boolean
 }
 
-/** One `docker image inspect` over every image on the host: which layer chains it holds. */
+/** One `docker image inspect` over every image on the host: which layer chains it holds, and which store. */
 export async function hostLayers(ssh: Ssh): Promise<HostLayers> {
-  // The containerd store is told by the OCI descriptor in an image's inspect output: one image
-  // is enough, and cheaper than docker info. Under pipefail a reader that stops early (head,
-  // grep -q) fails the pipe with its writer's SIGPIPE once the output outgrows the pipe's buffer,
-  // as it does on a host with many images: every reader here reads to the end.
+  // docker info names the containerd store's snapshotter as its driver type (Docker 24 to 29;
+  // image inspect shows an OCI descriptor only from Docker 28 on). Under pipefail a reader that
+  // stops early (head, grep -q) fails the pipe with its writer's SIGPIPE once the output
+  // outgrows the pipe's buffer, as it does on a host with many images: every reader here reads
+  // to the end.
   const result = await ssh.run(`
+exec 8< <(docker info --format '{{json .DriverStatus}}' 2>/dev/null || true)
 ids=$(docker image ls -aq --no-trunc | sort -u)
-[ -n "$ids" ] || exit 0
-first=\${ids%%$'\\n'*}
-if docker image inspect "$first" | grep '"Descriptor"' >/dev/null; then echo "store containerd"; fi
-printf 'id %s\\n' $ids
-printf '%s\\n' "$ids" | xargs docker image inspect --format '{{json .RootFS.Layers}}'
+if [ -n "$ids" ]; then
+  printf 'id %s\\n' $ids
+  printf '%s\\n' "$ids" | xargs docker image inspect --format '{{json .RootFS.Layers}}'
+fi
+if grep 'io.containerd.snapshotter' <&8 >/dev/null; then echo "store containerd"; fi
 `)
   if (result.code !== 0) throw new Error(`Could not list the host's image layers: ${result.stderr.trim() || `exit ${result.code}`}`)
   const lines = result.stdout.split('\n')
