@@ -149,13 +149,18 @@ describe('dropLayers', () => {
 })
 
 /** A host that unpacks what it is sent, and knows the chains of the given layers (and these images). */
-function receivingHost(knownDiffIds: string[], verify: (entries: Map<string, Buffer>) => string | undefined, imageIds: string[] = []) {
+function receivingHost(
+  knownDiffIds: string[],
+  verify: (entries: Map<string, Buffer>) => string | undefined,
+  imageIds: string[] = [],
+  containerdStore = false
+) {
   const loaded = (problem: string | undefined) => (problem ? { problem } : { image: { id: 'sha256:img' } })
   const received: Map<string, Buffer>[] = []
   const tagged: string[] = []
   const host = {
     facts: { user: 'root', dockerVersion: '27', tools: [] },
-    layers: async () => ({ chainIds: collectChainIds([knownDiffIds]), imageIds: new Set(imageIds), containerdStore: false }),
+    layers: async () => ({ chainIds: collectChainIds([knownDiffIds]), imageIds: new Set(imageIds), containerdStore }),
     tagImage: async (id: string, ref: string) => void tagged.push(`${id} ${ref}`),
     load: async (codec: Codec, body: Readable) => {
       expect(codec).toBe('gzip')
@@ -169,10 +174,12 @@ function receivingHost(knownDiffIds: string[], verify: (entries: Map<string, Buf
 
 function runner(archive: FakeArchive) {
   const saves: string[] = []
+  const logged: string[] = []
   const stdouts: Readable[] = []
   let stopped = 0
   return {
     saves,
+    logged,
     stdouts,
     stopped: () => stopped,
     deps: {
@@ -181,7 +188,7 @@ function runner(archive: FakeArchive) {
         stdouts.push(chunked(archive.bytes))
         return { stdout: stdouts[stdouts.length - 1], done: Promise.resolve(), stop: () => void stopped++ }
       },
-      log: () => undefined
+      log: (line: string) => void logged.push(line)
     }
   }
 }
@@ -255,6 +262,28 @@ describe('sendImage', () => {
     expect(received[1].has(archive.layerPaths[0])).toBe(true)
     expect(result.skippedLayers).toBe(0)
     expect(result.sentBytes).toBeGreaterThan(100_000)
+  })
+
+  it('containerd-store host: an OCI-layout archive goes without the layers the host has', async () => {
+    const archive = await fakeArchive([100_000, 2_000], 'oci')
+    const { host, received } = receivingHost(archive.diffIds.slice(0, 1), () => undefined, [], true)
+    const result = await sendImage(host, 'web:1', info(archive), gzip, runner(archive).deps)
+    expect(received).toHaveLength(1)
+    expect(received[0].has(archive.layerPaths[0])).toBe(false)
+    expect(result.skippedLayers).toBe(1)
+  })
+
+  it('containerd-store host: a legacy-layout archive goes whole at once, and the log says why', async () => {
+    const archive = await fakeArchive([100_000, 2_000], 'classic')
+    const { host, received } = receivingHost(archive.diffIds.slice(0, 1), () => undefined, [], true)
+    const { deps, logged } = runner(archive)
+    const result = await sendImage(host, 'web:1', info(archive), gzip, deps)
+    expect(received).toHaveLength(1)
+    expect(received[0].has(archive.layerPaths[0])).toBe(true)
+    expect(result.skippedLayers).toBe(0)
+    expect(logged).toContain(
+      "The runner's docker save writes the legacy layout, which the host's containerd store loads only whole: sent every layer"
+    )
   })
 
   it("fails with the host's answer when its layers cannot be listed, and stops docker save", async () => {

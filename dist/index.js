@@ -63318,6 +63318,7 @@ function dropLayers(source, shared, spoolDir = (0,external_node_os_namespaceObje
     const input = (0,tar_stream.extract)();
     const output = (0,tar_stream.pack)();
     let dropped = 0;
+    let keptWhole = false;
     let spool;
     const fail = (error) => void output.destroy(error);
     input.on('entry', (header, body, next) => {
@@ -63330,11 +63331,14 @@ function dropLayers(source, shared, spoolDir = (0,external_node_os_namespaceObje
         const maybe = layers.maybe ?? (() => true);
         // Until every shared layer has been seen, any layer could be one of them.
         const hunting = dropped < skip.size && maybe(header.size ?? 0, Boolean(blob));
+        const legacy = !blob && header.name.endsWith('/layer.tar');
+        if (legacy && hunting && layers.wholeLegacy)
+            keptWhole = true;
         if (blob && skip.has(`sha256:${blob[1]}`)) {
             dropped++;
             body.on('end', done).resume();
         }
-        else if ((blob || header.name.endsWith('/layer.tar')) && hunting) {
+        else if ((blob || (legacy && !layers.wholeLegacy)) && hunting) {
             spool ??= (0,external_node_fs_promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)(spoolDir, 'bluegreen-layers-'));
             spool
                 .then((dir) => spoolLayer(dir, header, body, blob !== null, skip, output))
@@ -63355,7 +63359,7 @@ function dropLayers(source, shared, spoolDir = (0,external_node_os_namespaceObje
     const cleanUp = () => void spool?.then((dir) => (0,external_node_fs_promises_namespaceObject.rm)(dir, { recursive: true, force: true }));
     output.on('close', cleanUp);
     output.on('end', cleanUp);
-    return { archive: output, dropped: () => dropped };
+    return { archive: output, dropped: () => dropped, keptWhole: () => keptWhole };
 }
 /**
  * Spools the entry while it hashes its diff ID, and copies it on unless that is one to skip. A
@@ -63491,7 +63495,11 @@ async function sendOnce(host, ref, image, codec, has, deps) {
     const read = new ByteCounter();
     const sent = new ByteCounter();
     save.stdout.on('error', (error) => read.destroy(error));
-    const layers = has.shared.then(({ count, maybe }) => ({ ids: new Set(image.diffIds.slice(0, count)), maybe }));
+    const layers = has.shared.then(({ count, maybe }) => ({
+        ids: new Set(image.diffIds.slice(0, count)),
+        maybe,
+        wholeLegacy: containerdStore
+    }));
     const filter = dropLayers(save.stdout.pipe(read), layers, deps.spoolDir);
     const body = compressedBody(filter.archive, codec, sent);
     const stopProgress = startProgress({ read, sent, expectedBytes: image.sizeBytes }, deps.log);
@@ -63499,6 +63507,9 @@ async function sendOnce(host, ref, image, codec, has, deps) {
         const result = await host.load(codec.codec, body, containerdStore);
         const saved = await save.done.then(() => undefined, (error) => error.message);
         const counts = { sentBytes: sent.bytes, archiveBytes: read.bytes, skipped: filter.dropped() };
+        if (filter.keptWhole()) {
+            deps.log("The runner's docker save writes the legacy layout, which the host's containerd store loads only whole: sent every layer");
+        }
         if (result.code !== 0) {
             const output = `${result.stderr} ${result.stdout}`.trim().replace(/\s+/g, ' ');
             return { ...counts, error: `docker load on the host failed: ${output || `exit ${result.code}`}` };

@@ -31,6 +31,8 @@ export interface LayerFilter {
   archive: Readable
   /** Layers left out so far; final once `archive` has ended. */
   dropped(): number
+  /** Whether the archive came in the legacy layout and went whole (SharedLayers.wholeLegacy). */
+  keptWhole(): boolean
 }
 
 export interface SharedLayers {
@@ -42,6 +44,12 @@ export interface SharedLayers {
    * and hashed first. Default: any size could.
    */
   maybe?: (entrySize: number, compressed: boolean) => boolean
+  /**
+   * Leave out nothing from an archive in the legacy layout (<v1 id>/layer.tar, Docker before
+   * 25): the containerd image store loads such an archive only whole (Docker 26: "failed to
+   * resolve layers: layer … not found"), where it takes an OCI one without the blobs it has.
+   */
+  wholeLegacy?: boolean
 }
 
 /** `shared` (the layers the host has) may arrive late: the first entry waits for it. */
@@ -49,6 +57,7 @@ export function dropLayers(source: Readable, shared: Promise<SharedLayers>, spoo
   const input = extract()
   const output = pack()
   let dropped = 0
+  let keptWhole = false
   let spool: Promise<string> | undefined
   const fail = (error: Error): void => void output.destroy(error)
 
@@ -62,10 +71,12 @@ export function dropLayers(source: Readable, shared: Promise<SharedLayers>, spoo
     const maybe = layers.maybe ?? (() => true)
     // Until every shared layer has been seen, any layer could be one of them.
     const hunting = dropped < skip.size && maybe(header.size ?? 0, Boolean(blob))
+    const legacy = !blob && header.name.endsWith('/layer.tar')
+    if (legacy && hunting && layers.wholeLegacy) keptWhole = true
     if (blob && skip.has(`sha256:${blob[1]}`)) {
       dropped++
       body.on('end', done).resume()
-    } else if ((blob || header.name.endsWith('/layer.tar')) && hunting) {
+    } else if ((blob || (legacy && !layers.wholeLegacy)) && hunting) {
       spool ??= mkdtemp(join(spoolDir, 'bluegreen-layers-'))
       spool
         .then((dir) => spoolLayer(dir, header, body, blob !== null, skip, output))
@@ -84,7 +95,7 @@ export function dropLayers(source: Readable, shared: Promise<SharedLayers>, spoo
   const cleanUp = (): void => void spool?.then((dir) => rm(dir, { recursive: true, force: true }))
   output.on('close', cleanUp)
   output.on('end', cleanUp)
-  return { archive: output as unknown as Readable, dropped: () => dropped }
+  return { archive: output as unknown as Readable, dropped: () => dropped, keptWhole: () => keptWhole }
 }
 
 /** What tar-stream hands over for an entry's body (a streamx readable). */

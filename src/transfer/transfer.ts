@@ -125,7 +125,11 @@ async function sendOnce(
   const read = new ByteCounter()
   const sent = new ByteCounter()
   save.stdout.on('error', (error) => read.destroy(error))
-  const layers = has.shared.then(({ count, maybe }) => ({ ids: new Set(image.diffIds.slice(0, count)), maybe }))
+  const layers = has.shared.then(({ count, maybe }) => ({
+    ids: new Set(image.diffIds.slice(0, count)),
+    maybe,
+    wholeLegacy: containerdStore
+  }))
   const filter = dropLayers(save.stdout.pipe(read), layers, deps.spoolDir)
   const body: Readable = compressedBody(filter.archive, codec, sent)
   const stopProgress = startProgress({ read, sent, expectedBytes: image.sizeBytes }, deps.log)
@@ -133,6 +137,9 @@ async function sendOnce(
     const result = await host.load(codec.codec, body, containerdStore)
     const saved = await save.done.then(() => undefined, (error: Error) => error.message)
     const counts = { sentBytes: sent.bytes, archiveBytes: read.bytes, skipped: filter.dropped() }
+    if (filter.keptWhole()) {
+      deps.log("The runner's docker save writes the legacy layout, which the host's containerd store loads only whole: sent every layer")
+    }
     if (result.code !== 0) {
       const output = `${result.stderr} ${result.stdout}`.trim().replace(/\s+/g, ' ')
       return { ...counts, error: `docker load on the host failed: ${output || `exit ${result.code}`}` }
