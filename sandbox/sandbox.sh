@@ -40,9 +40,12 @@ USER_NODOCKERCLI=bgs-nodockercli
 USER_NOBASH=bgs-nobash
 USER_DEPLOY=bgs-deploy                   # a plain deploy user in the docker group, as the README advises
 PASSPHRASE='correct horse'
-PACKAGES=(docker.io openssh-server openssh-client busybox-static zstd iproute2 iptables util-linux procps)
+PACKAGES=(docker.io openssh-server openssh-client busybox-static zstd iproute2 iptables util-linux procps debootstrap)
 
 CHANGED=0   # set when a step did real work; the slower checks run only then
+
+# shellcheck source=containerd-engine.sh
+. "$(dirname "${BASH_SOURCE[0]}")/containerd-engine.sh"
 
 log() { printf 'sandbox: %s\n' "$*" >&2; }
 die() { printf 'sandbox: error: %s\n' "$*" >&2; exit 1; }
@@ -277,7 +280,7 @@ ensure_keys() {
     echo "[127.0.0.1]:$SSH_PORT $type $key"
   done | atomic_write "$KEYS/known_hosts"
   cat "$KEYS/id_ed25519.pub" "$KEYS/id_ed25519_pass.pub" "$KEYS/id_rsa.pub" | atomic_write "$SSH_DIR/authorized_keys/root"
-  for user in "$USER_NODOCKER" "$USER_NODOCKERCLI" "$USER_NOBASH" "$USER_DEPLOY"; do
+  for user in "$USER_NODOCKER" "$USER_NODOCKERCLI" "$USER_NOBASH" "$USER_DEPLOY" "$USER_CONTAINERD"; do
     atomic_write "$SSH_DIR/authorized_keys/$user" <"$KEYS/id_ed25519.pub"
   done
 }
@@ -336,6 +339,7 @@ ensure_users() {
   ensure_user "$USER_NODOCKERCLI" /bin/bash yes
   ensure_user "$USER_NOBASH" /bin/sh yes
   ensure_user "$USER_DEPLOY" /bin/bash yes
+  ensure_user "$USER_CONTAINERD" /bin/bash yes
   ensure_deploy_state_dir
   mkdir -p "$PATHS"
   build_path_dir "$PATHS/nodockercli" '^docker'
@@ -380,6 +384,8 @@ Match User $USER_NODOCKERCLI
     SetEnv DOCKER_HOST=$HOST_DOCKER_HOST PATH=$PATHS/nodockercli
 Match User $USER_NOBASH
     SetEnv DOCKER_HOST=$HOST_DOCKER_HOST PATH=$PATHS/nobash
+Match User $USER_CONTAINERD
+    SetEnv DOCKER_HOST=$CTD_DOCKER_HOST
 Match all
     SetEnv DOCKER_HOST=$HOST_DOCKER_HOST
 EOF
@@ -597,7 +603,8 @@ write_info() {
   "hostDockerHost": $(json_str "$HOST_DOCKER_HOST"),
   "hostDataRoot": $(json_str "$HOST_DATA"),
   "runnerDockerHost": $(json_str "unix://$RUNNER_SOCK"),
-  "users": { "nodocker": "$USER_NODOCKER", "nodockercli": "$USER_NODOCKERCLI", "nobash": "$USER_NOBASH", "deploy": "$USER_DEPLOY" },
+  "containerdDockerHost": $(json_str "$CTD_DOCKER_HOST"),
+  "users": { "nodocker": "$USER_NODOCKER", "nodockercli": "$USER_NODOCKERCLI", "nobash": "$USER_NOBASH", "deploy": "$USER_DEPLOY", "containerd": "$USER_CONTAINERD" },
   "proxyImage": "$PROXY_IMAGE",
   "busyboxRootfs": $(json_str "$ROOTFS/busybox.tar"),
   "actionStateDir": "$ACTION_STATE"
@@ -661,6 +668,8 @@ cmd_up() {
   step ensure_sshd
   step ensure_busybox_rootfs
   step ensure_proxy_image
+  step ensure_containerd_engine
+  step ensure_containerd_proxy_image
   step write_info
   step verify_root
   [ $CHANGED = 0 ] || step verify_users
@@ -728,7 +737,10 @@ cmd_down() {
   take_lock
   local pid
   if pid=$(live_pid "$SSHD_PID" "$SSH_DIR/sshd_config"); then log "stopping sshd (pid $pid)"; stop_pid "$pid" 10; fi
-  command -v docker >/dev/null 2>&1 && stop_host_engine
+  if command -v docker >/dev/null 2>&1; then
+    stop_host_engine
+    stop_containerd_engine
+  fi
   delete_bridges
   restore_sysctls
   remove_forward_rules
@@ -745,6 +757,8 @@ cmd_status() {
   else echo "runner engine: DOWN"; ok=1; fi
   if host_up; then echo "host engine:   up (pid $(cat "$HOST_PID" 2>/dev/null), $HOST_DOCKER_HOST, data $HOST_DATA)"
   else echo "host engine:   DOWN"; ok=1; fi
+  if containerd_engine_up; then echo "containerd-store engine: up (pid $(cat "$CTD_PID" 2>/dev/null), $CTD_DOCKER_HOST)"
+  else echo "containerd-store engine: DOWN"; ok=1; fi
   if pid=$(live_pid "$SSHD_PID" "$SSH_DIR/sshd_config") && sshd_listening; then echo "sshd:          up (pid $pid, 127.0.0.1:$SSH_PORT)"
   else echo "sshd:          DOWN"; ok=1; fi
   if host_up && hdocker image inspect "$PROXY_IMAGE" >/dev/null 2>&1; then echo "proxy image:   $PROXY_IMAGE present"

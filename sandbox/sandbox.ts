@@ -10,6 +10,8 @@ export const SANDBOX_INFO_PATH = '/var/lib/bluegreen-sandbox/info.json'
 /** Same values as sandbox.sh, so the engines are reachable before info.json exists. */
 export const HOST_DOCKER_HOST = 'unix:///run/bluegreen-sandbox/docker.sock'
 export const RUNNER_DOCKER_HOST = `unix://${process.env.BLUEGREEN_SANDBOX_RUNNER_SOCK ?? '/var/run/docker.sock'}`
+/** The third engine, on Docker's containerd image store (sandbox/containerd-engine.sh). */
+export const CONTAINERD_DOCKER_HOST = 'unix:///run/bluegreen-sandbox/containerd/docker.sock'
 
 export interface SandboxInfo {
   host: string
@@ -28,8 +30,13 @@ export interface SandboxInfo {
   hostDockerHost: string
   hostDataRoot: string
   runnerDockerHost: string
-  /** deploy: a plain user in the docker group that owns /var/lib/bluegreen (the README's set-up). */
-  users: { nodocker: string; nodockercli: string; nobash: string; deploy: string }
+  /** The containerd-store engine: a runner's engine, or the host's for the ssh user users.containerd. */
+  containerdDockerHost: string
+  /**
+   * deploy: a plain user in the docker group that owns /var/lib/bluegreen (the README's set-up);
+   * containerd: a user whose ssh sessions reach the containerd-store engine.
+   */
+  users: { nodocker: string; nodockercli: string; nobash: string; deploy: string; containerd: string }
   proxyImage: string
   busyboxRootfs: string
   /** The action's own state dir on the host; `sandbox.sh down` deletes it. */
@@ -191,6 +198,11 @@ export function hostDocker(args: string[], opts: ExecOptions = {}): Promise<Exec
 /** `docker ARGS` against the runner engine (where the action builds and saves images). */
 export function runnerDocker(args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
   return runCommand('docker', args, { ...opts, env: dockerEnv(RUNNER_DOCKER_HOST, opts.env) })
+}
+
+/** `docker ARGS` against the containerd-store engine. Never throws on non-zero. */
+export function containerdDocker(args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  return runCommand('docker', args, { ...opts, env: dockerEnv(CONTAINERD_DOCKER_HOST, opts.env) })
 }
 
 /** hostDocker that throws with stderr on a non-zero exit. */

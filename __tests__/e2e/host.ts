@@ -5,16 +5,19 @@ import { hostDocker, hostSsh, mustHostDocker } from '../../sandbox/sandbox.js'
 
 export const STATE_ROOT = '/var/lib/bluegreen'
 
-/** Removes every trace of these services and networks from the host: an empty host for them. */
-export async function clearHost(services: string[], networks: string[]): Promise<void> {
+/**
+ * Removes every trace of these services and networks from the host: an empty host for them.
+ * `docker`: the engine behind the host (default the sandbox's host engine).
+ */
+export async function clearHost(services: string[], networks: string[], docker = hostDocker): Promise<void> {
   for (const service of services) {
-    const ids = (await hostDocker(['ps', '-aq', '--filter', `label=bluegreen.service=${service}`])).stdout.split('\n').filter(Boolean)
+    const ids = (await docker(['ps', '-aq', '--filter', `label=bluegreen.service=${service}`])).stdout.split('\n').filter(Boolean)
     const named = [`${service}-blue`, `${service}-green`]
-    await hostDocker(['rm', '-f', ...ids, ...named])
+    await docker(['rm', '-f', ...ids, ...named])
   }
   for (const network of networks) {
-    await hostDocker(['rm', '-f', `${network}-proxy`])
-    await hostDocker(['network', 'rm', network])
+    await docker(['rm', '-f', `${network}-proxy`])
+    await docker(['network', 'rm', network])
   }
   const dirs = [...services.map((s) => `${STATE_ROOT}/${s}`), ...networks.map((n) => `${STATE_ROOT}/_proxy/${n}`)]
   await hostSsh(`rm -rf ${dirs.map((d) => `'${d}'`).join(' ')}`)

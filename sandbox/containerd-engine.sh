@@ -1,0 +1,122 @@
+# shellcheck shell=bash
+# Sourced by sandbox.sh: a third Docker engine, on Docker's containerd image store (the default
+# of new Docker 29 installs), so that the e2e suite can deploy from and to that store for real.
+# Debian's bookworm docker.io (20.10) predates the store, so this engine is trixie's docker.io
+# (26.x, with the containerd snapshotter switched on), in a debootstrap tree of its own, run in a
+# mount namespace whose root is that tree (pivot_root: runc's exec misbehaves under a plain
+# chroot). Its socket and the action's state root are bound in at the paths they have outside,
+# so sshd sessions and the proxy's config mounts agree with it. Reached as the ssh user
+# $USER_CONTAINERD (host side) or through $CTD_SOCK directly (runner side).
+
+CTD_TREE=$SBX/trixie
+CTD_RUN=$RUN/containerd
+CTD_SOCK=$CTD_RUN/docker.sock
+CTD_DOCKER_HOST=unix://$CTD_SOCK
+CTD_PID=$CTD_RUN/docker.pid
+CTD_CONTAINERD_PID=$CTD_RUN/containerd.pid
+CTD_BRIDGE=bgs-ctd0
+CTD_BRIDGE_ADDR=10.215.0.1/24
+CTD_POOL=base=10.216.0.0/16,size=24
+CTD_PACKAGES=docker.io,docker-cli,docker-buildx,containerd,runc,tini,iptables
+USER_CONTAINERD=bgs-containerd
+
+cdocker() { env -u DOCKER_CONTEXT DOCKER_HOST="$CTD_DOCKER_HOST" timeout "${DOCKER_TIMEOUT:-60}" docker "$@"; }
+containerd_engine_up() { DOCKER_TIMEOUT=20 cdocker info >/dev/null 2>&1; }
+
+# Debian's packages only, from Debian's own mirror.
+ensure_trixie_tree() {
+  [ "$(cat "$CTD_TREE/.complete" 2>/dev/null)" = "$CTD_PACKAGES" ] && return 0
+  CHANGED=1
+  stop_containerd_engine
+  log "debootstrapping Debian trixie with docker.io into $CTD_TREE (once)"
+  rm -rf "$CTD_TREE"
+  debootstrap --variant=minbase --include="$CTD_PACKAGES" trixie "$CTD_TREE" http://deb.debian.org/debian \
+    >"$LOG/debootstrap.log" 2>&1 || { tail_log "$LOG/debootstrap.log"; die "debootstrap of trixie failed"; }
+  mkdir -p "$CTD_TREE/etc/docker" "$CTD_TREE/etc/containerd"
+  cat >"$CTD_TREE/etc/docker/daemon.json" <<'EOF'
+{ "features": { "containerd-snapshotter": true } }
+EOF
+  cat >"$CTD_TREE/etc/containerd/config.toml" <<EOF
+version = 2
+root = "/var/lib/containerd"
+state = "$CTD_RUN/containerd-state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$CTD_RUN/containerd.sock"
+[ttrpc]
+  address = "$CTD_RUN/containerd.sock.ttrpc"
+EOF
+  echo "$CTD_PACKAGES" >"$CTD_TREE/.complete"
+}
+
+# Runs inside the new mount namespace: bind what the engine shares with this machine, make the
+# tree the root, then start containerd and dockerd there (both outlive this shell).
+CTD_INSIDE='
+set -eu
+tree=$1 run=$2 state=$3 bridge=$4 pool=$5 pidfile=$6 cpidfile=$7
+mount --bind "$tree" "$tree"
+for d in proc sys dev "${run#/}" "${state#/}"; do mkdir -p "$tree/$d"; mount --rbind "/$d" "$tree/$d"; done
+mkdir -p "$tree/.old"; cd "$tree"; pivot_root . .old; cd /
+umount -l /.old
+rm -f "$run/containerd.sock" "$run/docker.sock"
+/usr/bin/containerd --config /etc/containerd/config.toml </dev/null >>"$run/containerd.log" 2>&1 &
+echo $! >"$cpidfile"
+for _ in $(seq 1 120); do [ -S "$run/containerd.sock" ] && break; sleep 0.25; done
+exec /usr/sbin/dockerd --config-file /etc/docker/daemon.json --containerd "$run/containerd.sock" \
+  --host "unix://$run/docker.sock" --data-root /var/lib/docker --exec-root "$run/exec" \
+  --pidfile "$pidfile" --bridge "$bridge" --default-address-pool "$pool" \
+  --iptables=false --ip6tables=false --ip-masq=false --userland-proxy=true </dev/null >>"$run/dockerd.log" 2>&1
+'
+
+ensure_containerd_engine() {
+  ensure_trixie_tree
+  containerd_engine_up && return 0
+  CHANGED=1
+  stop_containerd_engine
+  if ! ip link show "$CTD_BRIDGE" >/dev/null 2>&1; then ip link add "$CTD_BRIDGE" type bridge; fi
+  ip -4 addr show dev "$CTD_BRIDGE" | grep -q "inet $CTD_BRIDGE_ADDR" || ip addr add "$CTD_BRIDGE_ADDR" dev "$CTD_BRIDGE"
+  ip link set "$CTD_BRIDGE" up
+  mkdir -p "$CTD_RUN" "$ACTION_STATE"
+  rm -f "$CTD_RUN/dockerd.log" "$CTD_RUN/containerd.log"
+  log "starting the containerd-store engine (Docker $(chroot "$CTD_TREE" dpkg-query -W -f='${Version}' docker.io)) on $CTD_SOCK"
+  local docker0
+  docker0=$(ip -o -4 addr show dev docker0 2>/dev/null | awk '{print $4}' || true)
+  spawn_daemon "$LOG/containerd-engine.log" unshare --mount --propagation private -- bash -c "$CTD_INSIDE" inside \
+    "$CTD_TREE" "$CTD_RUN" "$ACTION_STATE" "$CTD_BRIDGE" "$CTD_POOL" "$CTD_PID" "$CTD_CONTAINERD_PID"
+  local pid=$! i
+  for ((i = 0; i < 360; i++)); do
+    containerd_engine_up && break
+    alive "$pid" || { tail_log "$CTD_RUN/dockerd.log"; tail_log "$CTD_RUN/containerd.log"; die "the containerd-store engine exited during startup"; }
+    sleep 0.25
+  done
+  containerd_engine_up || { tail_log "$CTD_RUN/dockerd.log"; die "the containerd-store engine is not ready after 90s"; }
+  # The tree has its own docker group (another GID): the deploy user is in this machine's.
+  chgrp docker "$CTD_SOCK" && chmod 660 "$CTD_SOCK"
+  restore_docker0 "$docker0"
+  cdocker info --format '{{json .DriverStatus}}' | grep -q io.containerd.snapshotter ||
+    die "the containerd-store engine does not run the containerd snapshotter"
+}
+
+# The proxy image, as the host engine has it.
+ensure_containerd_proxy_image() {
+  cdocker image inspect "$PROXY_IMAGE" >/dev/null 2>&1 && return 0
+  CHANGED=1
+  hdocker save "$PROXY_IMAGE" | DOCKER_TIMEOUT=120 cdocker load >/dev/null || die "could not load $PROXY_IMAGE into the containerd-store engine"
+}
+
+stop_containerd_engine() {
+  local pid ids
+  if containerd_engine_up; then
+    mapfile -t ids < <(cdocker ps -aq 2>/dev/null || true)
+    [ ${#ids[@]} -eq 0 ] || DOCKER_TIMEOUT=120 cdocker rm -f "${ids[@]}" >/dev/null 2>&1 || true
+    cdocker network prune -f >/dev/null 2>&1 || true
+  fi
+  if pid=$(live_pid "$CTD_PID" dockerd); then stop_pid "$pid" 30; fi
+  if pid=$(live_pid "$CTD_CONTAINERD_PID" containerd); then stop_pid "$pid" 10; fi
+  rm -f "$CTD_SOCK" "$CTD_PID" "$CTD_CONTAINERD_PID"
+  local dev
+  for dev in $(ip -o -4 addr show 2>/dev/null | awk '$4 ~ /^10\.216\./ {print $2}' | sort -u); do
+    if [[ $dev == br-* ]]; then ip link del "$dev" 2>/dev/null || true; fi
+  done
+  if ip link show "$CTD_BRIDGE" >/dev/null 2>&1; then ip link del "$CTD_BRIDGE"; fi
+}
