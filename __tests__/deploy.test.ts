@@ -240,7 +240,7 @@ describe('deploy', () => {
 
   it("runs the host's own image ID when its store names the image differently (containerd store)", async () => {
     const host = hostWithV1()
-    const asHostSeesIt = { ...v2, id: `sha256:${'c'.repeat(64)}` } // named by its manifest
+    const asHostSeesIt = { ...v2, id: `sha256:${'c'.repeat(64)}`, containerdStore: true } // named by its manifest
     host.addImage(asHostSeesIt, 'web:2')
     const { result, runner } = run(host, { 'web:2': v2 })
     const report = await result

@@ -4,7 +4,8 @@ import { localSsh, stubCommands } from './support/local-host.js'
 
 // One image as two engines print it: Debian's Docker 20.10 on the classic store (every container
 // field, empty ones included, named by its config digest) and an engine on the containerd store
-// (only the OCI config fields, named by its index digest; Docker 28+ adds a Descriptor).
+// (only the OCI config fields, named by its index digest; Docker 28+ adds a Descriptor, Docker 26
+// only names its snapshotter).
 const LAYERS = ['sha256:' + '1'.repeat(64), 'sha256:' + '2'.repeat(64)]
 const CLASSIC = {
   Id: 'sha256:' + 'a'.repeat(64),
@@ -58,12 +59,19 @@ describe('sameImage across image stores', () => {
     }
   })
 
-  it('takes a rebuild of the same content under another ID as the same image, whatever the store', () => {
-    expect(sameImage(classic, parse({ ...CLASSIC, Id: 'sha256:' + 'd'.repeat(64), Created: '2026-11-22T11:00:00Z' }))).toBe(true)
+  it('knows the containerd store of Docker 26, whose inspect has no Descriptor, by its snapshotter', () => {
+    const docker26 = { ...CONTAINERD, Descriptor: undefined, GraphDriver: { Name: 'overlayfs', Data: null } }
+    expect(parse(docker26).containerdStore).toBe(true)
+    expect(sameImage(classic, parse(docker26))).toBe(true)
+    expect(parse({ ...CLASSIC, GraphDriver: { Name: 'overlay2', Data: { UpperDir: '/x' } } }).containerdStore).toBe(false)
+  })
+
+  it('between two classic engines, only the ID decides: a rebuild of the same content is another image', () => {
+    expect(sameImage(classic, parse({ ...CLASSIC, Id: 'sha256:' + 'd'.repeat(64), Created: '2026-11-22T11:00:00Z' }))).toBe(false)
   })
 
   it('never takes an image without layers for another by its content', () => {
-    const empty = { ...CLASSIC, RootFS: { Type: 'layers', Layers: [] } }
+    const empty = { ...CONTAINERD, RootFS: { Type: 'layers', Layers: [] } }
     expect(sameImage(parse(empty), parse({ ...empty, Id: 'sha256:' + 'd'.repeat(64) }))).toBe(false)
   })
 })

@@ -60418,9 +60418,13 @@ function parseImageInspect(json) {
         sizeBytes: image.Size ?? 0,
         hasHealthcheck: test.length > 0 && test[0] !== 'NONE',
         repoTags: image.RepoTags ?? [],
-        configKey: configKey(image)
+        configKey: configKey(image),
+        containerdStore: image.Descriptor !== undefined || CONTAINERD_SNAPSHOTTERS.includes(image.GraphDriver?.Name ?? '')
     };
 }
+// Snapshotter names that no classic storage driver uses. Docker 26 on the containerd store has
+// no Descriptor in its image inspect, only these.
+const CONTAINERD_SNAPSHOTTERS = ['overlayfs', 'native', 'stargz'];
 // The parts of an image's config that decide how its containers run. Engines of different API
 // versions print the config differently (Docker 28 shows only the OCI fields, 20.10 every
 // container field, empty ones included), so empty values are left out and keys sorted.
@@ -60449,15 +60453,17 @@ function isEmpty(value) {
     return typeof value === 'object' && Object.keys(value).length === 0;
 }
 /**
- * Two engines hold the same image: the same layers and the same run config. Between two
- * classic stores that is the same ID (the config digest), but Docker's containerd image store
- * (Docker 29's default) names an image by its index or manifest digest, and Docker 26 does not
- * even say which store it runs in its image inspect. So where the IDs differ, the content
- * decides; what else can differ (build history, creation time) does not change a container.
+ * Two engines hold the same image. The classic store names an image by its config digest, so
+ * between two classic engines the IDs decide: a rebuild of the same content is another image,
+ * and its ID is what the outputs show. Docker's containerd image store (Docker 29's default)
+ * names it by its index or manifest digest instead: when either side runs it, the layers and
+ * the run config must match. The order of the two does not matter.
  */
 function sameImage(a, b) {
     if (a.id === b.id)
         return true;
+    if (!a.containerdStore && !b.containerdStore)
+        return false;
     return a.diffIds.length > 0 && a.diffIds.join() === b.diffIds.join() && a.configKey === b.configKey;
 }
 /** The single TCP port an image exposes, or an error naming app-port. */
@@ -63402,19 +63408,23 @@ async function spoolAndHash(chunks, file, unpack) {
     }
     let readable = true;
     void unpacked.then((ok) => (readable = ok));
-    const write = async (stream, chunk) => {
-        if (!stream.write(chunk))
-            await Promise.race([(0,external_node_events_.once)(stream, 'drain'), unpacked]);
-    };
     for await (const chunk of chunks) {
         if (!unpack)
             hash.update(chunk);
-        await Promise.all([write(spooled, chunk), unpack && readable ? write(unpack, chunk) : undefined]);
+        await Promise.all([write(spooled, chunk), unpack && readable ? write(unpack, chunk, unpacked) : undefined]);
     }
     spooled.end();
     unpack?.end();
     const [, ok] = await Promise.all([(0,promises_namespaceObject.finished)(spooled), unpacked]);
     return ok ? hash.digest('hex') : undefined;
+}
+/** Writes with backpressure; `until` settling (a failed unpacker) ends the wait for a drain. */
+async function write(stream, chunk, until) {
+    if (stream.write(chunk))
+        return;
+    const waiting = new AbortController();
+    const drained = (0,external_node_events_.once)(stream, 'drain', { signal: waiting.signal });
+    await Promise.race(until ? [drained.catch(() => undefined), until] : [drained]).finally(() => waiting.abort());
 }
 async function copyEntry(source, header, output) {
     const entry = new external_node_stream_.PassThrough();

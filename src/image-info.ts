@@ -11,6 +11,8 @@ export interface ImageInfo {
   repoTags: string[]
   /** The image config (command, env, ports...) and platform, to compare images across stores. */
   configKey: string
+  /** Read from Docker's containerd image store, which names images by manifest digest. */
+  containerdStore?: boolean
 }
 
 interface InspectJson {
@@ -21,6 +23,10 @@ interface InspectJson {
   Config?: ({ ExposedPorts?: Record<string, unknown> | null; Healthcheck?: { Test?: string[] } | null } & Record<string, unknown>) | null
   Os?: string
   Architecture?: string
+  /** Docker 28+ on the containerd store: the image's OCI descriptor. */
+  Descriptor?: unknown
+  /** The containerd store names its snapshotter here (overlayfs), the classic store its driver (overlay2). */
+  GraphDriver?: { Name?: string } | null
 }
 
 /** Parses one object of `docker image inspect` output (or the {{json .}} of one image). */
@@ -36,9 +42,14 @@ export function parseImageInspect(json: string): ImageInfo {
     sizeBytes: image.Size ?? 0,
     hasHealthcheck: test.length > 0 && test[0] !== 'NONE',
     repoTags: image.RepoTags ?? [],
-    configKey: configKey(image)
+    configKey: configKey(image),
+    containerdStore: image.Descriptor !== undefined || CONTAINERD_SNAPSHOTTERS.includes(image.GraphDriver?.Name ?? '')
   }
 }
+
+// Snapshotter names that no classic storage driver uses. Docker 26 on the containerd store has
+// no Descriptor in its image inspect, only these.
+const CONTAINERD_SNAPSHOTTERS = ['overlayfs', 'native', 'stargz']
 
 // The parts of an image's config that decide how its containers run. Engines of different API
 // versions print the config differently (Docker 28 shows only the OCI fields, 20.10 every
@@ -68,14 +79,15 @@ function isEmpty(value: unknown): boolean {
 }
 
 /**
- * Two engines hold the same image: the same layers and the same run config. Between two
- * classic stores that is the same ID (the config digest), but Docker's containerd image store
- * (Docker 29's default) names an image by its index or manifest digest, and Docker 26 does not
- * even say which store it runs in its image inspect. So where the IDs differ, the content
- * decides; what else can differ (build history, creation time) does not change a container.
+ * Two engines hold the same image. The classic store names an image by its config digest, so
+ * between two classic engines the IDs decide: a rebuild of the same content is another image,
+ * and its ID is what the outputs show. Docker's containerd image store (Docker 29's default)
+ * names it by its index or manifest digest instead: when either side runs it, the layers and
+ * the run config must match. The order of the two does not matter.
  */
 export function sameImage(a: ImageInfo, b: ImageInfo): boolean {
   if (a.id === b.id) return true
+  if (!a.containerdStore && !b.containerdStore) return false
   return a.diffIds.length > 0 && a.diffIds.join() === b.diffIds.join() && a.configKey === b.configKey
 }
 

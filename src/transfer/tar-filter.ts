@@ -147,17 +147,22 @@ async function spoolAndHash(chunks: AsyncIterable<Buffer>, file: string, unpack?
   }
   let readable = true
   void unpacked.then((ok) => (readable = ok))
-  const write = async (stream: NodeJS.WritableStream, chunk: Buffer): Promise<void> => {
-    if (!stream.write(chunk)) await Promise.race([once(stream, 'drain'), unpacked])
-  }
   for await (const chunk of chunks) {
     if (!unpack) hash.update(chunk)
-    await Promise.all([write(spooled, chunk), unpack && readable ? write(unpack, chunk) : undefined])
+    await Promise.all([write(spooled, chunk), unpack && readable ? write(unpack, chunk, unpacked) : undefined])
   }
   spooled.end()
   unpack?.end()
   const [, ok] = await Promise.all([finished(spooled), unpacked])
   return ok ? hash.digest('hex') : undefined
+}
+
+/** Writes with backpressure; `until` settling (a failed unpacker) ends the wait for a drain. */
+async function write(stream: NodeJS.WritableStream, chunk: Buffer, until?: Promise<unknown>): Promise<void> {
+  if (stream.write(chunk)) return
+  const waiting = new AbortController()
+  const drained = once(stream as unknown as NodeJS.EventEmitter, 'drain', { signal: waiting.signal })
+  await Promise.race(until ? [drained.catch(() => undefined), until] : [drained]).finally(() => waiting.abort())
 }
 
 async function copyEntry(source: Readable, header: Header, output: Pack): Promise<void> {
