@@ -3,9 +3,9 @@
 // It names images by manifest digest where the classic store uses the config digest, and a
 // runner on it saves its layers gzipped, under the digest of the compressed bytes.
 import { runAction, sandboxInputs, type ActionResult } from '../../sandbox/action.js'
-import { buildApp, removeImage, type BuiltImage } from '../../sandbox/fixtures.js'
+import { buildApp, removeImage, type BuiltImage, type Engine } from '../../sandbox/fixtures.js'
 import {
-  containerdDocker, mustHostDocker, mustRunnerDocker, readSandboxInfo, runCommand, type ExecResult, type SandboxInfo
+  containerdDocker, hostDocker as plainHostDocker, mustHostDocker, mustRunnerDocker, readSandboxInfo, runCommand, type ExecResult, type SandboxInfo
 } from '../../sandbox/sandbox.js'
 import { clearHost, viaProxy } from './host.js'
 
@@ -30,84 +30,95 @@ beforeAll(() => {
   info = readSandboxInfo()
 })
 
-describe('a runner on the containerd image store, deploying to a classic host', () => {
-  const NETWORK = 'e2e-ctd-runner'
-  const PORT = 18140
-  const SERVICE = 'c-runner'
-  let v1: BuiltImage
-  let v2: BuiltImage
-  const deploy = (image: string) =>
-    runAction(sandboxInputs(info, { image, service: SERVICE, network: NETWORK, 'proxy-port': String(PORT) }), {
-      env: { DOCKER_HOST: info.containerdDockerHost }
-    })
+interface Scenario {
+  deploy: (image: string) => Promise<ActionResult>
+  /** Two versions that share every layer but the top one. */
+  v1: () => BuiltImage
+  v2: () => BuiltImage
+}
 
+/**
+ * A service behind its own proxy, built on the `runner` engine and deployed to the `host` one
+ * (emptied of it first), with the inputs and runner environment `extra` gives. Its versions
+ * serve `version=<service>-1` and `-2`.
+ */
+function scenario(service: string, port: number, runner: Engine, host: Engine, extra: () => {
+  inputs?: Record<string, string>
+  env?: Record<string, string>
+}): Scenario {
+  const network = `e2e-${service}`
+  const hostDocker = host === 'containerd' ? containerdDocker : plainHostDocker
+  const built: BuiltImage[] = []
   beforeAll(async () => {
-    await clearHost([SERVICE], [NETWORK])
-    v1 = await buildApp({ tag: 'e2e-ctd-runner/app:1', version: 'ctd-runner-1', engine: 'containerd', randomPaddingMiB: 4 })
-    v2 = await buildApp({ tag: 'e2e-ctd-runner/app:2', version: 'ctd-runner-2', engine: 'containerd', randomPaddingMiB: 4 })
-    for (const image of [v1, v2]) await removeImage(image.ref, 'host')
+    await clearHost([service], [network], hostDocker)
+    for (const n of [1, 2]) {
+      built.push(await buildApp({ tag: `e2e-${service}/app:${n}`, version: `${service}-${n}`, engine: runner, randomPaddingMiB: 4 }))
+    }
+    for (const image of built) await removeImage(image.ref, host)
   })
-  afterAll(() => clearHost([SERVICE], [NETWORK]))
+  afterAll(() => clearHost([service], [network], hostDocker))
+  return {
+    deploy: (image) => {
+      const { inputs, env } = extra()
+      return runAction(sandboxInputs(info, { image, service, network, 'proxy-port': String(port), ...inputs }), { env })
+    },
+    v1: () => built[0],
+    v2: () => built[1]
+  }
+}
+
+describe('a runner on the containerd image store, deploying to a classic host', () => {
+  const PORT = 18140
+  const { deploy, v1, v2 } = scenario('ctd-runner', PORT, 'containerd', 'host', () => ({
+    env: { DOCKER_HOST: info.containerdDockerHost }
+  }))
 
   test('its docker save names no layer by its diff ID: the layers are gzipped', async () => {
-    const listing = await must(runCommand('sh', ['-c', 'docker save "$1" | tar -t', 'sh', v2.ref], {
+    const listing = await must(runCommand('sh', ['-c', 'docker save "$1" | tar -t', 'sh', v2().ref], {
       env: { ...process.env, DOCKER_HOST: info.containerdDockerHost }
     }))
-    const layers = await layersFrom(containerdDocker, v2.ref)
+    const layers = await layersFrom(containerdDocker, v2().ref)
     expect(listing).toMatch(/^blobs\/sha256\//m)
     for (const layer of layers) expect(listing).not.toContain(layer.replace('sha256:', 'blobs/sha256/'))
   })
 
   test('a second version sends under 1 MiB, and the host runs the same layers', async () => {
-    expectOk(await deploy(v1.ref))
+    expectOk(await deploy(v1().ref))
     expect((await viaProxy(PORT)).body).toBe('version=ctd-runner-1\n')
-    const run = await deploy(v2.ref)
+    const run = await deploy(v2().ref)
     expectOk(run)
-    const layers = await layersFrom(containerdDocker, v2.ref)
+    const layers = await layersFrom(containerdDocker, v2().ref)
     expect(Number(run.outputs['transferred-bytes'])).toBeLessThan(1 * MiB)
     expect(run.outputs['skipped-layers']).toBe(String(layers.length - 1))
     // The host names the image by its config digest, the runner by its index digest.
-    expect(run.outputs['image-id']).not.toBe(v2.id)
+    expect(run.outputs['image-id']).not.toBe(v2().id)
     expect(await layersFrom(mustHostDocker, run.outputs['image-id'])).toEqual(layers)
     expect((await viaProxy(PORT)).body).toBe('version=ctd-runner-2\n')
   })
 })
 
 describe('a classic runner deploying to a host on the containerd image store', () => {
-  const NETWORK = 'e2e-ctd-host'
   const PORT = 18141
-  const SERVICE = 'c-host'
-  let v1: BuiltImage
-  let v2: BuiltImage
-  const deploy = (image: string) =>
-    runAction(sandboxInputs(info, {
-      image, service: SERVICE, network: NETWORK, 'proxy-port': String(PORT), username: info.users.containerd
-    }))
-
-  beforeAll(async () => {
-    await clearHost([SERVICE], [NETWORK], containerdDocker)
-    v1 = await buildApp({ tag: 'e2e-ctd-host/app:1', version: 'ctd-host-1' })
-    v2 = await buildApp({ tag: 'e2e-ctd-host/app:2', version: 'ctd-host-2' })
-    for (const image of [v1, v2]) await removeImage(image.ref, 'containerd')
-  })
-  afterAll(() => clearHost([SERVICE], [NETWORK], containerdDocker))
+  const { deploy, v1, v2 } = scenario('ctd-host', PORT, 'runner', 'containerd', () => ({
+    inputs: { username: info.users.containerd }
+  }))
 
   test('deploys and switches; a legacy-layout archive goes whole, and the host runs the same layers', async () => {
-    const first = await deploy(v1.ref)
+    const first = await deploy(v1().ref)
     expectOk(first)
     expect(first.stdout).toMatch(/Docker 26[.\d]+\S* on /)
     expect((await viaProxy(PORT)).body).toBe('version=ctd-host-1\n')
-    const run = await deploy(v2.ref)
+    const run = await deploy(v2().ref)
     expectOk(run)
     expect(run.stdout).toContain('The host uses the containerd image store')
     expect(run.stdout).toContain("The runner's docker save writes the legacy layout, which the host's containerd store loads only whole")
     expect(run.stdout).not.toContain('did not verify')
-    const layers = await layersFrom(mustRunnerDocker, v2.ref)
+    const layers = await layersFrom(mustRunnerDocker, v2().ref)
     expect(run.outputs['skipped-layers']).toBe('0')
     // The containerd store names the image by its manifest, the classic runner by its config.
-    expect(run.outputs['image-id']).not.toBe(v2.id)
+    expect(run.outputs['image-id']).not.toBe(v2().id)
     expect(await layersFrom(containerdDocker, run.outputs['image-id'])).toEqual(layers)
     expect((await viaProxy(PORT)).body).toBe('version=ctd-host-2\n')
-    expect(run.outputs['previous-image']).toBe(v1.ref)
+    expect(run.outputs['previous-image']).toBe(v1().ref)
   })
 })
