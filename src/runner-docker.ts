@@ -36,8 +36,8 @@ export interface SaveStream {
 }
 
 /** `docker save` as a stream: the archive is never held in memory or written to disk. */
-export function saveImage(ref: string): SaveStream {
-  const child = spawn('docker', ['save', ref], { stdio: ['ignore', 'pipe', 'pipe'] })
+export function saveImage(ref: string, docker = 'docker'): SaveStream {
+  const child = spawn(docker, ['save', ref], { stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
   const done = new Promise<void>((resolve, reject) => {
@@ -48,5 +48,11 @@ export function saveImage(ref: string): SaveStream {
     })
   })
   done.catch(() => undefined) // observed by the caller; avoid an unhandled rejection meanwhile
-  return { stdout: child.stdout, done, stop: () => child.kill() }
+  // A stop before anything read the archive leaves its first chunks in the paused pipe, which
+  // would keep the pipe (and so this process) alive after docker save has gone.
+  const stop = (): void => {
+    child.kill()
+    child.stdout.destroy()
+  }
+  return { stdout: child.stdout, done, stop }
 }
