@@ -13,7 +13,10 @@ case "$1 $2" in
     [ -z "$IMAGES_NONE" ] || exit 0
     i=0; while [ "$i" -lt ${IMAGES} ]; do printf 'sha256:%064x\\n' "$i"; i=$((i + 1)); done ;;
   "image inspect")
-    shift 4; for id in "$@"; do printf '["%s"]\\n' "$(printf 'sha256:%064x' 7)"; done ;;
+    layer=$(printf 'sha256:%064x' 7)
+    shift 4; for id in "$@"; do
+      printf '{"Id":"%s","RootFS":{"Type":"layers","Layers":["%s"]},"Config":{"Cmd":["run"]},"Os":"linux","Architecture":"amd64","GraphDriver":{"Name":"%s"}}\\n' "$id" "$layer" "$DRIVER"
+    done ;;
   "info --format")
     [ "$STORE" = containerd ] && echo '[["driver-type","io.containerd.snapshotter.v1"]]' ||
       echo '[["Backing Filesystem","extfs"],["Supports d_type","true"],["Native Overlay Diff","true"]]' ;;
@@ -26,16 +29,19 @@ describe('the host layer listing', () => {
   afterAll(() => stubs.remove())
 
   it('reads every image and the containerd store on a host whose lists outgrow a pipe', async () => {
-    const found = await hostLayers(localSsh(stubs.dir, { STORE: 'containerd' }))
+    const found = await hostLayers(localSsh(stubs.dir, { STORE: 'containerd', DRIVER: 'overlayfs' }))
     expect(found.containerdStore).toBe(true)
-    expect(found.imageIds.size).toBe(IMAGES)
+    expect(found.images).toHaveLength(IMAGES)
+    expect(found.images[IMAGES - 1]).toMatchObject({ id: layer(IMAGES - 1), diffIds: [layer(7)], containerdStore: true })
     expect([...found.chainIds]).toEqual(chainIds([layer(7)]))
   })
 
   it('tells the classic store, and the store of a host with no images yet', async () => {
-    expect((await hostLayers(localSsh(stubs.dir, { STORE: 'classic' }))).containerdStore).toBe(false)
+    const classic = await hostLayers(localSsh(stubs.dir, { STORE: 'classic', DRIVER: 'overlay2' }))
+    expect(classic.containerdStore).toBe(false)
+    expect(classic.images[0].containerdStore).toBe(false)
     const empty = await hostLayers(localSsh(stubs.dir, { STORE: 'containerd', IMAGES_NONE: 'yes' }))
-    expect(empty).toEqual({ chainIds: new Set(), imageIds: new Set(), containerdStore: true })
+    expect(empty).toEqual({ chainIds: new Set(), images: [], containerdStore: true })
   })
 })
 

@@ -160,7 +160,7 @@ function receivingHost(
   const tagged: string[] = []
   const host = {
     facts: { user: 'root', dockerVersion: '27', tools: [] },
-    layers: async () => ({ chainIds: collectChainIds([knownDiffIds]), imageIds: new Set(imageIds), containerdStore }),
+    layers: async () => ({ chainIds: collectChainIds([knownDiffIds]), images: imageIds.map(imageWithId), containerdStore }),
     tagImage: async (id: string, ref: string) => void tagged.push(`${id} ${ref}`),
     load: async (codec: Codec, body: Readable) => {
       expect(codec).toBe('gzip')
@@ -192,6 +192,11 @@ function runner(archive: FakeArchive) {
     }
   }
 }
+
+/** A host image known only by its ID (another image's layers and config). */
+const imageWithId = (id: string): ImageInfo => ({
+  id, diffIds: [], exposedPorts: [], sizeBytes: 1, hasHealthcheck: false, repoTags: [], configKey: '[]'
+})
 
 const gzip = { codec: 'gzip' as const, level: 1, reason: 'test' }
 const info = (archive: FakeArchive): ImageInfo => ({
@@ -239,6 +244,19 @@ describe('sendImage', () => {
     expect(stdouts[0].readableFlowing).not.toBe(true)
     expect(result).toMatchObject({ tagged: true, sentBytes: 0, archiveBytes: 0, skippedLayers: 2, totalLayers: 2 })
     expect(result.loaded.id).toBe('sha256:img')
+  })
+
+  it('tags by the host\'s own ID the same content a containerd-store host names otherwise', async () => {
+    const archive = await fakeArchive([50_000, 2_000], 'oci')
+    const { host, received, tagged } = receivingHost(archive.diffIds, () => undefined, [], true)
+    const asHostSeesIt = { ...info(archive), id: 'sha256:manifest', containerdStore: true }
+    const rebuilt = { ...info(archive), id: 'sha256:rebuild' } // a classic host: another ID is another image
+    const listing = { chainIds: collectChainIds([archive.diffIds]), containerdStore: true }
+    host.layers = async () => ({ ...listing, images: [rebuilt, asHostSeesIt] })
+    const result = await sendImage(host, 'web:2', info(archive), gzip, runner(archive).deps)
+    expect(tagged).toEqual(['sha256:manifest web:2'])
+    expect(received).toHaveLength(0)
+    expect(result).toMatchObject({ tagged: true, sentBytes: 0 })
   })
 
   it('sends everything, once, when the host has none of the layers', async () => {
@@ -305,7 +323,7 @@ describe('sendImage', () => {
     const archive = await fakeArchive([10_000], 'classic')
     const host = {
       facts: { user: 'root', dockerVersion: '27', tools: [] },
-      layers: async () => ({ chainIds: new Set<string>(), imageIds: new Set<string>(), containerdStore: false }),
+      layers: async () => ({ chainIds: new Set<string>(), images: [], containerdStore: false }),
       load: async (_d: string, body: Readable) => {
         body.resume()
         return { code: 1, stdout: '', stderr: 'Error processing tar file(exit status 1): write /x: no space left on device' }

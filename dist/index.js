@@ -61822,6 +61822,10 @@ async function inspectHostImage(ssh, ref) {
     const json = result.stdout.trim();
     return json ? parseImageInspect(json) : undefined;
 }
+// What the listing reads of each image: enough for parseImageInspect to tell layers, run config
+// and store, far less than the whole inspect output of a host with thousands of images.
+const LISTING_FORMAT = '{"Id":{{json .Id}},"RootFS":{{json .RootFS}},"Config":{{json .Config}},"Os":{{json .Os}},' +
+    '"Architecture":{{json .Architecture}},"GraphDriver":{"Name":{{json .GraphDriver.Name}}}}';
 /** One `docker image inspect` over every image on the host: which layer chains it holds, and which store. */
 async function hostLayers(ssh) {
     // docker info names the containerd store's snapshotter as its driver type (Docker 24 to 29;
@@ -61832,19 +61836,17 @@ async function hostLayers(ssh) {
     const result = await ssh.run(`
 exec 8< <(docker info --format '{{json .DriverStatus}}' 2>/dev/null || true)
 ids=$(docker image ls -aq --no-trunc | sort -u)
-if [ -n "$ids" ]; then
-  printf 'id %s\\n' $ids
-  printf '%s\\n' "$ids" | xargs docker image inspect --format '{{json .RootFS.Layers}}'
-fi
+if [ -n "$ids" ]; then printf '%s\\n' "$ids" | xargs docker image inspect --format "$1"; fi
 if grep 'io.containerd.snapshotter' <&8 >/dev/null; then echo "store containerd"; fi
-`);
+`, [LISTING_FORMAT]);
     if (result.code !== 0)
         throw new Error(`Could not list the host's image layers: ${result.stderr.trim() || `exit ${result.code}`}`);
     const lines = result.stdout.split('\n');
-    const lists = lines.filter((line) => line.startsWith('[')).map((line) => JSON.parse(line));
-    const store = lines.find((line) => line.startsWith('store ')) ?? '';
-    const imageIds = new Set(lines.filter((line) => line.startsWith('id ')).map((line) => line.slice(3)));
-    return { chainIds: collectChainIds(lists), imageIds, containerdStore: store === 'store containerd' };
+    const containerdStore = lines.includes('store containerd');
+    const images = lines
+        .filter((line) => line.startsWith('{'))
+        .map((line) => ({ ...parseImageInspect(line), ...(containerdStore ? { containerdStore } : {}) }));
+    return { chainIds: collectChainIds(images.map((image) => image.diffIds)), images, containerdStore };
 }
 /** Gives the host's image `id` the name `ref` too. */
 async function tagImage(ssh, id, ref) {
@@ -63451,7 +63453,10 @@ async function sendImage(host, ref, image, codec, deps) {
     // docker save starts at once; the host's layer list arrives while its first entries do.
     const sizes = deps.layerSizes?.(ref).catch(() => undefined) ?? Promise.resolve(undefined);
     const listing = host.layers();
-    const found = listing.then((layers) => ({ present: layers.imageIds.has(image.id), containerdStore: layers.containerdStore }));
+    const found = listing.then((layers) => ({
+        onHost: layers.images.find((candidate) => sameImage(image, candidate)),
+        containerdStore: layers.containerdStore
+    }));
     const skip = listing.then((layers) => {
         const count = sharedLayerCount(image.diffIds, layers.chainIds);
         deps.log(`${count} of ${image.diffIds.length} layers are already on the host; ${codec.reason} (level ${codec.level})`);
@@ -63464,14 +63469,14 @@ async function sendImage(host, ref, image, codec, deps) {
     shared.catch(() => undefined); // a failed listing is reported through `found`, which is awaited first
     let attempt = await sendOnce(host, ref, image, codec, { shared, found }, deps);
     if (attempt.tagged) {
-        deps.log(`The host already has this image (${shortId(image.id)}) under another name; tagging it ${ref}, nothing to send`);
-        await host.tagImage(image.id, ref);
+        deps.log(`The host already has this image (${shortId(attempt.tagged)}) under another name; tagging it ${ref}, nothing to send`);
+        await host.tagImage(attempt.tagged, ref);
         const verified = await host.verifyImage(image, ref);
         attempt = verified.image ? { ...attempt, loaded: verified.image } : { ...attempt, error: verified.problem };
     }
     else if (!attempt.loaded && attempt.skipped > 0) {
         deps.log(`The load without the shared layers did not verify (${attempt.error}); sending every layer`);
-        const whole = { shared: Promise.resolve({ count: 0 }), found: found.then((seen) => ({ ...seen, present: false })) };
+        const whole = { shared: Promise.resolve({ count: 0 }), found: found.then((seen) => ({ ...seen, onHost: undefined })) };
         const retry = await sendOnce(host, ref, image, codec, whole, deps);
         retry.sentBytes += attempt.sentBytes;
         attempt = retry;
@@ -63486,7 +63491,7 @@ async function sendImage(host, ref, image, codec, deps) {
         totalLayers: image.diffIds.length,
         codec,
         durationMs: Date.now() - started,
-        tagged: attempt.tagged === true
+        tagged: attempt.tagged !== undefined
     };
 }
 async function sendOnce(host, ref, image, codec, has, deps) {
@@ -63494,13 +63499,13 @@ async function sendOnce(host, ref, image, codec, has, deps) {
     // archive before it. (Docker 20.10 finishes the export of a save that is stopped: runner
     // CPU only, and only when the host turns out to have the image.)
     const save = deps.save(ref);
-    const { present, containerdStore } = await has.found.catch((error) => {
+    const { onHost, containerdStore } = await has.found.catch((error) => {
         save.stop();
         throw error;
     });
-    if (present) {
+    if (onHost) {
         save.stop();
-        return { sentBytes: 0, archiveBytes: 0, skipped: image.diffIds.length, tagged: true };
+        return { sentBytes: 0, archiveBytes: 0, skipped: image.diffIds.length, tagged: onHost.id };
     }
     const read = new ByteCounter();
     const sent = new ByteCounter();
@@ -64099,8 +64104,8 @@ async function runnerLayerSizes(ref) {
     return sizes.every(Number.isFinite) ? sizes.reverse() : undefined;
 }
 /** `docker save` as a stream: the archive is never held in memory or written to disk. */
-function saveImage(ref) {
-    const child = (0,external_node_child_process_namespaceObject.spawn)('docker', ['save', ref], { stdio: ['ignore', 'pipe', 'pipe'] });
+function saveImage(ref, docker = 'docker') {
+    const child = (0,external_node_child_process_namespaceObject.spawn)(docker, ['save', ref], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk.toString()));
     const done = new Promise((resolve, reject) => {
@@ -64113,7 +64118,13 @@ function saveImage(ref) {
         });
     });
     done.catch(() => undefined); // observed by the caller; avoid an unhandled rejection meanwhile
-    return { stdout: child.stdout, done, stop: () => child.kill() };
+    // A stop before anything read the archive leaves its first chunks in the paused pipe, which
+    // would keep the pipe (and so this process) alive after docker save has gone.
+    const stop = () => {
+        child.kill();
+        child.stdout.destroy();
+    };
+    return { stdout: child.stdout, done, stop };
 }
 
 ;// CONCATENATED MODULE: ./src/summary.ts

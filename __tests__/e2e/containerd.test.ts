@@ -54,7 +54,11 @@ function scenario(service: string, port: number, runner: Engine, host: Engine, e
     for (const n of [1, 2]) {
       built.push(await buildApp({ tag: `e2e-${service}/app:${n}`, version: `${service}-${n}`, engine: runner, randomPaddingMiB: 4 }))
     }
-    for (const image of built) await removeImage(image.ref, host)
+    // Every copy the host has of this scenario's images, under any of its tags: the first
+    // deploy is cold, and a same-content copy left by an earlier run cannot stand in for a load.
+    const stale = (await hostDocker(['image', 'ls', '-q', '--filter', `reference=e2e-${service}/*`])).stdout.split('\n')
+    const ids = [...new Set(stale.filter(Boolean))]
+    if (ids.length > 0) await hostDocker(['image', 'rm', '-f', ...ids])
   })
   afterAll(() => clearHost([service], [network], hostDocker))
   return {
@@ -120,5 +124,23 @@ describe('a classic runner deploying to a host on the containerd image store', (
     expect(await layersFrom(containerdDocker, run.outputs['image-id'])).toEqual(layers)
     expect((await viaProxy(PORT)).body).toBe('version=ctd-host-2\n')
     expect(run.outputs['previous-image']).toBe(v1().ref)
+  })
+
+  test('the same build under a new tag is only tagged there, though that store names it by its manifest', async () => {
+    const again = 'e2e-ctd-host/app:2-again'
+    await mustRunnerDocker(['tag', v2().ref, again])
+    try {
+      const hostId = await must(containerdDocker(['image', 'inspect', '--format', '{{.Id}}', v2().ref]))
+      const run = await deploy(again)
+      expectOk(run)
+      expect(run.outputs['transferred-bytes']).toBe('0')
+      expect(run.stdout).toContain(`under another name; tagging it ${again}, nothing to send`)
+      expect(run.outputs['image-id']).toBe(hostId)
+      expect(await must(containerdDocker(['image', 'inspect', '--format', '{{.Id}}', again]))).toBe(hostId)
+      expect((await viaProxy(PORT)).body).toBe('version=ctd-host-2\n')
+    } finally {
+      await removeImage(again)
+      await removeImage(again, 'containerd')
+    }
   })
 })

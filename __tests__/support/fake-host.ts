@@ -93,8 +93,7 @@ export class FakeHost implements Host {
   }
 
   async layers() {
-    const imageIds = new Set([...this.images.values()].map((image) => image.id))
-    return { chainIds: new Set<string>(), imageIds, containerdStore: false }
+    return { chainIds: new Set<string>(), images: [...this.images.values()], containerdStore: false }
   }
 
   async tagImage(id: string, ref: string) {

@@ -14,11 +14,17 @@ export async function inspectHostImage(ssh: Ssh, ref: string): Promise<ImageInfo
 export interface HostLayers {
   /** Every layer chain the host's images are built from. */
   chainIds: Set<string>
-  /** Every image ID on the host, tagged or not. */
-  imageIds: Set<string>
+  /** Every image on the host, tagged or not: its ID, layers and run config. */
+  images: ImageInfo[]
   /** Docker's containerd image store (the default of new Docker 29 installs). */
   containerdStore: boolean
 }
+
+// What the listing reads of each image: enough for parseImageInspect to tell layers, run config
+// and store, far less than the whole inspect output of a host with thousands of images.
+const LISTING_FORMAT =
+  '{"Id":{{json .Id}},"RootFS":{{json .RootFS}},"Config":{{json .Config}},"Os":{{json .Os}},' +
+  '"Architecture":{{json .Architecture}},"GraphDriver":{"Name":{{json .GraphDriver.Name}}}}'
 
 /** One `docker image inspect` over every image on the host: which layer chains it holds, and which store. */
 export async function hostLayers(ssh: Ssh): Promise<HostLayers> {
@@ -30,18 +36,16 @@ export async function hostLayers(ssh: Ssh): Promise<HostLayers> {
   const result = await ssh.run(`
 exec 8< <(docker info --format '{{json .DriverStatus}}' 2>/dev/null || true)
 ids=$(docker image ls -aq --no-trunc | sort -u)
-if [ -n "$ids" ]; then
-  printf 'id %s\\n' $ids
-  printf '%s\\n' "$ids" | xargs docker image inspect --format '{{json .RootFS.Layers}}'
-fi
+if [ -n "$ids" ]; then printf '%s\\n' "$ids" | xargs docker image inspect --format "$1"; fi
 if grep 'io.containerd.snapshotter' <&8 >/dev/null; then echo "store containerd"; fi
-`)
+`, [LISTING_FORMAT])
   if (result.code !== 0) throw new Error(`Could not list the host's image layers: ${result.stderr.trim() || `exit ${result.code}`}`)
   const lines = result.stdout.split('\n')
-  const lists = lines.filter((line) => line.startsWith('[')).map((line) => JSON.parse(line) as string[])
-  const store = lines.find((line) => line.startsWith('store ')) ?? ''
-  const imageIds = new Set(lines.filter((line) => line.startsWith('id ')).map((line) => line.slice(3)))
-  return { chainIds: collectChainIds(lists), imageIds, containerdStore: store === 'store containerd' }
+  const containerdStore = lines.includes('store containerd')
+  const images = lines
+    .filter((line) => line.startsWith('{'))
+    .map((line) => ({ ...parseImageInspect(line), ...(containerdStore ? { containerdStore } : {}) }))
+  return { chainIds: collectChainIds(images.map((image) => image.diffIds)), images, containerdStore }
 }
 
 /** Gives the host's image `id` the name `ref` too. */

@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream/promises'
 import type { Readable } from 'node:stream'
 import type { Host } from '../host/index.js'
-import { shortId, type ImageInfo } from '../image-info.js'
+import { sameImage, shortId, type ImageInfo } from '../image-info.js'
 import type { SaveStream } from '../runner-docker.js'
 import { compressor, type CodecChoice } from './compression.js'
 import { sharedLayerCount, sharedSizeTest } from './layers.js'
@@ -49,7 +49,10 @@ export async function sendImage(
   // docker save starts at once; the host's layer list arrives while its first entries do.
   const sizes = deps.layerSizes?.(ref).catch(() => undefined) ?? Promise.resolve(undefined)
   const listing = host.layers()
-  const found = listing.then((layers) => ({ present: layers.imageIds.has(image.id), containerdStore: layers.containerdStore }))
+  const found = listing.then((layers) => ({
+    onHost: layers.images.find((candidate) => sameImage(image, candidate)),
+    containerdStore: layers.containerdStore
+  }))
   const skip = listing.then((layers) => {
     const count = sharedLayerCount(image.diffIds, layers.chainIds)
     deps.log(`${count} of ${image.diffIds.length} layers are already on the host; ${codec.reason} (level ${codec.level})`)
@@ -62,13 +65,13 @@ export async function sendImage(
   shared.catch(() => undefined) // a failed listing is reported through `found`, which is awaited first
   let attempt = await sendOnce(host, ref, image, codec, { shared, found }, deps)
   if (attempt.tagged) {
-    deps.log(`The host already has this image (${shortId(image.id)}) under another name; tagging it ${ref}, nothing to send`)
-    await host.tagImage(image.id, ref)
+    deps.log(`The host already has this image (${shortId(attempt.tagged)}) under another name; tagging it ${ref}, nothing to send`)
+    await host.tagImage(attempt.tagged, ref)
     const verified = await host.verifyImage(image, ref)
     attempt = verified.image ? { ...attempt, loaded: verified.image } : { ...attempt, error: verified.problem }
   } else if (!attempt.loaded && attempt.skipped > 0) {
     deps.log(`The load without the shared layers did not verify (${attempt.error}); sending every layer`)
-    const whole = { shared: Promise.resolve({ count: 0 }), found: found.then((seen) => ({ ...seen, present: false })) }
+    const whole = { shared: Promise.resolve({ count: 0 }), found: found.then((seen) => ({ ...seen, onHost: undefined })) }
     const retry = await sendOnce(host, ref, image, codec, whole, deps)
     retry.sentBytes += attempt.sentBytes
     attempt = retry
@@ -82,7 +85,7 @@ export async function sendImage(
     totalLayers: image.diffIds.length,
     codec,
     durationMs: Date.now() - started,
-    tagged: attempt.tagged === true
+    tagged: attempt.tagged !== undefined
   }
 }
 
@@ -92,14 +95,15 @@ interface Attempt {
   skipped: number
   loaded?: ImageInfo
   error?: string
-  tagged?: boolean
+  /** The ID of the host's copy, which only needs the name. */
+  tagged?: string
 }
 
 interface HostHas {
   /** How many bottom layers the host has, and which layer.tar sizes could be one of them. */
   shared: Promise<{ count: number; maybe?: SharedLayers['maybe'] }>
-  /** Whether the host has the image itself (under some other name), and which image store it runs. */
-  found: Promise<{ present: boolean; containerdStore: boolean }>
+  /** The host's copy of the image (under some other name), and which image store it runs. */
+  found: Promise<{ onHost?: ImageInfo; containerdStore: boolean }>
 }
 
 async function sendOnce(
@@ -114,13 +118,13 @@ async function sendOnce(
   // archive before it. (Docker 20.10 finishes the export of a save that is stopped: runner
   // CPU only, and only when the host turns out to have the image.)
   const save = deps.save(ref)
-  const { present, containerdStore } = await has.found.catch((error: unknown) => {
+  const { onHost, containerdStore } = await has.found.catch((error: unknown) => {
     save.stop()
     throw error
   })
-  if (present) {
+  if (onHost) {
     save.stop()
-    return { sentBytes: 0, archiveBytes: 0, skipped: image.diffIds.length, tagged: true }
+    return { sentBytes: 0, archiveBytes: 0, skipped: image.diffIds.length, tagged: onHost.id }
   }
   const read = new ByteCounter()
   const sent = new ByteCounter()
