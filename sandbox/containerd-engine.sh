@@ -73,9 +73,7 @@ ensure_containerd_engine() {
   containerd_engine_up && return 0
   CHANGED=1
   stop_containerd_engine
-  if ! ip link show "$CTD_BRIDGE" >/dev/null 2>&1; then ip link add "$CTD_BRIDGE" type bridge; fi
-  ip -4 addr show dev "$CTD_BRIDGE" | grep -q "inet $CTD_BRIDGE_ADDR" || ip addr add "$CTD_BRIDGE_ADDR" dev "$CTD_BRIDGE"
-  ip link set "$CTD_BRIDGE" up
+  ensure_bridge "$CTD_BRIDGE" "$CTD_BRIDGE_ADDR"
   mkdir -p "$CTD_RUN" "$ACTION_STATE"
   rm -f "$CTD_RUN/dockerd.log" "$CTD_RUN/containerd.log"
   log "starting the containerd-store engine (Docker $(chroot "$CTD_TREE" dpkg-query -W -f='${Version}' docker.io)) on $CTD_SOCK"
@@ -114,9 +112,5 @@ stop_containerd_engine() {
   if pid=$(live_pid "$CTD_PID" dockerd); then stop_pid "$pid" 30; fi
   if pid=$(live_pid "$CTD_CONTAINERD_PID" containerd); then stop_pid "$pid" 10; fi
   rm -f "$CTD_SOCK" "$CTD_PID" "$CTD_CONTAINERD_PID"
-  local dev
-  for dev in $(ip -o -4 addr show 2>/dev/null | awk '$4 ~ /^10\.216\./ {print $2}' | sort -u); do
-    if [[ $dev == br-* ]]; then ip link del "$dev" 2>/dev/null || true; fi
-  done
-  if ip link show "$CTD_BRIDGE" >/dev/null 2>&1; then ip link del "$CTD_BRIDGE"; fi
+  delete_bridges 10.216. "$CTD_BRIDGE"
 }

@@ -173,13 +173,14 @@ ensure_runner_engine() {
 }
 
 # dockerd -b wants an existing bridge; --bridge=none would instead delete docker0.
-ensure_bridge() {
-  if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
+ensure_bridge() { # name address (default: the host engine's)
+  local name=${1:-$BRIDGE} addr=${2:-$BRIDGE_ADDR}
+  if ! ip link show "$name" >/dev/null 2>&1; then
     CHANGED=1
-    ip link add "$BRIDGE" type bridge
+    ip link add "$name" type bridge
   fi
-  ip -4 addr show dev "$BRIDGE" | grep -q "inet $BRIDGE_ADDR" || ip addr add "$BRIDGE_ADDR" dev "$BRIDGE"
-  ip link set "$BRIDGE" up
+  ip -4 addr show dev "$name" | grep -q "inet $addr" || ip addr add "$addr" dev "$name"
+  ip link set "$name" up
 }
 
 # br_netfilter would send bridged container-to-container packets through iptables FORWARD, whose
@@ -676,13 +677,14 @@ cmd_up() {
   log "up in $(elapsed "$t0")s ($([ $CHANGED = 1 ] && echo cold || echo warm)); info: $INFO"
 }
 
-# Deletes bridges the host engine made for its networks (addresses in its pool) and its own.
-delete_bridges() {
-  local dev
-  for dev in $(ip -o -4 addr show 2>/dev/null | awk '$4 ~ /^10\.213\./ {print $2}' | sort -u); do
+# Deletes bridges an engine made for its networks (addresses starting with its pool's prefix)
+# and its own bridge (default: the host engine's).
+delete_bridges() { # pool-prefix bridge
+  local pool=${1:-10.213.} name=${2:-$BRIDGE} dev
+  for dev in $(ip -o -4 addr show 2>/dev/null | awk -v pool="$pool" 'index($4, pool) == 1 {print $2}' | sort -u); do
     if [[ $dev == br-* ]]; then ip link del "$dev" 2>/dev/null || true; fi
   done
-  if ip link show "$BRIDGE" >/dev/null 2>&1; then ip link del "$BRIDGE"; fi
+  if ip link show "$name" >/dev/null 2>&1; then ip link del "$name"; fi
 }
 
 # Unmounts whatever a killed engine left mounted under its dirs, deepest first.
