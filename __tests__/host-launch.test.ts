@@ -157,7 +157,7 @@ describe('launching the candidate', () => {
   })
 
   describe('then, healthy, switching the proxy in the same shell', () => {
-    // The check through the proxy retries 200 times, 0.05 s apart; a stub sleep keeps the
+    // The check through the proxy retries 500 times, 0.02 s apart; a stub sleep keeps the
     // case where the new slot never answers short.
     const fast = stubCommands({ docker: STUB_DOCKER, wget: STUB_WGET, nginx: STUB_NGINX, sleep: '#!/bin/sh\nexit 0\n' })
     afterAll(() => fast.remove())

@@ -125,10 +125,19 @@ export type SwitchResult =
 // no new request can reach the old route, and the drain only has to wait for those in flight.
 const SWITCH_IN_PROXY = `
 probe=$1 url=$2 host=$3 slot=$4 tries=$5 i=0
+title() { tr '\\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | sed 's/ *$//'; }
 workers() {
   for p in /proc/[0-9]*; do
-    [ "$(tr '\\0' ' ' < "$p/cmdline" 2>/dev/null | sed 's/ *$//')" = "nginx: worker process" ] && echo "\${p#/proc/}"
+    p=\${p#/proc/}
+    [ "$(title "$p")" = "nginx: worker process" ] && echo "$p"
   done
+}
+# An old worker accepts connections until its title says it is shutting down (or it has gone).
+old_accepting() {
+  for p in $before; do
+    [ "$(title "$p")" = "nginx: worker process" ] && return 0
+  done
+  return 1
 }
 before=$(workers)
 nginx -t 2>&1 || exit 3
@@ -136,15 +145,12 @@ nginx -s reload 2>&1 || exit 5
 while [ "$i" -lt "$tries" ]; do
   line=$(sh -c "$probe" sh "$url" "$host" 2>&1 | tail -n 1)
   case "$line" in "STATUS "[23]??" SLOT $slot") break ;; esac
-  i=$((i + 1)); sleep 0.05
+  i=$((i + 1)); sleep 0.02
 done
 [ "$i" -lt "$tries" ] || { echo "$line"; exit 4; }
-for _ in $(seq 1 250); do
-  current=" $(workers | tr '\\n' ' ')"
-  old=0
-  for p in $before; do case "$current" in *" $p "*) old=1 ;; esac; done
-  [ "$old" = 0 ] && exit 0
-  sleep 0.02
+for _ in $(seq 1 500); do
+  old_accepting || exit 0
+  sleep 0.01
 done
 echo "HANDOVER nginx workers from before the reload still accept connections"
 exit 0
@@ -166,7 +172,7 @@ if [ "$(cat "$lockdir/lock.generation" 2>/dev/null || true)" != "$generation" ] 
 fi
 proxy_switch() {
   local code=0
-  shell_send 'sh -c "$BG_SWITCH" sh "$BG_PROBE" "$BG_SWITCH_URL" "$BG_HOST" "$BG_SLOT" 200 2>&1' ||
+  shell_send 'sh -c "$BG_SWITCH" sh "$BG_PROBE" "$BG_SWITCH_URL" "$BG_HOST" "$BG_SLOT" 500 2>&1' ||
     { echo "no shell in $proxy to switch with"; return 8; }
   shell_read 60 || code=$?
   if [ "$code" = 255 ]; then echo "no answer from the shell in $proxy"; return 8; fi
