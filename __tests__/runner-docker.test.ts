@@ -19,10 +19,12 @@ exec head -c 100000000 /dev/zero
     for (let i = 0; i < 500 && save.stdout.readableLength === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
     expect(save.stdout.readableLength).toBeGreaterThan(0)
     save.stop()
+    let timer: NodeJS.Timeout | undefined
     const ended = await Promise.race([
       save.done.then(() => 'resolved', () => 'rejected'),
-      new Promise((resolve) => setTimeout(() => resolve('still running'), 5000))
+      new Promise((resolve) => (timer = setTimeout(() => resolve('still running'), 5000)))
     ])
+    clearTimeout(timer) // a pending timer would keep jest from exiting
     expect(ended).toBe('rejected')
   })
 })
