@@ -63316,6 +63316,104 @@ const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 var external_node_events_ = __nccwpck_require__(8474);
 // EXTERNAL MODULE: ./node_modules/tar-stream/index.js
 var tar_stream = __nccwpck_require__(6118);
+;// CONCATENATED MODULE: ./src/transfer/legacy-ids.ts
+
+// Docker before 25 saves each layer as <v1 id>/layer.tar, right after <v1 id>/json. Its v1 ID is
+// the sha256 of that JSON as it was before the ID went in (moby's v1.CreateID): without "id",
+// with the parent's v1 ID as a digest, and with the layer's chain ID as "layer_id", keys sorted.
+// So the json entry tells which layer comes next, before any of its bytes do, and a shared layer
+// can be left out without spooling and hashing it. Only an exact match counts; an entry that
+// matches no layer of the image is hashed as before.
+/** Which of the image's layers (by chain ID, bottom first) a legacy `<v1 id>/json` announces. */
+function legacyLayerIndex(json, chains) {
+    const fields = new Map(rawMembers(json) ?? []);
+    const id = fields.get('id');
+    if (!id)
+        return undefined;
+    const wanted = JSON.parse(id);
+    fields.delete('id');
+    const parent = fields.get('parent');
+    if (parent)
+        fields.set('parent', JSON.stringify(`sha256:${JSON.parse(parent)}`));
+    // moby sets a lower layer's "os" only after hashing its ID; the top layer carries the image's.
+    const variants = fields.has('os') ? [withoutOs(fields), fields] : [fields];
+    for (const variant of variants) {
+        for (let index = 0; index < chains.length; index++) {
+            variant.set('layer_id', JSON.stringify(chains[index]));
+            if (sha256(canonical(variant)) === wanted)
+                return index;
+        }
+    }
+    return undefined;
+}
+function withoutOs(fields) {
+    const copy = new Map(fields);
+    copy.delete('os');
+    return copy;
+}
+/** Go's json.Marshal of a map of raw values: keys sorted, values as they were. */
+function canonical(fields) {
+    const keys = [...fields.keys()].sort();
+    return `{${keys.map((key) => `${JSON.stringify(key)}:${fields.get(key)}`).join(',')}}`;
+}
+function sha256(text) {
+    return (0,external_node_crypto_.createHash)('sha256').update(text).digest('hex');
+}
+/** The members of a compact JSON object as [key, raw value text]; undefined for anything else. */
+function rawMembers(text) {
+    try {
+        const parsed = JSON.parse(text);
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || text[0] !== '{')
+            return undefined;
+    }
+    catch {
+        return undefined;
+    }
+    const members = [];
+    let at = 1;
+    while (text[at] === '"') {
+        const keyEnd = stringEnd(text, at);
+        if (text[keyEnd] !== ':')
+            return undefined;
+        const valueEnd = valueEndAt(text, keyEnd + 1);
+        members.push([JSON.parse(text.slice(at, keyEnd)), text.slice(keyEnd + 1, valueEnd)]);
+        at = valueEnd + 1;
+        if (text[valueEnd] === '}')
+            return at === text.length ? members : undefined;
+    }
+    return text === '{}' ? members : undefined;
+}
+/** Index just past the string that starts at `at`. */
+function stringEnd(text, at) {
+    let i = at + 1;
+    while (i < text.length && text[i] !== '"')
+        i += text[i] === '\\' ? 2 : 1;
+    return i + 1;
+}
+/** Index of the `,` or `}` that ends the value starting at `at`. */
+function valueEndAt(text, at) {
+    let depth = 0;
+    let i = at;
+    while (i < text.length) {
+        const c = text[i];
+        if (c === '"') {
+            i = stringEnd(text, i);
+            continue;
+        }
+        if (c === '{' || c === '[')
+            depth++;
+        else if (c === '}' || c === ']') {
+            if (depth === 0)
+                return i;
+            depth--;
+        }
+        else if (c === ',' && depth === 0)
+            return i;
+        i++;
+    }
+    return i;
+}
+
 ;// CONCATENATED MODULE: ./src/transfer/tar-filter.ts
 
 
@@ -63327,6 +63425,10 @@ var tar_stream = __nccwpck_require__(6118);
 
 
 
+
+
+/** A JSON entry above this size is not read for the layer it names. */
+const LEGACY_JSON_MAX = 1048576;
 /** `shared` (the layers the host has) may arrive late: the first entry waits for it. */
 function dropLayers(source, shared, spoolDir = (0,external_node_os_namespaceObject.tmpdir)()) {
     const input = (0,tar_stream.extract)();
@@ -63334,6 +63436,9 @@ function dropLayers(source, shared, spoolDir = (0,external_node_os_namespaceObje
     let dropped = 0;
     let keptWhole = false;
     let spool;
+    /** Diff IDs of legacy <v1 id> folders, as their json named them. */
+    const named = new Map();
+    let chains;
     const fail = (error) => void output.destroy(error);
     input.on('entry', (header, body, next) => {
         shared.then((layers) => route(layers, header, body, next), fail);
@@ -63342,15 +63447,25 @@ function dropLayers(source, shared, spoolDir = (0,external_node_os_namespaceObje
         const done = () => next();
         const skip = layers.ids;
         const blob = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(header.name);
+        const folder = /^([a-f0-9]{64})\/(json|layer\.tar)$/.exec(header.name);
         const maybe = layers.maybe ?? (() => true);
         // Until every shared layer has been seen, any layer could be one of them.
-        const hunting = dropped < skip.size && maybe(header.size ?? 0, Boolean(blob));
+        const looking = dropped < skip.size;
+        const hunting = looking && maybe(header.size ?? 0, Boolean(blob));
         const legacy = !blob && header.name.endsWith('/layer.tar');
         if (legacy && hunting && layers.wholeLegacy)
             keptWhole = true;
-        if (blob && skip.has(`sha256:${blob[1]}`)) {
+        const diffIds = layers.wholeLegacy ? undefined : layers.diffIds;
+        const known = folder?.[2] === 'layer.tar' && diffIds ? named.get(folder[1]) : undefined;
+        if (folder?.[2] === 'json' && looking && diffIds && (header.size ?? 0) <= LEGACY_JSON_MAX) {
+            nameLegacyFolder(folder[1], diffIds, header, body, done);
+        }
+        else if ((blob && skip.has(`sha256:${blob[1]}`)) || (known && skip.has(known))) {
             dropped++;
             body.on('end', done).resume();
+        }
+        else if (known) {
+            body.pipe(output.entry(header, done));
         }
         else if ((blob || (legacy && !layers.wholeLegacy)) && hunting) {
             spool ??= (0,external_node_fs_promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)(spoolDir, 'bluegreen-layers-'));
@@ -63366,6 +63481,15 @@ function dropLayers(source, shared, spoolDir = (0,external_node_os_namespaceObje
             body.pipe(output.entry(header, done));
         }
     };
+    /** Copies a legacy <v1 id>/json on, noting which layer of the image its folder holds. */
+    const nameLegacyFolder = (folder, diffIds, header, body, done) => {
+        readEntry(body).then((json) => {
+            const index = legacyLayerIndex(json.toString(), (chains ??= chainIds(diffIds)));
+            if (index !== undefined)
+                named.set(folder, diffIds[index]);
+            output.entry(header, json, done);
+        }, fail);
+    };
     input.on('finish', () => output.finalize());
     input.on('error', fail);
     source.on('error', fail);
@@ -63374,6 +63498,12 @@ function dropLayers(source, shared, spoolDir = (0,external_node_os_namespaceObje
     output.on('close', cleanUp);
     output.on('end', cleanUp);
     return { archive: output, dropped: () => dropped, keptWhole: () => keptWhole };
+}
+async function readEntry(body) {
+    const chunks = [];
+    for await (const chunk of body)
+        chunks.push(chunk);
+    return Buffer.concat(chunks);
 }
 /**
  * Spools the entry while it hashes its diff ID, and copies it on unless that is one to skip. A
@@ -63519,7 +63649,8 @@ async function sendOnce(host, ref, image, codec, has, deps) {
     const layers = has.shared.then(({ count, maybe }) => ({
         ids: new Set(image.diffIds.slice(0, count)),
         maybe,
-        wholeLegacy: containerdStore
+        wholeLegacy: containerdStore,
+        diffIds: image.diffIds
     }));
     const filter = dropLayers(save.stdout.pipe(read), layers, deps.spoolDir);
     const body = compressedBody(filter.archive, codec, sent);

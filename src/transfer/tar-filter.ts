@@ -8,16 +8,20 @@ import { PassThrough, Readable, type Transform } from 'node:stream'
 import { finished, pipeline } from 'node:stream/promises'
 import { extract, pack, type ExtractEvents, type Header, type Pack } from 'tar-stream'
 import { unpackerFor } from './compression.js'
+import { chainIds } from './layers.js'
+import { legacyLayerIndex } from './legacy-ids.js'
 
 // Rewrites a `docker save` archive as it streams past, leaving out the layers the host already
 // has and copying every other entry unchanged, in one pass.
 //
 // A layer is known by its diff ID, the sha256 of its uncompressed tar. Where the archive names
 // a layer by it, the name decides: Docker 25+ on the classic store writes blobs/sha256/<diff ID>.
+// Older engines write <v1 id>/layer.tar, and only manifest.json, written last, maps those to
+// layers; but the <v1 id>/json just before each names it too (legacy-ids.ts).
 // Elsewhere the entry is hashed while it is spooled to a temporary file, then dropped or copied
 // on:
-// - older engines write <v1 id>/layer.tar, and only manifest.json, written last, maps those to
-//   layers; the tar's own sha256 is its diff ID;
+// - a legacy layer.tar whose json named no layer of the image: the tar's own sha256 is its diff
+//   ID;
 // - the containerd image store (Docker 29's default) keeps layers compressed as they were built
 //   or pulled, and names each blob by the digest of its compressed bytes; blobs come sorted by
 //   that digest, so the manifest may come after them. A blob that starts like gzip or zstd is
@@ -50,7 +54,12 @@ export interface SharedLayers {
    * resolve layers: layer … not found"), where it takes an OCI one without the blobs it has.
    */
   wholeLegacy?: boolean
+  /** The image's diff IDs, bottom first: what a legacy <v1 id>/json can name. */
+  diffIds?: string[]
 }
+
+/** A JSON entry above this size is not read for the layer it names. */
+const LEGACY_JSON_MAX = 1048576
 
 /** `shared` (the layers the host has) may arrive late: the first entry waits for it. */
 export function dropLayers(source: Readable, shared: Promise<SharedLayers>, spoolDir = tmpdir()): LayerFilter {
@@ -59,6 +68,9 @@ export function dropLayers(source: Readable, shared: Promise<SharedLayers>, spoo
   let dropped = 0
   let keptWhole = false
   let spool: Promise<string> | undefined
+  /** Diff IDs of legacy <v1 id> folders, as their json named them. */
+  const named = new Map<string, string>()
+  let chains: string[] | undefined
   const fail = (error: Error): void => void output.destroy(error)
 
   input.on('entry', (header, body, next) => {
@@ -68,14 +80,22 @@ export function dropLayers(source: Readable, shared: Promise<SharedLayers>, spoo
     const done = (): void => next()
     const skip = layers.ids
     const blob = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(header.name)
+    const folder = /^([a-f0-9]{64})\/(json|layer\.tar)$/.exec(header.name)
     const maybe = layers.maybe ?? (() => true)
     // Until every shared layer has been seen, any layer could be one of them.
-    const hunting = dropped < skip.size && maybe(header.size ?? 0, Boolean(blob))
+    const looking = dropped < skip.size
+    const hunting = looking && maybe(header.size ?? 0, Boolean(blob))
     const legacy = !blob && header.name.endsWith('/layer.tar')
     if (legacy && hunting && layers.wholeLegacy) keptWhole = true
-    if (blob && skip.has(`sha256:${blob[1]}`)) {
+    const diffIds = layers.wholeLegacy ? undefined : layers.diffIds
+    const known = folder?.[2] === 'layer.tar' && diffIds ? named.get(folder[1]) : undefined
+    if (folder?.[2] === 'json' && looking && diffIds && (header.size ?? 0) <= LEGACY_JSON_MAX) {
+      nameLegacyFolder(folder[1], diffIds, header, body, done)
+    } else if ((blob && skip.has(`sha256:${blob[1]}`)) || (known && skip.has(known))) {
       dropped++
       body.on('end', done).resume()
+    } else if (known) {
+      body.pipe(output.entry(header, done))
     } else if ((blob || (legacy && !layers.wholeLegacy)) && hunting) {
       spool ??= mkdtemp(join(spoolDir, 'bluegreen-layers-'))
       spool
@@ -87,6 +107,14 @@ export function dropLayers(source: Readable, shared: Promise<SharedLayers>, spoo
     } else {
       body.pipe(output.entry(header, done))
     }
+  }
+  /** Copies a legacy <v1 id>/json on, noting which layer of the image its folder holds. */
+  const nameLegacyFolder = (folder: string, diffIds: string[], header: Header, body: EntryBody, done: () => void): void => {
+    readEntry(body).then((json) => {
+      const index = legacyLayerIndex(json.toString(), (chains ??= chainIds(diffIds)))
+      if (index !== undefined) named.set(folder, diffIds[index])
+      output.entry(header, json, done)
+    }, fail)
   }
   input.on('finish', () => output.finalize())
   input.on('error', fail)
@@ -100,6 +128,12 @@ export function dropLayers(source: Readable, shared: Promise<SharedLayers>, spoo
 
 /** What tar-stream hands over for an entry's body (a streamx readable). */
 type EntryBody = ExtractEvents['entry'][1]
+
+async function readEntry(body: EntryBody): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of body as unknown as AsyncIterable<Buffer>) chunks.push(chunk)
+  return Buffer.concat(chunks)
+}
 
 /**
  * Spools the entry while it hashes its diff ID, and copies it on unless that is one to skip. A

@@ -132,7 +132,8 @@ async function sendOnce(
   const layers = has.shared.then(({ count, maybe }) => ({
     ids: new Set(image.diffIds.slice(0, count)),
     maybe,
-    wholeLegacy: containerdStore
+    wholeLegacy: containerdStore,
+    diffIds: image.diffIds
   }))
   const filter = dropLayers(save.stdout.pipe(read), layers, deps.spoolDir)
   const body: Readable = compressedBody(filter.archive, codec, sent)
