@@ -79,20 +79,23 @@ export class Ssh {
 
   private constructor(
     private readonly client: NodeSSH,
-    readonly target: string
+    readonly target: string,
+    private readonly socket: net.Socket
   ) {}
 
   static async connect(options: SshOptions): Promise<Ssh> {
     checkPrivateKey(options.key, options.passphrase)
+    let socket!: net.Socket
     const client = await verifyHostKey(options.hostKey, async (verifier, algorithms) => {
       const ssh = new NodeSSH()
+      socket = net.connect({ host: options.host, port: options.port, noDelay: true })
       await ssh.connect({
         host: options.host,
         port: options.port,
         // With Nagle's algorithm on (ssh2's default) every small packet that follows an unacked
         // one waits for the server's delayed ACK, ~40 ms: measured here, 170 ms of the handshake
         // and 40 ms of every remote step.
-        sock: net.connect({ host: options.host, port: options.port, noDelay: true }),
+        sock: socket,
         username: options.username,
         privateKey: options.key,
         passphrase: options.passphrase || undefined,
@@ -106,7 +109,7 @@ export class Ssh {
     }).catch((error: unknown) => {
       throw connectError(error, options)
     })
-    return new Ssh(client, `${options.username}@${options.host}:${options.port}`)
+    return new Ssh(client, `${options.username}@${options.host}:${options.port}`, socket)
   }
 
   /**
@@ -149,6 +152,7 @@ export class Ssh {
       channel.on('exit', (exitCode: number | null) => (code = exitCode ?? 255))
       channel.on('close', () => resolve(code))
     })
+    sendChunksWhole(channel, this.socket)
     // A host that gives up early closes the channel; stop reading the source then.
     const piped = pipeline(source, channel).catch((error: unknown) => error)
     const code = await exited
@@ -171,6 +175,23 @@ export class Ssh {
       connection.exec(command, (error, channel) => (error ? reject(error) : resolve(channel)))
     })
   }
+}
+
+/**
+ * ssh2 hands every SSH packet (32 KiB at most) to the socket on its own, one system call each.
+ * Corked while a chunk is written to the channel, the socket sends that chunk's packets in one
+ * writev. Measured here: the runner's socket writes for an 82 MiB image, 293 -> 79 ms of CPU.
+ */
+function sendChunksWhole(channel: ClientChannel, socket: net.Socket): void {
+  const write = channel.write.bind(channel) as (...args: unknown[]) => boolean
+  channel.write = ((...args: unknown[]) => {
+    socket.cork()
+    try {
+      return write(...args)
+    } finally {
+      process.nextTick(() => socket.uncork())
+    }
+  }) as ClientChannel['write']
 }
 
 function connectError(error: unknown, options: SshOptions): Error {
