@@ -48,7 +48,8 @@ const COLD = QUICK ? { randomPaddingMiB: 41, paddingMiB: 23 } : { randomPaddingM
 const COLD_LARGE = { randomPaddingMiB: 192, paddingMiB: 63 }
 const BIG = { randomPaddingMiB: 1024, paddingMiB: 1 }
 /** Five pairs in a full run: on this VM one cold pair varies by about 10% from the next. */
-const COLD_REPS = QUICK ? 1 : 5
+// Single pairs here range from 0.85x to 1.15x (the VM's speed drifts), so the median needs several.
+const COLD_REPS = QUICK ? 1 : 9
 const OVERHEAD_RUNS = QUICK ? 3 : 5
 
 const SERVICE = 'bench-app'
@@ -650,7 +651,9 @@ async function main(): Promise<void> {
         baselineBytes: median(base.map((b) => b.wireBytes)),
         actionMs: median(action.map((a) => a.wallMs)),
         transferMs: median(action.map((a) => a.transferMs)),
-        actionBytes: median(action.map((a) => a.wireBytes))
+        actionBytes: median(action.map((a) => a.wireBytes)),
+        /** Lowest and highest action / baseline of one pair. */
+        pairRatios: [Math.min(...action.map((a, i) => a.wallMs / base[i].wallMs)), Math.max(...action.map((a, i) => a.wallMs / base[i].wallMs))]
       }
       return { base, action, stats }
     }
@@ -663,7 +666,9 @@ async function main(): Promise<void> {
     ]
     const coldRowsFor = (label: string, image: BuiltImage, padding: typeof COLD, reps: number, stats: ColdStats): Row[] => {
       const name = `cold ${fmtBytes(image.sizeBytes)} image (${padding.randomPaddingMiB} MiB random + ${padding.paddingMiB} MiB text), Node ${process.versions.node}`
-      return coldRows(`${label}. ${name}: wall time (median of ${reps})`, `${label}. cold`, stats)
+      const [low, high] = stats.pairRatios
+      const spread = reps > 1 ? `; single pairs ${low.toFixed(2)}-${high.toFixed(2)}×` : ''
+      return coldRows(`${label}. ${name}: wall time (median of ${reps}${spread})`, `${label}. cold`, stats)
     }
     /** One more cold deploy of v1 with other settings, against step 1's baseline. */
     const coldAgain = async (label: string, opts: { node?: string; inputs?: Record<string, string> }): Promise<ActionRun> => {
