@@ -1,6 +1,7 @@
 import zlib, { createGunzip } from 'node:zlib'
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
+import { pack } from 'tar-stream'
 import { chainIds, sharedLayerCount, sharedSizeTest, collectChainIds } from '../src/transfer/layers.js'
 import { dropLayers } from '../src/transfer/tar-filter.js'
 import { mkdtempSync, readdirSync } from 'node:fs'
@@ -75,16 +76,18 @@ describe('dropLayers', () => {
     expect(filtered.has(archive.layerPaths[1])).toBe(true)
   })
 
-  it('containerd store: unpacks each compressed blob to its diff ID, leaves out the shared ones, copies the rest byte for byte', async () => {
+  it('containerd store, no manifest to go by: unpacks each compressed blob to its diff ID, leaves out the shared ones, copies the rest byte for byte', async () => {
     const spoolDir = mkdtempSync(join(spoolRoot, 'spool-'))
     const archive = await fakeArchive([200_000, 50_000, 3_000], 'containerd')
     const original = await archiveEntries(chunked(archive.bytes))
     const shared = new Set(archive.diffIds.slice(0, 2))
     expect(archive.layerPaths.some((path) => shared.has(`sha256:${path.split('/').pop()}`))).toBe(false) // names are no help
+    // Without the image's diff IDs no manifest can name the blobs.
     const filter = dropLayers(chunked(archive.bytes, 4096), Promise.resolve({ ids: shared }), spoolDir)
     const filtered = await archiveEntries(filter.archive)
     expect(filter.dropped()).toBe(2)
-    expect([...filtered.keys()]).toEqual([...original.keys()].filter((name) => !archive.layerPaths.slice(0, 2).includes(name)))
+    // Blobs held for a manifest come at the end; docker load reads the whole archive first.
+    expect([...filtered.keys()].sort()).toEqual([...original.keys()].filter((name) => !archive.layerPaths.slice(0, 2).includes(name)).sort())
     for (const [name, body] of filtered) expect(body.equals(original.get(name)!)).toBe(true)
   })
 
@@ -136,6 +139,49 @@ describe('dropLayers', () => {
     expect(filtered.has(archive.layerPaths[0])).toBe(true) // ruled out by size: sent
     expect(filtered.has(archive.layerPaths[1])).toBe(false) // hashed, shared: dropped
     expect(filter.dropped()).toBe(1)
+  })
+
+  /**
+   * Two gzipped layer blobs and the manifest that names them, first or last. The image's diff
+   * IDs are made up: only the manifest can tie them to the blobs, hashing could not.
+   */
+  async function namedByManifest(manifestFirst: boolean) {
+    const sha = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex')
+    const blobs = [randomBytes(200_000), randomBytes(100_000)].map((layer) => zlib.gzipSync(layer))
+    const paths = blobs.map((blob) => `blobs/sha256/${sha(blob)}`)
+    const diffIds = [`sha256:${'1'.repeat(64)}`, `sha256:${'2'.repeat(64)}`]
+    const manifest = JSON.stringify({ schemaVersion: 2, layers: blobs.map((blob) => ({ digest: `sha256:${sha(blob)}` })) })
+    const layers: [string, Buffer][] = blobs.map((blob, i) => [paths[i], blob])
+    const named: [string, Buffer] = [`blobs/sha256/${sha(manifest)}`, Buffer.from(manifest)]
+    const archive = pack()
+    for (const [name, body] of manifestFirst ? [named, ...layers] : [...layers, named]) archive.entry({ name }, body)
+    archive.finalize()
+    const chunks: Buffer[] = []
+    for await (const chunk of archive) chunks.push(chunk as Buffer)
+    return { bytes: Buffer.concat(chunks), paths, diffIds, blobs }
+  }
+
+  it('containerd store, manifest first: leaves out a shared blob by its name, spooling and unpacking nothing', async () => {
+    const { bytes, paths, diffIds, blobs } = await namedByManifest(true)
+    const shared = { ids: new Set(diffIds.slice(0, 1)), diffIds }
+    // A spool folder that cannot exist: spooling would fail the stream.
+    const filter = dropLayers(chunked(bytes, 4096), Promise.resolve(shared), '/nonexistent/bluegreen-spool')
+    const filtered = await archiveEntries(filter.archive)
+    expect(filter.dropped()).toBe(1)
+    expect(filtered.has(paths[0])).toBe(false)
+    expect(filtered.get(paths[1])!.equals(blobs[1])).toBe(true)
+  })
+
+  it('containerd store, manifest last: holds the blobs on disk until it names them, unpacking nothing', async () => {
+    const spoolDir = mkdtempSync(join(spoolRoot, 'spool-'))
+    const { bytes, paths, diffIds, blobs } = await namedByManifest(false)
+    const filter = dropLayers(chunked(bytes, 4096), Promise.resolve({ ids: new Set(diffIds.slice(0, 1)), diffIds }), spoolDir)
+    const filtered = await archiveEntries(filter.archive)
+    expect(filter.dropped()).toBe(1) // by name: their content does not hash to these made-up diff IDs
+    expect(filtered.has(paths[0])).toBe(false)
+    expect(filtered.get(paths[1])!.equals(blobs[1])).toBe(true)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(readdirSync(spoolDir)).toEqual([])
   })
 
   it('keeps its spool folder only while it runs', async () => {

@@ -63328,14 +63328,10 @@ function progressLine(source, elapsedMs) {
         `(read ${mib(read)} of about ${mib(source.expectedBytes)}, ${percent}%)`);
 }
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const external_node_fs_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-// EXTERNAL MODULE: external "node:events"
-var external_node_events_ = __nccwpck_require__(8474);
 // EXTERNAL MODULE: ./node_modules/tar-stream/index.js
 var tar_stream = __nccwpck_require__(6118);
 ;// CONCATENATED MODULE: ./src/transfer/legacy-ids.ts
@@ -63436,90 +63432,30 @@ function valueEndAt(text, at) {
     return i;
 }
 
-;// CONCATENATED MODULE: ./src/transfer/tar-filter.ts
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+// EXTERNAL MODULE: external "node:events"
+var external_node_events_ = __nccwpck_require__(8474);
+;// CONCATENATED MODULE: ./src/transfer/spool.ts
 
 
 
 
 
-
-
-
-
-
-
-
-/** A JSON entry above this size is not read for the layer it names. */
-const LEGACY_JSON_MAX = 1048576;
-/** `shared` (the layers the host has) may arrive late: the first entry waits for it. */
-function dropLayers(source, shared, spoolDir = (0,external_node_os_namespaceObject.tmpdir)()) {
-    const input = (0,tar_stream.extract)();
-    const output = (0,tar_stream.pack)();
-    let dropped = 0;
-    let keptWhole = false;
-    let spool;
-    /** Diff IDs of legacy <v1 id> folders, as their json named them. */
-    const named = new Map();
-    let chains;
-    const fail = (error) => void output.destroy(error);
-    input.on('entry', (header, body, next) => {
-        shared.then((layers) => route(layers, header, body, next), fail);
-    });
-    const route = (layers, header, body, next) => {
-        const done = () => next();
-        const skip = layers.ids;
-        const blob = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(header.name);
-        const folder = /^([a-f0-9]{64})\/(json|layer\.tar)$/.exec(header.name);
-        const maybe = layers.maybe ?? (() => true);
-        // Until every shared layer has been seen, any layer could be one of them.
-        const looking = dropped < skip.size;
-        const hunting = looking && maybe(header.size ?? 0, Boolean(blob));
-        const legacy = !blob && header.name.endsWith('/layer.tar');
-        if (legacy && hunting && layers.wholeLegacy)
-            keptWhole = true;
-        const diffIds = layers.wholeLegacy ? undefined : layers.diffIds;
-        const known = folder?.[2] === 'layer.tar' && diffIds ? named.get(folder[1]) : undefined;
-        if (folder?.[2] === 'json' && looking && diffIds && (header.size ?? 0) <= LEGACY_JSON_MAX) {
-            nameLegacyFolder(folder[1], diffIds, header, body, done);
-        }
-        else if ((blob && skip.has(`sha256:${blob[1]}`)) || (known && skip.has(known))) {
-            dropped++;
-            body.on('end', done).resume();
-        }
-        else if (known) {
-            body.pipe(output.entry(header, done));
-        }
-        else if ((blob || (legacy && !layers.wholeLegacy)) && hunting) {
-            spool ??= (0,external_node_fs_promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)(spoolDir, 'bluegreen-layers-'));
-            spool
-                .then((dir) => spoolLayer(dir, header, body, blob !== null, skip, output))
-                .then((wasDropped) => {
-                if (wasDropped)
-                    dropped++;
-                done();
-            }, fail);
-        }
-        else {
-            body.pipe(output.entry(header, done));
+/** An entry's body split into its first chunk (to sniff) and all of its chunks. */
+async function sniff(body) {
+    const chunks = body[Symbol.asyncIterator]();
+    const first = await chunks.next();
+    const head = first.done ? Buffer.alloc(0) : first.value;
+    return {
+        head,
+        chunks: async function* () {
+            if (!first.done)
+                yield head;
+            for (let chunk = await chunks.next(); !chunk.done; chunk = await chunks.next())
+                yield chunk.value;
         }
     };
-    /** Copies a legacy <v1 id>/json on, noting which layer of the image its folder holds. */
-    const nameLegacyFolder = (folder, diffIds, header, body, done) => {
-        readEntry(body).then((json) => {
-            const index = legacyLayerIndex(json.toString(), (chains ??= chainIds(diffIds)));
-            if (index !== undefined)
-                named.set(folder, diffIds[index]);
-            output.entry(header, json, done);
-        }, fail);
-    };
-    input.on('finish', () => output.finalize());
-    input.on('error', fail);
-    source.on('error', fail);
-    source.pipe(input);
-    const cleanUp = () => void spool?.then((dir) => (0,external_node_fs_promises_namespaceObject.rm)(dir, { recursive: true, force: true }));
-    output.on('close', cleanUp);
-    output.on('end', cleanUp);
-    return { archive: output, dropped: () => dropped, keptWhole: () => keptWhole };
 }
 async function readEntry(body) {
     const chunks = [];
@@ -63528,39 +63464,13 @@ async function readEntry(body) {
     return Buffer.concat(chunks);
 }
 /**
- * Spools the entry while it hashes its diff ID, and copies it on unless that is one to skip. A
- * blob (`named`: its name already told its raw digest) counts only when it is compressed, and
- * then by what it unpacks to; a plain blob, JSON or an unreadable codec goes straight on.
- */
-async function spoolLayer(dir, header, body, named, skip, output) {
-    const chunks = body[Symbol.asyncIterator]();
-    const first = await chunks.next();
-    const head = first.done ? Buffer.alloc(0) : first.value;
-    const rest = async function* () {
-        if (!first.done)
-            yield head;
-        for (let chunk = await chunks.next(); !chunk.done; chunk = await chunks.next())
-            yield chunk.value;
-    };
-    const unpack = unpackerFor(head);
-    if (named && !unpack) {
-        await copyEntry(external_node_stream_.Readable.from(rest()), header, output);
-        return false;
-    }
-    const file = (0,external_node_path_namespaceObject.join)(dir, 'layer.tar');
-    const diffId = await spoolAndHash(rest(), file, unpack?.());
-    if (diffId && skip.has(`sha256:${diffId}`))
-        return true;
-    await copyEntry((0,external_node_fs_namespaceObject.createReadStream)(file), header, output);
-    return false;
-}
-/**
- * Writes the chunks to `file`; returns the sha256 of the chunks, or of what `unpack` makes of
- * them, or undefined when they do not unpack (a blob that only looked compressed: sent as is).
+ * Writes the chunks to `file` (when given); returns the sha256 of the chunks, or of what
+ * `unpack` makes of them, or undefined when they do not unpack (a blob that only looked
+ * compressed: sent as is).
  */
 async function spoolAndHash(chunks, file, unpack) {
     const hash = (0,external_node_crypto_.createHash)('sha256');
-    const spooled = (0,external_node_fs_namespaceObject.createWriteStream)(file);
+    const spooled = file === undefined ? undefined : (0,external_node_fs_namespaceObject.createWriteStream)(file);
     let unpacked = Promise.resolve(true);
     if (unpack) {
         unpack.on('data', (chunk) => hash.update(chunk));
@@ -63571,12 +63481,16 @@ async function spoolAndHash(chunks, file, unpack) {
     for await (const chunk of chunks) {
         if (!unpack)
             hash.update(chunk);
-        await Promise.all([write(spooled, chunk), unpack && readable ? write(unpack, chunk, unpacked) : undefined]);
+        await Promise.all([spooled && write(spooled, chunk), unpack && readable ? write(unpack, chunk, unpacked) : undefined]);
     }
-    spooled.end();
+    spooled?.end();
     unpack?.end();
-    const [, ok] = await Promise.all([(0,promises_namespaceObject.finished)(spooled), unpacked]);
+    const [, ok] = await Promise.all([spooled && (0,promises_namespaceObject.finished)(spooled), unpacked]);
     return ok ? hash.digest('hex') : undefined;
+}
+/** Writes the chunks to `file`, nothing else. */
+async function spool(chunks, file) {
+    await (0,promises_namespaceObject.pipeline)(external_node_stream_.Readable.from(chunks), (0,external_node_fs_namespaceObject.createWriteStream)(file));
 }
 /** Writes with backpressure; `until` settling (a failed unpacker) ends the wait for a drain. */
 async function write(stream, chunk, until) {
@@ -63591,6 +63505,164 @@ async function copyEntry(source, header, output) {
     const written = new Promise((resolve, reject) => entry.pipe(output.entry(header, (error) => (error ? reject(error) : resolve()))));
     await (0,promises_namespaceObject.pipeline)(source, entry);
     await written;
+}
+function fileChunks(file) {
+    return (0,external_node_fs_namespaceObject.createReadStream)(file);
+}
+
+;// CONCATENATED MODULE: ./src/transfer/tar-filter.ts
+
+
+
+
+
+
+
+
+
+/** A JSON entry above this size is not read for the layer it names. */
+const LEGACY_JSON_MAX = 1048576;
+/** Blobs up to this size are read whole in case they are the image's manifest. */
+const MANIFEST_MAX = 65536;
+/** Compressed blobs held on disk until the manifest names them, in all. */
+const HOLD_MAX = 2 * 1024 ** 3;
+/** The layer digests (hex) of an image manifest with `count` layers, or undefined for any other blob. */
+function manifestLayers(bytes, count) {
+    if (bytes[0] !== 0x7b)
+        return undefined; // '{': JSON
+    let manifest;
+    try {
+        manifest = JSON.parse(bytes.toString());
+    }
+    catch {
+        return undefined;
+    }
+    const digests = (manifest.layers ?? []).map((layer) => /^sha256:([a-f0-9]{64})$/.exec(String(layer?.digest))?.[1]);
+    return digests.length === count && digests.every((digest) => digest !== undefined) ? digests : undefined;
+}
+/** `shared` (the layers the host has) may arrive late: the first entry waits for it. */
+function dropLayers(source, shared, spoolDir = (0,external_node_os_namespaceObject.tmpdir)()) {
+    const input = (0,tar_stream.extract)();
+    const output = (0,tar_stream.pack)();
+    let dropped = 0;
+    let keptWhole = false;
+    let spoolFolder;
+    let files = 0;
+    /** Diff IDs by legacy <v1 id> folder (as its json named it) or by blob digest (as the manifest did). */
+    const named = new Map();
+    let chains;
+    const held = [];
+    let heldBytes = 0;
+    let manifestSeen = false;
+    let skip = new Set();
+    const fail = (error) => void output.destroy(error);
+    const newFile = async () => (0,external_node_path_namespaceObject.join)(await (spoolFolder ??= (0,external_node_fs_promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)(spoolDir, 'bluegreen-layers-'))), `${files++}`);
+    input.on('entry', (header, body, next) => {
+        shared.then((layers) => route(layers, header, body, next), fail);
+    });
+    /** `whole`: the body was already read whole (a small blob that named no layers). */
+    const route = (layers, header, body, next, whole = false) => {
+        const done = () => next();
+        skip = layers.ids;
+        const blob = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(header.name);
+        const folder = /^([a-f0-9]{64})\/(json|layer\.tar)$/.exec(header.name);
+        const maybe = layers.maybe ?? (() => true);
+        // Until every shared layer has been seen, any layer could be one of them.
+        const looking = dropped < skip.size;
+        const hunting = looking && maybe(header.size ?? 0, Boolean(blob));
+        const legacy = !blob && header.name.endsWith('/layer.tar');
+        if (legacy && hunting && layers.wholeLegacy)
+            keptWhole = true;
+        const diffIds = layers.wholeLegacy ? undefined : layers.diffIds;
+        const key = folder?.[2] === 'layer.tar' ? folder[1] : blob?.[1];
+        const known = key && diffIds ? named.get(key) : undefined;
+        if (folder?.[2] === 'json' && looking && diffIds && (header.size ?? 0) <= LEGACY_JSON_MAX) {
+            nameLegacyFolder(folder[1], diffIds, header, body, done);
+        }
+        else if (blob && !whole && !known && looking && diffIds && (header.size ?? 0) <= MANIFEST_MAX) {
+            // Small blobs are JSON (config, manifest, index) or tiny layers: read whole, then routed.
+            readEntry(body).then((bytes) => routeSmallBlob(layers, diffIds, header, bytes, done), fail);
+        }
+        else if ((blob && skip.has(`sha256:${blob[1]}`)) || (known && skip.has(known))) {
+            dropped++;
+            body.on('end', done).resume();
+        }
+        else if (known) {
+            body.pipe(output.entry(header, done));
+        }
+        else if ((blob || (legacy && !layers.wholeLegacy)) && hunting) {
+            spoolLayer(header, body, blob?.[1]).then(done, fail);
+        }
+        else {
+            body.pipe(output.entry(header, done));
+        }
+    };
+    /**
+     * A small blob: a manifest names the image's layer blobs, which are known by name from then on,
+     * and the blobs held until it came are left out or copied on.
+     */
+    const routeSmallBlob = (layers, diffIds, header, bytes, done) => {
+        const digests = manifestLayers(bytes, diffIds.length);
+        if (!digests)
+            return route(layers, header, external_node_stream_.Readable.from([bytes]), done, true);
+        digests.forEach((digest, index) => named.set(digest, diffIds[index]));
+        manifestSeen = true;
+        output.entry(header, bytes, (error) => (error ? fail(error) : releaseHeld().then(done, fail)));
+    };
+    /**
+     * Spools a layer entry while it hashes its diff ID, and copies it on unless that is one to
+     * skip. A compressed blob (`digest`: its name) before the manifest is spooled and held instead;
+     * a plain blob, JSON or an unreadable codec goes straight on.
+     */
+    const spoolLayer = async (header, body, digest) => {
+        const { head, chunks } = await sniff(body);
+        const unpack = unpackerFor(head);
+        // Once the manifest has named every layer, an unnamed blob is none of them.
+        if (digest !== undefined && (!unpack || manifestSeen))
+            return copyEntry(external_node_stream_.Readable.from(chunks()), header, output);
+        const file = await newFile();
+        if (digest !== undefined && unpack && heldBytes + (header.size ?? 0) <= HOLD_MAX) {
+            await spool(chunks(), file);
+            heldBytes += header.size ?? 0;
+            held.push({ header, digest, file, unpack });
+            return;
+        }
+        const diffId = await spoolAndHash(chunks(), file, unpack?.());
+        await keepOrDrop(header, file, diffId && `sha256:${diffId}`);
+    };
+    /** Leaves out or copies on a spooled entry, and frees its file. */
+    const keepOrDrop = async (header, file, diffId) => {
+        if (diffId && skip.has(diffId))
+            dropped++;
+        else
+            await copyEntry(external_node_stream_.Readable.from(fileChunks(file)), header, output);
+        await (0,external_node_fs_promises_namespaceObject.rm)(file, { force: true });
+    };
+    /** The held blobs, by the manifest's names, or (none came) by what they unpack to. */
+    const releaseHeld = async () => {
+        for (const entry of held.splice(0)) {
+            const diffId = named.get(entry.digest) ?? (await spoolAndHash(fileChunks(entry.file), undefined, entry.unpack()).then((hex) => hex && `sha256:${hex}`));
+            await keepOrDrop(entry.header, entry.file, diffId);
+        }
+        heldBytes = 0;
+    };
+    /** Copies a legacy <v1 id>/json on, noting which layer of the image its folder holds. */
+    const nameLegacyFolder = (folder, diffIds, header, body, done) => {
+        readEntry(body).then((json) => {
+            const index = legacyLayerIndex(json.toString(), (chains ??= chainIds(diffIds)));
+            if (index !== undefined)
+                named.set(folder, diffIds[index]);
+            output.entry(header, json, done);
+        }, fail);
+    };
+    input.on('finish', () => void releaseHeld().then(() => output.finalize(), fail));
+    input.on('error', fail);
+    source.on('error', fail);
+    source.pipe(input);
+    const cleanUp = () => void spoolFolder?.then((dir) => (0,external_node_fs_promises_namespaceObject.rm)(dir, { recursive: true, force: true }));
+    output.on('close', cleanUp);
+    output.on('end', cleanUp);
+    return { archive: output, dropped: () => dropped, keptWhole: () => keptWhole };
 }
 
 ;// CONCATENATED MODULE: ./src/transfer/transfer.ts

@@ -44,7 +44,15 @@ export async function fakeArchive(
   })
   entries.push([configPath, config])
   if (layout === 'containerd') {
-    const ociManifest = Buffer.from(JSON.stringify({ config: sha(config), layers: layerPaths }))
+    // As BuildKit's docker exporter writes it (the layers in diff ID order).
+    const ociManifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+        config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: `sha256:${sha(config)}`, size: config.length },
+        layers: stored.map((layer) => ({ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', digest: `sha256:${sha(layer)}`, size: layer.length }))
+      })
+    )
     entries.push([`blobs/sha256/${sha(ociManifest)}`, ociManifest], ['index.json', Buffer.from('{}')], ['oci-layout', Buffer.from('{}')])
   }
   // Docker writes the archive in path order, so manifest.json comes after the layers.

@@ -1,15 +1,12 @@
-import { createHash } from 'node:crypto'
-import { createReadStream, createWriteStream } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { once } from 'node:events'
-import { PassThrough, Readable, type Transform } from 'node:stream'
-import { finished, pipeline } from 'node:stream/promises'
-import { extract, pack, type ExtractEvents, type Header, type Pack } from 'tar-stream'
+import { Readable, type Transform } from 'node:stream'
+import { extract, pack, type Header } from 'tar-stream'
 import { unpackerFor } from './compression.js'
 import { chainIds } from './layers.js'
 import { legacyLayerIndex } from './legacy-ids.js'
+import { copyEntry, fileChunks, readEntry, sniff, spool, spoolAndHash, type EntryBody } from './spool.js'
 
 // Rewrites a `docker save` archive as it streams past, leaving out the layers the host already
 // has and copying every other entry unchanged, in one pass.
@@ -23,11 +20,14 @@ import { legacyLayerIndex } from './legacy-ids.js'
 // - a legacy layer.tar whose json named no layer of the image: the tar's own sha256 is its diff
 //   ID;
 // - the containerd image store (Docker 29's default) keeps layers compressed as they were built
-//   or pulled, and names each blob by the digest of its compressed bytes; blobs come sorted by
-//   that digest, so the manifest may come after them. A blob that starts like gzip or zstd is
-//   unpacked as it is spooled, and the sha256 of what comes out is its diff ID.
-// Memory stays at a few chunks whatever the layer size; the disk holds one layer at a time, and
-// once every shared layer has been left out, the rest streams straight through. (Measured on
+//   or pulled, and names each blob by the digest of its compressed bytes, which only the image's
+//   manifest maps to layers. Blobs come sorted by digest, so the manifest may come before or
+//   after them: a compressed blob that comes before it is spooled and held (up to HOLD_MAX in
+//   all) until the manifest names it; one that the manifest never names is unpacked from its
+//   file, and the sha256 of what comes out is its diff ID.
+// Memory stays at a few chunks whatever the layer size; the disk holds one layer at a time
+// (held blobs aside), and once every shared layer has been left out, the rest streams straight
+// through. (Measured on
 // this project's sandbox: a first docker save pass only to read manifest.json cost 0.9 s for
 // 82 MiB; spooling costs a page-cache write and a read.)
 
@@ -60,6 +60,31 @@ export interface SharedLayers {
 
 /** A JSON entry above this size is not read for the layer it names. */
 const LEGACY_JSON_MAX = 1048576
+/** Blobs up to this size are read whole in case they are the image's manifest. */
+const MANIFEST_MAX = 65536
+/** Compressed blobs held on disk until the manifest names them, in all. */
+const HOLD_MAX = 2 * 1024 ** 3
+
+/** The layer digests (hex) of an image manifest with `count` layers, or undefined for any other blob. */
+export function manifestLayers(bytes: Buffer, count: number): string[] | undefined {
+  if (bytes[0] !== 0x7b) return undefined // '{': JSON
+  let manifest: { layers?: { digest?: unknown }[] }
+  try {
+    manifest = JSON.parse(bytes.toString()) as typeof manifest
+  } catch {
+    return undefined
+  }
+  const digests = (manifest.layers ?? []).map((layer) => /^sha256:([a-f0-9]{64})$/.exec(String(layer?.digest))?.[1])
+  return digests.length === count && digests.every((digest) => digest !== undefined) ? (digests as string[]) : undefined
+}
+
+/** A compressed blob spooled before the manifest came. */
+interface Held {
+  header: Header
+  digest: string
+  file: string
+  unpack: () => Transform
+}
 
 /** `shared` (the layers the host has) may arrive late: the first entry waits for it. */
 export function dropLayers(source: Readable, shared: Promise<SharedLayers>, spoolDir = tmpdir()): LayerFilter {
@@ -67,18 +92,25 @@ export function dropLayers(source: Readable, shared: Promise<SharedLayers>, spoo
   const output = pack()
   let dropped = 0
   let keptWhole = false
-  let spool: Promise<string> | undefined
-  /** Diff IDs of legacy <v1 id> folders, as their json named them. */
+  let spoolFolder: Promise<string> | undefined
+  let files = 0
+  /** Diff IDs by legacy <v1 id> folder (as its json named it) or by blob digest (as the manifest did). */
   const named = new Map<string, string>()
   let chains: string[] | undefined
+  const held: Held[] = []
+  let heldBytes = 0
+  let manifestSeen = false
+  let skip = new Set<string>()
   const fail = (error: Error): void => void output.destroy(error)
+  const newFile = async (): Promise<string> => join(await (spoolFolder ??= mkdtemp(join(spoolDir, 'bluegreen-layers-'))), `${files++}`)
 
   input.on('entry', (header, body, next) => {
     shared.then((layers) => route(layers, header, body, next), fail)
   })
-  const route = (layers: SharedLayers, header: Header, body: EntryBody, next: () => void): void => {
+  /** `whole`: the body was already read whole (a small blob that named no layers). */
+  const route = (layers: SharedLayers, header: Header, body: EntryBody, next: () => void, whole = false): void => {
     const done = (): void => next()
-    const skip = layers.ids
+    skip = layers.ids
     const blob = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(header.name)
     const folder = /^([a-f0-9]{64})\/(json|layer\.tar)$/.exec(header.name)
     const maybe = layers.maybe ?? (() => true)
@@ -88,25 +120,68 @@ export function dropLayers(source: Readable, shared: Promise<SharedLayers>, spoo
     const legacy = !blob && header.name.endsWith('/layer.tar')
     if (legacy && hunting && layers.wholeLegacy) keptWhole = true
     const diffIds = layers.wholeLegacy ? undefined : layers.diffIds
-    const known = folder?.[2] === 'layer.tar' && diffIds ? named.get(folder[1]) : undefined
+    const key = folder?.[2] === 'layer.tar' ? folder[1] : blob?.[1]
+    const known = key && diffIds ? named.get(key) : undefined
     if (folder?.[2] === 'json' && looking && diffIds && (header.size ?? 0) <= LEGACY_JSON_MAX) {
       nameLegacyFolder(folder[1], diffIds, header, body, done)
+    } else if (blob && !whole && !known && looking && diffIds && (header.size ?? 0) <= MANIFEST_MAX) {
+      // Small blobs are JSON (config, manifest, index) or tiny layers: read whole, then routed.
+      readEntry(body).then((bytes) => routeSmallBlob(layers, diffIds, header, bytes, done), fail)
     } else if ((blob && skip.has(`sha256:${blob[1]}`)) || (known && skip.has(known))) {
       dropped++
       body.on('end', done).resume()
     } else if (known) {
       body.pipe(output.entry(header, done))
     } else if ((blob || (legacy && !layers.wholeLegacy)) && hunting) {
-      spool ??= mkdtemp(join(spoolDir, 'bluegreen-layers-'))
-      spool
-        .then((dir) => spoolLayer(dir, header, body, blob !== null, skip, output))
-        .then((wasDropped) => {
-          if (wasDropped) dropped++
-          done()
-        }, fail)
+      spoolLayer(header, body, blob?.[1]).then(done, fail)
     } else {
       body.pipe(output.entry(header, done))
     }
+  }
+  /**
+   * A small blob: a manifest names the image's layer blobs, which are known by name from then on,
+   * and the blobs held until it came are left out or copied on.
+   */
+  const routeSmallBlob = (layers: SharedLayers, diffIds: string[], header: Header, bytes: Buffer, done: () => void): void => {
+    const digests = manifestLayers(bytes, diffIds.length)
+    if (!digests) return route(layers, header, Readable.from([bytes]) as unknown as EntryBody, done, true)
+    digests.forEach((digest, index) => named.set(digest, diffIds[index]))
+    manifestSeen = true
+    output.entry(header, bytes, (error) => (error ? fail(error) : releaseHeld().then(done, fail)))
+  }
+  /**
+   * Spools a layer entry while it hashes its diff ID, and copies it on unless that is one to
+   * skip. A compressed blob (`digest`: its name) before the manifest is spooled and held instead;
+   * a plain blob, JSON or an unreadable codec goes straight on.
+   */
+  const spoolLayer = async (header: Header, body: EntryBody, digest?: string): Promise<void> => {
+    const { head, chunks } = await sniff(body)
+    const unpack = unpackerFor(head)
+    // Once the manifest has named every layer, an unnamed blob is none of them.
+    if (digest !== undefined && (!unpack || manifestSeen)) return copyEntry(Readable.from(chunks()), header, output)
+    const file = await newFile()
+    if (digest !== undefined && unpack && heldBytes + (header.size ?? 0) <= HOLD_MAX) {
+      await spool(chunks(), file)
+      heldBytes += header.size ?? 0
+      held.push({ header, digest, file, unpack })
+      return
+    }
+    const diffId = await spoolAndHash(chunks(), file, unpack?.())
+    await keepOrDrop(header, file, diffId && `sha256:${diffId}`)
+  }
+  /** Leaves out or copies on a spooled entry, and frees its file. */
+  const keepOrDrop = async (header: Header, file: string, diffId: string | undefined): Promise<void> => {
+    if (diffId && skip.has(diffId)) dropped++
+    else await copyEntry(Readable.from(fileChunks(file)), header, output)
+    await rm(file, { force: true })
+  }
+  /** The held blobs, by the manifest's names, or (none came) by what they unpack to. */
+  const releaseHeld = async (): Promise<void> => {
+    for (const entry of held.splice(0)) {
+      const diffId = named.get(entry.digest) ?? (await spoolAndHash(fileChunks(entry.file), undefined, entry.unpack()).then((hex) => hex && `sha256:${hex}`))
+      await keepOrDrop(entry.header, entry.file, diffId)
+    }
+    heldBytes = 0
   }
   /** Copies a legacy <v1 id>/json on, noting which layer of the image its folder holds. */
   const nameLegacyFolder = (folder: string, diffIds: string[], header: Header, body: EntryBody, done: () => void): void => {
@@ -116,92 +191,12 @@ export function dropLayers(source: Readable, shared: Promise<SharedLayers>, spoo
       output.entry(header, json, done)
     }, fail)
   }
-  input.on('finish', () => output.finalize())
+  input.on('finish', () => void releaseHeld().then(() => output.finalize(), fail))
   input.on('error', fail)
   source.on('error', fail)
   source.pipe(input)
-  const cleanUp = (): void => void spool?.then((dir) => rm(dir, { recursive: true, force: true }))
+  const cleanUp = (): void => void spoolFolder?.then((dir) => rm(dir, { recursive: true, force: true }))
   output.on('close', cleanUp)
   output.on('end', cleanUp)
   return { archive: output as unknown as Readable, dropped: () => dropped, keptWhole: () => keptWhole }
-}
-
-/** What tar-stream hands over for an entry's body (a streamx readable). */
-type EntryBody = ExtractEvents['entry'][1]
-
-async function readEntry(body: EntryBody): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  for await (const chunk of body as unknown as AsyncIterable<Buffer>) chunks.push(chunk)
-  return Buffer.concat(chunks)
-}
-
-/**
- * Spools the entry while it hashes its diff ID, and copies it on unless that is one to skip. A
- * blob (`named`: its name already told its raw digest) counts only when it is compressed, and
- * then by what it unpacks to; a plain blob, JSON or an unreadable codec goes straight on.
- */
-async function spoolLayer(
-  dir: string,
-  header: Header,
-  body: EntryBody,
-  named: boolean,
-  skip: Set<string>,
-  output: Pack
-): Promise<boolean> {
-  const chunks = (body as unknown as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
-  const first = await chunks.next()
-  const head: Buffer = first.done ? Buffer.alloc(0) : first.value
-  const rest = async function* (): AsyncGenerator<Buffer> {
-    if (!first.done) yield head
-    for (let chunk = await chunks.next(); !chunk.done; chunk = await chunks.next()) yield chunk.value
-  }
-  const unpack = unpackerFor(head)
-  if (named && !unpack) {
-    await copyEntry(Readable.from(rest()), header, output)
-    return false
-  }
-  const file = join(dir, 'layer.tar')
-  const diffId = await spoolAndHash(rest(), file, unpack?.())
-  if (diffId && skip.has(`sha256:${diffId}`)) return true
-  await copyEntry(createReadStream(file), header, output)
-  return false
-}
-
-/**
- * Writes the chunks to `file`; returns the sha256 of the chunks, or of what `unpack` makes of
- * them, or undefined when they do not unpack (a blob that only looked compressed: sent as is).
- */
-async function spoolAndHash(chunks: AsyncIterable<Buffer>, file: string, unpack?: Transform): Promise<string | undefined> {
-  const hash = createHash('sha256')
-  const spooled = createWriteStream(file)
-  let unpacked: Promise<boolean> = Promise.resolve(true)
-  if (unpack) {
-    unpack.on('data', (chunk: Buffer) => hash.update(chunk))
-    unpacked = finished(unpack).then(() => true, () => false)
-  }
-  let readable = true
-  void unpacked.then((ok) => (readable = ok))
-  for await (const chunk of chunks) {
-    if (!unpack) hash.update(chunk)
-    await Promise.all([write(spooled, chunk), unpack && readable ? write(unpack, chunk, unpacked) : undefined])
-  }
-  spooled.end()
-  unpack?.end()
-  const [, ok] = await Promise.all([finished(spooled), unpacked])
-  return ok ? hash.digest('hex') : undefined
-}
-
-/** Writes with backpressure; `until` settling (a failed unpacker) ends the wait for a drain. */
-async function write(stream: NodeJS.WritableStream, chunk: Buffer, until?: Promise<unknown>): Promise<void> {
-  if (stream.write(chunk)) return
-  const waiting = new AbortController()
-  const drained = once(stream as unknown as NodeJS.EventEmitter, 'drain', { signal: waiting.signal })
-  await Promise.race(until ? [drained.catch(() => undefined), until] : [drained]).finally(() => waiting.abort())
-}
-
-async function copyEntry(source: Readable, header: Header, output: Pack): Promise<void> {
-  const entry = new PassThrough()
-  const written = new Promise<void>((resolve, reject) => entry.pipe(output.entry(header, (error) => (error ? reject(error) : resolve()))))
-  await pipeline(source, entry)
-  await written
 }
