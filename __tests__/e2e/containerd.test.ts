@@ -7,6 +7,7 @@ import { buildApp, removeImage, type BuiltImage, type Engine } from '../../sandb
 import {
   containerdDocker, hostDocker as plainHostDocker, mustHostDocker, mustRunnerDocker, readSandboxInfo, runCommand, type ExecResult, type SandboxInfo
 } from '../../sandbox/sandbox.js'
+import { manifestLayers } from '../../src/transfer/tar-filter.js'
 import { clearHost, viaProxy } from './host.js'
 
 const MiB = 1024 * 1024
@@ -84,6 +85,20 @@ describe('a runner on the containerd image store, deploying to a classic host', 
     const layers = await layersFrom(containerdDocker, v2().ref)
     expect(listing).toMatch(/^blobs\/sha256\//m)
     for (const layer of layers) expect(listing).not.toContain(layer.replace('sha256:', 'blobs/sha256/'))
+  })
+
+  test("its image's manifest names every layer blob, so none has to be unpacked to be known", async () => {
+    const layers = await layersFrom(containerdDocker, v2().ref)
+    const listing = await must(runCommand('sh', ['-c', 'docker save "$1" | tar -t', 'sh', v2().ref], {
+      env: { ...process.env, DOCKER_HOST: info.containerdDockerHost }
+    }))
+    // The image ID on this store is the manifest's digest.
+    const manifest = await must(runCommand('sh', ['-c', 'docker save "$1" | tar -xO "$2"', 'sh', v2().ref, `blobs/sha256/${v2().id.replace('sha256:', '')}`], {
+      env: { ...process.env, DOCKER_HOST: info.containerdDockerHost }
+    }))
+    const digests = manifestLayers(Buffer.from(manifest), layers.length)
+    expect(digests).toHaveLength(layers.length)
+    for (const digest of digests!) expect(listing).toContain(`blobs/sha256/${digest}`)
   })
 
   test('a second version sends under 1 MiB, and the host runs the same layers', async () => {

@@ -2,7 +2,12 @@
 import { runAction, sandboxInputs, type ActionResult } from '../../sandbox/action.js'
 import { buildApp, removeImage, type BuiltImage } from '../../sandbox/fixtures.js'
 import { node24 } from '../../sandbox/node24.js'
-import { mustHostDocker, mustRunnerDocker, readSandboxInfo, type SandboxInfo } from '../../sandbox/sandbox.js'
+import { mustHostDocker, mustRunnerDocker, readSandboxInfo, runCommand, type SandboxInfo } from '../../sandbox/sandbox.js'
+import { readFileSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { chainIds } from '../../src/transfer/layers.js'
+import { legacyLayerIndex } from '../../src/transfer/legacy-ids.js'
+import { tempDir } from '../support/temp-dir.js'
 import { clearHost, viaProxy } from './host.js'
 
 const NETWORK = 'e2e-transfer'
@@ -47,6 +52,19 @@ test('a cold deploy sends the whole image, compressed where it compresses', asyn
   expect(sent).toBeLessThan(v1.sizeBytes * 0.9)
   expect(run.stdout).toMatch(/\d of \d layers are already on the host; auto: gzip/)
   expect((await viaProxy(PORT, '/', 't-delta.test')).body).toBe('version=transfer-1\n')
+})
+
+const saved = tempDir('bg-e2e-save-')
+
+test("the runner's docker save (Docker 20.10, legacy layout) names every layer in the <v1 id>/json before it", async () => {
+  // What lets the action leave shared layers out without hashing them, checked on the engine itself.
+  const dir = join(saved, 'v2')
+  const r = await runCommand('sh', ['-c', 'mkdir -p "$2" && docker save "$1" | tar -x -C "$2"', 'sh', v2.ref, dir])
+  expect(r.code).toBe(0)
+  const layers = await layersOf('runner', v2.ref)
+  const folders = readdirSync(dir).filter((name) => /^[a-f0-9]{64}$/.test(name))
+  const named = folders.map((folder) => legacyLayerIndex(readFileSync(join(dir, folder, 'json'), 'utf8'), chainIds(layers)))
+  expect(named.map((index) => index ?? -1).sort((a, b) => a - b)).toEqual(layers.map((_, index) => index))
 })
 
 test('a second version that changes only its top layer sends under 1 MiB and runs as the same image', async () => {
