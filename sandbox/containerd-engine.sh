@@ -1,6 +1,8 @@
 # shellcheck shell=bash
 # Sourced by sandbox.sh: a third Docker engine, on Docker's containerd image store (the default
-# of new Docker 29 installs), so that the e2e suite can deploy from and to that store for real.
+# of new Docker 29 installs), so that the e2e suite can deploy from and to that store for real;
+# and a fourth, the same Docker 26 on the classic store (a runner only), whose docker save
+# writes the OCI layout of Docker 25-28 (layer blobs named by their diff IDs).
 # Debian's bookworm docker.io (20.10) predates the store, so this engine is trixie's docker.io
 # (26.x, with the containerd snapshotter switched on), in a debootstrap tree of its own, run in a
 # mount namespace whose root is that tree (pivot_root: runc's exec misbehaves under a plain
@@ -19,6 +21,15 @@ CTD_BRIDGE_ADDR=10.215.0.1/24
 CTD_POOL=base=10.216.0.0/16,size=24
 CTD_PACKAGES=docker.io,docker-cli,docker-buildx,containerd,runc,tini,iptables
 USER_CONTAINERD=bgs-containerd
+# The classic-store engine: its socket lives under $CTD_RUN, which is bound at the same path in
+# the tree's mount namespace and outside it.
+CLS_RUN=$CTD_RUN/classic
+CLS_SOCK=$CLS_RUN/docker.sock
+CLS_DOCKER_HOST=unix://$CLS_SOCK
+CLS_PID=$CLS_RUN/docker.pid
+CLS_BRIDGE=bgs-cls0
+CLS_BRIDGE_ADDR=10.217.0.1/24
+CLS_POOL=base=10.218.0.0/16,size=24
 
 cdocker() { env -u DOCKER_CONTEXT DOCKER_HOST="$CTD_DOCKER_HOST" timeout "${DOCKER_TIMEOUT:-60}" docker "$@"; }
 containerd_engine_up() { DOCKER_TIMEOUT=20 cdocker info >/dev/null 2>&1; }
@@ -104,6 +115,7 @@ ensure_containerd_proxy_image() {
 
 stop_containerd_engine() {
   local pid ids
+  stop_classic_engine # it runs on this engine's containerd, in its mount namespace
   if containerd_engine_up; then
     mapfile -t ids < <(cdocker ps -aq 2>/dev/null || true)
     [ ${#ids[@]} -eq 0 ] || DOCKER_TIMEOUT=120 cdocker rm -f "${ids[@]}" >/dev/null 2>&1 || true
@@ -113,4 +125,45 @@ stop_containerd_engine() {
   if pid=$(live_pid "$CTD_CONTAINERD_PID" containerd); then stop_pid "$pid" 10; fi
   rm -f "$CTD_SOCK" "$CTD_PID" "$CTD_CONTAINERD_PID"
   delete_bridges 10.216. "$CTD_BRIDGE"
+}
+
+clsdocker() { env -u DOCKER_CONTEXT DOCKER_HOST="$CLS_DOCKER_HOST" timeout "${DOCKER_TIMEOUT:-60}" docker "$@"; }
+classic_engine_up() { DOCKER_TIMEOUT=20 clsdocker info >/dev/null 2>&1; }
+
+# Started inside the containerd-store engine's mount namespace (its tree's binaries and
+# libraries), on that engine's containerd under a namespace of its own.
+ensure_classic_engine() {
+  classic_engine_up && return 0
+  CHANGED=1
+  stop_classic_engine
+  ensure_bridge "$CLS_BRIDGE" "$CLS_BRIDGE_ADDR"
+  mkdir -p "$CLS_RUN"
+  echo '{}' >"$CTD_TREE/etc/docker/classic.json"
+  log "starting the classic-store Docker 26 engine on $CLS_SOCK"
+  local docker0 pid i
+  docker0=$(ip -o -4 addr show dev docker0 2>/dev/null | awk '{print $4}' || true)
+  spawn_daemon "$LOG/classic-engine.log" nsenter --mount --target "$(cat "$CTD_PID")" -- \
+    /usr/sbin/dockerd --config-file /etc/docker/classic.json --containerd "$CTD_RUN/containerd.sock" \
+    --containerd-namespace bluegreen-classic --containerd-plugins-namespace bluegreen-classic-plugins \
+    --host "$CLS_DOCKER_HOST" --data-root /var/lib/docker-classic --exec-root "$CLS_RUN/exec" \
+    --pidfile "$CLS_PID" --bridge "$CLS_BRIDGE" --default-address-pool "$CLS_POOL" \
+    --iptables=false --ip6tables=false --ip-masq=false --userland-proxy=true
+  pid=$!
+  for ((i = 0; i < 240; i++)); do
+    classic_engine_up && break
+    alive "$pid" || { tail_log "$LOG/classic-engine.log"; die "the classic-store engine exited during startup"; }
+    sleep 0.25
+  done
+  classic_engine_up || { tail_log "$LOG/classic-engine.log"; die "the classic-store engine is not ready after 60s"; }
+  chgrp docker "$CLS_SOCK" && chmod 660 "$CLS_SOCK"
+  restore_docker0 "$docker0"
+  clsdocker info --format '{{.Driver}} {{json .DriverStatus}}' | grep -v io.containerd.snapshotter | grep -q '^overlay2 ' ||
+    die "the classic-store engine does not run the overlay2 store"
+}
+
+stop_classic_engine() {
+  local pid
+  if pid=$(live_pid "$CLS_PID" dockerd); then stop_pid "$pid" 30; fi
+  rm -f "$CLS_SOCK" "$CLS_PID"
+  delete_bridges 10.218. "$CLS_BRIDGE"
 }

@@ -8,12 +8,15 @@ import { copyFile, link, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile }
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
-  CONTAINERD_DOCKER_HOST, containerdDocker, hostDocker, readSandboxInfo, runCommand, runnerDocker, type ExecOptions,
+  CONTAINERD_DOCKER_HOST, classicDocker, containerdDocker, hostDocker, readSandboxInfo, runCommand, runnerDocker, type ExecOptions,
   type ExecResult
 } from './sandbox.js'
 
-/** containerd: the engine on Docker's containerd image store, which builds with BuildKit. */
-export type Engine = 'runner' | 'host' | 'containerd'
+/**
+ * containerd: the engine on Docker's containerd image store, which builds with BuildKit;
+ * classic: Docker 26 on the classic store, built with the classic builder like the 20.10 engines.
+ */
+export type Engine = 'runner' | 'host' | 'containerd' | 'classic'
 export type AppVariant = 'ok' | 'crash' | 'unhealthy'
 
 export interface AppOptions {
@@ -48,6 +51,7 @@ const MiB = 1024 * 1024
 
 function docker(engine: Engine, args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
   if (engine === 'containerd') return containerdDocker(args, opts)
+  if (engine === 'classic') return classicDocker(args, opts)
   return engine === 'host' ? hostDocker(args, opts) : runnerDocker(args, opts)
 }
 

@@ -605,6 +605,7 @@ write_info() {
   "hostDataRoot": $(json_str "$HOST_DATA"),
   "runnerDockerHost": $(json_str "unix://$RUNNER_SOCK"),
   "containerdDockerHost": $(json_str "$CTD_DOCKER_HOST"),
+  "classicDockerHost": $(json_str "$CLS_DOCKER_HOST"),
   "users": { "nodocker": "$USER_NODOCKER", "nodockercli": "$USER_NODOCKERCLI", "nobash": "$USER_NOBASH", "deploy": "$USER_DEPLOY", "containerd": "$USER_CONTAINERD" },
   "proxyImage": "$PROXY_IMAGE",
   "busyboxRootfs": $(json_str "$ROOTFS/busybox.tar"),
@@ -671,6 +672,7 @@ cmd_up() {
   step ensure_proxy_image
   step ensure_containerd_engine
   step ensure_containerd_proxy_image
+  step ensure_classic_engine
   step write_info
   step verify_root
   [ $CHANGED = 0 ] || step verify_users
@@ -761,6 +763,8 @@ cmd_status() {
   else echo "host engine:   DOWN"; ok=1; fi
   if containerd_engine_up; then echo "containerd-store engine: up (pid $(cat "$CTD_PID" 2>/dev/null), $CTD_DOCKER_HOST)"
   else echo "containerd-store engine: DOWN"; ok=1; fi
+  if classic_engine_up; then echo "classic-store Docker 26 engine: up (pid $(cat "$CLS_PID" 2>/dev/null), $CLS_DOCKER_HOST)"
+  else echo "classic-store Docker 26 engine: DOWN"; ok=1; fi
   if pid=$(live_pid "$SSHD_PID" "$SSH_DIR/sshd_config") && sshd_listening; then echo "sshd:          up (pid $pid, 127.0.0.1:$SSH_PORT)"
   else echo "sshd:          DOWN"; ok=1; fi
   if host_up && hdocker image inspect "$PROXY_IMAGE" >/dev/null 2>&1; then echo "proxy image:   $PROXY_IMAGE present"

@@ -12,6 +12,8 @@ export const HOST_DOCKER_HOST = 'unix:///run/bluegreen-sandbox/docker.sock'
 export const RUNNER_DOCKER_HOST = `unix://${process.env.BLUEGREEN_SANDBOX_RUNNER_SOCK ?? '/var/run/docker.sock'}`
 /** The third engine, on Docker's containerd image store (sandbox/containerd-engine.sh). */
 export const CONTAINERD_DOCKER_HOST = 'unix:///run/bluegreen-sandbox/containerd/docker.sock'
+/** The fourth, the same Docker 26 on the classic store: a runner whose save is the OCI layout of Docker 25-28. */
+export const CLASSIC_DOCKER_HOST = 'unix:///run/bluegreen-sandbox/containerd/classic/docker.sock'
 
 export interface SandboxInfo {
   host: string
@@ -32,6 +34,8 @@ export interface SandboxInfo {
   runnerDockerHost: string
   /** The containerd-store engine: a runner's engine, or the host's for the ssh user users.containerd. */
   containerdDockerHost: string
+  /** The classic-store Docker 26 engine (a runner's engine). */
+  classicDockerHost: string
   /**
    * deploy: a plain user in the docker group that owns /var/lib/bluegreen (the README's set-up);
    * containerd: a user whose ssh sessions reach the containerd-store engine.
@@ -203,6 +207,11 @@ export function runnerDocker(args: string[], opts: ExecOptions = {}): Promise<Ex
 /** `docker ARGS` against the containerd-store engine. Never throws on non-zero. */
 export function containerdDocker(args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
   return runCommand('docker', args, { ...opts, env: dockerEnv(CONTAINERD_DOCKER_HOST, opts.env) })
+}
+
+/** `docker ARGS` against the classic-store Docker 26 engine. Never throws on non-zero. */
+export function classicDocker(args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  return runCommand('docker', args, { ...opts, env: dockerEnv(CLASSIC_DOCKER_HOST, opts.env) })
 }
 
 /** hostDocker that throws with stderr on a non-zero exit. */

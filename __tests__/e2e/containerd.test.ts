@@ -2,10 +2,12 @@
 // real: the sandbox's third engine is Debian trixie's Docker 26 with the containerd snapshotter.
 // It names images by manifest digest where the classic store uses the config digest, and a
 // runner on it saves its layers gzipped, under the digest of the compressed bytes.
+// The fourth engine is the same Docker 26 on the classic store, as a runner: its docker save
+// writes the OCI layout of Docker 25-28, layer blobs named by their diff IDs.
 import { runAction, sandboxInputs, type ActionResult } from '../../sandbox/action.js'
 import { buildApp, removeImage, type BuiltImage, type Engine } from '../../sandbox/fixtures.js'
 import {
-  containerdDocker, hostDocker as plainHostDocker, mustHostDocker, mustRunnerDocker, readSandboxInfo, runCommand, type ExecResult, type SandboxInfo
+  classicDocker, containerdDocker, hostDocker as plainHostDocker, mustHostDocker, mustRunnerDocker, readSandboxInfo, runCommand, type ExecResult, type SandboxInfo
 } from '../../sandbox/sandbox.js'
 import { manifestLayers } from '../../src/transfer/tar-filter.js'
 import { clearHost, viaProxy } from './host.js'
@@ -157,5 +159,37 @@ describe('a classic runner deploying to a host on the containerd image store', (
       await removeImage(again)
       await removeImage(again, 'containerd')
     }
+  })
+})
+
+describe("a runner on Docker 26's classic store (the OCI layout of Docker 25-28), deploying to Docker 20.10", () => {
+  const PORT = 18142
+  const { deploy, v1, v2 } = scenario('cls-runner', PORT, 'classic', 'host', () => ({
+    env: { DOCKER_HOST: info.classicDockerHost }
+  }))
+
+  test('its docker save names every layer blob by its diff ID, in no <v1 id> folder', async () => {
+    const listing = await must(runCommand('sh', ['-c', 'docker save "$1" | tar -t', 'sh', v2().ref], {
+      env: { ...process.env, DOCKER_HOST: info.classicDockerHost }
+    }))
+    for (const layer of await layersFrom(classicDocker, v2().ref)) {
+      expect(listing).toContain(layer.replace('sha256:', 'blobs/sha256/'))
+    }
+    expect(listing).not.toMatch(/^[a-f0-9]{64}\/layer\.tar$/m)
+  })
+
+  test('a second version sends under 1 MiB, and the host runs the same image', async () => {
+    expectOk(await deploy(v1().ref))
+    expect((await viaProxy(PORT)).body).toBe('version=cls-runner-1\n')
+    const run = await deploy(v2().ref)
+    expectOk(run)
+    const layers = await layersFrom(classicDocker, v2().ref)
+    expect(Number(run.outputs['transferred-bytes'])).toBeLessThan(1 * MiB)
+    expect(run.outputs['skipped-layers']).toBe(String(layers.length - 1))
+    expect(run.stdout).not.toContain('did not verify')
+    // Classic stores on both ends name the image alike.
+    expect(run.outputs['image-id']).toBe(v2().id)
+    expect(await layersFrom(mustHostDocker, v2().id)).toEqual(layers)
+    expect((await viaProxy(PORT)).body).toBe('version=cls-runner-2\n')
   })
 })
