@@ -26,6 +26,12 @@ async function must(result: Promise<ExecResult>): Promise<string> {
   return r.stdout.trim()
 }
 
+/** What `docker save REF` writes on the engine at `dockerHost`: its entry names, or the text of `entry`. */
+const saved = (dockerHost: string, ref: string, entry?: string): Promise<string> =>
+  must(runCommand('sh', ['-c', `docker save "$1" | tar ${entry ? '-xO "$2"' : '-t'}`, 'sh', ref, ...(entry ? [entry] : [])], {
+    env: { ...process.env, DOCKER_HOST: dockerHost }
+  }))
+
 const layersFrom = async (docker: (args: string[]) => Promise<ExecResult>, ref: string): Promise<string[]> =>
   JSON.parse(await must(docker(['image', 'inspect', '--format', '{{json .RootFS.Layers}}', ref]))) as string[]
 
@@ -81,9 +87,7 @@ describe('a runner on the containerd image store, deploying to a classic host', 
   }))
 
   test('its docker save names no layer by its diff ID: the layers are gzipped', async () => {
-    const listing = await must(runCommand('sh', ['-c', 'docker save "$1" | tar -t', 'sh', v2().ref], {
-      env: { ...process.env, DOCKER_HOST: info.containerdDockerHost }
-    }))
+    const listing = await saved(info.containerdDockerHost, v2().ref)
     const layers = await layersFrom(containerdDocker, v2().ref)
     expect(listing).toMatch(/^blobs\/sha256\//m)
     for (const layer of layers) expect(listing).not.toContain(layer.replace('sha256:', 'blobs/sha256/'))
@@ -91,13 +95,9 @@ describe('a runner on the containerd image store, deploying to a classic host', 
 
   test("its image's manifest names every layer blob, so none has to be unpacked to be known", async () => {
     const layers = await layersFrom(containerdDocker, v2().ref)
-    const listing = await must(runCommand('sh', ['-c', 'docker save "$1" | tar -t', 'sh', v2().ref], {
-      env: { ...process.env, DOCKER_HOST: info.containerdDockerHost }
-    }))
+    const listing = await saved(info.containerdDockerHost, v2().ref)
     // The image ID on this store is the manifest's digest.
-    const manifest = await must(runCommand('sh', ['-c', 'docker save "$1" | tar -xO "$2"', 'sh', v2().ref, `blobs/sha256/${v2().id.replace('sha256:', '')}`], {
-      env: { ...process.env, DOCKER_HOST: info.containerdDockerHost }
-    }))
+    const manifest = await saved(info.containerdDockerHost, v2().ref, `blobs/sha256/${v2().id.replace('sha256:', '')}`)
     const digests = manifestLayers(Buffer.from(manifest), layers.length)
     expect(digests).toHaveLength(layers.length)
     for (const digest of digests!) expect(listing).toContain(`blobs/sha256/${digest}`)
@@ -169,9 +169,7 @@ describe("a runner on Docker 26's classic store (the OCI layout of Docker 25-28)
   }))
 
   test('its docker save names every layer blob by its diff ID, in no <v1 id> folder', async () => {
-    const listing = await must(runCommand('sh', ['-c', 'docker save "$1" | tar -t', 'sh', v2().ref], {
-      env: { ...process.env, DOCKER_HOST: info.classicDockerHost }
-    }))
+    const listing = await saved(info.classicDockerHost, v2().ref)
     for (const layer of await layersFrom(classicDocker, v2().ref)) {
       expect(listing).toContain(layer.replace('sha256:', 'blobs/sha256/'))
     }
