@@ -92,13 +92,7 @@ ensure_containerd_engine() {
   docker0=$(ip -o -4 addr show dev docker0 2>/dev/null | awk '{print $4}' || true)
   spawn_daemon "$LOG/containerd-engine.log" unshare --mount --propagation private -- bash -c "$CTD_INSIDE" inside \
     "$CTD_TREE" "$CTD_RUN" "$ACTION_STATE" "$CTD_BRIDGE" "$CTD_POOL" "$CTD_PID" "$CTD_CONTAINERD_PID"
-  local pid=$! i
-  for ((i = 0; i < 360; i++)); do
-    containerd_engine_up && break
-    alive "$pid" || { tail_log "$CTD_RUN/dockerd.log"; tail_log "$CTD_RUN/containerd.log"; die "the containerd-store engine exited during startup"; }
-    sleep 0.25
-  done
-  containerd_engine_up || { tail_log "$CTD_RUN/dockerd.log"; die "the containerd-store engine is not ready after 90s"; }
+  wait_ready containerd_engine_up "$!" 90 "$CTD_RUN/dockerd.log" "$CTD_RUN/containerd.log"
   # The tree has its own docker group (another GID): the deploy user is in this machine's.
   chgrp docker "$CTD_SOCK" && chmod 660 "$CTD_SOCK"
   restore_docker0 "$docker0"
@@ -140,7 +134,7 @@ ensure_classic_engine() {
   mkdir -p "$CLS_RUN"
   echo '{}' >"$CTD_TREE/etc/docker/classic.json"
   log "starting the classic-store Docker 26 engine on $CLS_SOCK"
-  local docker0 pid i
+  local docker0
   docker0=$(ip -o -4 addr show dev docker0 2>/dev/null | awk '{print $4}' || true)
   spawn_daemon "$LOG/classic-engine.log" nsenter --mount --target "$(cat "$CTD_PID")" -- \
     /usr/sbin/dockerd --config-file /etc/docker/classic.json --containerd "$CTD_RUN/containerd.sock" \
@@ -148,13 +142,7 @@ ensure_classic_engine() {
     --host "$CLS_DOCKER_HOST" --data-root /var/lib/docker-classic --exec-root "$CLS_RUN/exec" \
     --pidfile "$CLS_PID" --bridge "$CLS_BRIDGE" --default-address-pool "$CLS_POOL" \
     --iptables=false --ip6tables=false --ip-masq=false --userland-proxy=true
-  pid=$!
-  for ((i = 0; i < 240; i++)); do
-    classic_engine_up && break
-    alive "$pid" || { tail_log "$LOG/classic-engine.log"; die "the classic-store engine exited during startup"; }
-    sleep 0.25
-  done
-  classic_engine_up || { tail_log "$LOG/classic-engine.log"; die "the classic-store engine is not ready after 60s"; }
+  wait_ready classic_engine_up "$!" 60 "$LOG/classic-engine.log"
   chgrp docker "$CLS_SOCK" && chmod 660 "$CLS_SOCK"
   restore_docker0 "$docker0"
   clsdocker info --format '{{.Driver}} {{json .DriverStatus}}' | grep -v io.containerd.snapshotter | grep -q '^overlay2 ' ||

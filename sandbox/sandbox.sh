@@ -147,15 +147,16 @@ ensure_packages() {
 runner_up() { DOCKER_TIMEOUT=20 rdocker info >/dev/null 2>&1; }
 host_up() { DOCKER_TIMEOUT=20 hdocker info >/dev/null 2>&1; }
 
-# Wait (bounded) for a daemon: $1 = check function, $2 = pid, $3 = seconds, $4 = log file.
+# Wait (bounded) for a daemon: $1 = check function, $2 = pid, $3 = seconds, then its log files.
 wait_ready() {
-  local check=$1 pid=$2 secs=$3 logfile=$4 i
+  local check=$1 pid=$2 secs=$3 i logfile
+  shift 3
   for ((i = 0; i < secs * 4; i++)); do
     "$check" && return 0
-    alive "$pid" || { tail_log "$logfile"; die "$check: daemon (pid $pid) exited during startup"; }
+    alive "$pid" || { for logfile; do tail_log "$logfile"; done; die "$check: daemon (pid $pid) exited during startup"; }
     sleep 0.25
   done
-  tail_log "$logfile"
+  for logfile; do tail_log "$logfile"; done
   die "$check: not ready after ${secs}s"
 }
 
