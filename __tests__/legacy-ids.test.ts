@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import { pack } from 'tar-stream'
 import { chainIds } from '../src/transfer/layers.js'
 import { legacyLayerIndex, rawMembers } from '../src/transfer/legacy-ids.js'
 import { dropLayers } from '../src/transfer/tar-filter.js'
-import { archiveEntries, chunked } from './support/archive.js'
+import { archiveEntries, chunked, tarOf } from './support/archive.js'
 import { DOCKER20_DIFF_IDS, DOCKER20_LEGACY_JSON } from './support/docker20-save.js'
 
 const chains = chainIds(DOCKER20_DIFF_IDS)
@@ -38,18 +37,16 @@ describe('rawMembers', () => {
 
 describe('dropLayers on a legacy archive', () => {
   /** Docker 20.10's folders and json entries, with layer.tar bodies that hash to nothing known. */
-  async function legacyArchive(): Promise<Buffer> {
-    const archive = pack()
-    for (const [folder, json] of [...DOCKER20_LEGACY_JSON].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      archive.entry({ name: `${folder}/VERSION` }, '1.0')
-      archive.entry({ name: `${folder}/json` }, json)
-      archive.entry({ name: `${folder}/layer.tar` }, randomBytes(20_000))
-    }
-    archive.entry({ name: 'manifest.json' }, '[]')
-    archive.finalize()
-    const chunks: Buffer[] = []
-    for await (const chunk of archive) chunks.push(chunk as Buffer)
-    return Buffer.concat(chunks)
+  function legacyArchive(): Promise<Buffer> {
+    const folders = [...DOCKER20_LEGACY_JSON].sort(([a], [b]) => (a < b ? -1 : 1))
+    return tarOf([
+      ...folders.flatMap(([folder, json]): [string, Buffer | string][] => [
+        [`${folder}/VERSION`, '1.0'],
+        [`${folder}/json`, json],
+        [`${folder}/layer.tar`, randomBytes(20_000)]
+      ]),
+      ['manifest.json', '[]']
+    ])
   }
 
   it('leaves out the shared layers the json entries name, without spooling or hashing anything', async () => {

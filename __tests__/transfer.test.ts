@@ -1,7 +1,6 @@
 import zlib, { createGunzip } from 'node:zlib'
 import { createHash, randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
-import { pack } from 'tar-stream'
 import { chainIds, sharedLayerCount, sharedSizeTest, collectChainIds } from '../src/transfer/layers.js'
 import { dropLayers } from '../src/transfer/tar-filter.js'
 import { mkdtempSync, readdirSync } from 'node:fs'
@@ -10,7 +9,7 @@ import { sendImage } from '../src/transfer/transfer.js'
 import type { Host } from '../src/host/index.js'
 import type { Codec } from '../src/transfer/compression.js'
 import type { ImageInfo } from '../src/image-info.js'
-import { archiveEntries, chunked, fakeArchive, type FakeArchive } from './support/archive.js'
+import { archiveEntries, chunked, fakeArchive, tarOf, type FakeArchive } from './support/archive.js'
 import { tempDir } from './support/temp-dir.js'
 
 describe('sharedSizeTest', () => {
@@ -153,12 +152,8 @@ describe('dropLayers', () => {
     const manifest = JSON.stringify({ schemaVersion: 2, layers: blobs.map((blob) => ({ digest: `sha256:${sha(blob)}` })) })
     const layers: [string, Buffer][] = blobs.map((blob, i) => [paths[i], blob])
     const named: [string, Buffer] = [`blobs/sha256/${sha(manifest)}`, Buffer.from(manifest)]
-    const archive = pack()
-    for (const [name, body] of manifestFirst ? [named, ...layers] : [...layers, named]) archive.entry({ name }, body)
-    archive.finalize()
-    const chunks: Buffer[] = []
-    for await (const chunk of archive) chunks.push(chunk as Buffer)
-    return { bytes: Buffer.concat(chunks), paths, diffIds, blobs }
+    const bytes = await tarOf(manifestFirst ? [named, ...layers] : [...layers, named])
+    return { bytes, paths, diffIds, blobs }
   }
 
   it('containerd store, manifest first: leaves out a shared blob by its name, spooling and unpacking nothing', async () => {

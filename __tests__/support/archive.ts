@@ -59,12 +59,17 @@ export async function fakeArchive(
   entries.push(['manifest.json', manifest])
   entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
   if (layout !== 'containerd') entries.push(['repositories', Buffer.from('{}')])
+  return { bytes: await tarOf(entries), diffIds, layerPaths }
+}
+
+/** A tar of these entries, in this order. */
+export async function tarOf(entries: [string, Buffer | string][]): Promise<Buffer> {
   const archive = pack()
   for (const [name, body] of entries) archive.entry({ name }, body)
   archive.finalize()
   const chunks: Buffer[] = []
   for await (const chunk of archive) chunks.push(chunk as Buffer)
-  return { bytes: Buffer.concat(chunks), diffIds, layerPaths }
+  return Buffer.concat(chunks)
 }
 
 type ZstdSync = { zstdCompressSync?: (data: Buffer) => Buffer }

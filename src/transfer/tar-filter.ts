@@ -54,7 +54,7 @@ export interface SharedLayers {
    * resolve layers: layer … not found"), where it takes an OCI one without the blobs it has.
    */
   wholeLegacy?: boolean
-  /** The image's diff IDs, bottom first: what a legacy <v1 id>/json can name. */
+  /** The image's diff IDs, bottom first: what a legacy <v1 id>/json or a manifest can name. */
   diffIds?: string[]
 }
 
