@@ -1,14 +1,16 @@
 # shellcheck shell=bash
 # Sourced by sandbox.sh: a third Docker engine, on Docker's containerd image store (the default
 # of new Docker 29 installs), so that the e2e suite can deploy from and to that store for real;
-# and a fourth, the same Docker 26 on the classic store (a runner only), whose docker save
-# writes the OCI layout of Docker 25-28 (layer blobs named by their diff IDs).
+# and a fourth, the same Docker 26 on the classic store, whose docker save writes the OCI layout
+# of Docker 25-28 (layer blobs named by their diff IDs), and which loads what a runner leaves out
+# the way Docker 25-28 hosts do.
 # Debian's bookworm docker.io (20.10) predates the store, so this engine is trixie's docker.io
 # (26.x, with the containerd snapshotter switched on), in a debootstrap tree of its own, run in a
 # mount namespace whose root is that tree (pivot_root: runc's exec misbehaves under a plain
 # chroot). Its socket and the action's state root are bound in at the paths they have outside,
 # so sshd sessions and the proxy's config mounts agree with it. Reached as the ssh user
-# $USER_CONTAINERD (host side) or through $CTD_SOCK directly (runner side).
+# $USER_CONTAINERD (host side) or through $CTD_SOCK directly (runner side); the classic engine as
+# $USER_CLASSIC or through $CLS_SOCK.
 
 CTD_TREE=$SBX/trixie
 CTD_RUN=$RUN/containerd
@@ -21,6 +23,7 @@ CTD_BRIDGE_ADDR=10.215.0.1/24
 CTD_POOL=base=10.216.0.0/16,size=24
 CTD_PACKAGES=docker.io,docker-cli,docker-buildx,containerd,runc,tini,iptables
 USER_CONTAINERD=bgs-containerd
+USER_CLASSIC=bgs-classic
 # The classic-store engine: its socket lives under $CTD_RUN, which is bound at the same path in
 # the tree's mount namespace and outside it.
 CLS_RUN=$CTD_RUN/classic
@@ -100,21 +103,27 @@ ensure_containerd_engine() {
     die "the containerd-store engine does not run the containerd snapshotter"
 }
 
-# The proxy image, as the host engine has it.
-ensure_containerd_proxy_image() {
-  cdocker image inspect "$PROXY_IMAGE" >/dev/null 2>&1 && return 0
+# The proxy image, as the host engine has it, on an engine that serves as a host.
+copy_proxy_image() { # docker-function engine-name
+  "$1" image inspect "$PROXY_IMAGE" >/dev/null 2>&1 && return 0
   CHANGED=1
-  hdocker save "$PROXY_IMAGE" | DOCKER_TIMEOUT=120 cdocker load >/dev/null || die "could not load $PROXY_IMAGE into the containerd-store engine"
+  hdocker save "$PROXY_IMAGE" | DOCKER_TIMEOUT=120 "$1" load >/dev/null || die "could not load $PROXY_IMAGE into the $2 engine"
+}
+ensure_containerd_proxy_image() { copy_proxy_image cdocker containerd-store; }
+ensure_classic_proxy_image() { copy_proxy_image clsdocker classic-store; }
+
+# Removes an engine's containers and networks before it stops, as a host leaves them.
+clear_engine() { # docker-function
+  local ids
+  mapfile -t ids < <("$1" ps -aq 2>/dev/null || true)
+  [ ${#ids[@]} -eq 0 ] || DOCKER_TIMEOUT=120 "$1" rm -f "${ids[@]}" >/dev/null 2>&1 || true
+  "$1" network prune -f >/dev/null 2>&1 || true
 }
 
 stop_containerd_engine() {
-  local pid ids
+  local pid
   stop_classic_engine # it runs on this engine's containerd, in its mount namespace
-  if containerd_engine_up; then
-    mapfile -t ids < <(cdocker ps -aq 2>/dev/null || true)
-    [ ${#ids[@]} -eq 0 ] || DOCKER_TIMEOUT=120 cdocker rm -f "${ids[@]}" >/dev/null 2>&1 || true
-    cdocker network prune -f >/dev/null 2>&1 || true
-  fi
+  if containerd_engine_up; then clear_engine cdocker; fi
   if pid=$(live_pid "$CTD_PID" dockerd); then stop_pid "$pid" 30; fi
   if pid=$(live_pid "$CTD_CONTAINERD_PID" containerd); then stop_pid "$pid" 10; fi
   rm -f "$CTD_SOCK" "$CTD_PID" "$CTD_CONTAINERD_PID"
@@ -151,6 +160,7 @@ ensure_classic_engine() {
 
 stop_classic_engine() {
   local pid
+  if classic_engine_up; then clear_engine clsdocker; fi
   if pid=$(live_pid "$CLS_PID" dockerd); then stop_pid "$pid" 30; fi
   rm -f "$CLS_SOCK" "$CLS_PID"
   delete_bridges 10.218. "$CLS_BRIDGE"

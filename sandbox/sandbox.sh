@@ -282,7 +282,7 @@ ensure_keys() {
     echo "[127.0.0.1]:$SSH_PORT $type $key"
   done | atomic_write "$KEYS/known_hosts"
   cat "$KEYS/id_ed25519.pub" "$KEYS/id_ed25519_pass.pub" "$KEYS/id_rsa.pub" | atomic_write "$SSH_DIR/authorized_keys/root"
-  for user in "$USER_NODOCKER" "$USER_NODOCKERCLI" "$USER_NOBASH" "$USER_DEPLOY" "$USER_CONTAINERD"; do
+  for user in "$USER_NODOCKER" "$USER_NODOCKERCLI" "$USER_NOBASH" "$USER_DEPLOY" "$USER_CONTAINERD" "$USER_CLASSIC"; do
     atomic_write "$SSH_DIR/authorized_keys/$user" <"$KEYS/id_ed25519.pub"
   done
 }
@@ -342,6 +342,7 @@ ensure_users() {
   ensure_user "$USER_NOBASH" /bin/sh yes
   ensure_user "$USER_DEPLOY" /bin/bash yes
   ensure_user "$USER_CONTAINERD" /bin/bash yes
+  ensure_user "$USER_CLASSIC" /bin/bash yes
   ensure_deploy_state_dir
   mkdir -p "$PATHS"
   build_path_dir "$PATHS/nodockercli" '^docker'
@@ -388,6 +389,8 @@ Match User $USER_NOBASH
     SetEnv DOCKER_HOST=$HOST_DOCKER_HOST PATH=$PATHS/nobash
 Match User $USER_CONTAINERD
     SetEnv DOCKER_HOST=$CTD_DOCKER_HOST
+Match User $USER_CLASSIC
+    SetEnv DOCKER_HOST=$CLS_DOCKER_HOST
 Match all
     SetEnv DOCKER_HOST=$HOST_DOCKER_HOST
 EOF
@@ -607,7 +610,7 @@ write_info() {
   "runnerDockerHost": $(json_str "unix://$RUNNER_SOCK"),
   "containerdDockerHost": $(json_str "$CTD_DOCKER_HOST"),
   "classicDockerHost": $(json_str "$CLS_DOCKER_HOST"),
-  "users": { "nodocker": "$USER_NODOCKER", "nodockercli": "$USER_NODOCKERCLI", "nobash": "$USER_NOBASH", "deploy": "$USER_DEPLOY", "containerd": "$USER_CONTAINERD" },
+  "users": { "nodocker": "$USER_NODOCKER", "nodockercli": "$USER_NODOCKERCLI", "nobash": "$USER_NOBASH", "deploy": "$USER_DEPLOY", "containerd": "$USER_CONTAINERD", "classic": "$USER_CLASSIC" },
   "proxyImage": "$PROXY_IMAGE",
   "busyboxRootfs": $(json_str "$ROOTFS/busybox.tar"),
   "actionStateDir": "$ACTION_STATE"
@@ -638,6 +641,8 @@ verify_users() {
   [ "$(sbx_ssh "$USER_NODOCKERCLI" 'bash -c "echo ok"' 2>&1)" = ok ] || die "$USER_NODOCKERCLI cannot run bash"
   sbx_ssh "$USER_NOBASH" 'command -v bash' >/dev/null 2>&1 && die "$USER_NOBASH still finds bash on PATH"
   out=$(sbx_ssh "$USER_NOBASH" 'docker version --format "{{.Server.Version}}"' 2>&1) || die "$USER_NOBASH cannot use docker: $out"
+  out=$(sbx_ssh "$USER_CLASSIC" 'docker info --format "{{.DockerRootDir}}"' 2>&1)
+  [ "$out" = /var/lib/docker-classic ] || die "$USER_CLASSIC does not reach the classic-store engine: $out"
 }
 
 # --------------------------------------------------------------------------------------- commands
@@ -674,6 +679,7 @@ cmd_up() {
   step ensure_containerd_engine
   step ensure_containerd_proxy_image
   step ensure_classic_engine
+  step ensure_classic_proxy_image
   step write_info
   step verify_root
   [ $CHANGED = 0 ] || step verify_users

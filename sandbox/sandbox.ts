@@ -12,7 +12,7 @@ export const HOST_DOCKER_HOST = 'unix:///run/bluegreen-sandbox/docker.sock'
 export const RUNNER_DOCKER_HOST = `unix://${process.env.BLUEGREEN_SANDBOX_RUNNER_SOCK ?? '/var/run/docker.sock'}`
 /** The third engine, on Docker's containerd image store (sandbox/containerd-engine.sh). */
 export const CONTAINERD_DOCKER_HOST = 'unix:///run/bluegreen-sandbox/containerd/docker.sock'
-/** The fourth, the same Docker 26 on the classic store: a runner whose save is the OCI layout of Docker 25-28. */
+/** The fourth, the same Docker 26 on the classic store: its save is the OCI layout of Docker 25-28, and as a host it loads as they do. */
 export const CLASSIC_DOCKER_HOST = 'unix:///run/bluegreen-sandbox/containerd/classic/docker.sock'
 
 export interface SandboxInfo {
@@ -34,13 +34,14 @@ export interface SandboxInfo {
   runnerDockerHost: string
   /** The containerd-store engine: a runner's engine, or the host's for the ssh user users.containerd. */
   containerdDockerHost: string
-  /** The classic-store Docker 26 engine (a runner's engine). */
+  /** The classic-store Docker 26 engine: a runner's engine, or the host's for the ssh user users.classic. */
   classicDockerHost: string
   /**
    * deploy: a plain user in the docker group that owns /var/lib/bluegreen (the README's set-up);
-   * containerd: a user whose ssh sessions reach the containerd-store engine.
+   * containerd: a user whose ssh sessions reach the containerd-store engine; classic: the
+   * classic-store Docker 26 engine.
    */
-  users: { nodocker: string; nodockercli: string; nobash: string; deploy: string; containerd: string }
+  users: { nodocker: string; nodockercli: string; nobash: string; deploy: string; containerd: string; classic: string }
   proxyImage: string
   busyboxRootfs: string
   /** The action's own state dir on the host; `sandbox.sh down` deletes it. */

@@ -2,8 +2,9 @@
 // real: the sandbox's third engine is Debian trixie's Docker 26 with the containerd snapshotter.
 // It names images by manifest digest where the classic store uses the config digest, and a
 // runner on it saves its layers gzipped, under the digest of the compressed bytes.
-// The fourth engine is the same Docker 26 on the classic store, as a runner: its docker save
-// writes the OCI layout of Docker 25-28, layer blobs named by their diff IDs.
+// The fourth engine is the same Docker 26 on the classic store: as a runner, its docker save
+// writes the OCI layout of Docker 25-28, layer blobs named by their diff IDs; as a host, it loads
+// an archive with layers left out as Docker 25-28 hosts do.
 import { runAction, sandboxInputs, type ActionResult } from '../../sandbox/action.js'
 import { buildApp, removeImage, type BuiltImage, type Engine } from '../../sandbox/fixtures.js'
 import {
@@ -56,7 +57,7 @@ function scenario(service: string, port: number, runner: Engine, host: Engine, e
   env?: Record<string, string>
 }): Scenario {
   const network = `e2e-${service}`
-  const hostDocker = host === 'containerd' ? containerdDocker : plainHostDocker
+  const hostDocker = { containerd: containerdDocker, classic: classicDocker, runner: plainHostDocker, host: plainHostDocker }[host]
   const built: BuiltImage[] = []
   beforeAll(async () => {
     await clearHost([service], [network], hostDocker)
@@ -189,5 +190,30 @@ describe("a runner on Docker 26's classic store (the OCI layout of Docker 25-28)
     expect(run.outputs['image-id']).toBe(v2().id)
     expect(await layersFrom(mustHostDocker, v2().id)).toEqual(layers)
     expect((await viaProxy(PORT)).body).toBe('version=cls-runner-2\n')
+  })
+})
+
+describe('a classic runner deploying to Docker 26 on the classic store, which loads as Docker 25-28 hosts do', () => {
+  const PORT = 18143
+  const { deploy, v1, v2 } = scenario('cls-host', PORT, 'runner', 'classic', () => ({
+    inputs: { username: info.users.classic }
+  }))
+
+  test('a second version sends under 1 MiB, and the host runs the same image', async () => {
+    const first = await deploy(v1().ref)
+    expectOk(first)
+    expect(first.stdout).toMatch(/Docker 26[.\d]+\S* on /)
+    expect((await viaProxy(PORT)).body).toBe('version=cls-host-1\n')
+    const run = await deploy(v2().ref)
+    expectOk(run)
+    const layers = await layersFrom(mustRunnerDocker, v2().ref)
+    expect(Number(run.outputs['transferred-bytes'])).toBeLessThan(1 * MiB)
+    expect(run.outputs['skipped-layers']).toBe(String(layers.length - 1))
+    expect(run.stdout).not.toContain('did not verify')
+    // Classic stores on both ends name the image alike.
+    expect(run.outputs['image-id']).toBe(v2().id)
+    expect(await layersFrom(classicDocker, v2().id)).toEqual(layers)
+    expect(run.outputs['previous-image']).toBe(v1().ref)
+    expect((await viaProxy(PORT)).body).toBe('version=cls-host-2\n')
   })
 })
