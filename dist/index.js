@@ -62090,11 +62090,15 @@ function renderRoute(route) {
     const names = isDefault ? '_' : route.serverNames.join(' ');
     // The upstream is a variable so nginx resolves it through Docker's DNS at request time:
     // the proxy starts, and survives an engine restart, whatever state the app containers are in.
+    // Docker's DNS answers a container's name at once; a name it no longer knows (a container
+    // removed by hand) goes to the host's upstream DNS, which may never answer: without a short
+    // resolver_timeout each such request would hang for nginx's default 30 s before its 502.
     return `${MARKER}${JSON.stringify(route)}
 server {
     ${listen}
     server_name ${names};
     resolver 127.0.0.11 valid=10s ipv6=off;
+    resolver_timeout 2s;
     set $bluegreen_upstream ${route.container}:${route.appPort};
 
     location / {

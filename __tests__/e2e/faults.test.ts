@@ -4,13 +4,13 @@ import { createServer, type Server } from 'node:net'
 import { existsSync, readdirSync } from 'node:fs'
 import { runAction, sandboxInputs, startAction, type ActionResult, type StartedAction } from '../../sandbox/action.js'
 import { buildApp, removeImage, type BuiltImage } from '../../sandbox/fixtures.js'
-import { slowRequests, startLoad } from '../../sandbox/load.js'
+import { httpGet, slowRequests, startLoad } from '../../sandbox/load.js'
 import { hostSsh, readSandboxInfo, runCommand, SANDBOX_SCRIPT, type SandboxInfo } from '../../sandbox/sandbox.js'
 import { clearHost, containerStatus, hostHasImage, serviceContainers, stateFile, STATE_ROOT, viaProxy } from './host.js'
 
 const NETWORK = 'e2e-faults'
 const PORT = 18120
-const SERVICES = ['f-drain', 'f-kill', 'f-same', 'f-site-a', 'f-site-b', 'f-proxy', 'f-engine', 'f-disk', 'f-recover', 'f-lock', 'f-lost']
+const SERVICES = ['f-drain', 'f-kill', 'f-same', 'f-site-a', 'f-site-b', 'f-proxy', 'f-engine', 'f-disk', 'f-recover', 'f-lock', 'f-lost', 'f-gone']
 
 let info: SandboxInfo
 const images: Record<string, BuiltImage> = {}
@@ -233,6 +233,22 @@ describe('what happens when', () => {
     expect(failed.stdout).toContain('proxy created')
     expect(await serves('proxy.test')).toBe('200 version=faults-1')
     expect(await containerStatus(`${NETWORK}-proxy`)).toBe('running')
+  })
+
+  test('the live container was removed by hand → the proxy answers 502 within seconds, and the next deploy goes live', async () => {
+    const first = await runAction(inputs('f-gone', images['1'].ref, { 'server-name': 'gone.test' }))
+    expectOk(first)
+    await runCommand('docker', ['-H', info.hostDockerHost, 'rm', '-f', `f-gone-${first.outputs.slot}`])
+    // nginx asks Docker's DNS for the name at request time; a name Docker no longer knows goes
+    // to the host's upstream DNS, which this sandbox cannot reach: only nginx's resolver
+    // timeout ends the wait.
+    const asked = Date.now()
+    const reply = await httpGet(`http://127.0.0.1:${PORT}/`, { host: 'gone.test', timeoutMs: 20_000 }).catch((error: Error) => error)
+    expect(reply instanceof Error ? reply.message : reply.status).toBe(502)
+    expect(Date.now() - asked).toBeLessThan(5_000)
+
+    expectOk(await runAction(inputs('f-gone', images['2'].ref, { 'server-name': 'gone.test' })))
+    expect(await serves('gone.test')).toBe('200 version=faults-2')
   })
 
   test('the Docker engine restarted → the containers come back by their restart policy and the live slot serves', async () => {
