@@ -16,7 +16,7 @@ function inputs(overrides: Record<string, string> = {}) {
 }
 
 function run(host: FakeHost, runnerImages: Record<string, ReturnType<typeof image>>, overrides = {}) {
-  const runner = fakeRunner(runnerImages)
+  const runner = fakeRunner(runnerImages, host.calls)
   const result = deploy(inputs(overrides), { connect: async () => host, runner, holder: 'test' })
   return { result, runner }
 }
@@ -48,8 +48,9 @@ describe('deploy', () => {
     expect(report.transfer.sentBytes).toBeGreaterThan(0)
     expect(host.routes.get('web')?.container).toBe('web-blue')
     expect(host.state?.live).toMatchObject({ slot: 'blue', image: 'web:2' })
+    // docker save starts once the check has found the host without the image, before the lock.
     expect(host.calls).toEqual([
-      'survey', 'lock web', 'ensure-proxy bluegreen', 'load gzip', 'start web-blue',
+      'survey', 'save web:2', 'lock web', 'ensure-proxy bluegreen', 'load gzip', 'stop-save web:2', 'start web-blue',
       'health web-blue', 'switch web-blue', 'write-state'
     ])
     expect(host.released).toBe(true)
@@ -263,8 +264,36 @@ describe('deploy', () => {
     const host = hostWithV1()
     host.loads = v2
     host.racingDeploy = true
-    await run(host, { 'web:2': v2 }).result
-    expect(host.calls.slice(0, 3)).toEqual(['survey', 'lock web', 'survey'])
+    const { result, runner } = run(host, { 'web:2': v2 })
+    await result
+    expect(host.calls.slice(0, 4)).toEqual(['survey', 'save web:2', 'lock web', 'survey'])
+    // The host still lacks the image: the save started before the lock is the one sent.
+    expect(runner.saves).toEqual(['web:2'])
+  })
+
+  it('stops the save it started before the lock when the image reached the host meanwhile', async () => {
+    const host = hostWithV1()
+    host.racingDeploy = true
+    const survey = host.survey.bind(host)
+    host.survey = async (request) => {
+      const found = await survey(request)
+      host.addImage(v2, 'web:2') // the deploy that took the lock in between sent it
+      return found
+    }
+    const { result, runner } = run(host, { 'web:2': v2 })
+    const report = await result
+    expect(report.transfer.source).toBe('already-on-host')
+    expect(host.calls.slice(0, 4)).toEqual(['survey', 'save web:2', 'lock web', 'survey'])
+    expect(host.calls).toContain('stop-save web:2')
+    expect(host.calls.some((call) => call.startsWith('load'))).toBe(false)
+    expect(runner.saves).toEqual(['web:2'])
+  })
+
+  it('stops the save it started before the lock when the lock cannot be taken', async () => {
+    const host = hostWithV1()
+    host.lockError = new Error('Timed out after 120 s waiting for the lock of web')
+    await expect(run(host, { 'web:2': v2 }).result).rejects.toThrow('Timed out after 120 s')
+    expect(host.calls).toEqual(['survey', 'save web:2', 'lock web', 'stop-save web:2', 'abandon-lock'])
   })
 
   it('releases the lock and closes the connection when a step throws', async () => {

@@ -63805,23 +63805,54 @@ async function deploy(inputs, deps) {
         });
         let checked;
         let lock;
+        let ahead;
         try {
             checked = await phases.run('check', 'Check the host and the image', () => check(inputs, host, deps.runner));
+            // The host lacks the image: docker save's export, which comes before its first byte,
+            // runs while the lock is taken.
+            if (checked.plan.source === 'sent')
+                ahead = new SaveAhead(checked.plan.ref, deps.runner);
             lock = await phases.run('lock', `Lock ${inputs.service} on the host`, () => pending.acquire());
         }
         catch (error) {
+            ahead?.stop();
             pending.abandon();
             throw error;
         }
         try {
-            return await new LockedDeploy(inputs, host, deps, phases, lock, checked).run();
+            return await new LockedDeploy(inputs, host, deps, phases, lock, checked, ahead).run();
         }
         finally {
+            ahead?.stop();
             await lock.release();
         }
     }
     finally {
         host.close();
+    }
+}
+/** A docker save started before the lock, handed to the first send of its image. */
+class SaveAhead {
+    ref;
+    runner;
+    save;
+    constructor(ref, runner) {
+        this.ref = ref;
+        this.runner = runner;
+        this.save = runner.save(ref);
+    }
+    take(ref) {
+        const save = ref === this.ref ? this.save : undefined;
+        this.save = undefined;
+        if (save)
+            return save;
+        this.stop();
+        return this.runner.save(ref);
+    }
+    /** Stops a save nothing took (the plan changed under the lock, or the run failed first). */
+    stop() {
+        this.save?.stop();
+        this.save = undefined;
     }
 }
 class LockedDeploy {
@@ -63831,6 +63862,7 @@ class LockedDeploy {
     phases;
     lock;
     checked;
+    ahead;
     survey;
     snapshot;
     situation;
@@ -63839,13 +63871,14 @@ class LockedDeploy {
     launched;
     transfer;
     healthAttempts = 0;
-    constructor(inputs, host, deps, phases, lock, checked) {
+    constructor(inputs, host, deps, phases, lock, checked, ahead) {
         this.inputs = inputs;
         this.host = host;
         this.deps = deps;
         this.phases = phases;
         this.lock = lock;
         this.checked = checked;
+        this.ahead = ahead;
     }
     async run() {
         await this.phases.run('state', 'Read the live slot', () => this.readSituation());
@@ -63910,7 +63943,7 @@ class LockedDeploy {
         const codec = chooseCodec(inputs.compression, inputs.compressionLevel, hostTakesZstd(this.host.facts));
         const sending = sendImage(this.host, plan.ref, plan.image, codec, {
             spoolDir: process.env.RUNNER_TEMP || undefined,
-            save: (ref) => this.deps.runner.save(ref),
+            save: (ref) => this.ahead?.take(ref) ?? this.deps.runner.save(ref),
             layerSizes: (ref) => this.deps.runner.layerSizes(ref),
             log: (line) => info(line)
         });

@@ -13,6 +13,7 @@ import { check, surveyRequest, type Checked } from './check.js'
 import { logChanges, Phases } from './phases.js'
 import type { DeployReport, TransferReport } from './report.js'
 import { planImage, sourceMessage, type ImagePlan, type RunnerDocker } from './resolve.js'
+import type { SaveStream } from './runner-docker.js'
 import type { Survey } from './host/survey.js'
 import { chooseCodec } from './transfer/compression.js'
 import { sendImage } from './transfer/transfer.js'
@@ -40,20 +41,52 @@ export async function deploy(inputs: Inputs, deps: DeployDeps): Promise<DeployRe
     })
     let checked: Checked
     let lock: HostLock
+    let ahead: SaveAhead | undefined
     try {
       checked = await phases.run('check', 'Check the host and the image', () => check(inputs, host, deps.runner))
+      // The host lacks the image: docker save's export, which comes before its first byte,
+      // runs while the lock is taken.
+      if (checked.plan.source === 'sent') ahead = new SaveAhead(checked.plan.ref, deps.runner)
       lock = await phases.run('lock', `Lock ${inputs.service} on the host`, () => pending.acquire())
     } catch (error) {
+      ahead?.stop()
       pending.abandon()
       throw error
     }
     try {
-      return await new LockedDeploy(inputs, host, deps, phases, lock, checked).run()
+      return await new LockedDeploy(inputs, host, deps, phases, lock, checked, ahead).run()
     } finally {
+      ahead?.stop()
       await lock.release()
     }
   } finally {
     host.close()
+  }
+}
+
+/** A docker save started before the lock, handed to the first send of its image. */
+class SaveAhead {
+  private save?: SaveStream
+
+  constructor(
+    private readonly ref: string,
+    private readonly runner: RunnerDocker
+  ) {
+    this.save = runner.save(ref)
+  }
+
+  take(ref: string): SaveStream {
+    const save = ref === this.ref ? this.save : undefined
+    this.save = undefined
+    if (save) return save
+    this.stop()
+    return this.runner.save(ref)
+  }
+
+  /** Stops a save nothing took (the plan changed under the lock, or the run failed first). */
+  stop(): void {
+    this.save?.stop()
+    this.save = undefined
   }
 }
 
@@ -73,7 +106,8 @@ class LockedDeploy {
     private readonly deps: DeployDeps,
     private readonly phases: Phases,
     private readonly lock: HostLock,
-    private readonly checked: Checked
+    private readonly checked: Checked,
+    private readonly ahead?: SaveAhead
   ) {}
 
   async run(): Promise<DeployReport> {
@@ -141,7 +175,7 @@ class LockedDeploy {
     const codec = chooseCodec(inputs.compression, inputs.compressionLevel, hostTakesZstd(this.host.facts))
     const sending = sendImage(this.host, plan.ref, plan.image, codec, {
       spoolDir: process.env.RUNNER_TEMP || undefined,
-      save: (ref) => this.deps.runner.save(ref),
+      save: (ref) => this.ahead?.take(ref) ?? this.deps.runner.save(ref),
       layerSizes: (ref) => this.deps.runner.layerSizes(ref),
       log: (line) => core.info(line)
     })

@@ -184,8 +184,11 @@ export class FakeHost implements Host {
   }
 }
 
-/** The runner's engine: images by reference, and a `docker save` that yields a small archive. */
-export function fakeRunner(images: Record<string, ImageInfo>): RunnerDocker & { saves: string[] } {
+/**
+ * The runner's engine: images by reference, and a `docker save` that yields a small archive.
+ * `calls`, when given, gets `save REF` and `stop-save REF` in turn with the host's calls.
+ */
+export function fakeRunner(images: Record<string, ImageInfo>, calls?: string[]): RunnerDocker & { saves: string[] } {
   const saves: string[] = []
   return {
     saves,
@@ -193,10 +196,11 @@ export function fakeRunner(images: Record<string, ImageInfo>): RunnerDocker & { 
     layerSizes: async () => undefined,
     save: (ref) => {
       saves.push(ref)
+      calls?.push(`save ${ref}`)
       const archive = pack()
       archive.entry({ name: 'manifest.json' }, JSON.stringify([{ RepoTags: [ref], Layers: [] }]))
       archive.finalize()
-      return { stdout: Readable.from(archive), done: Promise.resolve(), stop: () => undefined }
+      return { stdout: Readable.from(archive), done: Promise.resolve(), stop: () => void calls?.push(`stop-save ${ref}`) }
     }
   }
 }
