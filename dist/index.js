@@ -63272,6 +63272,84 @@ function logChanges(log) {
     };
 }
 
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/runner-docker.ts
+
+
+
+// The runner's own Docker engine: the source of images to send.
+async function docker(args) {
+    try {
+        return await getExecOutput('docker', args, { silent: true, ignoreReturnCode: true });
+    }
+    catch {
+        return undefined; // no docker CLI on this runner
+    }
+}
+/** The image as the runner's engine has it, or undefined when it has none (or no engine). */
+async function inspectRunnerImage(ref) {
+    const result = await docker(['image', 'inspect', '--format', '{{json .}}', ref]);
+    if (!result || result.exitCode !== 0)
+        return undefined;
+    return parseImageInspect(result.stdout);
+}
+/** Content sizes of the image's history entries, oldest first (undefined when unknown). */
+async function runnerLayerSizes(ref) {
+    const result = await docker(['image', 'history', '--no-trunc', '--human=false', '--format', '{{.Size}}', ref]);
+    if (!result || result.exitCode !== 0)
+        return undefined;
+    const sizes = result.stdout.trim().split('\n').map(Number);
+    return sizes.every(Number.isFinite) ? sizes.reverse() : undefined;
+}
+/** `docker save` as a stream: the archive is never held in memory or written to disk. */
+function saveImage(ref, docker = 'docker') {
+    const child = (0,external_node_child_process_namespaceObject.spawn)(docker, ['save', ref], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk.toString()));
+    const done = new Promise((resolve, reject) => {
+        child.on('error', reject);
+        child.on('close', (code, signal) => {
+            if (code === 0)
+                resolve();
+            else
+                reject(new Error(`docker save ${ref} failed (${signal ?? `exit ${code}`}): ${stderr.trim()}`));
+        });
+    });
+    done.catch(() => undefined); // observed by the caller; avoid an unhandled rejection meanwhile
+    // A stop before anything read the archive leaves its first chunks in the paused pipe, which
+    // would keep the pipe (and so this process) alive after docker save has gone.
+    const stop = () => {
+        child.kill();
+        child.stdout.destroy();
+    };
+    return { stdout: child.stdout, done, stop };
+}
+/** A docker save started before it is needed (while the lock is taken), handed to the first send of its image. */
+class SaveAhead {
+    ref;
+    start;
+    save;
+    constructor(ref, start) {
+        this.ref = ref;
+        this.start = start;
+        this.save = start(ref);
+    }
+    take(ref) {
+        const save = ref === this.ref ? this.save : undefined;
+        this.save = undefined;
+        if (save)
+            return save;
+        this.stop();
+        return this.start(ref);
+    }
+    /** Stops a save nothing took (the plan changed under the lock, or the run failed first). */
+    stop() {
+        this.save?.stop();
+        this.save = undefined;
+    }
+}
+
 ;// CONCATENATED MODULE: external "node:v8"
 const external_node_v8_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:v8");
 var external_node_v8_default = /*#__PURE__*/__nccwpck_require__.n(external_node_v8_namespaceObject);
@@ -63790,6 +63868,7 @@ function compressedBody(archive, codec, sent) {
 
 
 
+
 /** The blue-green sequence. Only the idle slot changes until the candidate has proven healthy. */
 async function deploy(inputs, deps) {
     const phases = new Phases();
@@ -63811,7 +63890,7 @@ async function deploy(inputs, deps) {
             // The host lacks the image: docker save's export, which comes before its first byte,
             // runs while the lock is taken.
             if (checked.plan.source === 'sent')
-                ahead = new SaveAhead(checked.plan.ref, deps.runner);
+                ahead = new SaveAhead(checked.plan.ref, (ref) => deps.runner.save(ref));
             lock = await phases.run('lock', `Lock ${inputs.service} on the host`, () => pending.acquire());
         }
         catch (error) {
@@ -63829,30 +63908,6 @@ async function deploy(inputs, deps) {
     }
     finally {
         host.close();
-    }
-}
-/** A docker save started before the lock, handed to the first send of its image. */
-class SaveAhead {
-    ref;
-    runner;
-    save;
-    constructor(ref, runner) {
-        this.ref = ref;
-        this.runner = runner;
-        this.save = runner.save(ref);
-    }
-    take(ref) {
-        const save = ref === this.ref ? this.save : undefined;
-        this.save = undefined;
-        if (save)
-            return save;
-        this.stop();
-        return this.runner.save(ref);
-    }
-    /** Stops a save nothing took (the plan changed under the lock, or the run failed first). */
-    stop() {
-        this.save?.stop();
-        this.save = undefined;
     }
 }
 class LockedDeploy {
@@ -64339,60 +64394,6 @@ function outputsOf(report) {
 function setOutputs(report) {
     for (const [name, value] of Object.entries(outputsOf(report)))
         setOutput(name, value);
-}
-
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./src/runner-docker.ts
-
-
-
-// The runner's own Docker engine: the source of images to send.
-async function docker(args) {
-    try {
-        return await getExecOutput('docker', args, { silent: true, ignoreReturnCode: true });
-    }
-    catch {
-        return undefined; // no docker CLI on this runner
-    }
-}
-/** The image as the runner's engine has it, or undefined when it has none (or no engine). */
-async function inspectRunnerImage(ref) {
-    const result = await docker(['image', 'inspect', '--format', '{{json .}}', ref]);
-    if (!result || result.exitCode !== 0)
-        return undefined;
-    return parseImageInspect(result.stdout);
-}
-/** Content sizes of the image's history entries, oldest first (undefined when unknown). */
-async function runnerLayerSizes(ref) {
-    const result = await docker(['image', 'history', '--no-trunc', '--human=false', '--format', '{{.Size}}', ref]);
-    if (!result || result.exitCode !== 0)
-        return undefined;
-    const sizes = result.stdout.trim().split('\n').map(Number);
-    return sizes.every(Number.isFinite) ? sizes.reverse() : undefined;
-}
-/** `docker save` as a stream: the archive is never held in memory or written to disk. */
-function saveImage(ref, docker = 'docker') {
-    const child = (0,external_node_child_process_namespaceObject.spawn)(docker, ['save', ref], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk) => (stderr += chunk.toString()));
-    const done = new Promise((resolve, reject) => {
-        child.on('error', reject);
-        child.on('close', (code, signal) => {
-            if (code === 0)
-                resolve();
-            else
-                reject(new Error(`docker save ${ref} failed (${signal ?? `exit ${code}`}): ${stderr.trim()}`));
-        });
-    });
-    done.catch(() => undefined); // observed by the caller; avoid an unhandled rejection meanwhile
-    // A stop before anything read the archive leaves its first chunks in the paused pipe, which
-    // would keep the pipe (and so this process) alive after docker save has gone.
-    const stop = () => {
-        child.kill();
-        child.stdout.destroy();
-    };
-    return { stdout: child.stdout, done, stop };
 }
 
 ;// CONCATENATED MODULE: ./src/summary.ts

@@ -13,7 +13,7 @@ import { check, surveyRequest, type Checked } from './check.js'
 import { logChanges, Phases } from './phases.js'
 import type { DeployReport, TransferReport } from './report.js'
 import { planImage, sourceMessage, type ImagePlan, type RunnerDocker } from './resolve.js'
-import type { SaveStream } from './runner-docker.js'
+import { SaveAhead } from './runner-docker.js'
 import type { Survey } from './host/survey.js'
 import { chooseCodec } from './transfer/compression.js'
 import { sendImage } from './transfer/transfer.js'
@@ -46,7 +46,7 @@ export async function deploy(inputs: Inputs, deps: DeployDeps): Promise<DeployRe
       checked = await phases.run('check', 'Check the host and the image', () => check(inputs, host, deps.runner))
       // The host lacks the image: docker save's export, which comes before its first byte,
       // runs while the lock is taken.
-      if (checked.plan.source === 'sent') ahead = new SaveAhead(checked.plan.ref, deps.runner)
+      if (checked.plan.source === 'sent') ahead = new SaveAhead(checked.plan.ref, (ref) => deps.runner.save(ref))
       lock = await phases.run('lock', `Lock ${inputs.service} on the host`, () => pending.acquire())
     } catch (error) {
       ahead?.stop()
@@ -61,32 +61,6 @@ export async function deploy(inputs: Inputs, deps: DeployDeps): Promise<DeployRe
     }
   } finally {
     host.close()
-  }
-}
-
-/** A docker save started before the lock, handed to the first send of its image. */
-class SaveAhead {
-  private save?: SaveStream
-
-  constructor(
-    private readonly ref: string,
-    private readonly runner: RunnerDocker
-  ) {
-    this.save = runner.save(ref)
-  }
-
-  take(ref: string): SaveStream {
-    const save = ref === this.ref ? this.save : undefined
-    this.save = undefined
-    if (save) return save
-    this.stop()
-    return this.runner.save(ref)
-  }
-
-  /** Stops a save nothing took (the plan changed under the lock, or the run failed first). */
-  stop(): void {
-    this.save?.stop()
-    this.save = undefined
   }
 }
 

@@ -56,3 +56,29 @@ export function saveImage(ref: string, docker = 'docker'): SaveStream {
   }
   return { stdout: child.stdout, done, stop }
 }
+
+/** A docker save started before it is needed (while the lock is taken), handed to the first send of its image. */
+export class SaveAhead {
+  private save?: SaveStream
+
+  constructor(
+    private readonly ref: string,
+    private readonly start: (ref: string) => SaveStream
+  ) {
+    this.save = start(ref)
+  }
+
+  take(ref: string): SaveStream {
+    const save = ref === this.ref ? this.save : undefined
+    this.save = undefined
+    if (save) return save
+    this.stop()
+    return this.start(ref)
+  }
+
+  /** Stops a save nothing took (the plan changed under the lock, or the run failed first). */
+  stop(): void {
+    this.save?.stop()
+    this.save = undefined
+  }
+}
