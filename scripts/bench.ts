@@ -894,7 +894,7 @@ async function main(): Promise<void> {
     const md = [
       `# Benchmark: bluegreen-deploy vs docker save | gzip | ssh | docker load`,
       '',
-      `Action at ${measured.commit}${measured.dirty.length ? ` + uncommitted changes to ${measured.dirty.map((d) => d.slice(3)).join(', ')}` : ''} (dist/index.js ${measured.distSha256}${meta.distSha256After !== measured.distSha256 ? `; **rebuilt during the run, now ${meta.distSha256After}**` : ''})`,
+      `Action at ${measured.commit}${measured.dirty.length ? ` + uncommitted changes to ${measured.dirty.map((d) => d.replace(/^\S+\s+/, '')).join(', ')}` : ''} (dist/index.js ${measured.distSha256}${meta.distSha256After !== measured.distSha256 ? `; **rebuilt during the run, now ${meta.distSha256After}**` : ''})`,
       '',
       `${meta.date} · ${meta.mode} run · ${meta.cpu}, ${meta.cores} cores · Node ${meta.node}${meta.node24 ? ` and ${meta.node24}` : ''} · Docker ${meta.dockerRunner} (runner) / ${meta.dockerHost} (host) · ${meta.openssh} · loopback SSH · run took ${fmtMs(durationMs)} · CPU ${(busyBefore * 100).toFixed(0)}% busy before the run, load average ${meta.loadAvgBefore} → ${meta.loadAvgAfter}`,
       '',
