@@ -10,6 +10,7 @@ import { buildApp, removeImage, type BuiltImage, type Engine } from '../../sandb
 import {
   classicDocker, containerdDocker, hostDocker as plainHostDocker, mustHostDocker, mustRunnerDocker, readSandboxInfo, runCommand, type ExecResult, type SandboxInfo
 } from '../../sandbox/sandbox.js'
+import { node24 } from '../../sandbox/node24.js'
 import { manifestLayers } from '../../src/transfer/tar-filter.js'
 import { clearHost, viaProxy } from './host.js'
 
@@ -81,6 +82,29 @@ function scenario(service: string, port: number, runner: Engine, host: Engine, e
   }
 }
 
+/**
+ * A Node 24 deploy (as GitHub runs it) of an image with layers of its own to a Docker 26 host of
+ * `service`'s scenario: zstd goes straight into that Docker's docker load, with no zstd -dc.
+ */
+async function zstdStraightIntoDockerLoad(
+  service: string, port: number, username: string, hostDocker: (args: string[]) => Promise<ExecResult>,
+  /** A classic store names the image as the runner does; the containerd store by its manifest. */
+  sameId: boolean
+): Promise<void> {
+  const fresh = await buildApp({ tag: `e2e-${service}/app:zstd`, version: `${service}-zstd`, randomPaddingMiB: 4, paddingMiB: 2 })
+  const run = await runAction(
+    sandboxInputs(info, { image: fresh.ref, service, network: `e2e-${service}`, 'proxy-port': String(port), username }),
+    { node: await node24() }
+  )
+  expectOk(run)
+  expect(run.stdout).toContain('auto: zstd on both ends')
+  expect(Number(run.outputs['transferred-bytes'])).toBeGreaterThan(4 * MiB)
+  if (sameId) expect(run.outputs['image-id']).toBe(fresh.id)
+  else expect(run.outputs['image-id']).not.toBe(fresh.id)
+  expect(await layersFrom(hostDocker, run.outputs['image-id'])).toEqual(await layersFrom(mustRunnerDocker, fresh.ref))
+  expect((await viaProxy(port)).body).toBe(`version=${service}-zstd\n`)
+}
+
 describe('a runner on the containerd image store, deploying to a classic host', () => {
   const PORT = 18140
   const { deploy, v1, v2 } = scenario('ctd-runner', PORT, 'containerd', 'host', () => ({
@@ -143,6 +167,9 @@ describe('a classic runner deploying to a host on the containerd image store', (
     expect((await viaProxy(PORT)).body).toBe('version=ctd-host-2\n')
     expect(run.outputs['previous-image']).toBe(v1().ref)
   })
+
+  test('on Node 24, as GitHub runs it, the stream is zstd, which this Docker unpacks itself', () =>
+    zstdStraightIntoDockerLoad('ctd-host', PORT, info.users.containerd, containerdDocker, false))
 
   test('the same build under a new tag is only tagged there, though that store names it by its manifest', async () => {
     const again = 'e2e-ctd-host/app:2-again'
@@ -216,4 +243,7 @@ describe('a classic runner deploying to Docker 26 on the classic store, which lo
     expect(run.outputs['previous-image']).toBe(v1().ref)
     expect((await viaProxy(PORT)).body).toBe('version=cls-host-2\n')
   })
+
+  test('on Node 24, as GitHub runs it, the stream is zstd, which this Docker unpacks itself', () =>
+    zstdStraightIntoDockerLoad('cls-host', PORT, info.users.classic, classicDocker, true))
 })
