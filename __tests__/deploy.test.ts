@@ -176,6 +176,25 @@ describe('deploy', () => {
     expect(host.calls).toEqual(['survey', 'abandon-lock'])
   })
 
+  it('refuses an image built for another CPU before locking, naming `image`', async () => {
+    const host = hostWithV1()
+    host.facts.platform = { os: 'linux', arch: 'arm64' }
+    const x86 = image('b2', { platform: { os: 'linux', arch: 'amd64' } })
+    await expect(run(host, { 'web:2': x86 }).result).rejects.toThrow(
+      'image: web:2 is built for linux/amd64, but the host runs linux/arm64 and has no emulator for amd64 registered'
+    )
+    expect(host.calls).toEqual(['survey', 'abandon-lock'])
+  })
+
+  it('sends it with a warning when qemu runs that CPU on the host', async () => {
+    const host = hostWithV1()
+    host.loads = image('b2', { platform: { os: 'linux', arch: 'amd64' } })
+    host.facts.platform = { os: 'linux', arch: 'arm64' }
+    host.facts.emulated = ['x86_64']
+    await run(host, { 'web:2': host.loads }).result
+    expect(core.log).toContain('warning: web:2 is built for linux/amd64; the host (linux/arm64) runs it under qemu emulation, much slower than natively')
+  })
+
   it('refuses a proxy-port in use before locking', async () => {
     const host = new FakeHost()
     host.proxy = { status: 'missing', portBusy: true, otherRoutes: [] }

@@ -5,9 +5,11 @@ import { renderRoute } from '../src/host/nginx-config.js'
 describe('preflight', () => {
   const target = 'deploy@example.com:22'
 
-  it('reads the Docker version, the user and the tools', () => {
-    const facts = parsePreflight('docker 29.0.1\ntool zstd\nuser deploy\n', target)
-    expect(facts).toEqual({ user: 'deploy', dockerVersion: '29.0.1', tools: ['zstd'] })
+  it('reads the Docker version and platform, the user, the tools and the CPUs qemu emulates', () => {
+    const facts = parsePreflight('docker 29.0.1 linux arm64\ntool zstd\nemulates x86_64\nuser deploy\n', target)
+    expect(facts).toEqual({
+      user: 'deploy', dockerVersion: '29.0.1', tools: ['zstd'], platform: { os: 'linux', arch: 'arm64' }, emulated: ['x86_64']
+    })
   })
 
   it.each([

@@ -60403,7 +60403,6 @@ function matchesPattern(pattern, name) {
 }
 
 ;// CONCATENATED MODULE: ./src/image-info.ts
-// What the action needs to know about an image, read from `docker image inspect` on either engine.
 /** Parses one object of `docker image inspect` output (or the {{json .}} of one image). */
 function parseImageInspect(json) {
     const raw = JSON.parse(json);
@@ -60419,7 +60418,8 @@ function parseImageInspect(json) {
         hasHealthcheck: test.length > 0 && test[0] !== 'NONE',
         repoTags: image.RepoTags ?? [],
         configKey: configKey(image),
-        containerdStore: image.Descriptor !== undefined || CONTAINERD_SNAPSHOTTERS.includes(image.GraphDriver?.Name ?? '')
+        containerdStore: image.Descriptor !== undefined || CONTAINERD_SNAPSHOTTERS.includes(image.GraphDriver?.Name ?? ''),
+        ...(image.Os && image.Architecture ? { platform: { os: image.Os, arch: image.Architecture } } : {})
     };
 }
 // Snapshotter names that no classic storage driver uses. Docker 26 on the containerd store has
@@ -62779,7 +62779,7 @@ async function writeState(ssh, state) {
 const PREFLIGHT_START = `
 command -v docker >/dev/null 2>&1 || { echo "problem no-docker"; exit 0; }
 command -v flock >/dev/null 2>&1 || { echo "problem no-flock"; exit 0; }
-docker version --format '{{.Server.Version}}' >"$out/version" 2>&1 &
+docker version --format '{{.Server.Version}} {{.Server.Os}} {{.Server.Arch}}' >"$out/version" 2>&1 &
 version_job=$!
 `;
 const PREFLIGHT_FINISH = `
@@ -62790,6 +62790,9 @@ echo "docker $(cat "$out/version")"
 if [ -e "$root" ]; then writable=$root; else writable=$(dirname "$root"); fi
 [ -d "$writable" ] && [ -w "$writable" ] || { echo "problem state-dir"; exit 0; }
 if command -v zstd >/dev/null 2>&1; then echo "tool zstd"; fi
+for f in /proc/sys/fs/binfmt_misc/qemu-*; do
+  if [ -r "$f" ] && read -r state <"$f" && [ "$state" = enabled ]; then echo "emulates \${f##*/qemu-}"; fi
+done
 echo "user $(id -un)"
 `;
 /** The host lacks bash: the remote shell could not even start. */
@@ -62806,10 +62809,14 @@ function parsePreflight(stdout, target, stderr = '') {
     if (docker === undefined) {
         throw new Error(`The host ${target} gave no answer to the preflight check: ${stderr.trim() || stdout.trim()}`);
     }
+    const [dockerVersion, os, arch] = docker.split(' ');
+    const listed = (key) => lines.filter((line) => line.startsWith(`${key} `)).map((line) => line.slice(key.length + 1));
     return {
         user: value('user') ?? '',
-        dockerVersion: docker,
-        tools: lines.filter((line) => line.startsWith('tool ')).map((line) => line.slice(5))
+        dockerVersion,
+        tools: listed('tool'),
+        ...(os && arch ? { platform: { os, arch } } : {}),
+        emulated: listed('emulates')
     };
 }
 function describeProblem(problem, target) {
@@ -63007,6 +63014,50 @@ async function connectHost(inputs) {
         hostKey: hostKeyCheck(inputs)
     });
     return sshHost(ssh);
+}
+
+;// CONCATENATED MODULE: ./src/platform.ts
+// Whether the host's CPU can run the image at all: an image built on GitHub's x86 runners does
+// not start on an ARM server (Graviton, Ampere, a Raspberry Pi) unless qemu is registered there.
+// Caught in the read-only check, before the image travels.
+/** Docker's architecture names → the names of binfmt_misc's qemu handlers (qemu-<name>). */
+const QEMU_NAMES = {
+    amd64: 'x86_64',
+    arm64: 'aarch64',
+    arm: 'arm',
+    '386': 'i386',
+    ppc64le: 'ppc64le',
+    s390x: 's390x',
+    riscv64: 'riscv64'
+};
+/** Image architectures a host CPU runs besides its own: x86-64 runs 32-bit x86, most ARMv8 cores 32-bit ARM. */
+const ALSO_RUNS = { amd64: ['386'], arm64: ['arm'] };
+/**
+ * `emulated`: the qemu handler names the host has enabled. Unknown platforms pass: Docker says
+ * nothing of them on some engines, and the start would show the problem anyway.
+ */
+function platformVerdict(ref, image, host, emulated) {
+    if (!image?.os || !image.arch || !host?.os || !host.arch)
+        return { ok: true };
+    const built = `${image.os}/${image.arch}`;
+    const runs = `${host.os}/${host.arch}`;
+    const rebuild = `build it for ${runs} (docker buildx build --platform ${runs})`;
+    if (image.os !== host.os)
+        return { ok: false, problem: `image: ${ref} is built for ${built}, but the host runs ${runs}; ${rebuild}` };
+    if (image.arch === host.arch)
+        return { ok: true };
+    if (emulated.includes(QEMU_NAMES[image.arch] ?? image.arch)) {
+        return { ok: true, warning: `${ref} is built for ${built}; the host (${runs}) runs it under qemu emulation, much slower than natively` };
+    }
+    if (ALSO_RUNS[host.arch]?.includes(image.arch)) {
+        return image.arch === 'arm'
+            ? { ok: true, warning: `${ref} is built for ${built}; the host (${runs}) runs it only if its CPU runs 32-bit ARM code` }
+            : { ok: true };
+    }
+    return {
+        ok: false,
+        problem: `image: ${ref} is built for ${built}, but the host runs ${runs} and has no emulator for ${image.arch} registered; ${rebuild}`
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/resolve.ts
@@ -63211,6 +63262,7 @@ function compressible(chunk) {
 
 
 
+
 /** Read-only: everything that can be refused is refused here, before the host changes. */
 async function check(inputs, host, runner) {
     const proxy = {
@@ -63238,6 +63290,14 @@ async function check(inputs, host, runner) {
     // The image must exist somewhere and its port must be known before the lock is taken.
     const plan = await planImage(inputs, host, { local, onHost: found.image }, resolveSituation(found.snapshot));
     info(`Image ${plan.ref} (${shortId(plan.image.id)}), app port ${plan.appPort}, source: ${plan.source}`);
+    // Only an image that travels is checked: one the host has already is the host's business.
+    if (plan.source === 'sent') {
+        const verdict = platformVerdict(plan.ref, plan.image.platform, host.facts.platform, host.facts.emulated ?? []);
+        if (!verdict.ok)
+            throw new Error(verdict.problem);
+        if (verdict.warning)
+            warning(verdict.warning);
+    }
     return { proxy, local, survey: found, plan };
 }
 /** What to read on the host: a rollback's image is only known from the host's own state. */

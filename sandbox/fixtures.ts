@@ -75,9 +75,9 @@ async function mustDocker(engine: Engine, args: string[], opts: ExecOptions = {}
  * The classic builder, where the CLI has no buildx and it needs nothing from a registry; on the
  * containerd-store engine BuildKit (as users build), whose layers that store keeps gzipped.
  */
-async function build(engine: Engine, context: string, tag: string): Promise<ExecResult> {
+async function build(engine: Engine, context: string, tag: string, extra: string[] = []): Promise<ExecResult> {
   if (engine !== 'containerd') {
-    return mustDocker(engine, ['build', '-q', '--force-rm', '-t', tag, context], {
+    return mustDocker(engine, ['build', '-q', '--force-rm', ...extra, '-t', tag, context], {
       env: { DOCKER_BUILDKIT: '0' },
       timeoutMs: BUILD_TIMEOUT_MS
     })
@@ -308,6 +308,24 @@ export async function buildApp(opts: AppOptions): Promise<BuiltImage> {
   const inspect = await mustDocker(engine, ['image', 'inspect', '--format', '{{.Id}} {{.Size}}', ref])
   const [id, size] = inspect.stdout.trim().split(' ')
   return { ref, id: id ?? '', sizeBytes: Number(size) }
+}
+
+/**
+ * An image for another platform (e.g. linux/arm64), built on the runner engine: FROM scratch,
+ * one file, EXPOSE 8080. It never runs; it is there to be refused.
+ */
+export async function buildPlatformImage(tag: string, platform: string): Promise<BuiltImage> {
+  const ctx = await mkdtemp(join(contextParent('runner'), 'bgs-platform-'))
+  try {
+    await writeFile(join(ctx, 'built-for'), `${platform}\n`)
+    await writeFile(join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY built-for /built-for\nEXPOSE 8080\n')
+    await build('runner', ctx, tag, ['--platform', platform])
+  } finally {
+    await rm(ctx, { recursive: true, force: true })
+  }
+  const inspect = await mustDocker('runner', ['image', 'inspect', '--format', '{{.Id}} {{.Size}}', tag])
+  const [id, size] = inspect.stdout.trim().split(' ')
+  return { ref: tag, id: id ?? '', sizeBytes: Number(size) }
 }
 
 /** Removes an image by reference; a missing image is not an error. */

@@ -6,6 +6,7 @@ import { resolveSituation } from './host/state.js'
 import type { Survey, SurveyRequest } from './host/survey.js'
 import { shortId, type ImageInfo } from './image-info.js'
 import type { Inputs } from './inputs.js'
+import { platformVerdict } from './platform.js'
 import { planImage, type ImagePlan, type RunnerDocker } from './resolve.js'
 import { chooseCodec } from './transfer/compression.js'
 
@@ -45,6 +46,12 @@ export async function check(inputs: Inputs, host: Host, runner: RunnerDocker): P
   // The image must exist somewhere and its port must be known before the lock is taken.
   const plan = await planImage(inputs, host, { local, onHost: found.image }, resolveSituation(found.snapshot))
   core.info(`Image ${plan.ref} (${shortId(plan.image.id)}), app port ${plan.appPort}, source: ${plan.source}`)
+  // Only an image that travels is checked: one the host has already is the host's business.
+  if (plan.source === 'sent') {
+    const verdict = platformVerdict(plan.ref, plan.image.platform, host.facts.platform, host.facts.emulated ?? [])
+    if (!verdict.ok) throw new Error(verdict.problem)
+    if (verdict.warning) core.warning(verdict.warning)
+  }
   return { proxy, local, survey: found, plan }
 }
 

@@ -1,3 +1,5 @@
+import type { Platform } from './platform.js'
+
 // What the action needs to know about an image, read from `docker image inspect` on either engine.
 
 export interface ImageInfo {
@@ -13,6 +15,8 @@ export interface ImageInfo {
   configKey: string
   /** Read from Docker's containerd image store, which names images by manifest digest. */
   containerdStore?: boolean
+  /** What the image is built for, when its inspect says. */
+  platform?: Platform
 }
 
 interface InspectJson {
@@ -43,7 +47,8 @@ export function parseImageInspect(json: string): ImageInfo {
     hasHealthcheck: test.length > 0 && test[0] !== 'NONE',
     repoTags: image.RepoTags ?? [],
     configKey: configKey(image),
-    containerdStore: image.Descriptor !== undefined || CONTAINERD_SNAPSHOTTERS.includes(image.GraphDriver?.Name ?? '')
+    containerdStore: image.Descriptor !== undefined || CONTAINERD_SNAPSHOTTERS.includes(image.GraphDriver?.Name ?? ''),
+    ...(image.Os && image.Architecture ? { platform: { os: image.Os, arch: image.Architecture } } : {})
   }
 }
 

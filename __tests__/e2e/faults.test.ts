@@ -3,7 +3,7 @@
 import { createServer, type Server } from 'node:net'
 import { existsSync, readdirSync } from 'node:fs'
 import { runAction, sandboxInputs, startAction, type ActionResult, type StartedAction } from '../../sandbox/action.js'
-import { buildApp, removeImage, type BuiltImage } from '../../sandbox/fixtures.js'
+import { buildApp, buildPlatformImage, removeImage, type BuiltImage } from '../../sandbox/fixtures.js'
 import { httpGet, slowRequests, startLoad } from '../../sandbox/load.js'
 import { hostSsh, readSandboxInfo, runCommand, SANDBOX_SCRIPT, type SandboxInfo } from '../../sandbox/sandbox.js'
 import { clearHost, containerStatus, hostHasImage, serviceContainers, stateFile, STATE_ROOT, viaProxy } from './host.js'
@@ -70,6 +70,7 @@ beforeAll(async () => {
   images.broken = await buildApp({ tag: 'e2e-faults/app:broken', version: 'faults-broken', variant: 'crash' })
   // Its own 97 MiB base layer, so sending it takes a few seconds and the host never has it.
   images.big = await buildApp({ tag: 'e2e-faults/app:big', version: 'faults-big', paddingMiB: 97 })
+  images.arm64 = await buildPlatformImage('e2e-faults/app:arm64', 'linux/arm64')
 })
 
 afterAll(() => clearHost(SERVICES, [NETWORK]))
@@ -369,6 +370,14 @@ describe('bad input: a clear error naming the input, and the host unchanged', ()
 
   test('the `image` exists nowhere → refused, naming `image`', async () => {
     await fails({ image: 'e2e-faults/app:never-built' }, /::error::image: e2e-faults\/app:never-built is neither on the runner's Docker engine nor on the host/)
+  })
+
+  test('the `image` is built for another CPU (linux/arm64, on this x86-64 host) → refused before it travels, naming `image`', async () => {
+    const run = await fails(
+      { image: images.arm64.ref },
+      /::error::image: e2e-faults\/app:arm64 is built for linux\/arm64, but the host runs linux\/amd64 and has no emulator for arm64 registered; build it for linux\/amd64/
+    )
+    expect(run.outputs['transferred-bytes']).toBeUndefined()
   })
 
   test('Docker is missing on the host → refused, saying so', async () => {

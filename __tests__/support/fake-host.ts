@@ -4,6 +4,7 @@ import type { Host } from '../../src/host/index.js'
 import type { HealthResult } from '../../src/host/health.js'
 import type { SwitchSpec } from '../../src/host/launch.js'
 import type { HostLock, LockOptions, PendingLock } from '../../src/host/lock.js'
+import type { HostFacts } from '../../src/host/preflight.js'
 import type { Route } from '../../src/host/nginx-config.js'
 import type { ProxyCheck, ProxySpec } from '../../src/host/proxy.js'
 import type { SurveyRequest } from '../../src/host/survey.js'
@@ -31,7 +32,7 @@ export function image(id: string, overrides: Partial<ImageInfo> = {}): ImageInfo
  */
 export class FakeHost implements Host {
   readonly target = 'root@fake:22'
-  readonly facts = { user: 'root', dockerVersion: '27.0.0', tools: [] }
+  readonly facts: HostFacts = { user: 'root', dockerVersion: '27.0.0', tools: [], platform: { os: 'linux', arch: 'amd64' } }
   readonly calls: string[] = []
   readonly images = new Map<string, ImageInfo>()
   readonly containers = new Map<string, ServiceContainer>()

@@ -1,3 +1,4 @@
+import type { Platform } from '../platform.js'
 import { STATE_ROOT } from './paths.js'
 
 // Read-only checks that turn a host the action cannot use into one clear message,
@@ -7,6 +8,10 @@ export interface HostFacts {
   user: string
   dockerVersion: string
   tools: string[]
+  /** The Docker server's OS and CPU architecture (Docker's names: linux, amd64, arm64...). */
+  platform?: Platform
+  /** CPU architectures the host runs under qemu (binfmt_misc handler names: aarch64, x86_64...). */
+  emulated?: string[]
 }
 
 // Bash that prints `problem ...` and exits when the host cannot be used; `$root` is the state
@@ -15,7 +20,7 @@ export interface HostFacts {
 export const PREFLIGHT_START = `
 command -v docker >/dev/null 2>&1 || { echo "problem no-docker"; exit 0; }
 command -v flock >/dev/null 2>&1 || { echo "problem no-flock"; exit 0; }
-docker version --format '{{.Server.Version}}' >"$out/version" 2>&1 &
+docker version --format '{{.Server.Version}} {{.Server.Os}} {{.Server.Arch}}' >"$out/version" 2>&1 &
 version_job=$!
 `
 
@@ -27,6 +32,9 @@ echo "docker $(cat "$out/version")"
 if [ -e "$root" ]; then writable=$root; else writable=$(dirname "$root"); fi
 [ -d "$writable" ] && [ -w "$writable" ] || { echo "problem state-dir"; exit 0; }
 if command -v zstd >/dev/null 2>&1; then echo "tool zstd"; fi
+for f in /proc/sys/fs/binfmt_misc/qemu-*; do
+  if [ -r "$f" ] && read -r state <"$f" && [ "$state" = enabled ]; then echo "emulates \${f##*/qemu-}"; fi
+done
 echo "user $(id -un)"
 `
 
@@ -45,10 +53,14 @@ export function parsePreflight(stdout: string, target: string, stderr = ''): Hos
   if (docker === undefined) {
     throw new Error(`The host ${target} gave no answer to the preflight check: ${stderr.trim() || stdout.trim()}`)
   }
+  const [dockerVersion, os, arch] = docker.split(' ')
+  const listed = (key: string): string[] => lines.filter((line) => line.startsWith(`${key} `)).map((line) => line.slice(key.length + 1))
   return {
     user: value('user') ?? '',
-    dockerVersion: docker,
-    tools: lines.filter((line) => line.startsWith('tool ')).map((line) => line.slice(5))
+    dockerVersion,
+    tools: listed('tool'),
+    ...(os && arch ? { platform: { os, arch } } : {}),
+    emulated: listed('emulates')
   }
 }
 
