@@ -105,6 +105,29 @@ async function zstdStraightIntoDockerLoad(
   expect((await viaProxy(port)).body).toBe(`version=${service}-zstd\n`)
 }
 
+/**
+ * Deploys v1, then v2, between two engines on the classic store: v2 must send under 1 MiB and
+ * run on the host as the runner's very image (both stores name it by its config).
+ */
+async function deltaBetweenClassicStores(
+  s: Scenario, service: string, port: number,
+  runner: (args: string[]) => Promise<ExecResult>, host: (args: string[]) => Promise<ExecResult>
+): Promise<{ first: ActionResult; run: ActionResult }> {
+  const first = await s.deploy(s.v1().ref)
+  expectOk(first)
+  expect((await viaProxy(port)).body).toBe(`version=${service}-1\n`)
+  const run = await s.deploy(s.v2().ref)
+  expectOk(run)
+  const layers = await layersFrom(runner, s.v2().ref)
+  expect(Number(run.outputs['transferred-bytes'])).toBeLessThan(1 * MiB)
+  expect(run.outputs['skipped-layers']).toBe(String(layers.length - 1))
+  expect(run.stdout).not.toContain('did not verify')
+  expect(run.outputs['image-id']).toBe(s.v2().id)
+  expect(await layersFrom(host, s.v2().id)).toEqual(layers)
+  expect((await viaProxy(port)).body).toBe(`version=${service}-2\n`)
+  return { first, run }
+}
+
 describe('a runner on the containerd image store, deploying to a classic host', () => {
   const PORT = 18140
   const { deploy, v1, v2 } = scenario('ctd-runner', PORT, 'containerd', 'host', () => ({
@@ -192,56 +215,32 @@ describe('a classic runner deploying to a host on the containerd image store', (
 
 describe("a runner on Docker 26's classic store (the OCI layout of Docker 25-28), deploying to Docker 20.10", () => {
   const PORT = 18142
-  const { deploy, v1, v2 } = scenario('cls-runner', PORT, 'classic', 'host', () => ({
+  const versions = scenario('cls-runner', PORT, 'classic', 'host', () => ({
     env: { DOCKER_HOST: info.classicDockerHost }
   }))
 
   test('its docker save names every layer blob by its diff ID, in no <v1 id> folder', async () => {
-    const listing = await saved(info.classicDockerHost, v2().ref)
-    for (const layer of await layersFrom(classicDocker, v2().ref)) {
+    const listing = await saved(info.classicDockerHost, versions.v2().ref)
+    for (const layer of await layersFrom(classicDocker, versions.v2().ref)) {
       expect(listing).toContain(layer.replace('sha256:', 'blobs/sha256/'))
     }
     expect(listing).not.toMatch(/^[a-f0-9]{64}\/layer\.tar$/m)
   })
 
-  test('a second version sends under 1 MiB, and the host runs the same image', async () => {
-    expectOk(await deploy(v1().ref))
-    expect((await viaProxy(PORT)).body).toBe('version=cls-runner-1\n')
-    const run = await deploy(v2().ref)
-    expectOk(run)
-    const layers = await layersFrom(classicDocker, v2().ref)
-    expect(Number(run.outputs['transferred-bytes'])).toBeLessThan(1 * MiB)
-    expect(run.outputs['skipped-layers']).toBe(String(layers.length - 1))
-    expect(run.stdout).not.toContain('did not verify')
-    // Classic stores on both ends name the image alike.
-    expect(run.outputs['image-id']).toBe(v2().id)
-    expect(await layersFrom(mustHostDocker, v2().id)).toEqual(layers)
-    expect((await viaProxy(PORT)).body).toBe('version=cls-runner-2\n')
-  })
+  test('a second version sends under 1 MiB, and the host runs the same image', () =>
+    deltaBetweenClassicStores(versions, 'cls-runner', PORT, classicDocker, mustHostDocker))
 })
 
 describe('a classic runner deploying to Docker 26 on the classic store, which loads as Docker 25-28 hosts do', () => {
   const PORT = 18143
-  const { deploy, v1, v2 } = scenario('cls-host', PORT, 'runner', 'classic', () => ({
+  const versions = scenario('cls-host', PORT, 'runner', 'classic', () => ({
     inputs: { username: info.users.classic }
   }))
 
   test('a second version sends under 1 MiB, and the host runs the same image', async () => {
-    const first = await deploy(v1().ref)
-    expectOk(first)
+    const { first, run } = await deltaBetweenClassicStores(versions, 'cls-host', PORT, mustRunnerDocker, classicDocker)
     expect(first.stdout).toMatch(/Docker 26[.\d]+\S* on /)
-    expect((await viaProxy(PORT)).body).toBe('version=cls-host-1\n')
-    const run = await deploy(v2().ref)
-    expectOk(run)
-    const layers = await layersFrom(mustRunnerDocker, v2().ref)
-    expect(Number(run.outputs['transferred-bytes'])).toBeLessThan(1 * MiB)
-    expect(run.outputs['skipped-layers']).toBe(String(layers.length - 1))
-    expect(run.stdout).not.toContain('did not verify')
-    // Classic stores on both ends name the image alike.
-    expect(run.outputs['image-id']).toBe(v2().id)
-    expect(await layersFrom(classicDocker, v2().id)).toEqual(layers)
-    expect(run.outputs['previous-image']).toBe(v1().ref)
-    expect((await viaProxy(PORT)).body).toBe('version=cls-host-2\n')
+    expect(run.outputs['previous-image']).toBe(versions.v1().ref)
   })
 
   test('on Node 24, as GitHub runs it, the stream is zstd, which this Docker unpacks itself', () =>
