@@ -40,5 +40,6 @@ describe('whether the host can run the image', () => {
   it('passes when either side does not say', () => {
     expect(platformVerdict('web:2', undefined, arm64, [])).toEqual({ ok: true })
     expect(platformVerdict('web:2', amd64, undefined, [])).toEqual({ ok: true })
+    expect(platformVerdict('web:2', { os: 'unknown', arch: 'unknown' }, amd64, [])).toEqual({ ok: true })
   })
 })

@@ -63032,12 +63032,13 @@ const QEMU_NAMES = {
 };
 /** Image architectures a host CPU runs besides its own: x86-64 runs 32-bit x86, most ARMv8 cores 32-bit ARM. */
 const ALSO_RUNS = { amd64: ['386'], arm64: ['arm'] };
+const known = (platform) => [platform?.os, platform?.arch].every((part) => part !== undefined && part !== '' && part !== 'unknown');
 /**
- * `emulated`: the qemu handler names the host has enabled. Unknown platforms pass: Docker says
- * nothing of them on some engines, and the start would show the problem anyway.
+ * `emulated`: the qemu handler names the host has enabled. Unknown platforms pass (an engine may
+ * not say, and attestation manifests say "unknown"): the start would show a real problem anyway.
  */
 function platformVerdict(ref, image, host, emulated) {
-    if (!image?.os || !image.arch || !host?.os || !host.arch)
+    if (!known(image) || !known(host))
         return { ok: true };
     const built = `${image.os}/${image.arch}`;
     const runs = `${host.os}/${host.arch}`;

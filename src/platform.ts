@@ -23,12 +23,15 @@ const ALSO_RUNS: Record<string, string[]> = { amd64: ['386'], arm64: ['arm'] }
 
 export type PlatformVerdict = { ok: true; warning?: string } | { ok: false; problem: string }
 
+const known = (platform: Platform | undefined): platform is Platform =>
+  [platform?.os, platform?.arch].every((part) => part !== undefined && part !== '' && part !== 'unknown')
+
 /**
- * `emulated`: the qemu handler names the host has enabled. Unknown platforms pass: Docker says
- * nothing of them on some engines, and the start would show the problem anyway.
+ * `emulated`: the qemu handler names the host has enabled. Unknown platforms pass (an engine may
+ * not say, and attestation manifests say "unknown"): the start would show a real problem anyway.
  */
 export function platformVerdict(ref: string, image: Platform | undefined, host: Platform | undefined, emulated: string[]): PlatformVerdict {
-  if (!image?.os || !image.arch || !host?.os || !host.arch) return { ok: true }
+  if (!known(image) || !known(host)) return { ok: true }
   const built = `${image.os}/${image.arch}`
   const runs = `${host.os}/${host.arch}`
   const rebuild = `build it for ${runs} (docker buildx build --platform ${runs})`
