@@ -14,8 +14,9 @@
 //   npm run bench -- --quick   smaller images, no 1 GiB step (for CI): about 35 seconds
 //
 // The sandbox and this 2-core machine are shared with the tests and the demo: the run waits (bounded)
-// for the CPU to be quiet, checks that every cold send is cold, and notes in the report any step
-// during which another session's jest, demo or action process ran. Bars missed are reported, not
+// for the CPU to be quiet, stops before measuring when an image it does not own holds a cold
+// image's layers on the host, checks that every cold send is cold, and notes in the report any
+// step during which another session's jest, demo or action process ran. Bars missed are reported, not
 // turned into a failing exit code: the exit code is non-zero only when the run itself failed.
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -30,7 +31,7 @@ import { httpGet } from '../sandbox/load.js'
 import { node24 } from '../sandbox/node24.js'
 import { chainIds } from '../src/transfer/layers.js'
 import {
-  ensureSandbox, hostDocker, hostSsh, mustHostDocker, runCommand, runnerDocker, RUNNER_DOCKER_HOST, sshArgs,
+  ensureSandbox, HOST_DOCKER_HOST, hostDocker, hostSsh, mustHostDocker, runCommand, runnerDocker, RUNNER_DOCKER_HOST, sshArgs,
   type SandboxInfo
 } from '../sandbox/sandbox.js'
 
@@ -377,18 +378,42 @@ async function diffIds(engine: 'runner' | 'host', ref: string): Promise<string[]
   return r.code === 0 ? (JSON.parse(r.stdout) as string[]) : []
 }
 
-/** How many of the image's bottom layers the host engine already holds (other images may share the base). */
-async function layersOnHost(image: BuiltImage): Promise<{ present: number; total: number }> {
+/** How many of the image's bottom layers the host engine already holds (other images may share the base), and in which images. */
+async function layersOnHost(image: BuiltImage): Promise<{ present: number; total: number; holders: string[] }> {
   const wanted = chainIds(await diffIds('runner', image.id))
-  const ids = lines((await hostDocker(['image', 'ls', '-aq', '--no-trunc'])).stdout)
-  const have = new Set<string>()
+  const ids = [...new Set(lines((await hostDocker(['image', 'ls', '-aq', '--no-trunc'])).stdout))]
+  /** Chain IDs by image, the image named by its first tag or its short ID. */
+  const chainsOf = new Map<string, Set<string>>()
   if (ids.length) {
-    const r = await hostDocker(['image', 'inspect', '--format', '{{json .RootFS.Layers}}', ...[...new Set(ids)]])
-    for (const line of lines(r.stdout)) for (const chain of chainIds(JSON.parse(line) as string[])) have.add(chain)
+    const r = await hostDocker(['image', 'inspect', '--format', '{{.Id}} {{json .RepoTags}} {{json .RootFS.Layers}}', ...ids])
+    for (const line of lines(r.stdout)) {
+      const [id = '', tags = '[]', layers = '[]'] = line.split(' ')
+      const name = (JSON.parse(tags) as string[] | null)?.[0] ?? id.replace(/^sha256:/, '').slice(0, 12)
+      chainsOf.set(name, new Set(chainIds(JSON.parse(layers) as string[])))
+    }
   }
+  const have = (chain: string): boolean => [...chainsOf.values()].some((chains) => chains.has(chain))
   let present = 0
-  while (present < wanted.length && have.has(wanted[present]!)) present++
-  return { present, total: wanted.length }
+  while (present < wanted.length && have(wanted[present]!)) present++
+  // Above the shared busybox base: which images make a cold send warm.
+  const top = present > 1 ? wanted[present - 1]! : undefined
+  const holders = top ? [...chainsOf].filter(([, chains]) => chains.has(top)).map(([name]) => name) : []
+  return { present, total: wanted.length, holders }
+}
+
+/**
+ * Every cold figure needs its image's layers off the host. Bench images are evicted by this
+ * script; any other image holding them (left by hand, or by an experiment) would make every cold
+ * send warm, so the run stops before measuring instead of reporting warm sends as cold.
+ */
+async function requireCold(images: BuiltImage[]): Promise<void> {
+  for (const image of images) {
+    const found = await layersOnHost(image)
+    if (found.present <= 1) continue
+    throw new Error(`the host engine already holds ${found.present} of the ${found.total} layers of ${image.ref} ` +
+      `(in ${found.holders.join(', ')}), so no send of it would be cold: ` +
+      `DOCKER_HOST=${HOST_DOCKER_HOST} docker image rm ${found.holders.join(' ')}, then run again.`)
+  }
 }
 
 // ------------------------------------------------------------------------------------ app boot
@@ -617,6 +642,7 @@ async function main(): Promise<void> {
   try {
     await clearService()
     await evict([...ours, ...(await benchImagesOnHost())])
+    await requireCold(ours)
 
     // ------------------------------------------------------------ 1. cold deploy
     await step('1. cold')
