@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { HealthSpec } from '../src/host/health.js'
 import { launchCandidate, type SwitchSpec } from '../src/host/launch.js'
@@ -32,7 +32,7 @@ case "$1" in
     done
     # unshare ignores SIGTERM while its child runs: the end of the probe shell is passed on as KILL.
     exec 3<&0
-    unshare --pid --fork --kill-child --mount-proc sh -c '[ -z "\${STUB_OLD_WORKER:-}" ] || old-nginx-worker & exec sh' <&3 &
+    unshare --pid --fork --kill-child --mount-proc sh <&3 &
     child=$!
     trap 'kill -9 $child' TERM
     wait $child ;;
@@ -58,14 +58,6 @@ const STUB_NGINX = `#!/bin/sh
 echo "nginx $*" >> "$STUB_LOG"
 if [ "$1" = -t ] && [ -n "\${STUB_NGINX_T_ERROR:-}" ]; then echo "$STUB_NGINX_T_ERROR"; exit 1; fi
 exit 0
-`
-
-// With STUB_OLD_WORKER set, the proxy's namespace holds an nginx worker from before the reload
-// that never says "shutting down": it leaves after STUB_OLD_WORKER seconds, and notes that it did.
-const OLD_WORKER = `#!/usr/bin/perl
-$0 = 'nginx: worker process';
-sleep($ENV{STUB_OLD_WORKER});
-open(my $gone, '>', "$ENV{STUB_LOG}.worker-gone") or die;
 `
 
 const candidate: CandidateSpec = { name: 'web-blue', network: 'bluegreen', service: 'web', slot: 'blue', image: 'web:2', imageId: 'sha256:abc' }
@@ -105,7 +97,7 @@ function hostState(stateRoot: string) {
 }
 
 describe('launching the candidate', () => {
-  const stubs = stubCommands({ docker: STUB_DOCKER, wget: STUB_WGET, nginx: STUB_NGINX, 'old-nginx-worker': OLD_WORKER })
+  const stubs = stubCommands({ docker: STUB_DOCKER, wget: STUB_WGET, nginx: STUB_NGINX })
   const roots = tempDir('bg-root-')
   afterAll(() => stubs.remove())
   let log: string
@@ -179,18 +171,6 @@ describe('launching the candidate', () => {
       expect(calls).toMatch(/^update --restart unless-stopped web-blue$/m)
       expect(calls).toMatch(/^nginx -t\nnginx -s reload$/m)
       expect(calls.match(/^exec /gm)).toHaveLength(1)
-    })
-
-    it('waits until the nginx workers from before the reload stop taking connections, when a slot was live', async () => {
-      expect(await launch({ STUB_OLD_WORKER: '3' }).switched()).toEqual({ ok: true })
-      expect(existsSync(`${log}.worker-gone`)).toBe(true)
-    })
-
-    it("does not wait for nginx's hand-over on the service's first switch: no old slot could get a request", async () => {
-      rmSync(host.conf)
-      expect(await launch({ STUB_OLD_WORKER: '3' }).switched()).toEqual({ ok: true })
-      expect(existsSync(`${log}.worker-gone`)).toBe(false)
-      expect(readFileSync(host.conf, 'utf8')).toBe(renderRoute(route))
     })
 
     it('fails like a switch that did not take when the candidate cannot get its restart policy', async () => {

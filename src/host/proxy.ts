@@ -123,9 +123,8 @@ export type SwitchResult =
 // for ~100 ms after a reload the old workers still accept connections (with the old config)
 // until the master tells them to shut down. Once every worker from before says "shutting down",
 // no new request can reach the old route, and the drain only has to wait for those in flight.
-// A service that had no route has no old slot to drain: its first switch does not wait ($6 is no).
 const SWITCH_IN_PROXY = `
-probe=$1 url=$2 host=$3 slot=$4 tries=$5 handover=\${6:-yes} i=0
+probe=$1 url=$2 host=$3 slot=$4 tries=$5 i=0
 title() { tr '\\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | sed 's/ *$//'; }
 workers() {
   for p in /proc/[0-9]*; do
@@ -149,7 +148,6 @@ while [ "$i" -lt "$tries" ]; do
   i=$((i + 1)); sleep 0.02
 done
 [ "$i" -lt "$tries" ] || { echo "$line"; exit 4; }
-[ "$handover" = yes ] || exit 0
 for _ in $(seq 1 500); do
   old_accepting || exit 0
   sleep 0.01
@@ -174,7 +172,7 @@ if [ "$(cat "$lockdir/lock.generation" 2>/dev/null || true)" != "$generation" ] 
 fi
 proxy_switch() {
   local code=0
-  shell_send 'sh -c "$BG_SWITCH" sh "$BG_PROBE" "$BG_SWITCH_URL" "$BG_HOST" "$BG_SLOT" 500 '"$handover"' 2>&1' ||
+  shell_send 'sh -c "$BG_SWITCH" sh "$BG_PROBE" "$BG_SWITCH_URL" "$BG_HOST" "$BG_SLOT" 500 2>&1' ||
     { echo "no shell in $proxy to switch with"; return 8; }
   shell_read 60 || code=$?
   if [ "$code" = 255 ]; then echo "no answer from the shell in $proxy"; return 8; fi
@@ -185,8 +183,7 @@ ${PROXY_LOCK}
 policy_err=$(mktemp)
 docker update --restart unless-stopped "$name" >/dev/null 2>"$policy_err" &
 policy=$!
-handover=no
-if [ -f "$conf" ]; then cp -p "$conf" "$saved"; handover=yes; else rm -f "$saved"; fi
+if [ -f "$conf" ]; then cp -p "$conf" "$saved"; else rm -f "$saved"; fi
 printf '%s\\n' "$route" > "$conf.next"
 mv -f "$conf.next" "$conf"
 code=0
