@@ -57,17 +57,31 @@ describe('adaptive gzip', () => {
 })
 
 describe('chooseCodec', () => {
+  const remote = (zstd: boolean) => ({ zstd, onThisMachine: false })
+  const local = { zstd: true, onThisMachine: true }
+
   it('auto picks zstd only where both ends have it, else gzip level 1', () => {
-    expect(chooseCodec('auto', undefined, true, true)).toMatchObject({ codec: 'zstd', level: 3 })
-    expect(chooseCodec('auto', undefined, false, true)).toMatchObject({ codec: 'gzip', level: 1 })
-    expect(chooseCodec('auto', undefined, true, false)).toMatchObject({ codec: 'gzip', level: 1 })
-    expect(chooseCodec('auto', undefined, false, false)).toMatchObject({ codec: 'gzip', level: 1 })
-    expect(chooseCodec('gzip', 6, false, true)).toMatchObject({ codec: 'gzip', level: 6 })
-    expect(chooseCodec('none', undefined, true, true)).toMatchObject({ codec: 'none' })
+    expect(chooseCodec('auto', undefined, remote(true), true)).toMatchObject({ codec: 'zstd', level: 3 })
+    expect(chooseCodec('auto', undefined, remote(false), true)).toMatchObject({ codec: 'gzip', level: 1 })
+    expect(chooseCodec('auto', undefined, remote(true), false)).toMatchObject({ codec: 'gzip', level: 1 })
+    expect(chooseCodec('auto', undefined, remote(false), false)).toMatchObject({ codec: 'gzip', level: 1 })
+    expect(chooseCodec('gzip', 6, remote(false), true)).toMatchObject({ codec: 'gzip', level: 6 })
+    expect(chooseCodec('none', undefined, remote(true), true)).toMatchObject({ codec: 'none' })
+  })
+
+  it('auto sends the archive as it is to a host on this machine, unless a compression-level asks for compression', () => {
+    expect(chooseCodec('auto', undefined, local, true)).toEqual({
+      codec: 'none', level: 0, reason: 'auto: none, the host is this machine (no network to save time on)'
+    })
+    expect(chooseCodec('auto', 5, local, true)).toMatchObject({ codec: 'zstd', level: 5 })
+    expect(chooseCodec('auto', 4, { zstd: false, onThisMachine: true }, true)).toMatchObject({ codec: 'gzip', level: 4 })
+    // An explicit codec is what it says, on this machine too.
+    expect(chooseCodec('gzip', undefined, local, true)).toMatchObject({ codec: 'gzip', level: 1 })
+    expect(chooseCodec('zstd', undefined, local, true)).toMatchObject({ codec: 'zstd', level: 3 })
   })
 
   it('explains why an explicit choice cannot work', () => {
-    expect(() => chooseCodec('zstd', undefined, true, false)).toThrow(/^compression: zstd needs Node.js 22.15/)
-    expect(() => chooseCodec('zstd', undefined, false, true)).toThrow(/^compression: zstd needs the zstd command on the host/)
+    expect(() => chooseCodec('zstd', undefined, remote(true), false)).toThrow(/^compression: zstd needs Node.js 22.15/)
+    expect(() => chooseCodec('zstd', undefined, remote(false), true)).toThrow(/^compression: zstd needs the zstd command on the host/)
   })
 })

@@ -57,6 +57,16 @@ describe('deploy', () => {
     expect(host.closed).toBe(true)
   })
 
+  it('sends the image as it is to a host on the runner\'s own machine, where compressing only costs time', async () => {
+    const host = new FakeHost()
+    host.onThisMachine = true
+    host.loads = v2
+    const report = await run(host, { 'web:2': v2 }).result
+    expect(report.transfer).toMatchObject({ source: 'sent', codec: 'none' })
+    expect(host.calls).toContain('load none')
+    expect(core.log.join('\n')).toContain('auto: none, the host is this machine')
+  })
+
   it('second deploy goes to the idle slot and retires the old one after the switch', async () => {
     const host = hostWithV1()
     host.loads = v2

@@ -61378,6 +61378,34 @@ class NodeSSH {
 
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
+;// CONCATENATED MODULE: ./src/link.ts
+
+
+// What lies between the runner and the host. On this machine there is no network: the kernel
+// copies the bytes, so compressing them only spends CPU that both ends share (measured on the
+// sandbox: an 82 MiB image, 8 alternating pairs, 0.12 s faster sent as it is than gzipped).
+/** The plain form of an address: an IPv4-mapped IPv6 address as IPv4, a zone dropped. */
+function plain(address) {
+    const bare = address.replace(/%.*$/, '').toLowerCase();
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(bare);
+    return mapped ? mapped[1] : bare;
+}
+/**
+ * Whether the SSH connection's remote address is this machine: a loopback address, or one of
+ * this machine's own interface addresses (the kernel delivers those without a network too).
+ */
+function isThisMachine(remoteAddress, interfaces = external_node_os_default().networkInterfaces()) {
+    if (!remoteAddress || external_node_net_default().isIP(plain(remoteAddress)) === 0)
+        return false;
+    const address = plain(remoteAddress);
+    if (address === '::1' || address.startsWith('127.'))
+        return true;
+    return Object.values(interfaces).some((list) => (list ?? []).some((entry) => plain(entry.address) === address));
+}
+
 ;// CONCATENATED MODULE: ./src/ssh-verify.ts
 
 
@@ -61611,6 +61639,7 @@ class RemoteShell {
 
 
 
+
 /** The one quoting helper: a single-quoted word for any POSIX shell. */
 function quote(value) {
     if (value.includes('\0'))
@@ -61649,10 +61678,13 @@ class Ssh {
     target;
     socket;
     shell;
+    /** The host is the runner's own machine: no network between them (link.ts). */
+    onThisMachine;
     constructor(client, target, socket) {
         this.client = client;
         this.target = target;
         this.socket = socket;
+        this.onThisMachine = isThisMachine(socket.remoteAddress);
     }
     static async connect(options) {
         checkPrivateKey(options.key, options.passphrase);
@@ -62962,6 +62994,7 @@ function sshHost(ssh) {
     let facts;
     return {
         target: ssh.target,
+        onThisMachine: ssh.onThisMachine,
         get facts() {
             if (!facts)
                 throw new Error('the host was not checked yet');
@@ -63140,19 +63173,21 @@ function unpackerFor(head) {
         return () => zstd({ chunkSize: CHUNK_BYTES });
     return undefined;
 }
-function chooseCodec(requested, level, 
-/** The host can load a zstd stream (host/images.ts: hostTakesZstd). */
-hostZstd, zstdInNode = nodeHasZstd()) {
+function chooseCodec(requested, level, host, zstdInNode = nodeHasZstd()) {
     if (requested === 'none')
         return { codec: 'none', level: 0, reason: 'compression: none' };
     if (requested === 'zstd') {
         if (!zstdInNode)
             throw new Error(`compression: zstd needs Node.js 22.15 or later on the runner (this is ${process.version})`);
-        if (!hostZstd)
+        if (!host.zstd)
             throw new Error('compression: zstd needs the zstd command on the host, or Docker 25 or later there');
         return { codec: 'zstd', level: level ?? ZSTD_LEVEL, reason: 'compression: zstd' };
     }
-    if (requested === 'auto' && zstdInNode && hostZstd) {
+    // A compression-level asks for compression, wherever the host is.
+    if (requested === 'auto' && host.onThisMachine && level === undefined) {
+        return { codec: 'none', level: 0, reason: 'auto: none, the host is this machine (no network to save time on)' };
+    }
+    if (requested === 'auto' && zstdInNode && host.zstd) {
         return { codec: 'zstd', level: level ?? ZSTD_LEVEL, reason: 'auto: zstd on both ends' };
     }
     // docker load reads gzip itself: the host needs no tool for it.
@@ -63287,7 +63322,7 @@ async function check(inputs, host, runner) {
             'To change it, remove the proxy container: the next deploy recreates it (a short outage).');
     }
     if (!inputs.rollback)
-        chooseCodec(inputs.compression, inputs.compressionLevel, hostTakesZstd(host.facts));
+        codecFor(inputs, host);
     // The image must exist somewhere and its port must be known before the lock is taken.
     const plan = await planImage(inputs, host, { local, onHost: found.image }, resolveSituation(found.snapshot));
     info(`Image ${plan.ref} (${shortId(plan.image.id)}), app port ${plan.appPort}, source: ${plan.source}`);
@@ -63300,6 +63335,11 @@ async function check(inputs, host, runner) {
             warning(verdict.warning);
     }
     return { proxy, local, survey: found, plan };
+}
+/** The codec of the image stream to this host; throws when an explicit choice cannot work there. */
+function codecFor(inputs, host) {
+    const link = { zstd: hostTakesZstd(host.facts), onThisMachine: host.onThisMachine };
+    return chooseCodec(inputs.compression, inputs.compressionLevel, link);
 }
 /** What to read on the host: a rollback's image is only known from the host's own state. */
 function surveyRequest(inputs, proxy) {
@@ -63473,8 +63513,6 @@ function progressLine(source, elapsedMs) {
 
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const external_node_fs_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 // EXTERNAL MODULE: ./node_modules/tar-stream/index.js
 var tar_stream = __nccwpck_require__(6118);
 ;// CONCATENATED MODULE: ./src/transfer/legacy-ids.ts
@@ -63928,8 +63966,6 @@ function compressedBody(archive, codec, sent) {
 
 
 
-
-
 /** The blue-green sequence. Only the idle slot changes until the candidate has proven healthy. */
 async function deploy(inputs, deps) {
     const phases = new Phases();
@@ -64056,7 +64092,7 @@ class LockedDeploy {
             this.transfer = { ...base, source: plan.source, skippedLayers: base.totalLayers };
             return;
         }
-        const codec = chooseCodec(inputs.compression, inputs.compressionLevel, hostTakesZstd(this.host.facts));
+        const codec = codecFor(inputs, this.host);
         const sending = sendImage(this.host, plan.ref, plan.image, codec, {
             spoolDir: process.env.RUNNER_TEMP || undefined,
             save: (ref) => this.ahead?.take(ref) ?? this.deps.runner.save(ref),

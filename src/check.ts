@@ -8,7 +8,7 @@ import { shortId, type ImageInfo } from './image-info.js'
 import type { Inputs } from './inputs.js'
 import { platformVerdict } from './platform.js'
 import { planImage, type ImagePlan, type RunnerDocker } from './resolve.js'
-import { chooseCodec } from './transfer/compression.js'
+import { chooseCodec, type CodecChoice } from './transfer/compression.js'
 
 export interface Checked {
   proxy: ProxySpec
@@ -42,7 +42,7 @@ export async function check(inputs: Inputs, host: Host, runner: RunnerDocker): P
         'To change it, remove the proxy container: the next deploy recreates it (a short outage).'
     )
   }
-  if (!inputs.rollback) chooseCodec(inputs.compression, inputs.compressionLevel, hostTakesZstd(host.facts))
+  if (!inputs.rollback) codecFor(inputs, host)
   // The image must exist somewhere and its port must be known before the lock is taken.
   const plan = await planImage(inputs, host, { local, onHost: found.image }, resolveSituation(found.snapshot))
   core.info(`Image ${plan.ref} (${shortId(plan.image.id)}), app port ${plan.appPort}, source: ${plan.source}`)
@@ -53,6 +53,12 @@ export async function check(inputs: Inputs, host: Host, runner: RunnerDocker): P
     if (verdict.warning) core.warning(verdict.warning)
   }
   return { proxy, local, survey: found, plan }
+}
+
+/** The codec of the image stream to this host; throws when an explicit choice cannot work there. */
+export function codecFor(inputs: Inputs, host: Host): CodecChoice {
+  const link = { zstd: hostTakesZstd(host.facts), onThisMachine: host.onThisMachine }
+  return chooseCodec(inputs.compression, inputs.compressionLevel, link)
 }
 
 /** What to read on the host: a rollback's image is only known from the host's own state. */

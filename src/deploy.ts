@@ -1,6 +1,5 @@
 import * as core from '@actions/core'
 import type { Host } from './host/index.js'
-import { hostTakesZstd } from './host/images.js'
 import type { Launch } from './host/launch.js'
 import type { HostLock } from './host/lock.js'
 import type { Route } from './host/nginx-config.js'
@@ -9,13 +8,12 @@ import {
   nextState, resolveSituation, type Release, type ServiceSnapshot, type ServiceState, type Situation
 } from './host/state.js'
 import type { Inputs } from './inputs.js'
-import { check, surveyRequest, type Checked } from './check.js'
+import { check, codecFor, surveyRequest, type Checked } from './check.js'
 import { logChanges, Phases } from './phases.js'
 import type { DeployReport, TransferReport } from './report.js'
 import { planImage, sourceMessage, type ImagePlan, type RunnerDocker } from './resolve.js'
 import { SaveAhead } from './runner-docker.js'
 import type { Survey } from './host/survey.js'
-import { chooseCodec } from './transfer/compression.js'
 import { sendImage } from './transfer/transfer.js'
 
 export interface DeployDeps {
@@ -146,7 +144,7 @@ class LockedDeploy {
       this.transfer = { ...base, source: plan.source, skippedLayers: base.totalLayers }
       return
     }
-    const codec = chooseCodec(inputs.compression, inputs.compressionLevel, hostTakesZstd(this.host.facts))
+    const codec = codecFor(inputs, this.host)
     const sending = sendImage(this.host, plan.ref, plan.image, codec, {
       spoolDir: process.env.RUNNER_TEMP || undefined,
       save: (ref) => this.ahead?.take(ref) ?? this.deps.runner.save(ref),

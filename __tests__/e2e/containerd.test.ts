@@ -93,11 +93,11 @@ async function zstdStraightIntoDockerLoad(
 ): Promise<void> {
   const fresh = await buildApp({ tag: `e2e-${service}/app:zstd`, version: `${service}-zstd`, randomPaddingMiB: 4, paddingMiB: 2 })
   const run = await runAction(
-    sandboxInputs(info, { image: fresh.ref, service, network: `e2e-${service}`, 'proxy-port': String(port), username }),
+    sandboxInputs(info, { image: fresh.ref, service, network: `e2e-${service}`, 'proxy-port': String(port), username, compression: 'zstd' }),
     { node: await node24() }
   )
   expectOk(run)
-  expect(run.stdout).toContain('auto: zstd on both ends')
+  expect(run.stdout).toContain('compression: zstd (level 3)')
   expect(Number(run.outputs['transferred-bytes'])).toBeGreaterThan(4 * MiB)
   if (sameId) expect(run.outputs['image-id']).toBe(fresh.id)
   else expect(run.outputs['image-id']).not.toBe(fresh.id)

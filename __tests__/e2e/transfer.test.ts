@@ -43,14 +43,14 @@ beforeAll(async () => {
 
 afterAll(() => clearHost(['t-delta', 't-zstd', 't-plain'], [NETWORK]))
 
-test('a cold deploy sends the whole image, compressed where it compresses', async () => {
-  const run = await runAction(inputs('t-delta', v1.ref))
+test('a cold deploy with gzip (what auto picks for a host across a network) sends the whole image, compressed where it compresses', async () => {
+  const run = await runAction(inputs('t-delta', v1.ref, { compression: 'gzip' }))
   expectOk(run)
   const sent = Number(run.outputs['transferred-bytes'])
   // The random 24 MiB cannot shrink; the text and the rest must.
   expect(sent).toBeGreaterThan(24 * MiB)
   expect(sent).toBeLessThan(v1.sizeBytes * 0.9)
-  expect(run.stdout).toMatch(/\d of \d layers are already on the host; auto: gzip/)
+  expect(run.stdout).toMatch(/\d of \d layers are already on the host; compression: gzip \(level 1\)/)
   expect((await viaProxy(PORT, '/', 't-delta.test')).body).toBe('version=transfer-1\n')
 })
 
@@ -100,21 +100,27 @@ test('the same build under a new tag (a new commit, nothing changed) is tagged o
   }
 })
 
-test('on Node 24, as GitHub runs it, the stream is zstd and the image arrives whole', async () => {
+test('on Node 24, as GitHub runs it, a zstd stream arrives whole', async () => {
   const fresh = await buildApp({ tag: 'e2e-transfer/app:zstd', version: 'transfer-zstd', paddingMiB: 3 })
   await removeImage(fresh.id, 'host')
-  const run = await runAction(inputs('t-zstd', fresh.ref), { node: await node24() })
+  const run = await runAction(inputs('t-zstd', fresh.ref, { compression: 'zstd' }), { node: await node24() })
   expectOk(run)
-  expect(run.stdout).toContain('auto: zstd on both ends')
+  expect(run.stdout).toContain('compression: zstd (level 3)')
+  // 3 MiB of text shrink to far less.
+  expect(Number(run.outputs['transferred-bytes'])).toBeLessThan(1 * MiB)
   expect(run.outputs['image-id']).toBe(fresh.id)
   expect((await viaProxy(PORT, '/', 't-zstd.test')).body).toBe('version=transfer-zstd\n')
 })
 
-test('compression: none sends the archive as it is', async () => {
-  const fresh = await buildApp({ tag: 'e2e-transfer/app:plain', version: 'transfer-plain' })
+test('auto sends the archive as it is to a host on the runner\'s own machine (the sandbox is on 127.0.0.1)', async () => {
+  // A base of its own (the zstd test's image keeps its 3 MiB base on the host).
+  const fresh = await buildApp({ tag: 'e2e-transfer/app:plain', version: 'transfer-plain', paddingMiB: 5 })
   await removeImage(fresh.id, 'host')
-  const run = await runAction(inputs('t-plain', fresh.ref, { compression: 'none' }))
+  const run = await runAction(inputs('t-plain', fresh.ref))
   expectOk(run)
-  expect(run.stdout).toContain('compression: none')
+  expect(run.stdout).toContain('auto: none, the host is this machine (no network to save time on)')
+  // 5 MiB of text that any codec would shrink several times went as they are.
+  expect(Number(run.outputs['transferred-bytes'])).toBeGreaterThan(5 * MiB)
+  expect(run.summary).toMatch(/in [\d.]+ m?s(?: at [\d.]+ MiB\/s)?, none\./)
   expect((await viaProxy(PORT, '/', 't-plain.test')).body).toBe('version=transfer-plain\n')
 })

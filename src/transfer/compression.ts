@@ -46,20 +46,31 @@ export function unpackerFor(head: Buffer): (() => Transform) | undefined {
   return undefined
 }
 
+/** What the codec depends on at the host's end. */
+export interface HostLink {
+  /** The host can load a zstd stream (host/images.ts: hostTakesZstd). */
+  zstd: boolean
+  /** The host is the runner's own machine (link.ts). */
+  onThisMachine: boolean
+}
+
 export function chooseCodec(
   requested: Compression,
   level: number | undefined,
-  /** The host can load a zstd stream (host/images.ts: hostTakesZstd). */
-  hostZstd: boolean,
+  host: HostLink,
   zstdInNode = nodeHasZstd()
 ): CodecChoice {
   if (requested === 'none') return { codec: 'none', level: 0, reason: 'compression: none' }
   if (requested === 'zstd') {
     if (!zstdInNode) throw new Error(`compression: zstd needs Node.js 22.15 or later on the runner (this is ${process.version})`)
-    if (!hostZstd) throw new Error('compression: zstd needs the zstd command on the host, or Docker 25 or later there')
+    if (!host.zstd) throw new Error('compression: zstd needs the zstd command on the host, or Docker 25 or later there')
     return { codec: 'zstd', level: level ?? ZSTD_LEVEL, reason: 'compression: zstd' }
   }
-  if (requested === 'auto' && zstdInNode && hostZstd) {
+  // A compression-level asks for compression, wherever the host is.
+  if (requested === 'auto' && host.onThisMachine && level === undefined) {
+    return { codec: 'none', level: 0, reason: 'auto: none, the host is this machine (no network to save time on)' }
+  }
+  if (requested === 'auto' && zstdInNode && host.zstd) {
     return { codec: 'zstd', level: level ?? ZSTD_LEVEL, reason: 'auto: zstd on both ends' }
   }
   // docker load reads gzip itself: the host needs no tool for it.
