@@ -55,7 +55,8 @@ export async function sendImage(
   }))
   const skip = listing.then((layers) => {
     const count = sharedLayerCount(image.diffIds, layers.chainIds)
-    deps.log(`${count} of ${image.diffIds.length} layers are already on the host; ${codec.reason} (level ${codec.level})`)
+    const level = codec.codec === 'none' ? '' : ` (level ${codec.level})`
+    deps.log(`${count} of ${image.diffIds.length} layers are already on the host; ${codec.reason}${level}`)
     if (count > 0 && layers.containerdStore) {
       deps.log('The host uses the containerd image store: the partial load is verified and resent in full if it fails')
     }
