@@ -1,6 +1,7 @@
 import { jest } from '@jest/globals'
 import { coreMock } from './support/core-mock.js'
 import { FakeHost, fakeRunner, image } from './support/fake-host.js'
+import { runnerBootId } from '../src/link.js'
 
 const core = coreMock()
 jest.unstable_mockModule('@actions/core', () => core)
@@ -57,9 +58,10 @@ describe('deploy', () => {
     expect(host.closed).toBe(true)
   })
 
-  it('sends the image as it is to a host on the runner\'s own machine, where compressing only costs time', async () => {
+  it('sends the image as it is to a host on the runner\'s own kernel, where compressing only costs time', async () => {
     const host = new FakeHost()
-    host.onThisMachine = true
+    host.facts.bootId = runnerBootId()
+    expect(host.facts.bootId).toMatch(/^[0-9a-f-]{36}$/)
     host.loads = v2
     const report = await run(host, { 'web:2': v2 }).result
     expect(report.transfer).toMatchObject({ source: 'sent', codec: 'none' })

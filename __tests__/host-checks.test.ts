@@ -12,6 +12,12 @@ describe('preflight', () => {
     })
   })
 
+  it("reads the kernel's boot ID, when the host has one to show", () => {
+    const boot = '5d3a1f0e-8c2b-4d7e-9f61-0a4b2c3d4e5f'
+    expect(parsePreflight(`docker 20.10.24 linux amd64\nuser deploy\nboot ${boot}\n`, target).bootId).toBe(boot)
+    expect(parsePreflight('docker 20.10.24 linux amd64\nuser deploy\nboot \n', target).bootId).toBeUndefined()
+  })
+
   it.each([
     ['problem no-bash', /has no bash on the PATH/],
     ['problem no-docker', /has no docker command on the PATH/],

@@ -1,28 +1,28 @@
-import type { NetworkInterfaceInfo } from 'node:os'
-import { isThisMachine } from '../src/link.js'
+import { onThisMachine, runnerBootId } from '../src/link.js'
 
-const nic = (address: string, family: 'IPv4' | 'IPv6'): NetworkInterfaceInfo =>
-  ({ address, family, netmask: '', mac: '00:00:00:00:00:00', internal: false, cidr: null }) as NetworkInterfaceInfo
-const interfaces = { lo: [nic('127.0.0.1', 'IPv4'), nic('::1', 'IPv6')], eth0: [nic('10.1.2.3', 'IPv4'), nic('fe80::1', 'IPv6')] }
+const BOOT = '5d3a1f0e-8c2b-4d7e-9f61-0a4b2c3d4e5f'
 
-describe('isThisMachine', () => {
-  it('knows loopback addresses, IPv4-mapped ones too', () => {
-    for (const address of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1']) {
-      expect(isThisMachine(address, {})).toBe(true)
-    }
+describe('onThisMachine', () => {
+  it("is true only when the host's boot ID is the runner kernel's own", () => {
+    expect(onThisMachine(BOOT, BOOT)).toBe(true)
+    // 127.0.0.1 through an SSH tunnel reaches another kernel: it does not count.
+    expect(onThisMachine('0b9c8d7e-6f5a-4b3c-2d1e-0f9a8b7c6d5e', BOOT)).toBe(false)
   })
 
-  it("knows the machine's own interface addresses, whatever their zone", () => {
-    expect(isThisMachine('10.1.2.3', interfaces)).toBe(true)
-    expect(isThisMachine('::ffff:10.1.2.3', interfaces)).toBe(true)
-    expect(isThisMachine('fe80::1%eth0', interfaces)).toBe(true)
+  it('is false when either side has no boot ID (an old preflight, a runner that is not Linux)', () => {
+    expect(onThisMachine(undefined, BOOT)).toBe(false)
+    expect(onThisMachine(BOOT, undefined)).toBe(false)
+    expect(onThisMachine(undefined, undefined)).toBe(false)
+  })
+})
+
+describe('runnerBootId', () => {
+  it('reads the kernel boot ID, trimmed', () => {
+    expect(runnerBootId(() => `${BOOT}\n`)).toBe(BOOT)
   })
 
-  it('takes any other address, or none, for a host across a network', () => {
-    expect(isThisMachine('10.1.2.4', interfaces)).toBe(false)
-    expect(isThisMachine('203.0.113.7', interfaces)).toBe(false)
-    expect(isThisMachine('2001:db8::1', interfaces)).toBe(false)
-    expect(isThisMachine(undefined, interfaces)).toBe(false)
-    expect(isThisMachine('', interfaces)).toBe(false)
+  it('is undefined where there is none to read', () => {
+    expect(runnerBootId(() => { throw new Error('ENOENT') })).toBeUndefined()
+    expect(runnerBootId(() => '\n')).toBeUndefined()
   })
 })

@@ -6,6 +6,7 @@ import { resolveSituation } from './host/state.js'
 import type { Survey, SurveyRequest } from './host/survey.js'
 import { shortId, type ImageInfo } from './image-info.js'
 import type { Inputs } from './inputs.js'
+import { onThisMachine } from './link.js'
 import { platformVerdict } from './platform.js'
 import { planImage, type ImagePlan, type RunnerDocker } from './resolve.js'
 import { chooseCodec, type CodecChoice } from './transfer/compression.js'
@@ -57,7 +58,7 @@ export async function check(inputs: Inputs, host: Host, runner: RunnerDocker): P
 
 /** The codec of the image stream to this host; throws when an explicit choice cannot work there. */
 export function codecFor(inputs: Inputs, host: Host): CodecChoice {
-  const link = { zstd: hostTakesZstd(host.facts), onThisMachine: host.onThisMachine }
+  const link = { zstd: hostTakesZstd(host.facts), onThisMachine: onThisMachine(host.facts.bootId) }
   return chooseCodec(inputs.compression, inputs.compressionLevel, link)
 }
 

@@ -6,7 +6,6 @@ import ssh2 from 'ssh2'
 import type { ClientChannel } from 'ssh2'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { isThisMachine } from './link.js'
 import { verifyHostKey, type HostKeyCheck } from './ssh-verify.js'
 import { RemoteShell, SHELL_COMMAND, lineSplitter } from './remote-shell.js'
 
@@ -77,16 +76,12 @@ export function checkPrivateKey(key: string, passphrase: string): void {
 /** One SSH connection, kept for the whole run; short steps share one remote shell on it. */
 export class Ssh {
   private shell?: Promise<RemoteShell>
-  /** The host is the runner's own machine: no network between them (link.ts). */
-  readonly onThisMachine: boolean
 
   private constructor(
     private readonly client: NodeSSH,
     readonly target: string,
     private readonly socket: net.Socket
-  ) {
-    this.onThisMachine = isThisMachine(socket.remoteAddress)
-  }
+  ) {}
 
   static async connect(options: SshOptions): Promise<Ssh> {
     checkPrivateKey(options.key, options.passphrase)

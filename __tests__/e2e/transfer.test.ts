@@ -112,7 +112,7 @@ test('on Node 24, as GitHub runs it, a zstd stream arrives whole', async () => {
   expect((await viaProxy(PORT, '/', 't-zstd.test')).body).toBe('version=transfer-zstd\n')
 })
 
-test('auto sends the archive as it is to a host on the runner\'s own machine (the sandbox is on 127.0.0.1)', async () => {
+test("auto sends the archive as it is to a host on the runner's own machine (the sandbox shares the runner's kernel)", async () => {
   // A base of its own (the zstd test's image keeps its 3 MiB base on the host).
   const fresh = await buildApp({ tag: 'e2e-transfer/app:plain', version: 'transfer-plain', paddingMiB: 5 })
   await removeImage(fresh.id, 'host')

@@ -32,8 +32,6 @@ export function image(id: string, overrides: Partial<ImageInfo> = {}): ImageInfo
  */
 export class FakeHost implements Host {
   readonly target = 'root@fake:22'
-  /** A host across a network unless a test says otherwise. */
-  onThisMachine = false
   readonly facts: HostFacts = { user: 'root', dockerVersion: '27.0.0', tools: [], platform: { os: 'linux', arch: 'amd64' } }
   readonly calls: string[] = []
   readonly images = new Map<string, ImageInfo>()

@@ -17,8 +17,6 @@ import { survey, type Survey, type SurveyRequest } from './survey.js'
 /** Every remote step the deploy takes, so the sequence can run against a fake host in tests. */
 export interface Host {
   readonly target: string
-  /** The host is the runner's own machine (loopback or one of its addresses). */
-  readonly onThisMachine: boolean
   /** Known after the first survey with preflight: true. */
   readonly facts: HostFacts
   /** Opens the lock's channel at once; the lock is taken by acquire(). */
@@ -45,7 +43,6 @@ export function sshHost(ssh: Ssh): Host {
   let facts: HostFacts | undefined
   return {
     target: ssh.target,
-    onThisMachine: ssh.onThisMachine,
     get facts() {
       if (!facts) throw new Error('the host was not checked yet')
       return facts

@@ -1,3 +1,4 @@
+import { BOOT_ID_LINE } from '../link.js'
 import type { Platform } from '../platform.js'
 import { STATE_ROOT } from './paths.js'
 
@@ -12,6 +13,8 @@ export interface HostFacts {
   platform?: Platform
   /** CPU architectures the host runs under qemu (binfmt_misc handler names: aarch64, x86_64...). */
   emulated?: string[]
+  /** The host kernel's boot ID: the runner's own when both run on one machine (link.ts). */
+  bootId?: string
 }
 
 // Bash that prints `problem ...` and exits when the host cannot be used; `$root` is the state
@@ -36,6 +39,7 @@ for f in /proc/sys/fs/binfmt_misc/qemu-*; do
   if [ -r "$f" ] && read -r state <"$f" && [ "$state" = enabled ]; then echo "emulates \${f##*/qemu-}"; fi
 done
 echo "user $(id -un)"
+${BOOT_ID_LINE}
 `
 
 /** The host lacks bash: the remote shell could not even start. */
@@ -60,7 +64,8 @@ export function parsePreflight(stdout: string, target: string, stderr = ''): Hos
     dockerVersion,
     tools: listed('tool'),
     ...(os && arch ? { platform: { os, arch } } : {}),
-    emulated: listed('emulates')
+    emulated: listed('emulates'),
+    ...(value('boot') ? { bootId: value('boot') } : {})
   }
 }
 

@@ -50,7 +50,7 @@ export function unpackerFor(head: Buffer): (() => Transform) | undefined {
 export interface HostLink {
   /** The host can load a zstd stream (host/images.ts: hostTakesZstd). */
   zstd: boolean
-  /** The host is the runner's own machine (link.ts). */
+  /** The host runs on the runner's own kernel (link.ts). */
   onThisMachine: boolean
 }
 
