@@ -6,12 +6,11 @@
 //
 // Figures: a cold deploy, a second version that differs only in its top layer, the runner's peak
 // RSS while a 1 GiB image streams, the deploy overhead beyond transfer and app boot, and the cold
-// deploy again on Node 24 (zstd) and with gzip. The sandbox host is on 127.0.0.1, where the
-// action's auto sends the image uncompressed (no network to save time on): steps 1, 2 and 4 run
-// auto as a user's workflow would; the steps that measure a codec name it (3: gzip on Node 20,
-// zstd on Node 24; 5: zstd; 6: gzip, what auto picks for a host across a network, in step 1's
-// reps). Writes
-// bench/results.json and bench/results.md.
+// deploy again on Node 24 (zstd) and with gzip. The sandbox host runs on this machine's kernel,
+// where the action's auto sends the image uncompressed (no network to save time on): steps 1, 2
+// and 4 run auto as a user's workflow would; the steps that measure a codec name it (3: gzip on
+// Node 20, zstd on Node 24; 5: zstd; 6: gzip, what auto picks for a host across a network, in
+// step 1's reps). Writes bench/results.json and bench/results.md.
 //
 //   npm run bench              full run: about 4 minutes once the fixtures are cached (the first
 //                              build of the 1 GiB image adds up to a minute)
@@ -712,11 +711,14 @@ async function main(): Promise<void> {
       { figure: `${prefix}: transfer phase alone`, baseline: fmtMs(stats.baselineMs), action: fmtMs(stats.transferMs), ratio: ratio(stats.transferMs, stats.baselineMs) },
       { figure: `${prefix}: bytes on the wire`, baseline: fmtBytes(stats.baselineBytes), action: fmtBytes(stats.actionBytes), ratio: ratio(stats.actionBytes, stats.baselineBytes) }
     ]
+    /** `median of N; single pairs a-b×`, for a figure's label. */
+    const pairsLabel = (reps: number, stats: ColdStats): string => {
+      const [low, high] = stats.pairRatios
+      return `median of ${reps}${reps > 1 ? `; single pairs ${low.toFixed(2)}-${high.toFixed(2)}×` : ''}`
+    }
     const coldRowsFor = (label: string, image: BuiltImage, padding: typeof COLD, reps: number, stats: ColdStats): Row[] => {
       const name = `cold ${fmtBytes(image.sizeBytes)} image (${padding.randomPaddingMiB} MiB random + ${padding.paddingMiB} MiB text), Node ${process.versions.node}`
-      const [low, high] = stats.pairRatios
-      const spread = reps > 1 ? `; single pairs ${low.toFixed(2)}-${high.toFixed(2)}×` : ''
-      return coldRows(`${label}. ${name}: wall time (median of ${reps}${spread})`, `${label}. cold`, stats)
+      return coldRows(`${label}. ${name}: wall time (${pairsLabel(reps, stats)})`, `${label}. cold`, stats)
     }
     /** One more cold deploy of v1 with other settings, against step 1's baseline. */
     const coldAgain = async (label: string, opts: { node?: string; inputs?: Record<string, string> }): Promise<ActionRun> => {
@@ -811,12 +813,10 @@ async function main(): Promise<void> {
 
     // ------------------------------------------------------------ 6. compression: gzip
     // What auto picks for a host across a network (on Node 20), measured in step 1's reps next to
-    // auto, which on this loopback host sends the image as it is.
+    // auto, which sends the image as it is to a host on the runner's own kernel.
     if (coldGzip) {
-      const [low, high] = coldGzip.stats.pairRatios
-      const spread = COLD_REPS > 1 ? `; single pairs ${low.toFixed(2)}-${high.toFixed(2)}×` : ''
       rows.push(...coldRows(
-        `6. cold, compression: gzip (auto for a host across a network), in step 1's reps: wall time (median of ${COLD_REPS}${spread})`,
+        `6. cold, compression: gzip (auto for a host across a network), in step 1's reps: wall time (${pairsLabel(COLD_REPS, coldGzip.stats)})`,
         '6. cold, compression: gzip', coldGzip.stats
       ))
       json.coldGzip = { ...coldGzip.stats, actionRuns: coldGzip.runs }
@@ -925,7 +925,7 @@ async function main(): Promise<void> {
     }
     const notes = [
       `Baseline: \`docker save IMG | gzip | ssh -p ${info.port} -i KEY ${info.users.deploy}@127.0.0.1 'gunzip | docker load'\` (OpenSSH client, gzip level 6), bytes counted between gzip and ssh. Action: dist/index.js run as the GitHub runner runs it, as ${info.users.deploy}, service ${SERVICE}, network ${NETWORK}, proxy port ${PROXY_PORT}.`,
-      "Codecs: the sandbox host is on 127.0.0.1, the runner's own machine, where the action's default `compression: auto` sends the image uncompressed (there is no network to save time on). Steps 1, 2 and 4 run that default; step 6 is `compression: gzip`, what auto picks for a host across a network on Node 20, run in each of step 1's reps (before or after the default by turns); steps 3 and 5 name their codec.",
+      "Codecs: the sandbox host runs on the runner's own kernel, where the action's default `compression: auto` sends the image uncompressed (there is no network to save time on). Steps 1, 2 and 4 run that default; step 6 is `compression: gzip`, what auto picks for a host across a network on Node 20, run in each of step 1's reps (before or after the default by turns); steps 3 and 5 name their codec.",
       `Cold: the image is removed from the host engine (rmi by ID, no container uses it) before every cold send, and the host's layers are checked just before it: ` +
         (warmest <= 1
           ? 'only the bottom layer (the 1 MiB busybox base, which every sandbox app image shares) was ever there, so the action skips that one layer.'
