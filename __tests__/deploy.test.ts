@@ -1,11 +1,11 @@
 import { jest } from '@jest/globals'
 import { coreMock } from './support/core-mock.js'
 import { FakeHost, fakeRunner, image } from './support/fake-host.js'
-import { runnerBootId } from '../src/link.js'
+import { runnerBootId } from '../src/transfer/link.js'
 
 const core = coreMock()
 jest.unstable_mockModule('@actions/core', () => core)
-const { deploy } = await import('../src/deploy.js')
+const { deploy } = await import('../src/rollout/single-host.js')
 const { parseInputs } = await import('../src/inputs.js')
 
 const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----'

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { algorithmsFor, entriesFor, fingerprintOf, keyTypeOf, knownHostsName, parseKnownHosts } from '../src/hostkey.js'
+import { algorithmsFor, entriesFor, fingerprintOf, keyTypeOf, knownHostsName, parseKnownHosts } from '../src/ssh/hostkey.js'
 import { tempDir } from './support/temp-dir.js'
 
 const dir = tempDir('bg-hostkey-')

@@ -1,5 +1,5 @@
 import { verifyHostImage } from '../src/host/images.js'
-import { parseImageInspect, sameImage } from '../src/image-info.js'
+import { parseImageInspect, sameImage } from '../src/image/info.js'
 import { localSsh, stubCommands } from './support/local-host.js'
 
 // One image as two engines print it: Debian's Docker 20.10 on the classic store (every container

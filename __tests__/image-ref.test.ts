@@ -1,4 +1,4 @@
-import { defaultServiceName, parseImageRef } from '../src/image-ref.js'
+import { defaultServiceName, parseImageRef } from '../src/image/ref.js'
 
 describe('parseImageRef', () => {
   it.each([

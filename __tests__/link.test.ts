@@ -1,4 +1,4 @@
-import { onThisMachine, runnerBootId } from '../src/link.js'
+import { onThisMachine, runnerBootId } from '../src/transfer/link.js'
 
 const BOOT = '5d3a1f0e-8c2b-4d7e-9f61-0a4b2c3d4e5f'
 

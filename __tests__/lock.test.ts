@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals'
 import type { Readable } from 'node:stream'
 import { openLock, type LockOptions } from '../src/host/lock.js'
-import type { ExecOptions, RunResult, Ssh } from '../src/ssh.js'
+import type { ExecOptions, RunResult, Ssh } from '../src/ssh/connection.js'
 
 /** An SSH connection whose lock session says what `answer` makes it say once it reads "go". */
 function fakeSsh(answer: (onLine: (line: string) => void) => Promise<RunResult> | void): Ssh {

@@ -4,7 +4,7 @@ import { coreMock } from './support/core-mock.js'
 const core = coreMock()
 const deploy = jest.fn<() => Promise<unknown>>()
 jest.unstable_mockModule('@actions/core', () => core)
-jest.unstable_mockModule('../src/deploy.js', () => ({ deploy }))
+jest.unstable_mockModule('../src/rollout/single-host.js', () => ({ deploy }))
 const { run } = await import('../src/main.js')
 
 const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----'

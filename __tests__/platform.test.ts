@@ -1,4 +1,4 @@
-import { platformVerdict } from '../src/platform.js'
+import { platformVerdict } from '../src/image/platform.js'
 
 describe('whether the host can run the image', () => {
   const amd64 = { os: 'linux', arch: 'amd64' }

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import type { ClientChannel } from 'ssh2'
-import { RemoteShell, SHELL_COMMAND } from '../src/remote-shell.js'
-import { shellStep } from '../src/ssh.js'
+import { RemoteShell, SHELL_COMMAND } from '../src/ssh/remote-shell.js'
+import { shellStep } from '../src/ssh/connection.js'
 
 /** The session's shell, run here by sh as sshd would run it, behind a channel-like object. */
 function localChannel(): ClientChannel {

@@ -1,4 +1,4 @@
-import { saveImage } from '../src/runner-docker.js'
+import { saveImage } from '../src/image/runner.js'
 import { stubCommands } from './support/local-host.js'
 
 // docker save against a stub `docker` that, like the Docker CLI, does not die of SIGTERM while

@@ -4,8 +4,8 @@ import { coreMock } from './support/core-mock.js'
 
 const core = coreMock()
 jest.unstable_mockModule('@actions/core', () => core)
-const { verifyHostKey } = await import('../src/ssh-verify.js')
-const { fingerprintOf } = await import('../src/hostkey.js')
+const { verifyHostKey } = await import('../src/ssh/verify.js')
+const { fingerprintOf } = await import('../src/ssh/hostkey.js')
 
 function blob(type: string): Buffer {
   const name = Buffer.from(type)

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { bashCommand, checkPrivateKey, quote } from '../src/ssh.js'
+import { bashCommand, checkPrivateKey, quote } from '../src/ssh/connection.js'
 import { tempDir } from './support/temp-dir.js'
 
 const nasty = ["plain", "it's", "a b", "$(touch /tmp/bg-pwned)", "`id`", "; rm -rf /", "\"double\"", "new\nline", "back\\slash", "''", "!bang", "*"]

@@ -1,6 +1,6 @@
-import { outputsOf } from '../src/outputs.js'
-import type { DeployReport } from '../src/report.js'
-import { renderFailure, renderSummary } from '../src/summary.js'
+import { outputsOf } from '../src/report/outputs.js'
+import type { DeployReport } from '../src/report/report.js'
+import { renderFailure, renderSummary } from '../src/report/summary.js'
 
 const report: DeployReport = {
   service: 'web',

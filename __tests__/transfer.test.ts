@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { sendImage } from '../src/transfer/transfer.js'
 import type { Host } from '../src/host/index.js'
 import type { Codec } from '../src/transfer/compression.js'
-import type { ImageInfo } from '../src/image-info.js'
+import type { ImageInfo } from '../src/image/info.js'
 import { archiveEntries, chunked, fakeArchive, tarOf, type FakeArchive } from './support/archive.js'
 import { tempDir } from './support/temp-dir.js'
 

@@ -60324,7 +60324,7 @@ function getIDToken(aud) {
 //# sourceMappingURL=core.js.map
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./src/hostkey.ts
+;// CONCATENATED MODULE: ./src/ssh/hostkey.ts
 
 /** The SHA256:... form that `ssh-keygen -lf` prints. */
 function fingerprintOf(keyBlob) {
@@ -60402,7 +60402,7 @@ function matchesPattern(pattern, name) {
     return new RegExp(`^${regex}$`, 'i').test(name);
 }
 
-;// CONCATENATED MODULE: ./src/image-info.ts
+;// CONCATENATED MODULE: ./src/image/info.ts
 /** Parses one object of `docker image inspect` output (or the {{json .}} of one image). */
 function parseImageInspect(json) {
     const raw = JSON.parse(json);
@@ -61378,7 +61378,7 @@ class NodeSSH {
 
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-;// CONCATENATED MODULE: ./src/ssh-verify.ts
+;// CONCATENATED MODULE: ./src/ssh/verify.ts
 
 
 class HostKeyError extends Error {
@@ -61471,7 +61471,7 @@ function warnUnverified(seen) {
         `  fingerprint: ${seen.fingerprint}`);
 }
 
-;// CONCATENATED MODULE: ./src/remote-shell.ts
+;// CONCATENATED MODULE: ./src/ssh/remote-shell.ts
 
 class NoBashError extends Error {
 }
@@ -61602,7 +61602,7 @@ class RemoteShell {
     }
 }
 
-;// CONCATENATED MODULE: ./src/ssh.ts
+;// CONCATENATED MODULE: ./src/ssh/connection.ts
 
 
 
@@ -62773,7 +62773,7 @@ async function writeState(ssh, state) {
 
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: ./src/link.ts
+;// CONCATENATED MODULE: ./src/transfer/link.ts
 
 // What lies between the runner and the host. When both run on one kernel there is no network:
 // the kernel copies the bytes, so compressing them only spends CPU that both ends share
@@ -63019,7 +63019,7 @@ function sshHost(ssh) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/connect.ts
+;// CONCATENATED MODULE: ./src/ssh/connect.ts
 
 
 
@@ -63046,7 +63046,7 @@ async function connectHost(inputs) {
     return sshHost(ssh);
 }
 
-;// CONCATENATED MODULE: ./src/platform.ts
+;// CONCATENATED MODULE: ./src/image/platform.ts
 // Whether the host's CPU can run the image at all: an image built on GitHub's x86 runners does
 // not start on an ARM server (Graviton, Ampere, a Raspberry Pi) unless qemu is registered there.
 // Caught in the read-only check, before the image travels.
@@ -63091,7 +63091,7 @@ function platformVerdict(ref, image, host, emulated) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/resolve.ts
+;// CONCATENATED MODULE: ./src/image/plan.ts
 
 /**
  * Decides which image goes live and how it reaches the host: sent from the runner, already
@@ -63287,7 +63287,7 @@ function compressible(chunk) {
     return external_node_zlib_default().deflateRawSync(sample, { level: 1 }).length < sample.length * INCOMPRESSIBLE;
 }
 
-;// CONCATENATED MODULE: ./src/check.ts
+;// CONCATENATED MODULE: ./src/rollout/check.ts
 
 
 
@@ -63344,7 +63344,7 @@ function surveyRequest(inputs, proxy) {
     return { proxy, image: inputs.rollback ? undefined : inputs.image };
 }
 
-;// CONCATENATED MODULE: ./src/phases.ts
+;// CONCATENATED MODULE: ./src/report/phases.ts
 
 /** Runs each phase in its own log group and keeps how long it took, for the summary. */
 class Phases {
@@ -63373,7 +63373,7 @@ function logChanges(log) {
 
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./src/runner-docker.ts
+;// CONCATENATED MODULE: ./src/image/runner.ts
 
 
 
@@ -63469,7 +63469,7 @@ function keepYoungGenerationSmall() {
     external_node_v8_default().setFlagsFromString('--scavenger-max-new-space-capacity-mb=2');
 }
 
-;// CONCATENATED MODULE: ./src/format.ts
+;// CONCATENATED MODULE: ./src/report/format.ts
 // Numbers as people read them in logs and summaries.
 function mib(bytes) {
     if (bytes < 1048576)
@@ -63956,7 +63956,7 @@ function compressedBody(archive, codec, sent) {
     return sent;
 }
 
-;// CONCATENATED MODULE: ./src/deploy.ts
+;// CONCATENATED MODULE: ./src/rollout/single-host.ts
 
 
 
@@ -64253,7 +64253,7 @@ class LockedDeploy {
     }
 }
 
-;// CONCATENATED MODULE: ./src/image-ref.ts
+;// CONCATENATED MODULE: ./src/image/ref.ts
 // Docker image references, checked against the grammar of distribution/reference so that
 // nothing with shell syntax in it can reach the host.
 const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
@@ -64471,7 +64471,7 @@ function parseEnv(text) {
     return vars;
 }
 
-;// CONCATENATED MODULE: ./src/outputs.ts
+;// CONCATENATED MODULE: ./src/report/outputs.ts
 
 /** The step outputs of action.yml. */
 function outputsOf(report) {
@@ -64492,7 +64492,7 @@ function setOutputs(report) {
         setOutput(name, value);
 }
 
-;// CONCATENATED MODULE: ./src/summary.ts
+;// CONCATENATED MODULE: ./src/report/summary.ts
 
 
 // The job summary is what a reviewer reads after approving: what went live and where, what

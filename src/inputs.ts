@@ -1,5 +1,5 @@
 import * as core from '@actions/core'
-import { defaultServiceName, parseImageRef } from './image-ref.js'
+import { defaultServiceName, parseImageRef } from './image/ref.js'
 import { validateInputs } from './validate.js'
 
 export type Compression = 'auto' | 'zstd' | 'gzip' | 'none'

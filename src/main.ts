@@ -1,10 +1,10 @@
 import * as core from '@actions/core'
-import { connectHost } from './connect.js'
-import { deploy } from './deploy.js'
+import { connectHost } from './ssh/connect.js'
+import { deploy } from './rollout/single-host.js'
 import { getInputs } from './inputs.js'
-import { setOutputs } from './outputs.js'
-import { inspectRunnerImage, runnerLayerSizes, saveImage } from './runner-docker.js'
-import { renderFailure, renderSummary } from './summary.js'
+import { setOutputs } from './report/outputs.js'
+import { inspectRunnerImage, runnerLayerSizes, saveImage } from './image/runner.js'
+import { renderFailure, renderSummary } from './report/summary.js'
 
 export async function run(): Promise<void> {
   try {

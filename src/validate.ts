@@ -1,5 +1,5 @@
 import type { Inputs } from './inputs.js'
-import { parseImageRef } from './image-ref.js'
+import { parseImageRef } from './image/ref.js'
 
 // Every value that reaches the host is checked here first: anything that could carry shell
 // syntax is refused by its shape, and each message names the input and the form it expects.

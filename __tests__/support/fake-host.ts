@@ -9,9 +9,9 @@ import type { Route } from '../../src/host/nginx-config.js'
 import type { ProxyCheck, ProxySpec } from '../../src/host/proxy.js'
 import type { SurveyRequest } from '../../src/host/survey.js'
 import type { ServiceContainer, ServiceState } from '../../src/host/state.js'
-import type { ImageInfo } from '../../src/image-info.js'
+import type { ImageInfo } from '../../src/image/info.js'
 import type { Codec } from '../../src/transfer/compression.js'
-import type { RunnerDocker } from '../../src/resolve.js'
+import type { RunnerDocker } from '../../src/image/plan.js'
 
 export function image(id: string, overrides: Partial<ImageInfo> = {}): ImageInfo {
   return {

@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { STATE_ROOT } from '../../src/host/paths.js'
-import { bashCommand, type RunOptions, type RunResult, type Ssh } from '../../src/ssh.js'
+import { bashCommand, type RunOptions, type RunResult, type Ssh } from '../../src/ssh/connection.js'
 
 /** A temp dir of stub commands (name → sh script) to put first on the PATH. */
 export function stubCommands(commands: Record<string, string>): { dir: string; remove(): void } {

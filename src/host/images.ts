@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream'
-import { parseImageInspect, sameImage, type ImageInfo } from '../image-info.js'
-import { bashCommand, type RunResult, type Ssh } from '../ssh.js'
+import { parseImageInspect, sameImage, type ImageInfo } from '../image/info.js'
+import { bashCommand, type RunResult, type Ssh } from '../ssh/connection.js'
 import { collectChainIds } from '../transfer/layers.js'
 import type { Codec } from '../transfer/compression.js'
 import type { HostFacts } from './preflight.js'

@@ -1,5 +1,5 @@
 import type { EnvVar } from '../inputs.js'
-import type { Ssh } from '../ssh.js'
+import type { Ssh } from '../ssh/connection.js'
 import { HEALTH_LOOP, HealthLines, PROBE_SHELL, describeAttempt, type HealthResult, type HealthSpec } from './health.js'
 import { renderRoute, type Route } from './nginx-config.js'
 import { proxyDir, proxyName, serviceDir } from './paths.js'

@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream'
-import { bashCommand, type RunResult, type Ssh } from '../ssh.js'
+import { bashCommand, type RunResult, type Ssh } from '../ssh/connection.js'
 import { serviceDir } from './paths.js'
 
 // The lock is an flock held by a remote bash that lives exactly as long as this run's SSH

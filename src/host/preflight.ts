@@ -1,5 +1,5 @@
-import { BOOT_ID_LINE } from '../link.js'
-import type { Platform } from '../platform.js'
+import { BOOT_ID_LINE } from '../transfer/link.js'
+import type { Platform } from '../image/platform.js'
 import { STATE_ROOT } from './paths.js'
 
 // Read-only checks that turn a host the action cannot use into one clear message,

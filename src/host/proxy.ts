@@ -1,4 +1,4 @@
-import type { Ssh } from '../ssh.js'
+import type { Ssh } from '../ssh/connection.js'
 import { COMMON_CONFIG, parseRoute, probeHostName, type Route } from './nginx-config.js'
 import { proxyDir, proxyName } from './paths.js'
 import { parseProbe } from './probe.js'

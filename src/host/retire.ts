@@ -1,4 +1,4 @@
-import type { Ssh } from '../ssh.js'
+import type { Ssh } from '../ssh/connection.js'
 import { proxyName } from './paths.js'
 
 export interface RetireSpec {

@@ -1,5 +1,5 @@
 import type { EnvVar } from '../inputs.js'
-import type { Ssh } from '../ssh.js'
+import type { Ssh } from '../ssh/connection.js'
 import type { Slot } from './paths.js'
 
 export interface CandidateSpec {

@@ -1,4 +1,4 @@
-import type { Ssh } from '../ssh.js'
+import type { Ssh } from '../ssh/connection.js'
 import { parseRoute, type Route } from './nginx-config.js'
 import { otherSlot, serviceDir, type Slot } from './paths.js'
 

@@ -1,5 +1,5 @@
 import { Transform } from 'node:stream'
-import { mib, rate } from '../format.js'
+import { mib, rate } from '../report/format.js'
 
 /** Passes chunks through and counts them. */
 export class ByteCounter extends Transform {

@@ -1,8 +1,8 @@
 import { entriesFor, knownHostsName, parseKnownHosts } from './hostkey.js'
-import { sshHost, type Host } from './host/index.js'
-import type { Inputs } from './inputs.js'
-import { Ssh } from './ssh.js'
-import type { HostKeyCheck } from './ssh-verify.js'
+import { sshHost, type Host } from '../host/index.js'
+import type { Inputs } from '../inputs.js'
+import { Ssh } from './connection.js'
+import type { HostKeyCheck } from './verify.js'
 
 export function hostKeyCheck(inputs: Inputs): HostKeyCheck {
   if (inputs.knownHosts.trim()) {

@@ -1,20 +1,20 @@
 import * as core from '@actions/core'
-import type { Host } from './host/index.js'
-import type { Launch } from './host/launch.js'
-import type { HostLock } from './host/lock.js'
-import type { Route } from './host/nginx-config.js'
-import { containerName } from './host/paths.js'
+import type { Host } from '../host/index.js'
+import type { Launch } from '../host/launch.js'
+import type { HostLock } from '../host/lock.js'
+import type { Route } from '../host/nginx-config.js'
+import { containerName } from '../host/paths.js'
 import {
   nextState, resolveSituation, type Release, type ServiceSnapshot, type ServiceState, type Situation
-} from './host/state.js'
-import type { Inputs } from './inputs.js'
+} from '../host/state.js'
+import type { Inputs } from '../inputs.js'
 import { check, codecFor, surveyRequest, type Checked } from './check.js'
-import { logChanges, Phases } from './phases.js'
-import type { DeployReport, TransferReport } from './report.js'
-import { planImage, sourceMessage, type ImagePlan, type RunnerDocker } from './resolve.js'
-import { SaveAhead } from './runner-docker.js'
-import type { Survey } from './host/survey.js'
-import { sendImage } from './transfer/transfer.js'
+import { logChanges, Phases } from '../report/phases.js'
+import type { DeployReport, TransferReport } from '../report/report.js'
+import { planImage, sourceMessage, type ImagePlan, type RunnerDocker } from '../image/plan.js'
+import { SaveAhead } from '../image/runner.js'
+import type { Survey } from '../host/survey.js'
+import { sendImage } from '../transfer/transfer.js'
 
 export interface DeployDeps {
   connect: (inputs: Inputs) => Promise<Host>

@@ -1,9 +1,9 @@
-import type { Host } from './host/index.js'
-import type { Situation } from './host/state.js'
-import { exposedAppPort, sameImage, shortId, type ImageInfo } from './image-info.js'
-import type { Inputs } from './inputs.js'
-import type { ImageSource } from './report.js'
-import type { SaveStream } from './runner-docker.js'
+import type { Host } from '../host/index.js'
+import type { Situation } from '../host/state.js'
+import { exposedAppPort, sameImage, shortId, type ImageInfo } from './info.js'
+import type { Inputs } from '../inputs.js'
+import type { ImageSource } from '../report/report.js'
+import type { SaveStream } from './runner.js'
 
 /** The runner's Docker engine, as the deploy uses it. */
 export interface RunnerDocker {

@@ -1,7 +1,7 @@
 import * as exec from '@actions/exec'
 import { spawn } from 'node:child_process'
 import type { Readable } from 'node:stream'
-import { parseImageInspect, type ImageInfo } from './image-info.js'
+import { parseImageInspect, type ImageInfo } from './info.js'
 
 // The runner's own Docker engine: the source of images to send.
 

@@ -1,5 +1,5 @@
-import type { Release } from './host/state.js'
-import { shortId } from './image-info.js'
+import type { Release } from '../host/state.js'
+import { shortId } from '../image/info.js'
 import { mib, rate, seconds } from './format.js'
 import type { DeployReport, TransferReport } from './report.js'
 

@@ -1,4 +1,4 @@
-import './cjs-globals.js'
+import '../cjs-globals.js'
 import * as core from '@actions/core'
 import net from 'node:net'
 import { NodeSSH } from 'node-ssh'
@@ -6,7 +6,7 @@ import ssh2 from 'ssh2'
 import type { ClientChannel } from 'ssh2'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { verifyHostKey, type HostKeyCheck } from './ssh-verify.js'
+import { verifyHostKey, type HostKeyCheck } from './verify.js'
 import { RemoteShell, SHELL_COMMAND, lineSplitter } from './remote-shell.js'
 
 export interface SshOptions {

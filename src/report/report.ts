@@ -1,7 +1,7 @@
-import type { Release } from './host/state.js'
-import type { Slot } from './host/paths.js'
+import type { Release } from '../host/state.js'
+import type { Slot } from '../host/paths.js'
 import type { PhaseTime } from './phases.js'
-import type { Codec } from './transfer/compression.js'
+import type { Codec } from '../transfer/compression.js'
 
 export type ImageSource = 'sent' | 'tagged' | 'already-on-host' | 'host-copy' | 'rollback'
 
