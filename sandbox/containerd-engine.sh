@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # sourced by sandbox.sh, which reads its variables and sets CHANGED
 # Sourced by sandbox.sh: a third Docker engine, on Docker's containerd image store (the default
 # of new Docker 29 installs), so that the e2e suite can deploy from and to that store for real;
 # and a fourth, the same Docker 26 on the classic store, whose docker save writes the OCI layout
@@ -65,6 +65,7 @@ EOF
 
 # Runs inside the new mount namespace: bind what the engine shares with this machine, make the
 # tree the root, then start containerd and dockerd there (both outlive this shell).
+# shellcheck disable=SC2016 # a script for the namespace's own shell, expanded there
 CTD_INSIDE='
 set -eu
 tree=$1 run=$2 state=$3 bridge=$4 pool=$5 pidfile=$6 cpidfile=$7
@@ -90,6 +91,7 @@ ensure_containerd_engine() {
   ensure_bridge "$CTD_BRIDGE" "$CTD_BRIDGE_ADDR"
   mkdir -p "$CTD_RUN" "$ACTION_STATE"
   rm -f "$CTD_RUN/dockerd.log" "$CTD_RUN/containerd.log"
+  # shellcheck disable=SC2016 # dpkg-query's own format
   log "starting the containerd-store engine (Docker $(chroot "$CTD_TREE" dpkg-query -W -f='${Version}' docker.io)) on $CTD_SOCK"
   local docker0
   docker0=$(ip -o -4 addr show dev docker0 2>/dev/null | awk '{print $4}' || true)

@@ -4,6 +4,7 @@ import { bashCommand, type RunResult, type Ssh } from '../ssh/connection.js'
 import { collectChainIds } from '../transfer/layers.js'
 import type { Codec } from '../transfer/compression.js'
 import type { HostFacts } from './preflight.js'
+import { SCRIPTS } from './scripts.js'
 
 export async function inspectHostImage(ssh: Ssh, ref: string): Promise<ImageInfo | undefined> {
   const result = await ssh.run(`docker image inspect --format '{{json .}}' "$1" 2>/dev/null || true`, [ref])
@@ -28,17 +29,7 @@ const LISTING_FORMAT =
 
 /** One `docker image inspect` over every image on the host: which layer chains it holds, and which store. */
 export async function hostLayers(ssh: Ssh): Promise<HostLayers> {
-  // docker info names the containerd store's snapshotter as its driver type (Docker 24 to 29;
-  // image inspect shows an OCI descriptor only from Docker 28 on). Under pipefail a reader that
-  // stops early (head, grep -q) fails the pipe with its writer's SIGPIPE once the output
-  // outgrows the pipe's buffer, as it does on a host with many images: every reader here reads
-  // to the end.
-  const result = await ssh.run(`
-exec 8< <(docker info --format '{{json .DriverStatus}}' 2>/dev/null || true)
-ids=$(docker image ls -aq --no-trunc | sort -u)
-if [ -n "$ids" ]; then printf '%s\\n' "$ids" | xargs docker image inspect --format "$1"; fi
-if grep 'io.containerd.snapshotter' <&8 >/dev/null; then echo "store containerd"; fi
-`, [LISTING_FORMAT])
+  const result = await ssh.run(SCRIPTS.hostLayers, [LISTING_FORMAT])
   if (result.code !== 0) throw new Error(`Could not list the host's image layers: ${result.stderr.trim() || `exit ${result.code}`}`)
   const lines = result.stdout.split('\n')
   const containerdStore = lines.includes('store containerd')
@@ -95,16 +86,8 @@ export async function verifyHostImage(ssh: Ssh, sent: ImageInfo, ref: string): P
   return { image: found }
 }
 
-// Releases older than live and previous give their image back, unless something still uses it:
-// `docker image rm` without -f refuses images that a container (even a stopped one) runs.
-const PRUNE_SCRIPT = `
-for ref in "$@"; do
-  if docker image rm "$ref" >/dev/null 2>&1; then echo "$ref"; fi
-done
-`
-
 export async function pruneImages(ssh: Ssh, refs: string[]): Promise<string[]> {
   if (refs.length === 0) return []
-  const result = await ssh.run(PRUNE_SCRIPT, refs)
+  const result = await ssh.run(SCRIPTS.pruneImages, refs)
   return result.stdout.split('\n').filter(Boolean)
 }

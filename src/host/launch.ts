@@ -1,11 +1,12 @@
 import type { EnvVar } from '../inputs.js'
 import type { Ssh } from '../ssh/connection.js'
-import { HEALTH_LOOP, HealthLines, PROBE_SHELL, describeAttempt, type HealthResult, type HealthSpec } from './health.js'
+import { HealthLines, describeAttempt, type HealthResult, type HealthSpec } from './health.js'
 import { renderRoute, type Route } from './nginx-config.js'
 import { proxyDir, proxyName, serviceDir } from './paths.js'
 import { PROBE_SCRIPT } from './probe.js'
-import { SWITCH_STEPS, switchEnv, switchOutcome, type SwitchResult } from './proxy.js'
-import { START_CANDIDATE, envFileText, type CandidateSpec } from './slots.js'
+import { SCRIPTS } from './scripts.js'
+import { switchEnv, switchOutcome, type SwitchResult } from './proxy.js'
+import { envFileText, type CandidateSpec } from './slots.js'
 
 export interface Launch {
   /** Resolves once the candidate runs; rejects with Docker's reason when it could not start. */
@@ -22,31 +23,12 @@ export interface SwitchSpec {
   lockGeneration: number
 }
 
-// Start, health check and switch are one remote step: the probe's shell in the proxy opens
-// while docker run works (each costs a docker exec/run; side by side they overlap), and the
-// switch runs in that same shell. env values travel on stdin into a 0600 file that lives only
-// until docker run has read it: never on a command line, in a log, or in a file another user
-// could open.
-const LAUNCH_SCRIPT = `
-name=$1 net=$2 service=$3 slot=$4 image=$5 id=$6 proxy=$7 url=$8 timeout=$9 probe=\${10}
-dir=\${11} route=\${12} lockdir=\${13} generation=\${14}
-probe_env=(-e "BG_SWITCH=\${15}" -e "BG_SWITCH_URL=\${16}" -e "BG_HOST=\${17}" -e "BG_SLOT=\${18}")
-envfile=$(mktemp)
-trap 'rm -f "$envfile"; probe_close' EXIT
-chmod 600 "$envfile"
-cat > "$envfile"
-${PROBE_SHELL}
-probe_open
-${START_CANDIDATE}
-rm -f "$envfile"
-echo STARTED
-${HEALTH_LOOP}
-${SWITCH_STEPS}
-`
 
+// Start, health check and switch are one remote step (scripts/launch.sh); env values travel on
+// stdin only.
 export function launchCandidate(ssh: Ssh, spec: CandidateSpec, env: EnvVar[], health: HealthSpec, sw: SwitchSpec): Launch {
   const out = new LaunchOutput()
-  const finished = ssh.run(LAUNCH_SCRIPT, launchArgs(spec, health, sw), {
+  const finished = ssh.run(SCRIPTS.launch, launchArgs(spec, health, sw), {
     stdin: envFileText(env),
     onLine: (line) => out.take(line)
   })

@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream'
 import { bashCommand, type RunResult, type Ssh } from '../ssh/connection.js'
 import { serviceDir } from './paths.js'
+import { SCRIPTS } from './scripts.js'
 
 // The lock is an flock held by a remote bash that lives exactly as long as this run's SSH
 // channel: a cancelled job or a lost runner closes the channel (or stops the heartbeat) and the
@@ -10,31 +11,6 @@ const HEARTBEAT_MS = 10_000
 /** Seconds without a heartbeat after which the host gives the lock up (a runner lost without FIN). */
 const HEARTBEAT_GRACE = 45
 
-// The channel opens while the read-only checks run and waits for "go", so taking the lock costs
-// one line, not a new session. Without "go" (checks failed) it exits having touched nothing.
-const LOCK_SCRIPT = `
-dir=$1 timeout=$2 holder=$3 grace=$4
-IFS= read -r go || exit 0
-[ "$go" = go ] || exit 0
-mkdir -p "$dir"
-exec 9>>"$dir/lock"
-# Another run's read-only survey holds the lock for a moment too; only a wait longer than that
-# is another deploy, worth a word.
-quiet=0 rest=0
-if [ "$timeout" -ge 1 ]; then quiet=0.5 rest="$((timeout - 1)).5"; fi
-if ! flock -w "$quiet" 9; then
-  printf 'WAITING %s\\n' "$(cat "$dir/lock.holder" 2>/dev/null || echo unknown)"
-  if ! flock -w "$rest" 9; then
-    printf 'TIMEOUT %s\\n' "$(cat "$dir/lock.holder" 2>/dev/null || echo unknown)"
-    exit 75
-  fi
-fi
-printf '%s\\n' "$holder" > "$dir/lock.holder"
-generation=$(( $(cat "$dir/lock.generation" 2>/dev/null || echo 0) + 1 ))
-echo "$generation" > "$dir/lock.generation"
-echo "LOCKED $generation"
-while IFS= read -r -t "$grace" _; do :; done
-`
 
 export interface HostLock {
   /** Counts the times this service's lock was taken; see Survey.lockGeneration. */
@@ -70,7 +46,7 @@ export function openLock(ssh: Ssh, options: LockOptions): PendingLock {
   let heard = false
   const locked = new Promise<number>((resolve) => (onLocked = resolve))
   const args = [serviceDir(options.service), String(options.timeoutSeconds), options.holder, String(HEARTBEAT_GRACE)]
-  const ended = ssh.exec(bashCommand(LOCK_SCRIPT, args), {
+  const ended = ssh.exec(bashCommand(SCRIPTS.lock, args), {
     stdin,
     onLine: (line) => {
       heard = true

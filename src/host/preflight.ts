@@ -1,4 +1,3 @@
-import { BOOT_ID_LINE } from '../transfer/link.js'
 import type { Platform } from '../image/platform.js'
 import { STATE_ROOT } from './paths.js'
 
@@ -16,31 +15,6 @@ export interface HostFacts {
   /** The host kernel's boot ID: the runner's own when both run on one machine (link.ts). */
   bootId?: string
 }
-
-// Bash that prints `problem ...` and exits when the host cannot be used; `$root` is the state
-// root and `$out` a temp dir. The start only launches `docker version` (a Go program and an API
-// call, ~25 ms), so that the survey's own docker reads run beside it; the finish waits for it.
-export const PREFLIGHT_START = `
-command -v docker >/dev/null 2>&1 || { echo "problem no-docker"; exit 0; }
-command -v flock >/dev/null 2>&1 || { echo "problem no-flock"; exit 0; }
-docker version --format '{{.Server.Version}} {{.Server.Os}} {{.Server.Arch}}' >"$out/version" 2>&1 &
-version_job=$!
-`
-
-export const PREFLIGHT_FINISH = `
-if ! wait "$version_job"; then
-  printf 'problem docker-error %s\\n' "$(tr '\\n' ' ' <"$out/version" | cut -c1-400)"; exit 0
-fi
-echo "docker $(cat "$out/version")"
-if [ -e "$root" ]; then writable=$root; else writable=$(dirname "$root"); fi
-[ -d "$writable" ] && [ -w "$writable" ] || { echo "problem state-dir"; exit 0; }
-if command -v zstd >/dev/null 2>&1; then echo "tool zstd"; fi
-for f in /proc/sys/fs/binfmt_misc/qemu-*; do
-  if [ -r "$f" ] && read -r state <"$f" && [ "$state" = enabled ]; then echo "emulates \${f##*/qemu-}"; fi
-done
-echo "user $(id -un)"
-${BOOT_ID_LINE}
-`
 
 /** The host lacks bash: the remote shell could not even start. */
 export function noBash(target: string): Error {

@@ -1,6 +1,7 @@
 import type { Ssh } from '../ssh/connection.js'
 import { parseRoute, type Route } from './nginx-config.js'
 import { otherSlot, serviceDir, type Slot } from './paths.js'
+import { SCRIPTS } from './scripts.js'
 
 // The host keeps two records: the proxy config (which slot is live, written at the switch)
 // and state.json (previous release and history, written right after). When a run died between
@@ -118,14 +119,8 @@ function parseState(text: string, service: string): ServiceState {
   }
 }
 
-const WRITE_SCRIPT = `
-mkdir -p "$1"
-cat > "$1/state.json.tmp"
-mv -f "$1/state.json.tmp" "$1/state.json"
-`
-
 export async function writeState(ssh: Ssh, state: ServiceState): Promise<void> {
-  const result = await ssh.run(WRITE_SCRIPT, [serviceDir(state.service)], {
+  const result = await ssh.run(SCRIPTS.writeState, [serviceDir(state.service)], {
     stdin: JSON.stringify(state, null, 2) + '\n'
   })
   if (result.code !== 0) throw new Error(`Could not save the state of ${state.service}: ${result.stderr.trim()}`)

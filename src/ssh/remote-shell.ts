@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import type { ClientChannel } from 'ssh2'
 
 // Every short remote step runs through one bash that lives for the SSH session, instead of a
@@ -43,24 +44,7 @@ interface Pending {
  * exit code and its stderr (base64) ends its output. A step costs two process starts (base64 and
  * bash; a third only when it wrote to stderr): at 2-3 ms each on a small host, they add up.
  */
-const PRELUDE = (token: string) => `
-__bg_err=$(mktemp)
-trap 'rm -f "$__bg_err"' EXIT
-__bg_run() {
-  local id=$1 script stdin=$3 code err=''
-  script=$(base64 -d <<<"$2")
-  shift 3
-  if [ -n "$stdin" ]; then
-    base64 -d <<<"$stdin" | bash -c "$script" bluegreen "$@" 2>"$__bg_err"
-  else
-    bash -c "$script" bluegreen "$@" </dev/null 2>"$__bg_err"
-  fi
-  code=$?
-  if [ -s "$__bg_err" ]; then err=$(base64 -w0 <"$__bg_err"); fi
-  printf '\\n${token} %s %s %s\\n' "$id" "$code" "$err"
-}
-printf '${token} ready\\n'
-`
+export const PRELUDE = readFileSync(new URL('./shell-prelude.sh', import.meta.url), 'utf8')
 
 /** The command for the login shell: any POSIX shell, and it says so when bash is missing. */
 export const SHELL_COMMAND = 'command -v bash >/dev/null 2>&1 || { echo __bg_no_bash; exit 0; }; exec bash --noprofile --norc -s'
@@ -100,7 +84,8 @@ export class RemoteShell {
     const started = new Promise<void>((resolve, reject) => (this.ready = { resolve, reject }))
     this.channel.on('data', (chunk: Buffer) => this.lines.push(chunk.toString('utf8')))
     this.channel.on('close', () => this.fail(new Error('the remote shell ended')))
-    this.channel.write(PRELUDE(this.token))
+    this.channel.write(`__bg_token=${this.token}
+${PRELUDE}`)
     return started
   }
 

@@ -22,6 +22,3 @@ export function runnerBootId(read: (path: string) => string = (path) => readFile
 export function onThisMachine(hostBootId: string | undefined, runnerBoot = runnerBootId()): boolean {
   return hostBootId !== undefined && runnerBoot !== undefined && hostBootId === runnerBoot
 }
-
-/** The shell line that prints the host's boot ID for parsePreflight. */
-export const BOOT_ID_LINE = `echo "boot $(cat ${BOOT_ID} 2>/dev/null || true)"`

@@ -1,0 +1,46 @@
+# shellcheck shell=bash
+# A shell inside the proxy that stays open for the whole check: one docker exec (~70 ms here, the
+# slow part of a probe) instead of one per attempt, and the launch step opens it while docker run
+# starts the candidate. Needs $proxy, $url, $probe (in-proxy-probe.sh) and the array $probe_env
+# (more -e NAME=value for the shell) set. Each command sent ends with a "__done CODE" line, so
+# shell_read knows where its output stops. The including script ignores SIGPIPE (trap '' PIPE):
+# writes to a shell that died must fail, not kill the step.
+probe_open() {
+  coproc PROBE { exec docker exec -i -e "BG_PROBE=$probe" -e "BG_URL=$url" "${probe_env[@]}" "$proxy" sh 2>&1; }
+}
+probe_close() {
+  local pid=${PROBE_PID:-}
+  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+}
+# Sends one command line to the shell; fails when the shell is gone.
+shell_send() {
+  local w=${PROBE[1]:-}
+  [ -n "$w" ] && printf '%s; echo "__done $?"\n' "$1" 1>&"$w" 2>/dev/null
+}
+# Prints the output of the command sent last and returns its exit code, or 255 when the shell
+# gave no answer within $1 seconds.
+shell_read() {
+  local got r=${PROBE[0]:-}
+  [ -n "$r" ] || return 255
+  while IFS= read -r -t "$1" -u "$r" got 2>/dev/null; do
+    case "$got" in "__done "*) return "${got#__done }" ;; esac
+    printf '%s\n' "$got"
+  done
+  return 255
+}
+probe_send() {
+  # shellcheck disable=SC2016 # expanded by the shell in the proxy, from its environment
+  shell_send 'sh -c "$BG_PROBE" sh "$BG_URL" 2>&1 | tail -n 1' || true
+}
+# Sets $line to the probe's answer. A shell that died or hangs is opened again for the next try.
+probe_read() {
+  local out rc=0
+  line="no answer from the probe shell in $proxy"
+  out=$(shell_read 8) || rc=$?
+  if [ "$rc" != 255 ]; then
+    if [ -n "$out" ]; then line=${out##*$'\n'}; fi
+    return 0
+  fi
+  probe_close
+  probe_open
+}

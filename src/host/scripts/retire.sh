@@ -1,0 +1,48 @@
+# shellcheck shell=bash
+# A container leaves only once the proxy holds no connection to it: the proxy's /proc/net/tcp
+# lists every upstream connection, so requests in flight at the switch (a long report, an upload)
+# finish on the old slot. Old nginx workers exit once their requests are done; once none is left
+# (the switch waited out nginx's hand-over) nothing can still reach the old slot. Both are read
+# from the host's /proc when it shows the proxy's processes (no docker exec per poll), else from
+# inside the proxy. The pattern [w]orker keeps grep from counting its own command line.
+proxy=$1 name=$2 net=$3 port=$4 timeout=$5
+template="{{.Name}} {{.State.Pid}} {{with index .NetworkSettings.Networks \"$net\"}}{{.IPAddress}}{{end}}"
+pid='' ip=''
+while read -r cname cpid cip; do
+  case "$cname" in "/$proxy") pid=$cpid ;; "/$name") ip=$cip ;; esac
+done < <(docker inspect -f "$template" "$proxy" "$name" 2>/dev/null || true)
+count_from_host() {
+  local n w=0 child
+  n=$(awk -v t="$target" '$3 == t && $4 == "01"' "/proc/$pid/net/tcp" | wc -l)
+  for child in $(pgrep -P "$pid"); do
+    if grep -qs '[w]orker process is shutting down' "/proc/$child/cmdline"; then w=$((w + 1)); fi
+  done
+  echo "$n $w"
+}
+count_in_proxy() {
+  # shellcheck disable=SC2016 # a script for the shell in the proxy
+  docker exec "$proxy" sh -c '
+    n=$(cat /proc/net/tcp 2>/dev/null | awk -v t="$1" "\$3 == t && \$4 == \"01\"" | wc -l)
+    w=$(grep -ls "[w]orker process is shutting down" /proc/[0-9]*/cmdline 2>/dev/null | wc -l)
+    echo $n $w' sh "$target" 2>/dev/null || echo "0 0"
+}
+open=0
+if [ -n "$ip" ] && [ -n "$pid" ] && [ "$pid" != 0 ] && [ "$timeout" -gt 0 ]; then
+  IFS=. read -r a b c d <<<"$ip"
+  target=$(printf '%02X%02X%02X%02X:%04X' "$d" "$c" "$b" "$a" "$port")
+  count=count_in_proxy
+  if [ -r "/proc/$pid/net/tcp" ] && command -v pgrep >/dev/null 2>&1; then count=count_from_host; fi
+  deadline=$((SECONDS + timeout)) quiet=0
+  while :; do
+    read -r open workers < <($count)
+    if [ "$open" -eq 0 ]; then quiet=$((quiet + 1)); else quiet=0; fi
+    if [ "$open" -eq 0 ] && [ "$workers" -eq 0 ]; then break; fi
+    if [ "$quiet" -ge 3 ]; then break; fi
+    if [ "$SECONDS" -ge "$deadline" ]; then break; fi
+    echo "WAIT $open"
+    sleep 0.5
+  done
+fi
+echo "DRAINED $open"
+docker stop "$name" >/dev/null 2>&1 || true
+docker rm -f "$name" >/dev/null 2>&1 || true
