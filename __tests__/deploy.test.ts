@@ -50,10 +50,14 @@ describe('deploy', () => {
     expect(host.routes.get('web')?.container).toBe('web-blue')
     expect(host.state?.live).toMatchObject({ slot: 'blue', image: 'web:2' })
     // docker save starts once the check has found the host without the image, before the lock.
+    // A first deploy pins both slots' addresses and adds the service's config (nginx reloads).
     expect(host.calls).toEqual([
-      'survey', 'save web:2', 'lock web', 'ensure-proxy bluegreen', 'load gzip', 'stop-save web:2', 'start web-blue',
-      'health web-blue', 'switch web-blue', 'write-state'
+      'survey', 'save web:2', 'lock web', 'ensure-proxy bluegreen', 'load gzip', 'stop-save web:2', 'allocate', 'write-route web',
+      'start web-blue', 'health web-blue', 'switch web-blue', 'write-state'
     ])
+    expect(report.reloaded).toBe(true)
+    expect(host.containers.get('web-blue')).toBeDefined()
+    expect(host.routes.get('web')?.targets).toEqual(['10.0.0.254:8080'])
     expect(host.released).toBe(true)
     expect(host.closed).toBe(true)
   })
@@ -109,33 +113,56 @@ describe('deploy', () => {
     expect(host.released).toBe(true)
   })
 
-  it('a config nginx refuses leaves the old route and removes the candidate', async () => {
+  it('a config nginx refuses leaves the old route, and no candidate starts', async () => {
     const host = hostWithV1()
     host.loads = v2
-    host.failSwitch = true
-    await expect(run(host, { 'web:2': v2 }).result).rejects.toThrow(/nginx refused.*\n.*web-blue \(web:1\) still serves/)
+    host.failWriteRoute = 'nginx: [emerg] invalid parameter'
+    await expect(run(host, { 'web:2': v2 }).result).rejects.toThrow(/nginx refused the config of web.*invalid parameter\n.*web-blue \(web:1\) still serves/)
     expect(host.routes.get('web')?.container).toBe('web-blue')
-    expect(host.containers.has('web-green')).toBe(false)
+    expect(host.calls.some((call) => call.startsWith('start'))).toBe(false)
+  })
+
+  it('a redeploy with the same port and names switches without writing the proxy config (no reload)', async () => {
+    const host = new FakeHost()
+    host.loads = v1
+    await run(host, { 'web:1': v1 }, { image: 'web:1' }).result
+    host.loads = v2
+    host.calls.splice(0)
+    const second = await run(host, { 'web:2': v2 }).result
+    expect(second.reloaded).toBe(false)
+    expect(host.calls).not.toContain('write-route web')
+    expect(host.calls).not.toContain('allocate')
+    expect(core.log).toContain('The proxy config already routes both slots: the switch needs no nginx reload')
+    host.calls.splice(0)
+    host.loads = image('c3')
+    const third = await run(host, { 'web:3': image('c3') }, { image: 'web:3' }).result
+    expect(third).toMatchObject({ slot: 'blue', reloaded: false })
+    // A new app port changes the config: nginx reloads, before the candidate starts.
+    host.loads = image('d4')
+    host.calls.splice(0)
+    const fourth = await run(host, { 'web:4': image('d4') }, { image: 'web:4', 'app-port': '9090' }).result
+    expect(fourth.reloaded).toBe(true)
+    expect(host.calls.indexOf('write-route web')).toBeLessThan(host.calls.indexOf('start web-green'))
   })
 
   it('switches back when the proxy does not serve the new slot', async () => {
     const host = hostWithV1()
     host.loads = v2
     host.failVerify = true
-    await expect(run(host, { 'web:2': v2 }).result).rejects.toThrow(/switched back.*web-blue \(web:1\) still serves/s)
-    expect(host.calls).toContain('restore web')
+    await expect(run(host, { 'web:2': v2 }).result).rejects.toThrow(/switched back\nThe host is as before: web-blue \(web:1\) still serves/)
+    expect(host.calls).toContain('proxy-serves')
     expect(host.routes.get('web')?.container).toBe('web-blue')
     expect(host.containers.has('web-green')).toBe(false)
     expect(host.state?.live?.slot).toBe('blue')
   })
 
-  it('removes the candidate even when switching back fails too (a proxy that died mid-deploy)', async () => {
+  it('brings back a proxy that stopped mid-deploy, and says what it serves', async () => {
     const host = hostWithV1()
     host.loads = v2
     host.failVerify = true
-    host.failRestore = 'Error response from daemon: Container bluegreen-proxy is not running'
+    host.proxyStopped = true
     await expect(run(host, { 'web:2': v2 }).result).rejects.toThrow(
-      /did not serve web-green after the switch; switching back failed too \(Error response from daemon: Container bluegreen-proxy is not running\), the previous config is on disk/
+      /did not serve web-green after the switch; switched back\nThe proxy bluegreen-proxy had stopped \(exited\) and was started again\. The host is as before: web-blue/
     )
     expect(host.containers.has('web-green')).toBe(false)
     expect(host.state?.live?.slot).toBe('blue')
@@ -146,7 +173,7 @@ describe('deploy', () => {
     const host = hostWithV1()
     host.failLoad = 'write /var/lib/docker/tmp/x: no space left on device'
     await expect(run(host, { 'web:2': v2 }).result).rejects.toThrow(
-      /docker load on the host failed: .*no space left on device\. The host is as before: web-blue \(web:1\) still serves/
+      /docker load on the host failed: .*no space left on device\nThe host is as before: web-blue \(web:1\) still serves/
     )
     expect(host.calls.some((call) => call.startsWith('start'))).toBe(false)
   })
@@ -209,7 +236,7 @@ describe('deploy', () => {
 
   it('refuses a proxy-port in use before locking', async () => {
     const host = new FakeHost()
-    host.proxy = { status: 'missing', portBusy: true, otherRoutes: [] }
+    host.proxy = { status: 'missing', portBusy: true, otherServices: [], network: { mode: 'missing' } }
     await expect(run(host, { 'web:2': v2 }).result).rejects.toThrow(/proxy-port: port 80 is already in use/)
     expect(host.calls).toEqual(['survey', 'abandon-lock'])
   })
@@ -325,6 +352,40 @@ describe('deploy', () => {
     host.lockError = new Error('Timed out after 120 s waiting for the lock of web')
     await expect(run(host, { 'web:2': v2 }).result).rejects.toThrow('Timed out after 120 s')
     expect(host.calls).toEqual(['survey', 'save web:2', 'lock web', 'stop-save web:2', 'abandon-lock'])
+  })
+
+  it('a run that lost its lock stops changing the host, and does not remove "its" candidate', async () => {
+    const host = hostWithV1()
+    host.loads = v2
+    host.loseLockAt = 'start'
+    await expect(run(host, { 'web:2': v2 }).result).rejects.toThrow(/^Lost the deploy lock of web .*changes nothing more there\. web-green may be left for the next deploy/)
+    const after = host.calls.slice(host.calls.indexOf('start web-green') + 1)
+    expect(after).toEqual([])
+    expect(host.state?.live?.image).toBe('web:1')
+  })
+
+  it('cancelled before the switch: the candidate goes, the live slot stays', async () => {
+    const host = hostWithV1()
+    host.loads = v2
+    const controller = new AbortController()
+    host.onHealth = () => controller.abort()
+    host.health = { healthy: false, attempts: 3, reason: 'the run was cancelled' }
+    const result = deploy(inputs(), { connect: async () => host, runner: fakeRunner({ 'web:2': v2 }, host.calls), holder: 't', signal: controller.signal })
+    await expect(result).rejects.toThrow(/^Cancelled before the switch\nThe host is as before: web-blue \(web:1\) still serves on port 80; the candidate web-green was removed/)
+    expect(host.calls).toContain('cancel')
+    expect(host.containers.has('web-green')).toBe(false)
+    expect(host.released).toBe(true)
+  })
+
+  it('cancelled after the switch: the release is recorded and the old slot left for the next deploy', async () => {
+    const host = hostWithV1()
+    host.loads = v2
+    const controller = new AbortController()
+    host.onSwitch = () => controller.abort()
+    const result = deploy(inputs(), { connect: async () => host, runner: fakeRunner({ 'web:2': v2 }, host.calls), holder: 't', signal: controller.signal })
+    await expect(result).rejects.toThrow('Cancelled after the switch: web-green (web:2) is live and recorded; web-blue keeps running until the next deploy retires it')
+    expect(host.state?.live?.image).toBe('web:2')
+    expect(host.containers.has('web-blue')).toBe(true)
   })
 
   it('releases the lock and closes the connection when a step throws', async () => {

@@ -1,6 +1,5 @@
 import { parsePreflight } from '../src/host/preflight.js'
 import { parseProxyCheck, proxyProblems, type ProxySpec } from '../src/host/proxy.js'
-import { renderRoute } from '../src/host/nginx-config.js'
 
 describe('preflight', () => {
   const target = 'deploy@example.com:22'
@@ -31,15 +30,18 @@ describe('preflight', () => {
 
 describe('proxy checks', () => {
   const spec: ProxySpec = { network: 'bluegreen', port: 80, image: 'nginx:alpine', service: 'web', serverNames: [] }
-  const other = (serverNames: string[]) =>
-    `route ${renderRoute({ service: 'api', slot: 'blue', container: 'api-blue', appPort: 3000, image: 'api:1', imageId: 'sha256:1', serverNames }).split('\n')[0]}`
+  // What scripts/survey.sh prints for another service's config: its server_name line.
+  const other = (serverNames: string[]) => `names api ${serverNames.length ? serverNames.join(' ') : '_'}`
 
-  it('reads the proxy container and the other routes', () => {
-    const check = parseProxyCheck(`proxy running|{"80/tcp":[{"HostIp":"","HostPort":"8080"}]}|nginx:alpine\n${other(['api.example.com'])}\n`)
+  it('reads the proxy container, its network and the other services\' host names', () => {
+    const check = parseProxyCheck(`proxy running|{"80/tcp":[{"HostIp":"","HostPort":"8080"}]}|nginx:alpine\n${other(['api.example.com', '*.api.example.com'])}\n`, 'pinned 10.213.5.0/24')
     expect(check).toMatchObject({ status: 'running', publishedPort: 8080, image: 'nginx:alpine', portBusy: false })
-    expect(check.otherRoutes[0]).toMatchObject({ service: 'api', serverNames: ['api.example.com'] })
+    expect(check.otherServices).toEqual([{ service: 'api', serverNames: ['api.example.com', '*.api.example.com'] }])
+    expect(check.network).toEqual({ mode: 'pinned', subnet: '10.213.5.0/24' })
     expect(check.commonCurrent).toBe(false)
     expect(parseProxyCheck('proxy running|{}|nginx:alpine\ncommon-current\n').commonCurrent).toBe(true)
+    expect(parseProxyCheck('proxy missing\n', 'names').network).toEqual({ mode: 'names', subnet: undefined })
+    expect(parseProxyCheck('proxy missing\n', 'missing\n').network).toEqual({ mode: 'missing' })
   })
 
   it('refuses a port taken by something else, another port than the proxy publishes, and clashing names', () => {

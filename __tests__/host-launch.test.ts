@@ -1,18 +1,19 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { HealthSpec } from '../src/host/health.js'
+import { guardedRunner } from '../src/host/guard.js'
 import { launchCandidate, type SwitchSpec } from '../src/host/launch.js'
-import { renderRoute, type Route } from '../src/host/nginx-config.js'
+import type { Route } from '../src/host/nginx-config.js'
+import { serviceDir } from '../src/host/paths.js'
 import type { CandidateSpec } from '../src/host/slots.js'
 import { localSsh, stubCommands } from './support/local-host.js'
 import { tempDir } from './support/temp-dir.js'
 
 // The launch step runs here under bash with the host's strict mode, against a stub docker whose
-// `exec -i PROXY sh` is a local sh in a PID namespace of its own (so that the switch's look at the
-// nginx workers in /proc sees none of this machine's), a stub wget and a stub nginx: the start,
-// the probe shell, the health loop and the switch are the real script. STUB_* variables pick
-// the case.
+// `exec -i PROXY sh` is a local sh in a PID namespace of its own, a stub wget and a stub nginx:
+// the start, the probe shell, the health loop and the switch (a symlink's rename, verified
+// through the proxy) are the real script. STUB_* variables pick the case.
 const STUB_DOCKER = `#!/bin/sh
 echo "$*" >> "$STUB_LOG"
 case "$1" in
@@ -36,7 +37,9 @@ case "$1" in
     child=$!
     trap 'kill -9 $child' TERM
     wait $child ;;
-  inspect) echo "\${STUB_STATE:-running 0 0 none}" ;;
+  inspect)
+    if [ -n "\${STUB_INSPECT_HANG:-}" ]; then sleep 30; fi
+    echo "\${STUB_STATE:-running 0 0 none}" ;;
   logs) echo booting; echo "panic: no database" ;;
   update)
     if [ -n "\${STUB_UPDATE_ERROR:-}" ]; then echo "$STUB_UPDATE_ERROR" >&2; exit 1; fi ;;
@@ -60,29 +63,34 @@ if [ "$1" = -t ] && [ -n "\${STUB_NGINX_T_ERROR:-}" ]; then echo "$STUB_NGINX_T_
 exit 0
 `
 
-const candidate: CandidateSpec = { name: 'web-blue', network: 'bluegreen', service: 'web', slot: 'blue', image: 'web:2', imageId: 'sha256:abc' }
+const candidate: CandidateSpec = {
+  name: 'web-blue', network: 'bluegreen', service: 'web', slot: 'blue', image: 'web:2', imageId: 'sha256:abc', address: '10.1.0.254'
+}
 const health: HealthSpec = { appPort: 3000, path: '/health', timeoutSeconds: 5 }
 const env = [{ name: 'MODE', value: 'production' }, { name: 'API_TOKEN', value: 's3cret value' }]
 const route: Route = {
-  service: 'web', slot: 'blue', container: 'web-blue', appPort: 3000, image: 'web:2', imageId: 'sha256:abc', serverNames: ['web.test']
+  service: 'web', slot: 'blue', container: 'web-blue', appPort: 3000, image: 'web:2', imageId: 'sha256:abc', serverNames: ['web.test'],
+  targets: ['10.1.0.254:3000']
 }
-const old: Route = { ...route, slot: 'green', container: 'web-green', image: 'web:1' }
 const GENERATION = 3
 
 /**
- * A state root with the proxy's folder (the old route in it) and the service's lock, taken
- * GENERATION times and held by a process standing in for this run's lock session.
+ * A state root with the proxy's folder (green live: its symlink and record) and the service's
+ * lock, taken GENERATION times and held by a process standing in for this run's lock session.
  */
 function hostState(stateRoot: string) {
-  const conf = join(stateRoot, '_proxy', 'bluegreen', 'conf.d', 'web.conf')
+  const proxyDir = join(stateRoot, '_proxy', 'bluegreen')
+  const marker = join(proxyDir, 'conf.d', 'bluegreen', 'web')
   const lockDir = join(stateRoot, 'web')
-  mkdirSync(join(stateRoot, '_proxy', 'bluegreen', 'conf.d'), { recursive: true })
+  for (const slot of ['blue', 'green']) mkdirSync(join(proxyDir, 'conf.d', 'bluegreen', `slot-${slot}`), { recursive: true })
+  mkdirSync(join(proxyDir, 'routes'), { recursive: true })
+  symlinkSync('slot-green', marker)
   mkdirSync(lockDir, { recursive: true })
-  writeFileSync(conf, renderRoute(old))
   writeFileSync(join(lockDir, 'lock.generation'), `${GENERATION}\n`)
   let holder: ChildProcess | undefined
   return {
-    conf,
+    marker,
+    record: (slot: string) => join(proxyDir, 'routes', `web.${slot}.json`),
     lockDir,
     async holdLock() {
       holder = spawn('flock', ['--no-fork', join(lockDir, 'lock'), 'sleep', '60'], { stdio: 'ignore' })
@@ -111,11 +119,14 @@ describe('launching the candidate', () => {
     await host.holdLock()
   })
   afterEach(() => host.releaseLock())
-  const sw: SwitchSpec = { route, lockGeneration: GENERATION }
-  const launch = (vars: Record<string, string> = {}, spec: HealthSpec = health, stubDir = stubs.dir) =>
-    launchCandidate(localSsh(stubDir, { STUB_LOG: log, ...vars }, stateRoot), candidate, env, spec, sw)
+  const sw: SwitchSpec = { route }
+  const guard = { dir: serviceDir('web'), generation: GENERATION }
+  const launch = (vars: Record<string, string> = {}, spec: HealthSpec = health, stubDir = stubs.dir) => {
+    const ssh = localSsh(stubDir, { STUB_LOG: log, ...vars }, stateRoot)
+    return launchCandidate(guardedRunner(ssh.run.bind(ssh), () => guard, () => 'web'), candidate, env, spec, sw)
+  }
 
-  it('starts the candidate, then probes through the proxy until it answers 200', async () => {
+  it('starts the candidate at its pinned address, then probes it through the proxy until it answers 200', async () => {
     const launched = launch({ STUB_FAILS: '2' })
     await expect(launched.started).resolves.toBeUndefined()
     const attempts: string[] = []
@@ -123,10 +134,10 @@ describe('launching the candidate', () => {
     expect(result).toEqual({ healthy: true, attempts: 3 })
     expect(attempts).toEqual(['attempt 1: HTTP 503', 'attempt 2: HTTP 503', 'attempt 3: HTTP 200'])
     const calls = readFileSync(log, 'utf8')
-    expect(calls).toMatch(/^run -d --name web-blue --network bluegreen --restart no .* sha256:abc$/m)
-    // One shell in the proxy for every probe, with the candidate's URL.
+    expect(calls).toMatch(/^run -d --name web-blue --network bluegreen --ip 10\.1\.0\.254 --restart no .* sha256:abc$/m)
+    // One shell in the proxy for every probe, with the candidate's URL: its address, no DNS.
     expect(calls.match(/^exec /gm)).toHaveLength(1)
-    expect(calls).toMatch(/^exec -i -e BG_PROBE=[\s\S]* -e BG_URL=http:\/\/web-blue:3000\/health -e BG_SWITCH=[\s\S]* -e BG_SLOT=blue bluegreen-proxy sh$/m)
+    expect(calls).toMatch(/^exec -i -e BG_PROBE=[\s\S]* -e BG_URL=http:\/\/10\.1\.0\.254:3000\/health -e BG_VERIFY=[\s\S]* -e BG_SLOT=blue bluegreen-proxy sh$/m)
   })
 
   it('hands env to docker run in a 0600 file that is gone afterwards, never on a command line', async () => {
@@ -139,7 +150,7 @@ describe('launching the candidate', () => {
 
   it("rejects started with Docker's reason when the candidate cannot start", async () => {
     const launched = launch({ STUB_RUN_ERROR: 'Unable to find image sha256:abc locally' })
-    await expect(launched.started).rejects.toThrow('Could not start web-blue: Unable to find image sha256:abc locally')
+    await expect(launched.started).rejects.toThrow('Could not start web-blue: Unable to find image sha256:abc locally (exit 125)')
   })
 
   it('fails at once with the exit code and the last log lines when the app crashes at boot', async () => {
@@ -156,59 +167,68 @@ describe('launching the candidate', () => {
     expect(Date.now() - started).toBeLessThan(10_000)
   })
 
-  describe('then, healthy, switching the proxy in the same shell', () => {
-    // The check through the proxy retries 500 times, 0.02 s apart; a stub sleep keeps the
+  it('keeps to health-timeout when the Docker engine stops answering', async () => {
+    const started = Date.now()
+    const result = await launch({ STUB_INSPECT_HANG: '1' }, { ...health, timeoutSeconds: 2 }).health(() => undefined)
+    expect(result).toMatchObject({ healthy: false, reason: "the host's Docker engine stopped answering; no healthy answer within 2 s" })
+    expect(Date.now() - started).toBeLessThan(12_000)
+  })
+
+  it('stops at its next attempt once the run is cancelled, and does not switch', async () => {
+    writeFileSync(join(host.lockDir, `cancel.${GENERATION}`), '')
+    const launched = launch()
+    expect(await launched.health(() => undefined)).toMatchObject({ healthy: false, reason: 'the run was cancelled' })
+    expect(readlinkSync(host.marker)).toBe('slot-green')
+  })
+
+  describe('then, healthy, switching the live-slot symlink in the same step', () => {
+    // The check through the proxy retries 250 times, 0.02 s apart; a stub sleep keeps the
     // case where the new slot never answers short.
     const fast = stubCommands({ docker: STUB_DOCKER, wget: STUB_WGET, nginx: STUB_NGINX, sleep: '#!/bin/sh\nexit 0\n' })
     afterAll(() => fast.remove())
 
-    it('writes the route, has nginx test and reload it, and gives the candidate its restart policy', async () => {
+    it('records the slot, renames the symlink, checks through the proxy, and gives the candidate its restart policy', async () => {
       const launched = launch()
       expect(await launched.health(() => undefined)).toEqual({ healthy: true, attempts: 1 })
       expect(await launched.switched()).toEqual({ ok: true })
-      expect(readFileSync(host.conf, 'utf8')).toBe(renderRoute(route))
+      expect(readlinkSync(host.marker)).toBe('slot-blue')
+      expect(JSON.parse(readFileSync(host.record('blue'), 'utf8'))).toEqual(route)
       const calls = readFileSync(log, 'utf8')
       expect(calls).toMatch(/^update --restart unless-stopped web-blue$/m)
-      expect(calls).toMatch(/^nginx -t\nnginx -s reload$/m)
+      expect(calls).not.toMatch(/^nginx /m) // no reload, no test: nothing in nginx changed
       expect(calls.match(/^exec /gm)).toHaveLength(1)
     })
 
-    it('fails like a switch that did not take when the candidate cannot get its restart policy', async () => {
+    it('puts the symlink back when the candidate cannot get its restart policy', async () => {
       const result = await launch({ STUB_UPDATE_ERROR: 'Error response from daemon: No such container: web-blue' }).switched()
       expect(result).toEqual({
         ok: false,
-        reloaded: true,
+        switchedBack: true,
         message: 'Could not give web-blue its restart policy: Error response from daemon: No such container: web-blue'
       })
+      expect(readlinkSync(host.marker)).toBe('slot-green')
     })
 
-    it('puts the previous route back at once when nginx -t refuses the new one', async () => {
-      const result = await launch({ STUB_NGINX_T_ERROR: 'nginx: [emerg] host not found in upstream', STUB_UPDATE_ERROR: 'late' }).switched()
-      expect(result).toMatchObject({ ok: false, reloaded: false })
-      expect(result.ok || result.message).toMatch(/^nginx refused the new config \(nginx -t\), the previous one is back: nginx: \[emerg\] host not found/)
-      expect(readFileSync(host.conf, 'utf8')).toBe(renderRoute(old))
-      expect(readFileSync(log, 'utf8')).not.toMatch(/^nginx -s reload$/m)
-    })
-
-    it('reports the last answer through the proxy when the new slot never answered', async () => {
+    it('puts the symlink back and reports the last answer when the new slot never answered', async () => {
       const result = await launch({ STUB_SWITCH_STATUS: '502' }, health, fast.dir).switched()
-      expect(result).toEqual({ ok: false, reloaded: true, message: 'The proxy did not serve web-blue after the switch (last answer: HTTP 502 from slot unknown)' })
+      expect(result).toEqual({ ok: false, switchedBack: true, message: 'The proxy did not serve web-blue after the switch (last answer: HTTP 502 from slot unknown)' })
+      expect(readlinkSync(host.marker)).toBe('slot-green')
     })
 
-    it('does not switch when the host no longer holds the lock', async () => {
+    it('does not start, or switch, once the host no longer holds the lock', async () => {
       host.releaseLock()
       await new Promise((resolve) => setTimeout(resolve, 100))
       const launched = launch()
-      expect((await launched.health(() => undefined)).healthy).toBe(true)
+      await expect(launched.started).rejects.toThrow(/^Lost the deploy lock of web/)
       await expect(launched.switched()).rejects.toThrow(/^Lost the deploy lock of web/)
-      expect(readFileSync(host.conf, 'utf8')).toBe(renderRoute(old))
-      expect(readFileSync(log, 'utf8')).not.toMatch(/^update /m)
+      expect(readlinkSync(host.marker)).toBe('slot-green')
+      expect(existsSync(log) ? readFileSync(log, 'utf8') : '').not.toMatch(/^run /m)
     })
 
     it('does not switch when another run has taken the lock since', async () => {
       writeFileSync(join(host.lockDir, 'lock.generation'), `${GENERATION + 1}\n`)
-      await expect(launch().switched()).rejects.toThrow(/^Lost the deploy lock of web/)
-      expect(readFileSync(host.conf, 'utf8')).toBe(renderRoute(old))
+      await expect(launch().switched()).rejects.toThrow(/^Lost the deploy lock of web \(another deploy has taken it since\)/)
+      expect(readlinkSync(host.marker)).toBe('slot-green')
     })
   })
 })

@@ -29,7 +29,7 @@ describe('the deploy lock', () => {
       say('LOCKED 7')
       return new Promise<RunResult>((resolve) => (release = resolve))
     })
-    const lock = await openLock(ssh, options()).acquire()
+    const lock = await openLock(Promise.resolve(ssh), options()).acquire()
     expect(lock.generation).toBe(7)
     const released = lock.release()
     release({ code: 0, stdout: '', stderr: '' })
@@ -43,7 +43,7 @@ describe('the deploy lock', () => {
       say('TIMEOUT run 0 (octocat)')
       return Promise.resolve({ code: 75, stdout: '', stderr: '' })
     })
-    const acquire = openLock(ssh, options({ onWait: (holder) => waits.push(holder) })).acquire()
+    const acquire = openLock(Promise.resolve(ssh), options({ onWait: (holder) => waits.push(holder) })).acquire()
     await expect(acquire).rejects.toThrow('Timed out after 30 s (lock-timeout) waiting for the deploy lock of web, held by: run 0 (octocat)')
     expect(waits).toEqual(['run 0 (octocat)'])
   })
@@ -51,11 +51,11 @@ describe('the deploy lock', () => {
   it('says so when the host stays silent, and gives up after lock-timeout and the heartbeat grace', async () => {
     jest.useFakeTimers()
     const silences: number[] = []
-    const acquire = openLock(fakeSsh(() => undefined), options({ onSilent: (s) => silences.push(s) })).acquire()
-    const failed = expect(acquire).rejects.toThrow('The host did not answer the deploy lock request of web within 75 s')
+    const acquire = openLock(Promise.resolve(fakeSsh(() => undefined)), options({ onSilent: (s) => silences.push(s) })).acquire()
+    const failed = expect(acquire).rejects.toThrow('The host did not answer the deploy lock request of web within 90 s')
     await jest.advanceTimersByTimeAsync(10_000)
     expect(silences).toEqual([10])
-    await jest.advanceTimersByTimeAsync(65_000)
+    await jest.advanceTimersByTimeAsync(80_000)
     await failed
     expect(silences).toEqual([10])
   })
@@ -64,7 +64,7 @@ describe('the deploy lock', () => {
     jest.useFakeTimers()
     const silences: number[] = []
     const ssh = fakeSsh((say) => say('WAITING run 0'))
-    void openLock(ssh, options({ onSilent: (s) => silences.push(s) })).acquire().catch(() => undefined)
+    void openLock(Promise.resolve(ssh), options({ onSilent: (s) => silences.push(s) })).acquire().catch(() => undefined)
     await jest.advanceTimersByTimeAsync(20_000)
     expect(silences).toEqual([])
   })

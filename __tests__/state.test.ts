@@ -1,4 +1,4 @@
-import { parseRoute, probeHostName, renderRoute, type Route } from '../src/host/nginx-config.js'
+import { confDigest, parseLegacyRoute, probeHostName, renderServiceConf, type Route } from '../src/host/nginx-config.js'
 import { nextState, resolveSituation, type Release, type ServiceState } from '../src/host/state.js'
 import { parseSurvey } from '../src/host/survey.js'
 
@@ -12,25 +12,47 @@ const v1 = release('blue', 'web:1', 'sha256:1')
 const v2 = release('green', 'web:2', 'sha256:2')
 const v3 = release('blue', 'web:3', 'sha256:3')
 
-describe('nginx route config', () => {
-  it('routes the default server to the slot container through a variable', () => {
-    const config = renderRoute(route(v2))
-    expect(config).toContain('listen 80 default_server;')
-    expect(config).toContain('server_name _;')
-    expect(config).toContain('set $bluegreen_upstream web-green:8080;')
-    expect(config).toContain('proxy_pass http://$bluegreen_upstream;')
-    expect(config).toContain('add_header X-Bluegreen-Slot green always;')
+describe('the proxy config of a service', () => {
+  const conf = (slots: { slot: 'blue' | 'green'; targets: string[] }[], serverNames: string[] = []) =>
+    renderServiceConf({ service: 'web-app', serverNames, websocketTimeout: 3600, slots })
+
+  it('names both slots at their pinned addresses and picks the live one by the symlink, blue first', () => {
+    const text = conf([{ slot: 'green', targets: ['10.1.0.253:8080'] }, { slot: 'blue', targets: ['10.1.0.254:8080'] }])
+    expect(text).toContain('listen 80 default_server;')
+    expect(text).toContain('server_name _;')
+    expect(text).toMatch(/upstream bluegreen_web_app_blue \{\n    server 10\.1\.0\.254:8080 [^\n]*;\n\}\nupstream bluegreen_web_app_green/)
+    const blue = text.indexOf('if (-f /etc/nginx/conf.d/bluegreen/web-app/on) { set $bluegreen_slot blue; set $bluegreen_upstream bluegreen_web_app_blue; }')
+    const green = text.indexOf('if (-f /etc/nginx/conf.d/bluegreen/web-app/green) { set $bluegreen_slot green; set $bluegreen_upstream bluegreen_web_app_green; }')
+    expect(blue).toBeGreaterThan(0)
+    expect(green).toBeGreaterThan(blue) // the later test wins: a request sees one slot or the other
+    expect(text).toContain('if ($bluegreen_slot = none) { return 503; }')
+    expect(text).toContain('proxy_pass http://$bluegreen_upstream;')
+    expect(text).toContain('add_header X-Bluegreen-Slot $bluegreen_slot always;')
   })
 
-  it('uses server names when given', () => {
-    const config = renderRoute(route(v1, ['a.example.com', '*.b.example.com']))
-    expect(config).toContain('    listen 80;\n')
-    expect(config).toContain('server_name a.example.com *.b.example.com;')
+  it('gives upgraded connections their own idle timeout', () => {
+    const text = conf([{ slot: 'blue', targets: ['10.1.0.254:8080'] }])
+    expect(text).toContain('error_page 418 = @bluegreen_upgrade;')
+    expect(text).toMatch(/location @bluegreen_upgrade \{[^}]*proxy_read_timeout 3600s;[^}]*\}/)
   })
 
-  it('reads back the route from its first line', () => {
-    expect(parseRoute(renderRoute(route(v2)))).toEqual(route(v2))
-    expect(parseRoute('server {}')).toBeUndefined()
+  it('is the same text for the same slots in any order: a routine deploy finds no change', () => {
+    const a = conf([{ slot: 'blue', targets: ['10.1.0.254:8080'] }, { slot: 'green', targets: ['10.1.0.253:8080'] }])
+    const b = conf([{ slot: 'green', targets: ['10.1.0.253:8080'] }, { slot: 'blue', targets: ['10.1.0.254:8080'] }])
+    expect(confDigest(a)).toBe(confDigest(b))
+  })
+
+  it('reaches a slot by container name on a network without pinned addresses', () => {
+    const text = conf([{ slot: 'blue', targets: ['web-app-blue:8080'] }], ['a.example.com', '*.b.example.com'])
+    expect(text).not.toMatch(/^upstream /m)
+    expect(text).toContain('set $bluegreen_upstream web-app-blue:8080;')
+    expect(text).toContain('    listen 80;\n')
+    expect(text).toContain('server_name a.example.com *.b.example.com;')
+  })
+
+  it('reads the live route of a config written before slot symlinks from its first line', () => {
+    expect(parseLegacyRoute(`# bluegreen-route ${JSON.stringify(route(v2))}\nserver {}`)).toEqual(route(v2))
+    expect(parseLegacyRoute('server {}')).toBeUndefined()
   })
 
   it('probes with a Host header that reaches the route', () => {
@@ -85,10 +107,14 @@ describe('nextState', () => {
 })
 
 describe('parseSurvey', () => {
-  it('reads state.json, the route line, the service containers, the proxy and the image', () => {
+  it('reads state.json, the live slot and its record, the addresses, the containers, the proxy and the image', () => {
     const stdout = [
       '--state', JSON.stringify({ version: 1, service: 'web', live: v1, history: [v1] }, null, 2), '',
-      '--route', `# bluegreen-route ${JSON.stringify(route(v1))}`, '',
+      '--live', 'blue',
+      '--slots', `blue ${JSON.stringify({ ...route(v1), targets: ['10.1.0.254:8080'] })}`, `green ${JSON.stringify(route(v2))}`,
+      '--addresses', 'green 1 10.1.0.253', 'blue 1 10.1.0.254',
+      '--conf', 'a'.repeat(64),
+      '--route', '# bluegreen-service web', '',
       '--containers', 'web-blue\trunning\tblue\tweb:1\tsha256:1', 'web-green\texited\tgreen\t\t',
       '--proxy', 'proxy running|{"80/tcp":[{"HostIp":"","HostPort":"80"}]}|nginx:alpine',
       '--image', JSON.stringify({ Id: 'sha256:1', RootFS: { Layers: ['sha256:a'] }, Config: { ExposedPorts: { '8080/tcp': {} } } }), ''
@@ -97,18 +123,36 @@ describe('parseSurvey', () => {
     expect(proxy).toMatchObject({ status: 'running', publishedPort: 80 })
     expect(image).toMatchObject({ id: 'sha256:1', diffIds: ['sha256:a'], exposedPorts: ['8080/tcp'] })
     expect(snapshot.state.live).toEqual(v1)
-    expect(snapshot.route).toEqual(route(v1))
+    expect(snapshot.route).toEqual({ ...route(v1), targets: ['10.1.0.254:8080'] })
+    expect(snapshot.slots?.green).toEqual(route(v2))
+    expect(snapshot.addresses).toEqual({ blue: ['10.1.0.254'], green: ['10.1.0.253'] })
+    expect(snapshot.confDigest).toBe('a'.repeat(64))
+    expect(snapshot.legacy).toBeUndefined()
     expect(snapshot.containers).toEqual([
       { name: 'web-blue', state: 'running', slot: 'blue', image: 'web:1', imageId: 'sha256:1' },
       { name: 'web-green', state: 'exited', slot: 'green', image: undefined, imageId: undefined }
     ])
   })
 
+  it('takes the live route from an old config\'s first line when the service has no symlink yet', () => {
+    const stdout = ['--live', '', '--slots', '--route', `# bluegreen-route ${JSON.stringify(route(v1))}`, '--containers', '--proxy', 'proxy missing', '--image', ''].join('\n')
+    const { snapshot } = parseSurvey(stdout, 'web')
+    expect(snapshot.route).toEqual(route(v1))
+    expect(snapshot.legacy).toEqual(route(v1))
+  })
+
   it('treats a missing or torn state.json as empty', () => {
-    expect(parseSurvey('--state\n{"version":1,\n--route\n\n--containers\n--proxy\nproxy missing\n--image\n', 'web')).toEqual({
-      snapshot: { state: { version: 1, service: 'web', history: [] }, route: undefined, containers: [] },
-      proxy: { status: 'missing', publishedPort: undefined, image: undefined, portBusy: false, commonCurrent: false, otherRoutes: [] },
-      image: undefined
+    expect(parseSurvey('--state\n{"version":1,\n--route\n\n--containers\n--network\nmissing\n--proxy\nproxy missing\n--image\n', 'web')).toEqual({
+      snapshot: {
+        state: { version: 1, service: 'web', history: [] }, route: undefined, slots: {}, addresses: {}, confDigest: undefined,
+        legacy: undefined, containers: []
+      },
+      proxy: {
+        status: 'missing', publishedPort: undefined, image: undefined, portBusy: false, commonCurrent: false, otherServices: [],
+        network: { mode: 'missing' }
+      },
+      image: undefined,
+      lockGeneration: undefined
     })
   })
 })

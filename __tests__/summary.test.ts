@@ -25,6 +25,7 @@ const report: DeployReport = {
   },
   healthAttempts: 3,
   drainOpenConnections: 0,
+  reloaded: false,
   pruned: [],
   phases: [
     { name: 'connect', ms: 140 }, { name: 'check', ms: 220 }, { name: 'lock', ms: 30 }, { name: 'state', ms: 60 },

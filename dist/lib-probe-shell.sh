@@ -32,11 +32,12 @@ probe_send() {
   # shellcheck disable=SC2016 # expanded by the shell in the proxy, from its environment
   shell_send 'sh -c "$BG_PROBE" sh "$BG_URL" 2>&1 | tail -n 1' || true
 }
-# Sets $line to the probe's answer. A shell that died or hangs is opened again for the next try.
+# Sets $line to the probe's answer, waiting $1 seconds at most (default 8). A shell that died or
+# hangs is opened again for the next try.
 probe_read() {
   local out rc=0
   line="no answer from the probe shell in $proxy"
-  out=$(shell_read 8) || rc=$?
+  out=$(shell_read "${1:-8}") || rc=$?
   if [ "$rc" != 255 ]; then
     if [ -n "$out" ]; then line=${out##*$'\n'}; fi
     return 0

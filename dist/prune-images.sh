@@ -2,5 +2,5 @@
 # Releases older than live and previous give their image back, unless something still uses it:
 # `docker image rm` without -f refuses images that a container (even a stopped one) runs.
 for ref in "$@"; do
-  if docker image rm "$ref" >/dev/null 2>&1; then echo "$ref"; fi
+  if dk image rm "$ref" >/dev/null 2>&1; then echo "$ref"; fi
 done

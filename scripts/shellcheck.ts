@@ -6,8 +6,10 @@ import { join } from 'node:path'
 import { IN_PROXY, SCRIPTS } from '../src/host/scripts.js'
 import { PRELUDE } from '../src/ssh/remote-shell.js'
 
+// SC2317 (unreachable command) is left out for the composed scripts: a library defines more
+// functions than each script that includes it calls.
 function check(name: string, shell: 'bash' | 'sh', text: string): boolean {
-  const result = spawnSync('shellcheck', ['--shell', shell, '--external-sources', '-'], { input: text, encoding: 'utf8' })
+  const result = spawnSync('shellcheck', ['--shell', shell, '--exclude=SC2317', '-'], { input: text, encoding: 'utf8' })
   if (result.error) throw new Error(`shellcheck could not run (apt-get install shellcheck): ${result.error.message}`)
   if (result.status === 0) return true
   process.stdout.write(`--- ${name}\n${result.stdout}${result.stderr}`)

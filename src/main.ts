@@ -7,12 +7,14 @@ import { inspectRunnerImage, runnerLayerSizes, saveImage } from './image/runner.
 import { renderFailure, renderSummary } from './report/summary.js'
 
 export async function run(): Promise<void> {
+  const cancel = cancellation()
   try {
     const inputs = getInputs()
     const report = await deploy(inputs, {
       connect: connectHost,
       runner: { inspect: inspectRunnerImage, layerSizes: runnerLayerSizes, save: saveImage },
-      holder: lockHolder()
+      holder: lockHolder(),
+      signal: cancel.signal
     })
     setOutputs(report)
     await writeSummary(renderSummary(report))
@@ -21,6 +23,22 @@ export async function run(): Promise<void> {
     core.setFailed(message)
     await writeSummary(renderFailure(message))
   }
+}
+
+/**
+ * A cancelled job gets SIGINT, then SIGTERM 7.5 s later, then SIGKILL 2.5 s after that. Before
+ * the switch the run removes its candidate and stops; after it, it records the release and
+ * leaves the old slot to the next deploy: either way well within the grace period.
+ */
+function cancellation(): AbortController {
+  const controller = new AbortController()
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (!controller.signal.aborted) core.info(`${signal}: the run was cancelled; finishing cleanly`)
+    controller.abort()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  return controller
 }
 
 async function writeSummary(markdown: string): Promise<void> {

@@ -83,6 +83,7 @@ function validateRouting(inputs: Inputs): void {
 function validateTiming(inputs: Inputs): void {
   checkRange('health-timeout', inputs.healthTimeout, 1, 3600)
   checkRange('drain-timeout', inputs.drainTimeout, 0, 3600)
+  checkRange('websocket-timeout', inputs.websocketTimeout, 1, 86400)
   checkRange('lock-timeout', inputs.lockTimeout, 0, 86400)
 }
 

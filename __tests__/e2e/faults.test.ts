@@ -165,9 +165,11 @@ describe('what happens when', () => {
 
   test('two deploys of one service start together → both succeed in turn; one container runs, the one the proxy points at', async () => {
     expectOk(await runAction(inputs('f-same', images['1'].ref, { 'server-name': 'same.test' })))
+    // Each health check takes a second, so that both runs are under way at once for sure.
+    const slow = { 'server-name': 'same.test', 'health-path': '/cgi-bin/slow?1' }
     const [a, b] = await Promise.all([
-      runAction(inputs('f-same', images['2'].ref, { 'server-name': 'same.test' })),
-      runAction(inputs('f-same', images['3'].ref, { 'server-name': 'same.test' }))
+      runAction(inputs('f-same', images['2'].ref, slow)),
+      runAction(inputs('f-same', images['3'].ref, slow))
     ])
     expectOk(a)
     expectOk(b)
@@ -202,11 +204,13 @@ describe('what happens when', () => {
     expect(ended.code).toBe(0)
     const lost = await run.done
     expect(lost.code).toBe(1)
-    expect(lost.stdout).toContain("::error::Lost the deploy lock of f-lost: it was no longer this run's when the switch came")
+    expect(lost.stdout).toContain("::error::Lost the deploy lock of f-lost (the host ended this run's lock session)")
+    expect(lost.stdout).toContain('this run changes nothing more there. f-lost-green may be left for the next deploy to remove')
     expect(await serves('lost.test')).toBe('200 version=faults-1')
 
     const next = await runAction(inputs('f-lost', images['3'].ref, { 'server-name': 'lost.test' }))
     expectOk(next)
+    expect(next.stdout).toContain('Removing f-lost-green left in the idle slot by an earlier run')
     expect(await serves('lost.test')).toBe('200 version=faults-3')
   })
 
@@ -236,17 +240,16 @@ describe('what happens when', () => {
     expect(await containerStatus(`${NETWORK}-proxy`)).toBe('running')
   })
 
-  test('the live container was removed by hand → the proxy answers 502 within seconds, and the next deploy goes live', async () => {
+  test('the live container was removed by hand → the proxy answers 502 or 504 within seconds, and the next deploy goes live', async () => {
     const first = await runAction(inputs('f-gone', images['1'].ref, { 'server-name': 'gone.test' }))
     expectOk(first)
     await runCommand('docker', ['-H', info.hostDockerHost, 'rm', '-f', `f-gone-${first.outputs.slot}`])
-    // nginx asks Docker's DNS for the name at request time; a name Docker no longer knows goes
-    // to the host's upstream DNS, which this sandbox cannot reach: only nginx's resolver
-    // timeout ends the wait.
+    // nginx connects to the slot's pinned address, where nothing answers any more (the kernel
+    // may still hold its MAC for a while): its connect timeout (5 s) ends the wait.
     const asked = Date.now()
     const reply = await httpGet(`http://127.0.0.1:${PORT}/`, { host: 'gone.test', timeoutMs: 20_000 }).catch((error: Error) => error)
-    expect(reply instanceof Error ? reply.message : reply.status).toBe(502)
-    expect(Date.now() - asked).toBeLessThan(5_000)
+    expect([502, 504]).toContain(reply instanceof Error ? reply.message : reply.status)
+    expect(Date.now() - asked).toBeLessThan(7_000)
 
     expectOk(await runAction(inputs('f-gone', images['2'].ref, { 'server-name': 'gone.test' })))
     expect(await serves('gone.test')).toBe('200 version=faults-2')

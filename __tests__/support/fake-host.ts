@@ -5,7 +5,8 @@ import type { HealthResult } from '../../src/host/health.js'
 import type { SwitchSpec } from '../../src/host/launch.js'
 import type { HostLock, LockOptions, PendingLock } from '../../src/host/lock.js'
 import type { HostFacts } from '../../src/host/preflight.js'
-import type { Route } from '../../src/host/nginx-config.js'
+import { lostLock } from '../../src/host/guard.js'
+import { confDigest, type Route } from '../../src/host/nginx-config.js'
 import type { ProxyCheck, ProxySpec } from '../../src/host/proxy.js'
 import type { SurveyRequest } from '../../src/host/survey.js'
 import type { ServiceContainer, ServiceState } from '../../src/host/state.js'
@@ -38,12 +39,23 @@ export class FakeHost implements Host {
   readonly containers = new Map<string, ServiceContainer>()
   routes = new Map<string, Route>()
   state?: ServiceState
-  proxy: ProxyCheck = { status: 'running', publishedPort: 80, portBusy: false, otherRoutes: [] }
+  proxy: ProxyCheck = { status: 'running', publishedPort: 80, portBusy: false, otherServices: [], network: { mode: 'pinned', subnet: '10.0.0.0/24' } }
+  /** The service's proxy config text on the host, by service. */
+  readonly confs = new Map<string, string>()
+  /** Pinned addresses by service; allocateAddresses fills them. */
+  readonly addresses = new Map<string, Partial<Record<'blue' | 'green', string[]>>>()
+  /** proxyServes finds the proxy stopped and starts it again. */
+  proxyStopped = false
   health: HealthResult = { healthy: true, attempts: 2 }
-  failSwitch = false
-  /** restoreRoute throws this (a proxy that died mid-deploy). */
-  failRestore?: string
   failVerify = false
+  /** writeRoute fails as nginx -t refusing the config. */
+  failWriteRoute = ''
+  /** The lock is lost when this step comes (start, switch, retire...): it and every later guarded step throw. */
+  loseLockAt?: string
+  private lockLost = false
+  /** Called as the health check starts and as the switch happens (to cancel a run at that moment). */
+  onHealth?: () => void
+  onSwitch?: () => void
   failLoad = ''
   lockError?: Error
   /** What `docker load` puts on the host. */
@@ -79,8 +91,9 @@ export class FakeHost implements Host {
     const route = this.routes.get(service)
     const containers = [...this.containers.values()].filter((container) => container.name.startsWith(`${service}-`))
     const state = structuredClone(this.state ?? { version: 1 as const, service, history: [] })
+    const conf = this.confs.get(service)
     const found = {
-      snapshot: { state, route, containers },
+      snapshot: { state, route, containers, addresses: this.addresses.get(service), confDigest: conf ? confDigest(conf) : undefined },
       proxy: this.proxy,
       image: request.image ? this.images.get(request.image) : undefined,
       lockGeneration: this.lockGeneration
@@ -124,6 +137,13 @@ export class FakeHost implements Host {
 
   launchCandidate(spec: { name: string; slot: string; image: string; imageId: string }, _env: unknown, _health: unknown, sw: SwitchSpec) {
     this.calls.push(`start ${spec.name}`)
+    try {
+      this.guard('start')
+    } catch (error) {
+      const lost = Promise.reject(error)
+      lost.catch(() => undefined)
+      return { started: lost, health: () => lost, switched: () => lost }
+    }
     const started = this.images.has(spec.imageId)
       ? Promise.resolve(void this.containers.set(spec.name, { name: spec.name, state: 'running', slot: spec.slot, image: spec.image, imageId: spec.imageId }))
       : Promise.reject(new Error(`Could not start ${spec.name}: No such image: ${spec.imageId}`))
@@ -131,6 +151,7 @@ export class FakeHost implements Host {
       started,
       health: async (onAttempt: (line: string) => void) => {
         this.calls.push(`health ${spec.name}`)
+        this.onHealth?.()
         onAttempt('attempt 1: HTTP 200')
         return this.health
       },
@@ -138,7 +159,46 @@ export class FakeHost implements Host {
     }
   }
 
+  async allocateAddresses(_network: string, service: string) {
+    this.calls.push('allocate')
+    const pinned = this.proxy.network.mode === 'names' ? {} : { blue: ['10.0.0.254'], green: ['10.0.0.253'] }
+    this.addresses.set(service, pinned)
+    return pinned
+  }
+
+  async writeRoute(_network: string, service: string, conf: string) {
+    this.guard('write-route')
+    this.calls.push(`write-route ${service}`)
+    if (this.failWriteRoute) throw new Error(`nginx refused the config of ${service} (nginx -t), the previous one is back: ${this.failWriteRoute}`)
+    this.confs.set(service, conf)
+  }
+
+  /** What the host's lock check does in every step that changes it. */
+  private guard(step: string): void {
+    if (this.loseLockAt === step) this.lockLost = true
+    if (this.lockLost) throw lostLock('web', 'another deploy has taken it since')
+  }
+
+  async removeRoute(_network: string, service: string) {
+    this.calls.push(`remove-route ${service}`)
+    if (!this.routes.has(service)) this.confs.delete(service)
+  }
+
+  async cancel() {
+    this.calls.push('cancel')
+  }
+
+  async proxyServes(_network: string, route: { serverNames: string[] }) {
+    this.calls.push('proxy-serves')
+    const restarted = this.proxyStopped
+    this.proxyStopped = false
+    const live = [...this.routes.values()].find((candidate) => candidate.serverNames.join() === route.serverNames.join())
+    const answer = live ? { status: 200, slot: live.slot } : { status: 503 }
+    return { status: restarted ? 'exited' : 'running', restarted, answer, said: `STATUS ${answer.status} SLOT ${live?.slot ?? 'none'}` }
+  }
+
   async removeContainer(name: string) {
+    this.guard('remove')
     this.calls.push(`remove ${name}`)
     this.containers.delete(name)
   }
@@ -146,31 +206,23 @@ export class FakeHost implements Host {
   /** What the launch step's switch does once the candidate is healthy. */
   private async switchRoute(route: Route) {
     this.calls.push(`switch ${route.container}`)
-    if (this.failSwitch) return { ok: false as const, reloaded: false, message: 'nginx refused the new config (nginx -t)' }
-    this.previousRoute = this.routes.get(route.service)
-    this.routes.set(route.service, route)
+    this.onSwitch?.()
     if (this.failVerify) {
-      return { ok: false as const, reloaded: true, message: `The proxy did not serve ${route.container} after the switch` }
+      return { ok: false as const, switchedBack: true, message: `The proxy did not serve ${route.container} after the switch` }
     }
+    this.routes.set(route.service, route)
     return { ok: true as const }
   }
 
-  private previousRoute?: Route
-
-  async restoreRoute(_network: string, service: string) {
-    this.calls.push(`restore ${service}`)
-    if (this.failRestore) throw new Error(this.failRestore)
-    if (this.previousRoute) this.routes.set(service, this.previousRoute)
-    else this.routes.delete(service)
-  }
-
   async retire(spec: { container: string }) {
+    this.guard('retire')
     this.calls.push(`retire ${spec.container}`)
     this.containers.delete(spec.container)
     return { openConnections: 0 }
   }
 
   async writeState(state: ServiceState) {
+    this.guard('write-state')
     this.calls.push('write-state')
     this.state = structuredClone(state)
   }

@@ -4,6 +4,7 @@ import { bashCommand, type RunResult, type Ssh } from '../ssh/connection.js'
 import { collectChainIds } from '../transfer/layers.js'
 import type { Codec } from '../transfer/compression.js'
 import type { HostFacts } from './preflight.js'
+import { LOST_LOCK_EXIT, lostLock, type LockGuard, type Runner } from './guard.js'
 import { SCRIPTS } from './scripts.js'
 
 export async function inspectHostImage(ssh: Ssh, ref: string): Promise<ImageInfo | undefined> {
@@ -40,8 +41,8 @@ export async function hostLayers(ssh: Ssh): Promise<HostLayers> {
 }
 
 /** Gives the host's image `id` the name `ref` too. */
-export async function tagImage(ssh: Ssh, id: string, ref: string): Promise<void> {
-  const result = await ssh.run('docker tag "$1" "$2"', [id, ref])
+export async function tagImage(run: Runner, id: string, ref: string): Promise<void> {
+  const result = await run(SCRIPTS.tagImage, [id, ref])
   if (result.code !== 0) throw new Error(`Could not tag ${id} as ${ref} on the host: ${result.stderr.trim()}`)
 }
 
@@ -63,14 +64,24 @@ export function loadCommand(codec: Codec, dockerVersion: string, containerdStore
   return containerdStore ? 'gzip -dc | docker load' : 'docker load'
 }
 
+/** What scripts/load.sh puts in front of docker load for loadCommand()'s pipeline. */
+function unpacker(command: string): string {
+  return command.startsWith('zstd') ? 'zstd' : command.startsWith('gzip') ? 'gzip' : 'none'
+}
+
 /** Whether a zstd stream can be loaded: the host's Docker reads it, or it has the zstd command. */
 export function hostTakesZstd(facts: HostFacts): boolean {
   return unpacksAll(facts.dockerVersion) || facts.tools.includes('zstd')
 }
 
-/** Feeds an archive stream to loadCommand()'s pipeline on the host. */
-export function loadImage(ssh: Ssh, command: string, archive: Readable): Promise<RunResult> {
-  return ssh.stream(bashCommand(command), archive)
+/**
+ * Feeds an archive stream to loadCommand()'s pipeline on the host, while the deploy lock is this
+ * run's (`guard`): the lock session ends the load if the runner is lost.
+ */
+export async function loadImage(ssh: Ssh, guard: LockGuard | undefined, service: string, command: string, archive: Readable): Promise<RunResult> {
+  const result = await ssh.stream(bashCommand(SCRIPTS.load, [guard?.dir ?? '', String(guard?.generation ?? ''), unpacker(command)]), archive)
+  if (result.code === LOST_LOCK_EXIT && result.stderr.includes('LOST-LOCK')) throw lostLock(service)
+  return result
 }
 
 export type Verified = { image: ImageInfo; problem?: undefined } | { image?: undefined; problem: string }
@@ -86,8 +97,8 @@ export async function verifyHostImage(ssh: Ssh, sent: ImageInfo, ref: string): P
   return { image: found }
 }
 
-export async function pruneImages(ssh: Ssh, refs: string[]): Promise<string[]> {
+export async function pruneImages(run: Runner, refs: string[]): Promise<string[]> {
   if (refs.length === 0) return []
-  const result = await ssh.run(SCRIPTS.pruneImages, refs)
+  const result = await run(SCRIPTS.pruneImages, refs)
   return result.stdout.split('\n').filter(Boolean)
 }

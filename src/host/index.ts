@@ -1,20 +1,29 @@
 import type { Readable } from 'node:stream'
 import type { ImageInfo } from '../image/info.js'
 import type { EnvVar } from '../inputs.js'
-import type { RunResult, Ssh } from '../ssh/connection.js'
+import { bashCommand, type RunResult, type Ssh } from '../ssh/connection.js'
 import type { Codec } from '../transfer/compression.js'
+import { guardedRunner, type LockGuard } from './guard.js'
 import type { HealthSpec } from './health.js'
 import { hostLayers, inspectHostImage, loadCommand, loadImage, pruneImages, tagImage, verifyHostImage, type HostLayers, type Verified } from './images.js'
-import { openLock, type LockOptions, type PendingLock } from './lock.js'
-import type { HostFacts } from './preflight.js'
-import { ensureProxy, restoreRoute, type ProxySpec } from './proxy.js'
-import { retireContainer, type RetireResult, type RetireSpec } from './retire.js'
 import { launchCandidate, type Launch, type SwitchSpec } from './launch.js'
+import { openLock, type LockOptions, type PendingLock } from './lock.js'
+import type { Route } from './nginx-config.js'
+import { serviceDir, type Slot } from './paths.js'
+import type { HostFacts } from './preflight.js'
+import { ensureProxy, proxyServes, type ProxyServes, type ProxySpec } from './proxy.js'
+import { retireContainer, type RetireResult, type RetireSpec } from './retire.js'
+import { allocateAddresses, removeRoute, writeRoute } from './route.js'
+import { SCRIPTS } from './scripts.js'
 import { removeContainer, type CandidateSpec } from './slots.js'
 import { writeState, type ServiceState } from './state.js'
 import { survey, type Survey, type SurveyRequest } from './survey.js'
 
-/** Every remote step the deploy takes, so the sequence can run against a fake host in tests. */
+/**
+ * Every remote step the deploy takes, so the sequence can run against a fake host in tests. The
+ * steps that change the host run only while the deploy lock taken by openLock() is still this
+ * run's, checked on the host at that moment; otherwise they throw LostLockError.
+ */
 export interface Host {
   readonly target: string
   /** Known after the first survey with preflight: true. */
@@ -29,25 +38,51 @@ export interface Host {
   tagImage(id: string, ref: string): Promise<void>
   verifyImage(sent: ImageInfo, ref: string): Promise<Verified>
   ensureProxy(spec: ProxySpec): Promise<string[]>
+  /** The service's pinned addresses for both slots; empty on a network without them. */
+  allocateAddresses(network: string, service: string): Promise<Partial<Record<Slot, string[]>>>
+  /** Writes the service's proxy config and reloads nginx (`legacy`: see route.ts). */
+  writeRoute(network: string, service: string, conf: string, legacy?: Route): Promise<void>
+  removeRoute(network: string, service: string): Promise<void>
   /** Starts the candidate in the idle slot, health-checks it and, healthy, routes the proxy to it (one remote step). */
   launchCandidate(spec: CandidateSpec, env: EnvVar[], health: HealthSpec, sw: SwitchSpec): Launch
+  /** Tells a launch step under way to stop at its next health attempt (the run was cancelled). */
+  cancel(): Promise<void>
   removeContainer(name: string): Promise<void>
-  restoreRoute(network: string, service: string): Promise<void>
+  /** After a failure: the proxy running again if it stopped, and what it serves. */
+  proxyServes(network: string, route: Pick<Route, 'serverNames'>, healthPath: string): Promise<ProxyServes>
   retire(spec: RetireSpec, onWait: (open: number) => void): Promise<RetireResult>
   writeState(state: ServiceState): Promise<void>
   pruneImages(refs: string[]): Promise<string[]>
   close(): void
 }
 
-export function sshHost(ssh: Ssh): Host {
+/** `lockConnection` opens the deploy lock's own SSH connection. */
+export function sshHost(ssh: Ssh, lockConnection: () => Promise<Ssh>): Host {
   let facts: HostFacts | undefined
+  let guard: LockGuard | undefined
+  let service = ''
+  let lockSsh: Promise<Ssh> | undefined
+  const run = guardedRunner((script, args, options) => ssh.run(script, args, options), () => guard, () => service)
   return {
     target: ssh.target,
     get facts() {
       if (!facts) throw new Error('the host was not checked yet')
       return facts
     },
-    openLock: (options) => openLock(ssh, options),
+    openLock: (options) => {
+      service = options.service
+      lockSsh = lockConnection()
+      lockSsh.catch(() => undefined) // reported by acquire()
+      const pending = openLock(lockSsh, options)
+      return {
+        abandon: pending.abandon,
+        acquire: async () => {
+          const lock = await pending.acquire()
+          guard = { dir: serviceDir(options.service), generation: lock.generation }
+          return lock
+        }
+      }
+    },
     survey: async (request) => {
       const found = await survey(ssh, request)
       facts ??= found.facts
@@ -56,16 +91,26 @@ export function sshHost(ssh: Ssh): Host {
     inspectImage: (ref) => inspectHostImage(ssh, ref),
     layers: () => hostLayers(ssh),
     load: (codec, archive, containerdStore) =>
-      loadImage(ssh, loadCommand(codec, facts?.dockerVersion ?? '', containerdStore), archive),
-    tagImage: (id, ref) => tagImage(ssh, id, ref),
+      loadImage(ssh, guard, service, loadCommand(codec, facts?.dockerVersion ?? '', containerdStore), archive),
+    tagImage: (id, ref) => tagImage(run, id, ref),
     verifyImage: (sent, ref) => verifyHostImage(ssh, sent, ref),
-    ensureProxy: (spec) => ensureProxy(ssh, spec),
-    launchCandidate: (spec, env, health, sw) => launchCandidate(ssh, spec, env, health, sw),
-    removeContainer: (name) => removeContainer(ssh, name),
-    restoreRoute: (network, service) => restoreRoute(ssh, network, service),
-    retire: (spec, onWait) => retireContainer(ssh, spec, onWait),
-    writeState: (state) => writeState(ssh, state),
-    pruneImages: (refs) => pruneImages(ssh, refs),
-    close: () => ssh.close()
+    ensureProxy: (spec) => ensureProxy(run, spec),
+    allocateAddresses: (network, name) => allocateAddresses(run, network, name),
+    writeRoute: (network, name, conf, legacy) => writeRoute(run, network, name, conf, legacy),
+    removeRoute: (network, name) => removeRoute(run, network, name),
+    launchCandidate: (spec, env, health, sw) => launchCandidate(run, spec, env, health, sw),
+    cancel: async () => {
+      // The shell is busy with the launch step: a channel of its own.
+      if (guard) await ssh.exec(bashCommand(SCRIPTS.cancel, [guard.dir, String(guard.generation)]))
+    },
+    removeContainer: (name) => removeContainer(run, name),
+    proxyServes: (network, route, healthPath) => proxyServes(ssh, network, route, healthPath),
+    retire: (spec, onWait) => retireContainer(run, spec, onWait),
+    writeState: (state) => writeState(run, state),
+    pruneImages: (refs) => pruneImages(run, refs),
+    close: () => {
+      ssh.close()
+      void lockSsh?.then((connection) => connection.close(), () => undefined)
+    }
   }
 }

@@ -1,11 +1,11 @@
 import type { EnvVar } from '../inputs.js'
-import type { Ssh } from '../ssh/connection.js'
+import { lostLock, type Runner } from './guard.js'
 import { HealthLines, describeAttempt, type HealthResult, type HealthSpec } from './health.js'
-import { renderRoute, type Route } from './nginx-config.js'
-import { proxyDir, proxyName, serviceDir } from './paths.js'
+import type { Route } from './nginx-config.js'
+import { proxyDir, proxyName } from './paths.js'
 import { PROBE_SCRIPT } from './probe.js'
 import { SCRIPTS } from './scripts.js'
-import { switchEnv, switchOutcome, type SwitchResult } from './proxy.js'
+import { switchOutcome, verifyEnv, type SwitchResult } from './proxy.js'
 import { envFileText, type CandidateSpec } from './slots.js'
 
 export interface Launch {
@@ -17,18 +17,17 @@ export interface Launch {
   switched(): Promise<SwitchResult>
 }
 
-/** Where a healthy candidate is switched to, and the deploy lock that must still be this run's. */
+/** Where a healthy candidate is switched to: its route, recorded on the host as it goes live. */
 export interface SwitchSpec {
   route: Route
-  lockGeneration: number
 }
 
 
 // Start, health check and switch are one remote step (scripts/launch.sh); env values travel on
 // stdin only.
-export function launchCandidate(ssh: Ssh, spec: CandidateSpec, env: EnvVar[], health: HealthSpec, sw: SwitchSpec): Launch {
+export function launchCandidate(run: Runner, spec: CandidateSpec, env: EnvVar[], health: HealthSpec, sw: SwitchSpec): Launch {
   const out = new LaunchOutput()
-  const finished = ssh.run(SCRIPTS.launch, launchArgs(spec, health, sw), {
+  const finished = run(SCRIPTS.launch, launchArgs(spec, health, sw), {
     stdin: envFileText(env),
     onLine: (line) => out.take(line)
   })
@@ -43,23 +42,26 @@ export function launchCandidate(ssh: Ssh, spec: CandidateSpec, env: EnvVar[], he
     outcome.then((result) => (out.healthy.done ? healthy() : out.health.result(result.code, result.stderr, spec.name)))
   ])
   checked.catch(() => undefined) // likewise, when no health check follows a failed start
+  const started = Promise.race([out.started.promise, outcome.then(() => undefined)])
+  started.catch(() => undefined) // a caller that skips to switched() hears of it there
   return {
-    started: Promise.race([out.started.promise, outcome.then(() => undefined)]),
+    started,
     health: (onAttempt) => {
       out.reportTo(onAttempt)
       return checked
     },
-    switched: () => outcome.then((result) => switchOutcome(result.code, out.switchLines, sw.route))
+    switched: () => outcome.then((result) => switchOutcome(result.code, out.switchLines, sw.route, (detail) => lostLock(spec.service, detail)))
   }
 }
 
 function launchArgs(spec: CandidateSpec, health: HealthSpec, sw: SwitchSpec): string[] {
-  const forSwitch = switchEnv(sw.route, health.path)
+  const verify = verifyEnv(sw.route, health.path)
+  // Probed at its pinned address where it has one: no DNS on the way.
+  const url = `http://${spec.address ?? spec.name}:${health.appPort}${health.path}`
   return [
-    spec.name, spec.network, spec.service, spec.slot, spec.image, spec.imageId, proxyName(spec.network),
-    `http://${spec.name}:${health.appPort}${health.path}`, String(health.timeoutSeconds), PROBE_SCRIPT,
-    proxyDir(spec.network), renderRoute(sw.route).trimEnd(), serviceDir(spec.service), String(sw.lockGeneration),
-    forSwitch.BG_SWITCH, forSwitch.BG_SWITCH_URL, forSwitch.BG_HOST, forSwitch.BG_SLOT
+    spec.name, spec.network, spec.service, spec.slot, spec.image, spec.imageId, spec.address ?? '', proxyName(spec.network),
+    url, String(health.timeoutSeconds), PROBE_SCRIPT, proxyDir(spec.network), JSON.stringify(sw.route),
+    verify.BG_VERIFY, verify.BG_VERIFY_URL, verify.BG_HOST, verify.BG_SLOT
   ]
 }
 

@@ -1,15 +1,22 @@
 import { PassThrough } from 'node:stream'
 import { bashCommand, type RunResult, type Ssh } from '../ssh/connection.js'
+import { lostLock } from './guard.js'
 import { serviceDir } from './paths.js'
 import { SCRIPTS } from './scripts.js'
 
-// The lock is an flock held by a remote bash that lives exactly as long as this run's SSH
-// channel: a cancelled job or a lost runner closes the channel (or stops the heartbeat) and the
-// kernel drops the lock. There is no lock file for anyone to clean up.
+// The lock is an flock held by a remote bash (scripts/lock.sh) that lives exactly as long as
+// this run's SSH channel: a cancelled job or a lost runner closes the channel (or stops the
+// heartbeat) and the kernel drops the lock. There is no lock file for anyone to clean up. The
+// channel runs on an SSH connection of its own: on a shared one, the image stream fills the TCP
+// send queue, and a slow or briefly cut uplink delayed the heartbeat past the grace.
 
-const HEARTBEAT_MS = 10_000
-/** Seconds without a heartbeat after which the host gives the lock up (a runner lost without FIN). */
-const HEARTBEAT_GRACE = 45
+const HEARTBEAT_MS = 5_000
+/**
+ * Seconds without a heartbeat after which the host gives the lock up (a runner lost without a
+ * FIN). Long enough for a 30 s one-way cut: TCP's retransmissions back off to ~51 s after it
+ * began before the queued heartbeat gets through.
+ */
+export const HEARTBEAT_GRACE = 60
 
 
 export interface HostLock {
@@ -39,14 +46,14 @@ export interface PendingLock {
   abandon(): void
 }
 
-export function openLock(ssh: Ssh, options: LockOptions): PendingLock {
+export function openLock(connection: Promise<Pick<Ssh, 'exec'>>, options: LockOptions): PendingLock {
   const stdin = new PassThrough()
   let onLocked: (generation: number) => void = () => undefined
   let holder = 'unknown'
   let heard = false
   const locked = new Promise<number>((resolve) => (onLocked = resolve))
   const args = [serviceDir(options.service), String(options.timeoutSeconds), options.holder, String(HEARTBEAT_GRACE)]
-  const ended = ssh.exec(bashCommand(SCRIPTS.lock, args), {
+  const ended = connection.then((ssh) => ssh.exec(bashCommand(SCRIPTS.lock, args), {
     stdin,
     onLine: (line) => {
       heard = true
@@ -54,7 +61,7 @@ export function openLock(ssh: Ssh, options: LockOptions): PendingLock {
       else if (line.startsWith('WAITING ')) options.onWait(line.slice(8))
       else if (line.startsWith('TIMEOUT ')) holder = line.slice(8)
     }
-  })
+  }))
   ended.catch(() => undefined) // observed by acquire(); an abandoned lock has no reader
   return {
     abandon: () => void stdin.end(),
@@ -110,7 +117,7 @@ function heldLock(service: string, generation: number, stdin: PassThrough, ended
   return {
     generation,
     assertHeld() {
-      if (lost) throw new Error(`Lost the deploy lock of ${service}: the host ended the lock session`)
+      if (lost) throw lostLock(service, "the host ended this run's lock session")
     },
     async release() {
       releasing = true

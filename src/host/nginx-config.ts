@@ -1,8 +1,14 @@
+import { createHash } from 'node:crypto'
 import type { Slot } from './paths.js'
 
-// The proxy's per-service config. Its first line records the release it routes to, so the
-// proxy config itself tells which slot is live, even when a run died before saving state.
+// The proxy's config for one service holds BOTH slots, and a symlink on the host picks the live
+// one per request: `if (-f .../bluegreen/<service>/green)` follows the symlink in one stat(), so
+// a switch is an atomic rename of that symlink, with no nginx reload. A reload would make the
+// old workers close their idle keep-alive connections, and a client that sends its next request
+// on one of them at that moment gets a reset. The config itself changes (and nginx reloads) only
+// when its shape does: a service's first deploy, new server names, a new app port or timeout.
 
+/** What a slot of a service routes to: the release in it and where the proxy reaches it. */
 export interface Route {
   service: string
   slot: Slot
@@ -12,9 +18,31 @@ export interface Route {
   imageId: string
   /** Empty: the default server, answering any host name. */
   serverNames: string[]
+  /**
+   * `ip:port` of each container, on a network whose addresses the action pins (no DNS at request
+   * time), or `name:port` on a network it did not create (resolved through Docker's DNS).
+   */
+  targets?: string[]
 }
 
-const MARKER = '# bluegreen-route '
+/** How a slot is reached, for the config; a slot without one is never routed to. */
+export interface SlotUpstream {
+  slot: Slot
+  targets: string[]
+}
+
+export interface ServiceConf {
+  service: string
+  serverNames: string[]
+  /** Seconds an upgraded (WebSocket) connection may stay idle. */
+  websocketTimeout: number
+  slots: SlotUpstream[]
+}
+
+/** Where the proxy container sees the live-slot symlinks (the host's conf.d/bluegreen). */
+export const MARKER_DIR = '/etc/nginx/conf.d/bluegreen'
+const SERVICE_MARK = '# bluegreen-service '
+const LEGACY_MARK = '# bluegreen-route '
 
 /** Shared by every service on a proxy: websocket upgrades pass through. */
 export const COMMON_CONFIG = `# Written by the bluegreen deploy action.
@@ -24,48 +52,114 @@ map $http_upgrade $bluegreen_connection {
 }
 `
 
-export function renderRoute(route: Route): string {
-  const isDefault = route.serverNames.length === 0
+/** An `ip:port` target: reached without DNS. */
+export function isPinned(target: string): boolean {
+  return /^\d{1,3}(?:\.\d{1,3}){3}:\d+$/.test(target)
+}
+
+function upstreamName(service: string, slot: Slot): string {
+  return `bluegreen_${service.replace(/-/g, '_')}_${slot}`
+}
+
+/** The nginx variable value that sends a request to the slot: a group name, or name:port. */
+function destination(service: string, upstream: SlotUpstream): string {
+  const [first] = upstream.targets
+  return upstream.targets.every(isPinned) ? upstreamName(service, upstream.slot) : first
+}
+
+function upstreamBlock(service: string, upstream: SlotUpstream): string {
+  if (!upstream.targets.every(isPinned)) return ''
+  // Passive checks: a container that refuses connections is skipped for a while (nginx ignores
+  // these for a group of one server).
+  const servers = upstream.targets.map((target) => `    server ${target} max_fails=1 fail_timeout=2s;`)
+  return `upstream ${upstreamName(service, upstream.slot)} {\n${servers.join('\n')}\n}\n`
+}
+
+function proxyHeaders(indent: string): string {
+  return [
+    // A container on this host's bridge connects in well under a millisecond; one that is gone
+    // (removed by hand, crashed) must give a 502 in seconds, not nginx's default minute.
+    'proxy_connect_timeout 5s;',
+    'proxy_http_version 1.1;',
+    'proxy_set_header Host $host;',
+    'proxy_set_header X-Real-IP $remote_addr;',
+    'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+    'proxy_set_header X-Forwarded-Proto $scheme;',
+    'proxy_set_header Upgrade $http_upgrade;',
+    'proxy_set_header Connection $bluegreen_connection;',
+    'add_header X-Bluegreen-Slot $bluegreen_slot always;'
+  ].map((line) => `${indent}${line}`).join('\n')
+}
+
+export function renderServiceConf(conf: ServiceConf): string {
+  const isDefault = conf.serverNames.length === 0
   const listen = isDefault ? 'listen 80 default_server;' : 'listen 80;'
-  const names = isDefault ? '_' : route.serverNames.join(' ')
-  // The upstream is a variable so nginx resolves it through Docker's DNS at request time:
-  // the proxy starts, and survives an engine restart, whatever state the app containers are in.
-  // Docker's DNS answers a container's name at once; a name it no longer knows (a container
-  // removed by hand) goes to the host's upstream DNS, which may never answer: without a short
-  // resolver_timeout each such request would hang for nginx's default 30 s before its 502.
-  return `${MARKER}${JSON.stringify(route)}
-server {
+  const names = isDefault ? '_' : conf.serverNames.join(' ')
+  const marker = `${MARKER_DIR}/${conf.service}`
+  // Blue first, whatever the deploy: the same slots give the same text, and no reload.
+  const ordered = [...conf.slots].sort((a, b) => (a.slot === 'blue' ? -1 : b.slot === 'blue' ? 1 : 0))
+  // The `on` file is in both slot folders, `green` only in green's: each test is one stat(), and
+  // green's test comes last, so a request during the rename sees one slot or the other.
+  const picks = ordered.map((upstream) => {
+    const file = upstream.slot === 'blue' ? 'on' : 'green'
+    return `    if (-f ${marker}/${file}) { set $bluegreen_slot ${upstream.slot}; set $bluegreen_upstream ${destination(conf.service, upstream)}; }`
+  })
+  return `${SERVICE_MARK}${conf.service}
+${ordered.map((upstream) => upstreamBlock(conf.service, upstream)).join('')}server {
     ${listen}
     server_name ${names};
-    resolver 127.0.0.11 valid=10s ipv6=off;
+    # Only a target on a network the action did not create is a name (Docker's DNS, cached 1 s so
+    # that a slot's new container is found at once); pinned addresses need no lookup.
+    resolver 127.0.0.11 valid=1s ipv6=off;
     resolver_timeout 2s;
-    set $bluegreen_upstream ${route.container}:${route.appPort};
+    set $bluegreen_slot none;
+    set $bluegreen_upstream "";
+${picks.join('\n')}
 
     location / {
+        if ($bluegreen_slot = none) { return 503; }
+        # Upgraded connections (WebSocket) get their own idle timeout, in the location below.
+        if ($http_upgrade != "") { return 418; }
+        error_page 418 = @bluegreen_upgrade;
         proxy_pass http://$bluegreen_upstream;
-        proxy_http_version 1.1;
-        proxy_set_header Host $host;
-        proxy_set_header X-Real-IP $remote_addr;
-        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-        proxy_set_header X-Forwarded-Proto $scheme;
-        proxy_set_header Upgrade $http_upgrade;
-        proxy_set_header Connection $bluegreen_connection;
+${proxyHeaders('        ')}
         # Stream request bodies so every request in flight holds a connection to its slot,
         # which is what the drain after a switch waits on.
         proxy_request_buffering off;
         client_max_body_size 0;
-        add_header X-Bluegreen-Slot ${route.slot} always;
+    }
+
+    location @bluegreen_upgrade {
+        proxy_pass http://$bluegreen_upstream;
+${proxyHeaders('        ')}
+        proxy_read_timeout ${conf.websocketTimeout}s;
+        proxy_send_timeout ${conf.websocketTimeout}s;
     }
 }
 `
 }
 
-/** The route recorded in a config's first line, or undefined when it has none. */
-export function parseRoute(config: string): Route | undefined {
+/** Identifies a config's content, to tell whether the one on the host must change (and nginx reload). */
+export function confDigest(text: string): string {
+  return createHash('sha256').update(text).digest('hex')
+}
+
+/** The route recorded in the first line of a config written before slots had symlinks. */
+export function parseLegacyRoute(config: string): Route | undefined {
   const first = config.split('\n', 1)[0]
-  if (!first.startsWith(MARKER)) return undefined
+  if (!first.startsWith(LEGACY_MARK)) return undefined
   try {
-    return JSON.parse(first.slice(MARKER.length)) as Route
+    return JSON.parse(first.slice(LEGACY_MARK.length)) as Route
+  } catch {
+    return undefined
+  }
+}
+
+/** A slot's route as recorded on the host (routes/<service>.<slot>.json). */
+export function parseSlotRoute(json: string): Route | undefined {
+  try {
+    const route = JSON.parse(json) as Route
+    return route.slot === 'blue' || route.slot === 'green' ? route : undefined
   } catch {
     return undefined
   }

@@ -1,7 +1,8 @@
 import type { Ssh } from '../ssh/connection.js'
-import { COMMON_CONFIG, parseRoute, probeHostName, type Route } from './nginx-config.js'
+import type { Runner } from './guard.js'
+import { COMMON_CONFIG, probeHostName, type Route } from './nginx-config.js'
 import { proxyDir, proxyName } from './paths.js'
-import { parseProbe } from './probe.js'
+import { parseProbe, PROBE_SCRIPT, type ProbeResult } from './probe.js'
 import { IN_PROXY, SCRIPTS } from './scripts.js'
 
 export interface ProxySpec {
@@ -12,6 +13,13 @@ export interface ProxySpec {
   serverNames: string[]
 }
 
+/** How the proxy reaches the slots on its network (scripts/lib-network.sh). */
+export interface NetworkCheck {
+  /** pinned: the action made it, with addresses to pin; names: another network; missing: none yet. */
+  mode: 'pinned' | 'names' | 'missing'
+  subnet?: string
+}
+
 export interface ProxyCheck {
   /** running, exited, ... or missing */
   status: string
@@ -20,25 +28,30 @@ export interface ProxyCheck {
   portBusy: boolean
   /** The proxy's folder holds this version's shared config (COMMON_CONFIG). */
   commonCurrent?: boolean
-  /** Routes of the other services behind this proxy. */
-  otherRoutes: Route[]
+  /** The other services behind this proxy and the host names they answer (empty: any). */
+  otherServices: { service: string; serverNames: string[] }[]
+  network: NetworkCheck
 }
 
-export function parseProxyCheck(stdout: string): ProxyCheck {
+export function parseProxyCheck(stdout: string, network = 'missing'): ProxyCheck {
   const lines = stdout.split('\n')
   const proxyLine = lines.find((line) => line.startsWith('proxy '))?.slice(6) ?? 'missing'
   const [status, bindings, image] = proxyLine.split('|')
   const published = /"HostPort":"(\d+)"/.exec(bindings ?? '')
+  const [mode, subnet] = network.trim().split(' ')
   return {
     status,
     publishedPort: published ? Number(published[1]) : undefined,
     image,
     portBusy: lines.includes('port-busy'),
     commonCurrent: lines.includes('common-current'),
-    otherRoutes: lines
-      .filter((line) => line.startsWith('route '))
-      .map((line) => parseRoute(line.slice(6)))
-      .filter((route): route is Route => route !== undefined)
+    otherServices: lines
+      .filter((line) => line.startsWith('names '))
+      .map((line) => {
+        const [, service, ...names] = line.split(/\s+/)
+        return { service, serverNames: names.filter((name) => name !== '_' && name !== '') }
+      }),
+    network: mode === 'pinned' || mode === 'names' ? { mode, subnet } : { mode: 'missing' }
   }
 }
 
@@ -55,21 +68,21 @@ export function proxyProblems(check: ProxyCheck, spec: ProxySpec): string[] {
         'use the same proxy-port for every service on a network, or another network'
     )
   }
-  for (const route of check.otherRoutes) {
-    if (spec.serverNames.length === 0 && route.serverNames.length === 0) {
+  for (const other of check.otherServices) {
+    if (spec.serverNames.length === 0 && other.serverNames.length === 0) {
       problems.push(
-        `server-name: ${route.service} already answers every host name on ${name}; give ${spec.service} a server-name`
+        `server-name: ${other.service} already answers every host name on ${name}; give ${spec.service} a server-name`
       )
     }
-    const shared = spec.serverNames.filter((serverName) => route.serverNames.includes(serverName))
-    if (shared.length > 0) problems.push(`server-name: ${shared.join(', ')} already routes to ${route.service}`)
+    const shared = spec.serverNames.filter((serverName) => other.serverNames.includes(serverName))
+    if (shared.length > 0) problems.push(`server-name: ${shared.join(', ')} already routes to ${other.service}`)
   }
   return problems
 }
 
-/** Returns what it did, e.g. ["network created", "proxy created"]. */
-export async function ensureProxy(ssh: Ssh, spec: ProxySpec): Promise<string[]> {
-  const result = await ssh.run(
+/** Returns what it did, e.g. ["network created (...)", "proxy created"]. */
+export async function ensureProxy(run: Runner, spec: ProxySpec): Promise<string[]> {
+  const result = await run(
     SCRIPTS.ensureProxy,
     [spec.network, proxyName(spec.network), String(spec.port), spec.image, proxyDir(spec.network)],
     { stdin: COMMON_CONFIG }
@@ -84,37 +97,53 @@ export async function ensureProxy(ssh: Ssh, spec: ProxySpec): Promise<string[]> 
 
 export type SwitchResult =
   | { ok: true }
-  /** reloaded: nginx runs the new route, which must be put back (restoreRoute). */
-  | { ok: false; reloaded: boolean; message: string }
+  /** switchedBack: the symlink moved and was put back; the live slot never changed otherwise. */
+  | { ok: false; switchedBack: boolean; message: string }
 
-/** What the proxy and the switch's arguments need from lib-probe-shell.sh's `docker exec` (env values). */
-export function switchEnv(route: Route, healthPath: string): Record<string, string> {
+/** What the proxy and the switch's verification need in the shell in the proxy (env values). */
+export function verifyEnv(route: Route, healthPath: string): Record<string, string> {
   return {
-    BG_SWITCH: IN_PROXY.switch,
-    BG_SWITCH_URL: `http://127.0.0.1:80${healthPath}`,
+    BG_VERIFY: IN_PROXY.verify,
+    BG_VERIFY_URL: `http://127.0.0.1:80${healthPath}`,
     BG_HOST: probeHostName(route),
     BG_SLOT: route.slot
   }
 }
 
 /** Reads lib-switch.sh's exit code and output; a lost lock throws, as the runner's own check does. */
-export function switchOutcome(code: number, output: string[], route: Route): SwitchResult {
-  const text = output.join(' ').trim()
+export function switchOutcome(code: number, output: string[], route: Route, lost: (detail: string) => Error): SwitchResult {
   if (code === 0) return { ok: true }
-  if (code === 7) throw new Error(`Lost the deploy lock of ${route.service}: it was no longer this run's when the switch came`)
-  if (code === 3) {
-    return { ok: false, reloaded: false, message: `nginx refused the new config (nginx -t), the previous one is back: ${text}` }
-  }
+  if (code === 7) throw lost('it was no longer this run\'s when the switch came')
+  const switchedBack = output.some((line) => line.startsWith('SWITCHED-BACK'))
+  const said = output.filter((line) => !/^(SWITCHED|SWITCHED-BACK|POLICY)( |$)/.test(line))
   if (code === 6) {
     const reason = output.find((line) => line.startsWith('POLICY '))?.slice(7).trim()
-    return { ok: false, reloaded: true, message: `Could not give ${route.container} its restart policy: ${reason || text}` }
+    return { ok: false, switchedBack, message: `Could not give ${route.container} its restart policy: ${reason || said.join(' ')}` }
   }
-  const last = parseProbe(output.at(-1) ?? '')
-  const seen = last ? `HTTP ${last.status} from slot ${last.slot ?? 'unknown'}` : text || `exit ${code}`
-  return { ok: false, reloaded: true, message: `The proxy did not serve ${route.container} after the switch (last answer: ${seen})` }
+  const last = parseProbe(said.at(-1) ?? '')
+  const seen = last ? `HTTP ${last.status} from slot ${last.slot ?? 'unknown'}` : said.join(' ').trim() || `exit ${code}`
+  return { ok: false, switchedBack, message: `The proxy did not serve ${route.container} after the switch (last answer: ${seen})` }
 }
 
-export async function restoreRoute(ssh: Ssh, network: string, service: string): Promise<void> {
-  const result = await ssh.run(SCRIPTS.restoreRoute, [proxyDir(network), proxyName(network), service])
-  if (result.code !== 0) throw new Error(`Could not restore the previous proxy config: ${result.stderr.trim()}`)
+export interface ProxyServes {
+  /** The proxy container's state before this look (running, exited, missing...). */
+  status: string
+  /** It was not running and was started again. */
+  restarted: boolean
+  /** What it answered for the service, when it answered at all. */
+  answer?: ProbeResult
+  /** Its answer or why there was none, as the host said it. */
+  said: string
+}
+
+/**
+ * After a failure: brings a stopped proxy back (its config on disk routes to the live slot) and
+ * asks it what it serves for `route`'s host names, so the error tells what clients see.
+ */
+export async function proxyServes(ssh: Ssh, network: string, route: Pick<Route, 'serverNames'>, healthPath: string): Promise<ProxyServes> {
+  const result = await ssh.run(SCRIPTS.proxyServes, [proxyName(network), PROBE_SCRIPT, `http://127.0.0.1:80${healthPath}`, probeHostName(route)])
+  const lines = result.stdout.split('\n')
+  const status = lines.find((line) => line.startsWith('PROXY '))?.slice(6) ?? 'unknown'
+  const said = lines.find((line) => line.startsWith('SERVES '))?.slice(7) ?? (result.stderr.trim() || `exit ${result.code}`)
+  return { status, restarted: lines.includes('PROXY started'), answer: parseProbe(said), said }
 }

@@ -1,4 +1,4 @@
-import type { Ssh } from '../ssh/connection.js'
+import type { Runner } from './guard.js'
 import { proxyName } from './paths.js'
 import { SCRIPTS } from './scripts.js'
 
@@ -16,12 +16,12 @@ export interface RetireResult {
 
 
 export async function retireContainer(
-  ssh: Ssh,
+  run: Runner,
   spec: RetireSpec,
   onWait: (openConnections: number) => void
 ): Promise<RetireResult> {
   let drained: RetireResult = { openConnections: 0 }
-  const result = await ssh.run(
+  const result = await run(
     SCRIPTS.retire,
     [proxyName(spec.network), spec.container, spec.network, String(spec.appPort), String(spec.drainTimeoutSeconds)],
     {

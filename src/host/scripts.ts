@@ -1,18 +1,23 @@
 import { readFileSync } from 'node:fs'
 
-// The remote shell code lives in real .sh files in scripts/ (shellcheck runs on them in CI). ncc
-// copies each file named below into dist/ and rewrites its URL, so every path is a literal.
-// A library file only defines functions; a script that calls them is sent with them in front.
+// The remote shell code lives in real .sh files in scripts/ (shellcheck runs on them in CI, as
+// sent). ncc copies each file named below into dist/ and rewrites its URL, so every path is a
+// literal. A library file only defines functions; a script is sent with the ones it calls in
+// front. A guarded script changes the host: its first two arguments are the deploy lock's folder
+// and generation, and it exits 7 unless that lock is still this run's (lib-lock-guard.sh).
 
 const read = (url: URL): string => readFileSync(url, 'utf8')
 
 const lib = {
+  docker: read(new URL('./scripts/lib-docker.sh', import.meta.url)),
+  lockGuard: read(new URL('./scripts/lib-lock-guard.sh', import.meta.url)),
+  network: read(new URL('./scripts/lib-network.sh', import.meta.url)),
+  markers: read(new URL('./scripts/lib-markers.sh', import.meta.url)),
   preflight: read(new URL('./scripts/lib-preflight.sh', import.meta.url)),
   probeShell: read(new URL('./scripts/lib-probe-shell.sh', import.meta.url)),
   healthLoop: read(new URL('./scripts/lib-health-loop.sh', import.meta.url)),
   startCandidate: read(new URL('./scripts/lib-start-candidate.sh', import.meta.url)),
   proxyLock: read(new URL('./scripts/lib-proxy-lock.sh', import.meta.url)),
-  routeFiles: read(new URL('./scripts/lib-route-files.sh', import.meta.url)),
   switchLive: read(new URL('./scripts/lib-switch.sh', import.meta.url))
 }
 
@@ -20,24 +25,37 @@ function withLibs(main: string, ...libs: string[]): string {
   return [...libs, main].join('\n')
 }
 
+/** The lock's folder and generation come first; the script's own arguments follow. */
+function guarded(main: string, ...libs: string[]): string {
+  const check = 'bg_lockdir=$1 bg_generation=$2\nshift 2\nhold_lock\n'
+  return withLibs(check + main, lib.lockGuard, ...libs)
+}
+
 /** Scripts for the host's bash (Ssh.run), with the libraries they call. */
 export const SCRIPTS = {
-  survey: withLibs(read(new URL('./scripts/survey.sh', import.meta.url)), lib.preflight),
+  survey: withLibs(read(new URL('./scripts/survey.sh', import.meta.url)), lib.docker, lib.preflight, lib.network, lib.markers),
   lock: read(new URL('./scripts/lock.sh', import.meta.url)),
   hostLayers: read(new URL('./scripts/host-layers.sh', import.meta.url)),
-  ensureProxy: withLibs(read(new URL('./scripts/ensure-proxy.sh', import.meta.url)), lib.proxyLock),
-  launch: withLibs(
+  proxyServes: withLibs(read(new URL('./scripts/proxy-serves.sh', import.meta.url)), lib.docker),
+  load: guarded(read(new URL('./scripts/load.sh', import.meta.url))),
+  ensureProxy: guarded(read(new URL('./scripts/ensure-proxy.sh', import.meta.url)), lib.docker, lib.network, lib.markers, lib.proxyLock),
+  allocate: guarded(read(new URL('./scripts/allocate.sh', import.meta.url)), lib.docker, lib.network, lib.proxyLock),
+  writeRoute: guarded(read(new URL('./scripts/write-route.sh', import.meta.url)), lib.docker, lib.markers, lib.proxyLock),
+  removeRoute: guarded(read(new URL('./scripts/remove-route.sh', import.meta.url)), lib.docker, lib.markers, lib.proxyLock),
+  launch: guarded(
     read(new URL('./scripts/launch.sh', import.meta.url)),
-    lib.probeShell, lib.startCandidate, lib.healthLoop, lib.proxyLock, lib.routeFiles, lib.switchLive
+    lib.docker, lib.probeShell, lib.startCandidate, lib.healthLoop, lib.markers, lib.proxyLock, lib.switchLive
   ),
-  restoreRoute: withLibs(read(new URL('./scripts/restore-route.sh', import.meta.url)), lib.proxyLock, lib.routeFiles),
-  retire: read(new URL('./scripts/retire.sh', import.meta.url)),
-  writeState: read(new URL('./scripts/write-state.sh', import.meta.url)),
-  pruneImages: read(new URL('./scripts/prune-images.sh', import.meta.url))
+  cancel: guarded(read(new URL('./scripts/cancel.sh', import.meta.url))),
+  removeContainer: guarded(read(new URL('./scripts/remove-container.sh', import.meta.url)), lib.docker),
+  retire: guarded(read(new URL('./scripts/retire.sh', import.meta.url)), lib.docker),
+  tagImage: guarded('dk tag "$1" "$2"\n', lib.docker),
+  writeState: guarded(read(new URL('./scripts/write-state.sh', import.meta.url))),
+  pruneImages: guarded(read(new URL('./scripts/prune-images.sh', import.meta.url)), lib.docker)
 }
 
 /** Scripts for the POSIX sh inside the proxy container (busybox on nginx:alpine). */
 export const IN_PROXY = {
   probe: read(new URL('./scripts/in-proxy-probe.sh', import.meta.url)),
-  switch: read(new URL('./scripts/in-proxy-switch.sh', import.meta.url))
+  verify: read(new URL('./scripts/in-proxy-verify.sh', import.meta.url))
 }

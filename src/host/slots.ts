@@ -1,5 +1,6 @@
 import type { EnvVar } from '../inputs.js'
-import type { Ssh } from '../ssh/connection.js'
+import type { Runner } from './guard.js'
+import { SCRIPTS } from './scripts.js'
 import type { Slot } from './paths.js'
 
 export interface CandidateSpec {
@@ -9,6 +10,8 @@ export interface CandidateSpec {
   slot: Slot
   image: string
   imageId: string
+  /** Its pinned address on the network, when the network has them. */
+  address?: string
 }
 
 /** `docker run --env-file` lines; they travel on stdin only. */
@@ -16,6 +19,7 @@ export function envFileText(env: EnvVar[]): string {
   return env.map((entry) => `${entry.name}=${entry.value}\n`).join('')
 }
 
-export async function removeContainer(ssh: Ssh, name: string): Promise<void> {
-  await ssh.run('docker rm -f "$1" >/dev/null 2>&1 || true', [name])
+/** Removes a container of this run's; a lost lock throws instead (another deploy may own that name now). */
+export async function removeContainer(run: Runner, name: string): Promise<void> {
+  await run(SCRIPTS.removeContainer, [name])
 }

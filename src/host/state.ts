@@ -1,5 +1,5 @@
-import type { Ssh } from '../ssh/connection.js'
-import { parseRoute, type Route } from './nginx-config.js'
+import type { Runner } from './guard.js'
+import { parseLegacyRoute, parseSlotRoute, type Route } from './nginx-config.js'
 import { otherSlot, serviceDir, type Slot } from './paths.js'
 import { SCRIPTS } from './scripts.js'
 
@@ -36,7 +36,16 @@ export interface ServiceContainer {
 
 export interface ServiceSnapshot {
   state: ServiceState
+  /** The live slot's route: the one the service's symlink picks (or an old config's first line). */
   route?: Route
+  /** What each slot was last given, as recorded at its switch. */
+  slots?: Partial<Record<Slot, Route>>
+  /** The service's pinned addresses on the proxy's network, by slot. */
+  addresses?: Partial<Record<Slot, string[]>>
+  /** The digest of the service's proxy config on the host; undefined when it has none. */
+  confDigest?: string
+  /** The live route, when only a config written before slot symlinks records it. */
+  legacy?: Route
   containers: ServiceContainer[]
 }
 
@@ -94,11 +103,19 @@ export function nextState(state: ServiceState, situation: Situation, release: Re
   }
 }
 
-/** Reads the sections `state`, `route` and `containers` of a survey (see survey.ts). */
+/** Reads a survey's sections about the service (see scripts/survey.sh). */
 export function snapshotFrom(sections: Map<string, string>, service: string): ServiceSnapshot {
+  const slots = slotRoutes(sections.get('slots') ?? '')
+  const live = sections.get('live')
+  const marked = live === 'blue' || live === 'green' ? live : undefined
+  const legacy = marked ? undefined : parseLegacyRoute(sections.get('route') ?? '')
   return {
     state: parseState(sections.get('state') ?? '', service),
-    route: parseRoute(sections.get('route') ?? ''),
+    route: marked ? slots[marked] : legacy,
+    slots,
+    addresses: slotAddresses(sections.get('addresses') ?? ''),
+    confDigest: /^[0-9a-f]{64}$/.exec(sections.get('conf') ?? '')?.[0],
+    legacy,
     containers: (sections.get('containers') ?? '')
       .split('\n')
       .filter(Boolean)
@@ -107,6 +124,26 @@ export function snapshotFrom(sections: Map<string, string>, service: string): Se
         return { name, state, slot: slot || undefined, image: image || undefined, imageId: imageId || undefined }
       })
   }
+}
+
+/** `blue {json}` lines. */
+function slotRoutes(text: string): Partial<Record<Slot, Route>> {
+  const routes: Partial<Record<Slot, Route>> = {}
+  for (const line of text.split('\n')) {
+    const route = parseSlotRoute(line.slice(line.indexOf(' ') + 1))
+    if (route && line.startsWith(`${route.slot} `)) routes[route.slot] = route
+  }
+  return routes
+}
+
+/** `slot index ip` lines, in index order. */
+function slotAddresses(text: string): Partial<Record<Slot, string[]>> {
+  const addresses: Partial<Record<Slot, string[]>> = {}
+  const lines = text.split('\n').map((line) => line.split(' ')).filter(([slot, , ip]) => (slot === 'blue' || slot === 'green') && ip)
+  for (const [slot, index, ip] of lines.sort((a, b) => Number(a[1]) - Number(b[1]))) {
+    ;(addresses[slot as Slot] ??= [])[Number(index) - 1] = ip
+  }
+  return addresses
 }
 
 function parseState(text: string, service: string): ServiceState {
@@ -119,8 +156,8 @@ function parseState(text: string, service: string): ServiceState {
   }
 }
 
-export async function writeState(ssh: Ssh, state: ServiceState): Promise<void> {
-  const result = await ssh.run(SCRIPTS.writeState, [serviceDir(state.service)], {
+export async function writeState(run: Runner, state: ServiceState): Promise<void> {
+  const result = await run(SCRIPTS.writeState, [serviceDir(state.service)], {
     stdin: JSON.stringify(state, null, 2) + '\n'
   })
   if (result.code !== 0) throw new Error(`Could not save the state of ${state.service}: ${result.stderr.trim()}`)

@@ -2,15 +2,15 @@ import { parseImageInspect, type ImageInfo } from '../image/info.js'
 import { NoBashError } from '../ssh/remote-shell.js'
 import type { Ssh } from '../ssh/connection.js'
 import { COMMON_CONFIG } from './nginx-config.js'
-import { STATE_ROOT, confDir, proxyName, serviceDir } from './paths.js'
+import { STATE_ROOT, proxyDir, proxyName, serviceDir } from './paths.js'
 import { SCRIPTS } from './scripts.js'
 import { noBash, parsePreflight, type HostFacts } from './preflight.js'
 import { parseProxyCheck, type ProxyCheck, type ProxySpec } from './proxy.js'
 import { snapshotFrom, type ServiceSnapshot } from './state.js'
 
-// One read-only round trip for everything a deploy decides on: (first time) whether the host
-// can be used at all, the service's state, its route, its containers, the proxy, and whether the
-// host has the image.
+// One read-only round trip for everything a deploy decides on (scripts/survey.sh): (first time)
+// whether the host can be used at all, the service's state, its slots and which one is live, its
+// containers, the proxy and its network, and whether the host has the image.
 
 export interface SurveyRequest {
   proxy: ProxySpec
@@ -36,8 +36,8 @@ export interface Survey {
 export async function survey(ssh: Ssh, request: SurveyRequest): Promise<Survey> {
   const { proxy } = request
   const args = [
-    serviceDir(proxy.service), confDir(proxy.network), proxy.service, proxyName(proxy.network),
-    String(proxy.port), request.image ?? '', request.preflight ? 'yes' : 'no', STATE_ROOT
+    serviceDir(proxy.service), proxyDir(proxy.network), proxy.service, proxyName(proxy.network),
+    String(proxy.port), request.image ?? '', request.preflight ? 'yes' : 'no', STATE_ROOT, proxy.network
   ]
   const result = await ssh.run(SCRIPTS.survey, args, { stdin: COMMON_CONFIG }).catch((error: unknown) => {
     throw error instanceof NoBashError ? noBash(ssh.target) : error
@@ -56,7 +56,7 @@ export function parseSurvey(stdout: string, service: string, target?: string): S
   return {
     facts,
     snapshot: snapshotFrom(sections, service),
-    proxy: parseProxyCheck(sections.get('proxy') ?? ''),
+    proxy: parseProxyCheck(sections.get('proxy') ?? '', sections.get('network')),
     image: image ? parseImageInspect(image) : undefined,
     lockGeneration: lock ? Number(lock[1] ?? 0) : undefined
   }

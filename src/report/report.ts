@@ -38,5 +38,7 @@ export interface DeployReport {
   healthAttempts: number
   drainOpenConnections: number
   pruned: string[]
+  /** The service's proxy config changed in this run (nginx reloaded); else the switch was a symlink's rename. */
+  reloaded: boolean
   phases: PhaseTime[]
 }

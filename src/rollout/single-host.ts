@@ -1,26 +1,36 @@
 import * as core from '@actions/core'
+import { LostLockError } from '../host/guard.js'
 import type { Host } from '../host/index.js'
 import type { Launch } from '../host/launch.js'
 import type { HostLock } from '../host/lock.js'
 import type { Route } from '../host/nginx-config.js'
-import { containerName } from '../host/paths.js'
+import { containerName, proxyName } from '../host/paths.js'
+import type { ProxyServes } from '../host/proxy.js'
+import { planRoute, type RoutePlan } from '../host/route.js'
 import {
   nextState, resolveSituation, type Release, type ServiceSnapshot, type ServiceState, type Situation
 } from '../host/state.js'
-import type { Inputs } from '../inputs.js'
-import { check, codecFor, surveyRequest, type Checked } from './check.js'
-import { logChanges, Phases } from '../report/phases.js'
-import type { DeployReport, TransferReport } from '../report/report.js'
+import type { Survey } from '../host/survey.js'
 import { planImage, sourceMessage, type ImagePlan, type RunnerDocker } from '../image/plan.js'
 import { SaveAhead } from '../image/runner.js'
-import type { Survey } from '../host/survey.js'
+import type { Inputs } from '../inputs.js'
+import { logChanges, Phases } from '../report/phases.js'
+import type { DeployReport, TransferReport } from '../report/report.js'
 import { sendImage } from '../transfer/transfer.js'
+import { check, codecFor, surveyRequest, type Checked } from './check.js'
 
 export interface DeployDeps {
   connect: (inputs: Inputs) => Promise<Host>
   runner: RunnerDocker
   /** Who holds the lock, shown to a deploy that waits for it. */
   holder: string
+  /** Aborted when the job is cancelled (SIGINT, SIGTERM). */
+  signal?: AbortSignal
+}
+
+/** The run was cancelled; what it left behind is in the message. */
+export class CancelledError extends Error {
+  override name = 'CancelledError'
 }
 
 /** The blue-green sequence. Only the idle slot changes until the candidate has proven healthy. */
@@ -45,7 +55,7 @@ export async function deploy(inputs: Inputs, deps: DeployDeps): Promise<DeployRe
       // The host lacks the image: docker save's export, which comes before its first byte,
       // runs while the lock is taken.
       if (checked.plan.source === 'sent') ahead = new SaveAhead(checked.plan.ref, (ref) => deps.runner.save(ref))
-      lock = await phases.run('lock', `Lock ${inputs.service} on the host`, () => pending.acquire())
+      lock = await phases.run('lock', `Lock ${inputs.service} on the host`, () => untilCancelled(pending.acquire(), deps.signal))
     } catch (error) {
       ahead?.stop()
       pending.abandon()
@@ -62,15 +72,29 @@ export async function deploy(inputs: Inputs, deps: DeployDeps): Promise<DeployRe
   }
 }
 
+/** Rejects with CancelledError once `signal` aborts, whatever `work` is doing. */
+function untilCancelled<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return work
+  return new Promise<T>((resolve, reject) => {
+    const cancelled = (): void => reject(new CancelledError('Cancelled while waiting for the deploy lock; nothing on the host changed'))
+    if (signal.aborted) return cancelled()
+    signal.addEventListener('abort', cancelled, { once: true })
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', cancelled))
+  })
+}
+
 class LockedDeploy {
   private survey!: Survey
   private snapshot!: ServiceSnapshot
   private situation!: Situation
   private plan!: ImagePlan
   private candidate!: Release
+  private route?: RoutePlan
   private launched!: Launch
   private transfer!: TransferReport
   private healthAttempts = 0
+  /** This run wrote the service's proxy config (nginx reloaded). */
+  private wroteRoute = false
 
   constructor(
     private readonly inputs: Inputs,
@@ -83,15 +107,28 @@ class LockedDeploy {
   ) {}
 
   async run(): Promise<DeployReport> {
-    await this.phases.run('state', 'Read the live slot', () => this.readSituation())
-    await this.phases.run('transfer', 'Transfer the image', () => this.sendImage())
-    await this.phases.run('proxy', 'Make sure the proxy runs', () => this.ensureProxy())
-    await this.phases.run('candidate', `Start ${this.candidate.container}`, () => this.startCandidate())
-    await this.phases.run('health', `Health-check ${this.candidate.container}`, () => this.checkHealth())
-    await this.phases.run('switch', `Switch the proxy to ${this.candidate.slot}`, () => this.switchProxy())
+    try {
+      await this.step('state', 'Read the live slot', () => this.readSituation())
+      await this.step('transfer', 'Transfer the image', () => this.sendImage())
+      await this.step('proxy', 'Make sure the proxy runs', () => this.ensureProxy())
+      await this.step('route', 'Route the idle slot', () => this.prepareRoute())
+      await this.step('candidate', `Start ${this.candidate.container}`, () => this.startCandidate())
+      await this.step('health', `Health-check ${this.candidate.container}`, () => this.checkHealth())
+      await this.step('switch', `Switch the proxy to ${this.candidate.slot}`, () => this.switchProxy())
+    } catch (error) {
+      throw await this.undo(error as Error)
+    }
     const state = await this.phases.run('record', 'Record the release', () => this.record())
+    if (this.deps.signal?.aborted) throw this.cancelledAfterSwitch()
     const retired = await this.phases.run('retire', 'Retire the old slot', () => this.retire(state))
     return this.report(state.previous, retired)
+  }
+
+  /** A phase before the switch: not started once the run is cancelled, and only while the lock holds. */
+  private step(name: string, title: string, body: () => Promise<void>): Promise<void> {
+    if (this.deps.signal?.aborted) throw new CancelledError('Cancelled')
+    this.lock.assertHeld()
+    return this.phases.run(name, title, body)
   }
 
   private async readSituation(): Promise<void> {
@@ -149,14 +186,13 @@ class LockedDeploy {
       spoolDir: process.env.RUNNER_TEMP || undefined,
       save: (ref) => this.ahead?.take(ref) ?? this.deps.runner.save(ref),
       layerSizes: (ref) => this.deps.runner.layerSizes(ref),
-      log: (line) => core.info(line)
+      log: (line) => core.info(line),
+      signal: this.deps.signal
     })
     // The proxy is made ready while the image streams on its own channel (queued after the
     // layer list, which the stream waits for).
     this.startProxy()
-    const result = await sending.catch((error: Error) => {
-      throw new Error(`${error.message}. ${this.hostUnchanged()}`)
-    })
+    const result = await sending
     this.transfer = { ...base, ...result, source: result.tagged ? 'tagged' : 'sent', codec: codec.codec }
     // From here on the host's name for the image (the containerd store has its own IDs).
     this.plan = { ...plan, image: result.loaded }
@@ -175,43 +211,112 @@ class LockedDeploy {
   }
 
   private async ensureProxy(): Promise<void> {
-    await this.guard(async () => core.info((await this.startProxy()).join(', ')))
+    core.info((await this.startProxy()).join(', '))
+  }
+
+  /** The proxy config must route the idle slot before the candidate starts there. */
+  private async prepareRoute(): Promise<void> {
+    const { inputs, candidate, snapshot } = this
+    let addresses = snapshot.addresses ?? {}
+    const needed = !addresses.blue?.length || !addresses.green?.length
+    if (needed && this.survey.proxy.network.mode !== 'names') {
+      addresses = await this.host.allocateAddresses(inputs.network, inputs.service)
+    }
+    const route = planRoute(
+      {
+        service: inputs.service, network: inputs.network, serverNames: inputs.serverNames,
+        websocketTimeout: inputs.websocketTimeout, slot: candidate.slot, container: candidate.container, appPort: candidate.appPort
+      },
+      snapshot,
+      addresses
+    )
+    this.route = route
+    const where = route.address ? `pinned address ${route.address}` : 'its container name (Docker DNS: not a network the action created)'
+    core.info(`${candidate.container} will be reached at ${where}`)
+    if (!route.write) return core.info('The proxy config already routes both slots: the switch needs no nginx reload')
+    await this.host.writeRoute(inputs.network, inputs.service, route.conf, snapshot.legacy)
+    this.wroteRoute = true
+    core.info(snapshot.confDigest ? 'The proxy config changed (port, server names or format): nginx reloaded gracefully' : 'Added the proxy config for the service: nginx reloaded gracefully')
   }
 
   private async startCandidate(): Promise<void> {
-    this.lock.assertHeld()
     const { candidate, inputs } = this
     const health = { appPort: candidate.appPort, path: inputs.healthPath, timeoutSeconds: inputs.healthTimeout }
     // Healthy, it goes live in the same remote step; the host checks that the lock is still ours.
-    const sw = { route: this.route(), lockGeneration: this.lock.generation }
-    this.launched = this.host.launchCandidate(this.candidateSpec(), inputs.env, health, sw)
-    await this.guard(() => this.launched.started)
+    this.launched = this.host.launchCandidate(this.candidateSpec(), inputs.env, health, { route: this.liveRoute() })
+    // A cancel during the health check tells the host's loop to stop; removed once switched.
+    this.deps.signal?.addEventListener('abort', this.cancelLaunch, { once: true })
+    await this.launched.started
   }
 
   private async checkHealth(): Promise<void> {
     const { candidate } = this
     const result = await this.launched.health(logChanges((line) => core.info(line)))
     this.healthAttempts = result.attempts
-    if (result.healthy) return
-    await this.host.removeContainer(candidate.container)
-    throw new Error(`Health check of ${candidate.container} failed: ${result.reason}\n${this.hostUnchanged()}`)
+    if (!result.healthy) throw new Error(`Health check of ${candidate.container} failed: ${result.reason}`)
   }
 
+  private readonly cancelLaunch = (): void => void this.host.cancel().catch(() => undefined)
+
   private async switchProxy(): Promise<void> {
-    const { inputs, candidate } = this
-    const switched = await this.launched.switched()
-    if (!switched.ok) {
-      // A proxy that died mid-deploy fails the switch back too; the candidate goes all the same.
-      const back = switched.reloaded
-        ? await this.host.restoreRoute(inputs.network, inputs.service).then(
-            () => '; switched back',
-            (error: Error) => `; switching back failed too (${error.message}), the previous config is on disk`
-          )
-        : ''
-      await this.host.removeContainer(candidate.container).catch(() => undefined)
-      throw new Error(`${switched.message}${back}.\n${this.hostUnchanged()}`)
+    const switched = await this.launched.switched().finally(() => this.deps.signal?.removeEventListener('abort', this.cancelLaunch))
+    if (!switched.ok) throw new Error(`${switched.message}${switched.switchedBack ? '; switched back' : ''}`)
+    core.info(`The proxy now serves ${this.candidate.container}, without a reload`)
+  }
+
+  /**
+   * Before the switch, a failure takes the candidate (and a first deploy's config) away, brings
+   * the proxy back if it stopped, and says what it serves now, as asked of the proxy itself.
+   * A run that lost its lock touches nothing: another deploy may own the host.
+   */
+  private async undo(error: Error): Promise<Error> {
+    this.deps.signal?.removeEventListener('abort', this.cancelLaunch)
+    if (error instanceof LostLockError) {
+      const left = this.candidate ? ` ${this.candidate.container} may be left for the next deploy to remove.` : ''
+      return new Error(`${error.message}.${left}`)
     }
-    core.info(`The proxy now serves ${candidate.container}`)
+    const cancelled = error instanceof CancelledError || this.deps.signal?.aborted
+    const cleanup: string[] = []
+    if (this.candidate) {
+      await this.host.removeContainer(this.candidate.container).then(
+        () => cleanup.push(`the candidate ${this.candidate.container} was removed`),
+        (failure: Error) => cleanup.push(`the candidate ${this.candidate.container} could not be removed (${failure.message}); the next deploy removes it`)
+      )
+    }
+    if (this.wroteRoute && !this.situation?.live) await this.host.removeRoute(this.inputs.network, this.inputs.service).catch(() => undefined)
+    const serving = this.situation ? await this.whatServes() : 'nothing on the host changed'
+    const what = cancelled ? 'Cancelled before the switch' : error.message
+    const message = `${what}\n${serving}${cleanup.length ? `; ${cleanup.join('; ')}` : ''}.`
+    return cancelled ? new CancelledError(message) : new Error(message)
+  }
+
+  /** What the proxy serves for this service after a failure, asked of the proxy. */
+  private async whatServes(): Promise<string> {
+    const { inputs } = this
+    const live = this.situation.live
+    const port = `port ${inputs.proxyPort}`
+    let seen: ProxyServes
+    try {
+      seen = await this.host.proxyServes(inputs.network, { serverNames: inputs.serverNames }, inputs.healthPath)
+    } catch (error) {
+      return `Could not ask the proxy what it serves: ${(error as Error).message}`
+    }
+    const proxy = proxyName(inputs.network)
+    const restarted = seen.restarted ? `The proxy ${proxy} had stopped (${seen.status}) and was started again. ` : ''
+    if (seen.status === 'missing') return `The proxy ${proxy} is gone: ${port} serves nothing until the next deploy recreates it`
+    const answer = seen.answer
+    if (!answer || answer.status === 0) return `${restarted}The proxy ${proxy} does not answer on ${port} (${seen.said})`
+    if (live && answer.slot === live.slot) return `${restarted}The host is as before: ${live.container} (${live.image}) still serves on ${port}`
+    if (!live && answer.slot === undefined) {
+      return `${restarted}The host is as before: nothing of ${inputs.service} was live, and the proxy still routes nothing to it`
+    }
+    return `${restarted}The proxy answers HTTP ${answer.status} from slot ${answer.slot ?? 'none'} on ${port}`
+  }
+
+  private cancelledAfterSwitch(): CancelledError {
+    const old = this.situation.live
+    const left = old ? `; ${old.container} keeps running until the next deploy retires it` : ''
+    return new CancelledError(`Cancelled after the switch: ${this.candidate.container} (${this.candidate.image}) is live and recorded${left}`)
   }
 
   private async record(): Promise<ServiceState> {
@@ -249,26 +354,8 @@ class LockedDeploy {
     return pruned
   }
 
-  /** Runs a step that changes the idle slot; on failure the candidate goes, the live slot stays. */
-  private async guard(step: () => Promise<void>): Promise<void> {
-    try {
-      await step()
-    } catch (error) {
-      await this.host.removeContainer(this.candidate.container).catch(() => undefined)
-      throw new Error(`${(error as Error).message}\n${this.hostUnchanged()}`)
-    }
-  }
-
-  private hostUnchanged(): string {
-    const live = this.situation?.live
-    const proxy = `port ${this.inputs.proxyPort}`
-    const kept = live
-      ? `${live.container} (${live.image}) still serves on ${proxy}`
-      : `nothing of ${this.inputs.service} was live, and the proxy still routes nothing to it`
-    return `The host is as before: ${kept}; the candidate ${this.candidate?.container ?? ''} was removed.`
-  }
-
-  private route(): Route {
+  /** The route the candidate's slot gets, recorded on the host as it goes live. */
+  private liveRoute(): Route {
     return {
       service: this.inputs.service,
       slot: this.candidate.slot,
@@ -276,7 +363,8 @@ class LockedDeploy {
       appPort: this.candidate.appPort,
       image: this.candidate.image,
       imageId: this.candidate.imageId,
-      serverNames: this.inputs.serverNames
+      serverNames: this.inputs.serverNames,
+      targets: this.route?.targets
     }
   }
 
@@ -287,7 +375,8 @@ class LockedDeploy {
       service: this.inputs.service,
       slot: this.candidate.slot,
       image: this.candidate.image,
-      imageId: this.candidate.imageId
+      imageId: this.candidate.imageId,
+      address: this.route?.address
     }
   }
 
@@ -317,6 +406,7 @@ class LockedDeploy {
       healthAttempts: this.healthAttempts,
       drainOpenConnections: retired.open,
       pruned: retired.pruned,
+      reloaded: this.wroteRoute,
       phases: this.phases.times
     }
   }

@@ -13,16 +13,19 @@ export function hostKeyCheck(inputs: Inputs): HostKeyCheck {
   return { kind: 'none' }
 }
 
-/** One verified SSH connection to the host. */
+/**
+ * A verified SSH connection to the host, and a second one on demand for the deploy lock's
+ * heartbeat (which the image stream must not hold up), pinned to the key the first accepted.
+ */
 export async function connectHost(inputs: Inputs): Promise<Host> {
-  const ssh = await Ssh.connect({
+  const options = {
     host: inputs.host,
     port: inputs.port,
     username: inputs.username,
     key: inputs.key,
     passphrase: inputs.passphrase,
-    timeout: inputs.timeout,
-    hostKey: hostKeyCheck(inputs)
-  })
-  return sshHost(ssh)
+    timeout: inputs.timeout
+  }
+  const ssh = await Ssh.connect({ ...options, hostKey: hostKeyCheck(inputs) })
+  return sshHost(ssh, () => Ssh.connect({ ...options, hostKey: { kind: 'same-key', fingerprint: ssh.hostKeyFingerprint } }))
 }

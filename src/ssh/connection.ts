@@ -6,6 +6,7 @@ import ssh2 from 'ssh2'
 import type { ClientChannel } from 'ssh2'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
+import { fingerprintOf } from './hostkey.js'
 import { verifyHostKey, type HostKeyCheck } from './verify.js'
 import { RemoteShell, SHELL_COMMAND, lineSplitter } from './remote-shell.js'
 
@@ -80,13 +81,21 @@ export class Ssh {
   private constructor(
     private readonly client: NodeSSH,
     readonly target: string,
-    private readonly socket: net.Socket
+    private readonly socket: net.Socket,
+    /** The fingerprint of the host key this connection accepted. */
+    readonly hostKeyFingerprint: string
   ) {}
 
   static async connect(options: SshOptions): Promise<Ssh> {
     checkPrivateKey(options.key, options.passphrase)
     let socket!: net.Socket
-    const client = await verifyHostKey(options.hostKey, async (verifier, algorithms) => {
+    let accepted = ''
+    const client = await verifyHostKey(options.hostKey, async (check, algorithms) => {
+      const verifier = (key: Buffer): boolean => {
+        const ok = check(key)
+        if (ok) accepted = fingerprintOf(key)
+        return ok
+      }
       const ssh = new NodeSSH()
       socket = net.connect({ host: options.host, port: options.port, noDelay: true })
       await ssh.connect({
@@ -109,7 +118,7 @@ export class Ssh {
     }).catch((error: unknown) => {
       throw connectError(error, options)
     })
-    return new Ssh(client, `${options.username}@${options.host}:${options.port}`, socket)
+    return new Ssh(client, `${options.username}@${options.host}:${options.port}`, socket, accepted)
   }
 
   /**

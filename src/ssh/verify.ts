@@ -11,6 +11,8 @@ export type HostKeyCheck =
   | { kind: 'fingerprint'; fingerprints: string[] }
   | { kind: 'known-hosts'; name: string; entries: KnownHost[] }
   | { kind: 'none' }
+  /** A further connection to a host already verified: the key the first one accepted, quietly. */
+  | { kind: 'same-key'; fingerprint: string }
 
 export class HostKeyError extends Error {
   override name = 'HostKeyError'
@@ -28,6 +30,7 @@ interface SeenKey {
 export async function verifyHostKey<T>(check: HostKeyCheck, connect: Connect<T>): Promise<T> {
   if (check.kind === 'known-hosts') return connectKnownHosts(check.name, check.entries, connect)
   if (check.kind === 'fingerprint') return connectFingerprint(check.fingerprints, connect)
+  if (check.kind === 'same-key') return connect((key) => fingerprintOf(key) === check.fingerprint)
   let seen: SeenKey | undefined
   const client = await connect((key) => {
     seen = describe(key)

@@ -31,6 +31,8 @@ export interface TransferDeps {
   log: (line: string) => void
   /** Where layers are spooled while they are hashed (default: the OS temp dir). */
   spoolDir?: string
+  /** Aborted: the export stops, and the load on the host fails on the cut stream. */
+  signal?: AbortSignal
 }
 
 /**
@@ -119,6 +121,24 @@ async function sendOnce(
   // archive before it. (Docker 20.10 finishes the export of a save that is stopped: runner
   // CPU only, and only when the host turns out to have the image.)
   const save = deps.save(ref)
+  const stop = (): void => save.stop()
+  deps.signal?.addEventListener('abort', stop, { once: true })
+  try {
+    return await sendFrom(save, host, ref, image, codec, has, deps)
+  } finally {
+    deps.signal?.removeEventListener('abort', stop)
+  }
+}
+
+async function sendFrom(
+  save: SaveStream,
+  host: Host,
+  ref: string,
+  image: ImageInfo,
+  codec: CodecChoice,
+  has: HostHas,
+  deps: TransferDeps
+): Promise<Attempt> {
   const { onHost, containerdStore } = await has.found.catch((error: unknown) => {
     save.stop()
     throw error

@@ -1,16 +1,17 @@
 # shellcheck shell=bash
 # A container leaves only once the proxy holds no connection to it: the proxy's /proc/net/tcp
 # lists every upstream connection, so requests in flight at the switch (a long report, an upload)
-# finish on the old slot. Old nginx workers exit once their requests are done; once none is left
-# (the switch waited out nginx's hand-over) nothing can still reach the old slot. Both are read
-# from the host's /proc when it shows the proxy's processes (no docker exec per poll), else from
-# inside the proxy. The pattern [w]orker keeps grep from counting its own command line.
+# finish on the old slot. Old nginx workers (after a reload) exit once their requests are done.
+# Both are read from the host's /proc when it shows the proxy's processes (no docker exec per
+# poll), else from inside the proxy. The pattern [w]orker keeps grep from counting its own command
+# line. The lock is checked again before anything is stopped: the drain may take a while.
+# Included before this: lib-lock-guard.sh lib-docker.sh.
 proxy=$1 name=$2 net=$3 port=$4 timeout=$5
 template="{{.Name}} {{.State.Pid}} {{with index .NetworkSettings.Networks \"$net\"}}{{.IPAddress}}{{end}}"
 pid='' ip=''
 while read -r cname cpid cip; do
   case "$cname" in "/$proxy") pid=$cpid ;; "/$name") ip=$cip ;; esac
-done < <(docker inspect -f "$template" "$proxy" "$name" 2>/dev/null || true)
+done < <(dk inspect -f "$template" "$proxy" "$name" 2>/dev/null || true)
 count_from_host() {
   local n w=0 child
   n=$(awk -v t="$target" '$3 == t && $4 == "01"' "/proc/$pid/net/tcp" | wc -l)
@@ -21,7 +22,7 @@ count_from_host() {
 }
 count_in_proxy() {
   # shellcheck disable=SC2016 # a script for the shell in the proxy
-  docker exec "$proxy" sh -c '
+  dkt 10 exec "$proxy" sh -c '
     n=$(cat /proc/net/tcp 2>/dev/null | awk -v t="$1" "\$3 == t && \$4 == \"01\"" | wc -l)
     w=$(grep -ls "[w]orker process is shutting down" /proc/[0-9]*/cmdline 2>/dev/null | wc -l)
     echo $n $w' sh "$target" 2>/dev/null || echo "0 0"
@@ -44,5 +45,6 @@ if [ -n "$ip" ] && [ -n "$pid" ] && [ "$pid" != 0 ] && [ "$timeout" -gt 0 ]; the
   done
 fi
 echo "DRAINED $open"
-docker stop "$name" >/dev/null 2>&1 || true
-docker rm -f "$name" >/dev/null 2>&1 || true
+hold_lock
+dk stop "$name" >/dev/null 2>&1 || true
+dk rm -f "$name" >/dev/null 2>&1 || true

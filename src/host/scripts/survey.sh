@@ -1,9 +1,10 @@
 # shellcheck shell=bash
 # One read-only round trip for everything a deploy decides on: (first time) whether the host can
-# be used at all, the service's state, its route, its containers, the proxy, and whether the host
-# has the image. stdin is this version's shared proxy config. Included before this:
-# lib-preflight.sh.
-dir=$1 confdir=$2 service=$3 proxy=$4 port=$5 image=$6 checks=$7 root=$8
+# be used at all, the service's state, its slots and which one is live, its containers, the proxy
+# and its network, and whether the host has the image. stdin is this version's shared proxy
+# config. Included before this: lib-docker.sh lib-preflight.sh lib-network.sh lib-markers.sh.
+dir=$1 pdir=$2 service=$3 proxy=$4 port=$5 image=$6 checks=$7 root=$8 net=$9
+confdir=$pdir/conf.d
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 if [ "$checks" = yes ]; then
@@ -19,25 +20,40 @@ elif [ -e "$dir/lock" ]; then
 fi
 # The docker reads run side by side (each is a Go program start and an API call); the lock
 # stays held until the container list is in.
-docker ps -a --filter "label=bluegreen.service=$service" \
+dk ps -a --filter "label=bluegreen.service=$service" \
   --format '{{.Names}}\t{{.State}}\t{{.Label "bluegreen.slot"}}\t{{.Label "bluegreen.image"}}\t{{.Label "bluegreen.image-id"}}' \
   >"$out/containers" 2>"$out/containers.err" &
 containers_job=$!
-docker container inspect -f '{{.State.Status}}|{{json .HostConfig.PortBindings}}|{{.Config.Image}}' "$proxy" \
+dk container inspect -f '{{.State.Status}}|{{json .HostConfig.PortBindings}}|{{.Config.Image}}' "$proxy" \
   >"$out/proxy" 2>/dev/null 7<&- &
 proxy_job=$!
-if [ -n "$image" ]; then docker image inspect --format '{{json .}}' "$image" >"$out/image" 2>/dev/null || true; fi 7<&- &
+if [ -n "$image" ]; then dk image inspect --format '{{json .}}' "$image" >"$out/image" 2>/dev/null || true; fi 7<&- &
 image_job=$!
+network_mode "$net" >"$out/network" 7<&- &
+network_job=$!
 if [ "$checks" = yes ]; then
   preflight_finish
 fi
 echo "--lock"; echo "$lock"
 echo "--state"; cat "$dir/state.json" 2>/dev/null || true; echo
+dir=$pdir
+echo "--live"; marked_slot "$service"
+echo "--slots"
+for slot in blue green; do
+  if [ -f "$pdir/routes/$service.$slot.json" ]; then printf '%s %s\n' "$slot" "$(head -n 1 "$pdir/routes/$service.$slot.json")"; fi
+done
+echo "--addresses"
+if [ -f "$pdir/addresses" ]; then awk -v s="$service" '$2 == s {print $3, $4, $1}' "$pdir/addresses"; fi
+echo "--conf"
+if [ -f "$confdir/$service.conf" ]; then sha256sum <"$confdir/$service.conf" | cut -c1-64; fi
 echo "--route"; head -n 1 "$confdir/$service.conf" 2>/dev/null || true; echo
 echo "--containers"
-wait "$containers_job" || { cat "$out/containers.err" >&2; exit 1; }
+if ! wait "$containers_job"; then cat "$out/containers.err" >&2; echo "docker ps on the host failed or did not answer in time" >&2; exit 1; fi
 cat "$out/containers"
 exec 7<&- 2>/dev/null || true
+echo "--network"
+wait "$network_job" || true
+cat "$out/network"
 echo "--proxy"
 if wait "$proxy_job"; then
   echo "proxy $(cat "$out/proxy")"
@@ -49,8 +65,9 @@ fi
 if cmp -s - "$confdir/_common.conf" 2>/dev/null; then echo "common-current"; fi
 for f in "$confdir"/*.conf; do
   [ -f "$f" ] || continue
-  case "$(basename "$f")" in "$service.conf"|_common.conf) continue ;; esac
-  printf 'route %s\n' "$(head -n 1 "$f")"
+  other=$(basename "$f" .conf)
+  case "$other" in "$service"|_common) continue ;; esac
+  printf 'names %s %s\n' "$other" "$(sed -n 's/^ *server_name \(.*\);$/\1/p' "$f" | head -n 1)"
 done
 echo "--image"
 wait "$image_job"

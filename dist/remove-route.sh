@@ -1,0 +1,9 @@
+# shellcheck shell=bash
+# A first deploy that failed takes back the config it added (nothing of the service was live),
+# and nginx reloads. Included before this: lib-lock-guard.sh lib-docker.sh lib-markers.sh
+# lib-proxy-lock.sh.
+dir=$1 proxy=$2 service=$3
+proxy_lock
+if [ -n "$(marked_slot "$service")" ]; then exit 0; fi
+rm -f "$dir/conf.d/$service.conf" "$dir/routes/$service.blue.json" "$dir/routes/$service.green.json"
+dkt 30 exec "$proxy" nginx -s reload
