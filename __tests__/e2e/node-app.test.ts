@@ -299,3 +299,29 @@ test('v1 still serves on the migrated volume: a rollback after the release keeps
   // The column's default gives v1's rows an author for v2.
   expect(await query(data, 'SELECT author FROM notes WHERE id = 4')).toEqual([{ author: 'unknown' }])
 })
+
+test('the release command runs while v1 serves and writes, as in a blue-green release: no v1 request fails', async () => {
+  const volume = await newVolume('live')
+  const web = await serve(v1, volume)
+  let stopWriting = false
+  const writes = { ok: 0, failed: [] as string[] }
+  const writer = (async () => {
+    for (let i = 0; !stopWriting && i < 5_000; i++) {
+      const r = await httpRequest('POST', `${web.url}/notes`, { body: `live ${i}` }).catch((e: Error) => e)
+      if (!(r instanceof Error) && r.status === 201) writes.ok++
+      else writes.failed.push(r instanceof Error ? r.message : `${r.status} ${r.body}`)
+    }
+  })()
+  await sleep(200)
+  const migrated = await oneOff(v2, volume, NODE_APP.migrate)
+  await sleep(200)
+  stopWriting = true
+  await writer
+  expect(migrated.exitCode).toBe(0)
+  expect(writes.failed).toEqual([])
+  expect(writes.ok).toBeGreaterThan(10)
+  expect((await stop(web.name)).exitCode).toBe(0)
+  // Every note, written before or after the migration, reads back in v2 with the default author.
+  const authors = await query(volume, 'SELECT author, COUNT(*) AS n FROM notes GROUP BY author')
+  expect(authors).toEqual([{ author: 'unknown', n: writes.ok }])
+})
