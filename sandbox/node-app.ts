@@ -65,8 +65,6 @@ export function nodeAppBaseRef(): string {
   return `bluegreen-sandbox/node-app-base:node${NODE_VERSION}-r${BASE_RECIPE}`
 }
 
-const exists = (p: string): boolean => existsSync(p)
-
 async function must(cmd: string, args: string[], timeoutMs = 120_000): Promise<string> {
   const r = await runCommand(cmd, args, { timeoutMs })
   if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`)
@@ -85,7 +83,7 @@ async function integrity(path: string): Promise<string> {
  */
 async function nodeTarball(): Promise<string> {
   const final = join(CACHE_DIR, `${NODE_PACKAGE}-${NODE_VERSION}.tgz`)
-  if (exists(final)) return final
+  if (existsSync(final)) return final
   await mkdir(CACHE_DIR, { recursive: true })
   const stage = await mkdtemp(join(CACHE_DIR, 'stage-npm-'))
   try {
@@ -122,7 +120,7 @@ async function sharedLibraries(elf: string): Promise<string[]> {
  */
 async function baseTar(): Promise<string> {
   const final = join(CACHE_DIR, `node-app-base-node${NODE_VERSION}-r${BASE_RECIPE}.tar`)
-  if (exists(final)) return final
+  if (existsSync(final)) return final
   const tgz = await nodeTarball()
   const stage = await mkdtemp(join(CACHE_DIR, 'stage-node-base-'))
   try {
