@@ -45,11 +45,12 @@ export interface BuiltImage {
   sizeBytes: number
 }
 
-const CACHE_DIR = '/var/lib/bluegreen-sandbox/fixtures'
+/** Cached, deterministic inputs of fixture images (tars, the Node binary), shared by every checkout. */
+export const CACHE_DIR = '/var/lib/bluegreen-sandbox/fixtures'
 const BUILD_TIMEOUT_MS = 300_000
 const MiB = 1024 * 1024
 
-function docker(engine: Engine, args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+export function docker(engine: Engine, args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
   if (engine === 'containerd') return containerdDocker(args, opts)
   if (engine === 'classic') return classicDocker(args, opts)
   return engine === 'host' ? hostDocker(args, opts) : runnerDocker(args, opts)
@@ -61,11 +62,11 @@ const CONTAINERD_TREE = '/var/lib/bluegreen-sandbox/trixie'
 const CONTAINERD_DOCKERD_PID = '/run/bluegreen-sandbox/containerd/docker.pid'
 
 /** Where a build context for `engine` must live. */
-function contextParent(engine: Engine): string {
+export function contextParent(engine: Engine): string {
   return engine === 'containerd' ? join(CONTAINERD_TREE, 'tmp') : tmpdir()
 }
 
-async function mustDocker(engine: Engine, args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+export async function mustDocker(engine: Engine, args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
   const r = await docker(engine, args, opts)
   if (r.code !== 0) throw new Error(`${engine} engine: docker ${args.join(' ')} failed (exit ${r.code}): ${r.stderr.trim()}`)
   return r
@@ -75,7 +76,7 @@ async function mustDocker(engine: Engine, args: string[], opts: ExecOptions = {}
  * The classic builder, where the CLI has no buildx and it needs nothing from a registry; on the
  * containerd-store engine BuildKit (as users build), whose layers that store keeps gzipped.
  */
-async function build(engine: Engine, context: string, tag: string, extra: string[] = []): Promise<ExecResult> {
+export async function build(engine: Engine, context: string, tag: string, extra: string[] = []): Promise<ExecResult> {
   if (engine !== 'containerd') {
     return mustDocker(engine, ['build', '-q', '--force-rm', ...extra, '-t', tag, context], {
       env: { DOCKER_BUILDKIT: '0' },
@@ -91,12 +92,12 @@ async function build(engine: Engine, context: string, tag: string, extra: string
 }
 
 /** Hard link when possible (same file system), so the build context costs nothing. */
-async function linkOrCopy(from: string, to: string): Promise<void> {
+export async function linkOrCopy(from: string, to: string): Promise<void> {
   await link(from, to).catch(() => copyFile(from, to))
 }
 
 /** Deterministic tar (order, owner, mtime pinned) of DIR's contents: same files, same layer. */
-async function detTar(dir: string, out: string, entries: string[]): Promise<void> {
+export async function detTar(dir: string, out: string, entries: string[]): Promise<void> {
   const r = await runCommand('tar', ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '--mode=go-w,a+rX',
     '-C', dir, '-cf', out, ...entries])
   if (r.code !== 0) throw new Error(`tar -cf ${out} failed: ${r.stderr.trim()}`)

@@ -56,9 +56,25 @@ const MAX_BODY = 64 * 1024
 
 /** One GET on a fresh connection (agent: false), so every request can land on a new upstream. */
 export function httpGet(url: string, opts: { host?: string; timeoutMs?: number } = {}): Promise<Reply> {
+  return httpRequest('GET', url, opts)
+}
+
+export interface RequestOptions {
+  /** Host header (e.g. for an nginx server_name); default from the URL. */
+  host?: string
+  timeoutMs?: number
+  /** Sent with a Content-Length. */
+  body?: string
+  headers?: http.OutgoingHttpHeaders
+}
+
+/** One request on a fresh connection (agent: false); resolves with any status, rejects on no response. */
+export function httpRequest(method: string, url: string, opts: RequestOptions = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const headers: http.OutgoingHttpHeaders = opts.host ? { host: opts.host } : {}
-    const req = http.get(url, { agent: false, headers }, (res) => {
+    const headers: http.OutgoingHttpHeaders = { ...opts.headers }
+    if (opts.host) headers.host = opts.host
+    if (opts.body !== undefined) headers['content-length'] = Buffer.byteLength(opts.body)
+    const req = http.request(url, { method, agent: false, headers }, (res) => {
       let body = ''
       res.setEncoding('utf8')
       res.on('data', (s: string) => {
@@ -79,6 +95,7 @@ export function httpGet(url: string, opts: { host?: string; timeoutMs?: number }
       reject(e)
     }
     req.on('error', fail)
+    req.end(opts.body)
   })
 }
 
