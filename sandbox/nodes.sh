@@ -547,20 +547,20 @@ ensure_swarm() {
   wait_swarm_ready "$count"
 }
 
-# Bounded: every node Ready in the manager's list; nodes that are Down and not ours are removed.
+# Bounded: every node Ready in the manager's list. Entries that are not one of ours are what is
+# left of nodes removed or made anew (their swarm identity went with their /var/lib): removed.
 wait_swarm_ready() {
-  local count=$1 k ready=0 ours down='' id status
+  local count=$1 k ready=0 ours stale='' id status
   ours=$(for ((k = 1; k <= count; k++)); do ndocker "$k" info --format '{{.Swarm.NodeID}}'; done)
   for ((k = 0; k < 120; k++)); do
     ready=0
     while read -r id status; do
-      if grep -qx "$id" <<<"$ours"; then [ "$status" = Ready ] && ready=$((ready + 1)); continue; fi
-      [ "$status" = Down ] && down="$down $id"
+      if grep -qx "$id" <<<"$ours"; then [ "$status" = Ready ] && ready=$((ready + 1)); else stale+=" $id"; fi
     done < <(ndocker 1 node ls --format '{{.ID}} {{.Status}}')
-    if [ -n "$down" ]; then
+    if [ -n "$stale" ]; then
       # shellcheck disable=SC2086 # a list of IDs
-      ndocker 1 node rm --force $down >/dev/null 2>&1 || true
-      down=''
+      ndocker 1 node rm --force $stale >/dev/null 2>&1 || true
+      stale=''
     fi
     [ "$ready" = "$count" ] && return 0
     sleep 0.5
