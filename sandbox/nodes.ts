@@ -202,3 +202,21 @@ export function nodeSsh(node: NodeInfo | number | string, command: string, opts:
   const info = readNodesInfo()
   return runCommand('ssh', [...nodeSshArgs(info, nodeInfo(node, info), opts), '--', command], opts)
 }
+
+async function nodesScript(args: string[]): Promise<void> {
+  const r = await runCommand('bash', [NODES_SCRIPT, ...args], { timeoutMs: 60_000 })
+  if (r.code !== 0) throw new Error(`nodes.sh ${args.join(' ')} failed (exit ${r.code}): ${r.stderr.trim()}`)
+}
+
+/**
+ * Caps a node's link at `rate` (tc's syntax, e.g. '20mbit') each way, with tbf on both ends of its
+ * veth pair. Latency comes from sandbox/relay.ts: this kernel has no netem.
+ */
+export function shapeNode(node: NodeInfo | number | string, rate: string): Promise<void> {
+  return nodesScript(['shape', String(nodeInfo(node).index), rate])
+}
+
+/** Removes a node's shaping (all nodes' without an argument). */
+export function unshapeNode(node?: NodeInfo | number | string): Promise<void> {
+  return nodesScript(['unshape', ...(node === undefined ? [] : [String(nodeInfo(node).index)])])
+}
