@@ -303,6 +303,7 @@ setup_inside() {
   local i=$1 dir run
   dir=$(dir_of "$i") run=$(run_of "$i")
   hostname "$(name_of "$i")"
+  drop_copied_mounts
   remount_sys
   mount --bind "$dir/boot_id" /proc/sys/kernel/random/boot_id
   mkdir -p "$run/sshd" "$run/lock" && chmod 755 "$run/sshd" && chmod 1777 "$run/lock"
@@ -317,6 +318,15 @@ setup_inside() {
   mount -o bind,ro "$AUTH_KEYS" "$dir/varlib${AUTH_KEYS#/var/lib}"
   mount -o bind,ro "$dir/ssh" "$dir/varlib${dir#/var/lib}/ssh"
   mount --rbind "$dir/varlib" /var/lib
+}
+
+# A new mount namespace starts as a copy of the runner's, with its containers' network namespace
+# files (/run/docker/netns/*) and overlay mounts. A copy would keep such a namespace, and its
+# veth on the runner's bridge, alive after the runner's engine removed the container (and /run is
+# not a shared mount, so the removal does not reach the copy). The node needs none of them.
+drop_copied_mounts() {
+  awk '{ for (f = 7; $f != "-"; f++); if ($(f + 1) == "nsfs" || $(f + 1) == "overlay" || $5 ~ "^/(run|var/lib|tmp)/") print $5 }' \
+    /proc/self/mountinfo | sort -r | while read -r mp; do umount -l "$mp" 2>/dev/null || true; done
 }
 
 # Binds a file over a path, following a symlink at that path (resolv.conf often is one).
