@@ -15,5 +15,5 @@ export default async function globalSetup(): Promise<void> {
   await ensureSandbox()
   const info = await ensureNodes({ count: NODE_COUNT, swarm: true })
   const nodes = info.nodes.map((n) => `${n.name} ${n.address}`).join(', ')
-  process.stderr.write(`nodes: ssh ${info.user}@ ${nodes}; swarm manager ${info.swarm?.managerAddress ?? 'none'}\n`)
+  process.stderr.write(`nodes: ${nodes} (ssh as ${info.user}); swarm manager ${info.swarm?.managerAddress ?? 'none'}\n`)
 }
