@@ -4,7 +4,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { onThisMachine, runnerBootId } from '../../src/link.js'
+import { onThisMachine, runnerBootId } from '../../src/transfer/link.js'
 import { httpGet } from '../../sandbox/load.js'
 import { ensureNodes, mustNodeDocker, nodeDocker, nodeSsh, type NodeInfo, type NodesInfo } from '../../sandbox/nodes.js'
 import { hostDocker, readSandboxInfo } from '../../sandbox/sandbox.js'
