@@ -14,7 +14,7 @@ describe('parseInputs', () => {
       host: 'example.com', port: 22, username: 'root', key: KEY, passphrase: '', fingerprints: [],
       knownHosts: '', timeout: 20, image: 'ghcr.io/acme/web:1.4.2', service: 'web', appPort: undefined,
       healthPath: '/', healthTimeout: 60, proxyPort: 80, proxyImage: 'nginx:alpine', network: 'bluegreen',
-      serverNames: [], env: [], drainTimeout: 30, websocketTimeout: 3600, lockTimeout: 300, compression: 'auto',
+      serverNames: [], env: [], drainTimeout: 30, websocketTimeout: 3600, accessLog: false, lockTimeout: 300, compression: 'auto',
       compressionLevel: undefined, rollback: false
     })
   })

@@ -14,7 +14,7 @@ const v3 = release('blue', 'web:3', 'sha256:3')
 
 describe('the proxy config of a service', () => {
   const conf = (slots: { slot: 'blue' | 'green'; targets: string[] }[], serverNames: string[] = []) =>
-    renderServiceConf({ service: 'web-app', serverNames, websocketTimeout: 3600, slots })
+    renderServiceConf({ service: 'web-app', serverNames, websocketTimeout: 3600, accessLog: false, slots })
 
   it('names both slots at their pinned addresses and picks the live one by the symlink, blue first', () => {
     const text = conf([{ slot: 'green', targets: ['10.1.0.253:8080'] }, { slot: 'blue', targets: ['10.1.0.254:8080'] }])
@@ -28,6 +28,12 @@ describe('the proxy config of a service', () => {
     expect(text).toContain('if ($bluegreen_slot = none) { return 503; }')
     expect(text).toContain('proxy_pass http://$bluegreen_upstream;')
     expect(text).toContain('add_header X-Bluegreen-Slot $bluegreen_slot always;')
+  })
+
+  it('logs no requests unless asked (a stalled Docker engine would block nginx on a full log pipe)', () => {
+    expect(conf([{ slot: 'blue', targets: ['10.1.0.254:8080'] }])).toContain('    access_log off;\n')
+    const logged = renderServiceConf({ service: 'web-app', serverNames: [], websocketTimeout: 60, accessLog: true, slots: [{ slot: 'blue', targets: ['10.1.0.254:8080'] }] })
+    expect(logged).not.toContain('access_log')
   })
 
   it('gives upgraded connections their own idle timeout', () => {

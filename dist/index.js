@@ -62088,6 +62088,12 @@ map $http_upgrade $bluegreen_connection {
     ''      close;
 }
 `;
+// The proxy's stdout is a pipe that dockerd drains: while the engine stalls (frozen, restarting
+// with live-restore), 64 KiB of access log lines fill it and nginx blocks on the next write, with
+// every request behind it. So requests are not logged unless the access-log input asks.
+const ACCESS_LOG_OFF = `    # Not logged (access-log: false): a stalled Docker engine would block nginx on its log pipe.
+    access_log off;
+`;
 /** An `ip:port` target: reached without DNS. */
 function isPinned(target) {
     return /^\d{1,3}(?:\.\d{1,3}){3}:\d+$/.test(target);
@@ -62144,7 +62150,7 @@ ${ordered.map((upstream) => upstreamBlock(conf.service, upstream)).join('')}serv
     # that a slot's new container is found at once); pinned addresses need no lookup.
     resolver 127.0.0.11 valid=1s ipv6=off;
     resolver_timeout 2s;
-    set $bluegreen_slot none;
+${conf.accessLog ? '' : ACCESS_LOG_OFF}    set $bluegreen_slot none;
     set $bluegreen_upstream "";
 ${picks.join('\n')}
 
@@ -62290,8 +62296,8 @@ function switchOutcome(code, output, route, lost) {
  * After a failure: brings a stopped proxy back (its config on disk routes to the live slot) and
  * asks it what it serves for `route`'s host names, so the error tells what clients see.
  */
-async function proxyServes(ssh, network, route, healthPath) {
-    const result = await ssh.run(SCRIPTS.proxyServes, [proxyName(network), PROBE_SCRIPT, `http://127.0.0.1:80${healthPath}`, probeHostName(route)]);
+async function proxyServes(ssh, spec, route, healthPath) {
+    const result = await ssh.run(SCRIPTS.proxyServes, [proxyName(spec.network), String(spec.port), healthPath, probeHostName(route)]);
     const lines = result.stdout.split('\n');
     const status = lines.find((line) => line.startsWith('PROXY '))?.slice(6) ?? 'unknown';
     const said = lines.find((line) => line.startsWith('SERVES '))?.slice(7) ?? (result.stderr.trim() || `exit ${result.code}`);
@@ -62548,7 +62554,9 @@ function planRoute(request, snapshot, addresses) {
     // The live slot keeps what it was switched to; with nothing live, the other slot is readied
     // like this one, so that the next deploy (same port) finds the config as it needs it.
     slots.push({ slot: other, targets: live?.slot === other ? liveTargets(live) : targetsOf(other) });
-    const conf = renderServiceConf({ service: request.service, serverNames: request.serverNames, websocketTimeout: request.websocketTimeout, slots });
+    const conf = renderServiceConf({
+        service: request.service, serverNames: request.serverNames, websocketTimeout: request.websocketTimeout, accessLog: request.accessLog, slots
+    });
     const [target] = slots[0].targets;
     return {
         targets: slots[0].targets,
@@ -62867,7 +62875,7 @@ function sshHost(ssh, lockConnection) {
                 await ssh.exec(bashCommand(SCRIPTS.cancel, [guard.dir, String(guard.generation)]));
         },
         removeContainer: (name) => removeContainer(run, name),
-        proxyServes: (network, route, healthPath) => proxyServes(ssh, network, route, healthPath),
+        proxyServes: (proxy, route, healthPath) => proxyServes(ssh, proxy, route, healthPath),
         retire: (spec, onWait) => retireContainer(run, spec, onWait),
         writeState: (state) => writeState(run, state),
         pruneImages: (refs) => pruneImages(run, refs),
@@ -63963,7 +63971,7 @@ class LockedDeploy {
         const state = await this.phases.run('record', 'Record the release', () => this.record());
         if (this.deps.signal?.aborted)
             throw this.cancelledAfterSwitch();
-        const retired = await this.phases.run('retire', 'Retire the old slot', () => this.retire(state));
+        const retired = await this.phases.run('retire', 'Retire the old slot', () => this.untilCancelled(this.retire(state)));
         return this.report(state.previous, retired);
     }
     /** A phase before the switch: not started once the run is cancelled, and only while the lock holds. */
@@ -64061,7 +64069,7 @@ class LockedDeploy {
         }
         const route = planRoute({
             service: inputs.service, network: inputs.network, serverNames: inputs.serverNames,
-            websocketTimeout: inputs.websocketTimeout, slot: candidate.slot, container: candidate.container, appPort: candidate.appPort
+            websocketTimeout: inputs.websocketTimeout, accessLog: inputs.accessLog, slot: candidate.slot, container: candidate.container, appPort: candidate.appPort
         }, snapshot, addresses);
         this.route = route;
         const where = route.address ? `pinned address ${route.address}` : 'its container name (Docker DNS: not a network the action created)';
@@ -64125,7 +64133,7 @@ class LockedDeploy {
         const port = `port ${inputs.proxyPort}`;
         let seen;
         try {
-            seen = await this.host.proxyServes(inputs.network, { serverNames: inputs.serverNames }, inputs.healthPath);
+            seen = await this.host.proxyServes({ network: inputs.network, port: inputs.proxyPort }, { serverNames: inputs.serverNames }, inputs.healthPath);
         }
         catch (error) {
             return `Could not ask the proxy what it serves: ${error.message}`;
@@ -64135,6 +64143,9 @@ class LockedDeploy {
         if (seen.status === 'missing')
             return `The proxy ${proxy} is gone: ${port} serves nothing until the next deploy recreates it`;
         const answer = seen.answer;
+        if (seen.status === 'unknown' && (!answer || answer.status === 0)) {
+            return `The host's Docker engine does not answer, and neither does ${port}`;
+        }
         if (!answer || answer.status === 0)
             return `${restarted}The proxy ${proxy} does not answer on ${port} (${seen.said})`;
         if (live && answer.slot === live.slot)
@@ -64143,6 +64154,21 @@ class LockedDeploy {
             return `${restarted}The host is as before: nothing of ${inputs.service} was live, and the proxy still routes nothing to it`;
         }
         return `${restarted}The proxy answers HTTP ${answer.status} from slot ${answer.slot ?? 'none'} on ${port}`;
+    }
+    /**
+     * A cancel during the drain stops waiting: once this run's lock is gone, the host's retire
+     * step changes nothing (its lock check fails), and the next deploy retires the old slot.
+     */
+    untilCancelled(work) {
+        const signal = this.deps.signal;
+        if (!signal)
+            return work;
+        work.catch(() => undefined);
+        return new Promise((resolve, reject) => {
+            const cancelled = () => reject(this.cancelledAfterSwitch());
+            signal.addEventListener('abort', cancelled, { once: true });
+            work.then(resolve, reject).finally(() => signal.removeEventListener('abort', cancelled));
+        });
     }
     cancelledAfterSwitch() {
         const old = this.situation.live;
@@ -64347,12 +64373,12 @@ function validate_check(condition, message) {
 const INPUT_NAMES = [
     'host', 'port', 'username', 'key', 'passphrase', 'fingerprint', 'known-hosts', 'timeout',
     'image', 'service', 'app-port', 'health-path', 'health-timeout', 'proxy-port', 'proxy-image',
-    'network', 'server-name', 'env', 'drain-timeout', 'websocket-timeout', 'lock-timeout', 'compression',
+    'network', 'server-name', 'env', 'drain-timeout', 'websocket-timeout', 'access-log', 'lock-timeout', 'compression',
     'compression-level', 'rollback'
 ];
 const DEFAULTS = {
     port: '22', username: 'root', timeout: '20', 'health-path': '/', 'health-timeout': '60',
-    'proxy-port': '80', 'proxy-image': 'nginx:alpine', network: 'bluegreen', 'drain-timeout': '30', 'websocket-timeout': '3600',
+    'proxy-port': '80', 'proxy-image': 'nginx:alpine', network: 'bluegreen', 'drain-timeout': '30', 'websocket-timeout': '3600', 'access-log': 'false',
     'lock-timeout': '300', compression: 'auto', rollback: 'false'
 };
 /** Reads the step's inputs, masks the secrets at once, then parses and validates them. */
@@ -64404,6 +64430,7 @@ function parseInputs(given) {
         env: parseEnv(raw.env ?? ''),
         drainTimeout: parseInteger('drain-timeout', text('drain-timeout')),
         websocketTimeout: parseInteger('websocket-timeout', text('websocket-timeout')),
+        accessLog: parseBoolean('access-log', text('access-log')),
         lockTimeout: parseInteger('lock-timeout', text('lock-timeout')),
         compression: text('compression').toLowerCase(),
         compressionLevel: text('compression-level')

@@ -8,9 +8,11 @@
 probe_open() {
   coproc PROBE { exec docker exec -i -e "BG_PROBE=$probe" -e "BG_URL=$url" "${probe_env[@]}" "$proxy" sh 2>&1; }
 }
+# SIGKILL: a docker CLI waiting on a Docker engine that stopped answering may sit out a TERM,
+# and the shell in the proxy ends on its own once its stdin closes.
 probe_close() {
   local pid=${PROBE_PID:-}
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+  if [ -n "$pid" ]; then kill -KILL "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
 }
 # Sends one command line to the shell; fails when the shell is gone.
 shell_send() {

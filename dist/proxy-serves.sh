@@ -1,18 +1,35 @@
 # shellcheck shell=bash
 # After a failure: make sure the proxy runs (a proxy killed mid-deploy is started again, with the
-# config on disk, which routes to the live slot), then ask it what it serves for the service, so
-# the error says what clients see. Prints the proxy's state and the in-proxy probe's line.
+# config on disk, which routes to the live slot), then ask its published port what it serves for
+# the service, as a client would: bash's /dev/tcp, no docker exec, so the answer holds even when
+# the Docker engine does not. Prints the proxy's state and `SERVES STATUS nnn SLOT name`.
 # Included before this: lib-docker.sh.
-proxy=$1 probe=$2 url=$3 host=$4
-status=$(dk container inspect -f '{{.State.Status}}' "$proxy" 2>/dev/null) || status=missing
+proxy=$1 port=$2 path=$3 host=$4
+# One GET with the service's Host header; STATUS 000 when nothing answered.
+http_probe() {
+  local line status=000 slot=none
+  exec 3<>"/dev/tcp/127.0.0.1/$port" || { echo "STATUS 000 SLOT none"; return 0; }
+  printf 'GET %s HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n\r\n' "$path" "$host" >&3
+  while IFS= read -r -t 5 line <&3; do
+    line=${line%$'\r'}
+    [ -n "$line" ] || break
+    case "$line" in
+      HTTP/*) status=${line#* }; status=${status%% *} ;;
+      [Xx]-[Bb]luegreen-[Ss]lot:*) slot=${line#*:}; slot=${slot# } ;;
+    esac
+  done
+  echo "STATUS $status SLOT $slot"
+}
+code=0
+status=$(dkt 10 container inspect -f '{{.State.Status}}' "$proxy" 2>/dev/null) || code=$?
+if [ "$code" = 124 ] || [ "$code" = 137 ]; then status=unknown; elif [ "$code" != 0 ]; then status=missing; fi
 echo "PROXY $status"
-if [ "$status" = missing ]; then exit 0; fi
-if [ "$status" != running ]; then
-  if dk start "$proxy" >/dev/null 2>&1; then echo "PROXY started"; else echo "PROXY could-not-start"; exit 0; fi
+if [ "$status" = exited ] || [ "$status" = created ]; then
+  if dkt 20 start "$proxy" >/dev/null 2>&1; then echo "PROXY started"; else echo "PROXY could-not-start"; fi
 fi
+line='STATUS 000 SLOT none'
 for _ in $(seq 1 50); do
-  # shellcheck disable=SC2016 # expanded by the shell in the proxy
-  line=$(dkt 10 exec -e "BG_PROBE=$probe" "$proxy" sh -c 'sh -c "$BG_PROBE" sh "$1" "$2"' sh "$url" "$host" 2>&1 | tail -n 1) || true
-  case "$line" in "STATUS 000"*|"") sleep 0.1 ;; *) break ;; esac
+  line=$( (http_probe) 2>/dev/null ) || line='STATUS 000 SLOT none'
+  case "$line" in "STATUS 000"*) sleep 0.1 ;; *) break ;; esac
 done
-echo "SERVES ${line:-no answer}"
+echo "SERVES $line"

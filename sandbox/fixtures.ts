@@ -17,7 +17,11 @@ import {
  * classic: Docker 26 on the classic store, built with the classic builder like the 20.10 engines.
  */
 export type Engine = 'runner' | 'host' | 'containerd' | 'classic'
-export type AppVariant = 'ok' | 'crash' | 'unhealthy'
+/**
+ * crash: exits 3 at boot; unhealthy: /health answers 500; websocket: /ws answers 101 Switching
+ * Protocols and then echoes what it is sent, like a WebSocket endpoint would keep a connection.
+ */
+export type AppVariant = 'ok' | 'crash' | 'unhealthy' | 'websocket'
 
 export interface AppOptions {
   /** Image reference; a bare tag without ':' becomes `bluegreen-sandbox/app:<tag>`. */
@@ -216,6 +220,7 @@ fi
     'start.sh': startScript(version, variant)
   }
   if (variant === 'unhealthy') files['front.sh'] = unhealthyFront()
+  if (variant === 'websocket') files['front.sh'] = websocketFront()
   return files
 }
 
@@ -227,13 +232,15 @@ function startScript(version: string, variant: AppVariant): string {
     case 'crash':
       return cgi(`echo "boot failed: missing config" >&2\nexit 3\n`)
     case 'unhealthy':
-      // busybox httpd cannot answer 500 for a static path, so a per-connection nc front does
-      // /health and relays everything else to httpd on loopback port 18081 (so not a valid PORT).
+    case 'websocket':
+      // busybox httpd cannot answer 500 for a static path (nor upgrade a connection), so a
+      // per-connection nc front does /health (/ws) and relays everything else to httpd on
+      // loopback port 18081 (so not a valid PORT).
       return cgi(`APP_VERSION=${version}
 ${TRAP}
 httpd -f -p 127.0.0.1:18081 -h /app/www & children=$!
 nc -ll -p "$PORT" -e /app/front.sh & children="$children $!"
-echo "version=$APP_VERSION listening on :$PORT (unhealthy)"
+echo "version=$APP_VERSION listening on :$PORT (${variant})"
 wait
 `)
     default:
@@ -244,6 +251,20 @@ echo "version=$APP_VERSION listening on :$PORT"
 wait
 `)
   }
+}
+
+function websocketFront(): string {
+  return cgi(`cr=$(printf '\\r')
+read -r method target proto
+while IFS= read -r h; do [ -z "\${h%$cr}" ] && break; done
+case "$target" in
+/ws|/ws\\?*)
+  printf 'HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: websocket\\r\\nConnection: Upgrade\\r\\n\\r\\n'
+  exec cat ;;
+*)
+  printf '%s %s HTTP/1.0\\r\\nConnection: close\\r\\n\\r\\n' "$method" "$target" | nc 127.0.0.1 18081 ;;
+esac
+`)
 }
 
 function unhealthyFront(): string {

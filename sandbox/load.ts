@@ -16,6 +16,12 @@ export interface LoadOptions {
   maxMs: number
   /** Per-request timeout; default 10 s. */
   requestTimeoutMs?: number
+  /**
+   * Reuse connections, as browsers, CDNs and load balancers do: HTTP/1.1 keep-alive through a
+   * pool of `concurrency` sockets. A request on a reused socket that the server closed under it
+   * fails (Node, like most clients, does not retry it). Default: a new connection per request.
+   */
+  keepAlive?: boolean
 }
 
 export interface LoadStats {
@@ -34,6 +40,8 @@ export interface LoadStats {
   slots: Record<string, number>
   durationMs: number
   maxLatencyMs: number
+  /** Requests sent on a connection an earlier request had used (keep-alive). */
+  reused: number
 }
 
 export interface LoadHandle {
@@ -66,6 +74,10 @@ export interface RequestOptions {
   /** Sent with a Content-Length. */
   body?: string
   headers?: http.OutgoingHttpHeaders
+  /** A keep-alive pool to send it through; default a fresh connection. */
+  agent?: http.Agent
+  /** Told whether the request went out on a connection used before. */
+  onSocket?: (reused: boolean) => void
 }
 
 /** One request on a fresh connection (agent: false); resolves with any status, rejects on no response. */
@@ -74,7 +86,7 @@ export function httpRequest(method: string, url: string, opts: RequestOptions = 
     const headers: http.OutgoingHttpHeaders = { ...opts.headers }
     if (opts.host) headers.host = opts.host
     if (opts.body !== undefined) headers['content-length'] = Buffer.byteLength(opts.body)
-    const req = http.request(url, { method, agent: false, headers }, (res) => {
+    const req = http.request(url, { method, agent: opts.agent ?? false, headers }, (res) => {
       let body = ''
       res.setEncoding('utf8')
       res.on('data', (s: string) => {
@@ -95,12 +107,13 @@ export function httpRequest(method: string, url: string, opts: RequestOptions = 
       reject(e)
     }
     req.on('error', fail)
+    if (opts.onSocket) req.on('socket', () => opts.onSocket?.(req.reusedSocket))
     req.end(opts.body)
   })
 }
 
 function emptyStats(): LoadStats {
-  return { sent: 0, ok: 0, failed: 0, statuses: {}, errors: [], bodies: {}, slots: {}, durationMs: 0, maxLatencyMs: 0 }
+  return { sent: 0, ok: 0, failed: 0, statuses: {}, errors: [], bodies: {}, slots: {}, durationMs: 0, maxLatencyMs: 0, reused: 0 }
 }
 
 function bump(map: Record<string, number>, key: string): void {
@@ -109,7 +122,8 @@ function bump(map: Record<string, number>, key: string): void {
 
 function record(stats: LoadStats, reply: Reply | Error, latencyMs: number): void {
   stats.maxLatencyMs = Math.max(stats.maxLatencyMs, latencyMs)
-  if (reply instanceof Error) {
+  // Not instanceof Error: under jest the errors of Node's http module come from another realm.
+  if (!('headers' in reply)) {
     stats.failed++
     bump(stats.statuses, 'error')
     if (stats.errors.length < MAX_ERRORS) stats.errors.push(reply.message)
@@ -135,20 +149,29 @@ export function startLoad(opts: LoadOptions): LoadHandle {
   const stats = emptyStats()
   const started = Date.now()
   const deadline = started + opts.maxMs
+  const concurrency = Math.max(1, opts.concurrency ?? 1)
+  // A browser-like pool: one socket per worker, kept open between requests (nginx's default
+  // keepalive_timeout is 75 s, longer than any loop here).
+  const agent = opts.keepAlive ? new http.Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency }) : undefined
+  const onSocket = (reused: boolean): void => void (reused && stats.reused++)
   let stopped = false
 
   const worker = async (): Promise<void> => {
     while (!stopped && stats.sent < opts.maxRequests && Date.now() < deadline) {
       stats.sent++
       const t0 = Date.now()
-      const reply = await httpGet(opts.url, { host: opts.host, timeoutMs: opts.requestTimeoutMs }).catch((e: Error) => e)
+      const request = { host: opts.host, timeoutMs: opts.requestTimeoutMs, agent, onSocket }
+      const reply = await httpRequest('GET', opts.url, request).catch((e: Error) => e)
       record(stats, reply, Date.now() - t0)
       if (opts.intervalMs) await sleep(Math.min(opts.intervalMs, Math.max(0, deadline - Date.now())))
     }
   }
   const snapshot = (): LoadStats => ({ ...stats, durationMs: Date.now() - started })
-  const workers = Array.from({ length: Math.max(1, opts.concurrency ?? 1) }, worker)
-  const done = Promise.all(workers).then(snapshot)
+  const workers = Array.from({ length: concurrency }, worker)
+  const done = Promise.all(workers).then(() => {
+    agent?.destroy()
+    return snapshot()
+  })
   return {
     stop: () => {
       stopped = true
@@ -156,6 +179,24 @@ export function startLoad(opts: LoadOptions): LoadHandle {
     },
     done,
     snapshot
+  }
+}
+
+/** Both kinds of client at once: keep-alive (a reused pool) and closing (a connection per request). */
+export interface ClientLoads {
+  keepAlive: LoadStats
+  closing: LoadStats
+}
+
+/** Starts the same load twice, one with keep-alive connections and one that closes each. */
+export function startClientLoads(opts: Omit<LoadOptions, 'keepAlive'>): { stop(): Promise<ClientLoads>; done: Promise<ClientLoads> } {
+  const keepAlive = startLoad({ ...opts, keepAlive: true })
+  const closing = startLoad({ ...opts, keepAlive: false })
+  const both = (a: Promise<LoadStats>, b: Promise<LoadStats>): Promise<ClientLoads> =>
+    Promise.all([a, b]).then(([kept, closed]) => ({ keepAlive: kept, closing: closed }))
+  return {
+    stop: () => both(keepAlive.stop(), closing.stop()),
+    done: both(keepAlive.done, closing.done)
   }
 }
 
@@ -168,19 +209,28 @@ export interface SlowResult {
 
 /**
  * Fires `count` concurrent `/cgi-bin/slow?SECONDS` requests against the app base URL `url` and
- * resolves with each result once all have answered (or timed out).
+ * resolves with each result once all have answered (or timed out). `keepAlive`: each goes out on
+ * a connection that a quick request opened first, as a browser's next request would.
  */
-export async function slowRequests(opts: { url: string; count: number; seconds: number; host?: string; timeoutMs?: number }): Promise<SlowResult[]> {
+export async function slowRequests(opts: {
+  url: string; count: number; seconds: number; host?: string; timeoutMs?: number; keepAlive?: boolean
+}): Promise<SlowResult[]> {
   if (!(opts.count > 0 && opts.count <= 1000)) throw new Error('slowRequests: count must be 1..1000')
   const target = new URL(`/cgi-bin/slow?${opts.seconds}`, opts.url).toString()
   const timeoutMs = opts.timeoutMs ?? opts.seconds * 1000 + 15_000
   const one = async (): Promise<SlowResult> => {
+    const agent = opts.keepAlive ? new http.Agent({ keepAlive: true, maxSockets: 1 }) : undefined
+    let reused = false
     const t0 = Date.now()
     try {
-      const r = await httpGet(target, { host: opts.host, timeoutMs })
+      if (agent) await httpRequest('GET', opts.url, { host: opts.host, agent })
+      const r = await httpRequest('GET', target, { host: opts.host, timeoutMs, agent, onSocket: (again) => (reused = again) })
+      if (agent && !reused) return { body: '', durationMs: Date.now() - t0, error: 'the slow request did not reuse the connection' }
       return { status: r.status, body: r.body, durationMs: Date.now() - t0 }
     } catch (e) {
       return { body: '', durationMs: Date.now() - t0, error: (e as Error).message }
+    } finally {
+      agent?.destroy()
     }
   }
   return Promise.all(Array.from({ length: opts.count }, one))

@@ -44,8 +44,7 @@ export function fillSection(readme: string, name: string, body: string): string 
 export function faultsTable(testSource: string): string {
   const rows: [string, string][] = []
   for (const match of testSource.matchAll(/test\('([^']+?) → ([^']+)'/g)) rows.push([match[1], match[2]])
-  const each = /test\.each\(\[([\s\S]*?)\]\)\('%s → ([^']+)'/.exec(testSource)
-  if (each) {
+  for (const each of testSource.matchAll(/test\.each\(\[([\s\S]*?)\]\)\('%s → ([^']+)'/g)) {
     for (const match of each[1].matchAll(/^\s*\['([^']+)',/gm)) rows.push([match[1], each[2]])
   }
   const capital = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1)
@@ -58,9 +57,16 @@ export function renderReadme(readme: string, actionYml: string, faultsSource: st
   return fillSection(filled, 'faults', faultsTable(faultsSource))
 }
 
+/** The e2e files whose test names make the "What happens when…" table, in its order. */
+export const FAULT_TESTS = ['__tests__/e2e/keepalive.test.ts', '__tests__/e2e/faults-runtime.test.ts', '__tests__/e2e/faults.test.ts']
+
+/** The fault tests' sources, one after another. */
+export function faultSources(root = ''): string {
+  return FAULT_TESTS.map((file) => readFileSync(`${root}${file}`, 'utf8')).join('\n')
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const root = fileURLToPath(new URL('..', import.meta.url))
   const readme = readFileSync(`${root}README.md`, 'utf8')
-  const faults = readFileSync(`${root}__tests__/e2e/faults.test.ts`, 'utf8')
-  writeFileSync(`${root}README.md`, renderReadme(readme, readFileSync(`${root}action.yml`, 'utf8'), faults))
+  writeFileSync(`${root}README.md`, renderReadme(readme, readFileSync(`${root}action.yml`, 'utf8'), faultSources(root)))
 }

@@ -34,6 +34,8 @@ export interface Inputs {
   drainTimeout: number
   /** Seconds an upgraded (WebSocket) connection through the proxy may stay idle. */
   websocketTimeout: number
+  /** The proxy logs each request of the service to its stdout. */
+  accessLog: boolean
   lockTimeout: number
   compression: Compression
   compressionLevel?: number
@@ -46,13 +48,13 @@ export type RawInputs = Record<string, string>
 export const INPUT_NAMES = [
   'host', 'port', 'username', 'key', 'passphrase', 'fingerprint', 'known-hosts', 'timeout',
   'image', 'service', 'app-port', 'health-path', 'health-timeout', 'proxy-port', 'proxy-image',
-  'network', 'server-name', 'env', 'drain-timeout', 'websocket-timeout', 'lock-timeout', 'compression',
+  'network', 'server-name', 'env', 'drain-timeout', 'websocket-timeout', 'access-log', 'lock-timeout', 'compression',
   'compression-level', 'rollback'
 ] as const
 
 const DEFAULTS: RawInputs = {
   port: '22', username: 'root', timeout: '20', 'health-path': '/', 'health-timeout': '60',
-  'proxy-port': '80', 'proxy-image': 'nginx:alpine', network: 'bluegreen', 'drain-timeout': '30', 'websocket-timeout': '3600',
+  'proxy-port': '80', 'proxy-image': 'nginx:alpine', network: 'bluegreen', 'drain-timeout': '30', 'websocket-timeout': '3600', 'access-log': 'false',
   'lock-timeout': '300', compression: 'auto', rollback: 'false'
 }
 
@@ -104,6 +106,7 @@ export function parseInputs(given: RawInputs): Inputs {
     env: parseEnv(raw.env ?? ''),
     drainTimeout: parseInteger('drain-timeout', text('drain-timeout')),
     websocketTimeout: parseInteger('websocket-timeout', text('websocket-timeout')),
+    accessLog: parseBoolean('access-log', text('access-log')),
     lockTimeout: parseInteger('lock-timeout', text('lock-timeout')),
     compression: text('compression').toLowerCase() as Compression,
     compressionLevel: text('compression-level')

@@ -7,6 +7,7 @@ import { buildApp, buildPlatformImage, removeImage, type BuiltImage } from '../.
 import { httpGet, slowRequests, startLoad } from '../../sandbox/load.js'
 import { hostSsh, readSandboxInfo, runCommand, SANDBOX_SCRIPT, type SandboxInfo } from '../../sandbox/sandbox.js'
 import { clearHost, containerStatus, hostHasImage, serviceContainers, stateFile, STATE_ROOT, viaProxy } from './host.js'
+import { expectOk, logShows, signalWhen } from './runs.js'
 
 const NETWORK = 'e2e-faults'
 const PORT = 18120
@@ -18,24 +19,6 @@ const images: Record<string, BuiltImage> = {}
 const inputs = (service: string, image: string, extra: Record<string, string> = {}) =>
   sandboxInputs(info, { image, service, network: NETWORK, 'proxy-port': String(PORT), ...extra })
 
-/** Resolves once the action's log shows `text` (bounded), so a test can act at that moment. */
-function logShows(run: StartedAction, text: string, timeoutMs = 60_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let seen = ''
-    const timer = setTimeout(() => {
-      run.child.kill('SIGKILL') // a stuck run must not hold the service's lock for the tests after it
-      reject(new Error(`the action never logged ${JSON.stringify(text)}:\n${seen}`))
-    }, timeoutMs)
-    run.child.stdout?.on('data', (chunk: Buffer) => {
-      seen += chunk.toString()
-      if (seen.includes(text)) {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
-  })
-}
-
 /** True once the host engine is unpacking a docker load (its docker-import-* folder exists). */
 async function loadUnderWay(timeoutMs = 20_000): Promise<boolean> {
   for (const started = Date.now(); Date.now() - started < timeoutMs; ) {
@@ -45,16 +28,7 @@ async function loadUnderWay(timeoutMs = 20_000): Promise<boolean> {
   return false
 }
 
-async function killWhen(run: StartedAction, text: string, delayMs = 0): Promise<ActionResult> {
-  await logShows(run, text)
-  await new Promise((resolve) => setTimeout(resolve, delayMs))
-  run.child.kill('SIGKILL')
-  return run.done
-}
-
-function expectOk(run: ActionResult): void {
-  if (run.code !== 0) throw new Error(`the action failed (exit ${run.code}):\n${run.stdout}\n${run.stderr}`)
-}
+const killWhen = (run: StartedAction, text: string, delayMs = 0): Promise<ActionResult> => signalWhen(run, text, 'SIGKILL', delayMs)
 
 /** The version a service answers with through the proxy. */
 async function serves(serverName?: string): Promise<string> {

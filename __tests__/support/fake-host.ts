@@ -188,7 +188,7 @@ export class FakeHost implements Host {
     this.calls.push('cancel')
   }
 
-  async proxyServes(_network: string, route: { serverNames: string[] }) {
+  async proxyServes(_proxy: unknown, route: { serverNames: string[] }) {
     this.calls.push('proxy-serves')
     const restarted = this.proxyStopped
     this.proxyStopped = false

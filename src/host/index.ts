@@ -49,7 +49,7 @@ export interface Host {
   cancel(): Promise<void>
   removeContainer(name: string): Promise<void>
   /** After a failure: the proxy running again if it stopped, and what it serves. */
-  proxyServes(network: string, route: Pick<Route, 'serverNames'>, healthPath: string): Promise<ProxyServes>
+  proxyServes(proxy: Pick<ProxySpec, 'network' | 'port'>, route: Pick<Route, 'serverNames'>, healthPath: string): Promise<ProxyServes>
   retire(spec: RetireSpec, onWait: (open: number) => void): Promise<RetireResult>
   writeState(state: ServiceState): Promise<void>
   pruneImages(refs: string[]): Promise<string[]>
@@ -104,7 +104,7 @@ export function sshHost(ssh: Ssh, lockConnection: () => Promise<Ssh>): Host {
       if (guard) await ssh.exec(bashCommand(SCRIPTS.cancel, [guard.dir, String(guard.generation)]))
     },
     removeContainer: (name) => removeContainer(run, name),
-    proxyServes: (network, route, healthPath) => proxyServes(ssh, network, route, healthPath),
+    proxyServes: (proxy, route, healthPath) => proxyServes(ssh, proxy, route, healthPath),
     retire: (spec, onWait) => retireContainer(run, spec, onWait),
     writeState: (state) => writeState(run, state),
     pruneImages: (refs) => pruneImages(run, refs),

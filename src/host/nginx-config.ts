@@ -36,6 +36,8 @@ export interface ServiceConf {
   serverNames: string[]
   /** Seconds an upgraded (WebSocket) connection may stay idle. */
   websocketTimeout: number
+  /** Log each request to the proxy's stdout (docker logs). */
+  accessLog: boolean
   slots: SlotUpstream[]
 }
 
@@ -50,6 +52,13 @@ map $http_upgrade $bluegreen_connection {
     default upgrade;
     ''      close;
 }
+`
+
+// The proxy's stdout is a pipe that dockerd drains: while the engine stalls (frozen, restarting
+// with live-restore), 64 KiB of access log lines fill it and nginx blocks on the next write, with
+// every request behind it. So requests are not logged unless the access-log input asks.
+const ACCESS_LOG_OFF = `    # Not logged (access-log: false): a stalled Docker engine would block nginx on its log pipe.
+    access_log off;
 `
 
 /** An `ip:port` target: reached without DNS. */
@@ -112,7 +121,7 @@ ${ordered.map((upstream) => upstreamBlock(conf.service, upstream)).join('')}serv
     # that a slot's new container is found at once); pinned addresses need no lookup.
     resolver 127.0.0.11 valid=1s ipv6=off;
     resolver_timeout 2s;
-    set $bluegreen_slot none;
+${conf.accessLog ? '' : ACCESS_LOG_OFF}    set $bluegreen_slot none;
     set $bluegreen_upstream "";
 ${picks.join('\n')}
 

@@ -2,7 +2,7 @@ import type { Ssh } from '../ssh/connection.js'
 import type { Runner } from './guard.js'
 import { COMMON_CONFIG, probeHostName, type Route } from './nginx-config.js'
 import { proxyDir, proxyName } from './paths.js'
-import { parseProbe, PROBE_SCRIPT, type ProbeResult } from './probe.js'
+import { parseProbe, type ProbeResult } from './probe.js'
 import { IN_PROXY, SCRIPTS } from './scripts.js'
 
 export interface ProxySpec {
@@ -126,7 +126,7 @@ export function switchOutcome(code: number, output: string[], route: Route, lost
 }
 
 export interface ProxyServes {
-  /** The proxy container's state before this look (running, exited, missing...). */
+  /** The proxy container's state before this look (running, exited, missing; unknown: Docker did not answer). */
   status: string
   /** It was not running and was started again. */
   restarted: boolean
@@ -140,8 +140,8 @@ export interface ProxyServes {
  * After a failure: brings a stopped proxy back (its config on disk routes to the live slot) and
  * asks it what it serves for `route`'s host names, so the error tells what clients see.
  */
-export async function proxyServes(ssh: Ssh, network: string, route: Pick<Route, 'serverNames'>, healthPath: string): Promise<ProxyServes> {
-  const result = await ssh.run(SCRIPTS.proxyServes, [proxyName(network), PROBE_SCRIPT, `http://127.0.0.1:80${healthPath}`, probeHostName(route)])
+export async function proxyServes(ssh: Ssh, spec: Pick<ProxySpec, 'network' | 'port'>, route: Pick<Route, 'serverNames'>, healthPath: string): Promise<ProxyServes> {
+  const result = await ssh.run(SCRIPTS.proxyServes, [proxyName(spec.network), String(spec.port), healthPath, probeHostName(route)])
   const lines = result.stdout.split('\n')
   const status = lines.find((line) => line.startsWith('PROXY '))?.slice(6) ?? 'unknown'
   const said = lines.find((line) => line.startsWith('SERVES '))?.slice(7) ?? (result.stderr.trim() || `exit ${result.code}`)

@@ -15,6 +15,7 @@ export interface RouteRequest {
   network: string
   serverNames: string[]
   websocketTimeout: number
+  accessLog: boolean
   /** The slot the candidate starts in, its container name and the app's port. */
   slot: Slot
   container: string
@@ -44,7 +45,9 @@ export function planRoute(request: RouteRequest, snapshot: ServiceSnapshot, addr
   // The live slot keeps what it was switched to; with nothing live, the other slot is readied
   // like this one, so that the next deploy (same port) finds the config as it needs it.
   slots.push({ slot: other, targets: live?.slot === other ? liveTargets(live) : targetsOf(other) })
-  const conf = renderServiceConf({ service: request.service, serverNames: request.serverNames, websocketTimeout: request.websocketTimeout, slots })
+  const conf = renderServiceConf({
+    service: request.service, serverNames: request.serverNames, websocketTimeout: request.websocketTimeout, accessLog: request.accessLog, slots
+  })
   const [target] = slots[0].targets
   return {
     targets: slots[0].targets,

@@ -120,7 +120,7 @@ class LockedDeploy {
     }
     const state = await this.phases.run('record', 'Record the release', () => this.record())
     if (this.deps.signal?.aborted) throw this.cancelledAfterSwitch()
-    const retired = await this.phases.run('retire', 'Retire the old slot', () => this.retire(state))
+    const retired = await this.phases.run('retire', 'Retire the old slot', () => this.untilCancelled(this.retire(state)))
     return this.report(state.previous, retired)
   }
 
@@ -225,7 +225,7 @@ class LockedDeploy {
     const route = planRoute(
       {
         service: inputs.service, network: inputs.network, serverNames: inputs.serverNames,
-        websocketTimeout: inputs.websocketTimeout, slot: candidate.slot, container: candidate.container, appPort: candidate.appPort
+        websocketTimeout: inputs.websocketTimeout, accessLog: inputs.accessLog, slot: candidate.slot, container: candidate.container, appPort: candidate.appPort
       },
       snapshot,
       addresses
@@ -297,7 +297,7 @@ class LockedDeploy {
     const port = `port ${inputs.proxyPort}`
     let seen: ProxyServes
     try {
-      seen = await this.host.proxyServes(inputs.network, { serverNames: inputs.serverNames }, inputs.healthPath)
+      seen = await this.host.proxyServes({ network: inputs.network, port: inputs.proxyPort }, { serverNames: inputs.serverNames }, inputs.healthPath)
     } catch (error) {
       return `Could not ask the proxy what it serves: ${(error as Error).message}`
     }
@@ -305,12 +305,30 @@ class LockedDeploy {
     const restarted = seen.restarted ? `The proxy ${proxy} had stopped (${seen.status}) and was started again. ` : ''
     if (seen.status === 'missing') return `The proxy ${proxy} is gone: ${port} serves nothing until the next deploy recreates it`
     const answer = seen.answer
+    if (seen.status === 'unknown' && (!answer || answer.status === 0)) {
+      return `The host's Docker engine does not answer, and neither does ${port}`
+    }
     if (!answer || answer.status === 0) return `${restarted}The proxy ${proxy} does not answer on ${port} (${seen.said})`
     if (live && answer.slot === live.slot) return `${restarted}The host is as before: ${live.container} (${live.image}) still serves on ${port}`
     if (!live && answer.slot === undefined) {
       return `${restarted}The host is as before: nothing of ${inputs.service} was live, and the proxy still routes nothing to it`
     }
     return `${restarted}The proxy answers HTTP ${answer.status} from slot ${answer.slot ?? 'none'} on ${port}`
+  }
+
+  /**
+   * A cancel during the drain stops waiting: once this run's lock is gone, the host's retire
+   * step changes nothing (its lock check fails), and the next deploy retires the old slot.
+   */
+  private untilCancelled<T>(work: Promise<T>): Promise<T> {
+    const signal = this.deps.signal
+    if (!signal) return work
+    work.catch(() => undefined)
+    return new Promise<T>((resolve, reject) => {
+      const cancelled = (): void => reject(this.cancelledAfterSwitch())
+      signal.addEventListener('abort', cancelled, { once: true })
+      work.then(resolve, reject).finally(() => signal.removeEventListener('abort', cancelled))
+    })
   }
 
   private cancelledAfterSwitch(): CancelledError {

@@ -1,0 +1,269 @@
+// What happens when the runner, the network, the host's Docker engine or the proxy misbehave
+// while a deploy is under way: each fault is made for real (a stopped runner process, dropped
+// packets, a frozen dockerd, a killed proxy, a cancelled job), under load where requests count.
+// Each test name reads "situation → outcome"; the README's "What happens when…" table lists them.
+import { readFileSync } from 'node:fs'
+import { connect, type Socket } from 'node:net'
+import { runAction, sandboxInputs, startAction, type ActionResult } from '../../sandbox/action.js'
+import { buildApp, removeImage, type BuiltImage } from '../../sandbox/fixtures.js'
+import { slowRequests, startClientLoads, type ClientLoads } from '../../sandbox/load.js'
+import { hostDocker, readSandboxInfo, runCommand, type SandboxInfo } from '../../sandbox/sandbox.js'
+import { clearHost, serviceContainers, stateFile, STATE_ROOT, viaProxy } from './host.js'
+import { expectOk, logShows, signalWhen } from './runs.js'
+
+const NETWORK = 'e2e-runtime'
+const PORT = 18150
+const SERVICES = ['r-pause', 'r-cut', 'r-dns', 'r-hang', 'r-proxy', 'r-slow', 'r-ws', 'r-cancel', 'r-drain']
+const HOST_DOCKERD_PID = '/run/bluegreen-sandbox/docker.pid'
+
+let info: SandboxInfo
+const images: Record<string, BuiltImage> = {}
+
+const inputs = (service: string, image: string, extra: Record<string, string> = {}) =>
+  sandboxInputs(info, { image, service, network: NETWORK, 'proxy-port': String(PORT), 'server-name': `${service}.test`, ...extra })
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+async function serves(service: string): Promise<string> {
+  const reply = await viaProxy(PORT, '/', `${service}.test`)
+  return `${reply.status} ${reply.body.trim()}`
+}
+
+/** Keep-alive and closing clients of one service, bounded in count and time. */
+const clients = (service: string) =>
+  startClientLoads({ url: `http://127.0.0.1:${PORT}/`, host: `${service}.test`, concurrency: 3, intervalMs: 10, maxRequests: 30_000, maxMs: 120_000 })
+
+function expectNoneFailed(loads: ClientLoads): void {
+  for (const [kind, stats] of Object.entries(loads)) {
+    expect({ kind, errors: stats.errors, failed: stats.failed }).toEqual({ kind, errors: [], failed: 0 })
+    expect(stats.sent).toBeGreaterThan(50)
+  }
+}
+
+/**
+ * Stops the sandbox host's dockerd (SIGSTOP): containers and the proxy keep running. It thaws on
+ * the returned call, and after `atMostMs` whatever happens, so a stuck test cannot leave it so.
+ */
+async function freezeDockerd(atMostMs = 60_000): Promise<() => Promise<void>> {
+  const pid = readFileSync(HOST_DOCKERD_PID, 'utf8').trim()
+  await runCommand('kill', ['-STOP', pid])
+  const thaw = async (): Promise<void> => {
+    clearTimeout(timer)
+    await runCommand('kill', ['-CONT', pid])
+  }
+  const timer = setTimeout(() => void thaw(), atMostMs)
+  return thaw
+}
+
+/** Local ports of the action's SSH connections to the sandbox's sshd. */
+async function sshPortsOf(pid: number): Promise<number[]> {
+  const out = await runCommand('ss', ['-Htnp', 'dst', `127.0.0.1:${info.port}`])
+  return out.stdout.split('\n').filter((line) => line.includes(`pid=${pid},`)).map((line) => Number(line.split(/\s+/)[3].split(':').pop()))
+}
+
+/** The connection that has sent the most: the one the image streams on. */
+async function busiestPort(pid: number): Promise<number> {
+  const out = await runCommand('ss', ['-Htnpi', 'dst', `127.0.0.1:${info.port}`])
+  const lines = out.stdout.split(/\n(?=\S)/).filter((block) => block.includes(`pid=${pid},`))
+  const sent = (block: string) => Number(/bytes_sent:(\d+)/.exec(block)?.[1] ?? 0)
+  const busiest = lines.sort((a, b) => sent(b) - sent(a))[0] ?? ''
+  return Number(busiest.split(/\s+/)[3].split(':').pop())
+}
+
+/** Drops what the runner sends on these connections (one way: the host's packets still arrive). */
+async function dropFrom(ports: number[]): Promise<() => Promise<void>> {
+  const rule = (port: number) => ['OUTPUT', '-p', 'tcp', '-s', '127.0.0.1', '--sport', String(port), '-d', '127.0.0.1', '--dport', String(info.port), '-j', 'DROP']
+  for (const port of ports) await runCommand('iptables', ['-w', '10', '-I', ...rule(port)])
+  return async () => {
+    for (const port of ports) await runCommand('iptables', ['-w', '10', '-D', ...rule(port)])
+  }
+}
+
+/** docker load processes of the deploy user on the host (the same kernel as this test). */
+async function hostLoads(): Promise<string> {
+  return (await runCommand('pgrep', ['-u', info.users.deploy, '-a', '-f', 'docker load'])).stdout.trim()
+}
+
+beforeAll(async () => {
+  info = readSandboxInfo()
+  await clearHost(SERVICES, [NETWORK])
+  for (const version of ['1', '2', '3']) images[version] = await buildApp({ tag: `e2e-runtime/app:${version}`, version: `runtime-${version}` })
+  images.ws = await buildApp({ tag: 'e2e-runtime/app:ws', version: 'runtime-ws', variant: 'websocket' })
+  // Its own 97 MiB base layer, so sending it takes a few seconds and the host never has it.
+  images.big = await buildApp({ tag: 'e2e-runtime/app:big', version: 'runtime-big', paddingMiB: 97 })
+})
+
+afterAll(() => clearHost(SERVICES, [NETWORK]))
+
+describe('what happens when', () => {
+  test('the runner is paused past the lock grace while another deploy goes live → on resuming it changes nothing, and the other deploy serves', async () => {
+    expectOk(await runAction(inputs('r-pause', images['1'].ref)))
+    const paused = startAction(inputs('r-pause', images['2'].ref, { 'health-path': '/cgi-bin/slow?2' }))
+    await logShows(paused, '::group::Health-check')
+    paused.child.kill('SIGSTOP')
+    try {
+      // The host drops the lock 60 s after the last heartbeat; the waiting deploy then goes live.
+      const other = await runAction(inputs('r-pause', images['3'].ref, { 'lock-timeout': '120' }))
+      expectOk(other)
+      expect(other.stdout).toContain('holds the lock')
+    } finally {
+      paused.child.kill('SIGCONT')
+    }
+    const resumed = await paused.done
+    expect(resumed.code).toBe(1)
+    expect(resumed.stdout).toMatch(/::error::Lost the deploy lock of r-pause \([^)]*\): another deploy may own the host now, so this run changes nothing more there/)
+    expect(await serves('r-pause')).toBe('200 version=runtime-3')
+    expect(await stateFile('r-pause')).toMatchObject({ live: { imageId: images['3'].id } })
+    const running = (await serviceContainers('r-pause')).filter((c) => c.state === 'running')
+    expect(running.map((c) => c.labels['bluegreen.image'])).toEqual([images['3'].ref])
+  }, 240_000)
+
+  test('the connection carrying the image is cut one way for 30 s → the lock holds on its own connection, and the deploy goes live', async () => {
+    expectOk(await runAction(inputs('r-cut', images['1'].ref)))
+    await removeImage(images.big.id, 'host')
+    const run = startAction(inputs('r-cut', images.big.ref, { compression: 'gzip', 'compression-level': '9' }))
+    await logShows(run, 'layers are already on the host')
+    await sleep(300)
+    const restore = await dropFrom([await busiestPort(run.child.pid!)])
+    try {
+      await sleep(30_000)
+    } finally {
+      await restore()
+    }
+    const result = await run.done
+    expectOk(result)
+    expect(await serves('r-cut')).toBe('200 version=runtime-big')
+  }, 180_000)
+
+  test('the network to the host is lost for good during the transfer → the step fails with an error line and a summary, and the host ends its docker load within the lock grace', async () => {
+    expectOk(await runAction(inputs('r-cut', images['2'].ref)))
+    await removeImage(images.big.id, 'host')
+    const run = startAction(inputs('r-cut', images.big.ref, { compression: 'gzip', 'compression-level': '9' }))
+    await logShows(run, 'layers are already on the host')
+    await sleep(300)
+    const restore = await dropFrom(await sshPortsOf(run.child.pid!))
+    let result: ActionResult
+    let loadsAfterGrace: string
+    try {
+      result = await run.done // ssh2's keepalive gives up after 60 s
+      for (let i = 0; i < 40 && (await hostLoads()) !== ''; i++) await sleep(1000)
+      loadsAfterGrace = await hostLoads()
+    } finally {
+      await restore()
+    }
+    expect(result.code).toBe(1)
+    expect(result.stdout).toMatch(/^::error::.*/m)
+    expect(result.stderr).not.toMatch(/^\s+at /m) // no stack trace
+    expect(result.summary).toContain('## Deploy failed')
+    expect(loadsAfterGrace).toBe('')
+    expect(await serves('r-cut')).toBe('200 version=runtime-2')
+    expectOk(await runAction(inputs('r-cut', images['3'].ref)))
+  }, 240_000)
+
+  test("the host's dockerd is frozen for 20 s while the app serves → every request is answered: the proxy needs no DNS", async () => {
+    expectOk(await runAction(inputs('r-dns', images['1'].ref)))
+    const load = clients('r-dns')
+    await sleep(500)
+    const thaw = await freezeDockerd()
+    try {
+      await sleep(20_000)
+    } finally {
+      await thaw()
+    }
+    await sleep(500)
+    expectNoneFailed(await load.stop())
+  }, 60_000)
+
+  test('dockerd stops answering during the health check → the step fails within health-timeout, saying so; the live slot serves', async () => {
+    expectOk(await runAction(inputs('r-hang', images['1'].ref)))
+    const load = clients('r-hang')
+    const run = startAction(inputs('r-hang', images['2'].ref, { 'health-path': '/cgi-bin/slow?2', 'health-timeout': '10' }))
+    await logShows(run, '::group::Health-check')
+    const thaw = await freezeDockerd()
+    let result: ActionResult
+    try {
+      result = await run.done
+    } finally {
+      await thaw()
+    }
+    expect(result.code).toBe(1)
+    expect(result.stdout).toMatch(/::error::Health check of r-hang-green failed: the host's Docker engine stopped answering; no healthy answer within 10 s/)
+    // Bounded: health-timeout, then the cleanup's own bounds (the engine never came back meanwhile).
+    expect(result.durationMs).toBeLessThan(60_000)
+    expectNoneFailed(await load.stop())
+    expect(await serves('r-hang')).toBe('200 version=runtime-1')
+    const next = await runAction(inputs('r-hang', images['3'].ref))
+    expectOk(next)
+    expect(await serves('r-hang')).toBe('200 version=runtime-3')
+  }, 120_000)
+
+  test('the proxy is killed (docker kill) during the deploy → it is started again with the live route, and the error says what it serves', async () => {
+    expectOk(await runAction(inputs('r-proxy', images['1'].ref)))
+    const run = startAction(inputs('r-proxy', images['2'].ref, { 'health-path': '/cgi-bin/slow?2', 'health-timeout': '6' }))
+    await logShows(run, '::group::Health-check')
+    await hostDocker(['kill', `${NETWORK}-proxy`])
+    const result = await run.done
+    expect(result.code).toBe(1)
+    expect(result.stdout).toMatch(
+      new RegExp(`The proxy ${NETWORK}-proxy had stopped \\(exited\\) and was started again\\. The host is as before: r-proxy-blue \\(e2e-runtime/app:1\\) still serves on port ${PORT}`)
+    )
+    expect(await serves('r-proxy')).toBe('200 version=runtime-1')
+  }, 90_000)
+
+  test('an upgraded (WebSocket) connection stays idle for 65 s → the proxy keeps it open', async () => {
+    expectOk(await runAction(inputs('r-ws', images.ws.ref, { 'health-path': '/health' })))
+    const socket: Socket = connect(PORT, '127.0.0.1')
+    const received: Buffer[] = []
+    socket.on('data', (chunk: Buffer) => received.push(chunk))
+    const text = () => Buffer.concat(received).toString()
+    try {
+      socket.write('GET /ws HTTP/1.1\r\nHost: r-ws.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n')
+      for (let i = 0; i < 50 && !text().includes('\r\n\r\n'); i++) await sleep(100)
+      expect(text()).toMatch(/^HTTP\/1\.1 101 /)
+      await sleep(65_000) // nginx's default proxy_read_timeout is 60 s
+      received.splice(0)
+      socket.write('still there?\n')
+      for (let i = 0; i < 50 && !text().includes('still there?'); i++) await sleep(100)
+      expect(text()).toBe('still there?\n')
+    } finally {
+      socket.destroy()
+    }
+  }, 120_000)
+
+  test('the run is cancelled (SIGINT) during the health check → it removes its candidate within 7 s; the live slot serves', async () => {
+    expectOk(await runAction(inputs('r-cancel', images['1'].ref)))
+    const run = startAction(inputs('r-cancel', images['2'].ref, { 'health-path': '/cgi-bin/slow?5' }))
+    await logShows(run, '::group::Health-check')
+    const cancelled = Date.now()
+    run.child.kill('SIGINT')
+    const result = await run.done
+    expect(Date.now() - cancelled).toBeLessThan(7_000) // GitHub sends SIGTERM after 7.5 s
+    expect(result.code).toBe(1)
+    expect(result.stdout).toMatch(/::error::Cancelled before the switch%0AThe host is as before: r-cancel-blue \(e2e-runtime\/app:1\) still serves on port \d+; the candidate r-cancel-green was removed/)
+    expect((await serviceContainers('r-cancel')).map((c) => c.name)).toEqual(['r-cancel-blue'])
+    expect(await serves('r-cancel')).toBe('200 version=runtime-1')
+  }, 90_000)
+
+  test('the run is cancelled while the old slot drains → the new version is live and recorded at once, and the next deploy retires the old slot', async () => {
+    expectOk(await runAction(inputs('r-drain', images['1'].ref)))
+    const slow = slowRequests({ url: `http://127.0.0.1:${PORT}/`, host: 'r-drain.test', count: 1, seconds: 10 })
+    await sleep(300)
+    const run = startAction(inputs('r-drain', images['2'].ref))
+    const result = await signalWhen(run, 'Waiting for 1 connection(s)', 'SIGINT')
+    expect(result.code).toBe(1)
+    expect(result.stdout).toContain('::error::Cancelled after the switch: r-drain-green (e2e-runtime/app:2) is live and recorded; r-drain-blue keeps running until the next deploy retires it')
+    expect(await serves('r-drain')).toBe('200 version=runtime-2')
+    expect(await stateFile('r-drain')).toMatchObject({ live: { imageId: images['2'].id } })
+    expect((await slow)[0]).toMatchObject({ status: 200 })
+    const next = await runAction(inputs('r-drain', images['3'].ref))
+    expectOk(next)
+    expect(next.stdout).toContain('Removing r-drain-blue left in the idle slot by an earlier run')
+    expect(await serves('r-drain')).toBe('200 version=runtime-3')
+  }, 90_000)
+})
+
+test('no stale rule is left in iptables', async () => {
+  const rules = await runCommand('iptables', ['-w', '10', '-S', 'OUTPUT'])
+  expect(rules.stdout).not.toContain(`--dport ${info.port} -j DROP`)
+  expect(STATE_ROOT).toBe('/var/lib/bluegreen')
+})

@@ -1,0 +1,75 @@
+// What clients see at a switch: browsers, CDNs and load balancers keep HTTP/1.1 connections open
+// and reuse them; scripts and health checkers close each one. Both kinds run side by side
+// through the proxy while the action switches again and again, and not one request may fail.
+import { runAction, sandboxInputs, type ActionResult } from '../../sandbox/action.js'
+import { buildApp, type BuiltImage } from '../../sandbox/fixtures.js'
+import { slowRequests, startClientLoads, type ClientLoads } from '../../sandbox/load.js'
+import { readSandboxInfo, type SandboxInfo } from '../../sandbox/sandbox.js'
+import { clearHost, serviceContainers } from './host.js'
+import { expectOk } from './runs.js'
+
+const SERVICE = 'ka-web'
+const NETWORK = 'e2e-keepalive'
+const PORT = 18140
+const SWITCHES = 12
+
+let info: SandboxInfo
+const images: BuiltImage[] = []
+
+const inputs = (image: string, extra: Record<string, string> = {}) =>
+  sandboxInputs(info, { image, service: SERVICE, network: NETWORK, 'proxy-port': String(PORT), 'server-name': 'ka.test', ...extra })
+
+/** Both kinds of client, four of each, through the proxy; bounded in count and time. */
+const clients = () =>
+  startClientLoads({ url: `http://127.0.0.1:${PORT}/`, host: 'ka.test', concurrency: 4, intervalMs: 5, maxRequests: 40_000, maxMs: 150_000 })
+
+function expectNoneFailed(loads: ClientLoads): void {
+  for (const [kind, stats] of Object.entries(loads)) {
+    expect({ kind, errors: stats.errors, failed: stats.failed }).toEqual({ kind, errors: [], failed: 0 })
+  }
+  // The keep-alive clients really did reuse their connections across the switches.
+  expect(loads.keepAlive.reused).toBeGreaterThan(loads.keepAlive.sent * 0.9)
+  expect(loads.closing.reused).toBe(0)
+}
+
+beforeAll(async () => {
+  info = readSandboxInfo()
+  await clearHost([SERVICE], [NETWORK])
+  for (const version of ['1', '2']) images.push(await buildApp({ tag: `e2e-keepalive/app:${version}`, version: `ka-${version}` }))
+  expectOk(await runAction(inputs(images[0].ref)))
+})
+
+afterAll(() => clearHost([SERVICE], [NETWORK]))
+
+test('12 switches with keep-alive and closing clients → not one request fails, and no switch reloads nginx', async () => {
+  const load = clients()
+  const runs: ActionResult[] = []
+  for (let i = 1; i <= SWITCHES; i++) runs.push(await runAction(inputs(images[i % 2].ref)))
+  const loads = await load.stop()
+  runs.forEach(expectOk)
+  // Each run switched slot, and none had to write the proxy config (the reload that cost
+  // keep-alive clients their connections).
+  expect(runs.map((run) => run.outputs.slot)).toEqual(Array.from({ length: SWITCHES }, (_, i) => (i % 2 === 0 ? 'green' : 'blue')))
+  for (const run of runs) expect(run.stdout).toContain('the switch needs no nginx reload')
+  expectNoneFailed(loads)
+  for (const stats of Object.values(loads)) {
+    expect(stats.bodies['version=ka-1']).toBeGreaterThan(0)
+    expect(stats.bodies['version=ka-2']).toBeGreaterThan(0)
+  }
+  console.log(`keep-alive: ${loads.keepAlive.sent} requests (${loads.keepAlive.reused} on reused connections), closing: ${loads.closing.sent} requests, ${SWITCHES} switches, 0 failed`)
+})
+
+test('requests of 8 s in flight on kept-alive connections at each switch → each finishes on its slot, none fails', async () => {
+  const load = clients()
+  const started: Promise<Awaited<ReturnType<typeof slowRequests>>>[] = []
+  for (let i = 0; i < 2; i++) {
+    started.push(slowRequests({ url: `http://127.0.0.1:${PORT}/`, host: 'ka.test', count: 3, seconds: 8, keepAlive: true }))
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expectOk(await runAction(inputs(images[i % 2].ref)))
+  }
+  const slow = (await Promise.all(started)).flat()
+  const loads = await load.stop()
+  expect(slow.map((reply) => `${reply.status} ${reply.body.trim().replace(/version=.*/, 'version')}`)).toEqual(Array(6).fill('200 slow done version'))
+  expectNoneFailed(loads)
+  expect((await serviceContainers(SERVICE)).filter((c) => c.state === 'running')).toHaveLength(1)
+})
