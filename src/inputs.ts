@@ -1,5 +1,6 @@
 import * as core from '@actions/core'
 import { defaultServiceName, parseImageRef } from './image/ref.js'
+import { checkLengths } from './limits.js'
 import { validateInputs } from './validate.js'
 
 export type Compression = 'auto' | 'zstd' | 'gzip' | 'none'
@@ -77,6 +78,7 @@ function maskSecrets(raw: RawInputs): void {
 
 /** Turns raw input text into typed Inputs; throws a message naming the input on bad text. */
 export function parseInputs(given: RawInputs): Inputs {
+  checkLengths(given)
   const raw = { ...DEFAULTS, ...withoutEmpty(given) }
   const text = (name: string): string => (raw[name] ?? '').trim()
   const rollback = parseBoolean('rollback', text('rollback'))

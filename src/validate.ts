@@ -4,7 +4,9 @@ import { parseImageRef } from './image/ref.js'
 // Every value that reaches the host is checked here first: anything that could carry shell
 // syntax is refused by its shape, and each message names the input and the form it expects.
 
-const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[?[0-9A-Fa-f:.]+\]?)$/
+// A host name (an IPv4 address is one too), or an IPv6 address, which always has a colon: without
+// it, any run of hex letters ("aaaa...", of any length) passed as an address.
+const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[?[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\]?)$/
 const USERNAME = /^[a-z_][a-z0-9_.-]{0,31}$/
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}=?$/
 const SERVICE = /^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$/

@@ -320,6 +320,8 @@ describe('bad input: a clear error naming the input, and the host unchanged', ()
     expect(run.code).toBe(1)
     expect(run.stdout).toMatch(message)
     expect(run.durationMs).toBeLessThan(seconds * 1000)
+    // A refusal is a few lines: it never prints a value back at length.
+    expect(run.stdout.length + run.stderr.length).toBeLessThan(16_384)
     return run
   }
   const sandboxKey = (path: string) => runCommand('cat', [path]).then((r) => r.stdout)
@@ -335,7 +337,8 @@ describe('bad input: a clear error naming the input, and the host unchanged', ()
     ['`proxy-port` is out of range (0)', { 'proxy-port': '0' }, /::error::proxy-port: expected a whole number from 1 to 65535, got 0/],
     ['`health-path` has quotes', { 'health-path': `/'$(touch /tmp/bluegreen-pwned)'` }, /::error::health-path: expected a URL path/],
     ['`health-path` has a space', { 'health-path': '/health check' }, /::error::health-path: expected a URL path/],
-    ['an `env` line has no `=`', { env: 'GOOD=1\nNOT A PAIR' }, /::error::env: line 2 must be KEY=VALUE/]
+    ['an `env` line has no `=`', { env: 'GOOD=1\nNOT A PAIR' }, /::error::env: line 2 must be KEY=VALUE/],
+    ['`host` is 100 KB long', { host: 'a'.repeat(100_000) }, /::error::host: 100000 characters, more than the 253 allowed \(value not shown\)/]
   ])('%s → refused before connecting', async (_name, overrides, message) => {
     await fails(overrides, message, 5)
   })
