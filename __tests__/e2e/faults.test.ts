@@ -338,6 +338,8 @@ describe('bad input: a clear error naming the input, and the host unchanged', ()
     ['`health-path` has quotes', { 'health-path': `/'$(touch /tmp/bluegreen-pwned)'` }, /::error::health-path: expected a URL path/],
     ['`health-path` has a space', { 'health-path': '/health check' }, /::error::health-path: expected a URL path/],
     ['an `env` line has no `=`', { env: 'GOOD=1\nNOT A PAIR' }, /::error::env: line 2 must be KEY=VALUE/],
+    ['`network` is `host`, a network Docker has built in', { network: 'host' }, /::error::network: "host" is one of Docker's own networks/],
+    ['`network` is `bridge`, a network Docker has built in', { network: 'bridge' }, /::error::network: "bridge" is one of Docker's own networks/],
     ['`host` is 100 KB long', { host: 'a'.repeat(100_000) }, /::error::host: 100000 characters, more than the 253 allowed \(value not shown\)/]
   ])('%s → refused before connecting', async (_name, overrides, message) => {
     await fails(overrides, message, 5)
