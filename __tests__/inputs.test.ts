@@ -71,6 +71,14 @@ describe('parseInputs', () => {
     expect(() => parseInputs({ ...base, ...overrides })).toThrow(message)
   })
 
+  it('takes a fingerprint with base64 padding or another case of SHA256: in the form ssh-keygen prints', () => {
+    const body = 'UfA5WktC8Wp2tdc1mOSW0N3b9CBNjABBSsYc0LWuehU'
+    const inputs = parseInputs({ ...base, fingerprint: `SHA256:${body}=, sha256:${body} Sha256:${body}=` })
+    expect(inputs.fingerprints).toEqual([`SHA256:${body}`, `SHA256:${body}`, `SHA256:${body}`])
+    expect(() => parseInputs({ ...base, fingerprint: `SHA256:${body}===` })).toThrow(/^fingerprint: expected the SHA256/)
+    expect(() => parseInputs({ ...base, fingerprint: `MD5:${body}` })).toThrow(/^fingerprint: expected the SHA256/)
+  })
+
   it('never shows an env value in its error', () => {
     expect(() => parseEnv('GOOD=1\nsecret-value-here')).toThrow(/^env: line 2 .*\(value not shown\)$/)
     expect(() => parseEnv('GOOD=1\nsecret-value-here')).not.toThrow(/secret-value-here/)

@@ -1,5 +1,6 @@
 import * as core from '@actions/core'
 import { defaultServiceName, parseImageRef } from './image/ref.js'
+import { normalFingerprint } from './ssh/hostkey.js'
 import { checkLengths } from './limits.js'
 import { validateInputs } from './validate.js'
 
@@ -89,7 +90,7 @@ export function parseInputs(given: RawInputs): Inputs {
     username: text('username'),
     key: (raw.key ?? '').trim(),
     passphrase: raw.passphrase ?? '',
-    fingerprints: text('fingerprint').split(/[\s,]+/).filter(Boolean),
+    fingerprints: text('fingerprint').split(/[\s,]+/).filter(Boolean).map(normalFingerprint),
     knownHosts: raw['known-hosts'] ?? '',
     timeout: parseInteger('timeout', text('timeout')),
     image,

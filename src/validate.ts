@@ -8,7 +8,8 @@ import { parseImageRef } from './image/ref.js'
 // it, any run of hex letters ("aaaa...", of any length) passed as an address.
 const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[?[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\]?)$/
 const USERNAME = /^[a-z_][a-z0-9_.-]{0,31}$/
-const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}=?$/
+/** As ssh-keygen -lf prints it; inputs.ts has taken off any padding. */
+const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/
 const SERVICE = /^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$/
 const NETWORK = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,49}$/
 const HEALTH_PATH = /^\/[A-Za-z0-9._~%/+=,:@&?-]*$/

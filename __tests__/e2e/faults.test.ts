@@ -287,6 +287,29 @@ describe('what happens when', () => {
   })
 })
 
+describe('what happens when: host keys, what the host says, secrets on the runner, a lost link', () => {
+  // Its own services, network and proxy port, apart from the scenarios above.
+  const D_NETWORK = 'd-faults'
+  const D_PORT = 18600
+  const D_SERVICES = ['d-pad', 'd-hostile', 'd-env', 'd-lost']
+  const dInputs = (service: string, image: string, extra: Record<string, string> = {}) =>
+    sandboxInputs(info, { image, service, network: D_NETWORK, 'proxy-port': String(D_PORT), 'server-name': `${service}.test`, ...extra })
+  const dServes = async (service: string): Promise<string> => {
+    const reply = await viaProxy(D_PORT, '/', `${service}.test`)
+    return `${reply.status} ${reply.body.trim()}`
+  }
+
+  beforeAll(() => clearHost(D_SERVICES, [D_NETWORK]))
+  afterAll(() => clearHost(D_SERVICES, [D_NETWORK]))
+
+  test('the `fingerprint` keeps the base64 padding some tools print (`SHA256:…=`) → it matches, and the deploy goes live', async () => {
+    const run = await runAction(dInputs('d-pad', images['1'].ref, { fingerprint: `${info.fingerprint}=` }))
+    expectOk(run)
+    expect(run.stdout).toContain(`Host key ${info.fingerprint} (ssh-ed25519) matches the fingerprint input`)
+    expect(await dServes('d-pad')).toBe('200 version=faults-1')
+  })
+})
+
 describe('bad input: a clear error naming the input, and the host unchanged', () => {
   const PWNED = '/tmp/bluegreen-pwned'
   let before: string
