@@ -363,9 +363,12 @@ describe('bad input: a clear error naming the input, and the host unchanged', ()
     ['an `env` line has no `=`', { env: 'GOOD=1\nNOT A PAIR' }, /::error::env: line 2 must be KEY=VALUE/],
     ['`network` is `host`, a network Docker has built in', { network: 'host' }, /::error::network: "host" is one of Docker's own networks/],
     ['`network` is `bridge`, a network Docker has built in', { network: 'bridge' }, /::error::network: "bridge" is one of Docker's own networks/],
+    ['`known-hosts` trusts the host key but `fingerprint` names another', () => ({ 'known-hosts': info.knownHosts, fingerprint: `SHA256:${'A'.repeat(43)}` }),
+      /::error::known-hosts and fingerprint disagree: known-hosts trusts SHA256:\S+ \(ssh-ed25519\), SHA256:\S+ \(ssh-rsa\) for \[127.0.0.1\]:2222, none of which is the fingerprint SHA256:A{43}\. With both inputs given, the host key must match both\. No command was run\./],
     ['`host` is 100 KB long', { host: 'a'.repeat(100_000) }, /::error::host: 100000 characters, more than the 253 allowed \(value not shown\)/]
   ])('%s → refused before connecting', async (_name, overrides, message) => {
-    await fails(overrides, message, 5)
+    // A function: overrides that need the sandbox's info, which is read once the tests start.
+    await fails(typeof overrides === 'function' ? overrides() : overrides, message, 5)
   })
 
   test('the `passphrase` is wrong → refused, naming `passphrase`', async () => {
