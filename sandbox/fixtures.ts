@@ -17,7 +17,8 @@ import {
  * classic: Docker 26 on the classic store, built with the classic builder like the 20.10 engines.
  */
 export type Engine = 'runner' | 'host' | 'containerd' | 'classic'
-export type AppVariant = 'ok' | 'crash' | 'unhealthy'
+/** crash-markup: fails to boot after printing HTML and a Markdown link, as a hostile or careless app could. */
+export type AppVariant = 'ok' | 'crash' | 'crash-markup' | 'unhealthy'
 
 export interface AppOptions {
   /** Image reference; a bare tag without ':' becomes `bluegreen-sandbox/app:<tag>`. */
@@ -225,6 +226,8 @@ function startScript(version: string, variant: AppVariant): string {
   switch (variant) {
     case 'crash':
       return cgi(`echo "boot failed: missing config" >&2\nexit 3\n`)
+    case 'crash-markup':
+      return cgi(`echo '<img src=x onerror=alert(1)>'\necho '[click](http://evil)'\nexit 3\n`)
     case 'unhealthy':
       // busybox httpd cannot answer 500 for a static path, so a per-connection nc front does
       // /health and relays everything else to httpd on loopback port 18081 (so not a valid PORT).

@@ -308,6 +308,16 @@ describe('what happens when: host keys, what the host says, secrets on the runne
     expect(run.stdout).toContain(`Host key ${info.fingerprint} (ssh-ed25519) matches the fingerprint input`)
     expect(await dServes('d-pad')).toBe('200 version=faults-1')
   })
+
+  test('the app prints HTML and a Markdown link as it fails to boot → the job summary shows them as text, never as markup', async () => {
+    const markup = await buildApp({ tag: 'e2e-faults/app:markup', version: 'faults-markup', variant: 'crash-markup' })
+    const run = await runAction(dInputs('d-hostile', markup.ref))
+    expect(run.code).toBe(1)
+    expect(run.stdout).toMatch(/::error::Health check of d-hostile-blue failed: .*Last log lines of d-hostile-blue:%0A<img src=x onerror=alert\(1\)>%0A\[click\]\(http:\/\/evil\)/)
+    expect(run.summary).toContain('## Deploy failed')
+    expect(run.summary).toContain('> &lt;img src\\=x onerror\\=alert\\(1\\)&gt;\n> \\[click\\]\\(http\\:\\/\\/evil\\)\n')
+    expect(run.summary).not.toMatch(/<img|\[click\]\(|\]\(http/)
+  })
 })
 
 describe('bad input: a clear error naming the input, and the host unchanged', () => {
