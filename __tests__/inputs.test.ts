@@ -86,6 +86,15 @@ describe('parseInputs', () => {
 })
 
 describe('getInputs', () => {
+  it('takes the secret inputs out of the environment once read, so no child inherits them', () => {
+    core.inputs = { ...base, passphrase: 'correct horse', env: 'A=1' }
+    Object.assign(process.env, { INPUT_KEY: KEY, INPUT_PASSPHRASE: 'correct horse', INPUT_ENV: 'A=1', INPUT_HOST: 'example.com' })
+    getInputs()
+    expect([process.env.INPUT_KEY, process.env.INPUT_PASSPHRASE, process.env.INPUT_ENV]).toEqual([undefined, undefined, undefined])
+    expect(process.env.INPUT_HOST).toBe('example.com') // not a secret: left as the runner set it
+    delete process.env.INPUT_HOST
+  })
+
   it('masks the key, each of its lines and the passphrase before parsing', () => {
     core.inputs = { ...base, passphrase: 'correct horse', image: 'bad image' }
     expect(() => getInputs()).toThrow(/^image:/)

@@ -64,7 +64,20 @@ export function getInputs(): Inputs {
     raw[name] = core.getInput(name, { trimWhitespace: name !== 'env' })
   }
   maskSecrets(raw)
+  forgetSecretInputs()
   return parseInputs(raw)
+}
+
+/** Inputs that hold secrets: the key, its passphrase, and the app's environment. */
+const SECRET_INPUTS = ['key', 'passphrase', 'env']
+
+/**
+ * Read once, the secret inputs leave this process's environment, so no process started later
+ * inherits them (the docker CLI gets a picked environment anyway: image/child-env.ts).
+ */
+function forgetSecretInputs(): void {
+  // The runner's naming, as core.getInput reads it.
+  for (const name of SECRET_INPUTS) delete process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`]
 }
 
 function maskSecrets(raw: RawInputs): void {

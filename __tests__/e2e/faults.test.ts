@@ -1,7 +1,9 @@
 // What happens when things go wrong. Each test name reads "situation → outcome"; the README's
 // "What happens when…" table is generated from these names (npm run docs).
 import { createServer, type Server } from 'node:net'
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { runAction, sandboxInputs, startAction, type ActionResult, type StartedAction } from '../../sandbox/action.js'
 import { buildApp, buildPlatformImage, removeImage, type BuiltImage } from '../../sandbox/fixtures.js'
 import { httpGet, slowRequests, startLoad } from '../../sandbox/load.js'
@@ -317,6 +319,31 @@ describe('what happens when: host keys, what the host says, secrets on the runne
     expect(run.summary).toContain('## Deploy failed')
     expect(run.summary).toContain('> &lt;img src\\=x onerror\\=alert\\(1\\)&gt;\n> \\[click\\]\\(http\\:\\/\\/evil\\)\n')
     expect(run.summary).not.toMatch(/<img|\[click\]\(|\]\(http/)
+  })
+
+  test('the step environment holds secrets (`key`, `passphrase`, `env`, a token of an earlier step) → the runner `docker` sees none of them', async () => {
+    const app = await buildApp({ tag: 'e2e-faults/app:env', version: 'faults-env' })
+    await removeImage(app.ref, 'host') // so that it travels: docker save runs too
+    // A stand-in docker first on the PATH writes down what each call gets, then runs the real one.
+    const real = (await runCommand('sh', ['-c', 'command -v docker'])).stdout.trim()
+    const fake = mkdtempSync(join(tmpdir(), 'd-env-'))
+    writeFileSync(join(fake, 'docker'), `#!/bin/sh\nenv > "${fake}/env.$$"\necho "$1" > "${fake}/args.$$"\nexec ${real} "$@"\n`, { mode: 0o755 })
+    // The key has no passphrase, which it then ignores: given, it is in the step's environment.
+    const secrets = { passphrase: 'correct horse battery staple', env: 'APP_SECRET=d-env-value-4711' }
+    try {
+      const given = dInputs('d-env', app.ref, secrets)
+      const run = await runAction(given, { env: { PATH: `${fake}:${process.env.PATH}`, DEPLOY_TOKEN: 'token-of-an-earlier-step' } })
+      expectOk(run)
+      const written = (prefix: string) => readdirSync(fake).filter((f) => f.startsWith(prefix)).map((f) => readFileSync(join(fake, f), 'utf8'))
+      expect(written('args.').map((first) => first.trim()).sort()).toEqual(['image', 'image', 'save'])
+      const all = written('env.').join('\n')
+      expect(all).not.toMatch(/^INPUT_|DEPLOY_TOKEN|token-of-an-earlier-step|correct horse|d-env-value-4711/m)
+      for (const line of given.key.split('\n').filter((l) => l.length > 8)) expect(all).not.toContain(line)
+      for (const env of written('env.')) expect(env).toContain(`PATH=${fake}:`)
+      expect(await dServes('d-env')).toBe('200 version=faults-env')
+    } finally {
+      rmSync(fake, { recursive: true, force: true })
+    }
   })
 })
 
