@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
 import { once } from 'node:events'
-import { PassThrough, Readable, type Transform } from 'node:stream'
+import { PassThrough, Readable, type Transform, type Writable } from 'node:stream'
 import { finished, pipeline } from 'node:stream/promises'
-import type { ExtractEvents, Header, Pack } from 'tar-stream'
+import type { ExtractEvents } from 'tar-stream'
 
 // The tar filter's disk and stream helpers: spooling an entry to a file while hashing what it
 // holds, and copying entries into the rewritten archive with backpressure.
@@ -73,9 +73,21 @@ async function write(stream: NodeJS.WritableStream, chunk: Buffer, until?: Promi
   await Promise.race(until ? [drained.catch(() => undefined), until] : [drained]).finally(() => waiting.abort())
 }
 
-export async function copyEntry(source: Readable, header: Header, output: Pack): Promise<void> {
+/**
+ * Copies `source` into `sink`, an entry of the rewritten archive, with backpressure. A sink that
+ * fails (the archive was destroyed) ends the copy with its error instead of leaving it waiting.
+ */
+export async function copyEntry(source: Readable, sink: Writable): Promise<void> {
   const entry = new PassThrough()
-  const written = new Promise<void>((resolve, reject) => entry.pipe(output.entry(header, (error) => (error ? reject(error) : resolve()))))
+  const written = new Promise<void>((resolve, reject) => {
+    sink.on('error', (error) => {
+      entry.destroy(error)
+      reject(error)
+    })
+    sink.on('close', resolve) // after an error, too late to matter: rejected first
+  })
+  written.catch(() => undefined) // the copy's pipeline reports the same error first
+  entry.pipe(sink)
   await pipeline(source, entry)
   await written
 }
