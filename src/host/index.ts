@@ -36,6 +36,8 @@ export interface Host {
   retire(spec: RetireSpec, onWait: (open: number) => void): Promise<RetireResult>
   writeState(state: ServiceState): Promise<void>
   pruneImages(refs: string[]): Promise<string[]>
+  /** Why the connection to the host ended before close(), if it did. */
+  lost(): string | undefined
   close(): void
 }
 
@@ -66,6 +68,7 @@ export function sshHost(ssh: Ssh): Host {
     retire: (spec, onWait) => retireContainer(ssh, spec, onWait),
     writeState: (state) => writeState(ssh, state),
     pruneImages: (refs) => pruneImages(ssh, refs),
+    lost: () => ssh.lost(),
     close: () => ssh.close()
   }
 }

@@ -15,17 +15,20 @@ import { planImage, sourceMessage, type ImagePlan, type RunnerDocker } from '../
 import { SaveAhead } from '../image/runner.js'
 import type { Survey } from '../host/survey.js'
 import { sendImage } from '../transfer/transfer.js'
+import { connectionLost } from '../ssh/lost.js'
 
 export interface DeployDeps {
   connect: (inputs: Inputs) => Promise<Host>
   runner: RunnerDocker
   /** Who holds the lock, shown to a deploy that waits for it. */
   holder: string
+  /** Where the run's phase times go; main.ts keeps it to name the phase of a crash. */
+  phases?: Phases
 }
 
 /** The blue-green sequence. Only the idle slot changes until the candidate has proven healthy. */
 export async function deploy(inputs: Inputs, deps: DeployDeps): Promise<DeployReport> {
-  const phases = new Phases()
+  const phases = deps.phases ?? new Phases()
   const host = await phases.run('connect', `Connect to ${inputs.host}:${inputs.port}`, () => deps.connect(inputs))
   try {
     // The lock's channel opens while the host is checked; the lock is taken only after.
@@ -57,6 +60,10 @@ export async function deploy(inputs: Inputs, deps: DeployDeps): Promise<DeployRe
       ahead?.stop()
       await lock.release()
     }
+  } catch (error) {
+    // Each step that waited on a lost connection fails in its own words; the run says what happened.
+    const lost = host.lost()
+    throw lost ? connectionLost(host.target, lost, phases.current) : error
   } finally {
     host.close()
   }

@@ -8,6 +8,9 @@ import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { verifyHostKey, type HostKeyCheck } from './verify.js'
 import { RemoteShell, SHELL_COMMAND, lineSplitter } from './remote-shell.js'
+import { KEEPALIVE_SECONDS, lossReason } from './lost.js'
+
+const KEEPALIVE_INTERVAL_MS = 10_000
 
 export interface SshOptions {
   host: string
@@ -76,12 +79,41 @@ export function checkPrivateKey(key: string, passphrase: string): void {
 /** One SSH connection, kept for the whole run; short steps share one remote shell on it. */
 export class Ssh {
   private shell?: Promise<RemoteShell>
+  private closing = false
+  private lostReason?: string
 
   private constructor(
     private readonly client: NodeSSH,
     readonly target: string,
     private readonly socket: net.Socket
-  ) {}
+  ) {
+    this.watch()
+  }
+
+  /** Why the connection ended before close() was called, if it did. */
+  lost(): string | undefined {
+    return this.lostReason
+  }
+
+  /**
+   * ssh2 emits 'error' whenever the connection fails: a keepalive timeout after a minute without
+   * an answer, a reset socket. node-ssh listens only while it connects, and an 'error' nobody
+   * listens to ends the process; this listener lasts the whole run.
+   */
+  private watch(): void {
+    const connection = this.client.connection
+    connection?.on('error', (error: Error) => this.lose(lossReason(error)))
+    connection?.on('close', () => this.lose('the host closed the connection'))
+  }
+
+  private lose(reason: string): void {
+    if (this.closing || this.lostReason) return
+    this.lostReason = reason
+    core.debug(`The SSH connection to ${this.target} was lost: ${reason}`)
+    // ssh2 only ends the socket; on a dead link its close would wait for TCP to give up (many
+    // minutes). Destroyed, it closes now, and every channel with it: each step fails at once.
+    this.socket.destroy()
+  }
 
   static async connect(options: SshOptions): Promise<Ssh> {
     checkPrivateKey(options.key, options.passphrase)
@@ -100,8 +132,9 @@ export class Ssh {
         privateKey: options.key,
         passphrase: options.passphrase || undefined,
         readyTimeout: options.timeout * 1000,
-        keepaliveInterval: 10_000,
-        keepaliveCountMax: 6,
+        // A link silent for KEEPALIVE_SECONDS is taken for lost (lost.ts says so in its message).
+        keepaliveInterval: KEEPALIVE_INTERVAL_MS,
+        keepaliveCountMax: (KEEPALIVE_SECONDS * 1000) / KEEPALIVE_INTERVAL_MS,
         hostVerifier: verifier,
         algorithms: algorithms ? { serverHostKey: algorithms as never } : undefined
       })
@@ -164,6 +197,7 @@ export class Ssh {
   }
 
   close(): void {
+    this.closing = true
     void this.shell?.then((shell) => shell.close(), () => undefined)
     this.client.dispose()
   }
