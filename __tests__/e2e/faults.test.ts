@@ -47,6 +47,14 @@ async function loadUnderWay(timeoutMs = 20_000): Promise<boolean> {
   return false
 }
 
+/** The local port of the SSH connection that process `pid` holds to the sandbox's sshd. */
+async function sshSourcePort(pid: number): Promise<string> {
+  const listed = await runCommand('ss', ['-tnpH', 'state', 'established', 'dport', '=', ':2222'])
+  const ports = listed.stdout.split('\n').filter((line) => line.includes(`pid=${pid},`)).map((line) => /:(\d+)\s+\S+:2222\b/.exec(line)?.[1])
+  if (ports.length !== 1 || !ports[0]) throw new Error(`expected one SSH connection of pid ${pid}:\n${listed.stdout}`)
+  return ports[0]
+}
+
 async function killWhen(run: StartedAction, text: string, delayMs = 0): Promise<ActionResult> {
   await logShows(run, text)
   await new Promise((resolve) => setTimeout(resolve, delayMs))
@@ -344,6 +352,36 @@ describe('what happens when: host keys, what the host says, secrets on the runne
     } finally {
       rmSync(fake, { recursive: true, force: true })
     }
+  })
+
+  test('the network to the host drops for over a minute during the transfer → the step fails once, saying the connection was lost and in which phase, with a summary', async () => {
+    await removeImage(images.big.id, 'host')
+    const slowTransfer = { compression: 'gzip', 'compression-level': '9' }
+    const run = startAction(dInputs('d-lost', images.big.ref, slowTransfer), { timeoutMs: 150_000 })
+    await logShows(run, 'layers are already on the host')
+    expect(await loadUnderWay()).toBe(true)
+    // Only this run's connection goes silent: other users of the sandbox keep theirs.
+    const port = await sshSourcePort(run.child.pid!)
+    const rules = [['--sport', port, '--dport', '2222'], ['--sport', '2222', '--dport', port]]
+    const iptables = (op: string, rule: string[]) => runCommand('iptables', ['-w', op, 'INPUT', '-i', 'lo', '-p', 'tcp', ...rule, '-j', 'DROP'])
+    let lost: ActionResult
+    try {
+      for (const rule of rules) expect((await iptables('-I', rule)).code).toBe(0)
+      lost = await run.done
+    } finally {
+      for (const rule of rules) await iptables('-D', rule)
+      // The host's end of the session would wait for TCP to give up; end it now (best effort).
+      await runCommand('ss', ['-K', 'src', '127.0.0.1', 'sport', '=', ':2222', 'dport', '=', `:${port}`])
+    }
+    expect(lost.timedOut).toBe(false)
+    expect(lost.code).toBe(1)
+    const errors = lost.stdout.split('\n').filter((line) => line.startsWith('::error::'))
+    expect(errors).toEqual([
+      '::error::Lost the connection to the host bgs-deploy@127.0.0.1:2222 during the transfer phase (Transfer the image): no answer from the host for 60 s (SSH keepalive timeout).'
+    ])
+    expect(lost.stderr).not.toMatch(/^\s+at /m) // no stack trace: the process did not crash
+    expect(lost.summary).toContain('## Deploy failed\n\n> Lost the connection to the host bgs\\-deploy\\@127\\.0\\.0\\.1\\:2222 during the transfer phase')
+    expect(lost.durationMs).toBeLessThan(120_000)
   })
 })
 

@@ -43,6 +43,10 @@ export async function spoolAndHash(
 ): Promise<string | undefined> {
   const hash = createHash('sha256')
   const spooled = file === undefined ? undefined : createWriteStream(file)
+  // A spool file that fails (its folder is removed once the transfer ends early) ends the hash
+  // with that error: an 'error' event nobody listened to would end the process.
+  const spoolFailed = spooled && new Promise<never>((_resolve, reject) => spooled.on('error', reject))
+  spoolFailed?.catch(() => undefined)
   let unpacked: Promise<boolean> = Promise.resolve(true)
   if (unpack) {
     unpack.on('data', (chunk: Buffer) => hash.update(chunk))
@@ -52,11 +56,12 @@ export async function spoolAndHash(
   void unpacked.then((ok) => (readable = ok))
   for await (const chunk of chunks) {
     if (!unpack) hash.update(chunk)
-    await Promise.all([spooled && write(spooled, chunk), unpack && readable ? write(unpack, chunk, unpacked) : undefined])
+    const spooling = spooled && Promise.race([write(spooled, chunk, spoolFailed), spoolFailed])
+    await Promise.all([spooling, unpack && readable ? write(unpack, chunk, unpacked) : undefined])
   }
   spooled?.end()
   unpack?.end()
-  const [, ok] = await Promise.all([spooled && finished(spooled), unpacked])
+  const [, ok] = await Promise.all([spooled && Promise.race([finished(spooled), spoolFailed]), unpacked])
   return ok ? hash.digest('hex') : undefined
 }
 
@@ -92,6 +97,7 @@ export async function copyEntry(source: Readable, sink: Writable): Promise<void>
   await written
 }
 
-export function fileChunks(file: string): AsyncIterable<Buffer> {
-  return createReadStream(file) as AsyncIterable<Buffer>
+/** The file's chunks; the file is opened only once they are read, so an unread one cannot fail unheard. */
+export async function* fileChunks(file: string): AsyncGenerator<Buffer> {
+  yield* createReadStream(file) as AsyncIterable<Buffer>
 }

@@ -207,7 +207,10 @@ export function dropLayers(source: Readable, shared: Promise<SharedLayers>, spoo
   input.on('error', fail)
   source.on('error', fail)
   source.pipe(input)
-  const cleanUp = (): void => void spoolFolder?.then((dir) => rm(dir, { recursive: true, force: true }))
+  // A transfer that ended early may still be writing a spool file as the folder goes: retried,
+  // and a folder that stays anyway is not worth failing (or crashing) the run for.
+  const cleanUp = (): void =>
+    void spoolFolder?.then((dir) => rm(dir, { recursive: true, force: true, maxRetries: 5 })).catch(() => undefined)
   output.on('close', cleanUp)
   output.on('end', cleanUp)
   return { archive: output as unknown as Readable, dropped: () => dropped, keptWhole: () => keptWhole }
