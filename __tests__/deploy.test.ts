@@ -43,12 +43,12 @@ describe('deploy', () => {
     host.failLoad = 'exit 255'
     const load = host.load.bind(host)
     host.load = async (...args: Parameters<FakeHost['load']>) => {
-      host.lostReason = 'no answer from the host for 60 s (SSH keepalive timeout)'
+      host.lostReason = 'no answer from the host for over 60 s (SSH keepalive timeout)'
       return load(...args)
     }
     const { result } = run(host, { 'web:2': v2 })
     await expect(result).rejects.toThrow(
-      'Lost the connection to the host root@fake:22 during the transfer phase (Transfer the image): no answer from the host for 60 s (SSH keepalive timeout).'
+      'Lost the connection to the host root@fake:22 during the transfer phase (Transfer the image): no answer from the host for over 60 s (SSH keepalive timeout).'
     )
     expect(host.closed).toBe(true)
   })

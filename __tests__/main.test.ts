@@ -48,7 +48,7 @@ describe('run', () => {
     crash(new Error('Premature close'), 'uncaughtException') // a second one reports nothing more
     await tick()
     expect(core.failed).toEqual([
-      'Lost the connection to the host root@example.com:22 during the transfer phase (Transfer the image): no answer from the host for 60 s (SSH keepalive timeout).'
+      'Lost the connection to the host root@example.com:22 during the transfer phase (Transfer the image): no answer from the host for over 60 s (SSH keepalive timeout).'
     ])
     expect(core.summary.addRaw).toHaveBeenCalledTimes(1)
     expect(core.summary.addRaw).toHaveBeenCalledWith(expect.stringContaining('## Deploy failed\n\n> Lost the connection'), true)

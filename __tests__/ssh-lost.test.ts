@@ -34,7 +34,7 @@ describe('a connection lost mid-run', () => {
     const timeout = Object.assign(new Error('Keepalive timeout'), { level: 'client-timeout' })
     // With no listener left, EventEmitter throws this, and in the action Node ends the process.
     expect(() => clientOf(ssh).emit('error', timeout)).not.toThrow()
-    expect(ssh.lost()).toBe('no answer from the host for 60 s (SSH keepalive timeout)')
+    expect(ssh.lost()).toBe('no answer from the host for over 60 s (SSH keepalive timeout)')
     await expect(ssh.run('true')).rejects.toThrow()
     ssh.close()
   })

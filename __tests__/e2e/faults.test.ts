@@ -377,7 +377,7 @@ describe('what happens when: host keys, what the host says, secrets on the runne
     expect(lost.code).toBe(1)
     const errors = lost.stdout.split('\n').filter((line) => line.startsWith('::error::'))
     expect(errors).toEqual([
-      '::error::Lost the connection to the host bgs-deploy@127.0.0.1:2222 during the transfer phase (Transfer the image): no answer from the host for 60 s (SSH keepalive timeout).'
+      '::error::Lost the connection to the host bgs-deploy@127.0.0.1:2222 during the transfer phase (Transfer the image): no answer from the host for over 60 s (SSH keepalive timeout).'
     ])
     expect(lost.stderr).not.toMatch(/^\s+at /m) // no stack trace: the process did not crash
     expect(lost.summary).toContain('## Deploy failed\n\n> Lost the connection to the host bgs\\-deploy\\@127\\.0\\.0\\.1\\:2222 during the transfer phase')

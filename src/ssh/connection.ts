@@ -110,8 +110,8 @@ export class Ssh {
     if (this.closing || this.lostReason) return
     this.lostReason = reason
     core.debug(`The SSH connection to ${this.target} was lost: ${reason}`)
-    // ssh2 only ends the socket; on a dead link its close would wait for TCP to give up (many
-    // minutes). Destroyed, it closes now, and every channel with it: each step fails at once.
+    // After some errors ssh2 only ends the socket, and on a dead link that close waits for TCP to
+    // give up (many minutes). Destroyed, it closes now, with every channel: each step fails at once.
     this.socket.destroy()
   }
 

@@ -2,14 +2,17 @@
 // ("docker load on the host failed: exit 255", "the remote shell ended"). The run reports what
 // happened instead: the connection was lost, why, and in which phase.
 
-/** Seconds without an answer before ssh2 gives up: keepaliveInterval × keepaliveCountMax (connection.ts). */
+/**
+ * Seconds of unanswered keepalives (keepaliveInterval × keepaliveCountMax, connection.ts); ssh2
+ * gives up at the next interval.
+ */
 export const KEEPALIVE_SECONDS = 60
 
 /** Why a connection ended, in a reader's words. */
 export function lossReason(error: Error): string {
   const err = error as NodeJS.ErrnoException & { level?: string }
   if (/keepalive timeout/i.test(error.message)) {
-    return `no answer from the host for ${KEEPALIVE_SECONDS} s (SSH keepalive timeout)`
+    return `no answer from the host for over ${KEEPALIVE_SECONDS} s (SSH keepalive timeout)`
   }
   return err.code ? `${error.message} (${err.code})` : error.message
 }
