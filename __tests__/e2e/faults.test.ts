@@ -47,6 +47,17 @@ async function loadUnderWay(timeoutMs = 20_000): Promise<boolean> {
   return false
 }
 
+/** The end of an iptables rule that drops a connection's packets, tagged so that only ours are ever removed. */
+const DROP_RULE = ['-m', 'comment', '--comment', 'bluegreen-e2e-d-lost', '-j', 'DROP']
+
+/** Removes every rule this file added to INPUT (by its tag), whoever's run added it. */
+async function removeDropRules(): Promise<void> {
+  const listed = await runCommand('iptables', ['-w', '-S', 'INPUT'])
+  for (const line of listed.stdout.split('\n').filter((rule) => rule.includes('--comment bluegreen-e2e-d-lost'))) {
+    await runCommand('iptables', ['-w', ...line.replace(/^-A /, '-D ').split(' ')])
+  }
+}
+
 /** The local port of the SSH connection that process `pid` holds to the sandbox's sshd. */
 async function sshSourcePort(pid: number): Promise<string> {
   const listed = await runCommand('ss', ['-tnpH', 'state', 'established', 'dport', '=', ':2222'])
@@ -309,8 +320,9 @@ describe('what happens when: host keys, what the host says, secrets on the runne
     return `${reply.status} ${reply.body.trim()}`
   }
 
-  beforeAll(() => clearHost(D_SERVICES, [D_NETWORK]))
-  afterAll(() => clearHost(D_SERVICES, [D_NETWORK]))
+  // Rules that a test process killed mid-test left behind go first.
+  beforeAll(() => Promise.all([clearHost(D_SERVICES, [D_NETWORK]), removeDropRules()]))
+  afterAll(() => Promise.all([clearHost(D_SERVICES, [D_NETWORK]), removeDropRules()]))
 
   test('the `fingerprint` keeps the base64 padding some tools print (`SHA256:…=`) → it matches, and the deploy goes live', async () => {
     const run = await runAction(dInputs('d-pad', images['1'].ref, { fingerprint: `${info.fingerprint}=` }))
@@ -362,14 +374,15 @@ describe('what happens when: host keys, what the host says, secrets on the runne
     expect(await loadUnderWay()).toBe(true)
     // Only this run's connection goes silent: other users of the sandbox keep theirs.
     const port = await sshSourcePort(run.child.pid!)
-    const rules = [['--sport', port, '--dport', '2222'], ['--sport', '2222', '--dport', port]]
-    const iptables = (op: string, rule: string[]) => runCommand('iptables', ['-w', op, 'INPUT', '-i', 'lo', '-p', 'tcp', ...rule, '-j', 'DROP'])
     let lost: ActionResult
     try {
-      for (const rule of rules) expect((await iptables('-I', rule)).code).toBe(0)
+      for (const rule of [['--sport', port, '--dport', '2222'], ['--sport', '2222', '--dport', port]]) {
+        const added = await runCommand('iptables', ['-w', '-I', 'INPUT', '-i', 'lo', '-p', 'tcp', ...rule, ...DROP_RULE])
+        expect(added.code).toBe(0)
+      }
       lost = await run.done
     } finally {
-      for (const rule of rules) await iptables('-D', rule)
+      await removeDropRules()
       // The host's end of the session would wait for TCP to give up; end it now (best effort).
       await runCommand('ss', ['-K', 'src', '127.0.0.1', 'sport', '=', ':2222', 'dport', '=', `:${port}`])
     }
