@@ -38,6 +38,21 @@ function hostWithV1(): FakeHost {
 beforeEach(() => core.log.splice(0))
 
 describe('deploy', () => {
+  it('a connection lost mid-transfer: the run fails saying so, and in which phase, not with the step that noticed', async () => {
+    const host = hostWithV1()
+    host.failLoad = 'exit 255'
+    const load = host.load.bind(host)
+    host.load = async (...args: Parameters<FakeHost['load']>) => {
+      host.lostReason = 'no answer from the host for over 60 s (SSH keepalive timeout)'
+      return load(...args)
+    }
+    const { result } = run(host, { 'web:2': v2 })
+    await expect(result).rejects.toThrow(
+      'Lost the connection to the host root@fake:22 during the transfer phase (Transfer the image): no answer from the host for over 60 s (SSH keepalive timeout).'
+    )
+    expect(host.closed).toBe(true)
+  })
+
   it('first deploy: sends the image, starts blue, switches, records, no previous', async () => {
     const host = new FakeHost()
     host.loads = v2

@@ -57,6 +57,10 @@ describe('parseInputs', () => {
     [{ env: 'A=1\n=2' }, /^env: line 2/],
     [{ 'server-name': 'a b;c' }, /^server-name:/],
     [{ network: 'a b' }, /^network:/],
+    [{ network: 'host' }, /^network: "host" is one of Docker's own networks, where the proxy cannot reach the app containers by name/],
+    [{ network: 'none' }, /^network: "none" is one of Docker's own networks/],
+    [{ network: 'bridge' }, /^network: "bridge" is one of Docker's own networks/],
+    [{ network: 'default' }, /^network: "default" is one of Docker's own networks/],
     [{ 'proxy-image': 'nginx;id' }, /^proxy-image:/],
     [{ 'health-timeout': '0' }, /^health-timeout:/],
     [{ compression: 'brotli' }, /^compression: expected auto, zstd, gzip or none/],
@@ -67,6 +71,14 @@ describe('parseInputs', () => {
     expect(() => parseInputs({ ...base, ...overrides })).toThrow(message)
   })
 
+  it('takes a fingerprint with base64 padding or another case of SHA256: in the form ssh-keygen prints', () => {
+    const body = 'UfA5WktC8Wp2tdc1mOSW0N3b9CBNjABBSsYc0LWuehU'
+    const inputs = parseInputs({ ...base, fingerprint: `SHA256:${body}=, sha256:${body} Sha256:${body}=` })
+    expect(inputs.fingerprints).toEqual([`SHA256:${body}`, `SHA256:${body}`, `SHA256:${body}`])
+    expect(() => parseInputs({ ...base, fingerprint: `SHA256:${body}===` })).toThrow(/^fingerprint: expected the SHA256/)
+    expect(() => parseInputs({ ...base, fingerprint: `MD5:${body}` })).toThrow(/^fingerprint: expected the SHA256/)
+  })
+
   it('never shows an env value in its error', () => {
     expect(() => parseEnv('GOOD=1\nsecret-value-here')).toThrow(/^env: line 2 .*\(value not shown\)$/)
     expect(() => parseEnv('GOOD=1\nsecret-value-here')).not.toThrow(/secret-value-here/)
@@ -74,6 +86,15 @@ describe('parseInputs', () => {
 })
 
 describe('getInputs', () => {
+  it('takes the secret inputs out of the environment once read, so no child inherits them', () => {
+    core.inputs = { ...base, passphrase: 'correct horse', env: 'A=1' }
+    Object.assign(process.env, { INPUT_KEY: KEY, INPUT_PASSPHRASE: 'correct horse', INPUT_ENV: 'A=1', INPUT_HOST: 'example.com' })
+    getInputs()
+    expect([process.env.INPUT_KEY, process.env.INPUT_PASSPHRASE, process.env.INPUT_ENV]).toEqual([undefined, undefined, undefined])
+    expect(process.env.INPUT_HOST).toBe('example.com') // not a secret: left as the runner set it
+    delete process.env.INPUT_HOST
+  })
+
   it('masks the key, each of its lines and the passphrase before parsing', () => {
     core.inputs = { ...base, passphrase: 'correct horse', image: 'bad image' }
     expect(() => getInputs()).toThrow(/^image:/)

@@ -6,6 +6,8 @@ const core = coreMock()
 jest.unstable_mockModule('@actions/core', () => core)
 const { verifyHostKey } = await import('../src/ssh/verify.js')
 const { fingerprintOf } = await import('../src/ssh/hostkey.js')
+const { hostKeyCheck } = await import('../src/ssh/connect.js')
+const { parseInputs } = await import('../src/inputs.js')
 
 function blob(type: string): Buffer {
   const name = Buffer.from(type)
@@ -67,6 +69,41 @@ describe('verifyHostKey', () => {
     ]
     await expect(verifyHostKey({ kind: 'known-hosts', name: 'h', entries: revoked }, connect)).rejects.toThrow(/which known-hosts does not trust/)
     await expect(verifyHostKey({ kind: 'known-hosts', name: 'h', entries: [] }, connect)).rejects.toThrow(/^known-hosts: no line lists a key for h/)
+  })
+
+  describe('known-hosts and fingerprint together', () => {
+    const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----'
+    const line = (type: string, key: Buffer) => `[h.example]:2222 ${type} ${key.toString('base64')}`
+    /** The check the inputs make, as connectHost() builds it. */
+    const checkFor = (knownHosts: string, fingerprint: string) =>
+      hostKeyCheck(parseInputs({ host: 'h.example', port: '2222', key: KEY, image: 'web:1', 'known-hosts': knownHosts, fingerprint }))
+
+    it('refuses before connecting, naming both inputs, when known-hosts trusts the key but fingerprint is another', async () => {
+      const { keys, attempts, connect } = server()
+      const wrong = `SHA256:${'A'.repeat(43)}`
+      const check = checkFor(line('ssh-ed25519', keys['ssh-ed25519']), wrong)
+      await expect(verifyHostKey(check, connect)).rejects.toThrow(
+        `known-hosts and fingerprint disagree: known-hosts trusts ${fingerprintOf(keys['ssh-ed25519'])} (ssh-ed25519) for [h.example]:2222, ` +
+          `none of which is the fingerprint ${wrong}. With both inputs given, the host key must match both. No command was run.`
+      )
+      expect(attempts).toEqual([]) // never connected
+    })
+
+    it('connects with the trusted key the fingerprint pins, and only that one', async () => {
+      const { keys, attempts, connect } = server()
+      const both = [line('ssh-ed25519', keys['ssh-ed25519']), line('ssh-rsa', keys['ssh-rsa'])].join('\n')
+      await expect(verifyHostKey(checkFor(both, fingerprintOf(keys['ssh-rsa'])), connect)).resolves.toBe('connected')
+      expect(attempts).toEqual([['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']])
+      expect(core.log.join('\n')).toContain(`Host key ${fingerprintOf(keys['ssh-rsa'])} (ssh-rsa) is listed in known-hosts for [h.example]:2222 and matches the fingerprint input`)
+    })
+
+    it('still reports a known-hosts without a line for the host as that', async () => {
+      const { keys, connect } = server()
+      const other = `[elsewhere]:22 ssh-ed25519 ${keys['ssh-ed25519'].toString('base64')}`
+      await expect(verifyHostKey(checkFor(other, fingerprintOf(keys['ssh-ed25519'])), connect)).rejects.toThrow(
+        /^known-hosts: no line lists a key for \[h.example\]:2222/
+      )
+    })
   })
 
   it('without a check, connects but warns with the line that pins the key', async () => {

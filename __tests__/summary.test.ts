@@ -1,6 +1,7 @@
 import { outputsOf } from '../src/report/outputs.js'
 import type { DeployReport } from '../src/report/report.js'
 import { renderFailure, renderSummary } from '../src/report/summary.js'
+import { code, codeBlock, text } from '../src/report/markdown.js'
 
 const report: DeployReport = {
   service: 'web',
@@ -45,7 +46,7 @@ describe('job summary', () => {
       ...report, rollback: true, image: 'ghcr.io/acme/web:2.0.0',
       transfer: { ...report.transfer, source: 'rollback', sentBytes: 0 }
     })
-    expect(rolledBack).toMatch(/^## web rolled back to ghcr.io\/acme\/web:2.0.0 on green/)
+    expect(rolledBack).toMatch(/^## web rolled back to `ghcr.io\/acme\/web:2.0.0` on green/)
     expect(rolledBack).toContain("the previous release's image (86.0 MiB) was still on the host; nothing sent.")
   })
 
@@ -56,6 +57,60 @@ describe('job summary', () => {
 
   it('quotes a failure', () => {
     expect(renderFailure('Health check failed\nThe host is as before')).toBe('## Deploy failed\n\n> Health check failed\n> The host is as before\n')
+  })
+})
+
+// What a container, Docker or a tampered state.json on the host can put in front of the reader.
+const HOSTILE = [
+  '<img src=x onerror=alert(1)>',
+  '[click](http://evil)',
+  '![pixel](http://evil/p.png)',
+  '<a href="http://evil">login</a>',
+  '# Deploy succeeded',
+  '| injected | row |',
+  '**urgent**: visit http://evil.example.com or www.evil.example.com, mail a@evil.example.com',
+  '```',
+  '\u001b[31mred\u001b[0m &amp; &lt;b&gt;'
+]
+
+/** True when no character of `markdown` can start markup: each punctuation mark is escaped or an entity. */
+const inert = (markdown: string): boolean => /^(?:[^!-/:-@[-`{-~]|\\[!-/:-@[-`{-~]|&(?:amp|lt|gt|quot);)*$/.test(markdown)
+
+describe('escaping what the host and the app say', () => {
+  it.each(HOSTILE)('shows %j as text in a failure', (line) => {
+    const summary = renderFailure(`Health check of web-green failed: the container stopped\nLast log lines of web-green:\n${line}`)
+    const quoted = summary.split('\n').filter((row) => row.startsWith('> ')).map((row) => row.slice(2))
+    expect(quoted).toHaveLength(3)
+    for (const row of quoted) expect(inert(row)).toBe(true)
+    expect(summary).not.toMatch(/<[a-z]|\]\(|(?<!\\)\[|(?<!\\)`|\u001b/i)
+  })
+
+  it('keeps the escaped text readable: entities and backslashes only', () => {
+    expect(text('<img src=x onerror=alert(1)>')).toBe('&lt;img src\\=x onerror\\=alert\\(1\\)&gt;')
+    expect(text('[click](http://evil)')).toBe('\\[click\\]\\(http\\:\\/\\/evil\\)')
+    expect(text('a\nb')).toBe('a b')
+  })
+
+  it('holds any value in one code span, on one line, that nothing inside can end', () => {
+    expect(code('web:1')).toBe('`web:1`')
+    expect(code('a`b``c')).toBe('```a`b``c```')
+    expect(code('`x`')).toBe('`` `x` ``')
+    expect(code('a|b', true)).toBe('`a\\|b`')
+    expect(code('a\nb')).toBe('`a b`')
+    expect(codeBlock('yaml', ['image: x', '```', 'y\nz'])).toBe('````yaml\nimage: x\n```\ny z\n````')
+  })
+
+  it('shows image names and IDs from the host state as code, in a table that keeps its rows', () => {
+    const hostile = '<img src=x onerror=alert(1)>|[click](http://evil)\n| Injected | row |'
+    const release = { ...report.replaced!, image: hostile, imageId: `sha256:${hostile}`, slot: '<b>blue</b>' as never }
+    const summary = renderSummary({ ...report, replaced: release, previous: release, rollback: true, image: hostile, imageId: hostile })
+    // Outside code spans and blocks, where Markdown and HTML are read, nothing of it is left.
+    const outsideCode = summary.replace(/^(`{3,})yaml\n[\s\S]*?\n\1$/gm, '').replace(/(`+)(?!`).*?[^`]\1(?!`)/g, '')
+    expect(outsideCode).not.toMatch(/<[a-z]|\]\(|`/i)
+    expect(summary.split('\n').filter((line) => line.startsWith('| Injected'))).toEqual([])
+    const table = summary.split('\n').filter((line) => line.startsWith('| '))
+    expect(table.slice(0, 7).map((row) => row.split(/(?<!\\)\|/).length)).toEqual(Array(7).fill(4)) // | key | value |
+    expect(summary).toContain('```yaml\nimage: <img src=x onerror=alert(1)>|[click](http://evil) | Injected | row |\n```')
   })
 })
 

@@ -246,6 +246,36 @@ const info = (archive: FakeArchive): ImageInfo => ({
 })
 
 describe('sendImage', () => {
+  /** A host whose docker load reads `bytes` of the stream, then ends (exit 1) and closes its end. */
+  const quittingHost = (archive: FakeArchive, bytes: number, containerdStore = false) => ({
+    facts: { user: 'root', dockerVersion: '27', tools: [] },
+    layers: async () => ({ chainIds: collectChainIds([archive.diffIds.slice(0, 1)]), images: [], containerdStore }),
+    load: async (_codec: Codec, body: Readable) => {
+      let read = 0
+      await new Promise<void>((resolve) => {
+        body.on('data', (chunk: Buffer) => {
+          read += chunk.length
+          if (read <= bytes) return
+          body.destroy() // as Ssh.stream() does once the remote command has exited
+          resolve()
+        })
+        body.on('end', resolve)
+      })
+      return { code: 1, stdout: '', stderr: 'unexpected EOF' }
+    },
+    verifyImage: async () => ({ problem: 'not loaded' })
+  }) as unknown as Host
+
+  it.each([
+    ['classic', 0], ['classic', 100_000], ['oci', 100_000], ['containerd', 0], ['containerd', 100_000]
+  ] as const)('%s layout, docker load ends after %i bytes: the transfer fails with its error, and nothing is left to throw', async (layout, bytes) => {
+    const archive = await fakeArchive([1_500_000, 1_000_000, 2_000], layout)
+    const host = quittingHost(archive, bytes, layout === 'containerd')
+    await expect(sendImage(host, 'web:1', info(archive), gzip, runner(archive).deps)).rejects.toThrow('docker load on the host failed: unexpected EOF')
+    // An error event nobody listens to, or a rejection nobody handles, would fail the test here.
+    await new Promise((resolve) => setTimeout(resolve, 300))
+  })
+
   it('classic layout: one pass, sending only the missing top layer', async () => {
     const archive = await fakeArchive([400_000, 300_000, 2_000], 'classic')
     const { host, received } = receivingHost(archive.diffIds.slice(0, 2), () => undefined)

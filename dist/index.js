@@ -60330,6 +60330,14 @@ var external_node_crypto_ = __nccwpck_require__(7598);
 function fingerprintOf(keyBlob) {
     return 'SHA256:' + (0,external_node_crypto_.createHash)('sha256').update(keyBlob).digest('base64').replace(/=+$/, '');
 }
+/**
+ * A fingerprint as given, in the form fingerprintOf() makes: some tools keep base64's `=` padding
+ * (`SHA256:...=`), and the prefix may come in another case. Anything else is left for validation.
+ */
+function normalFingerprint(text) {
+    const match = /^sha256:([A-Za-z0-9+/]+)={0,2}$/i.exec(text);
+    return match ? `SHA256:${match[1]}` : text;
+}
 /** The algorithm name at the start of an SSH wire-format public key. */
 function keyTypeOf(keyBlob) {
     if (keyBlob.length < 4)
@@ -61310,8 +61318,10 @@ class HostKeyError extends Error {
 }
 /** Connects only to a host whose key passes `check`; with no check, warns and shows how to pin. */
 async function verifyHostKey(check, connect) {
-    if (check.kind === 'known-hosts')
-        return connectKnownHosts(check.name, check.entries, connect);
+    if (check.kind === 'known-hosts') {
+        const pinned = (check.fingerprints ?? []).length > 0;
+        return connectKnownHosts(check.name, pinnedEntries(check), connect, pinned);
+    }
     if (check.kind === 'fingerprint')
         return connectFingerprint(check.fingerprints, connect);
     if (check.kind === 'same-key')
@@ -61325,7 +61335,27 @@ async function verifyHostKey(check, connect) {
         warnUnverified(seen);
     return client;
 }
-async function connectKnownHosts(name, entries, connect) {
+/**
+ * With both known-hosts and fingerprint, the host key must pass both: only the trusted keys
+ * whose fingerprint is pinned stay. known_hosts lines hold whole keys, so when none is left the
+ * two inputs contradict each other, and that is refused before connecting.
+ */
+function pinnedEntries(check) {
+    const { entries, fingerprints = [] } = check;
+    const trusted = entries.filter((entry) => entry.marker === undefined);
+    if (fingerprints.length === 0 || trusted.length === 0)
+        return entries;
+    const pinned = trusted.filter((entry) => fingerprints.includes(fingerprintOf(entry.key)));
+    if (pinned.length === 0) {
+        const listed = trusted.map((entry) => `${fingerprintOf(entry.key)} (${entry.keyType})`).join(', ');
+        throw new HostKeyError(`known-hosts and fingerprint disagree: known-hosts trusts ${listed} for ${check.name}, ` +
+            `none of which is the fingerprint ${fingerprints.join(' or ')}. With both inputs given, the host key ` +
+            'must match both. No command was run.');
+    }
+    return entries.filter((entry) => entry.marker !== undefined || pinned.includes(entry));
+}
+/** `pinned`: the entries were narrowed to the fingerprint input's keys. */
+async function connectKnownHosts(name, entries, connect, pinned = false) {
     const trusted = entries.filter((entry) => entry.marker === undefined);
     const revoked = entries.filter((entry) => entry.marker === '@revoked');
     if (trusted.length === 0) {
@@ -61341,15 +61371,16 @@ async function connectKnownHosts(name, entries, connect) {
     };
     try {
         const client = await connect(verifier, algorithms);
+        const also = pinned ? ' and matches the fingerprint input' : '';
         if (seen)
-            info(`Host key ${seen.fingerprint} (${seen.type}) is listed in known-hosts for ${name}`);
+            info(`Host key ${seen.fingerprint} (${seen.type}) is listed in known-hosts for ${name}${also}`);
         return client;
     }
     catch (error) {
         if (!seen)
             throw error;
         throw new HostKeyError(`Host key verification failed for ${name}: the server presented ${seen.fingerprint} (${seen.type}), ` +
-            'which known-hosts does not trust. No command was run.');
+            `which known-hosts does not trust${pinned ? ' with a fingerprint of the fingerprint input' : ''}. No command was run.`);
     }
 }
 /**
@@ -61515,6 +61546,32 @@ ${PRELUDE}`);
     }
 }
 
+;// CONCATENATED MODULE: ./src/ssh/lost.ts
+// A connection that breaks mid-run fails whatever step was waiting on it, each in its own words
+// ("docker load on the host failed: exit 255", "the remote shell ended"). The run reports what
+// happened instead: the connection was lost, why, and in which phase.
+/**
+ * Seconds of unanswered keepalives (keepaliveInterval × keepaliveCountMax, connection.ts); ssh2
+ * gives up at the next interval.
+ */
+const KEEPALIVE_SECONDS = 60;
+/** Why a connection ended, in a reader's words. */
+function lossReason(error) {
+    const err = error;
+    if (/keepalive timeout/i.test(error.message)) {
+        return `no answer from the host for over ${KEEPALIVE_SECONDS} s (SSH keepalive timeout)`;
+    }
+    return err.code ? `${error.message} (${err.code})` : error.message;
+}
+/** The error a run ends with when its connection was lost (`phase`: the one under way then; `target`: user@host:port). */
+function connectionLost(target, reason, phase) {
+    const where = phase ? ` during the ${phase.name} phase (${phase.title})` : '';
+    const host = target ? `the host ${target}` : 'the host';
+    const error = new Error(`Lost the connection to ${host}${where}: ${reason}.`);
+    error.name = 'ConnectionLost';
+    return error;
+}
+
 ;// CONCATENATED MODULE: ./src/ssh/connection.ts
 
 
@@ -61525,6 +61582,8 @@ ${PRELUDE}`);
 
 
 
+
+const KEEPALIVE_INTERVAL_MS = 10_000;
 /** The one quoting helper: a single-quoted word for any POSIX shell. */
 function quote(value) {
     if (value.includes('\0'))
@@ -61564,6 +61623,8 @@ class Ssh {
     socket;
     hostKeyFingerprint;
     shell;
+    closing = false;
+    lostReason;
     constructor(client, target, socket, 
     /** The fingerprint of the host key this connection accepted. */
     hostKeyFingerprint) {
@@ -61571,6 +61632,30 @@ class Ssh {
         this.target = target;
         this.socket = socket;
         this.hostKeyFingerprint = hostKeyFingerprint;
+        this.watch();
+    }
+    /** Why the connection ended before close() was called, if it did. */
+    lost() {
+        return this.lostReason;
+    }
+    /**
+     * ssh2 emits 'error' whenever the connection fails: a keepalive timeout after a minute without
+     * an answer, a reset socket. node-ssh listens only while it connects, and an 'error' nobody
+     * listens to ends the process; this listener lasts the whole run.
+     */
+    watch() {
+        const connection = this.client.connection;
+        connection?.on('error', (error) => this.lose(lossReason(error)));
+        connection?.on('close', () => this.lose('the host closed the connection'));
+    }
+    lose(reason) {
+        if (this.closing || this.lostReason)
+            return;
+        this.lostReason = reason;
+        core_debug(`The SSH connection to ${this.target} was lost: ${reason}`);
+        // After some errors ssh2 only ends the socket, and on a dead link that close waits for TCP to
+        // give up (many minutes). Destroyed, it closes now, with every channel: each step fails at once.
+        this.socket.destroy();
     }
     static async connect(options) {
         checkPrivateKey(options.key, options.passphrase);
@@ -61596,8 +61681,9 @@ class Ssh {
                 privateKey: options.key,
                 passphrase: options.passphrase || undefined,
                 readyTimeout: options.timeout * 1000,
-                keepaliveInterval: 10_000,
-                keepaliveCountMax: 6,
+                // A link silent for KEEPALIVE_SECONDS is taken for lost (lost.ts says so in its message).
+                keepaliveInterval: KEEPALIVE_INTERVAL_MS,
+                keepaliveCountMax: (KEEPALIVE_SECONDS * 1000) / KEEPALIVE_INTERVAL_MS,
                 hostVerifier: verifier,
                 algorithms: algorithms ? { serverHostKey: algorithms } : undefined
             });
@@ -61657,6 +61743,7 @@ class Ssh {
         return { code, stdout: text(stdout), stderr: text(stderr) };
     }
     close() {
+        this.closing = true;
         void this.shell?.then((shell) => shell.close(), () => undefined);
         this.client.dispose();
     }
@@ -62879,6 +62966,7 @@ function sshHost(ssh, lockConnection) {
         retire: (spec, onWait) => retireContainer(run, spec, onWait),
         writeState: (state) => writeState(run, state),
         pruneImages: (refs) => pruneImages(run, refs),
+        lost: () => ssh.lost(),
         close: () => {
             ssh.close();
             void lockSsh?.then((connection) => connection.close(), () => undefined);
@@ -62890,10 +62978,12 @@ function sshHost(ssh, lockConnection) {
 
 
 
+/** known-hosts, fingerprint, or both: given both, the host key must pass both (verify.ts). */
 function hostKeyCheck(inputs) {
     if (inputs.knownHosts.trim()) {
         const entries = entriesFor(parseKnownHosts(inputs.knownHosts), inputs.host, inputs.port);
-        return { kind: 'known-hosts', name: knownHostsName(inputs.host, inputs.port), entries };
+        const name = knownHostsName(inputs.host, inputs.port);
+        return { kind: 'known-hosts', name, entries, fingerprints: inputs.fingerprints };
     }
     if (inputs.fingerprints.length > 0)
         return { kind: 'fingerprint', fingerprints: inputs.fingerprints };
@@ -62964,14 +63054,51 @@ function sourceMessage(plan) {
 
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/image/child-env.ts
+// The runner's docker CLI gets an environment of its own instead of the action's. The action's
+// holds every input as INPUT_* (the private key, its passphrase, the app's env) and whatever the
+// job set before this step (tokens, registry passwords); a child has no business with any of it,
+// and the CLI would hand it on to each plugin and credential helper it starts.
+/** By name, never by prefix: DOCKER_PASSWORD and DOCKER_TOKEN are common names for a job's secrets. */
+const ALLOWED = [
+    // Finding the CLI, its plugins and credential helpers, and its config (~/.docker).
+    'PATH', 'HOME', 'USER', 'LOGNAME',
+    // Which engine the CLI talks to and how (Docker's documented CLI variables).
+    'DOCKER_HOST', 'DOCKER_CONTEXT', 'DOCKER_CONFIG', 'DOCKER_API_VERSION', 'DOCKER_CERT_PATH', 'DOCKER_TLS',
+    'DOCKER_TLS_VERIFY', 'DOCKER_CUSTOM_HEADERS', 'DOCKER_DEFAULT_PLATFORM',
+    // Rootless Docker keeps its socket under the user's runtime dir.
+    'XDG_RUNTIME_DIR',
+    // An ssh:// DOCKER_HOST: the CLI runs ssh, which asks the agent for the key.
+    'SSH_AUTH_SOCK',
+    // A tcp:// DOCKER_HOST reached through the runner's proxy.
+    'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy',
+    // Messages in the runner's language and time zone; temporary files where the runner keeps them.
+    'LANG', 'LANGUAGE', 'LC_ALL', 'LC_CTYPE', 'LC_MESSAGES', 'TZ', 'TMPDIR',
+    // Windows: programs do not start without these.
+    'SystemRoot', 'ComSpec', 'PATHEXT', 'windir', 'USERPROFILE', 'APPDATA', 'LOCALAPPDATA', 'ProgramData',
+    'ProgramFiles', 'TEMP', 'TMP'
+];
+/** The variables of `env` (default: this process's) that a docker CLI child needs, and no others. */
+function childEnv(env = process.env) {
+    const picked = {};
+    // Looked up by name, not copied by key: on Windows process.env finds a name in any case.
+    for (const name of ALLOWED) {
+        const value = env[name];
+        if (value !== undefined)
+            picked[name] = value;
+    }
+    return picked;
+}
+
 ;// CONCATENATED MODULE: ./src/image/runner.ts
+
 
 
 
 // The runner's own Docker engine: the source of images to send.
 async function docker(args) {
     try {
-        return await getExecOutput('docker', args, { silent: true, ignoreReturnCode: true });
+        return await getExecOutput('docker', args, { silent: true, ignoreReturnCode: true, env: childEnv() });
     }
     catch {
         return undefined; // no docker CLI on this runner
@@ -62994,7 +63121,7 @@ async function runnerLayerSizes(ref) {
 }
 /** `docker save` as a stream: the archive is never held in memory or written to disk. */
 function saveImage(ref, docker = 'docker') {
-    const child = (0,external_node_child_process_namespaceObject.spawn)(docker, ['save', ref], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = (0,external_node_child_process_namespaceObject.spawn)(docker, ['save', ref], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() });
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk.toString()));
     const done = new Promise((resolve, reject) => {
@@ -63045,7 +63172,10 @@ class SaveAhead {
 /** Runs each phase in its own log group and keeps how long it took, for the summary. */
 class Phases {
     times = [];
+    /** The phase under way, or the last one started: where an error that ends the run arose. */
+    current;
     async run(name, title, body) {
+        this.current = { name, title };
         const started = Date.now();
         try {
             return await group(title, body);
@@ -63418,6 +63548,10 @@ async function readEntry(body) {
 async function spoolAndHash(chunks, file, unpack) {
     const hash = (0,external_node_crypto_.createHash)('sha256');
     const spooled = file === undefined ? undefined : (0,external_node_fs_namespaceObject.createWriteStream)(file);
+    // A spool file that fails (its folder is removed once the transfer ends early) ends the hash
+    // with that error: an 'error' event nobody listened to would end the process.
+    const spoolFailed = spooled && new Promise((_resolve, reject) => spooled.on('error', reject));
+    spoolFailed?.catch(() => undefined);
     let unpacked = Promise.resolve(true);
     if (unpack) {
         unpack.on('data', (chunk) => hash.update(chunk));
@@ -63428,11 +63562,12 @@ async function spoolAndHash(chunks, file, unpack) {
     for await (const chunk of chunks) {
         if (!unpack)
             hash.update(chunk);
-        await Promise.all([spooled && write(spooled, chunk), unpack && readable ? write(unpack, chunk, unpacked) : undefined]);
+        const spooling = spooled && Promise.race([write(spooled, chunk, spoolFailed), spoolFailed]);
+        await Promise.all([spooling, unpack && readable ? write(unpack, chunk, unpacked) : undefined]);
     }
     spooled?.end();
     unpack?.end();
-    const [, ok] = await Promise.all([spooled && (0,promises_namespaceObject.finished)(spooled), unpacked]);
+    const [, ok] = await Promise.all([spooled && Promise.race([(0,promises_namespaceObject.finished)(spooled), spoolFailed]), unpacked]);
     return ok ? hash.digest('hex') : undefined;
 }
 /** Writes the chunks to `file`, nothing else. */
@@ -63447,14 +63582,27 @@ async function write(stream, chunk, until) {
     const drained = (0,external_node_events_.once)(stream, 'drain', { signal: waiting.signal });
     await Promise.race(until ? [drained.catch(() => undefined), until] : [drained]).finally(() => waiting.abort());
 }
-async function copyEntry(source, header, output) {
+/**
+ * Copies `source` into `sink`, an entry of the rewritten archive, with backpressure. A sink that
+ * fails (the archive was destroyed) ends the copy with its error instead of leaving it waiting.
+ */
+async function copyEntry(source, sink) {
     const entry = new external_node_stream_.PassThrough();
-    const written = new Promise((resolve, reject) => entry.pipe(output.entry(header, (error) => (error ? reject(error) : resolve()))));
+    const written = new Promise((resolve, reject) => {
+        sink.on('error', (error) => {
+            entry.destroy(error);
+            reject(error);
+        });
+        sink.on('close', resolve); // after an error, too late to matter: rejected first
+    });
+    written.catch(() => undefined); // the copy's pipeline reports the same error first
+    entry.pipe(sink);
     await (0,promises_namespaceObject.pipeline)(source, entry);
     await written;
 }
-function fileChunks(file) {
-    return (0,external_node_fs_namespaceObject.createReadStream)(file);
+/** The file's chunks; the file is opened only once they are read, so an unread one cannot fail unheard. */
+async function* fileChunks(file) {
+    yield* (0,external_node_fs_namespaceObject.createReadStream)(file);
 }
 
 ;// CONCATENATED MODULE: ./src/transfer/tar-filter.ts
@@ -63503,9 +63651,21 @@ function dropLayers(source, shared, spoolDir = (0,external_node_os_namespaceObje
     let manifestSeen = false;
     let skip = new Set();
     const fail = (error) => void output.destroy(error);
+    /**
+     * An entry of the rewritten archive. Once the output is destroyed (the host stopped reading:
+     * docker load ended, the connection broke) tar-stream throws here, and destroys the entry
+     * being written, which then emits an error: both go to fail() instead of crashing the process.
+     */
+    const entry = (header, body, done = () => undefined) => {
+        const sink = body === undefined ? output.entry(header, done) : output.entry(header, body, done);
+        sink.on('error', fail);
+        return sink;
+    };
     const newFile = async () => (0,external_node_path_namespaceObject.join)(await (spoolFolder ??= (0,external_node_fs_promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)(spoolDir, 'bluegreen-layers-'))), `${files++}`);
     input.on('entry', (header, body, next) => {
-        shared.then((layers) => route(layers, header, body, next), fail);
+        // A body piped into an entry the destroyed output took down goes down with it, erroring.
+        body.on('error', fail);
+        shared.then((layers) => route(layers, header, body, next)).catch(fail);
     });
     /** `whole`: the body was already read whole (a small blob that named no layers). */
     const route = (layers, header, body, next, whole = false) => {
@@ -63528,20 +63688,20 @@ function dropLayers(source, shared, spoolDir = (0,external_node_os_namespaceObje
         }
         else if (blob && !whole && !known && looking && diffIds && (header.size ?? 0) <= MANIFEST_MAX) {
             // Small blobs are JSON (config, manifest, index) or tiny layers: read whole, then routed.
-            readEntry(body).then((bytes) => routeSmallBlob(layers, diffIds, header, bytes, done), fail);
+            readEntry(body).then((bytes) => routeSmallBlob(layers, diffIds, header, bytes, done)).catch(fail);
         }
         else if ((blob && skip.has(`sha256:${blob[1]}`)) || (known && skip.has(known))) {
             dropped++;
             body.on('end', done).resume();
         }
         else if (known) {
-            body.pipe(output.entry(header, done));
+            body.pipe(entry(header, undefined, done));
         }
         else if ((blob || (legacy && !layers.wholeLegacy)) && hunting) {
             spoolLayer(header, body, blob?.[1]).then(done, fail);
         }
         else {
-            body.pipe(output.entry(header, done));
+            body.pipe(entry(header, undefined, done));
         }
     };
     /**
@@ -63554,7 +63714,7 @@ function dropLayers(source, shared, spoolDir = (0,external_node_os_namespaceObje
             return route(layers, header, external_node_stream_.Readable.from([bytes]), done, true);
         digests.forEach((digest, index) => named.set(digest, diffIds[index]));
         manifestSeen = true;
-        output.entry(header, bytes, (error) => (error ? fail(error) : releaseHeld().then(done, fail)));
+        entry(header, bytes, (error) => (error ? fail(error) : releaseHeld().then(done, fail)));
     };
     /**
      * Spools a layer entry while it hashes its diff ID, and copies it on unless that is one to
@@ -63566,7 +63726,7 @@ function dropLayers(source, shared, spoolDir = (0,external_node_os_namespaceObje
         const unpack = unpackerFor(head);
         // Once the manifest has named every layer, an unnamed blob is none of them.
         if (digest !== undefined && (!unpack || manifestSeen))
-            return copyEntry(external_node_stream_.Readable.from(chunks()), header, output);
+            return copyEntry(external_node_stream_.Readable.from(chunks()), entry(header));
         const file = await newFile();
         if (digest !== undefined && unpack && heldBytes + (header.size ?? 0) <= HOLD_MAX) {
             await spool(chunks(), file);
@@ -63582,7 +63742,7 @@ function dropLayers(source, shared, spoolDir = (0,external_node_os_namespaceObje
         if (diffId && skip.has(diffId))
             dropped++;
         else
-            await copyEntry(external_node_stream_.Readable.from(fileChunks(file)), header, output);
+            await copyEntry(external_node_stream_.Readable.from(fileChunks(file)), entry(header));
         await (0,external_node_fs_promises_namespaceObject.rm)(file, { force: true });
     };
     /** The held blobs, by the manifest's names, or (none came) by what they unpack to. */
@@ -63599,14 +63759,16 @@ function dropLayers(source, shared, spoolDir = (0,external_node_os_namespaceObje
             const index = legacyLayerIndex(json.toString(), (chains ??= chainIds(diffIds)));
             if (index !== undefined)
                 named.set(folder, diffIds[index]);
-            output.entry(header, json, done);
-        }, fail);
+            entry(header, json, done);
+        }).catch(fail);
     };
-    input.on('finish', () => void releaseHeld().then(() => output.finalize(), fail));
+    input.on('finish', () => void releaseHeld().then(() => output.finalize()).catch(fail));
     input.on('error', fail);
     source.on('error', fail);
     source.pipe(input);
-    const cleanUp = () => void spoolFolder?.then((dir) => (0,external_node_fs_promises_namespaceObject.rm)(dir, { recursive: true, force: true }));
+    // A transfer that ended early may still be writing a spool file as the folder goes: retried,
+    // and a folder that stays anyway is not worth failing (or crashing) the run for.
+    const cleanUp = () => void spoolFolder?.then((dir) => (0,external_node_fs_promises_namespaceObject.rm)(dir, { recursive: true, force: true, maxRetries: 5 })).catch(() => undefined);
     output.on('close', cleanUp);
     output.on('end', cleanUp);
     return { archive: output, dropped: () => dropped, keptWhole: () => keptWhole };
@@ -63709,6 +63871,10 @@ async function sendFrom(save, host, ref, image, codec, has, deps) {
     const stopProgress = startProgress({ read, sent, expectedBytes: image.sizeBytes }, deps.log);
     try {
         const result = await host.load(codec.codec, body, containerdStore);
+        // A load that ended early (or a connection that broke) leaves the rest of the archive unread:
+        // docker save would wait on its full pipe for ever.
+        if (result.code !== 0)
+            save.stop();
         const saved = await save.done.then(() => undefined, (error) => error.message);
         const counts = { sentBytes: sent.bytes, archiveBytes: read.bytes, skipped: filter.dropped() };
         if (filter.keptWhole()) {
@@ -63870,13 +64036,14 @@ function surveyRequest(inputs, proxy) {
 
 
 
+
 /** The run was cancelled; what it left behind is in the message. */
 class CancelledError extends Error {
     name = 'CancelledError';
 }
 /** The blue-green sequence. Only the idle slot changes until the candidate has proven healthy. */
 async function deploy(inputs, deps) {
-    const phases = new Phases();
+    const phases = deps.phases ?? new Phases();
     const host = await phases.run('connect', `Connect to ${inputs.host}:${inputs.port}`, () => deps.connect(inputs));
     try {
         // The lock's channel opens while the host is checked; the lock is taken only after.
@@ -63910,6 +64077,11 @@ async function deploy(inputs, deps) {
             ahead?.stop();
             await lock.release();
         }
+    }
+    catch (error) {
+        // Each step that waited on a lost connection fails in its own words; the run says what happened.
+        const lost = host.lost();
+        throw lost ? connectionLost(host.target, lost, phases.current) : error;
     }
     finally {
         host.close();
@@ -64293,16 +64465,87 @@ function defaultServiceName(ref) {
     return last.replace(/[._]+/g, '-').replace(/-+/g, '-').slice(0, 50).replace(/-$/, '');
 }
 
+;// CONCATENATED MODULE: ./src/limits.ts
+// Every input has a maximum length, checked before anything else reads it: a runaway value (a
+// whole file pasted into `host`) is refused in one short line instead of travelling into DNS
+// lookups, regexes and error messages that would print it again. Messages give the length,
+// never the value: some inputs are secrets.
+const KiB = 1024;
+/** Characters allowed per input, with why. */
+const MAX_LENGTH = {
+    // DNS caps a full host name at 253 characters; an IPv6 literal in brackets is far shorter.
+    host: 253,
+    // Counts of seconds and ports: a few digits, with room for leading zeros.
+    port: 16,
+    timeout: 16,
+    'app-port': 16,
+    'health-timeout': 16,
+    'proxy-port': 16,
+    'drain-timeout': 16,
+    'lock-timeout': 16,
+    'websocket-timeout': 16,
+    'compression-level': 16,
+    // useradd and most Linux tools stop at 32.
+    username: 32,
+    // An OpenSSH RSA key of 16384 bits, the largest ssh-keygen makes, is about 12.7 KiB of text.
+    key: 16 * KiB,
+    // OpenSSH reads a passphrase into a 1 KiB buffer.
+    passphrase: KiB,
+    // A fingerprint is 50 characters; this leaves room for twenty of them.
+    fingerprint: KiB,
+    // A known_hosts line of a 16384-bit RSA key is under 3 KiB; room for every key of a host, hashed
+    // and plain, and many more.
+    'known-hosts': 64 * KiB,
+    // distribution/reference: a name of up to 255 characters, a tag of up to 128 and a sha256
+    // digest (71): 455 in all.
+    image: 512,
+    'proxy-image': 512,
+    // The service name becomes container names and DNS labels (validate.ts allows 50).
+    service: 64,
+    // Docker names are short; validate.ts allows 50.
+    network: 64,
+    // A URL path; 2 KiB is what browsers and proxies reliably pass.
+    'health-path': 2 * KiB,
+    // One nginx server_name line: a list of host names of up to 253 characters each.
+    'server-name': 8 * KiB,
+    // On Linux an environment variable (INPUT_ENV is one) holds at most 128 KiB (MAX_ARG_STRLEN),
+    // so this refuses nothing a Linux runner can hand over, while bounding the env file that
+    // travels in one remote step (as base64 on the remote shell's stdin).
+    env: 256 * KiB,
+    compression: 16,
+    // true or false, in any of YAML's spellings.
+    rollback: 16,
+    'access-log': 16
+};
+/** Throws a message naming the first input longer than its maximum, with both lengths. */
+function checkLengths(raw) {
+    for (const [name, value] of Object.entries(raw)) {
+        const max = MAX_LENGTH[name];
+        if (max === undefined || value.length <= max)
+            continue;
+        throw new Error(`${name}: ${value.length} characters, more than the ${max} allowed (value not shown)`);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/validate.ts
 
 // Every value that reaches the host is checked here first: anything that could carry shell
 // syntax is refused by its shape, and each message names the input and the form it expects.
-const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[?[0-9A-Fa-f:.]+\]?)$/;
+// A host name (an IPv4 address is one too), or an IPv6 address, which always has a colon: without
+// it, any run of hex letters ("aaaa...", of any length) passed as an address.
+const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[?[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\]?)$/;
 const USERNAME = /^[a-z_][a-z0-9_.-]{0,31}$/;
-const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
+/** As ssh-keygen -lf prints it; inputs.ts has taken off any padding. */
+const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const SERVICE = /^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$/;
 const NETWORK = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,49}$/;
 const HEALTH_PATH = /^\/[A-Za-z0-9._~%/+=,:@&?-]*$/;
+/**
+ * Docker's own networks. The proxy finds each slot by container name, which only a user-defined
+ * network resolves: on `bridge` (`default` is its other name) names do not resolve, on `host` and
+ * `none` a container has no network of its own to join or publish a port from.
+ */
+const DOCKER_NETWORKS = ['bridge', 'default', 'host', 'none'];
 const SERVER_NAME = /^(?:\*\.)?[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$/;
 function validateInputs(inputs) {
     validateConnection(inputs);
@@ -64338,6 +64581,8 @@ function validateRouting(inputs) {
     checkPort('proxy-port', inputs.proxyPort);
     validate_check(parseImageRef(inputs.proxyImage) !== undefined, `proxy-image: expected an image reference such as nginx:alpine, got "${inputs.proxyImage}"`);
     validate_check(NETWORK.test(inputs.network), `network: expected letters, digits, _ . - (at most 50), got "${inputs.network}"`);
+    validate_check(!DOCKER_NETWORKS.includes(inputs.network), `network: "${inputs.network}" is one of Docker's own networks, where the proxy cannot reach the app ` +
+        'containers by name; give a name of your own (default bluegreen): the action creates that network');
     for (const name of inputs.serverNames) {
         validate_check(SERVER_NAME.test(name), `server-name: expected host names such as app.example.com or *.example.com, got "${name}"`);
     }
@@ -64370,6 +64615,8 @@ function validate_check(condition, message) {
 
 
 
+
+
 const INPUT_NAMES = [
     'host', 'port', 'username', 'key', 'passphrase', 'fingerprint', 'known-hosts', 'timeout',
     'image', 'service', 'app-port', 'health-path', 'health-timeout', 'proxy-port', 'proxy-image',
@@ -64389,7 +64636,19 @@ function getInputs() {
         raw[name] = getInput(name, { trimWhitespace: name !== 'env' });
     }
     maskSecrets(raw);
+    forgetSecretInputs();
     return parseInputs(raw);
+}
+/** Inputs that hold secrets: the key, its passphrase, and the app's environment. */
+const SECRET_INPUTS = ['key', 'passphrase', 'env'];
+/**
+ * Read once, the secret inputs leave this process's environment, so no process started later
+ * inherits them (the docker CLI gets a picked environment anyway: image/child-env.ts).
+ */
+function forgetSecretInputs() {
+    // The runner's naming, as core.getInput reads it.
+    for (const name of SECRET_INPUTS)
+        delete process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`];
 }
 function maskSecrets(raw) {
     for (const name of ['key', 'passphrase']) {
@@ -64405,6 +64664,7 @@ function maskSecrets(raw) {
 }
 /** Turns raw input text into typed Inputs; throws a message naming the input on bad text. */
 function parseInputs(given) {
+    checkLengths(given);
     const raw = { ...DEFAULTS, ...withoutEmpty(given) };
     const text = (name) => (raw[name] ?? '').trim();
     const rollback = parseBoolean('rollback', text('rollback'));
@@ -64415,7 +64675,7 @@ function parseInputs(given) {
         username: text('username'),
         key: (raw.key ?? '').trim(),
         passphrase: raw.passphrase ?? '',
-        fingerprints: text('fingerprint').split(/[\s,]+/).filter(Boolean),
+        fingerprints: text('fingerprint').split(/[\s,]+/).filter(Boolean).map(normalFingerprint),
         knownHosts: raw['known-hosts'] ?? '',
         timeout: parseInteger('timeout', text('timeout')),
         image,
@@ -64504,15 +64764,72 @@ function setOutputs(report) {
         setOutput(name, value);
 }
 
+;// CONCATENATED MODULE: ./src/report/markdown.ts
+// The job summary is Markdown with HTML, rendered on github.com. Whatever reaches it from the host
+// or the app (Docker's error text, a container's log lines, the image names in state.json) could
+// carry an <img> tag, a link or a table row, so every value goes in through these helpers and is
+// shown as the characters it holds.
+/** C0 controls and DEL: a terminal's colour codes and the like, which no reader wants as text. */
+const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
+/** ASCII punctuation: what CommonMark lets a backslash escape, and all that can start markup. */
+const PUNCTUATION = /[!-/:-@[-`{-~]/g;
+const ENTITIES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
+/**
+ * One line of plain text for a paragraph, heading, quote or table cell: HTML's special characters
+ * become entities and every other punctuation character is backslash-escaped, so no tag, link,
+ * autolink (`http\:`), emphasis, heading, list or table cell can start in it. Line breaks become
+ * spaces: a caller that wants several lines splits them first.
+ */
+function markdown_text(value) {
+    return value
+        .replace(CONTROLS, '')
+        .replace(/[\r\n]+/g, ' ')
+        .replace(PUNCTUATION, (char) => ENTITIES[char] ?? `\\${char}`);
+}
+/**
+ * An inline code span holding `value` as it is (Markdown and HTML are not read inside one), on one
+ * line, fenced by more backticks than any run inside it. `table`: inside a table cell, where GFM
+ * splits cells at `|` before it looks for code, so a pipe must be escaped even there.
+ */
+function code(value, table = false) {
+    let body = value.replace(CONTROLS, '').replace(/[\r\n]+/g, ' ');
+    if (body === '')
+        return '';
+    if (table)
+        body = body.replace(/\|/g, '\\|');
+    const fence = '`'.repeat(longestRun(body, '`') + 1);
+    // A space on each side keeps a leading or trailing backtick out of the fence; CommonMark strips one.
+    const padded = /^`|`$/.test(body) || /^ .* $/.test(body) ? ` ${body} ` : body;
+    return `${fence}${padded}${fence}`;
+}
+/** A fenced code block of `lines`, each on one line, that none of them can close. */
+function codeBlock(info, lines) {
+    const body = lines.map((line) => line.replace(CONTROLS, '').replace(/[\r\n]+/g, ' '));
+    const fence = '`'.repeat(Math.max(3, longestRun(body.join('\n'), '`') + 1));
+    return [`${fence}${info}`, ...body, fence].join('\n');
+}
+function longestRun(value, char) {
+    let longest = 0;
+    let run = 0;
+    for (const c of value) {
+        run = c === char ? run + 1 : 0;
+        longest = Math.max(longest, run);
+    }
+    return longest;
+}
+
 ;// CONCATENATED MODULE: ./src/report/summary.ts
 
 
+
 // The job summary is what a reviewer reads after approving: what went live and where, what
-// travelled, how long each phase took, and the exact input that undoes it.
+// travelled, how long each phase took, and the exact input that undoes it. Every value goes in
+// through markdown.ts: image names and IDs come from the host's own records, and a failure
+// quotes Docker's errors and the app's log lines.
 function renderSummary(report) {
-    const verb = report.rollback ? `rolled back to ${report.image}` : `is live`;
+    const verb = report.rollback ? `rolled back to ${code(report.image)}` : `is live`;
     return [
-        `## ${report.service} ${verb} on ${report.slot}`,
+        `## ${markdown_text(report.service)} ${verb} on ${markdown_text(report.slot)}`,
         '',
         releaseTable(report),
         '',
@@ -64528,23 +64845,23 @@ function renderSummary(report) {
     ].join('\n');
 }
 function renderFailure(message) {
-    const quoted = message.split('\n').map((line) => `> ${line}`).join('\n');
+    const quoted = message.split(/\r?\n/).map((line) => `> ${markdown_text(line)}`).join('\n');
     return `## Deploy failed\n\n${quoted}\n`;
 }
 function releaseTable(report) {
-    const names = report.serverNames.length ? report.serverNames.join(', ') : 'any host name';
+    const names = report.serverNames.length ? markdown_text(report.serverNames.join(', ')) : 'any host name';
     const rows = [
-        ['Host', `\`${report.target}\``],
-        ['Service', `${report.service} behind proxy port ${report.proxyPort} (${names}, network ${report.network})`],
-        ['Slot', `**${report.slot}**: container \`${report.container}\`, app port ${report.appPort}`],
-        ['Image', `\`${report.image}\``],
-        ['Image ID', `\`${report.imageId}\``],
-        ['Replaced', report.replaced ? summary_describe(report.replaced) : 'nothing (first deploy)']
+        ['Host', code(report.target, true)],
+        ['Service', `${markdown_text(report.service)} behind proxy port ${report.proxyPort} (${names}, network ${markdown_text(report.network)})`],
+        ['Slot', `**${markdown_text(report.slot)}**: container ${code(report.container, true)}, app port ${report.appPort}`],
+        ['Image', code(report.image, true)],
+        ['Image ID', code(report.imageId, true)],
+        ['Replaced', report.replaced ? summary_describe(report.replaced, true) : 'nothing (first deploy)']
     ];
     return ['| Release | |', '|---|---|', ...rows.map(([key, value]) => `| ${key} | ${value} |`)].join('\n');
 }
-function summary_describe(release) {
-    return `${release.slot}: \`${release.image}\` (\`${shortId(release.imageId)}\`)`;
+function summary_describe(release, table = false) {
+    return `${markdown_text(release.slot)}: ${code(release.image, table)} (${code(shortId(release.imageId), table)})`;
 }
 function transferLine(transfer) {
     const size = mib(transfer.imageBytes);
@@ -64559,7 +64876,7 @@ function transferLine(transfer) {
             return `the previous release's image (${size}) was still on the host; nothing sent.`;
         default:
             return (`sent ${mib(transfer.sentBytes)} of ${size} (${transfer.skippedLayers} of ${transfer.totalLayers} layers already on the host) ` +
-                `in ${seconds(transfer.durationMs)}${speed(transfer)}, ${transfer.codec}.`);
+                `in ${seconds(transfer.durationMs)}${speed(transfer)}, ${markdown_text(transfer.codec ?? '')}.`);
     }
 }
 /** A rate says something only when there was something to send. */
@@ -64602,14 +64919,9 @@ function rollbackSection(report) {
     return [
         `**Roll back** to ${summary_describe(report.previous)} by re-running with either input:`,
         '',
-        '```yaml',
-        `image: ${report.previous.image}`,
-        '```',
+        codeBlock('yaml', [`image: ${report.previous.image}`]),
         '',
-        '```yaml',
-        'rollback: true',
-        `service: ${report.service}`,
-        '```'
+        codeBlock('yaml', ['rollback: true', `service: ${report.service}`])
     ].join('\n');
 }
 
@@ -64621,21 +64933,50 @@ function rollbackSection(report) {
 
 
 
+
+
 async function run() {
     const cancel = cancellation();
+    const outcome = new Outcome();
+    const phases = new Phases();
+    let target = '';
+    // The last resort: an error that escaped every handler still ends the step with one ::error::
+    // line and a summary, instead of a bare stack trace.
+    const crash = (error) => {
+        if (outcome.reported)
+            return warning(`An error after the run had ended: ${messageOf(error)}`);
+        void outcome.fail(crashMessage(error, target, phases)).finally(() => process.exit(1));
+    };
+    process.on('uncaughtException', crash);
+    process.on('unhandledRejection', crash);
     try {
         const inputs = getInputs();
+        target = `${inputs.username}@${inputs.host}:${inputs.port}`;
         const report = await deploy(inputs, {
             connect: connectHost,
             runner: { inspect: inspectRunnerImage, layerSizes: runnerLayerSizes, save: saveImage },
             holder: lockHolder(),
-            signal: cancel.signal
+            signal: cancel.signal,
+            phases
         });
         setOutputs(report);
-        await writeSummary(renderSummary(report));
+        await outcome.succeed(renderSummary(report));
     }
     catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
+        await outcome.fail(messageOf(error));
+    }
+}
+/** The step's result, reported once: a crash that follows the run's own failure adds no second error. */
+class Outcome {
+    reported = false;
+    async succeed(summary) {
+        this.reported = true;
+        await writeSummary(summary);
+    }
+    async fail(message) {
+        if (this.reported)
+            return;
+        this.reported = true;
         setFailed(message);
         await writeSummary(renderFailure(message));
     }
@@ -64655,6 +64996,16 @@ function cancellation() {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     return controller;
+}
+function messageOf(error) {
+    return error instanceof Error ? error.message : String(error);
+}
+/** ssh2 marks its own errors with a level: those mean the connection to the host failed. */
+function crashMessage(error, target, phases) {
+    if (error instanceof Error && 'level' in error)
+        return connectionLost(target, lossReason(error), phases.current).message;
+    const where = phases.current ? ` during the ${phases.current.name} phase (${phases.current.title})` : '';
+    return `The run stopped on an unexpected error${where}: ${messageOf(error)}`;
 }
 async function writeSummary(markdown) {
     if (!process.env.GITHUB_STEP_SUMMARY)

@@ -18,10 +18,11 @@ import {
  */
 export type Engine = 'runner' | 'host' | 'containerd' | 'classic'
 /**
- * crash: exits 3 at boot; unhealthy: /health answers 500; websocket: /ws answers 101 Switching
- * Protocols and then echoes what it is sent, like a WebSocket endpoint would keep a connection.
+ * crash: exits 3 at boot; crash-markup: fails to boot after printing HTML and a Markdown link,
+ * as a hostile or careless app could; unhealthy: /health answers 500; websocket: /ws answers 101
+ * Switching Protocols and then echoes what it is sent, as a WebSocket endpoint keeps a connection.
  */
-export type AppVariant = 'ok' | 'crash' | 'unhealthy' | 'websocket'
+export type AppVariant = 'ok' | 'crash' | 'crash-markup' | 'unhealthy' | 'websocket'
 
 export interface AppOptions {
   /** Image reference; a bare tag without ':' becomes `bluegreen-sandbox/app:<tag>`. */
@@ -231,6 +232,8 @@ function startScript(version: string, variant: AppVariant): string {
   switch (variant) {
     case 'crash':
       return cgi(`echo "boot failed: missing config" >&2\nexit 3\n`)
+    case 'crash-markup':
+      return cgi(`echo '<img src=x onerror=alert(1)>'\necho '[click](http://evil)'\nexit 3\n`)
     case 'unhealthy':
     case 'websocket':
       // busybox httpd cannot answer 500 for a static path (nor upgrade a connection), so a

@@ -1,5 +1,7 @@
 import * as core from '@actions/core'
 import { defaultServiceName, parseImageRef } from './image/ref.js'
+import { normalFingerprint } from './ssh/hostkey.js'
+import { checkLengths } from './limits.js'
 import { validateInputs } from './validate.js'
 
 export type Compression = 'auto' | 'zstd' | 'gzip' | 'none'
@@ -66,7 +68,20 @@ export function getInputs(): Inputs {
     raw[name] = core.getInput(name, { trimWhitespace: name !== 'env' })
   }
   maskSecrets(raw)
+  forgetSecretInputs()
   return parseInputs(raw)
+}
+
+/** Inputs that hold secrets: the key, its passphrase, and the app's environment. */
+const SECRET_INPUTS = ['key', 'passphrase', 'env']
+
+/**
+ * Read once, the secret inputs leave this process's environment, so no process started later
+ * inherits them (the docker CLI gets a picked environment anyway: image/child-env.ts).
+ */
+function forgetSecretInputs(): void {
+  // The runner's naming, as core.getInput reads it.
+  for (const name of SECRET_INPUTS) delete process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`]
 }
 
 function maskSecrets(raw: RawInputs): void {
@@ -81,6 +96,7 @@ function maskSecrets(raw: RawInputs): void {
 
 /** Turns raw input text into typed Inputs; throws a message naming the input on bad text. */
 export function parseInputs(given: RawInputs): Inputs {
+  checkLengths(given)
   const raw = { ...DEFAULTS, ...withoutEmpty(given) }
   const text = (name: string): string => (raw[name] ?? '').trim()
   const rollback = parseBoolean('rollback', text('rollback'))
@@ -91,7 +107,7 @@ export function parseInputs(given: RawInputs): Inputs {
     username: text('username'),
     key: (raw.key ?? '').trim(),
     passphrase: raw.passphrase ?? '',
-    fingerprints: text('fingerprint').split(/[\s,]+/).filter(Boolean),
+    fingerprints: text('fingerprint').split(/[\s,]+/).filter(Boolean).map(normalFingerprint),
     knownHosts: raw['known-hosts'] ?? '',
     timeout: parseInteger('timeout', text('timeout')),
     image,

@@ -3,23 +3,53 @@ import { connectHost } from './ssh/connect.js'
 import { deploy } from './rollout/single-host.js'
 import { getInputs } from './inputs.js'
 import { setOutputs } from './report/outputs.js'
+import { Phases } from './report/phases.js'
 import { inspectRunnerImage, runnerLayerSizes, saveImage } from './image/runner.js'
 import { renderFailure, renderSummary } from './report/summary.js'
+import { connectionLost, lossReason } from './ssh/lost.js'
 
 export async function run(): Promise<void> {
   const cancel = cancellation()
+  const outcome = new Outcome()
+  const phases = new Phases()
+  let target = ''
+  // The last resort: an error that escaped every handler still ends the step with one ::error::
+  // line and a summary, instead of a bare stack trace.
+  const crash = (error: unknown): void => {
+    if (outcome.reported) return core.warning(`An error after the run had ended: ${messageOf(error)}`)
+    void outcome.fail(crashMessage(error, target, phases)).finally(() => process.exit(1))
+  }
+  process.on('uncaughtException', crash)
+  process.on('unhandledRejection', crash)
   try {
     const inputs = getInputs()
+    target = `${inputs.username}@${inputs.host}:${inputs.port}`
     const report = await deploy(inputs, {
       connect: connectHost,
       runner: { inspect: inspectRunnerImage, layerSizes: runnerLayerSizes, save: saveImage },
       holder: lockHolder(),
-      signal: cancel.signal
+      signal: cancel.signal,
+      phases
     })
     setOutputs(report)
-    await writeSummary(renderSummary(report))
+    await outcome.succeed(renderSummary(report))
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error)
+    await outcome.fail(messageOf(error))
+  }
+}
+
+/** The step's result, reported once: a crash that follows the run's own failure adds no second error. */
+class Outcome {
+  reported = false
+
+  async succeed(summary: string): Promise<void> {
+    this.reported = true
+    await writeSummary(summary)
+  }
+
+  async fail(message: string): Promise<void> {
+    if (this.reported) return
+    this.reported = true
     core.setFailed(message)
     await writeSummary(renderFailure(message))
   }
@@ -39,6 +69,17 @@ function cancellation(): AbortController {
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
   return controller
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+/** ssh2 marks its own errors with a level: those mean the connection to the host failed. */
+function crashMessage(error: unknown, target: string, phases: Phases): string {
+  if (error instanceof Error && 'level' in error) return connectionLost(target, lossReason(error), phases.current).message
+  const where = phases.current ? ` during the ${phases.current.name} phase (${phases.current.title})` : ''
+  return `The run stopped on an unexpected error${where}: ${messageOf(error)}`
 }
 
 async function writeSummary(markdown: string): Promise<void> {

@@ -4,12 +4,21 @@ import { parseImageRef } from './image/ref.js'
 // Every value that reaches the host is checked here first: anything that could carry shell
 // syntax is refused by its shape, and each message names the input and the form it expects.
 
-const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[?[0-9A-Fa-f:.]+\]?)$/
+// A host name (an IPv4 address is one too), or an IPv6 address, which always has a colon: without
+// it, any run of hex letters ("aaaa...", of any length) passed as an address.
+const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[?[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\]?)$/
 const USERNAME = /^[a-z_][a-z0-9_.-]{0,31}$/
-const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}=?$/
+/** As ssh-keygen -lf prints it; inputs.ts has taken off any padding. */
+const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/
 const SERVICE = /^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$/
 const NETWORK = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,49}$/
 const HEALTH_PATH = /^\/[A-Za-z0-9._~%/+=,:@&?-]*$/
+/**
+ * Docker's own networks. The proxy finds each slot by container name, which only a user-defined
+ * network resolves: on `bridge` (`default` is its other name) names do not resolve, on `host` and
+ * `none` a container has no network of its own to join or publish a port from.
+ */
+const DOCKER_NETWORKS = ['bridge', 'default', 'host', 'none']
 const SERVER_NAME = /^(?:\*\.)?[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$/
 
 export function validateInputs(inputs: Inputs): void {
@@ -71,6 +80,11 @@ function validateRouting(inputs: Inputs): void {
   check(
     NETWORK.test(inputs.network),
     `network: expected letters, digits, _ . - (at most 50), got "${inputs.network}"`
+  )
+  check(
+    !DOCKER_NETWORKS.includes(inputs.network),
+    `network: "${inputs.network}" is one of Docker's own networks, where the proxy cannot reach the app ` +
+      'containers by name; give a name of your own (default bluegreen): the action creates that network'
   )
   for (const name of inputs.serverNames) {
     check(

@@ -55,7 +55,7 @@ test('first deploy on an empty host: blue goes live behind the proxy', async () 
   ])
   expect(await containerStatus(`${NETWORK}-proxy`)).toBe('running')
   expect(await stateFile(SERVICE)).toMatchObject({ live: { slot: 'blue', image: v1.ref, imageId: v1.id } })
-  expect(run.summary).toContain(`## ${SERVICE} is live on blue`)
+  expect(run.summary).toContain(`## ${SERVICE.replace(/-/g, '\\-')} is live on blue`) // the summary escapes all punctuation
 })
 
 test('a second version goes live while requests flow through the proxy, none of them failing', async () => {
@@ -123,7 +123,7 @@ test('rollback: true goes back to the recorded previous release with nothing sen
   expect(back.outputs).toMatchObject({
     slot: 'green', image: v2.ref, 'image-id': v2.id, 'transferred-bytes': '0', 'previous-image': v1.ref, 'previous-slot': 'blue'
   })
-  expect(back.summary).toContain(`## ${SERVICE} rolled back to ${v2.ref} on green`)
+  expect(back.summary).toContain(`## ${SERVICE.replace(/-/g, '\\-')} rolled back to \`${v2.ref}\` on green`)
   expect((await viaProxy(PORT)).body).toBe('version=deploy-2\n')
 
   const forward = await runAction(inputs('', { image: '', rollback: 'true' }))

@@ -1,7 +1,9 @@
 // What happens when things go wrong. Each test name reads "situation → outcome"; the README's
 // "What happens when…" table is generated from these names (npm run docs).
 import { createServer, type Server } from 'node:net'
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { runAction, sandboxInputs, startAction, type ActionResult, type StartedAction } from '../../sandbox/action.js'
 import { buildApp, buildPlatformImage, removeImage, type BuiltImage } from '../../sandbox/fixtures.js'
 import { httpGet, slowRequests, startLoad } from '../../sandbox/load.js'
@@ -264,6 +266,65 @@ describe('what happens when', () => {
   })
 })
 
+describe('what happens when: host keys, what the host says, secrets on the runner, a lost link', () => {
+  // Its own services, network and proxy port, apart from the scenarios above.
+  const D_NETWORK = 'd-faults'
+  const D_PORT = 18600
+  const D_SERVICES = ['d-pad', 'd-hostile', 'd-env']
+  const dInputs = (service: string, image: string, extra: Record<string, string> = {}) =>
+    sandboxInputs(info, { image, service, network: D_NETWORK, 'proxy-port': String(D_PORT), 'server-name': `${service}.test`, ...extra })
+  const dServes = async (service: string): Promise<string> => {
+    const reply = await viaProxy(D_PORT, '/', `${service}.test`)
+    return `${reply.status} ${reply.body.trim()}`
+  }
+
+  // Rules that a test process killed mid-test left behind go first.
+  beforeAll(() => clearHost(D_SERVICES, [D_NETWORK]))
+  afterAll(() => clearHost(D_SERVICES, [D_NETWORK]))
+
+  test('the `fingerprint` keeps the base64 padding some tools print (`SHA256:…=`) → it matches, and the deploy goes live', async () => {
+    const run = await runAction(dInputs('d-pad', images['1'].ref, { fingerprint: `${info.fingerprint}=` }))
+    expectOk(run)
+    expect(run.stdout).toContain(`Host key ${info.fingerprint} (ssh-ed25519) matches the fingerprint input`)
+    expect(await dServes('d-pad')).toBe('200 version=faults-1')
+  })
+
+  test('the app prints HTML and a Markdown link as it fails to boot → the job summary shows them as text, never as markup', async () => {
+    const markup = await buildApp({ tag: 'e2e-faults/app:markup', version: 'faults-markup', variant: 'crash-markup' })
+    const run = await runAction(dInputs('d-hostile', markup.ref))
+    expect(run.code).toBe(1)
+    expect(run.stdout).toMatch(/::error::Health check of d-hostile-blue failed: .*Last log lines of d-hostile-blue:%0A<img src=x onerror=alert\(1\)>%0A\[click\]\(http:\/\/evil\)/)
+    expect(run.summary).toContain('## Deploy failed')
+    expect(run.summary).toContain('> &lt;img src\\=x onerror\\=alert\\(1\\)&gt;\n> \\[click\\]\\(http\\:\\/\\/evil\\)\n')
+    expect(run.summary).not.toMatch(/<img|\[click\]\(|\]\(http/)
+  })
+
+  test('the step environment holds secrets (`key`, `passphrase`, `env`, a token of an earlier step) → the runner `docker` sees none of them', async () => {
+    const app = await buildApp({ tag: 'e2e-faults/app:env', version: 'faults-env' })
+    await removeImage(app.ref, 'host') // so that it travels: docker save runs too
+    // A stand-in docker first on the PATH writes down what each call gets, then runs the real one.
+    const real = (await runCommand('sh', ['-c', 'command -v docker'])).stdout.trim()
+    const fake = mkdtempSync(join(tmpdir(), 'd-env-'))
+    writeFileSync(join(fake, 'docker'), `#!/bin/sh\nenv > "${fake}/env.$$"\necho "$1" > "${fake}/args.$$"\nexec ${real} "$@"\n`, { mode: 0o755 })
+    // The key has no passphrase, which it then ignores: given, it is in the step's environment.
+    const secrets = { passphrase: 'correct horse battery staple', env: 'APP_SECRET=d-env-value-4711' }
+    try {
+      const given = dInputs('d-env', app.ref, secrets)
+      const run = await runAction(given, { env: { PATH: `${fake}:${process.env.PATH}`, DEPLOY_TOKEN: 'token-of-an-earlier-step' } })
+      expectOk(run)
+      const written = (prefix: string) => readdirSync(fake).filter((f) => f.startsWith(prefix)).map((f) => readFileSync(join(fake, f), 'utf8'))
+      expect(written('args.').map((first) => first.trim()).sort()).toEqual(['image', 'image', 'save'])
+      const all = written('env.').join('\n')
+      expect(all).not.toMatch(/^INPUT_|DEPLOY_TOKEN|token-of-an-earlier-step|correct horse|d-env-value-4711/m)
+      for (const line of given.key.split('\n').filter((l) => l.length > 8)) expect(all).not.toContain(line)
+      for (const env of written('env.')) expect(env).toContain(`PATH=${fake}:`)
+      expect(await dServes('d-env')).toBe('200 version=faults-env')
+    } finally {
+      rmSync(fake, { recursive: true, force: true })
+    }
+  })
+})
+
 describe('bad input: a clear error naming the input, and the host unchanged', () => {
   const PWNED = '/tmp/bluegreen-pwned'
   let before: string
@@ -297,6 +358,8 @@ describe('bad input: a clear error naming the input, and the host unchanged', ()
     expect(run.code).toBe(1)
     expect(run.stdout).toMatch(message)
     expect(run.durationMs).toBeLessThan(seconds * 1000)
+    // A refusal is a few lines: it never prints a value back at length.
+    expect(run.stdout.length + run.stderr.length).toBeLessThan(16_384)
     return run
   }
   const sandboxKey = (path: string) => runCommand('cat', [path]).then((r) => r.stdout)
@@ -312,9 +375,15 @@ describe('bad input: a clear error naming the input, and the host unchanged', ()
     ['`proxy-port` is out of range (0)', { 'proxy-port': '0' }, /::error::proxy-port: expected a whole number from 1 to 65535, got 0/],
     ['`health-path` has quotes', { 'health-path': `/'$(touch /tmp/bluegreen-pwned)'` }, /::error::health-path: expected a URL path/],
     ['`health-path` has a space', { 'health-path': '/health check' }, /::error::health-path: expected a URL path/],
-    ['an `env` line has no `=`', { env: 'GOOD=1\nNOT A PAIR' }, /::error::env: line 2 must be KEY=VALUE/]
+    ['an `env` line has no `=`', { env: 'GOOD=1\nNOT A PAIR' }, /::error::env: line 2 must be KEY=VALUE/],
+    ['`network` is `host`, a network Docker has built in', { network: 'host' }, /::error::network: "host" is one of Docker's own networks/],
+    ['`network` is `bridge`, a network Docker has built in', { network: 'bridge' }, /::error::network: "bridge" is one of Docker's own networks/],
+    ['`known-hosts` trusts the host key but `fingerprint` names another', () => ({ 'known-hosts': info.knownHosts, fingerprint: `SHA256:${'A'.repeat(43)}` }),
+      /::error::known-hosts and fingerprint disagree: known-hosts trusts SHA256:\S+ \(ssh-ed25519\), SHA256:\S+ \(ssh-rsa\) for \[127.0.0.1\]:2222, none of which is the fingerprint SHA256:A{43}\. With both inputs given, the host key must match both\. No command was run\./],
+    ['`host` is 100 KB long', { host: 'a'.repeat(100_000) }, /::error::host: 100000 characters, more than the 253 allowed \(value not shown\)/]
   ])('%s → refused before connecting', async (_name, overrides, message) => {
-    await fails(overrides, message, 5)
+    // A function: overrides that need the sandbox's info, which is read once the tests start.
+    await fails(typeof overrides === 'function' ? overrides() : overrides, message, 5)
   })
 
   test('the `passphrase` is wrong → refused, naming `passphrase`', async () => {

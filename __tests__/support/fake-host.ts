@@ -232,6 +232,13 @@ export class FakeHost implements Host {
     return refs
   }
 
+  /** Set, the connection counts as lost (Host.lost). */
+  lostReason?: string
+
+  lost(): string | undefined {
+    return this.lostReason
+  }
+
   close(): void {
     this.closed = true
   }

@@ -53,6 +53,8 @@ export interface Host {
   retire(spec: RetireSpec, onWait: (open: number) => void): Promise<RetireResult>
   writeState(state: ServiceState): Promise<void>
   pruneImages(refs: string[]): Promise<string[]>
+  /** Why the connection to the host ended before close(), if it did. */
+  lost(): string | undefined
   close(): void
 }
 
@@ -108,6 +110,7 @@ export function sshHost(ssh: Ssh, lockConnection: () => Promise<Ssh>): Host {
     retire: (spec, onWait) => retireContainer(run, spec, onWait),
     writeState: (state) => writeState(run, state),
     pruneImages: (refs) => pruneImages(run, refs),
+    lost: () => ssh.lost(),
     close: () => {
       ssh.close()
       void lockSsh?.then((connection) => connection.close(), () => undefined)

@@ -1,13 +1,14 @@
 import * as exec from '@actions/exec'
 import { spawn } from 'node:child_process'
 import type { Readable } from 'node:stream'
+import { childEnv } from './child-env.js'
 import { parseImageInspect, type ImageInfo } from './info.js'
 
 // The runner's own Docker engine: the source of images to send.
 
 async function docker(args: string[]): Promise<exec.ExecOutput | undefined> {
   try {
-    return await exec.getExecOutput('docker', args, { silent: true, ignoreReturnCode: true })
+    return await exec.getExecOutput('docker', args, { silent: true, ignoreReturnCode: true, env: childEnv() })
   } catch {
     return undefined // no docker CLI on this runner
   }
@@ -37,7 +38,7 @@ export interface SaveStream {
 
 /** `docker save` as a stream: the archive is never held in memory or written to disk. */
 export function saveImage(ref: string, docker = 'docker'): SaveStream {
-  const child = spawn(docker, ['save', ref], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(docker, ['save', ref], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() })
   let stderr = ''
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
   const done = new Promise<void>((resolve, reject) => {

@@ -8,8 +8,11 @@ export interface PhaseTime {
 /** Runs each phase in its own log group and keeps how long it took, for the summary. */
 export class Phases {
   readonly times: PhaseTime[] = []
+  /** The phase under way, or the last one started: where an error that ends the run arose. */
+  current?: { name: string; title: string }
 
   async run<T>(name: string, title: string, body: () => Promise<T>): Promise<T> {
+    this.current = { name, title }
     const started = Date.now()
     try {
       return await core.group(title, body)

@@ -1,15 +1,18 @@
 import type { Release } from '../host/state.js'
 import { shortId } from '../image/info.js'
 import { mib, rate, seconds } from './format.js'
+import { code, codeBlock, text } from './markdown.js'
 import type { DeployReport, TransferReport } from './report.js'
 
 // The job summary is what a reviewer reads after approving: what went live and where, what
-// travelled, how long each phase took, and the exact input that undoes it.
+// travelled, how long each phase took, and the exact input that undoes it. Every value goes in
+// through markdown.ts: image names and IDs come from the host's own records, and a failure
+// quotes Docker's errors and the app's log lines.
 
 export function renderSummary(report: DeployReport): string {
-  const verb = report.rollback ? `rolled back to ${report.image}` : `is live`
+  const verb = report.rollback ? `rolled back to ${code(report.image)}` : `is live`
   return [
-    `## ${report.service} ${verb} on ${report.slot}`,
+    `## ${text(report.service)} ${verb} on ${text(report.slot)}`,
     '',
     releaseTable(report),
     '',
@@ -26,25 +29,25 @@ export function renderSummary(report: DeployReport): string {
 }
 
 export function renderFailure(message: string): string {
-  const quoted = message.split('\n').map((line) => `> ${line}`).join('\n')
+  const quoted = message.split(/\r?\n/).map((line) => `> ${text(line)}`).join('\n')
   return `## Deploy failed\n\n${quoted}\n`
 }
 
 function releaseTable(report: DeployReport): string {
-  const names = report.serverNames.length ? report.serverNames.join(', ') : 'any host name'
+  const names = report.serverNames.length ? text(report.serverNames.join(', ')) : 'any host name'
   const rows: [string, string][] = [
-    ['Host', `\`${report.target}\``],
-    ['Service', `${report.service} behind proxy port ${report.proxyPort} (${names}, network ${report.network})`],
-    ['Slot', `**${report.slot}**: container \`${report.container}\`, app port ${report.appPort}`],
-    ['Image', `\`${report.image}\``],
-    ['Image ID', `\`${report.imageId}\``],
-    ['Replaced', report.replaced ? describe(report.replaced) : 'nothing (first deploy)']
+    ['Host', code(report.target, true)],
+    ['Service', `${text(report.service)} behind proxy port ${report.proxyPort} (${names}, network ${text(report.network)})`],
+    ['Slot', `**${text(report.slot)}**: container ${code(report.container, true)}, app port ${report.appPort}`],
+    ['Image', code(report.image, true)],
+    ['Image ID', code(report.imageId, true)],
+    ['Replaced', report.replaced ? describe(report.replaced, true) : 'nothing (first deploy)']
   ]
   return ['| Release | |', '|---|---|', ...rows.map(([key, value]) => `| ${key} | ${value} |`)].join('\n')
 }
 
-function describe(release: Release): string {
-  return `${release.slot}: \`${release.image}\` (\`${shortId(release.imageId)}\`)`
+function describe(release: Release, table = false): string {
+  return `${text(release.slot)}: ${code(release.image, table)} (${code(shortId(release.imageId), table)})`
 }
 
 export function transferLine(transfer: TransferReport): string {
@@ -61,7 +64,7 @@ export function transferLine(transfer: TransferReport): string {
     default:
       return (
         `sent ${mib(transfer.sentBytes)} of ${size} (${transfer.skippedLayers} of ${transfer.totalLayers} layers already on the host) ` +
-        `in ${seconds(transfer.durationMs)}${speed(transfer)}, ${transfer.codec}.`
+        `in ${seconds(transfer.durationMs)}${speed(transfer)}, ${text(transfer.codec ?? '')}.`
       )
   }
 }
@@ -108,13 +111,8 @@ function rollbackSection(report: DeployReport): string {
   return [
     `**Roll back** to ${describe(report.previous)} by re-running with either input:`,
     '',
-    '```yaml',
-    `image: ${report.previous.image}`,
-    '```',
+    codeBlock('yaml', [`image: ${report.previous.image}`]),
     '',
-    '```yaml',
-    'rollback: true',
-    `service: ${report.service}`,
-    '```'
+    codeBlock('yaml', ['rollback: true', `service: ${report.service}`])
   ].join('\n')
 }

@@ -17,6 +17,7 @@ import type { Inputs } from '../inputs.js'
 import { logChanges, Phases } from '../report/phases.js'
 import type { DeployReport, TransferReport } from '../report/report.js'
 import { sendImage } from '../transfer/transfer.js'
+import { connectionLost } from '../ssh/lost.js'
 import { check, codecFor, surveyRequest, type Checked } from './check.js'
 
 export interface DeployDeps {
@@ -26,6 +27,8 @@ export interface DeployDeps {
   holder: string
   /** Aborted when the job is cancelled (SIGINT, SIGTERM). */
   signal?: AbortSignal
+  /** Where the run's phase times go; main.ts keeps it to name the phase of a crash. */
+  phases?: Phases
 }
 
 /** The run was cancelled; what it left behind is in the message. */
@@ -35,7 +38,7 @@ export class CancelledError extends Error {
 
 /** The blue-green sequence. Only the idle slot changes until the candidate has proven healthy. */
 export async function deploy(inputs: Inputs, deps: DeployDeps): Promise<DeployReport> {
-  const phases = new Phases()
+  const phases = deps.phases ?? new Phases()
   const host = await phases.run('connect', `Connect to ${inputs.host}:${inputs.port}`, () => deps.connect(inputs))
   try {
     // The lock's channel opens while the host is checked; the lock is taken only after.
@@ -67,6 +70,10 @@ export async function deploy(inputs: Inputs, deps: DeployDeps): Promise<DeployRe
       ahead?.stop()
       await lock.release()
     }
+  } catch (error) {
+    // Each step that waited on a lost connection fails in its own words; the run says what happened.
+    const lost = host.lost()
+    throw lost ? connectionLost(host.target, lost, phases.current) : error
   } finally {
     host.close()
   }

@@ -4,10 +4,12 @@ import type { Inputs } from '../inputs.js'
 import { Ssh } from './connection.js'
 import type { HostKeyCheck } from './verify.js'
 
+/** known-hosts, fingerprint, or both: given both, the host key must pass both (verify.ts). */
 export function hostKeyCheck(inputs: Inputs): HostKeyCheck {
   if (inputs.knownHosts.trim()) {
     const entries = entriesFor(parseKnownHosts(inputs.knownHosts), inputs.host, inputs.port)
-    return { kind: 'known-hosts', name: knownHostsName(inputs.host, inputs.port), entries }
+    const name = knownHostsName(inputs.host, inputs.port)
+    return { kind: 'known-hosts', name, entries, fingerprints: inputs.fingerprints }
   }
   if (inputs.fingerprints.length > 0) return { kind: 'fingerprint', fingerprints: inputs.fingerprints }
   return { kind: 'none' }

@@ -9,6 +9,9 @@ import { pipeline } from 'node:stream/promises'
 import { fingerprintOf } from './hostkey.js'
 import { verifyHostKey, type HostKeyCheck } from './verify.js'
 import { RemoteShell, SHELL_COMMAND, lineSplitter } from './remote-shell.js'
+import { KEEPALIVE_SECONDS, lossReason } from './lost.js'
+
+const KEEPALIVE_INTERVAL_MS = 10_000
 
 export interface SshOptions {
   host: string
@@ -77,6 +80,8 @@ export function checkPrivateKey(key: string, passphrase: string): void {
 /** One SSH connection, kept for the whole run; short steps share one remote shell on it. */
 export class Ssh {
   private shell?: Promise<RemoteShell>
+  private closing = false
+  private lostReason?: string
 
   private constructor(
     private readonly client: NodeSSH,
@@ -84,7 +89,34 @@ export class Ssh {
     private readonly socket: net.Socket,
     /** The fingerprint of the host key this connection accepted. */
     readonly hostKeyFingerprint: string
-  ) {}
+  ) {
+    this.watch()
+  }
+
+  /** Why the connection ended before close() was called, if it did. */
+  lost(): string | undefined {
+    return this.lostReason
+  }
+
+  /**
+   * ssh2 emits 'error' whenever the connection fails: a keepalive timeout after a minute without
+   * an answer, a reset socket. node-ssh listens only while it connects, and an 'error' nobody
+   * listens to ends the process; this listener lasts the whole run.
+   */
+  private watch(): void {
+    const connection = this.client.connection
+    connection?.on('error', (error: Error) => this.lose(lossReason(error)))
+    connection?.on('close', () => this.lose('the host closed the connection'))
+  }
+
+  private lose(reason: string): void {
+    if (this.closing || this.lostReason) return
+    this.lostReason = reason
+    core.debug(`The SSH connection to ${this.target} was lost: ${reason}`)
+    // After some errors ssh2 only ends the socket, and on a dead link that close waits for TCP to
+    // give up (many minutes). Destroyed, it closes now, with every channel: each step fails at once.
+    this.socket.destroy()
+  }
 
   static async connect(options: SshOptions): Promise<Ssh> {
     checkPrivateKey(options.key, options.passphrase)
@@ -109,8 +141,9 @@ export class Ssh {
         privateKey: options.key,
         passphrase: options.passphrase || undefined,
         readyTimeout: options.timeout * 1000,
-        keepaliveInterval: 10_000,
-        keepaliveCountMax: 6,
+        // A link silent for KEEPALIVE_SECONDS is taken for lost (lost.ts says so in its message).
+        keepaliveInterval: KEEPALIVE_INTERVAL_MS,
+        keepaliveCountMax: (KEEPALIVE_SECONDS * 1000) / KEEPALIVE_INTERVAL_MS,
         hostVerifier: verifier,
         algorithms: algorithms ? { serverHostKey: algorithms as never } : undefined
       })
@@ -173,6 +206,7 @@ export class Ssh {
   }
 
   close(): void {
+    this.closing = true
     void this.shell?.then((shell) => shell.close(), () => undefined)
     this.client.dispose()
   }

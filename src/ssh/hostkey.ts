@@ -15,6 +15,15 @@ export function fingerprintOf(keyBlob: Buffer): string {
   return 'SHA256:' + createHash('sha256').update(keyBlob).digest('base64').replace(/=+$/, '')
 }
 
+/**
+ * A fingerprint as given, in the form fingerprintOf() makes: some tools keep base64's `=` padding
+ * (`SHA256:...=`), and the prefix may come in another case. Anything else is left for validation.
+ */
+export function normalFingerprint(text: string): string {
+  const match = /^sha256:([A-Za-z0-9+/]+)={0,2}$/i.exec(text)
+  return match ? `SHA256:${match[1]}` : text
+}
+
 /** The algorithm name at the start of an SSH wire-format public key. */
 export function keyTypeOf(keyBlob: Buffer): string {
   if (keyBlob.length < 4) return 'unknown'

@@ -9,7 +9,8 @@ import {
 
 export type HostKeyCheck =
   | { kind: 'fingerprint'; fingerprints: string[] }
-  | { kind: 'known-hosts'; name: string; entries: KnownHost[] }
+  /** `fingerprints`, when given too: the key must also have one of them. */
+  | { kind: 'known-hosts'; name: string; entries: KnownHost[]; fingerprints?: string[] }
   | { kind: 'none' }
   /** A further connection to a host already verified: the key the first one accepted, quietly. */
   | { kind: 'same-key'; fingerprint: string }
@@ -28,7 +29,10 @@ interface SeenKey {
 
 /** Connects only to a host whose key passes `check`; with no check, warns and shows how to pin. */
 export async function verifyHostKey<T>(check: HostKeyCheck, connect: Connect<T>): Promise<T> {
-  if (check.kind === 'known-hosts') return connectKnownHosts(check.name, check.entries, connect)
+  if (check.kind === 'known-hosts') {
+    const pinned = (check.fingerprints ?? []).length > 0
+    return connectKnownHosts(check.name, pinnedEntries(check), connect, pinned)
+  }
   if (check.kind === 'fingerprint') return connectFingerprint(check.fingerprints, connect)
   if (check.kind === 'same-key') return connect((key) => fingerprintOf(key) === check.fingerprint)
   let seen: SeenKey | undefined
@@ -40,7 +44,29 @@ export async function verifyHostKey<T>(check: HostKeyCheck, connect: Connect<T>)
   return client
 }
 
-async function connectKnownHosts<T>(name: string, entries: KnownHost[], connect: Connect<T>): Promise<T> {
+/**
+ * With both known-hosts and fingerprint, the host key must pass both: only the trusted keys
+ * whose fingerprint is pinned stay. known_hosts lines hold whole keys, so when none is left the
+ * two inputs contradict each other, and that is refused before connecting.
+ */
+function pinnedEntries(check: Extract<HostKeyCheck, { kind: 'known-hosts' }>): KnownHost[] {
+  const { entries, fingerprints = [] } = check
+  const trusted = entries.filter((entry) => entry.marker === undefined)
+  if (fingerprints.length === 0 || trusted.length === 0) return entries
+  const pinned = trusted.filter((entry) => fingerprints.includes(fingerprintOf(entry.key)))
+  if (pinned.length === 0) {
+    const listed = trusted.map((entry) => `${fingerprintOf(entry.key)} (${entry.keyType})`).join(', ')
+    throw new HostKeyError(
+      `known-hosts and fingerprint disagree: known-hosts trusts ${listed} for ${check.name}, ` +
+        `none of which is the fingerprint ${fingerprints.join(' or ')}. With both inputs given, the host key ` +
+        'must match both. No command was run.'
+    )
+  }
+  return entries.filter((entry) => entry.marker !== undefined || pinned.includes(entry))
+}
+
+/** `pinned`: the entries were narrowed to the fingerprint input's keys. */
+async function connectKnownHosts<T>(name: string, entries: KnownHost[], connect: Connect<T>, pinned = false): Promise<T> {
   const trusted = entries.filter((entry) => entry.marker === undefined)
   const revoked = entries.filter((entry) => entry.marker === '@revoked')
   if (trusted.length === 0) {
@@ -55,13 +81,14 @@ async function connectKnownHosts<T>(name: string, entries: KnownHost[], connect:
   }
   try {
     const client = await connect(verifier, algorithms)
-    if (seen) core.info(`Host key ${seen.fingerprint} (${seen.type}) is listed in known-hosts for ${name}`)
+    const also = pinned ? ' and matches the fingerprint input' : ''
+    if (seen) core.info(`Host key ${seen.fingerprint} (${seen.type}) is listed in known-hosts for ${name}${also}`)
     return client
   } catch (error) {
     if (!seen) throw error
     throw new HostKeyError(
       `Host key verification failed for ${name}: the server presented ${seen.fingerprint} (${seen.type}), ` +
-        'which known-hosts does not trust. No command was run.'
+        `which known-hosts does not trust${pinned ? ' with a fingerprint of the fingerprint input' : ''}. No command was run.`
     )
   }
 }

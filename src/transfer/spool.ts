@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
 import { once } from 'node:events'
-import { PassThrough, Readable, type Transform } from 'node:stream'
+import { PassThrough, Readable, type Transform, type Writable } from 'node:stream'
 import { finished, pipeline } from 'node:stream/promises'
-import type { ExtractEvents, Header, Pack } from 'tar-stream'
+import type { ExtractEvents } from 'tar-stream'
 
 // The tar filter's disk and stream helpers: spooling an entry to a file while hashing what it
 // holds, and copying entries into the rewritten archive with backpressure.
@@ -43,6 +43,10 @@ export async function spoolAndHash(
 ): Promise<string | undefined> {
   const hash = createHash('sha256')
   const spooled = file === undefined ? undefined : createWriteStream(file)
+  // A spool file that fails (its folder is removed once the transfer ends early) ends the hash
+  // with that error: an 'error' event nobody listened to would end the process.
+  const spoolFailed = spooled && new Promise<never>((_resolve, reject) => spooled.on('error', reject))
+  spoolFailed?.catch(() => undefined)
   let unpacked: Promise<boolean> = Promise.resolve(true)
   if (unpack) {
     unpack.on('data', (chunk: Buffer) => hash.update(chunk))
@@ -52,11 +56,12 @@ export async function spoolAndHash(
   void unpacked.then((ok) => (readable = ok))
   for await (const chunk of chunks) {
     if (!unpack) hash.update(chunk)
-    await Promise.all([spooled && write(spooled, chunk), unpack && readable ? write(unpack, chunk, unpacked) : undefined])
+    const spooling = spooled && Promise.race([write(spooled, chunk, spoolFailed), spoolFailed])
+    await Promise.all([spooling, unpack && readable ? write(unpack, chunk, unpacked) : undefined])
   }
   spooled?.end()
   unpack?.end()
-  const [, ok] = await Promise.all([spooled && finished(spooled), unpacked])
+  const [, ok] = await Promise.all([spooled && Promise.race([finished(spooled), spoolFailed]), unpacked])
   return ok ? hash.digest('hex') : undefined
 }
 
@@ -73,13 +78,26 @@ async function write(stream: NodeJS.WritableStream, chunk: Buffer, until?: Promi
   await Promise.race(until ? [drained.catch(() => undefined), until] : [drained]).finally(() => waiting.abort())
 }
 
-export async function copyEntry(source: Readable, header: Header, output: Pack): Promise<void> {
+/**
+ * Copies `source` into `sink`, an entry of the rewritten archive, with backpressure. A sink that
+ * fails (the archive was destroyed) ends the copy with its error instead of leaving it waiting.
+ */
+export async function copyEntry(source: Readable, sink: Writable): Promise<void> {
   const entry = new PassThrough()
-  const written = new Promise<void>((resolve, reject) => entry.pipe(output.entry(header, (error) => (error ? reject(error) : resolve()))))
+  const written = new Promise<void>((resolve, reject) => {
+    sink.on('error', (error) => {
+      entry.destroy(error)
+      reject(error)
+    })
+    sink.on('close', resolve) // after an error, too late to matter: rejected first
+  })
+  written.catch(() => undefined) // the copy's pipeline reports the same error first
+  entry.pipe(sink)
   await pipeline(source, entry)
   await written
 }
 
-export function fileChunks(file: string): AsyncIterable<Buffer> {
-  return createReadStream(file) as AsyncIterable<Buffer>
+/** The file's chunks; the file is opened only once they are read, so an unread one cannot fail unheard. */
+export async function* fileChunks(file: string): AsyncGenerator<Buffer> {
+  yield* createReadStream(file) as AsyncIterable<Buffer>
 }

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Readable, type Transform } from 'node:stream'
+import { Readable, type Transform, type Writable } from 'node:stream'
 import { extract, pack, type Header } from 'tar-stream'
 import { unpackerFor } from './compression.js'
 import { chainIds } from './layers.js'
@@ -102,10 +102,22 @@ export function dropLayers(source: Readable, shared: Promise<SharedLayers>, spoo
   let manifestSeen = false
   let skip = new Set<string>()
   const fail = (error: Error): void => void output.destroy(error)
+  /**
+   * An entry of the rewritten archive. Once the output is destroyed (the host stopped reading:
+   * docker load ended, the connection broke) tar-stream throws here, and destroys the entry
+   * being written, which then emits an error: both go to fail() instead of crashing the process.
+   */
+  const entry = (header: Header, body?: Buffer, done: (error?: Error | null) => void = () => undefined): Writable => {
+    const sink = body === undefined ? output.entry(header, done) : output.entry(header, body, done)
+    sink.on('error', fail)
+    return sink as unknown as Writable
+  }
   const newFile = async (): Promise<string> => join(await (spoolFolder ??= mkdtemp(join(spoolDir, 'bluegreen-layers-'))), `${files++}`)
 
   input.on('entry', (header, body, next) => {
-    shared.then((layers) => route(layers, header, body, next), fail)
+    // A body piped into an entry the destroyed output took down goes down with it, erroring.
+    body.on('error', fail)
+    shared.then((layers) => route(layers, header, body, next)).catch(fail)
   })
   /** `whole`: the body was already read whole (a small blob that named no layers). */
   const route = (layers: SharedLayers, header: Header, body: EntryBody, next: () => void, whole = false): void => {
@@ -126,16 +138,16 @@ export function dropLayers(source: Readable, shared: Promise<SharedLayers>, spoo
       nameLegacyFolder(folder[1], diffIds, header, body, done)
     } else if (blob && !whole && !known && looking && diffIds && (header.size ?? 0) <= MANIFEST_MAX) {
       // Small blobs are JSON (config, manifest, index) or tiny layers: read whole, then routed.
-      readEntry(body).then((bytes) => routeSmallBlob(layers, diffIds, header, bytes, done), fail)
+      readEntry(body).then((bytes) => routeSmallBlob(layers, diffIds, header, bytes, done)).catch(fail)
     } else if ((blob && skip.has(`sha256:${blob[1]}`)) || (known && skip.has(known))) {
       dropped++
       body.on('end', done).resume()
     } else if (known) {
-      body.pipe(output.entry(header, done))
+      body.pipe(entry(header, undefined, done))
     } else if ((blob || (legacy && !layers.wholeLegacy)) && hunting) {
       spoolLayer(header, body, blob?.[1]).then(done, fail)
     } else {
-      body.pipe(output.entry(header, done))
+      body.pipe(entry(header, undefined, done))
     }
   }
   /**
@@ -147,7 +159,7 @@ export function dropLayers(source: Readable, shared: Promise<SharedLayers>, spoo
     if (!digests) return route(layers, header, Readable.from([bytes]) as unknown as EntryBody, done, true)
     digests.forEach((digest, index) => named.set(digest, diffIds[index]))
     manifestSeen = true
-    output.entry(header, bytes, (error) => (error ? fail(error) : releaseHeld().then(done, fail)))
+    entry(header, bytes, (error) => (error ? fail(error) : releaseHeld().then(done, fail)))
   }
   /**
    * Spools a layer entry while it hashes its diff ID, and copies it on unless that is one to
@@ -158,7 +170,7 @@ export function dropLayers(source: Readable, shared: Promise<SharedLayers>, spoo
     const { head, chunks } = await sniff(body)
     const unpack = unpackerFor(head)
     // Once the manifest has named every layer, an unnamed blob is none of them.
-    if (digest !== undefined && (!unpack || manifestSeen)) return copyEntry(Readable.from(chunks()), header, output)
+    if (digest !== undefined && (!unpack || manifestSeen)) return copyEntry(Readable.from(chunks()), entry(header))
     const file = await newFile()
     if (digest !== undefined && unpack && heldBytes + (header.size ?? 0) <= HOLD_MAX) {
       await spool(chunks(), file)
@@ -172,7 +184,7 @@ export function dropLayers(source: Readable, shared: Promise<SharedLayers>, spoo
   /** Leaves out or copies on a spooled entry, and frees its file. */
   const keepOrDrop = async (header: Header, file: string, diffId: string | undefined): Promise<void> => {
     if (diffId && skip.has(diffId)) dropped++
-    else await copyEntry(Readable.from(fileChunks(file)), header, output)
+    else await copyEntry(Readable.from(fileChunks(file)), entry(header))
     await rm(file, { force: true })
   }
   /** The held blobs, by the manifest's names, or (none came) by what they unpack to. */
@@ -188,14 +200,17 @@ export function dropLayers(source: Readable, shared: Promise<SharedLayers>, spoo
     readEntry(body).then((json) => {
       const index = legacyLayerIndex(json.toString(), (chains ??= chainIds(diffIds)))
       if (index !== undefined) named.set(folder, diffIds[index])
-      output.entry(header, json, done)
-    }, fail)
+      entry(header, json, done)
+    }).catch(fail)
   }
-  input.on('finish', () => void releaseHeld().then(() => output.finalize(), fail))
+  input.on('finish', () => void releaseHeld().then(() => output.finalize()).catch(fail))
   input.on('error', fail)
   source.on('error', fail)
   source.pipe(input)
-  const cleanUp = (): void => void spoolFolder?.then((dir) => rm(dir, { recursive: true, force: true }))
+  // A transfer that ended early may still be writing a spool file as the folder goes: retried,
+  // and a folder that stays anyway is not worth failing (or crashing) the run for.
+  const cleanUp = (): void =>
+    void spoolFolder?.then((dir) => rm(dir, { recursive: true, force: true, maxRetries: 5 })).catch(() => undefined)
   output.on('close', cleanUp)
   output.on('end', cleanUp)
   return { archive: output as unknown as Readable, dropped: () => dropped, keptWhole: () => keptWhole }

@@ -161,6 +161,9 @@ async function sendFrom(
   const stopProgress = startProgress({ read, sent, expectedBytes: image.sizeBytes }, deps.log)
   try {
     const result = await host.load(codec.codec, body, containerdStore)
+    // A load that ended early (or a connection that broke) leaves the rest of the archive unread:
+    // docker save would wait on its full pipe for ever.
+    if (result.code !== 0) save.stop()
     const saved = await save.done.then(() => undefined, (error: Error) => error.message)
     const counts = { sentBytes: sent.bytes, archiveBytes: read.bytes, skipped: filter.dropped() }
     if (filter.keptWhole()) {

@@ -1,0 +1,64 @@
+import type { RawInputs } from './inputs.js'
+
+// Every input has a maximum length, checked before anything else reads it: a runaway value (a
+// whole file pasted into `host`) is refused in one short line instead of travelling into DNS
+// lookups, regexes and error messages that would print it again. Messages give the length,
+// never the value: some inputs are secrets.
+
+const KiB = 1024
+
+/** Characters allowed per input, with why. */
+export const MAX_LENGTH: Record<string, number> = {
+  // DNS caps a full host name at 253 characters; an IPv6 literal in brackets is far shorter.
+  host: 253,
+  // Counts of seconds and ports: a few digits, with room for leading zeros.
+  port: 16,
+  timeout: 16,
+  'app-port': 16,
+  'health-timeout': 16,
+  'proxy-port': 16,
+  'drain-timeout': 16,
+  'lock-timeout': 16,
+  'websocket-timeout': 16,
+  'compression-level': 16,
+  // useradd and most Linux tools stop at 32.
+  username: 32,
+  // An OpenSSH RSA key of 16384 bits, the largest ssh-keygen makes, is about 12.7 KiB of text.
+  key: 16 * KiB,
+  // OpenSSH reads a passphrase into a 1 KiB buffer.
+  passphrase: KiB,
+  // A fingerprint is 50 characters; this leaves room for twenty of them.
+  fingerprint: KiB,
+  // A known_hosts line of a 16384-bit RSA key is under 3 KiB; room for every key of a host, hashed
+  // and plain, and many more.
+  'known-hosts': 64 * KiB,
+  // distribution/reference: a name of up to 255 characters, a tag of up to 128 and a sha256
+  // digest (71): 455 in all.
+  image: 512,
+  'proxy-image': 512,
+  // The service name becomes container names and DNS labels (validate.ts allows 50).
+  service: 64,
+  // Docker names are short; validate.ts allows 50.
+  network: 64,
+  // A URL path; 2 KiB is what browsers and proxies reliably pass.
+  'health-path': 2 * KiB,
+  // One nginx server_name line: a list of host names of up to 253 characters each.
+  'server-name': 8 * KiB,
+  // On Linux an environment variable (INPUT_ENV is one) holds at most 128 KiB (MAX_ARG_STRLEN),
+  // so this refuses nothing a Linux runner can hand over, while bounding the env file that
+  // travels in one remote step (as base64 on the remote shell's stdin).
+  env: 256 * KiB,
+  compression: 16,
+  // true or false, in any of YAML's spellings.
+  rollback: 16,
+  'access-log': 16
+}
+
+/** Throws a message naming the first input longer than its maximum, with both lengths. */
+export function checkLengths(raw: RawInputs): void {
+  for (const [name, value] of Object.entries(raw)) {
+    const max = MAX_LENGTH[name]
+    if (max === undefined || value.length <= max) continue
+    throw new Error(`${name}: ${value.length} characters, more than the ${max} allowed (value not shown)`)
+  }
+}
