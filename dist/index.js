@@ -61962,6 +61962,8 @@ const scripts_lib = {
     lockGuard: read(__nccwpck_require__.ab + "lib-lock-guard.sh"),
     network: read(__nccwpck_require__.ab + "lib-network.sh"),
     markers: read(__nccwpck_require__.ab + "lib-markers.sh"),
+    runtime: read(__nccwpck_require__.ab + "lib-runtime.sh"),
+    steps: read(__nccwpck_require__.ab + "lib-steps.sh"),
     preflight: read(__nccwpck_require__.ab + "lib-preflight.sh"),
     probeShell: read(__nccwpck_require__.ab + "lib-probe-shell.sh"),
     healthLoop: read(__nccwpck_require__.ab + "lib-health-loop.sh"),
@@ -61980,16 +61982,20 @@ function guarded(main, ...libs) {
 /** Scripts for the host's bash (Ssh.run), with the libraries they call. */
 const SCRIPTS = {
     survey: withLibs(read(__nccwpck_require__.ab + "survey.sh"), scripts_lib.docker, scripts_lib.preflight, scripts_lib.network, scripts_lib.markers),
-    lock: read(__nccwpck_require__.ab + "lock.sh"),
+    lock: withLibs(read(__nccwpck_require__.ab + "lock.sh"), scripts_lib.steps),
     hostLayers: read(__nccwpck_require__.ab + "host-layers.sh"),
     proxyServes: withLibs(read(__nccwpck_require__.ab + "proxy-serves.sh"), scripts_lib.docker),
-    load: guarded(read(__nccwpck_require__.ab + "load.sh")),
+    load: guarded(read(__nccwpck_require__.ab + "load.sh"), scripts_lib.steps),
     ensureProxy: guarded(read(__nccwpck_require__.ab + "ensure-proxy.sh"), scripts_lib.docker, scripts_lib.network, scripts_lib.markers, scripts_lib.proxyLock),
     allocate: guarded(read(__nccwpck_require__.ab + "allocate.sh"), scripts_lib.docker, scripts_lib.network, scripts_lib.proxyLock),
     writeRoute: guarded(read(__nccwpck_require__.ab + "write-route.sh"), scripts_lib.docker, scripts_lib.markers, scripts_lib.proxyLock),
     removeRoute: guarded(read(__nccwpck_require__.ab + "remove-route.sh"), scripts_lib.docker, scripts_lib.markers, scripts_lib.proxyLock),
-    launch: guarded(read(__nccwpck_require__.ab + "launch.sh"), scripts_lib.docker, scripts_lib.probeShell, scripts_lib.startCandidate, scripts_lib.healthLoop, scripts_lib.markers, scripts_lib.proxyLock, scripts_lib.switchLive),
-    cancel: guarded(read(__nccwpck_require__.ab + "cancel.sh")),
+    launch: guarded(read(__nccwpck_require__.ab + "launch.sh"), scripts_lib.steps, scripts_lib.docker, scripts_lib.runtime, scripts_lib.probeShell, scripts_lib.startCandidate, scripts_lib.healthLoop, scripts_lib.markers, scripts_lib.proxyLock, scripts_lib.switchLive),
+    switch: guarded(read(__nccwpck_require__.ab + "switch.sh"), scripts_lib.docker, scripts_lib.runtime, scripts_lib.probeShell, scripts_lib.markers, scripts_lib.proxyLock, scripts_lib.switchLive),
+    release: guarded(read(__nccwpck_require__.ab + "release.sh"), scripts_lib.steps, scripts_lib.docker, scripts_lib.runtime),
+    workers: guarded(read(__nccwpck_require__.ab + "workers.sh"), scripts_lib.steps, scripts_lib.docker, scripts_lib.runtime),
+    stopContainers: guarded(read(__nccwpck_require__.ab + "stop-containers.sh"), scripts_lib.docker),
+    cancel: guarded(read(__nccwpck_require__.ab + "cancel.sh"), scripts_lib.steps),
     removeContainer: guarded(read(__nccwpck_require__.ab + "remove-container.sh"), scripts_lib.docker),
     retire: guarded(read(__nccwpck_require__.ab + "retire.sh"), scripts_lib.docker),
     tagImage: guarded('dk tag "$1" "$2"\n', scripts_lib.docker),
@@ -62397,9 +62403,11 @@ async function proxyServes(ssh, spec, route, healthPath) {
 function envFileText(env) {
     return env.map((entry) => `${entry.name}=${entry.value}\n`).join('');
 }
-/** Removes a container of this run's; a lost lock throws instead (another deploy may own that name now). */
-async function removeContainer(run, name) {
-    await run(SCRIPTS.removeContainer, [name]);
+/** Removes containers of this run's; a lost lock throws instead (another deploy may own those names now). */
+async function removeContainers(run, names) {
+    const result = await run(SCRIPTS.removeContainer, names);
+    if (result.code !== 0)
+        throw new Error(result.stderr.trim() || `exit ${result.code}`);
 }
 
 ;// CONCATENATED MODULE: ./src/host/launch.ts
@@ -62448,8 +62456,22 @@ function launchArgs(spec, health, sw) {
     return [
         spec.name, spec.network, spec.service, spec.slot, spec.image, spec.imageId, spec.address ?? '', proxyName(spec.network),
         url, String(health.timeoutSeconds), PROBE_SCRIPT, proxyDir(spec.network), JSON.stringify(sw.route),
-        verify.BG_VERIFY, verify.BG_VERIFY_URL, verify.BG_HOST, verify.BG_SLOT
+        verify.BG_VERIFY, verify.BG_VERIFY_URL, verify.BG_HOST, verify.BG_SLOT,
+        (spec.runFlags ?? []).join('\n'), (spec.command ?? []).join('\n'), sw.hold ? 'hold' : 'switch'
     ];
+}
+/**
+ * The switch as a step of its own (scripts/switch.sh), after a held launch: the candidate and
+ * `also` (its workers) get their restart policy as the proxy moves to it.
+ */
+async function switchSlot(run, spec, sw, healthPath, also) {
+    const verify = verifyEnv(sw.route, healthPath);
+    const output = [];
+    const result = await run(SCRIPTS.switch, [
+        spec.name, spec.service, spec.slot, proxyName(spec.network), PROBE_SCRIPT, proxyDir(spec.network), JSON.stringify(sw.route),
+        verify.BG_VERIFY, verify.BG_VERIFY_URL, verify.BG_HOST, verify.BG_SLOT, also.join('\n')
+    ], { onLine: (line) => output.push(line) });
+    return switchOutcome(result.code, output, sw.route, (detail) => lostLock(spec.service, detail));
 }
 /** A moment in the step's output that can be awaited, and asked about once it has passed. */
 class Mark {
@@ -62601,6 +62623,42 @@ function heldLock(service, generation, stdin, ended) {
             stdin.end();
             await ended.catch(() => undefined);
         }
+    };
+}
+
+;// CONCATENATED MODULE: ./src/host/release.ts
+
+
+const TAIL_LINES = 20;
+/** Runs it to the end, handing each output line to `onOutput` as it comes. */
+async function runRelease(run, spec, env, onOutput) {
+    const tail = [];
+    let startError;
+    const args = [
+        spec.name, spec.network, spec.service, spec.image, spec.imageId, String(spec.timeoutSeconds),
+        spec.runFlags.join('\n'), spec.command.join('\n')
+    ];
+    const result = await run(SCRIPTS.release, args, {
+        stdin: envFileText(env),
+        onLine: (line) => {
+            if (line.startsWith('OUT ')) {
+                onOutput(line.slice(4));
+                tail.push(line.slice(4));
+                if (tail.length > TAIL_LINES)
+                    tail.shift();
+            }
+            else if (line.startsWith('FAIL ')) {
+                startError = line.slice(5).trim();
+            }
+        }
+    });
+    const exit = /^EXIT (\d+)$/m.exec(result.stdout);
+    return {
+        exitCode: exit ? Number(exit[1]) : undefined,
+        timedOut: /^TIMEOUT /m.test(result.stdout),
+        cancelled: /^CANCELLED$/m.test(result.stdout),
+        startError: startError ?? (exit || result.code === 0 ? undefined : result.stderr.trim() || undefined),
+        tail
     };
 }
 
@@ -62899,7 +62957,44 @@ function splitSections(stdout) {
     return sections;
 }
 
+;// CONCATENATED MODULE: ./src/host/workers.ts
+
+
+/** The containers of `workers` (name, command, count) in `slot`. */
+function workerContainers(service, slot, workers) {
+    return workers.flatMap((worker) => Array.from({ length: worker.count }, (_, i) => ({
+        container: `${service}-${slot}-${worker.name}${worker.count > 1 ? `-${i + 1}` : ''}`,
+        worker: worker.name,
+        command: worker.command
+    })));
+}
+async function startWorkers(run, spec, workers, env, onLine) {
+    const args = [
+        spec.network, spec.service, spec.slot, spec.image, spec.imageId, String(spec.settleSeconds), spec.runFlags.join('\n'),
+        ...workers.flatMap((worker) => [worker.container, worker.worker, worker.command.join('\n')])
+    ];
+    const logs = [];
+    const result = await run(SCRIPTS.workers, args, {
+        stdin: envFileText(env),
+        onLine: (line) => (line.startsWith('LOG ') ? logs.push(line.slice(4)) : onLine(line))
+    });
+    if (result.code === 0)
+        return { ok: true };
+    const failed = /^FAIL (\S+) (.*)$/m.exec(result.stdout);
+    return failed
+        ? { ok: false, container: failed[1], reason: failed[2], logs }
+        : { ok: false, container: '', reason: result.stderr.trim() || `exit ${result.code}`, logs };
+}
+/** Stops containers with SIGTERM and their stop timeout (bounded by `limitSeconds`), then removes them. */
+async function stopContainers(run, names, limitSeconds) {
+    if (names.length === 0)
+        return;
+    await run(SCRIPTS.stopContainers, [String(limitSeconds), ...names]);
+}
+
 ;// CONCATENATED MODULE: ./src/host/index.ts
+
+
 
 
 
@@ -62961,7 +63056,11 @@ function sshHost(ssh, lockConnection) {
             if (guard)
                 await ssh.exec(bashCommand(SCRIPTS.cancel, [guard.dir, String(guard.generation)]));
         },
-        removeContainer: (name) => removeContainer(run, name),
+        switchSlot: (spec, sw, healthPath, also) => switchSlot(run, spec, sw, healthPath, also),
+        runRelease: (spec, env, onOutput) => runRelease(run, spec, env, onOutput),
+        startWorkers: (spec, workers, env, onLine) => startWorkers(run, spec, workers, env, onLine),
+        stopContainers: (names, limitSeconds) => stopContainers(run, names, limitSeconds),
+        removeContainers: (names) => removeContainers(run, names),
         proxyServes: (proxy, route, healthPath) => proxyServes(ssh, proxy, route, healthPath),
         retire: (spec, onWait) => retireContainer(run, spec, onWait),
         writeState: (state) => writeState(run, state),
@@ -64289,14 +64388,24 @@ class LockedDeploy {
         const cancelled = error instanceof CancelledError || this.deps.signal?.aborted;
         const cleanup = [];
         if (this.candidate) {
-            await this.host.removeContainer(this.candidate.container).then(() => cleanup.push(`the candidate ${this.candidate.container} was removed`), (failure) => cleanup.push(`the candidate ${this.candidate.container} could not be removed (${failure.message}); the next deploy removes it`));
+            await this.host.removeContainers([this.candidate.container]).then(() => cleanup.push(`the candidate ${this.candidate.container} was removed`), (failure) => cleanup.push(`the candidate ${this.candidate.container} could not be removed (${failure.message}); the next deploy removes it`));
         }
         if (this.wroteRoute && !this.situation?.live)
             await this.host.removeRoute(this.inputs.network, this.inputs.service).catch(() => undefined);
+        if (cancelled)
+            return new CancelledError(`Cancelled before the switch: ${this.untouched()}${cleanup.length ? `; ${cleanup.join('; ')}` : ''}.`);
         const serving = this.situation ? await this.whatServes() : 'nothing on the host changed';
-        const what = cancelled ? 'Cancelled before the switch' : error.message;
-        const message = `${what}\n${serving}${cleanup.length ? `; ${cleanup.join('; ')}` : ''}.`;
-        return cancelled ? new CancelledError(message) : new Error(message);
+        return new Error(`${error.message}\n${serving}${cleanup.length ? `; ${cleanup.join('; ')}` : ''}.`);
+    }
+    /**
+     * A cancel leaves no time to ask the proxy (GitHub kills the run 10 s after it), and the
+     * symlink was never moved: what was live still is.
+     */
+    untouched() {
+        const live = this.situation?.live;
+        if (!live)
+            return `nothing of ${this.inputs.service} was live, and the proxy was not changed`;
+        return `the proxy was not switched, ${live.container} (${live.image}) still serves on port ${this.inputs.proxyPort}`;
     }
     /** What the proxy serves for this service after a failure, asked of the proxy. */
     async whatServes() {

@@ -4,9 +4,9 @@
 # reload, so no client connection is closed. The slot's record is written first, then the symlink
 # moves, then nginx is asked through its own port until the new slot answers; anything else puts
 # the symlink back. The candidate gets its restart policy as it goes live, side by side (it
-# started with none, so a crash at boot stayed a crash). Needs $dir (the proxy's folder),
-# $service, $slot, $name, $proxy, $routejson, lib-lock-guard.sh, lib-docker.sh, lib-markers.sh and
-# lib-proxy-lock.sh.
+# started with none, so a crash at boot stayed a crash), and so do its workers ($also, one name
+# per line). Needs $dir (the proxy's folder), $service, $slot, $name, $proxy, $routejson,
+# lib-lock-guard.sh, lib-docker.sh, lib-runtime.sh, lib-markers.sh and lib-proxy-lock.sh.
 verify_through_proxy() {
   local code=0
   # shellcheck disable=SC2016 # expanded by the shell in the proxy, from its environment
@@ -17,12 +17,13 @@ verify_through_proxy() {
   return "$code"
 }
 switch_live() {
-  local code=0 before policy policy_err
+  local code=0 before policy policy_err policied
   hold_lock
   proxy_lock
   ensure_markers
   policy_err=$(mktemp)
-  dk update --restart unless-stopped "$name" >/dev/null 2>"$policy_err" &
+  mapfile -t policied < <(lines "$also")
+  dk update --restart unless-stopped "$name" ${policied[@]+"${policied[@]}"} >/dev/null 2>"$policy_err" &
   policy=$!
   printf '%s\n' "$routejson" >"$dir/routes/$service.$slot.json.next"
   mv -f "$dir/routes/$service.$slot.json.next" "$dir/routes/$service.$slot.json"

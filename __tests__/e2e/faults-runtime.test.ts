@@ -81,7 +81,7 @@ async function dropFrom(ports: number[]): Promise<() => Promise<void>> {
 
 /** docker load processes of the deploy user on the host (the same kernel as this test). */
 async function hostLoads(): Promise<string> {
-  return (await runCommand('pgrep', ['-u', info.users.deploy, '-a', '-f', 'docker load'])).stdout.trim()
+  return (await runCommand('pgrep', ['-u', info.users.deploy, '-a', '-f', '^docker load'])).stdout.trim()
 }
 
 beforeAll(async () => {
@@ -232,16 +232,16 @@ describe('what happens when', () => {
     }
   }, 120_000)
 
-  test('the run is cancelled (SIGINT) during the health check → it removes its candidate within 7 s; the live slot serves', async () => {
+  test('the run is cancelled (SIGINT) during the health check → it removes its candidate within 4 s; the live slot serves', async () => {
     expectOk(await runAction(inputs('r-cancel', images['1'].ref)))
     const run = startAction(inputs('r-cancel', images['2'].ref, { 'health-path': '/cgi-bin/slow?5' }))
     await logShows(run, '::group::Health-check')
     const cancelled = Date.now()
     run.child.kill('SIGINT')
     const result = await run.done
-    expect(Date.now() - cancelled).toBeLessThan(7_000) // GitHub sends SIGTERM after 7.5 s
+    expect(Date.now() - cancelled).toBeLessThan(4_000) // GitHub sends SIGTERM after 7.5 s, SIGKILL 2.5 s later
     expect(result.code).toBe(1)
-    expect(result.stdout).toMatch(/::error::Cancelled before the switch%0AThe host is as before: r-cancel-blue \(e2e-runtime\/app:1\) still serves on port \d+; the candidate r-cancel-green was removed/)
+    expect(result.stdout).toContain(`::error::Cancelled before the switch: the proxy was not switched, r-cancel-blue (e2e-runtime/app:1) still serves on port ${PORT}; the candidate r-cancel-green was removed.`)
     expect((await serviceContainers('r-cancel')).map((c) => c.name)).toEqual(['r-cancel-blue'])
     expect(await serves('r-cancel')).toBe('200 version=runtime-1')
   }, 90_000)

@@ -197,10 +197,47 @@ export class FakeHost implements Host {
     return { status: restarted ? 'exited' : 'running', restarted, answer, said: `STATUS ${answer.status} SLOT ${live?.slot ?? 'none'}` }
   }
 
-  async removeContainer(name: string) {
+  async removeContainers(names: string[]) {
     this.guard('remove')
-    this.calls.push(`remove ${name}`)
-    this.containers.delete(name)
+    for (const name of names) {
+      this.calls.push(`remove ${name}`)
+      this.containers.delete(name)
+    }
+  }
+
+  /** What the release command prints and exits with; undefined exit: it timed out. */
+  release: { output: string[]; exitCode?: number } = { output: ['migrated'], exitCode: 0 }
+
+  async runRelease(spec: { name: string }, _env: unknown, onOutput: (line: string) => void) {
+    this.guard('release')
+    this.calls.push(`release ${spec.name}`)
+    this.release.output.forEach(onOutput)
+    const { exitCode } = this.release
+    return { exitCode, timedOut: exitCode === undefined, cancelled: false, tail: this.release.output }
+  }
+
+  /** The worker container that exits during its settle window, if any. */
+  crashingWorker?: string
+
+  async startWorkers(spec: { slot: string; image: string; imageId: string }, workers: { container: string }[]) {
+    this.guard('workers')
+    this.calls.push(`workers ${workers.map((worker) => worker.container).join(' ')}`)
+    for (const worker of workers) {
+      this.containers.set(worker.container, { name: worker.container, state: 'running', slot: spec.slot, image: spec.image, imageId: spec.imageId })
+    }
+    if (this.crashingWorker) return { ok: false as const, container: this.crashingWorker, reason: 'exited (status exited, exit code 4)', logs: ['no queue'] }
+    return { ok: true as const }
+  }
+
+  async switchSlot(spec: { name: string }, sw: SwitchSpec, _healthPath: string, also: string[]) {
+    this.calls.push(`policy ${[spec.name, ...also].join(' ')}`)
+    return this.switchRoute(sw.route)
+  }
+
+  async stopContainers(names: string[]) {
+    this.guard('stop')
+    this.calls.push(`stop ${names.join(' ')}`)
+    for (const name of names) this.containers.delete(name)
   }
 
   /** What the launch step's switch does once the candidate is healthy. */

@@ -6,18 +6,20 @@ import type { Codec } from '../transfer/compression.js'
 import { guardedRunner, type LockGuard } from './guard.js'
 import type { HealthSpec } from './health.js'
 import { hostLayers, inspectHostImage, loadCommand, loadImage, pruneImages, tagImage, verifyHostImage, type HostLayers, type Verified } from './images.js'
-import { launchCandidate, type Launch, type SwitchSpec } from './launch.js'
+import { launchCandidate, switchSlot, type Launch, type SwitchSpec } from './launch.js'
 import { openLock, type LockOptions, type PendingLock } from './lock.js'
 import type { Route } from './nginx-config.js'
 import { serviceDir, type Slot } from './paths.js'
 import type { HostFacts } from './preflight.js'
-import { ensureProxy, proxyServes, type ProxyServes, type ProxySpec } from './proxy.js'
+import { ensureProxy, proxyServes, type ProxyServes, type ProxySpec, type SwitchResult } from './proxy.js'
+import { runRelease, type ReleaseResult, type ReleaseSpec } from './release.js'
 import { retireContainer, type RetireResult, type RetireSpec } from './retire.js'
 import { allocateAddresses, removeRoute, writeRoute } from './route.js'
 import { SCRIPTS } from './scripts.js'
-import { removeContainer, type CandidateSpec } from './slots.js'
+import { removeContainers, type CandidateSpec } from './slots.js'
 import { writeState, type ServiceState } from './state.js'
 import { survey, type Survey, type SurveyRequest } from './survey.js'
+import { startWorkers, stopContainers, type WorkerContainer, type WorkersStarted, type WorkerSpec } from './workers.js'
 
 /**
  * Every remote step the deploy takes, so the sequence can run against a fake host in tests. The
@@ -45,9 +47,17 @@ export interface Host {
   removeRoute(network: string, service: string): Promise<void>
   /** Starts the candidate in the idle slot, health-checks it and, healthy, routes the proxy to it (one remote step). */
   launchCandidate(spec: CandidateSpec, env: EnvVar[], health: HealthSpec, sw: SwitchSpec): Launch
-  /** Tells a launch step under way to stop at its next health attempt (the run was cancelled). */
+  /** Switches to a candidate whose launch held after its health check (switchSlot in launch.ts). */
+  switchSlot(spec: CandidateSpec, sw: SwitchSpec, healthPath: string, also: string[]): Promise<SwitchResult>
+  /** The release command in a one-off container of the candidate image, before the candidate starts. */
+  runRelease(spec: ReleaseSpec, env: EnvVar[], onOutput: (line: string) => void): Promise<ReleaseResult>
+  /** Starts the candidate's workers and waits out their settle window. */
+  startWorkers(spec: WorkerSpec, workers: WorkerContainer[], env: EnvVar[], onLine: (line: string) => void): Promise<WorkersStarted>
+  /** Stops (SIGTERM, stop timeout) and removes containers: the old slot's workers. */
+  stopContainers(names: string[], limitSeconds: number): Promise<void>
+  /** Tells a launch or release step under way to stop (the run was cancelled). */
   cancel(): Promise<void>
-  removeContainer(name: string): Promise<void>
+  removeContainers(names: string[]): Promise<void>
   /** After a failure: the proxy running again if it stopped, and what it serves. */
   proxyServes(proxy: Pick<ProxySpec, 'network' | 'port'>, route: Pick<Route, 'serverNames'>, healthPath: string): Promise<ProxyServes>
   retire(spec: RetireSpec, onWait: (open: number) => void): Promise<RetireResult>
@@ -105,7 +115,11 @@ export function sshHost(ssh: Ssh, lockConnection: () => Promise<Ssh>): Host {
       // The shell is busy with the launch step: a channel of its own.
       if (guard) await ssh.exec(bashCommand(SCRIPTS.cancel, [guard.dir, String(guard.generation)]))
     },
-    removeContainer: (name) => removeContainer(run, name),
+    switchSlot: (spec, sw, healthPath, also) => switchSlot(run, spec, sw, healthPath, also),
+    runRelease: (spec, env, onOutput) => runRelease(run, spec, env, onOutput),
+    startWorkers: (spec, workers, env, onLine) => startWorkers(run, spec, workers, env, onLine),
+    stopContainers: (names, limitSeconds) => stopContainers(run, names, limitSeconds),
+    removeContainers: (names) => removeContainers(run, names),
     proxyServes: (proxy, route, healthPath) => proxyServes(ssh, proxy, route, healthPath),
     retire: (spec, onWait) => retireContainer(run, spec, onWait),
     writeState: (state) => writeState(run, state),

@@ -20,6 +20,8 @@ export interface Launch {
 /** Where a healthy candidate is switched to: its route, recorded on the host as it goes live. */
 export interface SwitchSpec {
   route: Route
+  /** Healthy, the candidate waits (the workers start first) and switchSlot() switches. */
+  hold?: boolean
 }
 
 
@@ -61,8 +63,27 @@ function launchArgs(spec: CandidateSpec, health: HealthSpec, sw: SwitchSpec): st
   return [
     spec.name, spec.network, spec.service, spec.slot, spec.image, spec.imageId, spec.address ?? '', proxyName(spec.network),
     url, String(health.timeoutSeconds), PROBE_SCRIPT, proxyDir(spec.network), JSON.stringify(sw.route),
-    verify.BG_VERIFY, verify.BG_VERIFY_URL, verify.BG_HOST, verify.BG_SLOT
+    verify.BG_VERIFY, verify.BG_VERIFY_URL, verify.BG_HOST, verify.BG_SLOT,
+    (spec.runFlags ?? []).join('\n'), (spec.command ?? []).join('\n'), sw.hold ? 'hold' : 'switch'
   ]
+}
+
+/**
+ * The switch as a step of its own (scripts/switch.sh), after a held launch: the candidate and
+ * `also` (its workers) get their restart policy as the proxy moves to it.
+ */
+export async function switchSlot(run: Runner, spec: CandidateSpec, sw: SwitchSpec, healthPath: string, also: string[]): Promise<SwitchResult> {
+  const verify = verifyEnv(sw.route, healthPath)
+  const output: string[] = []
+  const result = await run(
+    SCRIPTS.switch,
+    [
+      spec.name, spec.service, spec.slot, proxyName(spec.network), PROBE_SCRIPT, proxyDir(spec.network), JSON.stringify(sw.route),
+      verify.BG_VERIFY, verify.BG_VERIFY_URL, verify.BG_HOST, verify.BG_SLOT, also.join('\n')
+    ],
+    { onLine: (line) => output.push(line) }
+  )
+  return switchOutcome(result.code, output, sw.route, (detail) => lostLock(spec.service, detail))
 }
 
 /** A moment in the step's output that can be awaited, and asked about once it has passed. */

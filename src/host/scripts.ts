@@ -13,6 +13,8 @@ const lib = {
   lockGuard: read(new URL('./scripts/lib-lock-guard.sh', import.meta.url)),
   network: read(new URL('./scripts/lib-network.sh', import.meta.url)),
   markers: read(new URL('./scripts/lib-markers.sh', import.meta.url)),
+  runtime: read(new URL('./scripts/lib-runtime.sh', import.meta.url)),
+  steps: read(new URL('./scripts/lib-steps.sh', import.meta.url)),
   preflight: read(new URL('./scripts/lib-preflight.sh', import.meta.url)),
   probeShell: read(new URL('./scripts/lib-probe-shell.sh', import.meta.url)),
   healthLoop: read(new URL('./scripts/lib-health-loop.sh', import.meta.url)),
@@ -34,19 +36,26 @@ function guarded(main: string, ...libs: string[]): string {
 /** Scripts for the host's bash (Ssh.run), with the libraries they call. */
 export const SCRIPTS = {
   survey: withLibs(read(new URL('./scripts/survey.sh', import.meta.url)), lib.docker, lib.preflight, lib.network, lib.markers),
-  lock: read(new URL('./scripts/lock.sh', import.meta.url)),
+  lock: withLibs(read(new URL('./scripts/lock.sh', import.meta.url)), lib.steps),
   hostLayers: read(new URL('./scripts/host-layers.sh', import.meta.url)),
   proxyServes: withLibs(read(new URL('./scripts/proxy-serves.sh', import.meta.url)), lib.docker),
-  load: guarded(read(new URL('./scripts/load.sh', import.meta.url))),
+  load: guarded(read(new URL('./scripts/load.sh', import.meta.url)), lib.steps),
   ensureProxy: guarded(read(new URL('./scripts/ensure-proxy.sh', import.meta.url)), lib.docker, lib.network, lib.markers, lib.proxyLock),
   allocate: guarded(read(new URL('./scripts/allocate.sh', import.meta.url)), lib.docker, lib.network, lib.proxyLock),
   writeRoute: guarded(read(new URL('./scripts/write-route.sh', import.meta.url)), lib.docker, lib.markers, lib.proxyLock),
   removeRoute: guarded(read(new URL('./scripts/remove-route.sh', import.meta.url)), lib.docker, lib.markers, lib.proxyLock),
   launch: guarded(
     read(new URL('./scripts/launch.sh', import.meta.url)),
-    lib.docker, lib.probeShell, lib.startCandidate, lib.healthLoop, lib.markers, lib.proxyLock, lib.switchLive
+    lib.steps, lib.docker, lib.runtime, lib.probeShell, lib.startCandidate, lib.healthLoop, lib.markers, lib.proxyLock, lib.switchLive
   ),
-  cancel: guarded(read(new URL('./scripts/cancel.sh', import.meta.url))),
+  switch: guarded(
+    read(new URL('./scripts/switch.sh', import.meta.url)),
+    lib.docker, lib.runtime, lib.probeShell, lib.markers, lib.proxyLock, lib.switchLive
+  ),
+  release: guarded(read(new URL('./scripts/release.sh', import.meta.url)), lib.steps, lib.docker, lib.runtime),
+  workers: guarded(read(new URL('./scripts/workers.sh', import.meta.url)), lib.steps, lib.docker, lib.runtime),
+  stopContainers: guarded(read(new URL('./scripts/stop-containers.sh', import.meta.url)), lib.docker),
+  cancel: guarded(read(new URL('./scripts/cancel.sh', import.meta.url)), lib.steps),
   removeContainer: guarded(read(new URL('./scripts/remove-container.sh', import.meta.url)), lib.docker),
   retire: guarded(read(new URL('./scripts/retire.sh', import.meta.url)), lib.docker),
   tagImage: guarded('dk tag "$1" "$2"\n', lib.docker),

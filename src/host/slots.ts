@@ -12,6 +12,10 @@ export interface CandidateSpec {
   imageId: string
   /** Its pinned address on the network, when the network has them. */
   address?: string
+  /** docker run flags of the app's runtime (volumes, user, limits, labels, options). */
+  runFlags?: string[]
+  /** Words after the image: the command instead of the image's CMD. */
+  command?: string[]
 }
 
 /** `docker run --env-file` lines; they travel on stdin only. */
@@ -19,7 +23,8 @@ export function envFileText(env: EnvVar[]): string {
   return env.map((entry) => `${entry.name}=${entry.value}\n`).join('')
 }
 
-/** Removes a container of this run's; a lost lock throws instead (another deploy may own that name now). */
-export async function removeContainer(run: Runner, name: string): Promise<void> {
-  await run(SCRIPTS.removeContainer, [name])
+/** Removes containers of this run's; a lost lock throws instead (another deploy may own those names now). */
+export async function removeContainers(run: Runner, names: string[]): Promise<void> {
+  const result = await run(SCRIPTS.removeContainer, names)
+  if (result.code !== 0) throw new Error(result.stderr.trim() || `exit ${result.code}`)
 }

@@ -285,16 +285,25 @@ class LockedDeploy {
     const cancelled = error instanceof CancelledError || this.deps.signal?.aborted
     const cleanup: string[] = []
     if (this.candidate) {
-      await this.host.removeContainer(this.candidate.container).then(
+      await this.host.removeContainers([this.candidate.container]).then(
         () => cleanup.push(`the candidate ${this.candidate.container} was removed`),
         (failure: Error) => cleanup.push(`the candidate ${this.candidate.container} could not be removed (${failure.message}); the next deploy removes it`)
       )
     }
     if (this.wroteRoute && !this.situation?.live) await this.host.removeRoute(this.inputs.network, this.inputs.service).catch(() => undefined)
+    if (cancelled) return new CancelledError(`Cancelled before the switch: ${this.untouched()}${cleanup.length ? `; ${cleanup.join('; ')}` : ''}.`)
     const serving = this.situation ? await this.whatServes() : 'nothing on the host changed'
-    const what = cancelled ? 'Cancelled before the switch' : error.message
-    const message = `${what}\n${serving}${cleanup.length ? `; ${cleanup.join('; ')}` : ''}.`
-    return cancelled ? new CancelledError(message) : new Error(message)
+    return new Error(`${error.message}\n${serving}${cleanup.length ? `; ${cleanup.join('; ')}` : ''}.`)
+  }
+
+  /**
+   * A cancel leaves no time to ask the proxy (GitHub kills the run 10 s after it), and the
+   * symlink was never moved: what was live still is.
+   */
+  private untouched(): string {
+    const live = this.situation?.live
+    if (!live) return `nothing of ${this.inputs.service} was live, and the proxy was not changed`
+    return `the proxy was not switched, ${live.container} (${live.image}) still serves on port ${this.inputs.proxyPort}`
   }
 
   /** What the proxy serves for this service after a failure, asked of the proxy. */

@@ -41,6 +41,7 @@ probe_read() {
   line="no answer from the probe shell in $proxy"
   out=$(shell_read "${1:-8}") || rc=$?
   if [ "$rc" != 255 ]; then
+    # shellcheck disable=SC2034 # $line is the health loop's
     if [ -n "$out" ]; then line=${out##*$'\n'}; fi
     return 0
   fi

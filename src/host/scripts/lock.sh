@@ -5,8 +5,8 @@
 # line, not a new session; without "go" (checks failed) it exits having touched nothing. Once
 # locked it reads heartbeats. The runner ends it by closing the channel (EOF). After $grace
 # seconds without a heartbeat the runner is lost (paused, cut off without a FIN): the lock goes,
-# and so do the run's remote processes that would otherwise live on (a docker load reading a dead
-# stream stayed for 45 minutes), listed in run.<generation>.pids.
+# and so do the run's remote steps that would otherwise live on (a docker load reading a dead
+# stream stayed for 45 minutes): lib-steps.sh, included before this.
 dir=$1 timeout=$2 holder=$3 grace=$4
 IFS= read -r go || exit 0
 [ "$go" = go ] || exit 0
@@ -26,16 +26,11 @@ fi
 printf '%s\n' "$holder" > "$dir/lock.holder"
 generation=$(( $(cat "$dir/lock.generation" 2>/dev/null || echo 0) + 1 ))
 echo "$generation" > "$dir/lock.generation"
-rm -f "$dir"/run.*.pids "$dir"/cancel.*
+rm -f "$dir"/run.*.pid "$dir"/cancel.*
 echo "LOCKED $generation"
 rc=0
 while :; do
   IFS= read -r -t "$grace" _ || { rc=$?; break; }
 done
-if [ "$rc" -gt 128 ] && [ -f "$dir/run.$generation.pids" ]; then
-  while read -r pid; do
-    pkill -TERM -P "$pid" 2>/dev/null || true
-    kill -TERM "$pid" 2>/dev/null || true
-  done <"$dir/run.$generation.pids"
-fi
-rm -f "$dir/run.$generation.pids"
+if [ "$rc" -gt 128 ]; then end_steps "$dir" "$generation"; fi
+rm -f "$dir"/run."$generation".*.pid

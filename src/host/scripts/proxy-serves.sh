@@ -5,12 +5,13 @@
 # the Docker engine does not. Prints the proxy's state and `SERVES STATUS nnn SLOT name`.
 # Included before this: lib-docker.sh.
 proxy=$1 port=$2 path=$3 host=$4
-# One GET with the service's Host header; STATUS 000 when nothing answered.
+# One GET with the service's Host header, waiting $1 seconds at most for the answer's head;
+# STATUS 000 when nothing answered.
 http_probe() {
   local line status=000 slot=none
   exec 3<>"/dev/tcp/127.0.0.1/$port" || { echo "STATUS 000 SLOT none"; return 0; }
   printf 'GET %s HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n\r\n' "$path" "$host" >&3
-  while IFS= read -r -t 5 line <&3; do
+  while IFS= read -r -t "$1" line <&3; do
     line=${line%$'\r'}
     [ -n "$line" ] || break
     case "$line" in
@@ -27,9 +28,10 @@ echo "PROXY $status"
 if [ "$status" = exited ] || [ "$status" = created ]; then
   if dkt 20 start "$proxy" >/dev/null 2>&1; then echo "PROXY started"; else echo "PROXY could-not-start"; fi
 fi
-line='STATUS 000 SLOT none'
-for _ in $(seq 1 50); do
-  line=$( (http_probe) 2>/dev/null ) || line='STATUS 000 SLOT none'
-  case "$line" in "STATUS 000"*) sleep 0.1 ;; *) break ;; esac
+# A proxy that was just started needs a moment; the health path may itself be slow to answer.
+line='STATUS 000 SLOT none' deadline=$((SECONDS + 15))
+while [ "$SECONDS" -lt "$deadline" ]; do
+  line=$( (http_probe "$((deadline - SECONDS))") 2>/dev/null ) || line='STATUS 000 SLOT none'
+  case "$line" in "STATUS 000"*) sleep 0.2 ;; *) break ;; esac
 done
 echo "SERVES $line"
