@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import { parse as parseYaml } from 'yaml'
 import { ALLOWED_FLAGS, parseOption } from '../src/runtime/options.js'
 import { parseOptions } from '../src/runtime/inputs.js'
 
@@ -17,6 +19,12 @@ describe('options', () => {
       '--add-host', '--cap-add', '--cap-drop', '--ulimit', '--tmpfs', '--shm-size', '--log-driver', '--log-opt',
       '--read-only', '--init', '--sysctl'
     ]))
+  })
+
+  it('names every allowed flag in the description of the options input', () => {
+    const action = parseYaml(readFileSync('action.yml', 'utf8')) as { inputs: Record<string, { description: string }> }
+    const named = action.inputs.options.description.match(/--[a-z-]+/g)?.filter((flag) => flag !== '--flag')
+    expect(new Set(named)).toEqual(new Set(ALLOWED_FLAGS))
   })
 
   it.each([
@@ -128,6 +136,12 @@ describe('options', () => {
     expect(errorOf('--shm-size 64m\n--init\n--shm-size 128m')).toBe('options: line 3: --shm-size is given more than once; it takes one value')
     expect(errorOf('--init\n--init')).toBe('options: line 2: --init is given more than once; it takes one value')
     expect(errorOf('--log-opt max-size=10m\n--log-opt max-file=3')).toBe('')
+  })
+
+  it('never quotes a --log-opt value back: it may carry a token', () => {
+    expect(errorOf('--log-opt splunk-token=s3cr3t token')).toBe(
+      'options: line 1: --log-opt expects KEY=VALUE such as max-size=10m (value: letters, digits and . _ : / @ % + , = ~ { } -) (value not shown)'
+    )
   })
 
   it('shortens a long value in its message', () => {

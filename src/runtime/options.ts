@@ -25,6 +25,8 @@ interface Allowed {
   normalize?: (value: string) => string
   /** May be given on several lines (each adds one). */
   repeatable?: boolean
+  /** Its value may carry a token (splunk-token, a loki-url with a password): never quoted back. */
+  quiet?: boolean
 }
 
 const CAPABILITY = /^(?:CAP_)?[A-Z][A-Z_]{1,30}$/i
@@ -137,7 +139,8 @@ export const ALLOWED: Record<string, Allowed> = {
     example: '--log-opt max-size=10m',
     form: 'KEY=VALUE such as max-size=10m (value: letters, digits and . _ : / @ % + , = ~ { } -)',
     check: (value) => problem(LOG_OPT.test(value), ALLOWED['--log-opt'].form!),
-    repeatable: true
+    repeatable: true,
+    quiet: true
   },
   '--read-only': { purpose: 'a read-only root filesystem (the app writes to volumes or --tmpfs only)', example: '--read-only' },
   '--init': { purpose: 'a tiny init as PID 1 that forwards signals and reaps zombie processes', example: '--init' },
@@ -252,7 +255,7 @@ function optionValue(flag: string, rest: string, allowed: Allowed, where: string
   }
   if (value === '') throw new Error(`${where}: ${flag} needs a value: ${allowed.form}`)
   const bad = allowed.check?.(value)
-  if (bad) throw new Error(`${where}: ${flag} ${bad}, got "${shown(value)}"`)
+  if (bad) throw new Error(`${where}: ${flag} ${bad}${allowed.quiet ? ' (value not shown)' : `, got "${shown(value)}"`}`)
   return allowed.normalize ? allowed.normalize(value) : value
 }
 
