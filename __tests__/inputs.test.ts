@@ -15,7 +15,12 @@ describe('parseInputs', () => {
       knownHosts: '', timeout: 20, image: 'ghcr.io/acme/web:1.4.2', service: 'web', appPort: undefined,
       healthPath: '/', healthTimeout: 60, proxyPort: 80, proxyImage: 'nginx:alpine', network: 'bluegreen',
       serverNames: [], env: [], drainTimeout: 30, websocketTimeout: 3600, accessLog: false, lockTimeout: 300, compression: 'auto',
-      compressionLevel: undefined, rollback: false
+      compressionLevel: undefined, rollback: false,
+      runtime: {
+        volumes: [], command: undefined, entrypoint: undefined, user: undefined, memory: undefined, cpus: undefined,
+        labels: {}, stopTimeout: undefined, options: []
+      },
+      releaseCommand: undefined, releaseTimeout: 300, releaseOnRollback: false, workers: [], workerSettle: 5
     })
   })
 

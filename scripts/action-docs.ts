@@ -1,9 +1,10 @@
-// The README's generated tables: inputs and outputs from action.yml, and "What happens when…"
-// from the fault tests' names, so none can drift. `npm run docs` rewrites them in place; a unit
-// test fails when they are stale.
+// The README's generated tables: inputs and outputs from action.yml, "What happens when…" from
+// the fault tests' names, and the options allowlist from src/runtime/options.ts, so none can
+// drift. `npm run docs` rewrites them in place; a unit test fails when they are stale.
 import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
+import { ALLOWED } from '../src/runtime/options.js'
 
 interface ActionYml {
   inputs: Record<string, { description: string; required?: boolean; default?: string }>
@@ -51,10 +52,19 @@ export function faultsTable(testSource: string): string {
   return ['| When… | What happens |', '|---|---|', ...rows.map(([when, then]) => `| ${capital(cell(when))} | ${cell(then)} |`)].join('\n')
 }
 
+/** The flags the options input allows, from src/runtime/options.ts, with an example line each. */
+export function optionsTable(): string {
+  return [
+    '| Flag | For | Example |',
+    '|---|---|---|',
+    ...Object.entries(ALLOWED).map(([flag, allowed]) => `| \`${flag}\` | ${cell(allowed.purpose)} | \`${cell(allowed.example)}\` |`)
+  ].join('\n')
+}
+
 export function renderReadme(readme: string, actionYml: string, faultsSource: string): string {
   const tables = actionTables(actionYml)
   const filled = fillSection(fillSection(readme, 'inputs', tables.inputs), 'outputs', tables.outputs)
-  return fillSection(filled, 'faults', faultsTable(faultsSource))
+  return fillSection(fillSection(filled, 'faults', faultsTable(faultsSource)), 'options', optionsTable())
 }
 
 /** The e2e files whose test names make the "What happens when…" table, in its order. */

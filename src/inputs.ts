@@ -3,6 +3,8 @@ import { defaultServiceName, parseImageRef } from './image/ref.js'
 import { normalFingerprint } from './ssh/hostkey.js'
 import { checkLengths } from './limits.js'
 import { validateInputs } from './validate.js'
+import { parseCommand, parseRuntime, parseSeconds, parseWorkers } from './runtime/inputs.js'
+import type { RuntimeSpec, Worker } from './runtime/spec.js'
 
 export type Compression = 'auto' | 'zstd' | 'gzip' | 'none'
 
@@ -42,6 +44,16 @@ export interface Inputs {
   compression: Compression
   compressionLevel?: number
   rollback: boolean
+  /** How the app's containers run: volumes, command, user, limits, labels, options (runtime/). */
+  runtime: RuntimeSpec
+  /** Runs once in a container of the new image before it starts; undefined: no release step. */
+  releaseCommand?: string[]
+  releaseTimeout: number
+  /** The release step runs on a rollback too. */
+  releaseOnRollback: boolean
+  workers: Worker[]
+  /** Seconds a new worker must keep running to count as started. */
+  workerSettle: number
 }
 
 /** Raw input text by action.yml name. */
@@ -51,13 +63,15 @@ export const INPUT_NAMES = [
   'host', 'port', 'username', 'key', 'passphrase', 'fingerprint', 'known-hosts', 'timeout',
   'image', 'service', 'app-port', 'health-path', 'health-timeout', 'proxy-port', 'proxy-image',
   'network', 'server-name', 'env', 'drain-timeout', 'websocket-timeout', 'access-log', 'lock-timeout', 'compression',
-  'compression-level', 'rollback'
+  'compression-level', 'rollback', 'volumes', 'command', 'entrypoint', 'user', 'memory', 'cpus', 'labels',
+  'stop-timeout', 'options', 'release-command', 'release-timeout', 'release-on-rollback', 'workers', 'worker-settle'
 ] as const
 
 const DEFAULTS: RawInputs = {
   port: '22', username: 'root', timeout: '20', 'health-path': '/', 'health-timeout': '60',
   'proxy-port': '80', 'proxy-image': 'nginx:alpine', network: 'bluegreen', 'drain-timeout': '30', 'websocket-timeout': '3600', 'access-log': 'false',
-  'lock-timeout': '300', compression: 'auto', rollback: 'false'
+  'lock-timeout': '300', compression: 'auto', rollback: 'false', 'release-timeout': '300',
+  'release-on-rollback': 'false', 'worker-settle': '5'
 }
 
 /** Reads the step's inputs, masks the secrets at once, then parses and validates them. */
@@ -128,7 +142,13 @@ export function parseInputs(given: RawInputs): Inputs {
     compressionLevel: text('compression-level')
       ? parseInteger('compression-level', text('compression-level'))
       : undefined,
-    rollback
+    rollback,
+    runtime: parseRuntime((name) => raw[name] ?? ''),
+    releaseCommand: parseCommand('release-command', raw['release-command'] ?? ''),
+    releaseTimeout: parseSeconds('release-timeout', text('release-timeout'), 1, 86400),
+    releaseOnRollback: parseBoolean('release-on-rollback', text('release-on-rollback')),
+    workers: parseWorkers(raw.workers ?? ''),
+    workerSettle: parseSeconds('worker-settle', text('worker-settle'), 0, 300)
   }
   validateInputs(inputs)
   return inputs

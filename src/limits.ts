@@ -51,7 +51,31 @@ export const MAX_LENGTH: Record<string, number> = {
   compression: 16,
   // true or false, in any of YAML's spellings.
   rollback: 16,
-  'access-log': 16
+  'access-log': 16,
+  // The runtime inputs (runtime/). Seconds, sizes and switches: a few characters.
+  'stop-timeout': 16,
+  'release-timeout': 16,
+  'worker-settle': 16,
+  'release-on-rollback': 16,
+  cpus: 16,
+  // A size with its unit (512m, 1.5GiB).
+  memory: 32,
+  // A name or a 10-digit id, twice: user names stop at 32 characters (useradd).
+  user: 80,
+  // One word: a program's path, which Linux stops at 4096 (PATH_MAX).
+  entrypoint: 4 * KiB,
+  // A command line, not a script: the words travel to the host as arguments of the docker run
+  // step; a longer script belongs in the image (or in a file that sh -c runs).
+  command: 16 * KiB,
+  'release-command': 16 * KiB,
+  // Procfile-style lines, each a command line: room for dozens of workers.
+  workers: 64 * KiB,
+  // Two paths a line (host and container): room for dozens of mounts of long paths.
+  volumes: 16 * KiB,
+  // Labels can be long (Traefik rules, JSON): room for many, still a few screens.
+  labels: 64 * KiB,
+  // One flag a line, each value short (a size, a capability, a host:ip).
+  options: 16 * KiB
 }
 
 /** Throws a message naming the first input longer than its maximum, with both lengths. */

@@ -380,7 +380,29 @@ describe('bad input: a clear error naming the input, and the host unchanged', ()
     ['`network` is `bridge`, a network Docker has built in', { network: 'bridge' }, /::error::network: "bridge" is one of Docker's own networks/],
     ['`known-hosts` trusts the host key but `fingerprint` names another', () => ({ 'known-hosts': info.knownHosts, fingerprint: `SHA256:${'A'.repeat(43)}` }),
       /::error::known-hosts and fingerprint disagree: known-hosts trusts SHA256:\S+ \(ssh-ed25519\), SHA256:\S+ \(ssh-rsa\) for \[127.0.0.1\]:2222, none of which is the fingerprint SHA256:A{43}\. With both inputs given, the host key must match both\. No command was run\./],
-    ['`host` is 100 KB long', { host: 'a'.repeat(100_000) }, /::error::host: 100000 characters, more than the 253 allowed \(value not shown\)/]
+    ['`host` is 100 KB long', { host: 'a'.repeat(100_000) }, /::error::host: 100000 characters, more than the 253 allowed \(value not shown\)/],
+    ['`volumes` has a relative container path (`data:data`)', { volumes: 'data:data' }, /::error::volumes: line 1 needs an absolute container path/],
+    ['`command` chains a shell command with `;` (`node app.js; touch /tmp/bluegreen-pwned`)', { command: 'node app.js; touch /tmp/bluegreen-pwned' },
+      /::error::command: ";" at character 12 means something only to a shell, and the command runs without one/],
+    ['`command` is `$(touch /tmp/bluegreen-pwned)`', { command: '$(touch /tmp/bluegreen-pwned)' }, /::error::command: "\$" at character 1 means something only to a shell/],
+    ['`entrypoint` has two words', { entrypoint: '/sbin/tini --' }, /::error::entrypoint: expected one word/],
+    ['`user` carries shell syntax', { user: 'app;touch /tmp/bluegreen-pwned' }, /::error::user: expected a user name or uid/],
+    ['`memory` is under the 6m Docker needs (`4m`)', { memory: '4m' }, /::error::memory: expected a size such as 512m or 1g .*at least the 6m Docker needs/],
+    ['`cpus` is 0', { cpus: '0' }, /::error::cpus: expected a number of CPUs/],
+    ['a `labels` line sets one of the action-owned labels (`BlueGreen.slot=green`)', { labels: 'BlueGreen.slot=green' },
+      /::error::labels: line 1: BlueGreen.slot is one of the action's own labels/],
+    ['`stop-timeout` is over an hour (3601)', { 'stop-timeout': '3601' }, /::error::stop-timeout: expected a whole number of seconds from 0 to 3600/],
+    ['`options` has `--privileged`', { options: '--privileged' }, /::error::options: line 1: --privileged is refused/],
+    ['`options` has a flag outside the allowlist (`--device /dev/sda`)', { options: '--device /dev/sda' }, /::error::options: line 1: --device is not one of the flags options allows/],
+    ['`options` mounts with `-v`, which is for `volumes`', { options: '-v /:/host' }, /::error::options: line 1: -v is not taken in options: use the volumes input/],
+    ['an `options` value carries shell syntax (`--add-host db:$(touch /tmp/bluegreen-pwned)`)', { options: '--init\n--add-host db:$(touch /tmp/bluegreen-pwned)' },
+      /::error::options: line 2: --add-host expects NAME:IP/],
+    ['`release-command` has a command substitution in backticks', { 'release-command': 'rake db:migrate `touch /tmp/bluegreen-pwned`' },
+      /::error::release-command: "`" at character 17 means something only to a shell/],
+    ['`release-timeout` is 0', { 'release-timeout': '0' }, /::error::release-timeout: expected a whole number of seconds from 1 to 86400/],
+    ['`release-on-rollback` is `yes`', { 'release-on-rollback': 'yes' }, /::error::release-on-rollback: expected true or false/],
+    ['a `workers` line has no name (`: node worker.js`)', { workers: 'mail: node mail.js\n: node worker.js' }, /::error::workers: line 2 must be NAME: command/],
+    ['`worker-settle` is over 300', { 'worker-settle': '301' }, /::error::worker-settle: expected a whole number of seconds from 0 to 300/]
   ])('%s → refused before connecting', async (_name, overrides, message) => {
     // A function: overrides that need the sandbox's info, which is read once the tests start.
     await fails(typeof overrides === 'function' ? overrides() : overrides, message, 5)
