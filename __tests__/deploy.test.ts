@@ -403,6 +403,68 @@ describe('deploy', () => {
     expect(host.containers.has('web-blue')).toBe(true)
   })
 
+  it('runs the release command once per image, before the candidate starts, and records it', async () => {
+    const host = hostWithV1()
+    host.loads = v2
+    const report = await run(host, { 'web:2': v2 }, { 'release-command': 'bin/rails db:migrate' }).result
+    expect(host.calls.indexOf('release web-release')).toBeLessThan(host.calls.indexOf('start web-green'))
+    expect(host.calls.indexOf('release web-release')).toBeGreaterThan(host.calls.indexOf('load gzip'))
+    expect(report.releaseStep).toMatchObject({ command: ['bin/rails', 'db:migrate'], exitCode: 0 })
+    expect(host.state?.live).toMatchObject({ imageId: v2.id, released: true })
+    expect(core.log).toContain('migrated')
+    // A re-run of the same image, and a rollback, do not run it again.
+    host.calls.splice(0)
+    const again = await run(host, { 'web:2': v2 }, { 'release-command': 'bin/rails db:migrate' }).result
+    expect(host.calls.some((call) => call.startsWith('release'))).toBe(false)
+    expect(again.releaseStep?.skipped).toBe('this image was released before (release-on-rollback: false)')
+    const back = await run(host, {}, { image: '', service: 'web', rollback: 'true', 'release-command': 'bin/rails db:migrate' }).result
+    expect(back.releaseStep?.skipped).toBe('a rollback (release-on-rollback: false)')
+    const forced = await run(host, {}, { image: '', service: 'web', rollback: 'true', 'release-command': 'x', 'release-on-rollback': 'true' }).result
+    expect(forced.releaseStep?.exitCode).toBe(0)
+  })
+
+  it('a release command that fails leaves the live slot as it is, with its exit code and last lines', async () => {
+    const host = hostWithV1()
+    host.loads = v2
+    host.release = { output: ['== 20261204 AddAuthor: migrating', 'PG::UndefinedTable: relation "notes" does not exist'], exitCode: 42 }
+    await expect(run(host, { 'web:2': v2 }, { 'release-command': 'bin/rails db:migrate' }).result).rejects.toThrow(
+      /^The release command exited with code 42; nothing switched\nLast lines of its output:\n== 20261204 AddAuthor: migrating\nPG::UndefinedTable: relation "notes" does not exist\nThe host is as before: web-blue \(web:1\) still serves/
+    )
+    expect(host.calls.some((call) => call.startsWith('start'))).toBe(false)
+    expect(host.state?.live?.image).toBe('web:1')
+  })
+
+  it('workers start once the web is healthy and settle before the switch; the old ones stop after it', async () => {
+    const host = hostWithV1()
+    host.loads = v2
+    host.containers.set('web-blue-jobs', { name: 'web-blue-jobs', state: 'running', slot: 'blue', role: 'worker' })
+    const report = await run(host, { 'web:2': v2 }, { workers: 'jobs: bin/jobs --queue default\nmail*2: bin/mailer' }).result
+    const order = (call: string) => host.calls.findIndex((seen) => seen.startsWith(call))
+    expect(order('health web-green')).toBeLessThan(order('workers '))
+    expect(order('workers ')).toBeLessThan(order('policy '))
+    expect(host.calls).toContain('workers web-green-jobs web-green-mail-1 web-green-mail-2')
+    expect(host.calls).toContain('policy web-green web-green-jobs web-green-mail-1 web-green-mail-2')
+    expect(order('stop web-blue-jobs')).toBeGreaterThan(order('switch web-green'))
+    expect(order('stop web-blue-jobs')).toBeLessThan(order('retire web-blue'))
+    expect(report.workers).toEqual(['web-green-jobs', 'web-green-mail-1', 'web-green-mail-2'])
+    expect(host.state?.live?.workers).toEqual([
+      { name: 'jobs', containers: ['web-green-jobs'] }, { name: 'mail', containers: ['web-green-mail-1', 'web-green-mail-2'] }
+    ])
+  })
+
+  it('a worker that exits while it settles sends the release back: nothing switched, the old web and workers stay', async () => {
+    const host = hostWithV1()
+    host.loads = v2
+    host.containers.set('web-blue-jobs', { name: 'web-blue-jobs', state: 'running', slot: 'blue', role: 'worker' })
+    host.crashingWorker = 'web-green-jobs'
+    await expect(run(host, { 'web:2': v2 }, { workers: 'jobs: bin/jobs' }).result).rejects.toThrow(
+      /^Worker web-green-jobs exited \(status exited, exit code 4\) within worker-settle \(5 s\): the release goes back\nLast log lines of web-green-jobs:\nno queue\nThe host is as before: web-blue \(web:1\) still serves on port 80; the candidate web-green and its workers were removed\.$/
+    )
+    expect(host.calls.some((call) => call.startsWith('policy') || call.startsWith('switch'))).toBe(false)
+    expect([...host.containers.keys()].sort()).toEqual(['web-blue', 'web-blue-jobs'])
+    expect(host.state?.live?.image).toBe('web:1')
+  })
+
   it('releases the lock and closes the connection when a step throws', async () => {
     const host = hostWithV1()
     host.loads = v2

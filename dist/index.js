@@ -62667,7 +62667,10 @@ async function runRelease(run, spec, env, onOutput) {
 
 async function retireContainer(run, spec, onWait) {
     let drained = { openConnections: 0 };
-    const result = await run(SCRIPTS.retire, [proxyName(spec.network), spec.container, spec.network, String(spec.appPort), String(spec.drainTimeoutSeconds)], {
+    const result = await run(SCRIPTS.retire, [
+        proxyName(spec.network), spec.container, spec.network, String(spec.appPort), String(spec.drainTimeoutSeconds),
+        String((spec.stopTimeoutSeconds ?? 10) + 30)
+    ], {
         onLine: (line) => {
             const [kind, open] = line.split(' ');
             if (kind === 'WAIT')
@@ -62809,8 +62812,9 @@ function snapshotFrom(sections, service) {
             .split('\n')
             .filter(Boolean)
             .map((line) => {
-            const [name, state, slot, image, imageId] = line.split('\t');
-            return { name, state, slot: slot || undefined, image: image || undefined, imageId: imageId || undefined };
+            const [name, state, slot, image, imageId, role] = line.split('\t');
+            const container = { name, state, slot: slot || undefined, image: image || undefined, imageId: imageId || undefined };
+            return role ? { ...container, role } : container;
         })
     };
 }
@@ -63999,6 +64003,108 @@ function compressedBody(archive, codec, sent) {
     return sent;
 }
 
+;// CONCATENATED MODULE: ./src/runtime/docker-args.ts
+/** Flags for docker run, before the image: mounts, user, limits, labels, stop timeout, entrypoint, options. */
+function runFlags(spec) {
+    const flags = [
+        ...spec.volumes.map(mountFlag),
+        ...flag('--user', spec.user),
+        ...flag('--memory', spec.memory),
+        ...flag('--cpus', spec.cpus),
+        ...Object.entries(spec.labels).map(([key, value]) => `--label=${key}=${value}`),
+        ...flag('--stop-timeout', spec.stopTimeout?.toString()),
+        ...flag('--entrypoint', spec.entrypoint),
+        ...spec.options.map(optionFlag)
+    ];
+    return lineSafe(flags);
+}
+/** The words after the image: the command given (for the app, a worker or the release), or none to keep the image's CMD. */
+function commandWords(command) {
+    return lineSafe(command ?? []);
+}
+/**
+ * --mount, not -v, for both kinds: -v creates a missing host folder (empty, owned by root) and
+ * the app starts on it as if it were its data; --mount type=bind refuses a missing one, so a typo
+ * fails the candidate's start, before the switch. A named volume is created if missing either way.
+ * Validation keeps commas and quotes out of paths, which --mount's list form would split on.
+ */
+function mountFlag(volume) {
+    const type = volume.kind === 'bind' ? 'bind' : 'volume';
+    return `--mount=type=${type},source=${volume.source},target=${volume.target}${volume.readOnly ? ',readonly' : ''}`;
+}
+function optionFlag(option) {
+    return option.value === undefined ? option.flag : `${option.flag}=${option.value}`;
+}
+function flag(name, value) {
+    return value === undefined ? [] : [`${name}=${value}`];
+}
+/** Throws when a word would not survive the trip as one line. */
+function lineSafe(words) {
+    for (const word of words) {
+        if (/[\n\r\0]/.test(word))
+            throw new Error(`A docker run argument holds a line break or NUL, which validation should have refused`);
+    }
+    return words;
+}
+
+;// CONCATENATED MODULE: ./src/rollout/app.ts
+
+
+// What a release runs besides the web: its release command (a migration, once per image) and
+// its workers. Decisions only; the host steps are in host/release.ts and host/workers.ts.
+/** The docker run words of the app's runtime, shared by web, workers and the release command. */
+function appRunFlags(inputs) {
+    return runFlags(inputs.runtime);
+}
+function webCommand(inputs) {
+    return commandWords(inputs.runtime.command);
+}
+/**
+ * Whether the release command runs for `imageId`: not without one, not on a rollback unless
+ * release-on-rollback, and not for an image whose release command already ran (a re-run).
+ * Returns why not, or undefined when it runs.
+ */
+function releaseSkipped(inputs, state, imageId) {
+    if (!inputs.releaseCommand)
+        return 'no release-command';
+    if (inputs.releaseOnRollback)
+        return undefined;
+    if (inputs.rollback)
+        return 'a rollback (release-on-rollback: false)';
+    const done = [state.live, state.previous, ...state.history].some((release) => release?.imageId === imageId && release.released);
+    return done ? 'this image was released before (release-on-rollback: false)' : undefined;
+}
+/** The candidate's worker containers. */
+function candidateWorkers(inputs, slot) {
+    return workerContainers(inputs.service, slot, inputs.workers.map((worker) => ({ ...worker, command: commandWords(worker.command) })));
+}
+/** Workers as recorded with a release. */
+function recordedWorkers(workers) {
+    if (workers.length === 0)
+        return undefined;
+    const names = [...new Set(workers.map((worker) => worker.worker))];
+    return names.map((name) => ({ name, containers: workers.filter((worker) => worker.worker === name).map((worker) => worker.container) }));
+}
+/** The containers of `slot` other than its web container: its workers. */
+function slotWorkers(containers, slot, web) {
+    return containers.filter((container) => container.slot === slot && container.name !== web && container.role !== 'release');
+}
+
+;// CONCATENATED MODULE: ./src/rollout/release-failure.ts
+/** What a release command that did not succeed tells the user, with its last output lines; undefined when it succeeded. */
+function releaseFailure(result, timeoutSeconds) {
+    const tail = result.tail.length ? `\nLast lines of its output:\n${result.tail.join('\n')}` : '';
+    if (result.startError)
+        return `The release command could not start: ${result.startError}`;
+    if (result.cancelled)
+        return 'The release command was stopped: the run was cancelled';
+    if (result.timedOut)
+        return `The release command did not finish within release-timeout (${timeoutSeconds} s); it was stopped${tail}`;
+    if (result.exitCode === 0)
+        return undefined;
+    return `The release command exited with code ${result.exitCode ?? 'unknown'}; nothing switched${tail}`;
+}
+
 ;// CONCATENATED MODULE: ./src/transfer/link.ts
 
 // What lies between the runner and the host. When both run on one kernel there is no network:
@@ -64136,6 +64242,8 @@ function surveyRequest(inputs, proxy) {
 
 
 
+
+
 /** The run was cancelled; what it left behind is in the message. */
 class CancelledError extends Error {
     name = 'CancelledError';
@@ -64217,6 +64325,9 @@ class LockedDeploy {
     healthAttempts = 0;
     /** This run wrote the service's proxy config (nginx reloaded). */
     wroteRoute = false;
+    /** The candidate's worker containers (none without workers). */
+    workers = [];
+    releaseStep;
     constructor(inputs, host, deps, phases, lock, checked, ahead) {
         this.inputs = inputs;
         this.host = host;
@@ -64232,8 +64343,12 @@ class LockedDeploy {
             await this.step('transfer', 'Transfer the image', () => this.sendImage());
             await this.step('proxy', 'Make sure the proxy runs', () => this.ensureProxy());
             await this.step('route', 'Route the idle slot', () => this.prepareRoute());
+            if (this.inputs.releaseCommand)
+                await this.step('release', 'Run the release command', () => this.runRelease());
             await this.step('candidate', `Start ${this.candidate.container}`, () => this.startCandidate());
             await this.step('health', `Health-check ${this.candidate.container}`, () => this.checkHealth());
+            if (this.workers.length)
+                await this.step('workers', `Start ${this.workers.length} worker container(s)`, () => this.startWorkers());
             await this.step('switch', `Switch the proxy to ${this.candidate.slot}`, () => this.switchProxy());
         }
         catch (error) {
@@ -64275,11 +64390,17 @@ class LockedDeploy {
             appPort: this.plan.appPort,
             deployedAt: ''
         };
-        // A container in the idle slot is left over from a run that died; it serves nothing.
+        this.workers = candidateWorkers(inputs, idleSlot);
+        // Containers in the idle slot are left over from a run that died; they serve nothing.
         const stray = snapshot.containers.find((container) => container.name === this.candidate.container);
         if (stray) {
             info(`Removing ${stray.name} left in the idle slot by an earlier run`);
             await this.host.retire(this.retireSpec(stray.name), () => undefined);
+        }
+        const strayWorkers = slotWorkers(snapshot.containers, idleSlot, this.candidate.container).map((container) => container.name);
+        if (strayWorkers.length) {
+            info(`Removing ${strayWorkers.join(', ')} left in the idle slot by an earlier run`);
+            await this.host.removeContainers(strayWorkers);
         }
     }
     /** The check's survey still holds when this lock is the very next one taken after it. */
@@ -64351,11 +64472,40 @@ class LockedDeploy {
         this.wroteRoute = true;
         info(snapshot.confDigest ? 'The proxy config changed (port, server names or format): nginx reloaded gracefully' : 'Added the proxy config for the service: nginx reloaded gracefully');
     }
+    /**
+     * The release command (a migration) in a one-off container of the candidate image, with its
+     * env, runtime and network, before the candidate starts: a failure leaves the live slot as is.
+     */
+    async runRelease() {
+        const { inputs, candidate, plan } = this;
+        const skipped = releaseSkipped(inputs, this.snapshot.state, candidate.imageId);
+        const command = inputs.releaseCommand ?? [];
+        if (skipped) {
+            this.releaseStep = { command, skipped };
+            // An image whose release command ran before stays marked so, for the next re-run.
+            if (skipped.startsWith('this image was released'))
+                candidate.released = true;
+            return info(`The release command is skipped: ${skipped}`);
+        }
+        const started = Date.now();
+        const result = await this.host.runRelease({
+            name: `${inputs.service}-release`, network: inputs.network, service: inputs.service, image: plan.ref, imageId: candidate.imageId,
+            timeoutSeconds: inputs.releaseTimeout, runFlags: appRunFlags(inputs), command
+        }, inputs.env, (line) => info(line));
+        this.releaseStep = { command, exitCode: result.exitCode, durationMs: Date.now() - started };
+        const failure = releaseFailure(result, inputs.releaseTimeout);
+        if (failure)
+            throw new Error(failure);
+        candidate.released = true;
+        info(`The release command exited with code 0 in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }
     async startCandidate() {
         const { candidate, inputs } = this;
         const health = { appPort: candidate.appPort, path: inputs.healthPath, timeoutSeconds: inputs.healthTimeout };
-        // Healthy, it goes live in the same remote step; the host checks that the lock is still ours.
-        this.launched = this.host.launchCandidate(this.candidateSpec(), inputs.env, health, { route: this.liveRoute() });
+        // Healthy, it goes live in the same remote step (the host checks that the lock is still
+        // ours), unless workers must start and settle first.
+        const sw = { route: this.liveRoute(), hold: this.workers.length > 0 };
+        this.launched = this.host.launchCandidate(this.candidateSpec(), inputs.env, health, sw);
         // A cancel during the health check tells the host's loop to stop; removed once switched.
         this.deps.signal?.addEventListener('abort', this.cancelLaunch, { once: true });
         await this.launched.started;
@@ -64368,8 +64518,31 @@ class LockedDeploy {
             throw new Error(`Health check of ${candidate.container} failed: ${result.reason}`);
     }
     cancelLaunch = () => void this.host.cancel().catch(() => undefined);
+    /** Once the web is healthy: the workers start and must keep running for worker-settle seconds. */
+    async startWorkers() {
+        const { inputs, candidate, plan } = this;
+        await this.launched.switched(); // the held launch step has ended
+        const spec = {
+            network: inputs.network, service: inputs.service, slot: candidate.slot, image: plan.ref, imageId: candidate.imageId,
+            settleSeconds: inputs.workerSettle, runFlags: appRunFlags(inputs)
+        };
+        const started = await this.host.startWorkers(spec, this.workers, inputs.env, (line) => {
+            if (line.startsWith('STARTED '))
+                info(`Started ${line.slice(8)}`);
+        });
+        if (!started.ok) {
+            const logs = started.logs.length ? `\nLast log lines of ${started.container}:\n${started.logs.join('\n')}` : '';
+            throw new Error(`Worker ${started.container} ${started.reason} within worker-settle (${inputs.workerSettle} s): the release goes back${logs}`);
+        }
+        candidate.workers = recordedWorkers(this.workers);
+        info(`${this.workers.map((worker) => worker.container).join(', ')} kept running for ${inputs.workerSettle} s`);
+    }
     async switchProxy() {
-        const switched = await this.launched.switched().finally(() => this.deps.signal?.removeEventListener('abort', this.cancelLaunch));
+        const also = this.workers.map((worker) => worker.container);
+        const switching = also.length
+            ? this.host.switchSlot(this.candidateSpec(), { route: this.liveRoute() }, this.inputs.healthPath, also)
+            : this.launched.switched();
+        const switched = await switching.finally(() => this.deps.signal?.removeEventListener('abort', this.cancelLaunch));
         if (!switched.ok)
             throw new Error(`${switched.message}${switched.switchedBack ? '; switched back' : ''}`);
         info(`The proxy now serves ${this.candidate.container}, without a reload`);
@@ -64388,7 +64561,9 @@ class LockedDeploy {
         const cancelled = error instanceof CancelledError || this.deps.signal?.aborted;
         const cleanup = [];
         if (this.candidate) {
-            await this.host.removeContainers([this.candidate.container]).then(() => cleanup.push(`the candidate ${this.candidate.container} was removed`), (failure) => cleanup.push(`the candidate ${this.candidate.container} could not be removed (${failure.message}); the next deploy removes it`));
+            const names = [this.candidate.container, ...this.workers.map((worker) => worker.container)];
+            const what = names.length > 1 ? `the candidate ${this.candidate.container} and its workers were` : `the candidate ${this.candidate.container} was`;
+            await this.host.removeContainers(names).then(() => cleanup.push(`${what} removed`), (failure) => cleanup.push(`the candidate ${this.candidate.container} could not be removed (${failure.message}); the next deploy removes it`));
         }
         if (this.wroteRoute && !this.situation?.live)
             await this.host.removeRoute(this.inputs.network, this.inputs.service).catch(() => undefined);
@@ -64467,6 +64642,12 @@ class LockedDeploy {
     async retire(state) {
         const old = this.situation.live;
         let open = 0;
+        // The old slot's workers go as soon as the new ones run: SIGTERM, then their stop timeout.
+        const oldWorkers = old ? slotWorkers(this.snapshot.containers, old.slot, old.container).map((container) => container.name) : [];
+        if (oldWorkers.length) {
+            await this.host.stopContainers(oldWorkers, (this.inputs.runtime.stopTimeout ?? 10) + 30);
+            info(`Stopped and removed ${oldWorkers.join(', ')}`);
+        }
         if (old && old.container !== this.candidate.container) {
             const result = await this.host.retire(this.retireSpec(old.container), (count) => info(`Waiting for ${count} connection(s) to ${old.container} to finish`));
             open = result.openConnections;
@@ -64509,12 +64690,17 @@ class LockedDeploy {
             slot: this.candidate.slot,
             image: this.candidate.image,
             imageId: this.candidate.imageId,
-            address: this.route?.address
+            address: this.route?.address,
+            runFlags: appRunFlags(this.inputs),
+            command: webCommand(this.inputs)
         };
     }
     retireSpec(container) {
         const port = this.situation.live?.container === container ? this.situation.live.appPort : this.candidate.appPort;
-        return { container, network: this.inputs.network, appPort: port, drainTimeoutSeconds: this.inputs.drainTimeout };
+        return {
+            container, network: this.inputs.network, appPort: port, drainTimeoutSeconds: this.inputs.drainTimeout,
+            stopTimeoutSeconds: this.inputs.runtime.stopTimeout
+        };
     }
     report(previous, retired) {
         const { inputs, candidate } = this;
@@ -64538,6 +64724,8 @@ class LockedDeploy {
             drainOpenConnections: retired.open,
             pruned: retired.pruned,
             reloaded: this.wroteRoute,
+            releaseStep: this.releaseStep,
+            workers: this.workers.map((worker) => worker.container),
             phases: this.phases.times
         };
     }
@@ -64624,7 +64812,31 @@ const MAX_LENGTH = {
     compression: 16,
     // true or false, in any of YAML's spellings.
     rollback: 16,
-    'access-log': 16
+    'access-log': 16,
+    // The runtime inputs (runtime/). Seconds, sizes and switches: a few characters.
+    'stop-timeout': 16,
+    'release-timeout': 16,
+    'worker-settle': 16,
+    'release-on-rollback': 16,
+    cpus: 16,
+    // A size with its unit (512m, 1.5GiB).
+    memory: 32,
+    // A name or a 10-digit id, twice: user names stop at 32 characters (useradd).
+    user: 80,
+    // One word: a program's path, which Linux stops at 4096 (PATH_MAX).
+    entrypoint: 4 * KiB,
+    // A command line, not a script: the words travel to the host as arguments of the docker run
+    // step; a longer script belongs in the image (or in a file that sh -c runs).
+    command: 16 * KiB,
+    'release-command': 16 * KiB,
+    // Procfile-style lines, each a command line: room for dozens of workers.
+    workers: 64 * KiB,
+    // Two paths a line (host and container): room for dozens of mounts of long paths.
+    volumes: 16 * KiB,
+    // Labels can be long (Traefik rules, JSON): room for many, still a few screens.
+    labels: 64 * KiB,
+    // One flag a line, each value short (a size, a capability, a host:ip).
+    options: 16 * KiB
 };
 /** Throws a message naming the first input longer than its maximum, with both lengths. */
 function checkLengths(raw) {
@@ -64720,7 +64932,623 @@ function validate_check(condition, message) {
         throw new Error(message);
 }
 
+;// CONCATENATED MODULE: ./src/runtime/sizes.ts
+// Sizes in Docker's forms (go-units RAMInBytes, which --memory and --shm-size read): a number, a
+// unit of b, k, m, g, t or p (any case, powers of 1024), then an optional i and b: 512m, 1.5g,
+// 64MiB. Without a unit, bytes. The space go-units allows before the unit is refused: the value
+// is one word.
+const SIZE = /^(\d{1,15}(?:\.\d{1,6})?)([kmgtp])?(?:i?b)?$/i;
+const POWER = { k: 1, m: 2, g: 3, t: 4, p: 5 };
+/** Bytes, or undefined when `text` is not in Docker's size form. */
+function parseBytes(text) {
+    const match = SIZE.exec(text);
+    if (!match)
+        return undefined;
+    const unit = match[2]?.toLowerCase();
+    return Math.floor(Number(match[1]) * 1024 ** (unit ? POWER[unit] : 0));
+}
+const MiB = 1024 * 1024;
+/** Docker refuses a memory limit under 6 MiB ("Minimum memory limit allowed is 6MB"). */
+const MIN_MEMORY = 6 * MiB;
+
+;// CONCATENATED MODULE: ./src/runtime/options.ts
+// The `options` input: extra `docker run` flags, one per line, from an allowlist. Each flag here
+// changes only the app's own container (its limits, logs, kernel view), never how the action
+// names, networks, publishes, restarts or removes it, and none hands the container the host.
+// Values are checked by conservative patterns and taken as written: no quotes, no shell.
+
+
+const CAPABILITY = /^(?:CAP_)?[A-Z][A-Z_]{1,30}$/i;
+const ULIMITS = 'core|cpu|data|fsize|locks|memlock|msgqueue|nice|nofile|nproc|rss|rtprio|rttime|sigpending|stack';
+const ULIMIT = new RegExp(`^(?:${ULIMITS})=(?:-1|\\d{1,19})(?::(?:-1|\\d{1,19}))?$`);
+const HOST_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
+/** An absolute path of plain characters: no spaces, quotes, commas (Docker's mount lists) or colons. */
+const ABSOLUTE_PATH = /^(?:\/[A-Za-z0-9._@+%~-]+)+\/?$/;
+const TMPFS_OPTION = /^(?:rw|ro|exec|noexec|suid|nosuid|dev|nodev|size=\d{1,15}[kmg%]?|nr_inodes=\d{1,15}[kmg]?|mode=[0-7]{3,4}|uid=\d{1,10}|gid=\d{1,10})$/;
+const LOG_DRIVER = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
+/** Logging options: max-size=10m, tag={{.Name}}, syslog-address=udp://10.0.0.2:514. */
+const LOG_OPT = /^[a-z0-9][a-z0-9_.-]{0,63}=[A-Za-z0-9._:/@%+,=~{}-]{0,1024}$/;
+// Only the sysctls Docker lets a container set (namespaced ones): net.*, IPC's kernel.* and fs.mqueue.*.
+const SYSCTL_KEY = /^(?:net\.[a-z0-9_.-]{1,200}|kernel\.(?:msgmax|msgmnb|msgmni|sem|shmall|shmmax|shmmni|shm_rmid_forced)|fs\.mqueue\.[a-z0-9_]{1,64})$/;
+const SYSCTL_VALUE = /^[A-Za-z0-9._:,/-]{1,64}(?: [A-Za-z0-9._:,/-]{1,64}){0,7}$/;
+const SIGNAL = /^(?:(?:SIG)?[A-Z]{2,8}[0-9]?(?:[+-]\d{1,2})?|\d{1,2})$/i;
+const problem = (ok, form) => (ok ? undefined : `expects ${form}`);
+function checkAddHost(value) {
+    const [name, address] = splitAddHost(value);
+    const good = HOST_NAME.test(name) && (address === 'host-gateway' || (0,external_node_net_.isIP)(address) !== 0);
+    return problem(good, options_ALLOWED['--add-host'].form);
+}
+/** NAME:IP or NAME=IP (Docker 25 and later); an IPv6 address may come in brackets. */
+function splitAddHost(value) {
+    const at = value.search(/[:=]/);
+    if (at < 0)
+        return [value, ''];
+    return [value.slice(0, at), value.slice(at + 1).replace(/^\[(.*)\]$/, '$1')];
+}
+function checkTmpfs(value) {
+    const [path, options] = splitOnce(value, ':');
+    const good = ABSOLUTE_PATH.test(path) && (options === undefined || options.split(',').every((o) => TMPFS_OPTION.test(o)));
+    return problem(good, options_ALLOWED['--tmpfs'].form);
+}
+function checkSize(form, allowMinusOne = false) {
+    return (value) => {
+        if (allowMinusOne && value === '-1')
+            return undefined;
+        const bytes = parseBytes(value);
+        return problem(bytes !== undefined && bytes > 0, form);
+    };
+}
+function checkSysctl(value) {
+    const [key, setting] = splitOnce(value, '=');
+    return problem(SYSCTL_KEY.test(key) && setting !== undefined && SYSCTL_VALUE.test(setting), options_ALLOWED['--sysctl'].form);
+}
+function splitOnce(text, separator) {
+    const at = text.indexOf(separator);
+    return at < 0 ? [text, undefined] : [text.slice(0, at), text.slice(at + 1)];
+}
+/** The flags `options` takes, with what each is for. */
+const options_ALLOWED = {
+    '--add-host': {
+        purpose: 'an /etc/hosts line, e.g. for a database outside Docker (host-gateway: the host itself)',
+        example: '--add-host db:10.0.0.5',
+        form: 'NAME:IP such as db:10.0.0.5 or db:host-gateway',
+        check: checkAddHost,
+        // The colon form: the docker CLI on the host may predate NAME=IP (Docker 25).
+        normalize: (value) => splitAddHost(value).join(':'),
+        repeatable: true
+    },
+    '--cap-add': {
+        purpose: 'a Linux capability the app needs, such as NET_BIND_SERVICE',
+        example: '--cap-add NET_BIND_SERVICE',
+        form: 'a capability name such as NET_BIND_SERVICE (not ALL: that is --privileged in all but name)',
+        check: (value) => problem(CAPABILITY.test(value) && !/^(?:CAP_)?ALL$/i.test(value), options_ALLOWED['--cap-add'].form),
+        repeatable: true
+    },
+    '--cap-drop': {
+        purpose: 'a capability to take away (ALL, then --cap-add what the app needs)',
+        example: '--cap-drop ALL',
+        form: 'a capability name such as NET_RAW, or ALL',
+        check: (value) => problem(CAPABILITY.test(value), options_ALLOWED['--cap-drop'].form),
+        repeatable: true
+    },
+    '--ulimit': {
+        purpose: 'a resource limit such as open files (nofile) or processes (nproc)',
+        example: '--ulimit nofile=65536:65536',
+        form: `NAME=SOFT[:HARD] such as nofile=1024:4096, with NAME one of ${ULIMITS.replace(/\|/g, ', ')}`,
+        check: (value) => problem(ULIMIT.test(value), options_ALLOWED['--ulimit'].form),
+        repeatable: true
+    },
+    '--tmpfs': {
+        purpose: 'a memory-backed scratch folder, e.g. /tmp with --read-only',
+        example: '--tmpfs /tmp:rw,noexec,size=64m',
+        form: '/PATH[:OPTIONS] such as /tmp:rw,noexec,size=64m (options: rw, ro, exec, noexec, suid, nosuid, dev, nodev, size, nr_inodes, mode, uid, gid)',
+        check: checkTmpfs,
+        repeatable: true
+    },
+    '--shm-size': {
+        purpose: 'the size of /dev/shm (Docker gives 64m), for browsers and databases',
+        example: '--shm-size 256m',
+        form: 'a size such as 256m or 1g',
+        check: checkSize('a size such as 256m or 1g')
+    },
+    '--log-driver': {
+        purpose: "where the container's output goes (json-file, local, journald, syslog, ...)",
+        example: '--log-driver local',
+        form: 'a logging driver name such as local or journald',
+        check: (value) => problem(LOG_DRIVER.test(value), options_ALLOWED['--log-driver'].form)
+    },
+    '--log-opt': {
+        purpose: "an option of the logging driver, such as max-size=10m",
+        example: '--log-opt max-size=10m',
+        form: 'KEY=VALUE such as max-size=10m (value: letters, digits and . _ : / @ % + , = ~ { } -)',
+        check: (value) => problem(LOG_OPT.test(value), options_ALLOWED['--log-opt'].form),
+        repeatable: true,
+        quiet: true
+    },
+    '--read-only': { purpose: 'a read-only root filesystem (the app writes to volumes or --tmpfs only)', example: '--read-only' },
+    '--init': { purpose: 'a tiny init as PID 1 that forwards signals and reaps zombie processes', example: '--init' },
+    '--sysctl': {
+        purpose: "a namespaced kernel setting such as net.core.somaxconn",
+        example: '--sysctl net.core.somaxconn=1024',
+        form: 'KEY=VALUE with a net.*, kernel.msg*/sem/shm* or fs.mqueue.* key, such as net.core.somaxconn=1024',
+        check: checkSysctl,
+        repeatable: true
+    },
+    // Added: a cap on processes stops a fork bomb or a thread leak from taking the host down.
+    '--pids-limit': {
+        purpose: 'the most processes and threads the container may run',
+        example: '--pids-limit 200',
+        form: 'a whole number such as 200 (-1: no limit)',
+        check: (value) => problem(/^(?:-1|[1-9]\d{0,9})$/.test(value), options_ALLOWED['--pids-limit'].form)
+    },
+    // Added, with this one value only: it hardens (setuid binaries gain nothing); the other
+    // security options (seccomp=unconfined, apparmor=unconfined, label=disable) weaken the container.
+    '--security-opt': {
+        purpose: 'only no-new-privileges: processes cannot gain privileges (setuid, file capabilities)',
+        example: '--security-opt no-new-privileges',
+        form: 'no-new-privileges (or no-new-privileges:true); other security options are not allowed',
+        check: (value) => problem(/^no-new-privileges(?::true)?$/.test(value), options_ALLOWED['--security-opt'].form)
+    },
+    // Added: apps that shut down gracefully on another signal (nginx: SIGQUIT), so the old slot's
+    // stop at retire is the clean one.
+    '--stop-signal': {
+        purpose: 'the signal that asks the app to stop (Docker sends SIGTERM), such as SIGQUIT',
+        example: '--stop-signal SIGQUIT',
+        form: 'a signal name or number such as SIGQUIT or 3',
+        check: (value) => problem(SIGNAL.test(value), options_ALLOWED['--stop-signal'].form)
+    },
+    // Added: often needed with command, to run it where the app's files are.
+    '--workdir': {
+        purpose: "the folder the command starts in, instead of the image's WORKDIR",
+        example: '--workdir /app',
+        form: 'an absolute path such as /app',
+        check: (value) => problem(ABSOLUTE_PATH.test(value), options_ALLOWED['--workdir'].form)
+    },
+    // Added: the partner of memory (by default Docker lets the container swap as much again).
+    '--memory-swap': {
+        purpose: 'memory plus swap the container may use (-1: unlimited; equal to memory: no swap)',
+        example: '--memory-swap 1g',
+        form: 'a size such as 1g, at least memory, or -1',
+        check: checkSize('a size such as 1g, or -1', true)
+    }
+};
+// Flags that have an input of their own, or that the action sets itself: the message says which.
+const INPUT_FOR = (input, form) => `is not taken in options: use the ${input} input (${form})`;
+const THE_ACTIONS = (what) => `is not taken in options: the action sets it (${what})`;
+const ELSEWHERE = {
+    '-v': INPUT_FOR('volumes', 'NAME:/path or /host/path:/path, one per line'),
+    '--volume': INPUT_FOR('volumes', 'NAME:/path or /host/path:/path, one per line'),
+    '--mount': INPUT_FOR('volumes', 'NAME:/path or /host/path:/path, one per line'),
+    '-e': INPUT_FOR('env', 'KEY=VALUE lines, which travel on stdin, never on a command line'),
+    '--env': INPUT_FOR('env', 'KEY=VALUE lines, which travel on stdin, never on a command line'),
+    '--env-file': INPUT_FOR('env', 'KEY=VALUE lines, which travel on stdin, never on a command line'),
+    '-l': INPUT_FOR('labels', 'key=value, one per line'),
+    '--label': INPUT_FOR('labels', 'key=value, one per line'),
+    '--label-file': INPUT_FOR('labels', 'key=value, one per line'),
+    '--entrypoint': INPUT_FOR('entrypoint', 'one word'),
+    '-u': INPUT_FOR('user', 'name or uid, optionally :group'),
+    '--user': INPUT_FOR('user', 'name or uid, optionally :group'),
+    '-m': INPUT_FOR('memory', 'such as 512m'),
+    '--memory': INPUT_FOR('memory', 'such as 512m'),
+    '--cpus': INPUT_FOR('cpus', 'such as 0.5'),
+    '--stop-timeout': INPUT_FOR('stop-timeout', 'seconds'),
+    '--network': THE_ACTIONS("the container joins the network input's network, where the proxy reaches it"),
+    '--net': THE_ACTIONS("the container joins the network input's network, where the proxy reaches it"),
+    '--network-alias': THE_ACTIONS('the proxy reaches each slot by its container name'),
+    '--ip': THE_ACTIONS('each slot gets its pinned address on the network'),
+    '--name': THE_ACTIONS('containers are named <service>-blue and <service>-green'),
+    '-p': THE_ACTIONS('the proxy publishes proxy-port and reaches the app over the network on app-port'),
+    '--publish': THE_ACTIONS('the proxy publishes proxy-port and reaches the app over the network on app-port'),
+    '-P': THE_ACTIONS('the proxy publishes proxy-port and reaches the app over the network on app-port'),
+    '--publish-all': THE_ACTIONS('the proxy publishes proxy-port and reaches the app over the network on app-port'),
+    '--restart': THE_ACTIONS('the live slot gets unless-stopped, a candidate none, so a crash at boot is seen'),
+    '--rm': THE_ACTIONS('old slots are removed once drained, and a failed candidate once its logs are read'),
+    '-d': THE_ACTIONS('the container always runs detached'),
+    '--detach': THE_ACTIONS('the container always runs detached'),
+    '--privileged': 'is refused: it gives the container every device and capability of the host, ' +
+        'with no seccomp or AppArmor profile; use --cap-add for the one capability the app needs'
+};
+/** The long flags allowed, in the README's order. */
+const ALLOWED_FLAGS = Object.keys(options_ALLOWED);
+/** Parses one line of `options` (`--flag value`, `--flag=value` or `--flag`); throws naming `where`. */
+function parseOption(line, where) {
+    const flag = /^-{1,2}[A-Za-z0-9][A-Za-z0-9-]*/.exec(line)?.[0];
+    if (flag === undefined) {
+        throw new Error(`${where} must be one docker run flag such as --init or --ulimit nofile=1024:4096, got "${shown(line)}"`);
+    }
+    if (ELSEWHERE[flag])
+        throw new Error(`${where}: ${flag} ${ELSEWHERE[flag]}`);
+    const allowed = options_ALLOWED[flag];
+    if (!allowed) {
+        throw new Error(`${where}: ${flag} is not one of the flags options allows (${ALLOWED_FLAGS.join(', ')}); see the README, Runtime`);
+    }
+    return { flag, value: optionValue(flag, line.slice(flag.length), allowed, where) };
+}
+function optionValue(flag, rest, allowed, where) {
+    if (rest !== '' && !/^[=\s]/.test(rest)) {
+        throw new Error(`${where} must be ${flag} VALUE or ${flag}=VALUE, got "${shown(flag + rest)}"`);
+    }
+    const value = rest.replace(/^(?:=|\s+)/, '').trim();
+    if (allowed.form === undefined) {
+        if (rest !== '')
+            throw new Error(`${where}: ${flag} takes no value`);
+        return undefined;
+    }
+    if (value === '')
+        throw new Error(`${where}: ${flag} needs a value: ${allowed.form}`);
+    const bad = allowed.check?.(value);
+    if (bad)
+        throw new Error(`${where}: ${flag} ${bad}${allowed.quiet ? ' (value not shown)' : `, got "${shown(value)}"`}`);
+    return allowed.normalize ? allowed.normalize(value) : value;
+}
+/** Checks across lines: a flag that takes one value given twice. */
+function checkRepeats(options, lines) {
+    const seen = new Set();
+    options.forEach((option, index) => {
+        if (seen.has(option.flag) && !options_ALLOWED[option.flag].repeatable) {
+            throw new Error(`options: line ${lines[index]}: ${option.flag} is given more than once; it takes one value`);
+        }
+        seen.add(option.flag);
+    });
+}
+/** A value as it may appear in a message: options are no secrets, but a line may be long. */
+function shown(text) {
+    const plain = text.replace(/[\x00-\x1f\x7f]/g, '?');
+    return plain.length > 80 ? `${plain.slice(0, 77)}...` : plain;
+}
+
+;// CONCATENATED MODULE: ./src/runtime/words.ts
+// Shell-like word splitting for `command`, `release-command` and the commands of `workers`.
+// The words go to the program as its argument list, with no shell in between (Docker's exec
+// form), so what a shell would act on (; | & < > $ ` ( ) and a leading #) is refused rather than
+// passed on as text the user did not mean: the message says how to write it as text (single
+// quotes) or how to get a shell on purpose (sh -c '...'). Quoting follows POSIX sh, so a command
+// that works in a terminal splits the same way here. Messages give positions, not the value: a
+// command may carry a token.
+/** Characters a shell acts on outside quotes. */
+const SHELL_ONLY = new Set([';', '&', '|', '<', '>', '$', '`', '(', ')']);
+/** Inside double quotes a backslash escapes only these (POSIX); elsewhere it stays as it is. */
+const DOUBLE_QUOTE_ESCAPES = new Set(['"', '\\', '$', '`']);
+/** What to do instead, for a character a shell would act on. */
+const howTo = (ch) => `and the command runs without one: its words go to the program as they are. To pass "${ch}" as text, ` +
+    `put it in single quotes ('${ch}'); for a shell on purpose, write sh -c '...'`;
+/**
+ * Splits `text` into words as sh would, without expanding anything; throws naming `where`, with
+ * positions counted from `offset` (where `text` starts in the line the user wrote).
+ */
+function splitWords(text, where, offset = 0) {
+    return new Splitter(text, where, offset).run();
+}
+class Splitter {
+    text;
+    where;
+    offset;
+    words = [];
+    word = '';
+    /** A word has begun, even one that may stay empty (''). */
+    inWord = false;
+    i = 0;
+    constructor(text, where, offset) {
+        this.text = text;
+        this.where = where;
+        this.offset = offset;
+    }
+    run() {
+        while (this.i < this.text.length)
+            this.step(this.text[this.i]);
+        this.endWord();
+        return this.words;
+    }
+    step(ch) {
+        if (ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r') {
+            this.endWord();
+            this.i++;
+        }
+        else if (ch === "'") {
+            this.singleQuoted();
+        }
+        else if (ch === '"') {
+            this.doubleQuoted();
+        }
+        else if (ch === '\\') {
+            this.escaped();
+        }
+        else {
+            this.plain(ch);
+        }
+    }
+    plain(ch) {
+        if (SHELL_ONLY.has(ch))
+            this.fail(`"${ch}" at character ${this.at()} means something only to a shell, ${howTo(ch)}`);
+        // Only at the start of a word: a#b is text to sh too.
+        if (ch === '#' && !this.inWord)
+            this.fail(`"#" at character ${this.at()} starts a comment in a shell, ${howTo(ch)}`);
+        this.take(ch);
+        this.i++;
+    }
+    /** A backslash outside quotes keeps the next character as text; before a line break it joins lines. */
+    escaped() {
+        const next = this.text[this.i + 1];
+        if (next === undefined)
+            this.fail('a backslash at the end has nothing to escape');
+        if (next === '\n' || (next === '\r' && this.text[this.i + 2] === '\n')) {
+            this.i += next === '\n' ? 2 : 3; // a line continuation, as in sh
+            return;
+        }
+        this.take(next);
+        this.i += 2;
+    }
+    singleQuoted() {
+        const start = this.i;
+        this.inWord = true;
+        for (this.i++; this.text[this.i] !== "'"; this.i++) {
+            if (this.i >= this.text.length)
+                this.fail(`the single quote at character ${this.at(start)} is never closed`);
+            this.take(this.text[this.i]);
+        }
+        this.i++; // the closing quote
+    }
+    doubleQuoted() {
+        const start = this.i;
+        this.inWord = true;
+        for (this.i++; this.text[this.i] !== '"'; this.i++) {
+            if (this.i >= this.text.length)
+                this.fail(`the double quote at character ${this.at(start)} is never closed`);
+            const ch = this.text[this.i];
+            if (ch === '$' || ch === '`') {
+                this.fail(`"${ch}" inside double quotes at character ${this.at()} would expand in a shell, but the command runs ` +
+                    `without one. For the character itself, use single quotes ('${ch}'); to expand variables, run a shell ` +
+                    'on purpose: sh -c \'exec app --port "$PORT"\'');
+            }
+            if (ch === '\\' && DOUBLE_QUOTE_ESCAPES.has(this.text[this.i + 1]))
+                this.i++;
+            this.take(this.text[this.i]);
+        }
+        this.i++; // the closing quote
+    }
+    take(ch) {
+        const code = ch.charCodeAt(0);
+        if (ch === '\n' || ch === '\r')
+            this.fail(`a line break inside a word at character ${this.at()}; a word cannot hold one`);
+        if ((code < 0x20 && ch !== '\t') || code === 0x7f) {
+            this.fail(`a control character (0x${code.toString(16).padStart(2, '0')}) at character ${this.at()}; a word cannot hold one`);
+        }
+        this.word += ch;
+        this.inWord = true;
+    }
+    endWord() {
+        if (this.inWord)
+            this.words.push(this.word);
+        this.word = '';
+        this.inWord = false;
+    }
+    /** 1-based position of the character at `index`, in the user's line. */
+    at(index = this.i) {
+        return this.offset + index + 1;
+    }
+    fail(problem) {
+        throw new Error(`${this.where}: ${problem}`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/runtime/inputs.ts
+// Parsers of the runtime inputs (volumes, command, entrypoint, user, memory, cpus, labels,
+// stop-timeout, options, release-command, workers). Each is pure and throws a message that names
+// its input (and line) and the form it expects. Values that may carry a secret (commands, label
+// values) are never quoted back; names, paths and flags are.
+
+
+
+/** The lines that say something: blank lines and # comments are skipped, as in env. */
+function meaningfulLines(text) {
+    return text
+        .split('\n')
+        .map((line, index) => ({ text: line.trim(), number: index + 1, indent: line.length - line.trimStart().length }))
+        .filter((line) => line.text !== '' && !line.text.startsWith('#'));
+}
+function parseRuntime(text) {
+    const spec = {
+        volumes: parseVolumes(text('volumes')),
+        command: parseCommand('command', text('command')),
+        entrypoint: parseEntrypoint(text('entrypoint')),
+        user: optional(text('user'), parseUser),
+        memory: optional(text('memory'), parseMemory),
+        cpus: optional(text('cpus'), parseCpus),
+        labels: parseLabels(text('labels')),
+        stopTimeout: optional(text('stop-timeout'), (value) => parseSeconds('stop-timeout', value, 0, 3600)),
+        options: parseOptions(text('options'))
+    };
+    checkMounts(spec);
+    checkSwap(spec);
+    return spec;
+}
+function optional(value, parse) {
+    return value.trim() === '' ? undefined : parse(value.trim());
+}
+function parseSeconds(name, value, min, max) {
+    const seconds = /^\d{1,9}$/.test(value) ? Number(value) : NaN;
+    if (!(seconds >= min && seconds <= max)) {
+        throw new Error(`${name}: expected a whole number of seconds from ${min} to ${max}, got "${shown(value)}"`);
+    }
+    return seconds;
+}
+/** `command` and `release-command`: words split as sh would, run with no shell. Blank: undefined. */
+function parseCommand(name, text, offset = 0) {
+    if (text.trim() === '')
+        return undefined;
+    const words = splitWords(text, name, offset);
+    return words.length > 0 ? words : undefined;
+}
+/** One word; '' (written as two quotes) resets the image's ENTRYPOINT. */
+function parseEntrypoint(text) {
+    const words = parseCommand('entrypoint', text);
+    if (words === undefined)
+        return undefined;
+    if (words.length !== 1) {
+        throw new Error(`entrypoint: expected one word, the program (such as /usr/bin/tini, or '' to reset it); its arguments go in command`);
+    }
+    return words[0];
+}
+const ACCOUNT = '(?:[A-Za-z_][A-Za-z0-9_.-]{0,31}|\\d{1,10})';
+const USER = new RegExp(`^${ACCOUNT}(?::${ACCOUNT})?$`);
+function parseUser(value) {
+    const ids = value.split(':').filter((part) => /^\d+$/.test(part));
+    if (!USER.test(value) || ids.some((id) => Number(id) > 4294967294)) {
+        throw new Error(`user: expected a user name or uid, optionally with :group or :gid (such as app or 1000:1000), got "${shown(value)}"`);
+    }
+    return value;
+}
+function parseMemory(value) {
+    const bytes = parseBytes(value);
+    if (bytes === undefined || bytes < MIN_MEMORY) {
+        throw new Error(`memory: expected a size such as 512m or 1g (units b, k, m, g), at least the 6m Docker needs, got "${shown(value)}"`);
+    }
+    return value;
+}
+function parseCpus(value) {
+    if (!/^(?:\d{1,4}(?:\.\d{1,3})?|\.\d{1,3})$/.test(value) || Number(value) < 0.01) {
+        throw new Error(`cpus: expected a number of CPUs such as 0.5 or 2 (at least 0.01, at most 3 decimals), got "${shown(value)}"`);
+    }
+    return value;
+}
+const VOLUME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{1,254}$/;
+const VOLUME_FORM = 'NAME:/path or /host/path:/path, optionally ending :ro or :rw';
+/** `NAME:/path[:ro]` (a named volume) or `/host/path:/path[:ro]` (a bind mount), one per line. */
+function parseVolumes(text) {
+    const volumes = [];
+    for (const line of meaningfulLines(text)) {
+        const volume = parseVolume(line.text, `volumes: line ${line.number}`);
+        if (volumes.some((other) => other.target === volume.target)) {
+            throw new Error(`volumes: line ${line.number}: ${volume.target} is mounted already by an earlier line; Docker takes one mount per path`);
+        }
+        volumes.push(volume);
+    }
+    return volumes;
+}
+function parseVolume(text, where) {
+    const parts = text.split(':');
+    const fail = (problem) => {
+        throw new Error(`${where} ${problem} (${VOLUME_FORM}), got "${shown(text)}"`);
+    };
+    if (parts.length < 2 || parts.length > 3)
+        fail('must be two or three fields separated by ":"');
+    const [source, target, mode = 'rw'] = parts;
+    if (!ABSOLUTE_PATH.test(target) || hasDotSegment(target)) {
+        fail('needs an absolute container path after the ":", such as /data, of letters, digits and . _ - @ + % ~');
+    }
+    if (mode !== 'ro' && mode !== 'rw')
+        fail('may end in :ro or :rw only');
+    const readOnly = mode === 'ro';
+    if (source.startsWith('/')) {
+        if (!ABSOLUTE_PATH.test(source) || hasDotSegment(source))
+            fail('needs a host path of letters, digits and . _ - @ + % ~, without . or .. parts');
+        return { kind: 'bind', source: trimSlash(source), target: trimSlash(target), readOnly };
+    }
+    if (!VOLUME_NAME.test(source)) {
+        fail('needs an absolute host path (a relative one such as ./data is not allowed) or a volume name of letters, digits and _ . - (at least 2)');
+    }
+    return { kind: 'volume', source, target: trimSlash(target), readOnly };
+}
+/** /data/ and /data are one mount point. */
+function trimSlash(path) {
+    return path.length > 1 ? path.replace(/\/$/, '') : path;
+}
+function hasDotSegment(path) {
+    return path.split('/').some((part) => part === '.' || part === '..');
+}
+// Docker's label form: reverse-DNS style keys (com.example.team), read by tools like Traefik.
+const LABEL_KEY = /^[A-Za-z](?:[A-Za-z0-9_.-]{0,126}[A-Za-z0-9])?$/;
+/** `key=value`, one per line; the action's own bluegreen.* keys are refused, in any case. */
+function parseLabels(text) {
+    const labels = {};
+    for (const line of meaningfulLines(text)) {
+        const where = `labels: line ${line.number}`;
+        const eq = line.text.indexOf('=');
+        const key = eq > 0 ? line.text.slice(0, eq) : '';
+        if (!LABEL_KEY.test(key) || key.includes('..')) {
+            throw new Error(`${where} must be key=value with a key of letters, digits and . - _ that starts with a letter, such as com.example.team=web (value not shown)`);
+        }
+        const lower = key.toLowerCase();
+        if (lower === 'bluegreen' || lower.startsWith('bluegreen.')) {
+            throw new Error(`${where}: ${key} is one of the action's own labels (bluegreen.*), which say what each container is; choose another key`);
+        }
+        if (Object.hasOwn(labels, key))
+            throw new Error(`${where}: ${key} is set twice`);
+        const value = line.text.slice(eq + 1);
+        if (/[\x00-\x08\x0a-\x1f\x7f]/.test(value))
+            throw new Error(`${where}: the value of ${key} has a control character (value not shown)`);
+        labels[key] = value;
+    }
+    return labels;
+}
+/** One allowed docker run flag per line (options.ts). */
+function parseOptions(text) {
+    const lines = meaningfulLines(text);
+    const options = lines.map((line) => parseOption(line.text, `options: line ${line.number}`));
+    checkRepeats(options, lines.map((line) => line.number));
+    return options;
+}
+const WORKER_NAME = /^[a-z0-9](?:[a-z0-9-]{0,28}[a-z0-9])?$/;
+const WORKER_FORM = 'NAME: command, or NAME*N: command for N of them';
+// Procfile names that mean something else here: the action's own parts do those jobs.
+const PROCFILE_ROLES = {
+    web: 'the app itself is the web process: its command goes in command',
+    release: 'a release step goes in release-command'
+};
+/** Procfile-style `NAME: command` or `NAME*N: command` lines; names unique, N from 1 to 20. */
+function parseWorkers(text) {
+    const workers = [];
+    for (const line of meaningfulLines(text)) {
+        const worker = parseWorker(line);
+        if (workers.some((other) => other.name === worker.name)) {
+            throw new Error(`workers: line ${line.number}: the name ${worker.name} is used twice; each worker needs its own`);
+        }
+        workers.push(worker);
+    }
+    return workers;
+}
+function parseWorker(line) {
+    const where = `workers: line ${line.number}`;
+    const colon = line.text.indexOf(':');
+    const head = /^(.*?)(?:\s*\*\s*(\S*))?$/.exec(colon < 0 ? '' : line.text.slice(0, colon).trim());
+    const [name, countText] = [head[1], head[2]];
+    if (name === '')
+        throw new Error(`${where} must be ${WORKER_FORM}, with NAME in lowercase letters, digits and dashes`);
+    if (!WORKER_NAME.test(name)) {
+        throw new Error(`${where}: the name before ":" must be lowercase letters, digits and dashes, at most 30 (${WORKER_FORM})`);
+    }
+    if (PROCFILE_ROLES[name])
+        throw new Error(`${where}: ${name} is not a worker here: ${PROCFILE_ROLES[name]}`);
+    const count = countText === undefined ? 1 : /^\d{1,2}$/.test(countText) ? Number(countText) : NaN;
+    if (!(count >= 1 && count <= 20))
+        throw new Error(`${where}: the count after ${name}* must be a whole number from 1 to 20`);
+    const command = parseCommand(`${where} (${name})`, line.text.slice(colon + 1), line.indent + colon + 1);
+    if (command === undefined)
+        throw new Error(`${where}: ${name} has no command after the ":"`);
+    return { name, command, count };
+}
+/** A --tmpfs on a path that is mounted already: Docker would refuse at start, after the transfer. */
+function checkMounts(spec) {
+    const mounted = new Set(spec.volumes.map((volume) => volume.target));
+    for (const option of spec.options.filter((o) => o.flag === '--tmpfs')) {
+        const path = trimSlash(option.value.split(':')[0]);
+        if (mounted.has(path))
+            throw new Error(`options: --tmpfs ${path} is a path that volumes or another --tmpfs mounts already`);
+        mounted.add(path);
+    }
+}
+/** --memory-swap counts memory in: Docker refuses it without memory or below it. */
+function checkSwap(spec) {
+    const swap = spec.options.find((o) => o.flag === '--memory-swap')?.value;
+    if (swap === undefined || swap === '-1')
+        return;
+    if (spec.memory === undefined || parseBytes(swap) < parseBytes(spec.memory)) {
+        throw new Error(`options: --memory-swap is memory plus swap: it needs the memory input, and at least as much (got ${swap}, memory ${spec.memory ?? 'not set'})`);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/inputs.ts
+
 
 
 
@@ -64730,12 +65558,14 @@ const INPUT_NAMES = [
     'host', 'port', 'username', 'key', 'passphrase', 'fingerprint', 'known-hosts', 'timeout',
     'image', 'service', 'app-port', 'health-path', 'health-timeout', 'proxy-port', 'proxy-image',
     'network', 'server-name', 'env', 'drain-timeout', 'websocket-timeout', 'access-log', 'lock-timeout', 'compression',
-    'compression-level', 'rollback'
+    'compression-level', 'rollback', 'volumes', 'command', 'entrypoint', 'user', 'memory', 'cpus', 'labels',
+    'stop-timeout', 'options', 'release-command', 'release-timeout', 'release-on-rollback', 'workers', 'worker-settle'
 ];
 const DEFAULTS = {
     port: '22', username: 'root', timeout: '20', 'health-path': '/', 'health-timeout': '60',
     'proxy-port': '80', 'proxy-image': 'nginx:alpine', network: 'bluegreen', 'drain-timeout': '30', 'websocket-timeout': '3600', 'access-log': 'false',
-    'lock-timeout': '300', compression: 'auto', rollback: 'false'
+    'lock-timeout': '300', compression: 'auto', rollback: 'false', 'release-timeout': '300',
+    'release-on-rollback': 'false', 'worker-settle': '5'
 };
 /** Reads the step's inputs, masks the secrets at once, then parses and validates them. */
 function getInputs() {
@@ -64805,7 +65635,13 @@ function parseInputs(given) {
         compressionLevel: text('compression-level')
             ? parseInteger('compression-level', text('compression-level'))
             : undefined,
-        rollback
+        rollback,
+        runtime: parseRuntime((name) => raw[name] ?? ''),
+        releaseCommand: parseCommand('release-command', raw['release-command'] ?? ''),
+        releaseTimeout: parseSeconds('release-timeout', text('release-timeout'), 1, 86400),
+        releaseOnRollback: parseBoolean('release-on-rollback', text('release-on-rollback')),
+        workers: parseWorkers(raw.workers ?? ''),
+        workerSettle: parseSeconds('worker-settle', text('worker-settle'), 0, 300)
     };
     validateInputs(inputs);
     return inputs;
@@ -64947,6 +65783,9 @@ function renderSummary(report) {
         `**Health check:** answered after ${report.healthAttempts} attempt${report.healthAttempts === 1 ? '' : 's'}.` +
             drainLine(report),
         '',
+        `**Switch:** ${switchLine(report)}`,
+        ...appLines(report),
+        '',
         phaseTable(report),
         '',
         rollbackSection(report),
@@ -64992,6 +65831,27 @@ function transferLine(transfer) {
 function speed(transfer) {
     return transfer.sentBytes >= 1048576 ? ` at ${rate(transfer.sentBytes, transfer.durationMs)}` : '';
 }
+function switchLine(report) {
+    return report.reloaded
+        ? 'the proxy config of the service changed (first deploy, port or host names), so nginx reloaded gracefully before the candidate started; the switch itself was a symlink\'s rename.'
+        : 'a symlink\'s rename in the proxy: no nginx reload, no client connection closed.';
+}
+/** The release command and the workers, when the app has them. */
+function appLines(report) {
+    const lines = [];
+    const step = report.releaseStep;
+    if (step) {
+        const command = code(step.command.join(' '));
+        const ran = step.skipped
+            ? `${command} skipped: ${markdown_text(step.skipped)}.`
+            : `${command} exited with code ${step.exitCode ?? 'unknown'} in ${seconds(step.durationMs ?? 0)}.`;
+        lines.push('', `**Release command:** ${ran}`);
+    }
+    if (report.workers?.length) {
+        lines.push('', `**Workers:** ${report.workers.map((name) => code(name)).join(', ')}, running ${code(report.image)}.`);
+    }
+    return lines;
+}
 const PHASE_NAMES = {
     connect: 'connect over SSH',
     check: 'check host and image',
@@ -64999,6 +65859,9 @@ const PHASE_NAMES = {
     state: 'read the live slot',
     transfer: 'send the image',
     proxy: 'make sure the proxy runs',
+    route: 'route the idle slot',
+    release: 'release command',
+    workers: 'start the workers and let them settle',
     candidate: 'start the candidate',
     health: 'health check',
     switch: 'switch and verify',

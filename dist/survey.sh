@@ -21,7 +21,7 @@ fi
 # The docker reads run side by side (each is a Go program start and an API call); the lock
 # stays held until the container list is in.
 dk ps -a --filter "label=bluegreen.service=$service" \
-  --format '{{.Names}}\t{{.State}}\t{{.Label "bluegreen.slot"}}\t{{.Label "bluegreen.image"}}\t{{.Label "bluegreen.image-id"}}' \
+  --format '{{.Names}}\t{{.State}}\t{{.Label "bluegreen.slot"}}\t{{.Label "bluegreen.image"}}\t{{.Label "bluegreen.image-id"}}\t{{.Label "bluegreen.role"}}' \
   >"$out/containers" 2>"$out/containers.err" &
 containers_job=$!
 dk container inspect -f '{{.State.Status}}|{{json .HostConfig.PortBindings}}|{{.Config.Image}}' "$proxy" \

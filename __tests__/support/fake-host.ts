@@ -155,7 +155,7 @@ export class FakeHost implements Host {
         onAttempt('attempt 1: HTTP 200')
         return this.health
       },
-      switched: () => this.switchRoute(sw.route)
+      switched: () => (sw.hold ? Promise.resolve({ ok: true as const }) : this.switchRoute(sw.route))
     }
   }
 

@@ -7,6 +7,8 @@ export interface RetireSpec {
   network: string
   appPort: number
   drainTimeoutSeconds: number
+  /** The app's stop timeout (SIGTERM to SIGKILL), when set: docker stop waits that long. */
+  stopTimeoutSeconds?: number
 }
 
 export interface RetireResult {
@@ -23,7 +25,10 @@ export async function retireContainer(
   let drained: RetireResult = { openConnections: 0 }
   const result = await run(
     SCRIPTS.retire,
-    [proxyName(spec.network), spec.container, spec.network, String(spec.appPort), String(spec.drainTimeoutSeconds)],
+    [
+      proxyName(spec.network), spec.container, spec.network, String(spec.appPort), String(spec.drainTimeoutSeconds),
+      String((spec.stopTimeoutSeconds ?? 10) + 30)
+    ],
     {
       onLine: (line) => {
         const [kind, open] = line.split(' ')

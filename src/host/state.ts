@@ -14,6 +14,10 @@ export interface Release {
   imageId: string
   appPort: number
   deployedAt: string
+  /** The release command ran for this image (a rollback or a re-run skips it). */
+  released?: boolean
+  /** The release's worker containers, by worker. */
+  workers?: { name: string; containers: string[] }[]
 }
 
 export interface ServiceState {
@@ -29,6 +33,8 @@ export interface ServiceState {
 export interface ServiceContainer {
   name: string
   state: string
+  /** web, worker or release (bluegreen.role; containers from before roles are web). */
+  role?: string
   slot?: string
   image?: string
   imageId?: string
@@ -120,8 +126,9 @@ export function snapshotFrom(sections: Map<string, string>, service: string): Se
       .split('\n')
       .filter(Boolean)
       .map((line) => {
-        const [name, state, slot, image, imageId] = line.split('\t')
-        return { name, state, slot: slot || undefined, image: image || undefined, imageId: imageId || undefined }
+        const [name, state, slot, image, imageId, role] = line.split('\t')
+        const container: ServiceContainer = { name, state, slot: slot || undefined, image: image || undefined, imageId: imageId || undefined }
+        return role ? { ...container, role } : container
       })
   }
 }

@@ -16,6 +16,15 @@ export interface TransferReport {
   durationMs: number
 }
 
+/** The release command's run, for the summary. */
+export interface ReleaseStepReport {
+  command: string[]
+  /** Why it did not run (a rollback, an image released before). */
+  skipped?: string
+  exitCode?: number
+  durationMs?: number
+}
+
 /** Everything a run learned, for the outputs and the job summary. */
 export interface DeployReport {
   service: string
@@ -40,5 +49,9 @@ export interface DeployReport {
   pruned: string[]
   /** The service's proxy config changed in this run (nginx reloaded); else the switch was a symlink's rename. */
   reloaded: boolean
+  /** The release command, when there is one. */
+  releaseStep?: ReleaseStepReport
+  /** The release's worker containers. */
+  workers?: string[]
   phases: PhaseTime[]
 }

@@ -21,6 +21,9 @@ export function renderSummary(report: DeployReport): string {
     `**Health check:** answered after ${report.healthAttempts} attempt${report.healthAttempts === 1 ? '' : 's'}.` +
       drainLine(report),
     '',
+    `**Switch:** ${switchLine(report)}`,
+    ...appLines(report),
+    '',
     phaseTable(report),
     '',
     rollbackSection(report),
@@ -74,6 +77,29 @@ function speed(transfer: TransferReport): string {
   return transfer.sentBytes >= 1048576 ? ` at ${rate(transfer.sentBytes, transfer.durationMs)}` : ''
 }
 
+function switchLine(report: DeployReport): string {
+  return report.reloaded
+    ? 'the proxy config of the service changed (first deploy, port or host names), so nginx reloaded gracefully before the candidate started; the switch itself was a symlink\'s rename.'
+    : 'a symlink\'s rename in the proxy: no nginx reload, no client connection closed.'
+}
+
+/** The release command and the workers, when the app has them. */
+function appLines(report: DeployReport): string[] {
+  const lines: string[] = []
+  const step = report.releaseStep
+  if (step) {
+    const command = code(step.command.join(' '))
+    const ran = step.skipped
+      ? `${command} skipped: ${text(step.skipped)}.`
+      : `${command} exited with code ${step.exitCode ?? 'unknown'} in ${seconds(step.durationMs ?? 0)}.`
+    lines.push('', `**Release command:** ${ran}`)
+  }
+  if (report.workers?.length) {
+    lines.push('', `**Workers:** ${report.workers.map((name) => code(name)).join(', ')}, running ${code(report.image)}.`)
+  }
+  return lines
+}
+
 const PHASE_NAMES: Record<string, string> = {
   connect: 'connect over SSH',
   check: 'check host and image',
@@ -81,6 +107,9 @@ const PHASE_NAMES: Record<string, string> = {
   state: 'read the live slot',
   transfer: 'send the image',
   proxy: 'make sure the proxy runs',
+  route: 'route the idle slot',
+  release: 'release command',
+  workers: 'start the workers and let them settle',
   candidate: 'start the candidate',
   health: 'health check',
   switch: 'switch and verify',

@@ -17,6 +17,10 @@ import type { Inputs } from '../inputs.js'
 import { logChanges, Phases } from '../report/phases.js'
 import type { DeployReport, TransferReport } from '../report/report.js'
 import { sendImage } from '../transfer/transfer.js'
+import type { WorkerContainer } from '../host/workers.js'
+import type { ReleaseStepReport } from '../report/report.js'
+import { appRunFlags, candidateWorkers, recordedWorkers, releaseSkipped, slotWorkers, webCommand } from './app.js'
+import { releaseFailure } from './release-failure.js'
 import { connectionLost } from '../ssh/lost.js'
 import { check, codecFor, surveyRequest, type Checked } from './check.js'
 
@@ -102,6 +106,9 @@ class LockedDeploy {
   private healthAttempts = 0
   /** This run wrote the service's proxy config (nginx reloaded). */
   private wroteRoute = false
+  /** The candidate's worker containers (none without workers). */
+  private workers: WorkerContainer[] = []
+  private releaseStep?: ReleaseStepReport
 
   constructor(
     private readonly inputs: Inputs,
@@ -119,8 +126,10 @@ class LockedDeploy {
       await this.step('transfer', 'Transfer the image', () => this.sendImage())
       await this.step('proxy', 'Make sure the proxy runs', () => this.ensureProxy())
       await this.step('route', 'Route the idle slot', () => this.prepareRoute())
+      if (this.inputs.releaseCommand) await this.step('release', 'Run the release command', () => this.runRelease())
       await this.step('candidate', `Start ${this.candidate.container}`, () => this.startCandidate())
       await this.step('health', `Health-check ${this.candidate.container}`, () => this.checkHealth())
+      if (this.workers.length) await this.step('workers', `Start ${this.workers.length} worker container(s)`, () => this.startWorkers())
       await this.step('switch', `Switch the proxy to ${this.candidate.slot}`, () => this.switchProxy())
     } catch (error) {
       throw await this.undo(error as Error)
@@ -160,11 +169,17 @@ class LockedDeploy {
       appPort: this.plan.appPort,
       deployedAt: ''
     }
-    // A container in the idle slot is left over from a run that died; it serves nothing.
+    this.workers = candidateWorkers(inputs, idleSlot)
+    // Containers in the idle slot are left over from a run that died; they serve nothing.
     const stray = snapshot.containers.find((container) => container.name === this.candidate.container)
     if (stray) {
       core.info(`Removing ${stray.name} left in the idle slot by an earlier run`)
       await this.host.retire(this.retireSpec(stray.name), () => undefined)
+    }
+    const strayWorkers = slotWorkers(snapshot.containers, idleSlot, this.candidate.container).map((container) => container.name)
+    if (strayWorkers.length) {
+      core.info(`Removing ${strayWorkers.join(', ')} left in the idle slot by an earlier run`)
+      await this.host.removeContainers(strayWorkers)
     }
   }
 
@@ -246,11 +261,43 @@ class LockedDeploy {
     core.info(snapshot.confDigest ? 'The proxy config changed (port, server names or format): nginx reloaded gracefully' : 'Added the proxy config for the service: nginx reloaded gracefully')
   }
 
+  /**
+   * The release command (a migration) in a one-off container of the candidate image, with its
+   * env, runtime and network, before the candidate starts: a failure leaves the live slot as is.
+   */
+  private async runRelease(): Promise<void> {
+    const { inputs, candidate, plan } = this
+    const skipped = releaseSkipped(inputs, this.snapshot.state, candidate.imageId)
+    const command = inputs.releaseCommand ?? []
+    if (skipped) {
+      this.releaseStep = { command, skipped }
+      // An image whose release command ran before stays marked so, for the next re-run.
+      if (skipped.startsWith('this image was released')) candidate.released = true
+      return core.info(`The release command is skipped: ${skipped}`)
+    }
+    const started = Date.now()
+    const result = await this.host.runRelease(
+      {
+        name: `${inputs.service}-release`, network: inputs.network, service: inputs.service, image: plan.ref, imageId: candidate.imageId,
+        timeoutSeconds: inputs.releaseTimeout, runFlags: appRunFlags(inputs), command
+      },
+      inputs.env,
+      (line) => core.info(line)
+    )
+    this.releaseStep = { command, exitCode: result.exitCode, durationMs: Date.now() - started }
+    const failure = releaseFailure(result, inputs.releaseTimeout)
+    if (failure) throw new Error(failure)
+    candidate.released = true
+    core.info(`The release command exited with code 0 in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  }
+
   private async startCandidate(): Promise<void> {
     const { candidate, inputs } = this
     const health = { appPort: candidate.appPort, path: inputs.healthPath, timeoutSeconds: inputs.healthTimeout }
-    // Healthy, it goes live in the same remote step; the host checks that the lock is still ours.
-    this.launched = this.host.launchCandidate(this.candidateSpec(), inputs.env, health, { route: this.liveRoute() })
+    // Healthy, it goes live in the same remote step (the host checks that the lock is still
+    // ours), unless workers must start and settle first.
+    const sw = { route: this.liveRoute(), hold: this.workers.length > 0 }
+    this.launched = this.host.launchCandidate(this.candidateSpec(), inputs.env, health, sw)
     // A cancel during the health check tells the host's loop to stop; removed once switched.
     this.deps.signal?.addEventListener('abort', this.cancelLaunch, { once: true })
     await this.launched.started
@@ -265,8 +312,31 @@ class LockedDeploy {
 
   private readonly cancelLaunch = (): void => void this.host.cancel().catch(() => undefined)
 
+  /** Once the web is healthy: the workers start and must keep running for worker-settle seconds. */
+  private async startWorkers(): Promise<void> {
+    const { inputs, candidate, plan } = this
+    await this.launched.switched() // the held launch step has ended
+    const spec = {
+      network: inputs.network, service: inputs.service, slot: candidate.slot, image: plan.ref, imageId: candidate.imageId,
+      settleSeconds: inputs.workerSettle, runFlags: appRunFlags(inputs)
+    }
+    const started = await this.host.startWorkers(spec, this.workers, inputs.env, (line) => {
+      if (line.startsWith('STARTED ')) core.info(`Started ${line.slice(8)}`)
+    })
+    if (!started.ok) {
+      const logs = started.logs.length ? `\nLast log lines of ${started.container}:\n${started.logs.join('\n')}` : ''
+      throw new Error(`Worker ${started.container} ${started.reason} within worker-settle (${inputs.workerSettle} s): the release goes back${logs}`)
+    }
+    candidate.workers = recordedWorkers(this.workers)
+    core.info(`${this.workers.map((worker) => worker.container).join(', ')} kept running for ${inputs.workerSettle} s`)
+  }
+
   private async switchProxy(): Promise<void> {
-    const switched = await this.launched.switched().finally(() => this.deps.signal?.removeEventListener('abort', this.cancelLaunch))
+    const also = this.workers.map((worker) => worker.container)
+    const switching = also.length
+      ? this.host.switchSlot(this.candidateSpec(), { route: this.liveRoute() }, this.inputs.healthPath, also)
+      : this.launched.switched()
+    const switched = await switching.finally(() => this.deps.signal?.removeEventListener('abort', this.cancelLaunch))
     if (!switched.ok) throw new Error(`${switched.message}${switched.switchedBack ? '; switched back' : ''}`)
     core.info(`The proxy now serves ${this.candidate.container}, without a reload`)
   }
@@ -285,8 +355,10 @@ class LockedDeploy {
     const cancelled = error instanceof CancelledError || this.deps.signal?.aborted
     const cleanup: string[] = []
     if (this.candidate) {
-      await this.host.removeContainers([this.candidate.container]).then(
-        () => cleanup.push(`the candidate ${this.candidate.container} was removed`),
+      const names = [this.candidate.container, ...this.workers.map((worker) => worker.container)]
+      const what = names.length > 1 ? `the candidate ${this.candidate.container} and its workers were` : `the candidate ${this.candidate.container} was`
+      await this.host.removeContainers(names).then(
+        () => cleanup.push(`${what} removed`),
         (failure: Error) => cleanup.push(`the candidate ${this.candidate.container} could not be removed (${failure.message}); the next deploy removes it`)
       )
     }
@@ -365,6 +437,12 @@ class LockedDeploy {
   private async retire(state: ServiceState): Promise<{ open: number; pruned: string[] }> {
     const old = this.situation.live
     let open = 0
+    // The old slot's workers go as soon as the new ones run: SIGTERM, then their stop timeout.
+    const oldWorkers = old ? slotWorkers(this.snapshot.containers, old.slot, old.container).map((container) => container.name) : []
+    if (oldWorkers.length) {
+      await this.host.stopContainers(oldWorkers, (this.inputs.runtime.stopTimeout ?? 10) + 30)
+      core.info(`Stopped and removed ${oldWorkers.join(', ')}`)
+    }
     if (old && old.container !== this.candidate.container) {
       const result = await this.host.retire(this.retireSpec(old.container), (count) =>
         core.info(`Waiting for ${count} connection(s) to ${old.container} to finish`)
@@ -410,13 +488,18 @@ class LockedDeploy {
       slot: this.candidate.slot,
       image: this.candidate.image,
       imageId: this.candidate.imageId,
-      address: this.route?.address
+      address: this.route?.address,
+      runFlags: appRunFlags(this.inputs),
+      command: webCommand(this.inputs)
     }
   }
 
   private retireSpec(container: string) {
     const port = this.situation.live?.container === container ? this.situation.live.appPort : this.candidate.appPort
-    return { container, network: this.inputs.network, appPort: port, drainTimeoutSeconds: this.inputs.drainTimeout }
+    return {
+      container, network: this.inputs.network, appPort: port, drainTimeoutSeconds: this.inputs.drainTimeout,
+      stopTimeoutSeconds: this.inputs.runtime.stopTimeout
+    }
   }
 
   private report(previous: Release | undefined, retired: { open: number; pruned: string[] }): DeployReport {
@@ -441,6 +524,8 @@ class LockedDeploy {
       drainOpenConnections: retired.open,
       pruned: retired.pruned,
       reloaded: this.wroteRoute,
+      releaseStep: this.releaseStep,
+      workers: this.workers.map((worker) => worker.container),
       phases: this.phases.times
     }
   }

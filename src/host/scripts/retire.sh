@@ -4,9 +4,10 @@
 # finish on the old slot. Old nginx workers (after a reload) exit once their requests are done.
 # Both are read from the host's /proc when it shows the proxy's processes (no docker exec per
 # poll), else from inside the proxy. The pattern [w]orker keeps grep from counting its own command
-# line. The lock is checked again before anything is stopped: the drain may take a while.
+# line. The lock is checked again before anything is stopped: the drain may take a while. The
+# stop waits $6 seconds at most (the app's stop timeout and a margin).
 # Included before this: lib-lock-guard.sh lib-docker.sh.
-proxy=$1 name=$2 net=$3 port=$4 timeout=$5
+proxy=$1 name=$2 net=$3 port=$4 timeout=$5 stoplimit=${6:-60}
 template="{{.Name}} {{.State.Pid}} {{with index .NetworkSettings.Networks \"$net\"}}{{.IPAddress}}{{end}}"
 pid='' ip=''
 while read -r cname cpid cip; do
@@ -46,5 +47,5 @@ if [ -n "$ip" ] && [ -n "$pid" ] && [ "$pid" != 0 ] && [ "$timeout" -gt 0 ]; the
 fi
 echo "DRAINED $open"
 hold_lock
-dk stop "$name" >/dev/null 2>&1 || true
+dkt "$stoplimit" stop "$name" >/dev/null 2>&1 || true
 dk rm -f "$name" >/dev/null 2>&1 || true
