@@ -63109,6 +63109,36 @@ async function connectHost(inputs) {
     return sshHost(ssh, () => Ssh.connect({ ...options, hostKey: { kind: 'same-key', fingerprint: ssh.hostKeyFingerprint } }));
 }
 
+;// CONCATENATED MODULE: ./src/report/phases.ts
+
+/** Runs each phase in its own log group and keeps how long it took, for the summary. */
+class Phases {
+    times = [];
+    /** The phase under way, or the last one started: where an error that ends the run arose. */
+    current;
+    async run(name, title, body) {
+        this.current = { name, title };
+        const started = Date.now();
+        try {
+            return await group(title, body);
+        }
+        finally {
+            this.times.push({ name, ms: Date.now() - started });
+        }
+    }
+}
+/** Logs an attempt when its answer differs from the last one, and every tenth: no wall of lines. */
+function logChanges(log) {
+    let last = '';
+    let count = 0;
+    return (line) => {
+        const answer = line.replace(/^attempt \d+: /, '');
+        if (answer !== last || ++count % 10 === 0)
+            log(line);
+        last = answer;
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/image/plan.ts
 
 /**
@@ -63153,151 +63183,6 @@ function sourceMessage(plan) {
         default:
             return `Rolling back to ${plan.ref} (${shortId(plan.image.id)}), already on the host`;
     }
-}
-
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./src/image/child-env.ts
-// The runner's docker CLI gets an environment of its own instead of the action's. The action's
-// holds every input as INPUT_* (the private key, its passphrase, the app's env) and whatever the
-// job set before this step (tokens, registry passwords); a child has no business with any of it,
-// and the CLI would hand it on to each plugin and credential helper it starts.
-/** By name, never by prefix: DOCKER_PASSWORD and DOCKER_TOKEN are common names for a job's secrets. */
-const ALLOWED = [
-    // Finding the CLI, its plugins and credential helpers, and its config (~/.docker).
-    'PATH', 'HOME', 'USER', 'LOGNAME',
-    // Which engine the CLI talks to and how (Docker's documented CLI variables).
-    'DOCKER_HOST', 'DOCKER_CONTEXT', 'DOCKER_CONFIG', 'DOCKER_API_VERSION', 'DOCKER_CERT_PATH', 'DOCKER_TLS',
-    'DOCKER_TLS_VERIFY', 'DOCKER_CUSTOM_HEADERS', 'DOCKER_DEFAULT_PLATFORM',
-    // Rootless Docker keeps its socket under the user's runtime dir.
-    'XDG_RUNTIME_DIR',
-    // An ssh:// DOCKER_HOST: the CLI runs ssh, which asks the agent for the key.
-    'SSH_AUTH_SOCK',
-    // A tcp:// DOCKER_HOST reached through the runner's proxy.
-    'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy',
-    // Messages in the runner's language and time zone; temporary files where the runner keeps them.
-    'LANG', 'LANGUAGE', 'LC_ALL', 'LC_CTYPE', 'LC_MESSAGES', 'TZ', 'TMPDIR',
-    // Windows: programs do not start without these.
-    'SystemRoot', 'ComSpec', 'PATHEXT', 'windir', 'USERPROFILE', 'APPDATA', 'LOCALAPPDATA', 'ProgramData',
-    'ProgramFiles', 'TEMP', 'TMP'
-];
-/** The variables of `env` (default: this process's) that a docker CLI child needs, and no others. */
-function childEnv(env = process.env) {
-    const picked = {};
-    // Looked up by name, not copied by key: on Windows process.env finds a name in any case.
-    for (const name of ALLOWED) {
-        const value = env[name];
-        if (value !== undefined)
-            picked[name] = value;
-    }
-    return picked;
-}
-
-;// CONCATENATED MODULE: ./src/image/runner.ts
-
-
-
-
-// The runner's own Docker engine: the source of images to send.
-async function docker(args) {
-    try {
-        return await getExecOutput('docker', args, { silent: true, ignoreReturnCode: true, env: childEnv() });
-    }
-    catch {
-        return undefined; // no docker CLI on this runner
-    }
-}
-/** The image as the runner's engine has it, or undefined when it has none (or no engine). */
-async function inspectRunnerImage(ref) {
-    const result = await docker(['image', 'inspect', '--format', '{{json .}}', ref]);
-    if (!result || result.exitCode !== 0)
-        return undefined;
-    return parseImageInspect(result.stdout);
-}
-/** Content sizes of the image's history entries, oldest first (undefined when unknown). */
-async function runnerLayerSizes(ref) {
-    const result = await docker(['image', 'history', '--no-trunc', '--human=false', '--format', '{{.Size}}', ref]);
-    if (!result || result.exitCode !== 0)
-        return undefined;
-    const sizes = result.stdout.trim().split('\n').map(Number);
-    return sizes.every(Number.isFinite) ? sizes.reverse() : undefined;
-}
-/** `docker save` as a stream: the archive is never held in memory or written to disk. */
-function saveImage(ref, docker = 'docker') {
-    const child = (0,external_node_child_process_namespaceObject.spawn)(docker, ['save', ref], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() });
-    let stderr = '';
-    child.stderr.on('data', (chunk) => (stderr += chunk.toString()));
-    const done = new Promise((resolve, reject) => {
-        child.on('error', reject);
-        child.on('close', (code, signal) => {
-            if (code === 0)
-                resolve();
-            else
-                reject(new Error(`docker save ${ref} failed (${signal ?? `exit ${code}`}): ${stderr.trim()}`));
-        });
-    });
-    done.catch(() => undefined); // observed by the caller; avoid an unhandled rejection meanwhile
-    // A stop before anything read the archive leaves its first chunks in the paused pipe, which
-    // would keep the pipe (and so this process) alive after docker save has gone.
-    const stop = () => {
-        child.kill();
-        child.stdout.destroy();
-    };
-    return { stdout: child.stdout, done, stop };
-}
-/** A docker save started before it is needed (while the lock is taken), handed to the first send of its image. */
-class SaveAhead {
-    ref;
-    start;
-    save;
-    constructor(ref, start) {
-        this.ref = ref;
-        this.start = start;
-        this.save = start(ref);
-    }
-    take(ref) {
-        const save = ref === this.ref ? this.save : undefined;
-        this.save = undefined;
-        if (save)
-            return save;
-        this.stop();
-        return this.start(ref);
-    }
-    /** Stops a save nothing took (the plan changed under the lock, or the run failed first). */
-    stop() {
-        this.save?.stop();
-        this.save = undefined;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/report/phases.ts
-
-/** Runs each phase in its own log group and keeps how long it took, for the summary. */
-class Phases {
-    times = [];
-    /** The phase under way, or the last one started: where an error that ends the run arose. */
-    current;
-    async run(name, title, body) {
-        this.current = { name, title };
-        const started = Date.now();
-        try {
-            return await group(title, body);
-        }
-        finally {
-            this.times.push({ name, ms: Date.now() - started });
-        }
-    }
-}
-/** Logs an attempt when its answer differs from the last one, and every tenth: no wall of lines. */
-function logChanges(log) {
-    let last = '';
-    let count = 0;
-    return (line) => {
-        const answer = line.replace(/^attempt \d+: /, '');
-        if (answer !== last || ++count % 10 === 0)
-            log(line);
-        last = answer;
-    };
 }
 
 // EXTERNAL MODULE: external "node:zlib"
@@ -64090,19 +63975,24 @@ function slotWorkers(containers, slot, web) {
     return containers.filter((container) => container.slot === slot && container.name !== web && container.role !== 'release');
 }
 
-;// CONCATENATED MODULE: ./src/rollout/release-failure.ts
-/** What a release command that did not succeed tells the user, with its last output lines; undefined when it succeeded. */
-function releaseFailure(result, timeoutSeconds) {
-    const tail = result.tail.length ? `\nLast lines of its output:\n${result.tail.join('\n')}` : '';
-    if (result.startError)
-        return `The release command could not start: ${result.startError}`;
-    if (result.cancelled)
-        return 'The release command was stopped: the run was cancelled';
-    if (result.timedOut)
-        return `The release command did not finish within release-timeout (${timeoutSeconds} s); it was stopped${tail}`;
-    if (result.exitCode === 0)
-        return undefined;
-    return `The release command exited with code ${result.exitCode ?? 'unknown'}; nothing switched${tail}`;
+;// CONCATENATED MODULE: ./src/rollout/cancel.ts
+// A cancelled job (SIGINT, then SIGTERM 7.5 s later, then SIGKILL): what the run left is in the message.
+/** The run was cancelled; what it left behind is in the message. */
+class CancelledError extends Error {
+    name = 'CancelledError';
+}
+/** Rejects with CancelledError(`message`) once `signal` aborts, whatever `work` is doing. */
+function untilCancelled(work, signal, message) {
+    if (!signal)
+        return work;
+    work.catch(() => undefined);
+    return new Promise((resolve, reject) => {
+        const cancelled = () => reject(new CancelledError(message()));
+        if (signal.aborted)
+            return cancelled();
+        signal.addEventListener('abort', cancelled, { once: true });
+        work.then(resolve, reject).finally(() => signal.removeEventListener('abort', cancelled));
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/transfer/link.ts
@@ -64230,90 +64120,44 @@ function surveyRequest(inputs, proxy) {
     return { proxy, image: inputs.rollback ? undefined : inputs.image };
 }
 
-;// CONCATENATED MODULE: ./src/rollout/single-host.ts
-
-
-
-
-
-
-
-
-
-
-
-
-
-/** The run was cancelled; what it left behind is in the message. */
-class CancelledError extends Error {
-    name = 'CancelledError';
+;// CONCATENATED MODULE: ./src/rollout/release-failure.ts
+/** What a release command that did not succeed tells the user, with its last output lines; undefined when it succeeded. */
+function releaseFailure(result, timeoutSeconds) {
+    const tail = result.tail.length ? `\nLast lines of its output:\n${result.tail.join('\n')}` : '';
+    if (result.startError)
+        return `The release command could not start: ${result.startError}`;
+    if (result.cancelled)
+        return 'The release command was stopped: the run was cancelled';
+    if (result.timedOut)
+        return `The release command did not finish within release-timeout (${timeoutSeconds} s); it was stopped${tail}`;
+    if (result.exitCode === 0)
+        return undefined;
+    return `The release command exited with code ${result.exitCode ?? 'unknown'}; nothing switched${tail}`;
 }
-/** The blue-green sequence. Only the idle slot changes until the candidate has proven healthy. */
-async function deploy(inputs, deps) {
-    const phases = deps.phases ?? new Phases();
-    const host = await phases.run('connect', `Connect to ${inputs.host}:${inputs.port}`, () => deps.connect(inputs));
-    try {
-        // The lock's channel opens while the host is checked; the lock is taken only after.
-        const pending = host.openLock({
-            service: inputs.service,
-            timeoutSeconds: inputs.lockTimeout,
-            holder: deps.holder,
-            onWait: (holder) => info(`Another deploy of ${inputs.service} holds the lock: ${holder}; waiting`),
-            onSilent: (seconds) => info(`No answer from the host's lock session after ${seconds} s (a slow login shell on the host?); still waiting`)
-        });
-        let checked;
-        let lock;
-        let ahead;
-        try {
-            checked = await phases.run('check', 'Check the host and the image', () => check(inputs, host, deps.runner));
-            // The host lacks the image: docker save's export, which comes before its first byte,
-            // runs while the lock is taken.
-            if (checked.plan.source === 'sent')
-                ahead = new SaveAhead(checked.plan.ref, (ref) => deps.runner.save(ref));
-            lock = await phases.run('lock', `Lock ${inputs.service} on the host`, () => untilCancelled(pending.acquire(), deps.signal));
-        }
-        catch (error) {
-            ahead?.stop();
-            pending.abandon();
-            throw error;
-        }
-        try {
-            return await new LockedDeploy(inputs, host, deps, phases, lock, checked, ahead).run();
-        }
-        finally {
-            ahead?.stop();
-            await lock.release();
-        }
-    }
-    catch (error) {
-        // Each step that waited on a lost connection fails in its own words; the run says what happened.
-        const lost = host.lost();
-        throw lost ? connectionLost(host.target, lost, phases.current) : error;
-    }
-    finally {
-        host.close();
-    }
-}
-/** Rejects with CancelledError once `signal` aborts, whatever `work` is doing. */
-function untilCancelled(work, signal) {
-    if (!signal)
-        return work;
-    return new Promise((resolve, reject) => {
-        const cancelled = () => reject(new CancelledError('Cancelled while waiting for the deploy lock; nothing on the host changed'));
-        if (signal.aborted)
-            return cancelled();
-        signal.addEventListener('abort', cancelled, { once: true });
-        work.then(resolve, reject).finally(() => signal.removeEventListener('abort', cancelled));
-    });
-}
-class LockedDeploy {
+
+;// CONCATENATED MODULE: ./src/rollout/host-run.ts
+
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * The blue-green sequence on one host, in stages a rollout drives: prepare (state, image, proxy,
+ * route), release (the release command), launch (candidate, health, workers), switchOver, then
+ * finish (record, retire), or undo before the switch and revert after it. Only the idle slot
+ * changes until the candidate has proven healthy, and only while this run holds the host's lock.
+ */
+class HostRun {
     inputs;
-    host;
     deps;
     phases;
-    lock;
-    checked;
-    ahead;
     survey;
     snapshot;
     situation;
@@ -64328,36 +64172,47 @@ class LockedDeploy {
     /** The candidate's worker containers (none without workers). */
     workers = [];
     releaseStep;
-    constructor(inputs, host, deps, phases, lock, checked, ahead) {
+    host;
+    lock;
+    checked;
+    ahead;
+    constructor(inputs, deps, phases, session) {
         this.inputs = inputs;
-        this.host = host;
         this.deps = deps;
         this.phases = phases;
-        this.lock = lock;
-        this.checked = checked;
-        this.ahead = ahead;
+        this.host = session.host;
+        this.lock = session.lock;
+        this.checked = session.checked;
+        this.ahead = session.ahead;
     }
-    async run() {
-        try {
-            await this.step('state', 'Read the live slot', () => this.readSituation());
-            await this.step('transfer', 'Transfer the image', () => this.sendImage());
-            await this.step('proxy', 'Make sure the proxy runs', () => this.ensureProxy());
-            await this.step('route', 'Route the idle slot', () => this.prepareRoute());
-            if (this.inputs.releaseCommand)
-                await this.step('release', 'Run the release command', () => this.runRelease());
-            await this.step('candidate', `Start ${this.candidate.container}`, () => this.startCandidate());
-            await this.step('health', `Health-check ${this.candidate.container}`, () => this.checkHealth());
-            if (this.workers.length)
-                await this.step('workers', `Start ${this.workers.length} worker container(s)`, () => this.startWorkers());
-            await this.step('switch', `Switch the proxy to ${this.candidate.slot}`, () => this.switchProxy());
-        }
-        catch (error) {
-            throw await this.undo(error);
-        }
+    /** State, image, proxy and the idle slot's route: nothing that clients see changes. */
+    async prepare() {
+        await this.step('state', 'Read the live slot', () => this.readSituation());
+        await this.step('transfer', 'Transfer the image', () => this.sendImage());
+        await this.step('proxy', 'Make sure the proxy runs', () => this.ensureProxy());
+        await this.step('route', 'Route the idle slot', () => this.prepareRoute());
+    }
+    /** The release command, when there is one (once per rollout: a migration runs on one host). */
+    async release() {
+        if (this.inputs.releaseCommand)
+            await this.step('release', 'Run the release command', () => this.runRelease());
+    }
+    /** The candidate, healthy, and its workers, settled; not serving yet unless it switched in the same step. */
+    async launch() {
+        await this.step('candidate', `Start ${this.candidate.container}`, () => this.startCandidate());
+        await this.step('health', `Health-check ${this.candidate.container}`, () => this.checkHealth());
+        if (this.workers.length)
+            await this.step('workers', `Start ${this.workers.length} worker container(s)`, () => this.startWorkers());
+    }
+    async switchOver() {
+        await this.step('switch', `Switch the proxy to ${this.candidate.slot}`, () => this.switchProxy());
+    }
+    /** After the switch: the release recorded, then the old slot retired (unless cancelled). */
+    async finish() {
         const state = await this.phases.run('record', 'Record the release', () => this.record());
         if (this.deps.signal?.aborted)
             throw this.cancelledAfterSwitch();
-        const retired = await this.phases.run('retire', 'Retire the old slot', () => this.untilCancelled(this.retire(state)));
+        const retired = await this.phases.run('retire', 'Retire the old slot', () => untilCancelled(this.retire(state), this.deps.signal, () => this.cancelledAfterSwitch().message));
         return this.report(state.previous, retired);
     }
     /** A phase before the switch: not started once the run is cancelled, and only while the lock holds. */
@@ -64611,21 +64466,6 @@ class LockedDeploy {
         }
         return `${restarted}The proxy answers HTTP ${answer.status} from slot ${answer.slot ?? 'none'} on ${port}`;
     }
-    /**
-     * A cancel during the drain stops waiting: once this run's lock is gone, the host's retire
-     * step changes nothing (its lock check fails), and the next deploy retires the old slot.
-     */
-    untilCancelled(work) {
-        const signal = this.deps.signal;
-        if (!signal)
-            return work;
-        work.catch(() => undefined);
-        return new Promise((resolve, reject) => {
-            const cancelled = () => reject(this.cancelledAfterSwitch());
-            signal.addEventListener('abort', cancelled, { once: true });
-            work.then(resolve, reject).finally(() => signal.removeEventListener('abort', cancelled));
-        });
-    }
     cancelledAfterSwitch() {
         const old = this.situation.live;
         const left = old ? `; ${old.container} keeps running until the next deploy retires it` : '';
@@ -64728,6 +64568,198 @@ class LockedDeploy {
             workers: this.workers.map((worker) => worker.container),
             phases: this.phases.times
         };
+    }
+}
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/image/child-env.ts
+// The runner's docker CLI gets an environment of its own instead of the action's. The action's
+// holds every input as INPUT_* (the private key, its passphrase, the app's env) and whatever the
+// job set before this step (tokens, registry passwords); a child has no business with any of it,
+// and the CLI would hand it on to each plugin and credential helper it starts.
+/** By name, never by prefix: DOCKER_PASSWORD and DOCKER_TOKEN are common names for a job's secrets. */
+const ALLOWED = [
+    // Finding the CLI, its plugins and credential helpers, and its config (~/.docker).
+    'PATH', 'HOME', 'USER', 'LOGNAME',
+    // Which engine the CLI talks to and how (Docker's documented CLI variables).
+    'DOCKER_HOST', 'DOCKER_CONTEXT', 'DOCKER_CONFIG', 'DOCKER_API_VERSION', 'DOCKER_CERT_PATH', 'DOCKER_TLS',
+    'DOCKER_TLS_VERIFY', 'DOCKER_CUSTOM_HEADERS', 'DOCKER_DEFAULT_PLATFORM',
+    // Rootless Docker keeps its socket under the user's runtime dir.
+    'XDG_RUNTIME_DIR',
+    // An ssh:// DOCKER_HOST: the CLI runs ssh, which asks the agent for the key.
+    'SSH_AUTH_SOCK',
+    // A tcp:// DOCKER_HOST reached through the runner's proxy.
+    'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy',
+    // Messages in the runner's language and time zone; temporary files where the runner keeps them.
+    'LANG', 'LANGUAGE', 'LC_ALL', 'LC_CTYPE', 'LC_MESSAGES', 'TZ', 'TMPDIR',
+    // Windows: programs do not start without these.
+    'SystemRoot', 'ComSpec', 'PATHEXT', 'windir', 'USERPROFILE', 'APPDATA', 'LOCALAPPDATA', 'ProgramData',
+    'ProgramFiles', 'TEMP', 'TMP'
+];
+/** The variables of `env` (default: this process's) that a docker CLI child needs, and no others. */
+function childEnv(env = process.env) {
+    const picked = {};
+    // Looked up by name, not copied by key: on Windows process.env finds a name in any case.
+    for (const name of ALLOWED) {
+        const value = env[name];
+        if (value !== undefined)
+            picked[name] = value;
+    }
+    return picked;
+}
+
+;// CONCATENATED MODULE: ./src/image/runner.ts
+
+
+
+
+// The runner's own Docker engine: the source of images to send.
+async function docker(args) {
+    try {
+        return await getExecOutput('docker', args, { silent: true, ignoreReturnCode: true, env: childEnv() });
+    }
+    catch {
+        return undefined; // no docker CLI on this runner
+    }
+}
+/** The image as the runner's engine has it, or undefined when it has none (or no engine). */
+async function inspectRunnerImage(ref) {
+    const result = await docker(['image', 'inspect', '--format', '{{json .}}', ref]);
+    if (!result || result.exitCode !== 0)
+        return undefined;
+    return parseImageInspect(result.stdout);
+}
+/** Content sizes of the image's history entries, oldest first (undefined when unknown). */
+async function runnerLayerSizes(ref) {
+    const result = await docker(['image', 'history', '--no-trunc', '--human=false', '--format', '{{.Size}}', ref]);
+    if (!result || result.exitCode !== 0)
+        return undefined;
+    const sizes = result.stdout.trim().split('\n').map(Number);
+    return sizes.every(Number.isFinite) ? sizes.reverse() : undefined;
+}
+/** `docker save` as a stream: the archive is never held in memory or written to disk. */
+function saveImage(ref, docker = 'docker') {
+    const child = (0,external_node_child_process_namespaceObject.spawn)(docker, ['save', ref], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk.toString()));
+    const done = new Promise((resolve, reject) => {
+        child.on('error', reject);
+        child.on('close', (code, signal) => {
+            if (code === 0)
+                resolve();
+            else
+                reject(new Error(`docker save ${ref} failed (${signal ?? `exit ${code}`}): ${stderr.trim()}`));
+        });
+    });
+    done.catch(() => undefined); // observed by the caller; avoid an unhandled rejection meanwhile
+    // A stop before anything read the archive leaves its first chunks in the paused pipe, which
+    // would keep the pipe (and so this process) alive after docker save has gone.
+    const stop = () => {
+        child.kill();
+        child.stdout.destroy();
+    };
+    return { stdout: child.stdout, done, stop };
+}
+/** A docker save started before it is needed (while the lock is taken), handed to the first send of its image. */
+class SaveAhead {
+    ref;
+    start;
+    save;
+    constructor(ref, start) {
+        this.ref = ref;
+        this.start = start;
+        this.save = start(ref);
+    }
+    take(ref) {
+        const save = ref === this.ref ? this.save : undefined;
+        this.save = undefined;
+        if (save)
+            return save;
+        this.stop();
+        return this.start(ref);
+    }
+    /** Stops a save nothing took (the plan changed under the lock, or the run failed first). */
+    stop() {
+        this.save?.stop();
+        this.save = undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/rollout/session.ts
+
+
+
+
+/**
+ * Checks `host` (read-only) and takes its deploy lock. The lock's channel opens while the host is
+ * checked; the lock is taken only after, and the runner's export of an image the host lacks
+ * starts meanwhile. Whatever fails leaves the host as it was.
+ */
+async function lockHost(inputs, host, deps, phases) {
+    const pending = host.openLock({
+        service: inputs.service,
+        timeoutSeconds: inputs.lockTimeout,
+        holder: deps.holder,
+        onWait: (holder) => info(`Another deploy of ${inputs.service} holds the lock: ${holder}; waiting`),
+        onSilent: (seconds) => info(`No answer from the host's lock session after ${seconds} s (a slow login shell on the host?); still waiting`)
+    });
+    let ahead;
+    try {
+        const checked = await phases.run('check', 'Check the host and the image', () => check(inputs, host, deps.runner));
+        if (checked.plan.source === 'sent')
+            ahead = new SaveAhead(checked.plan.ref, (ref) => deps.runner.save(ref));
+        const lock = await phases.run('lock', `Lock ${inputs.service} on the host`, () => untilCancelled(pending.acquire(), deps.signal, () => 'Cancelled while waiting for the deploy lock; nothing on the host changed'));
+        return { host, lock, checked, ahead };
+    }
+    catch (error) {
+        ahead?.stop();
+        pending.abandon();
+        throw error;
+    }
+}
+/** Ends a session: the save nothing took, the lock. */
+async function closeSession(session) {
+    session.ahead?.stop();
+    await session.lock.release();
+}
+
+;// CONCATENATED MODULE: ./src/rollout/single-host.ts
+
+
+
+
+
+/** One host: connect, check and lock it, then its blue-green sequence from start to end. */
+async function deploy(inputs, deps) {
+    const phases = deps.phases ?? new Phases();
+    const host = await phases.run('connect', `Connect to ${inputs.host}:${inputs.port}`, () => deps.connect(inputs));
+    try {
+        const session = await lockHost(inputs, host, deps, phases);
+        try {
+            const run = new HostRun(inputs, deps, phases, session);
+            try {
+                await run.prepare();
+                await run.release();
+                await run.launch();
+                await run.switchOver();
+            }
+            catch (error) {
+                throw await run.undo(error);
+            }
+            return await run.finish();
+        }
+        finally {
+            await closeSession(session);
+        }
+    }
+    catch (error) {
+        // Each step that waited on a lost connection fails in its own words; the run says what happened.
+        const lost = host.lost();
+        throw lost ? connectionLost(host.target, lost, phases.current) : error;
+    }
+    finally {
+        host.close();
     }
 }
 

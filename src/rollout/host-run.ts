@@ -1,0 +1,474 @@
+import * as core from '@actions/core'
+import { LostLockError } from '../host/guard.js'
+import type { Host } from '../host/index.js'
+import type { Launch } from '../host/launch.js'
+import type { HostLock } from '../host/lock.js'
+import type { Route } from '../host/nginx-config.js'
+import { containerName, proxyName } from '../host/paths.js'
+import type { ProxyServes } from '../host/proxy.js'
+import { planRoute, type RoutePlan } from '../host/route.js'
+import {
+  nextState, resolveSituation, type Release, type ServiceSnapshot, type ServiceState, type Situation
+} from '../host/state.js'
+import type { Survey } from '../host/survey.js'
+import type { WorkerContainer } from '../host/workers.js'
+import { planImage, sourceMessage, type ImagePlan } from '../image/plan.js'
+import type { SaveAhead } from '../image/runner.js'
+import type { Inputs } from '../inputs.js'
+import { logChanges, type Phases } from '../report/phases.js'
+import type { DeployReport, ReleaseStepReport, TransferReport } from '../report/report.js'
+import { sendImage } from '../transfer/transfer.js'
+import { appRunFlags, candidateWorkers, recordedWorkers, releaseSkipped, slotWorkers, webCommand } from './app.js'
+import { CancelledError, untilCancelled } from './cancel.js'
+import { codecFor, surveyRequest, type Checked } from './check.js'
+import { releaseFailure } from './release-failure.js'
+import type { DeployDeps, Session } from './session.js'
+
+/**
+ * The blue-green sequence on one host, in stages a rollout drives: prepare (state, image, proxy,
+ * route), release (the release command), launch (candidate, health, workers), switchOver, then
+ * finish (record, retire), or undo before the switch and revert after it. Only the idle slot
+ * changes until the candidate has proven healthy, and only while this run holds the host's lock.
+ */
+export class HostRun {
+  private survey!: Survey
+  private snapshot!: ServiceSnapshot
+  private situation!: Situation
+  private plan!: ImagePlan
+  private candidate!: Release
+  private route?: RoutePlan
+  private launched!: Launch
+  private transfer!: TransferReport
+  private healthAttempts = 0
+  /** This run wrote the service's proxy config (nginx reloaded). */
+  private wroteRoute = false
+  /** The candidate's worker containers (none without workers). */
+  private workers: WorkerContainer[] = []
+  private releaseStep?: ReleaseStepReport
+
+  private readonly host: Host
+  private readonly lock: HostLock
+  private readonly checked: Checked
+  private readonly ahead?: SaveAhead
+
+  constructor(
+    private readonly inputs: Inputs,
+    private readonly deps: DeployDeps,
+    private readonly phases: Phases,
+    session: Session
+  ) {
+    this.host = session.host
+    this.lock = session.lock
+    this.checked = session.checked
+    this.ahead = session.ahead
+  }
+
+  /** State, image, proxy and the idle slot's route: nothing that clients see changes. */
+  async prepare(): Promise<void> {
+    await this.step('state', 'Read the live slot', () => this.readSituation())
+    await this.step('transfer', 'Transfer the image', () => this.sendImage())
+    await this.step('proxy', 'Make sure the proxy runs', () => this.ensureProxy())
+    await this.step('route', 'Route the idle slot', () => this.prepareRoute())
+  }
+
+  /** The release command, when there is one (once per rollout: a migration runs on one host). */
+  async release(): Promise<void> {
+    if (this.inputs.releaseCommand) await this.step('release', 'Run the release command', () => this.runRelease())
+  }
+
+  /** The candidate, healthy, and its workers, settled; not serving yet unless it switched in the same step. */
+  async launch(): Promise<void> {
+    await this.step('candidate', `Start ${this.candidate.container}`, () => this.startCandidate())
+    await this.step('health', `Health-check ${this.candidate.container}`, () => this.checkHealth())
+    if (this.workers.length) await this.step('workers', `Start ${this.workers.length} worker container(s)`, () => this.startWorkers())
+  }
+
+  async switchOver(): Promise<void> {
+    await this.step('switch', `Switch the proxy to ${this.candidate.slot}`, () => this.switchProxy())
+  }
+
+  /** After the switch: the release recorded, then the old slot retired (unless cancelled). */
+  async finish(): Promise<DeployReport> {
+    const state = await this.phases.run('record', 'Record the release', () => this.record())
+    if (this.deps.signal?.aborted) throw this.cancelledAfterSwitch()
+    const retired = await this.phases.run('retire', 'Retire the old slot', () =>
+      untilCancelled(this.retire(state), this.deps.signal, () => this.cancelledAfterSwitch().message)
+    )
+    return this.report(state.previous, retired)
+  }
+
+  /** A phase before the switch: not started once the run is cancelled, and only while the lock holds. */
+  private step(name: string, title: string, body: () => Promise<void>): Promise<void> {
+    if (this.deps.signal?.aborted) throw new CancelledError('Cancelled')
+    this.lock.assertHeld()
+    return this.phases.run(name, title, body)
+  }
+
+  private async readSituation(): Promise<void> {
+    const { inputs, checked } = this
+    const found = await this.surveyUnderLock()
+    const fresh = found !== checked.survey
+    this.survey = found
+    const snapshot = found.snapshot
+    this.snapshot = snapshot
+    this.situation = resolveSituation(snapshot)
+    const { live, idleSlot, recovered } = this.situation
+    if (recovered) core.warning('The host state disagreed with the proxy config (a run died mid-deploy); the proxy config wins')
+    core.info(live ? `Live: ${live.slot} (${live.container}, ${live.image})` : `No live release of ${this.inputs.service} yet`)
+    this.plan = fresh
+      ? await planImage(inputs, this.host, { local: checked.local, onHost: found.image }, this.situation)
+      : checked.plan
+    this.candidate = {
+      slot: idleSlot,
+      container: containerName(this.inputs.service, idleSlot),
+      image: this.plan.ref,
+      imageId: this.plan.image.id,
+      appPort: this.plan.appPort,
+      deployedAt: ''
+    }
+    this.workers = candidateWorkers(inputs, idleSlot)
+    // Containers in the idle slot are left over from a run that died; they serve nothing.
+    const stray = snapshot.containers.find((container) => container.name === this.candidate.container)
+    if (stray) {
+      core.info(`Removing ${stray.name} left in the idle slot by an earlier run`)
+      await this.host.retire(this.retireSpec(stray.name), () => undefined)
+    }
+    const strayWorkers = slotWorkers(snapshot.containers, idleSlot, this.candidate.container).map((container) => container.name)
+    if (strayWorkers.length) {
+      core.info(`Removing ${strayWorkers.join(', ')} left in the idle slot by an earlier run`)
+      await this.host.removeContainers(strayWorkers)
+    }
+  }
+
+  /** The check's survey still holds when this lock is the very next one taken after it. */
+  private async surveyUnderLock(): Promise<Survey> {
+    const { inputs, checked } = this
+    if (checked.survey.lockGeneration !== undefined && this.lock.generation === checked.survey.lockGeneration + 1) {
+      return checked.survey
+    }
+    return this.host.survey(surveyRequest(inputs, checked.proxy))
+  }
+
+  private async sendImage(): Promise<void> {
+    const { plan, inputs } = this
+    const base = {
+      sentBytes: 0, archiveBytes: 0, imageBytes: plan.image.sizeBytes, skippedLayers: 0,
+      totalLayers: plan.image.diffIds.length, durationMs: 0
+    }
+    if (plan.source !== 'sent') {
+      core.info(sourceMessage(plan))
+      this.transfer = { ...base, source: plan.source, skippedLayers: base.totalLayers }
+      return
+    }
+    const codec = codecFor(inputs, this.host)
+    const sending = sendImage(this.host, plan.ref, plan.image, codec, {
+      spoolDir: process.env.RUNNER_TEMP || undefined,
+      save: (ref) => this.ahead?.take(ref) ?? this.deps.runner.save(ref),
+      layerSizes: (ref) => this.deps.runner.layerSizes(ref),
+      log: (line) => core.info(line),
+      signal: this.deps.signal
+    })
+    // The proxy is made ready while the image streams on its own channel (queued after the
+    // layer list, which the stream waits for).
+    this.startProxy()
+    const result = await sending
+    this.transfer = { ...base, ...result, source: result.tagged ? 'tagged' : 'sent', codec: codec.codec }
+    // From here on the host's name for the image (the containerd store has its own IDs).
+    this.plan = { ...plan, image: result.loaded }
+    this.candidate.imageId = result.loaded.id
+  }
+
+  private proxyReady?: Promise<string[]>
+
+  private startProxy(): Promise<string[]> {
+    // Read under the lock: a running proxy with this version's shared config needs nothing.
+    const seen = this.survey.proxy
+    const ready = seen.status === 'running' && seen.commonCurrent
+    this.proxyReady ??= ready ? Promise.resolve(['proxy running']) : this.host.ensureProxy(this.checked.proxy)
+    this.proxyReady.catch(() => undefined) // awaited in the proxy phase
+    return this.proxyReady
+  }
+
+  private async ensureProxy(): Promise<void> {
+    core.info((await this.startProxy()).join(', '))
+  }
+
+  /** The proxy config must route the idle slot before the candidate starts there. */
+  private async prepareRoute(): Promise<void> {
+    const { inputs, candidate, snapshot } = this
+    let addresses = snapshot.addresses ?? {}
+    const needed = !addresses.blue?.length || !addresses.green?.length
+    if (needed && this.survey.proxy.network.mode !== 'names') {
+      addresses = await this.host.allocateAddresses(inputs.network, inputs.service)
+    }
+    const route = planRoute(
+      {
+        service: inputs.service, network: inputs.network, serverNames: inputs.serverNames,
+        websocketTimeout: inputs.websocketTimeout, accessLog: inputs.accessLog, slot: candidate.slot, container: candidate.container, appPort: candidate.appPort
+      },
+      snapshot,
+      addresses
+    )
+    this.route = route
+    const where = route.address ? `pinned address ${route.address}` : 'its container name (Docker DNS: not a network the action created)'
+    core.info(`${candidate.container} will be reached at ${where}`)
+    if (!route.write) return core.info('The proxy config already routes both slots: the switch needs no nginx reload')
+    await this.host.writeRoute(inputs.network, inputs.service, route.conf, snapshot.legacy)
+    this.wroteRoute = true
+    core.info(snapshot.confDigest ? 'The proxy config changed (port, server names or format): nginx reloaded gracefully' : 'Added the proxy config for the service: nginx reloaded gracefully')
+  }
+
+  /**
+   * The release command (a migration) in a one-off container of the candidate image, with its
+   * env, runtime and network, before the candidate starts: a failure leaves the live slot as is.
+   */
+  private async runRelease(): Promise<void> {
+    const { inputs, candidate, plan } = this
+    const skipped = releaseSkipped(inputs, this.snapshot.state, candidate.imageId)
+    const command = inputs.releaseCommand ?? []
+    if (skipped) {
+      this.releaseStep = { command, skipped }
+      // An image whose release command ran before stays marked so, for the next re-run.
+      if (skipped.startsWith('this image was released')) candidate.released = true
+      return core.info(`The release command is skipped: ${skipped}`)
+    }
+    const started = Date.now()
+    const result = await this.host.runRelease(
+      {
+        name: `${inputs.service}-release`, network: inputs.network, service: inputs.service, image: plan.ref, imageId: candidate.imageId,
+        timeoutSeconds: inputs.releaseTimeout, runFlags: appRunFlags(inputs), command
+      },
+      inputs.env,
+      (line) => core.info(line)
+    )
+    this.releaseStep = { command, exitCode: result.exitCode, durationMs: Date.now() - started }
+    const failure = releaseFailure(result, inputs.releaseTimeout)
+    if (failure) throw new Error(failure)
+    candidate.released = true
+    core.info(`The release command exited with code 0 in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  }
+
+  private async startCandidate(): Promise<void> {
+    const { candidate, inputs } = this
+    const health = { appPort: candidate.appPort, path: inputs.healthPath, timeoutSeconds: inputs.healthTimeout }
+    // Healthy, it goes live in the same remote step (the host checks that the lock is still
+    // ours), unless workers must start and settle first.
+    const sw = { route: this.liveRoute(), hold: this.workers.length > 0 }
+    this.launched = this.host.launchCandidate(this.candidateSpec(), inputs.env, health, sw)
+    // A cancel during the health check tells the host's loop to stop; removed once switched.
+    this.deps.signal?.addEventListener('abort', this.cancelLaunch, { once: true })
+    await this.launched.started
+  }
+
+  private async checkHealth(): Promise<void> {
+    const { candidate } = this
+    const result = await this.launched.health(logChanges((line) => core.info(line)))
+    this.healthAttempts = result.attempts
+    if (!result.healthy) throw new Error(`Health check of ${candidate.container} failed: ${result.reason}`)
+  }
+
+  private readonly cancelLaunch = (): void => void this.host.cancel().catch(() => undefined)
+
+  /** Once the web is healthy: the workers start and must keep running for worker-settle seconds. */
+  private async startWorkers(): Promise<void> {
+    const { inputs, candidate, plan } = this
+    await this.launched.switched() // the held launch step has ended
+    const spec = {
+      network: inputs.network, service: inputs.service, slot: candidate.slot, image: plan.ref, imageId: candidate.imageId,
+      settleSeconds: inputs.workerSettle, runFlags: appRunFlags(inputs)
+    }
+    const started = await this.host.startWorkers(spec, this.workers, inputs.env, (line) => {
+      if (line.startsWith('STARTED ')) core.info(`Started ${line.slice(8)}`)
+    })
+    if (!started.ok) {
+      const logs = started.logs.length ? `\nLast log lines of ${started.container}:\n${started.logs.join('\n')}` : ''
+      throw new Error(`Worker ${started.container} ${started.reason} within worker-settle (${inputs.workerSettle} s): the release goes back${logs}`)
+    }
+    candidate.workers = recordedWorkers(this.workers)
+    core.info(`${this.workers.map((worker) => worker.container).join(', ')} kept running for ${inputs.workerSettle} s`)
+  }
+
+  private async switchProxy(): Promise<void> {
+    const also = this.workers.map((worker) => worker.container)
+    const switching = also.length
+      ? this.host.switchSlot(this.candidateSpec(), { route: this.liveRoute() }, this.inputs.healthPath, also)
+      : this.launched.switched()
+    const switched = await switching.finally(() => this.deps.signal?.removeEventListener('abort', this.cancelLaunch))
+    if (!switched.ok) throw new Error(`${switched.message}${switched.switchedBack ? '; switched back' : ''}`)
+    core.info(`The proxy now serves ${this.candidate.container}, without a reload`)
+  }
+
+  /**
+   * Before the switch, a failure takes the candidate (and a first deploy's config) away, brings
+   * the proxy back if it stopped, and says what it serves now, as asked of the proxy itself.
+   * A run that lost its lock touches nothing: another deploy may own the host.
+   */
+  async undo(error: Error): Promise<Error> {
+    this.deps.signal?.removeEventListener('abort', this.cancelLaunch)
+    if (error instanceof LostLockError) {
+      const left = this.candidate ? ` ${this.candidate.container} may be left for the next deploy to remove.` : ''
+      return new Error(`${error.message}.${left}`)
+    }
+    const cancelled = error instanceof CancelledError || this.deps.signal?.aborted
+    const cleanup: string[] = []
+    if (this.candidate) {
+      const names = [this.candidate.container, ...this.workers.map((worker) => worker.container)]
+      const what = names.length > 1 ? `the candidate ${this.candidate.container} and its workers were` : `the candidate ${this.candidate.container} was`
+      await this.host.removeContainers(names).then(
+        () => cleanup.push(`${what} removed`),
+        (failure: Error) => cleanup.push(`the candidate ${this.candidate.container} could not be removed (${failure.message}); the next deploy removes it`)
+      )
+    }
+    if (this.wroteRoute && !this.situation?.live) await this.host.removeRoute(this.inputs.network, this.inputs.service).catch(() => undefined)
+    if (cancelled) return new CancelledError(`Cancelled before the switch: ${this.untouched()}${cleanup.length ? `; ${cleanup.join('; ')}` : ''}.`)
+    const serving = this.situation ? await this.whatServes() : 'nothing on the host changed'
+    return new Error(`${error.message}\n${serving}${cleanup.length ? `; ${cleanup.join('; ')}` : ''}.`)
+  }
+
+  /**
+   * A cancel leaves no time to ask the proxy (GitHub kills the run 10 s after it), and the
+   * symlink was never moved: what was live still is.
+   */
+  private untouched(): string {
+    const live = this.situation?.live
+    if (!live) return `nothing of ${this.inputs.service} was live, and the proxy was not changed`
+    return `the proxy was not switched, ${live.container} (${live.image}) still serves on port ${this.inputs.proxyPort}`
+  }
+
+  /** What the proxy serves for this service after a failure, asked of the proxy. */
+  private async whatServes(): Promise<string> {
+    const { inputs } = this
+    const live = this.situation.live
+    const port = `port ${inputs.proxyPort}`
+    let seen: ProxyServes
+    try {
+      seen = await this.host.proxyServes({ network: inputs.network, port: inputs.proxyPort }, { serverNames: inputs.serverNames }, inputs.healthPath)
+    } catch (error) {
+      return `Could not ask the proxy what it serves: ${(error as Error).message}`
+    }
+    const proxy = proxyName(inputs.network)
+    const restarted = seen.restarted ? `The proxy ${proxy} had stopped (${seen.status}) and was started again. ` : ''
+    if (seen.status === 'missing') return `The proxy ${proxy} is gone: ${port} serves nothing until the next deploy recreates it`
+    const answer = seen.answer
+    if (seen.status === 'unknown' && (!answer || answer.status === 0)) {
+      return `The host's Docker engine does not answer, and neither does ${port}`
+    }
+    if (!answer || answer.status === 0) return `${restarted}The proxy ${proxy} does not answer on ${port} (${seen.said})`
+    if (live && answer.slot === live.slot) return `${restarted}The host is as before: ${live.container} (${live.image}) still serves on ${port}`
+    if (!live && answer.slot === undefined) {
+      return `${restarted}The host is as before: nothing of ${inputs.service} was live, and the proxy still routes nothing to it`
+    }
+    return `${restarted}The proxy answers HTTP ${answer.status} from slot ${answer.slot ?? 'none'} on ${port}`
+  }
+
+  private cancelledAfterSwitch(): CancelledError {
+    const old = this.situation.live
+    const left = old ? `; ${old.container} keeps running until the next deploy retires it` : ''
+    return new CancelledError(`Cancelled after the switch: ${this.candidate.container} (${this.candidate.image}) is live and recorded${left}`)
+  }
+
+  private async record(): Promise<ServiceState> {
+    this.candidate.deployedAt = new Date().toISOString()
+    const state = nextState(this.snapshot.state, this.situation, this.candidate)
+    await this.host.writeState(state)
+    const previous = state.previous ? `; previous: ${state.previous.slot} (${state.previous.image})` : ''
+    core.info(`Recorded on the host: live ${state.live?.slot} (${state.live?.image})${previous}`)
+    return state
+  }
+
+  private async retire(state: ServiceState): Promise<{ open: number; pruned: string[] }> {
+    const old = this.situation.live
+    let open = 0
+    // The old slot's workers go as soon as the new ones run: SIGTERM, then their stop timeout.
+    const oldWorkers = old ? slotWorkers(this.snapshot.containers, old.slot, old.container).map((container) => container.name) : []
+    if (oldWorkers.length) {
+      await this.host.stopContainers(oldWorkers, (this.inputs.runtime.stopTimeout ?? 10) + 30)
+      core.info(`Stopped and removed ${oldWorkers.join(', ')}`)
+    }
+    if (old && old.container !== this.candidate.container) {
+      const result = await this.host.retire(this.retireSpec(old.container), (count) =>
+        core.info(`Waiting for ${count} connection(s) to ${old.container} to finish`)
+      )
+      open = result.openConnections
+      if (open > 0) core.warning(`drain-timeout reached with ${open} connection(s) to ${old.container} still open`)
+      core.info(`Stopped and removed ${old.container}`)
+    }
+    return { open, pruned: await this.prune(state) }
+  }
+
+  /** Keeps the live and previous releases' images; older recorded releases give theirs back. */
+  private async prune(state: ServiceState): Promise<string[]> {
+    const kept = [state.live, state.previous].filter((release) => release !== undefined)
+    const keep = new Set(kept.flatMap((release) => [release.imageId, release.image]))
+    const refs = state.history
+      .filter((release) => !keep.has(release.imageId) && !keep.has(release.image))
+      .map((release) => release.image)
+    const pruned = await this.host.pruneImages([...new Set(refs)])
+    if (pruned.length) core.info(`Removed images of older releases: ${pruned.join(', ')}`)
+    return pruned
+  }
+
+  /** The route the candidate's slot gets, recorded on the host as it goes live. */
+  private liveRoute(): Route {
+    return {
+      service: this.inputs.service,
+      slot: this.candidate.slot,
+      container: this.candidate.container,
+      appPort: this.candidate.appPort,
+      image: this.candidate.image,
+      imageId: this.candidate.imageId,
+      serverNames: this.inputs.serverNames,
+      targets: this.route?.targets
+    }
+  }
+
+  private candidateSpec() {
+    return {
+      name: this.candidate.container,
+      network: this.inputs.network,
+      service: this.inputs.service,
+      slot: this.candidate.slot,
+      image: this.candidate.image,
+      imageId: this.candidate.imageId,
+      address: this.route?.address,
+      runFlags: appRunFlags(this.inputs),
+      command: webCommand(this.inputs)
+    }
+  }
+
+  private retireSpec(container: string) {
+    const port = this.situation.live?.container === container ? this.situation.live.appPort : this.candidate.appPort
+    return {
+      container, network: this.inputs.network, appPort: port, drainTimeoutSeconds: this.inputs.drainTimeout,
+      stopTimeoutSeconds: this.inputs.runtime.stopTimeout
+    }
+  }
+
+  private report(previous: Release | undefined, retired: { open: number; pruned: string[] }): DeployReport {
+    const { inputs, candidate } = this
+    return {
+      service: inputs.service,
+      target: this.host.target,
+      network: inputs.network,
+      proxyPort: inputs.proxyPort,
+      serverNames: inputs.serverNames,
+      slot: candidate.slot,
+      container: candidate.container,
+      image: candidate.image,
+      imageId: candidate.imageId,
+      appPort: candidate.appPort,
+      replaced: this.situation.live,
+      previous,
+      rollback: inputs.rollback,
+      recovered: this.situation.recovered,
+      transfer: this.transfer,
+      healthAttempts: this.healthAttempts,
+      drainOpenConnections: retired.open,
+      pruned: retired.pruned,
+      reloaded: this.wroteRoute,
+      releaseStep: this.releaseStep,
+      workers: this.workers.map((worker) => worker.container),
+      phases: this.phases.times
+    }
+  }
+}

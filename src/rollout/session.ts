@@ -1,0 +1,64 @@
+import * as core from '@actions/core'
+import type { Host } from '../host/index.js'
+import type { HostLock } from '../host/lock.js'
+import type { RunnerDocker } from '../image/plan.js'
+import { SaveAhead } from '../image/runner.js'
+import type { Inputs } from '../inputs.js'
+import type { Phases } from '../report/phases.js'
+import { untilCancelled } from './cancel.js'
+import { check, type Checked } from './check.js'
+
+export interface DeployDeps {
+  connect: (inputs: Inputs) => Promise<Host>
+  runner: RunnerDocker
+  /** Who holds the lock, shown to a deploy that waits for it. */
+  holder: string
+  /** Aborted when the job is cancelled (SIGINT, SIGTERM). */
+  signal?: AbortSignal
+  /** Where the run's phase times go; main.ts keeps it to name the phase of a crash. */
+  phases?: Phases
+}
+
+/** A host connected, checked and locked for this run: what a HostRun starts from. */
+export interface Session {
+  host: Host
+  lock: HostLock
+  checked: Checked
+  /** docker save, started while the lock was taken, for an image the host lacks. */
+  ahead?: SaveAhead
+}
+
+/**
+ * Checks `host` (read-only) and takes its deploy lock. The lock's channel opens while the host is
+ * checked; the lock is taken only after, and the runner's export of an image the host lacks
+ * starts meanwhile. Whatever fails leaves the host as it was.
+ */
+export async function lockHost(inputs: Inputs, host: Host, deps: DeployDeps, phases: Phases): Promise<Session> {
+  const pending = host.openLock({
+    service: inputs.service,
+    timeoutSeconds: inputs.lockTimeout,
+    holder: deps.holder,
+    onWait: (holder) => core.info(`Another deploy of ${inputs.service} holds the lock: ${holder}; waiting`),
+    onSilent: (seconds) =>
+      core.info(`No answer from the host's lock session after ${seconds} s (a slow login shell on the host?); still waiting`)
+  })
+  let ahead: SaveAhead | undefined
+  try {
+    const checked = await phases.run('check', 'Check the host and the image', () => check(inputs, host, deps.runner))
+    if (checked.plan.source === 'sent') ahead = new SaveAhead(checked.plan.ref, (ref) => deps.runner.save(ref))
+    const lock = await phases.run('lock', `Lock ${inputs.service} on the host`, () =>
+      untilCancelled(pending.acquire(), deps.signal, () => 'Cancelled while waiting for the deploy lock; nothing on the host changed')
+    )
+    return { host, lock, checked, ahead }
+  } catch (error) {
+    ahead?.stop()
+    pending.abandon()
+    throw error
+  }
+}
+
+/** Ends a session: the save nothing took, the lock. */
+export async function closeSession(session: Session): Promise<void> {
+  session.ahead?.stop()
+  await session.lock.release()
+}
