@@ -62744,9 +62744,9 @@ async function writeRoute(run, network, service, conf, legacy) {
         throw new Error(`nginx refused the config of ${service} (nginx -t), the previous one is back: ${refused.slice(8).trim()}`);
     throw new Error(`Could not write the proxy config of ${service}: ${result.stderr.trim() || `exit ${result.code}`}`);
 }
-/** Takes back the config a failed first deploy added; a service with a live slot keeps its own. */
-async function removeRoute(run, network, service) {
-    const result = await run(SCRIPTS.removeRoute, [proxyDir(network), proxyName(network), service]);
+/** Takes back the config a failed first deploy added; a service with a live slot keeps its own (unless `unswitch`). */
+async function removeRoute(run, network, service, unswitch = false) {
+    const result = await run(SCRIPTS.removeRoute, [proxyDir(network), proxyName(network), service, unswitch ? 'unswitch' : '']);
     if (result.code !== 0)
         throw new Error(`Could not remove the proxy config of ${service}: ${result.stderr.trim() || `exit ${result.code}`}`);
 }
@@ -63053,7 +63053,7 @@ function sshHost(ssh, lockConnection) {
         ensureProxy: (spec) => ensureProxy(run, spec),
         allocateAddresses: (network, name) => allocateAddresses(run, network, name),
         writeRoute: (network, name, conf, legacy) => writeRoute(run, network, name, conf, legacy),
-        removeRoute: (network, name) => removeRoute(run, network, name),
+        removeRoute: (network, name, unswitch) => removeRoute(run, network, name, unswitch),
         launchCandidate: (spec, env, health, sw) => launchCandidate(run, spec, env, health, sw),
         cancel: async () => {
             // The shell is busy with the launch step: a channel of its own.
@@ -63111,16 +63111,27 @@ async function connectHost(inputs) {
 
 ;// CONCATENATED MODULE: ./src/report/phases.ts
 
-/** Runs each phase in its own log group and keeps how long it took, for the summary. */
+/**
+ * Runs each phase in its own log group and keeps how long it took, for the summary. Runs on
+ * several hosts at once cannot share groups (one is open at a time): each phase of theirs is a
+ * marked line in `log` instead.
+ */
 class Phases {
+    log;
     times = [];
     /** The phase under way, or the last one started: where an error that ends the run arose. */
     current;
+    constructor(log) {
+        this.log = log;
+    }
     async run(name, title, body) {
         this.current = { name, title };
         const started = Date.now();
         try {
-            return await group(title, body);
+            if (!this.log)
+                return await group(title, body);
+            this.log.info(`▸ ${title}`);
+            return await body();
         }
         finally {
             this.times.push({ name, ms: Date.now() - started });
@@ -63183,6 +63194,21 @@ function sourceMessage(plan) {
         default:
             return `Rolling back to ${plan.ref} (${shortId(plan.image.id)}), already on the host`;
     }
+}
+
+;// CONCATENATED MODULE: ./src/report/log.ts
+
+const stepLog = {
+    info: (line) => info(line),
+    warning: (line) => warning(line)
+};
+/** Every line of one host's run, marked with the host, so that runs side by side can be told apart. */
+function hostLog(host) {
+    const mark = (line) => line.split('\n').map((part) => `[${host}] ${part}`).join('\n');
+    return {
+        info: (line) => info(mark(line)),
+        warning: (line) => warning(mark(line))
+    };
 }
 
 // EXTERNAL MODULE: external "node:zlib"
@@ -64074,7 +64100,7 @@ function platformVerdict(ref, image, host, emulated) {
 
 
 /** Read-only: everything that can be refused is refused here, before the host changes. */
-async function check(inputs, host, runner) {
+async function check(inputs, host, runner, log = stepLog) {
     const proxy = {
         network: inputs.network,
         port: inputs.proxyPort,
@@ -64086,27 +64112,27 @@ async function check(inputs, host, runner) {
         inputs.rollback ? undefined : runner.inspect(inputs.image),
         host.survey({ ...surveyRequest(inputs, proxy), preflight: true })
     ]);
-    info(`Docker ${host.facts.dockerVersion} on ${host.target} as ${host.facts.user}`);
+    log.info(`Docker ${host.facts.dockerVersion} on ${host.target} as ${host.facts.user}`);
     const problems = proxyProblems(found.proxy, proxy);
     if (problems.length > 0)
         throw new Error(problems.join('\n'));
     if (found.proxy.image && found.proxy.status !== 'missing' && found.proxy.image !== proxy.image) {
         // Replacing a running proxy would drop requests; it is left as it is.
-        warning(`proxy-image is ${proxy.image}, but the running proxy uses ${found.proxy.image}; it is kept. ` +
+        log.warning(`proxy-image is ${proxy.image}, but the running proxy uses ${found.proxy.image}; it is kept. ` +
             'To change it, remove the proxy container: the next deploy recreates it (a short outage).');
     }
     if (!inputs.rollback)
         codecFor(inputs, host);
     // The image must exist somewhere and its port must be known before the lock is taken.
     const plan = await planImage(inputs, host, { local, onHost: found.image }, resolveSituation(found.snapshot));
-    info(`Image ${plan.ref} (${shortId(plan.image.id)}), app port ${plan.appPort}, source: ${plan.source}`);
+    log.info(`Image ${plan.ref} (${shortId(plan.image.id)}), app port ${plan.appPort}, source: ${plan.source}`);
     // Only an image that travels is checked: one the host has already is the host's business.
     if (plan.source === 'sent') {
         const verdict = platformVerdict(plan.ref, plan.image.platform, host.facts.platform, host.facts.emulated ?? []);
         if (!verdict.ok)
             throw new Error(verdict.problem);
         if (verdict.warning)
-            warning(verdict.warning);
+            log.warning(verdict.warning);
     }
     return { proxy, local, survey: found, plan };
 }
@@ -64158,6 +64184,7 @@ class HostRun {
     inputs;
     deps;
     phases;
+    session;
     survey;
     snapshot;
     situation;
@@ -64175,15 +64202,16 @@ class HostRun {
     host;
     lock;
     checked;
-    ahead;
+    log;
     constructor(inputs, deps, phases, session) {
         this.inputs = inputs;
         this.deps = deps;
         this.phases = phases;
+        this.session = session;
         this.host = session.host;
         this.lock = session.lock;
         this.checked = session.checked;
-        this.ahead = session.ahead;
+        this.log = deps.log ?? stepLog;
     }
     /** State, image, proxy and the idle slot's route: nothing that clients see changes. */
     async prepare() {
@@ -64192,10 +64220,29 @@ class HostRun {
         await this.step('proxy', 'Make sure the proxy runs', () => this.ensureProxy());
         await this.step('route', 'Route the idle slot', () => this.prepareRoute());
     }
-    /** The release command, when there is one (once per rollout: a migration runs on one host). */
-    async release() {
-        if (this.inputs.releaseCommand)
-            await this.step('release', 'Run the release command', () => this.runRelease());
+    /**
+     * The release command, when there is one. A rollout runs it once, on its first host: `ranOn`
+     * names that host on the others, which only record that it ran.
+     */
+    async release(ranOn) {
+        if (!this.inputs.releaseCommand)
+            return;
+        if (!ranOn)
+            return this.step('release', 'Run the release command', () => this.runRelease());
+        if (ranOn.ran)
+            this.candidate.released = true;
+        this.log.info(`The release command ran on ${ranOn.target}, once for every host`);
+    }
+    /** Whether this run's release command ran (to tell the other hosts of a rollout). */
+    get releaseRan() {
+        return this.candidate?.released === true && this.releaseStep?.exitCode === 0;
+    }
+    /** Where the image comes from: a save started ahead, or a branch of the rollout's one export. */
+    get ahead() {
+        return this.session.ahead;
+    }
+    get target() {
+        return this.host.target;
     }
     /** The candidate, healthy, and its workers, settled; not serving yet unless it switched in the same step. */
     async launch() {
@@ -64232,8 +64279,8 @@ class HostRun {
         this.situation = resolveSituation(snapshot);
         const { live, idleSlot, recovered } = this.situation;
         if (recovered)
-            warning('The host state disagreed with the proxy config (a run died mid-deploy); the proxy config wins');
-        info(live ? `Live: ${live.slot} (${live.container}, ${live.image})` : `No live release of ${this.inputs.service} yet`);
+            this.log.warning('The host state disagreed with the proxy config (a run died mid-deploy); the proxy config wins');
+        this.log.info(live ? `Live: ${live.slot} (${live.container}, ${live.image})` : `No live release of ${this.inputs.service} yet`);
         this.plan = fresh
             ? await planImage(inputs, this.host, { local: checked.local, onHost: found.image }, this.situation)
             : checked.plan;
@@ -64249,12 +64296,12 @@ class HostRun {
         // Containers in the idle slot are left over from a run that died; they serve nothing.
         const stray = snapshot.containers.find((container) => container.name === this.candidate.container);
         if (stray) {
-            info(`Removing ${stray.name} left in the idle slot by an earlier run`);
+            this.log.info(`Removing ${stray.name} left in the idle slot by an earlier run`);
             await this.host.retire(this.retireSpec(stray.name), () => undefined);
         }
         const strayWorkers = slotWorkers(snapshot.containers, idleSlot, this.candidate.container).map((container) => container.name);
         if (strayWorkers.length) {
-            info(`Removing ${strayWorkers.join(', ')} left in the idle slot by an earlier run`);
+            this.log.info(`Removing ${strayWorkers.join(', ')} left in the idle slot by an earlier run`);
             await this.host.removeContainers(strayWorkers);
         }
     }
@@ -64273,7 +64320,8 @@ class HostRun {
             totalLayers: plan.image.diffIds.length, durationMs: 0
         };
         if (plan.source !== 'sent') {
-            info(sourceMessage(plan));
+            this.ahead?.stop(); // another deploy sent it meanwhile: a shared export must not wait on this host
+            this.log.info(sourceMessage(plan));
             this.transfer = { ...base, source: plan.source, skippedLayers: base.totalLayers };
             return;
         }
@@ -64282,7 +64330,7 @@ class HostRun {
             spoolDir: process.env.RUNNER_TEMP || undefined,
             save: (ref) => this.ahead?.take(ref) ?? this.deps.runner.save(ref),
             layerSizes: (ref) => this.deps.runner.layerSizes(ref),
-            log: (line) => info(line),
+            log: (line) => this.log.info(line),
             signal: this.deps.signal
         });
         // The proxy is made ready while the image streams on its own channel (queued after the
@@ -64304,7 +64352,7 @@ class HostRun {
         return this.proxyReady;
     }
     async ensureProxy() {
-        info((await this.startProxy()).join(', '));
+        this.log.info((await this.startProxy()).join(', '));
     }
     /** The proxy config must route the idle slot before the candidate starts there. */
     async prepareRoute() {
@@ -64320,12 +64368,12 @@ class HostRun {
         }, snapshot, addresses);
         this.route = route;
         const where = route.address ? `pinned address ${route.address}` : 'its container name (Docker DNS: not a network the action created)';
-        info(`${candidate.container} will be reached at ${where}`);
+        this.log.info(`${candidate.container} will be reached at ${where}`);
         if (!route.write)
-            return info('The proxy config already routes both slots: the switch needs no nginx reload');
+            return this.log.info('The proxy config already routes both slots: the switch needs no nginx reload');
         await this.host.writeRoute(inputs.network, inputs.service, route.conf, snapshot.legacy);
         this.wroteRoute = true;
-        info(snapshot.confDigest ? 'The proxy config changed (port, server names or format): nginx reloaded gracefully' : 'Added the proxy config for the service: nginx reloaded gracefully');
+        this.log.info(snapshot.confDigest ? 'The proxy config changed (port, server names or format): nginx reloaded gracefully' : 'Added the proxy config for the service: nginx reloaded gracefully');
     }
     /**
      * The release command (a migration) in a one-off container of the candidate image, with its
@@ -64340,19 +64388,19 @@ class HostRun {
             // An image whose release command ran before stays marked so, for the next re-run.
             if (skipped.startsWith('this image was released'))
                 candidate.released = true;
-            return info(`The release command is skipped: ${skipped}`);
+            return this.log.info(`The release command is skipped: ${skipped}`);
         }
         const started = Date.now();
         const result = await this.host.runRelease({
             name: `${inputs.service}-release`, network: inputs.network, service: inputs.service, image: plan.ref, imageId: candidate.imageId,
             timeoutSeconds: inputs.releaseTimeout, runFlags: appRunFlags(inputs), command
-        }, inputs.env, (line) => info(line));
+        }, inputs.env, (line) => this.log.info(line));
         this.releaseStep = { command, exitCode: result.exitCode, durationMs: Date.now() - started };
         const failure = releaseFailure(result, inputs.releaseTimeout);
         if (failure)
             throw new Error(failure);
         candidate.released = true;
-        info(`The release command exited with code 0 in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        this.log.info(`The release command exited with code 0 in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }
     async startCandidate() {
         const { candidate, inputs } = this;
@@ -64367,7 +64415,7 @@ class HostRun {
     }
     async checkHealth() {
         const { candidate } = this;
-        const result = await this.launched.health(logChanges((line) => info(line)));
+        const result = await this.launched.health(logChanges((line) => this.log.info(line)));
         this.healthAttempts = result.attempts;
         if (!result.healthy)
             throw new Error(`Health check of ${candidate.container} failed: ${result.reason}`);
@@ -64383,14 +64431,14 @@ class HostRun {
         };
         const started = await this.host.startWorkers(spec, this.workers, inputs.env, (line) => {
             if (line.startsWith('STARTED '))
-                info(`Started ${line.slice(8)}`);
+                this.log.info(`Started ${line.slice(8)}`);
         });
         if (!started.ok) {
             const logs = started.logs.length ? `\nLast log lines of ${started.container}:\n${started.logs.join('\n')}` : '';
             throw new Error(`Worker ${started.container} ${started.reason} within worker-settle (${inputs.workerSettle} s): the release goes back${logs}`);
         }
         candidate.workers = recordedWorkers(this.workers);
-        info(`${this.workers.map((worker) => worker.container).join(', ')} kept running for ${inputs.workerSettle} s`);
+        this.log.info(`${this.workers.map((worker) => worker.container).join(', ')} kept running for ${inputs.workerSettle} s`);
     }
     async switchProxy() {
         const also = this.workers.map((worker) => worker.container);
@@ -64400,7 +64448,7 @@ class HostRun {
         const switched = await switching.finally(() => this.deps.signal?.removeEventListener('abort', this.cancelLaunch));
         if (!switched.ok)
             throw new Error(`${switched.message}${switched.switchedBack ? '; switched back' : ''}`);
-        info(`The proxy now serves ${this.candidate.container}, without a reload`);
+        this.log.info(`The proxy now serves ${this.candidate.container}, without a reload`);
     }
     /**
      * Before the switch, a failure takes the candidate (and a first deploy's config) away, brings
@@ -64436,6 +64484,29 @@ class HostRun {
         if (!live)
             return `nothing of ${this.inputs.service} was live, and the proxy was not changed`;
         return `the proxy was not switched, ${live.container} (${live.image}) still serves on port ${this.inputs.proxyPort}`;
+    }
+    /**
+     * After the switch, before finish(): the old slot (still running, not retired) takes the
+     * traffic back, and the candidate and its workers go. A first deploy unswitches to nothing.
+     * Returns what the host serves now, for the rollout's table.
+     */
+    async revert() {
+        const old = this.situation.live;
+        const names = [this.candidate.container, ...this.workers.map((worker) => worker.container)];
+        if (old) {
+            const route = this.snapshot.route ?? { ...old, service: this.inputs.service, serverNames: this.inputs.serverNames };
+            const spec = { ...this.candidateSpec(), name: old.container, slot: old.slot, image: old.image, imageId: old.imageId };
+            const oldWorkers = slotWorkers(this.snapshot.containers, old.slot, old.container).map((container) => container.name);
+            // Asked on its own health path: this release's may be new.
+            const back = await this.host.switchSlot(spec, { route }, route.healthPath ?? '/', oldWorkers);
+            if (!back.ok)
+                return `switching back failed (${back.message}); ${this.candidate.container} may still serve`;
+        }
+        else {
+            await this.host.removeRoute(this.inputs.network, this.inputs.service, true);
+        }
+        await this.host.removeContainers(names).catch(() => undefined);
+        return old ? `back on the previous release: ${old.image}` : 'back to nothing live';
     }
     /** What the proxy serves for this service after a failure, asked of the proxy. */
     async whatServes() {
@@ -64476,7 +64547,7 @@ class HostRun {
         const state = nextState(this.snapshot.state, this.situation, this.candidate);
         await this.host.writeState(state);
         const previous = state.previous ? `; previous: ${state.previous.slot} (${state.previous.image})` : '';
-        info(`Recorded on the host: live ${state.live?.slot} (${state.live?.image})${previous}`);
+        this.log.info(`Recorded on the host: live ${state.live?.slot} (${state.live?.image})${previous}`);
         return state;
     }
     async retire(state) {
@@ -64486,14 +64557,14 @@ class HostRun {
         const oldWorkers = old ? slotWorkers(this.snapshot.containers, old.slot, old.container).map((container) => container.name) : [];
         if (oldWorkers.length) {
             await this.host.stopContainers(oldWorkers, (this.inputs.runtime.stopTimeout ?? 10) + 30);
-            info(`Stopped and removed ${oldWorkers.join(', ')}`);
+            this.log.info(`Stopped and removed ${oldWorkers.join(', ')}`);
         }
         if (old && old.container !== this.candidate.container) {
-            const result = await this.host.retire(this.retireSpec(old.container), (count) => info(`Waiting for ${count} connection(s) to ${old.container} to finish`));
+            const result = await this.host.retire(this.retireSpec(old.container), (count) => this.log.info(`Waiting for ${count} connection(s) to ${old.container} to finish`));
             open = result.openConnections;
             if (open > 0)
-                warning(`drain-timeout reached with ${open} connection(s) to ${old.container} still open`);
-            info(`Stopped and removed ${old.container}`);
+                this.log.warning(`drain-timeout reached with ${open} connection(s) to ${old.container} still open`);
+            this.log.info(`Stopped and removed ${old.container}`);
         }
         return { open, pruned: await this.prune(state) };
     }
@@ -64506,7 +64577,7 @@ class HostRun {
             .map((release) => release.image);
         const pruned = await this.host.pruneImages([...new Set(refs)]);
         if (pruned.length)
-            info(`Removed images of older releases: ${pruned.join(', ')}`);
+            this.log.info(`Removed images of older releases: ${pruned.join(', ')}`);
         return pruned;
     }
     /** The route the candidate's slot gets, recorded on the host as it goes live. */
@@ -64519,7 +64590,8 @@ class HostRun {
             image: this.candidate.image,
             imageId: this.candidate.imageId,
             serverNames: this.inputs.serverNames,
-            targets: this.route?.targets
+            targets: this.route?.targets,
+            healthPath: this.inputs.healthPath
         };
     }
     candidateSpec() {
@@ -64696,18 +64768,19 @@ class SaveAhead {
  * checked; the lock is taken only after, and the runner's export of an image the host lacks
  * starts meanwhile. Whatever fails leaves the host as it was.
  */
-async function lockHost(inputs, host, deps, phases) {
+async function lockHost(inputs, host, deps, phases, saveAhead = true) {
+    const log = deps.log ?? stepLog;
     const pending = host.openLock({
         service: inputs.service,
         timeoutSeconds: inputs.lockTimeout,
         holder: deps.holder,
-        onWait: (holder) => info(`Another deploy of ${inputs.service} holds the lock: ${holder}; waiting`),
-        onSilent: (seconds) => info(`No answer from the host's lock session after ${seconds} s (a slow login shell on the host?); still waiting`)
+        onWait: (holder) => log.info(`Another deploy of ${inputs.service} holds the lock: ${holder}; waiting`),
+        onSilent: (seconds) => log.info(`No answer from the host's lock session after ${seconds} s (a slow login shell on the host?); still waiting`)
     });
     let ahead;
     try {
-        const checked = await phases.run('check', 'Check the host and the image', () => check(inputs, host, deps.runner));
-        if (checked.plan.source === 'sent')
+        const checked = await phases.run('check', 'Check the host and the image', () => check(inputs, host, deps.runner, log));
+        if (saveAhead && checked.plan.source === 'sent')
             ahead = new SaveAhead(checked.plan.ref, (ref) => deps.runner.save(ref));
         const lock = await phases.run('lock', `Lock ${inputs.service} on the host`, () => untilCancelled(pending.acquire(), deps.signal, () => 'Cancelled while waiting for the deploy lock; nothing on the host changed'));
         return { host, lock, checked, ahead };
@@ -64763,6 +64836,238 @@ async function deploy(inputs, deps) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/image/fanout.ts
+
+// Several hosts, one export: `docker save` runs once and every host that lacks the image reads
+// all of it through a branch of its own (each then leaves out the layers its host has, so hosts
+// that differ get different archives from the one read). The export moves at the pace of the
+// slowest reader: a branch that is full pauses the source, so a slow host makes the runner wait,
+// never buffer the image.
+/** Each branch may run this far ahead of the slowest one. */
+const BRANCH_BUFFER = 4 << 20;
+class SaveFanout {
+    save;
+    branches;
+    open;
+    constructor(save, count) {
+        this.save = save;
+        this.branches = Array.from({ length: count }, () => new external_node_stream_.PassThrough({ highWaterMark: BRANCH_BUFFER }));
+        this.open = count;
+        for (const branch of this.branches)
+            save.stdout.pipe(branch);
+        save.stdout.on('error', (error) => this.branches.forEach((branch) => branch.destroy(error)));
+    }
+    /** Branch `index` (0 to count - 1), for one host's transfer. */
+    branch(index) {
+        const stdout = this.branches[index];
+        let stopped = false;
+        return {
+            stdout,
+            done: this.save.done,
+            stop: () => {
+                if (stopped)
+                    return;
+                stopped = true;
+                // Its reader is gone: the others must not wait on it.
+                this.save.stdout.unpipe(stdout);
+                stdout.destroy();
+                if (--this.open === 0)
+                    this.save.stop();
+            }
+        };
+    }
+}
+/** A branch handed to one host's run as its image source: a second take (a full resend) starts a save of its own. */
+class FanoutSource {
+    ref;
+    start;
+    branch;
+    constructor(ref, branch, start) {
+        this.ref = ref;
+        this.start = start;
+        this.branch = branch;
+    }
+    take(ref) {
+        const branch = ref === this.ref ? this.branch : undefined;
+        this.branch = undefined;
+        if (branch)
+            return branch;
+        this.stop();
+        return this.start(ref);
+    }
+    stop() {
+        this.branch?.stop();
+        this.branch = undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/rollout/several-hosts.ts
+
+
+
+
+
+
+/** Thrown with the rollout's report when any host failed, so the summary can show every host. */
+class RolloutError extends Error {
+    report;
+    constructor(message, report) {
+        super(message);
+        this.report = report;
+    }
+}
+async function deployHosts(inputs, deps) {
+    const members = inputs.hosts.map((target) => member(inputs, deps, target));
+    try {
+        await connectAll(members);
+        await lockAll(members);
+        shareTheExport(members, deps);
+        await Promise.all(members.map((m) => m.run.prepare()));
+        return await goLive(inputs, members);
+    }
+    catch (error) {
+        const failed = error instanceof RolloutError ? error : await failedBefore(members, error);
+        throw failed;
+    }
+    finally {
+        await Promise.all(members.map((m) => (m.session ? closeSession(m.session).catch(() => undefined) : undefined)));
+        for (const m of members)
+            m.host?.close();
+    }
+}
+function member(inputs, deps, target) {
+    const name = `${target.host}:${target.port}`;
+    const log = hostLog(name);
+    const phases = new Phases(log);
+    const own = { ...inputs, host: target.host, port: target.port, hosts: [], fingerprints: target.fingerprints.length ? target.fingerprints : inputs.fingerprints };
+    return { target, inputs: own, phases, deps: { ...deps, log, phases } };
+}
+/** An unreachable host stops the rollout before any host changes. */
+async function connectAll(members) {
+    await Promise.all(members.map(async (m) => {
+        m.host = await m.phases.run('connect', `Connect to ${m.target.host}:${m.target.port}`, () => m.deps.connect(m.inputs)).catch((error) => {
+            throw new Error(`${m.target.host}:${m.target.port}: ${error.message}`);
+        });
+    }));
+}
+/** Every host checked (read-only) and locked: any refusal stops the rollout with nothing changed. */
+async function lockAll(members) {
+    const locked = await Promise.allSettled(members.map(async (m) => {
+        m.session = await lockHost(m.inputs, m.host, m.deps, m.phases, false);
+        m.run = new HostRun(m.inputs, m.deps, m.phases, m.session);
+    }));
+    const refused = locked.flatMap((result, i) => (result.status === 'rejected' ? [`${members[i].host.target}: ${result.reason.message}`] : []));
+    if (refused.length)
+        throw new Error(`Refused before any host changed:\n${refused.join('\n')}`);
+}
+/** One docker save for every host that lacks the image; each reads a branch of it. */
+function shareTheExport(members, deps) {
+    const senders = members.filter((m) => m.session.checked.plan.source === 'sent');
+    if (senders.length === 0)
+        return;
+    const ref = senders[0].session.checked.plan.ref;
+    const fanout = new SaveFanout(deps.runner.save(ref), senders.length);
+    senders.forEach((m, i) => (m.session.ahead = new FanoutSource(ref, fanout.branch(i), (again) => deps.runner.save(again))));
+}
+/** Canaries, then batches; each host's release step, candidate and switch; then every host finishes. */
+async function goLive(inputs, members) {
+    const canaries = members.slice(0, Math.max(1, Math.min(inputs.canaryHosts, members.length)));
+    const rest = members.slice(canaries.length);
+    const first = canaries[0];
+    const releaseFailed = await settle([first], async (m) => m.run.release());
+    if (releaseFailed.length)
+        return giveUp(inputs, members, [], releaseFailed);
+    const ranOn = { target: first.run.target, ran: first.run.releaseRan };
+    for (const m of members.slice(1))
+        await m.run.release(ranOn);
+    const batches = [canaries, ...chunks(rest, inputs.batchSize || rest.length)];
+    const switched = [];
+    for (const batch of batches) {
+        const failed = await settle(batch, async (m) => {
+            await m.run.launch();
+            await m.run.switchOver();
+        });
+        switched.push(...batch.filter((m) => !failed.includes(m)));
+        if (failed.length)
+            return giveUp(inputs, members, switched, failed);
+    }
+    await Promise.all(members.map(async (m) => finishOne(m)));
+    const report = rolloutReport(members);
+    const unfinished = members.filter((m) => m.outcome?.result !== 'live');
+    if (unfinished.length)
+        throw new RolloutError(`${unfinished.length} of ${members.length} hosts did not finish`, report);
+    return report;
+}
+/** Runs `step` on each member at once; a member whose step fails is undone and returned. */
+async function settle(batch, step) {
+    const results = await Promise.allSettled(batch.map(step));
+    const failed = [];
+    for (const [i, result] of results.entries()) {
+        if (result.status === 'fulfilled')
+            continue;
+        const m = batch[i];
+        const undone = await m.run.undo(result.reason);
+        m.outcome = { target: m.run.target, result: 'failed', error: undone.message };
+        failed.push(m);
+    }
+    return failed;
+}
+/**
+ * A host failed: those that did not start stay as they were; with all-or-nothing the ones that
+ * switched go back, else they finish; the step fails with every host's outcome.
+ */
+async function giveUp(inputs, members, switched, failed) {
+    const untouched = members.filter((m) => !switched.includes(m) && !failed.includes(m));
+    for (const m of untouched) {
+        await m.run.undo(new Error('not started: another host failed')).catch(() => undefined);
+        m.outcome = { target: m.run.target, result: 'not started' };
+    }
+    if (inputs.allOrNothing) {
+        await Promise.all(switched.map(async (m) => {
+            const now = await m.run.revert().catch((error) => `switching back failed: ${error.message}`);
+            m.outcome = { target: m.run.target, result: 'reverted', error: now };
+        }));
+    }
+    else {
+        await Promise.all(switched.map(async (m) => finishOne(m)));
+    }
+    const names = failed.map((m) => m.run.target).join(', ');
+    const kept = inputs.allOrNothing ? 'every host that had switched went back' : 'the hosts that switched keep the new release';
+    throw new RolloutError(`${names} failed; ${kept} (all-or-nothing: ${inputs.allOrNothing})`, rolloutReport(members));
+}
+async function finishOne(m) {
+    try {
+        const report = await m.run.finish();
+        m.outcome = { target: m.run.target, result: 'live', report };
+    }
+    catch (error) {
+        m.outcome = { target: m.run.target, result: 'failed', error: error.message };
+    }
+}
+/** A failure before any host went live: each host's own words, or the lost connection. */
+async function failedBefore(members, error) {
+    for (const m of members) {
+        const lost = m.host?.lost();
+        if (lost)
+            return connectionLost(m.host.target, lost, m.phases.current);
+    }
+    // Hosts already prepared may hold a first deploy's config: undo each.
+    await Promise.all(members.map((m) => m.run?.undo(error).catch(() => undefined)));
+    return error;
+}
+function rolloutReport(members) {
+    return {
+        hosts: members.map((m) => m.outcome ?? { target: m.host?.target ?? `${m.target.host}:${m.target.port}`, result: 'not started' }),
+        phases: members.map((m) => ({ target: m.host?.target ?? m.target.host, times: m.phases.times }))
+    };
+}
+function chunks(items, size) {
+    const out = [];
+    for (let i = 0; i < items.length; i += size)
+        out.push(items.slice(i, i + size));
+    return out;
+}
+
 ;// CONCATENATED MODULE: ./src/image/ref.ts
 // Docker image references, checked against the grammar of distribution/reference so that
 // nothing with shell syntax in it can reach the host.
@@ -64794,6 +65099,143 @@ function defaultServiceName(ref) {
     return last.replace(/[._]+/g, '-').replace(/-+/g, '-').slice(0, 50).replace(/-$/, '');
 }
 
+;// CONCATENATED MODULE: ./src/validate.ts
+
+// Every value that reaches the host is checked here first: anything that could carry shell
+// syntax is refused by its shape, and each message names the input and the form it expects.
+// A host name (an IPv4 address is one too), or an IPv6 address, which always has a colon: without
+// it, any run of hex letters ("aaaa...", of any length) passed as an address.
+/** A host name or an IP address (IPv6 with a colon, optionally in brackets). */
+const HOST_FORM = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[?[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\]?)$/;
+const USERNAME = /^[a-z_][a-z0-9_.-]{0,31}$/;
+/** As ssh-keygen -lf prints it; inputs.ts has taken off any padding. */
+const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
+const SERVICE = /^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$/;
+const NETWORK = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,49}$/;
+const HEALTH_PATH = /^\/[A-Za-z0-9._~%/+=,:@&?-]*$/;
+/**
+ * Docker's own networks. The proxy finds each slot by container name, which only a user-defined
+ * network resolves: on `bridge` (`default` is its other name) names do not resolve, on `host` and
+ * `none` a container has no network of its own to join or publish a port from.
+ */
+const DOCKER_NETWORKS = ['bridge', 'default', 'host', 'none'];
+const SERVER_NAME = /^(?:\*\.)?[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$/;
+function validateInputs(inputs) {
+    validateConnection(inputs);
+    validateImage(inputs);
+    validateRouting(inputs);
+    validateTiming(inputs);
+    validateTransfer(inputs);
+}
+function validateConnection(inputs) {
+    if (inputs.hosts.length > 0) {
+        validate_check(inputs.host === '', 'host and hosts: give one of them (hosts lists every server, one per line)');
+    }
+    else {
+        validate_check(inputs.host !== '', 'host: required (the server name or IP address), or hosts for several servers');
+        validate_check(HOST_FORM.test(inputs.host), `host: expected a host name or IP address, got "${inputs.host}"`);
+    }
+    checkRange('canary-hosts', inputs.canaryHosts, 0, Math.max(inputs.hosts.length, 1));
+    checkRange('batch-size', inputs.batchSize, 0, 1000);
+    checkPort('port', inputs.port);
+    validate_check(USERNAME.test(inputs.username), `username: expected a Unix user name such as deploy, got "${inputs.username}"`);
+    validate_check(inputs.key !== '', 'key: required (the private key text, e.g. ${{ secrets.SSH_KEY }})');
+    validate_check(/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(inputs.key), 'key: expected a private key in OpenSSH or PEM form (-----BEGIN ... PRIVATE KEY-----)');
+    for (const fingerprint of inputs.fingerprints) {
+        validate_check(FINGERPRINT.test(fingerprint), `fingerprint: expected the SHA256:... form that ssh-keygen -lf prints, got "${fingerprint}"`);
+    }
+    checkRange('timeout', inputs.timeout, 1, 600);
+}
+function validateImage(inputs) {
+    if (inputs.image !== '' || !inputs.rollback) {
+        validate_check(inputs.image !== '', 'image: required (name:tag or name@sha256:...)');
+        const ref = parseImageRef(inputs.image);
+        validate_check(ref !== undefined && (ref.tag !== undefined || ref.digest !== undefined), `image: expected name:tag or name@sha256:<64 hex digits>, got "${inputs.image}"`);
+    }
+    validate_check(SERVICE.test(inputs.service), `service: expected lowercase letters, digits and dashes (at most 50), got "${inputs.service}"`);
+    if (inputs.appPort !== undefined)
+        checkPort('app-port', inputs.appPort);
+}
+function validateRouting(inputs) {
+    validate_check(HEALTH_PATH.test(inputs.healthPath), `health-path: expected a URL path starting with / without spaces or quotes, got "${inputs.healthPath}"`);
+    checkPort('proxy-port', inputs.proxyPort);
+    validate_check(parseImageRef(inputs.proxyImage) !== undefined, `proxy-image: expected an image reference such as nginx:alpine, got "${inputs.proxyImage}"`);
+    validate_check(NETWORK.test(inputs.network), `network: expected letters, digits, _ . - (at most 50), got "${inputs.network}"`);
+    validate_check(!DOCKER_NETWORKS.includes(inputs.network), `network: "${inputs.network}" is one of Docker's own networks, where the proxy cannot reach the app ` +
+        'containers by name; give a name of your own (default bluegreen): the action creates that network');
+    for (const name of inputs.serverNames) {
+        validate_check(SERVER_NAME.test(name), `server-name: expected host names such as app.example.com or *.example.com, got "${name}"`);
+    }
+}
+function validateTiming(inputs) {
+    checkRange('health-timeout', inputs.healthTimeout, 1, 3600);
+    checkRange('drain-timeout', inputs.drainTimeout, 0, 3600);
+    checkRange('websocket-timeout', inputs.websocketTimeout, 1, 86400);
+    checkRange('lock-timeout', inputs.lockTimeout, 0, 86400);
+}
+function validateTransfer(inputs) {
+    validate_check(['auto', 'zstd', 'gzip', 'none'].includes(inputs.compression), `compression: expected auto, zstd, gzip or none, got "${inputs.compression}"`);
+    if (inputs.compressionLevel === undefined)
+        return;
+    const max = inputs.compression === 'gzip' ? 9 : 19;
+    checkRange('compression-level', inputs.compressionLevel, 1, max);
+}
+function checkPort(name, value) {
+    checkRange(name, value, 1, 65535);
+}
+function checkRange(name, value, min, max) {
+    validate_check(Number.isInteger(value) && value >= min && value <= max, `${name}: expected a whole number from ${min} to ${max}, got ${value}`);
+}
+function validate_check(condition, message) {
+    if (!condition)
+        throw new Error(message);
+}
+
+;// CONCATENATED MODULE: ./src/rollout/targets.ts
+
+
+/** At most this many hosts in one step: each costs two SSH connections and a share of the runner. */
+const MAX_HOSTS = 50;
+function parseHosts(text, defaultPort) {
+    const targets = [];
+    text.split('\n').forEach((raw, index) => {
+        const line = raw.trim();
+        if (line === '' || line.startsWith('#'))
+            return;
+        const [address, ...pins] = line.split(/\s+/);
+        const where = `hosts: line ${index + 1}`;
+        const { host, port } = splitAddress(address, defaultPort, where);
+        if (!HOST_FORM.test(host))
+            throw new Error(`${where}: expected host[:port] [fingerprint], with a host name or IP address, got "${address}"`);
+        for (const pin of pins) {
+            if (!/^SHA256:[A-Za-z0-9+/]{43}=?$/i.test(pin))
+                throw new Error(`${where}: expected the SHA256:... form of ssh-keygen -lf after the address, got "${pin}"`);
+        }
+        targets.push({ host, port, fingerprints: pins.map(normalFingerprint) });
+    });
+    const seen = new Set();
+    for (const target of targets) {
+        const key = `${target.host}:${target.port}`;
+        if (seen.has(key))
+            throw new Error(`hosts: ${key} is listed twice`);
+        seen.add(key);
+    }
+    if (targets.length > MAX_HOSTS)
+        throw new Error(`hosts: ${targets.length} hosts, more than the ${MAX_HOSTS} allowed in one step`);
+    return targets;
+}
+function splitAddress(address, defaultPort, where) {
+    const bracketed = /^\[([0-9A-Fa-f:.]+)\](?::(\d+))?$/.exec(address);
+    const plain = /^([^:\s]+)(?::(\d+))?$/.exec(address);
+    const match = bracketed ?? plain;
+    if (!match)
+        throw new Error(`${where}: expected host[:port], got "${address}"`);
+    const port = match[2] === undefined ? defaultPort : Number(match[2]);
+    if (!(port >= 1 && port <= 65535))
+        throw new Error(`${where}: the port must be 1 to 65535, got ${match[2]}`);
+    return { host: match[1], port };
+}
+
 ;// CONCATENATED MODULE: ./src/limits.ts
 // Every input has a maximum length, checked before anything else reads it: a runaway value (a
 // whole file pasted into `host`) is refused in one short line instead of travelling into DNS
@@ -64804,6 +65246,11 @@ const KiB = 1024;
 const MAX_LENGTH = {
     // DNS caps a full host name at 253 characters; an IPv6 literal in brackets is far shorter.
     host: 253,
+    // MAX_HOSTS lines of a host name, a port and a few fingerprints each.
+    hosts: 32 * KiB,
+    'canary-hosts': 16,
+    'batch-size': 16,
+    'all-or-nothing': 16,
     // Counts of seconds and ports: a few digits, with room for leading zeros.
     port: 16,
     timeout: 16,
@@ -64878,90 +65325,6 @@ function checkLengths(raw) {
             continue;
         throw new Error(`${name}: ${value.length} characters, more than the ${max} allowed (value not shown)`);
     }
-}
-
-;// CONCATENATED MODULE: ./src/validate.ts
-
-// Every value that reaches the host is checked here first: anything that could carry shell
-// syntax is refused by its shape, and each message names the input and the form it expects.
-// A host name (an IPv4 address is one too), or an IPv6 address, which always has a colon: without
-// it, any run of hex letters ("aaaa...", of any length) passed as an address.
-const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[?[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\]?)$/;
-const USERNAME = /^[a-z_][a-z0-9_.-]{0,31}$/;
-/** As ssh-keygen -lf prints it; inputs.ts has taken off any padding. */
-const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
-const SERVICE = /^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$/;
-const NETWORK = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,49}$/;
-const HEALTH_PATH = /^\/[A-Za-z0-9._~%/+=,:@&?-]*$/;
-/**
- * Docker's own networks. The proxy finds each slot by container name, which only a user-defined
- * network resolves: on `bridge` (`default` is its other name) names do not resolve, on `host` and
- * `none` a container has no network of its own to join or publish a port from.
- */
-const DOCKER_NETWORKS = ['bridge', 'default', 'host', 'none'];
-const SERVER_NAME = /^(?:\*\.)?[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$/;
-function validateInputs(inputs) {
-    validateConnection(inputs);
-    validateImage(inputs);
-    validateRouting(inputs);
-    validateTiming(inputs);
-    validateTransfer(inputs);
-}
-function validateConnection(inputs) {
-    validate_check(inputs.host !== '', 'host: required (the server name or IP address)');
-    validate_check(HOST.test(inputs.host), `host: expected a host name or IP address, got "${inputs.host}"`);
-    checkPort('port', inputs.port);
-    validate_check(USERNAME.test(inputs.username), `username: expected a Unix user name such as deploy, got "${inputs.username}"`);
-    validate_check(inputs.key !== '', 'key: required (the private key text, e.g. ${{ secrets.SSH_KEY }})');
-    validate_check(/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(inputs.key), 'key: expected a private key in OpenSSH or PEM form (-----BEGIN ... PRIVATE KEY-----)');
-    for (const fingerprint of inputs.fingerprints) {
-        validate_check(FINGERPRINT.test(fingerprint), `fingerprint: expected the SHA256:... form that ssh-keygen -lf prints, got "${fingerprint}"`);
-    }
-    checkRange('timeout', inputs.timeout, 1, 600);
-}
-function validateImage(inputs) {
-    if (inputs.image !== '' || !inputs.rollback) {
-        validate_check(inputs.image !== '', 'image: required (name:tag or name@sha256:...)');
-        const ref = parseImageRef(inputs.image);
-        validate_check(ref !== undefined && (ref.tag !== undefined || ref.digest !== undefined), `image: expected name:tag or name@sha256:<64 hex digits>, got "${inputs.image}"`);
-    }
-    validate_check(SERVICE.test(inputs.service), `service: expected lowercase letters, digits and dashes (at most 50), got "${inputs.service}"`);
-    if (inputs.appPort !== undefined)
-        checkPort('app-port', inputs.appPort);
-}
-function validateRouting(inputs) {
-    validate_check(HEALTH_PATH.test(inputs.healthPath), `health-path: expected a URL path starting with / without spaces or quotes, got "${inputs.healthPath}"`);
-    checkPort('proxy-port', inputs.proxyPort);
-    validate_check(parseImageRef(inputs.proxyImage) !== undefined, `proxy-image: expected an image reference such as nginx:alpine, got "${inputs.proxyImage}"`);
-    validate_check(NETWORK.test(inputs.network), `network: expected letters, digits, _ . - (at most 50), got "${inputs.network}"`);
-    validate_check(!DOCKER_NETWORKS.includes(inputs.network), `network: "${inputs.network}" is one of Docker's own networks, where the proxy cannot reach the app ` +
-        'containers by name; give a name of your own (default bluegreen): the action creates that network');
-    for (const name of inputs.serverNames) {
-        validate_check(SERVER_NAME.test(name), `server-name: expected host names such as app.example.com or *.example.com, got "${name}"`);
-    }
-}
-function validateTiming(inputs) {
-    checkRange('health-timeout', inputs.healthTimeout, 1, 3600);
-    checkRange('drain-timeout', inputs.drainTimeout, 0, 3600);
-    checkRange('websocket-timeout', inputs.websocketTimeout, 1, 86400);
-    checkRange('lock-timeout', inputs.lockTimeout, 0, 86400);
-}
-function validateTransfer(inputs) {
-    validate_check(['auto', 'zstd', 'gzip', 'none'].includes(inputs.compression), `compression: expected auto, zstd, gzip or none, got "${inputs.compression}"`);
-    if (inputs.compressionLevel === undefined)
-        return;
-    const max = inputs.compression === 'gzip' ? 9 : 19;
-    checkRange('compression-level', inputs.compressionLevel, 1, max);
-}
-function checkPort(name, value) {
-    checkRange(name, value, 1, 65535);
-}
-function checkRange(name, value, min, max) {
-    validate_check(Number.isInteger(value) && value >= min && value <= max, `${name}: expected a whole number from ${min} to ${max}, got ${value}`);
-}
-function validate_check(condition, message) {
-    if (!condition)
-        throw new Error(message);
 }
 
 ;// CONCATENATED MODULE: ./src/runtime/sizes.ts
@@ -65586,15 +65949,16 @@ function checkSwap(spec) {
 
 
 
+
 const INPUT_NAMES = [
-    'host', 'port', 'username', 'key', 'passphrase', 'fingerprint', 'known-hosts', 'timeout',
+    'host', 'hosts', 'canary-hosts', 'batch-size', 'all-or-nothing', 'port', 'username', 'key', 'passphrase', 'fingerprint', 'known-hosts', 'timeout',
     'image', 'service', 'app-port', 'health-path', 'health-timeout', 'proxy-port', 'proxy-image',
     'network', 'server-name', 'env', 'drain-timeout', 'websocket-timeout', 'access-log', 'lock-timeout', 'compression',
     'compression-level', 'rollback', 'volumes', 'command', 'entrypoint', 'user', 'memory', 'cpus', 'labels',
     'stop-timeout', 'options', 'release-command', 'release-timeout', 'release-on-rollback', 'workers', 'worker-settle'
 ];
 const DEFAULTS = {
-    port: '22', username: 'root', timeout: '20', 'health-path': '/', 'health-timeout': '60',
+    port: '22', 'canary-hosts': '1', 'batch-size': '0', 'all-or-nothing': 'true', username: 'root', timeout: '20', 'health-path': '/', 'health-timeout': '60',
     'proxy-port': '80', 'proxy-image': 'nginx:alpine', network: 'bluegreen', 'drain-timeout': '30', 'websocket-timeout': '3600', 'access-log': 'false',
     'lock-timeout': '300', compression: 'auto', rollback: 'false', 'release-timeout': '300',
     'release-on-rollback': 'false', 'worker-settle': '5'
@@ -65642,6 +66006,10 @@ function parseInputs(given) {
     const image = text('image');
     const inputs = {
         host: text('host'),
+        hosts: parseHosts(raw.hosts ?? '', parseInteger('port', text('port'))),
+        canaryHosts: parseInteger('canary-hosts', text('canary-hosts')),
+        batchSize: parseInteger('batch-size', text('batch-size')),
+        allOrNothing: parseBoolean('all-or-nothing', text('all-or-nothing')),
         port: parseInteger('port', text('port')),
         username: text('username'),
         key: (raw.key ?? '').trim(),
@@ -65739,6 +66107,30 @@ function outputsOf(report) {
 function setOutputs(report) {
     for (const [name, value] of Object.entries(outputsOf(report)))
         setOutput(name, value);
+}
+/** hosts-result: one object per host of a rollout, as JSON. */
+function hostsResult(rollout) {
+    return JSON.stringify(rollout.hosts.map((host) => ({
+        host: host.target,
+        result: host.result,
+        ...(host.error ? { error: host.error } : {}),
+        ...(host.report
+            ? {
+                slot: host.report.slot,
+                image: host.report.image,
+                imageId: host.report.imageId,
+                transferredBytes: host.report.transfer.sentBytes,
+                skippedLayers: host.report.transfer.skippedLayers
+            }
+            : {})
+    })));
+}
+/** Several hosts: hosts-result, and the single-host outputs of the first host that went live. */
+function setRolloutOutputs(rollout) {
+    setOutput('hosts-result', hostsResult(rollout));
+    const first = rollout.hosts.find((host) => host.report)?.report;
+    if (first)
+        setOutputs(first);
 }
 
 ;// CONCATENATED MODULE: ./src/report/markdown.ts
@@ -65929,7 +66321,60 @@ function rollbackSection(report) {
     ].join('\n');
 }
 
+;// CONCATENATED MODULE: ./src/report/rollout-summary.ts
+
+
+
+// Several hosts: one row per host (what it serves now, what travelled to it, how long each of
+// its phases took), then the first live host's details, as for one host.
+function renderRolloutSummary(rollout, failure) {
+    const live = rollout.hosts.filter((host) => host.result === 'live').length;
+    const heading = failure ? `## Deploy failed on ${rollout.hosts.length - live} of ${rollout.hosts.length} hosts` : `## Live on ${live} hosts`;
+    return [
+        heading,
+        '',
+        ...(failure ? [failure.split('\n').map((line) => `> ${markdown_text(line)}`).join('\n'), ''] : []),
+        hostTable(rollout.hosts),
+        '',
+        rollout_summary_phaseTable(rollout),
+        '',
+        ...details(rollout.hosts)
+    ].join('\n');
+}
+function hostTable(hosts) {
+    return [
+        '| Host | Result | Slot | Image | Sent |',
+        '|---|---|---|---|---:|',
+        ...hosts.map((host) => {
+            const report = host.report;
+            const result = host.error ? `${host.result}: ${markdown_text(host.error.split('\n')[0])}` : host.result;
+            return `| ${code(host.target, true)} | ${result} | ${report ? markdown_text(report.slot) : ''} | ${report ? code(report.image, true) : ''} | ${report ? mib(report.transfer.sentBytes) : ''} |`;
+        })
+    ].join('\n');
+}
+/** Each host's phases side by side: where a slow host spent its time. */
+function rollout_summary_phaseTable(rollout) {
+    const names = [...new Set(rollout.phases.flatMap((host) => host.times.map((time) => time.name)))];
+    const header = `| Phase | ${rollout.phases.map((host) => code(host.target, true)).join(' | ')} |`;
+    const rows = names.map((name) => {
+        const cells = rollout.phases.map((host) => {
+            const ms = host.times.filter((time) => time.name === name).reduce((sum, time) => sum + time.ms, 0);
+            return ms ? seconds(ms) : '';
+        });
+        return `| ${name} | ${cells.join(' | ')} |`;
+    });
+    return [header, `|---|${rollout.phases.map(() => '---:').join('|')}|`, ...rows].join('\n');
+}
+function details(hosts) {
+    const first = hosts.find((host) => host.report)?.report;
+    if (!first)
+        return [];
+    return [`**Image on ${code(hosts.find((host) => host.report).target)}:** ${transferLine(first.transfer)}`];
+}
+
 ;// CONCATENATED MODULE: ./src/main.ts
+
+
 
 
 
@@ -65956,17 +66401,27 @@ async function run() {
     try {
         const inputs = getInputs();
         target = `${inputs.username}@${inputs.host}:${inputs.port}`;
-        const report = await deploy(inputs, {
+        const deps = {
             connect: connectHost,
             runner: { inspect: inspectRunnerImage, layerSizes: runnerLayerSizes, save: saveImage },
             holder: lockHolder(),
             signal: cancel.signal,
             phases
-        });
+        };
+        if (inputs.hosts.length > 0) {
+            const rollout = await deployHosts(inputs, deps);
+            setRolloutOutputs(rollout);
+            return await outcome.succeed(renderRolloutSummary(rollout));
+        }
+        const report = await deploy(inputs, deps);
         setOutputs(report);
         await outcome.succeed(renderSummary(report));
     }
     catch (error) {
+        if (error instanceof RolloutError) {
+            setRolloutOutputs(error.report);
+            return await outcome.fail(messageOf(error), renderRolloutSummary(error.report, messageOf(error)));
+        }
         await outcome.fail(messageOf(error));
     }
 }
@@ -65977,12 +66432,12 @@ class Outcome {
         this.reported = true;
         await writeSummary(summary);
     }
-    async fail(message) {
+    async fail(message, summary = renderFailure(message)) {
         if (this.reported)
             return;
         this.reported = true;
         setFailed(message);
-        await writeSummary(renderFailure(message));
+        await writeSummary(summary);
     }
 }
 /**

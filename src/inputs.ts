@@ -1,6 +1,7 @@
 import * as core from '@actions/core'
 import { defaultServiceName, parseImageRef } from './image/ref.js'
 import { normalFingerprint } from './ssh/hostkey.js'
+import { parseHosts, type HostTarget } from './rollout/targets.js'
 import { checkLengths } from './limits.js'
 import { validateInputs } from './validate.js'
 import { parseCommand, parseRuntime, parseSeconds, parseWorkers } from './runtime/inputs.js'
@@ -15,7 +16,16 @@ export interface EnvVar {
 
 /** Every input of action.yml, parsed. Names follow action.yml. */
 export interface Inputs {
+  /** One server; empty when `hosts` lists several. */
   host: string
+  /** Several servers (rollout/targets.ts); empty for `host`. */
+  hosts: HostTarget[]
+  /** How many of `hosts` go live first, alone. */
+  canaryHosts: number
+  /** Hosts switched at once after the canaries; 0: all the rest together. */
+  batchSize: number
+  /** A failure on any host sends every host that switched back. */
+  allOrNothing: boolean
   port: number
   username: string
   key: string
@@ -60,7 +70,7 @@ export interface Inputs {
 export type RawInputs = Record<string, string>
 
 export const INPUT_NAMES = [
-  'host', 'port', 'username', 'key', 'passphrase', 'fingerprint', 'known-hosts', 'timeout',
+  'host', 'hosts', 'canary-hosts', 'batch-size', 'all-or-nothing', 'port', 'username', 'key', 'passphrase', 'fingerprint', 'known-hosts', 'timeout',
   'image', 'service', 'app-port', 'health-path', 'health-timeout', 'proxy-port', 'proxy-image',
   'network', 'server-name', 'env', 'drain-timeout', 'websocket-timeout', 'access-log', 'lock-timeout', 'compression',
   'compression-level', 'rollback', 'volumes', 'command', 'entrypoint', 'user', 'memory', 'cpus', 'labels',
@@ -68,7 +78,7 @@ export const INPUT_NAMES = [
 ] as const
 
 const DEFAULTS: RawInputs = {
-  port: '22', username: 'root', timeout: '20', 'health-path': '/', 'health-timeout': '60',
+  port: '22', 'canary-hosts': '1', 'batch-size': '0', 'all-or-nothing': 'true', username: 'root', timeout: '20', 'health-path': '/', 'health-timeout': '60',
   'proxy-port': '80', 'proxy-image': 'nginx:alpine', network: 'bluegreen', 'drain-timeout': '30', 'websocket-timeout': '3600', 'access-log': 'false',
   'lock-timeout': '300', compression: 'auto', rollback: 'false', 'release-timeout': '300',
   'release-on-rollback': 'false', 'worker-settle': '5'
@@ -117,6 +127,10 @@ export function parseInputs(given: RawInputs): Inputs {
   const image = text('image')
   const inputs: Inputs = {
     host: text('host'),
+    hosts: parseHosts(raw.hosts ?? '', parseInteger('port', text('port'))),
+    canaryHosts: parseInteger('canary-hosts', text('canary-hosts')),
+    batchSize: parseInteger('batch-size', text('batch-size')),
+    allOrNothing: parseBoolean('all-or-nothing', text('all-or-nothing')),
     port: parseInteger('port', text('port')),
     username: text('username'),
     key: (raw.key ?? '').trim(),

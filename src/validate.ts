@@ -6,7 +6,8 @@ import { parseImageRef } from './image/ref.js'
 
 // A host name (an IPv4 address is one too), or an IPv6 address, which always has a colon: without
 // it, any run of hex letters ("aaaa...", of any length) passed as an address.
-const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[?[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\]?)$/
+/** A host name or an IP address (IPv6 with a colon, optionally in brackets). */
+export const HOST_FORM = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[?[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\]?)$/
 const USERNAME = /^[a-z_][a-z0-9_.-]{0,31}$/
 /** As ssh-keygen -lf prints it; inputs.ts has taken off any padding. */
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/
@@ -30,8 +31,14 @@ export function validateInputs(inputs: Inputs): void {
 }
 
 function validateConnection(inputs: Inputs): void {
-  check(inputs.host !== '', 'host: required (the server name or IP address)')
-  check(HOST.test(inputs.host), `host: expected a host name or IP address, got "${inputs.host}"`)
+  if (inputs.hosts.length > 0) {
+    check(inputs.host === '', 'host and hosts: give one of them (hosts lists every server, one per line)')
+  } else {
+    check(inputs.host !== '', 'host: required (the server name or IP address), or hosts for several servers')
+    check(HOST_FORM.test(inputs.host), `host: expected a host name or IP address, got "${inputs.host}"`)
+  }
+  checkRange('canary-hosts', inputs.canaryHosts, 0, Math.max(inputs.hosts.length, 1))
+  checkRange('batch-size', inputs.batchSize, 0, 1000)
   checkPort('port', inputs.port)
   check(
     USERNAME.test(inputs.username),

@@ -44,7 +44,8 @@ export interface Host {
   allocateAddresses(network: string, service: string): Promise<Partial<Record<Slot, string[]>>>
   /** Writes the service's proxy config and reloads nginx (`legacy`: see route.ts). */
   writeRoute(network: string, service: string, conf: string, legacy?: Route): Promise<void>
-  removeRoute(network: string, service: string): Promise<void>
+  /** Takes back a first deploy's config; `unswitch`: even once it had switched (a rollout going back). */
+  removeRoute(network: string, service: string, unswitch?: boolean): Promise<void>
   /** Starts the candidate in the idle slot, health-checks it and, healthy, routes the proxy to it (one remote step). */
   launchCandidate(spec: CandidateSpec, env: EnvVar[], health: HealthSpec, sw: SwitchSpec): Launch
   /** Switches to a candidate whose launch held after its health check (switchSlot in launch.ts). */
@@ -109,7 +110,7 @@ export function sshHost(ssh: Ssh, lockConnection: () => Promise<Ssh>): Host {
     ensureProxy: (spec) => ensureProxy(run, spec),
     allocateAddresses: (network, name) => allocateAddresses(run, network, name),
     writeRoute: (network, name, conf, legacy) => writeRoute(run, network, name, conf, legacy),
-    removeRoute: (network, name) => removeRoute(run, network, name),
+    removeRoute: (network, name, unswitch) => removeRoute(run, network, name, unswitch),
     launchCandidate: (spec, env, health, sw) => launchCandidate(run, spec, env, health, sw),
     cancel: async () => {
       // The shell is busy with the launch step: a channel of its own.

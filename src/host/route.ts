@@ -87,8 +87,8 @@ export async function writeRoute(run: Runner, network: string, service: string, 
   throw new Error(`Could not write the proxy config of ${service}: ${result.stderr.trim() || `exit ${result.code}`}`)
 }
 
-/** Takes back the config a failed first deploy added; a service with a live slot keeps its own. */
-export async function removeRoute(run: Runner, network: string, service: string): Promise<void> {
-  const result = await run(SCRIPTS.removeRoute, [proxyDir(network), proxyName(network), service])
+/** Takes back the config a failed first deploy added; a service with a live slot keeps its own (unless `unswitch`). */
+export async function removeRoute(run: Runner, network: string, service: string, unswitch = false): Promise<void> {
+  const result = await run(SCRIPTS.removeRoute, [proxyDir(network), proxyName(network), service, unswitch ? 'unswitch' : ''])
   if (result.code !== 0) throw new Error(`Could not remove the proxy config of ${service}: ${result.stderr.trim() || `exit ${result.code}`}`)
 }

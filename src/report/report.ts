@@ -55,3 +55,20 @@ export interface DeployReport {
   workers?: string[]
   phases: PhaseTime[]
 }
+
+/** How one host of a rollout ended. */
+export interface HostOutcome {
+  /** user@host:port */
+  target: string
+  /** live: the new release serves; reverted: it switched and went back; failed; not started. */
+  result: 'live' | 'reverted' | 'failed' | 'not started'
+  /** Why it failed, or what it serves after going back. */
+  error?: string
+  report?: DeployReport
+}
+
+/** Several hosts: each one's outcome and phase times. */
+export interface RolloutReport {
+  hosts: HostOutcome[]
+  phases: { target: string; times: PhaseTime[] }[]
+}

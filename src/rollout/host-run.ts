@@ -1,4 +1,3 @@
-import * as core from '@actions/core'
 import { LostLockError } from '../host/guard.js'
 import type { Host } from '../host/index.js'
 import type { Launch } from '../host/launch.js'
@@ -13,8 +12,9 @@ import {
 import type { Survey } from '../host/survey.js'
 import type { WorkerContainer } from '../host/workers.js'
 import { planImage, sourceMessage, type ImagePlan } from '../image/plan.js'
-import type { SaveAhead } from '../image/runner.js'
+import type { ImageSource } from '../image/runner.js'
 import type { Inputs } from '../inputs.js'
+import { stepLog, type Log } from '../report/log.js'
 import { logChanges, type Phases } from '../report/phases.js'
 import type { DeployReport, ReleaseStepReport, TransferReport } from '../report/report.js'
 import { sendImage } from '../transfer/transfer.js'
@@ -49,18 +49,18 @@ export class HostRun {
   private readonly host: Host
   private readonly lock: HostLock
   private readonly checked: Checked
-  private readonly ahead?: SaveAhead
+  private readonly log: Log
 
   constructor(
     private readonly inputs: Inputs,
     private readonly deps: DeployDeps,
     private readonly phases: Phases,
-    session: Session
+    private readonly session: Session
   ) {
     this.host = session.host
     this.lock = session.lock
     this.checked = session.checked
-    this.ahead = session.ahead
+    this.log = deps.log ?? stepLog
   }
 
   /** State, image, proxy and the idle slot's route: nothing that clients see changes. */
@@ -71,9 +71,29 @@ export class HostRun {
     await this.step('route', 'Route the idle slot', () => this.prepareRoute())
   }
 
-  /** The release command, when there is one (once per rollout: a migration runs on one host). */
-  async release(): Promise<void> {
-    if (this.inputs.releaseCommand) await this.step('release', 'Run the release command', () => this.runRelease())
+  /**
+   * The release command, when there is one. A rollout runs it once, on its first host: `ranOn`
+   * names that host on the others, which only record that it ran.
+   */
+  async release(ranOn?: { target: string; ran: boolean }): Promise<void> {
+    if (!this.inputs.releaseCommand) return
+    if (!ranOn) return this.step('release', 'Run the release command', () => this.runRelease())
+    if (ranOn.ran) this.candidate.released = true
+    this.log.info(`The release command ran on ${ranOn.target}, once for every host`)
+  }
+
+  /** Whether this run's release command ran (to tell the other hosts of a rollout). */
+  get releaseRan(): boolean {
+    return this.candidate?.released === true && this.releaseStep?.exitCode === 0
+  }
+
+  /** Where the image comes from: a save started ahead, or a branch of the rollout's one export. */
+  private get ahead(): ImageSource | undefined {
+    return this.session.ahead
+  }
+
+  get target(): string {
+    return this.host.target
   }
 
   /** The candidate, healthy, and its workers, settled; not serving yet unless it switched in the same step. */
@@ -113,8 +133,8 @@ export class HostRun {
     this.snapshot = snapshot
     this.situation = resolveSituation(snapshot)
     const { live, idleSlot, recovered } = this.situation
-    if (recovered) core.warning('The host state disagreed with the proxy config (a run died mid-deploy); the proxy config wins')
-    core.info(live ? `Live: ${live.slot} (${live.container}, ${live.image})` : `No live release of ${this.inputs.service} yet`)
+    if (recovered) this.log.warning('The host state disagreed with the proxy config (a run died mid-deploy); the proxy config wins')
+    this.log.info(live ? `Live: ${live.slot} (${live.container}, ${live.image})` : `No live release of ${this.inputs.service} yet`)
     this.plan = fresh
       ? await planImage(inputs, this.host, { local: checked.local, onHost: found.image }, this.situation)
       : checked.plan
@@ -130,12 +150,12 @@ export class HostRun {
     // Containers in the idle slot are left over from a run that died; they serve nothing.
     const stray = snapshot.containers.find((container) => container.name === this.candidate.container)
     if (stray) {
-      core.info(`Removing ${stray.name} left in the idle slot by an earlier run`)
+      this.log.info(`Removing ${stray.name} left in the idle slot by an earlier run`)
       await this.host.retire(this.retireSpec(stray.name), () => undefined)
     }
     const strayWorkers = slotWorkers(snapshot.containers, idleSlot, this.candidate.container).map((container) => container.name)
     if (strayWorkers.length) {
-      core.info(`Removing ${strayWorkers.join(', ')} left in the idle slot by an earlier run`)
+      this.log.info(`Removing ${strayWorkers.join(', ')} left in the idle slot by an earlier run`)
       await this.host.removeContainers(strayWorkers)
     }
   }
@@ -156,7 +176,8 @@ export class HostRun {
       totalLayers: plan.image.diffIds.length, durationMs: 0
     }
     if (plan.source !== 'sent') {
-      core.info(sourceMessage(plan))
+      this.ahead?.stop() // another deploy sent it meanwhile: a shared export must not wait on this host
+      this.log.info(sourceMessage(plan))
       this.transfer = { ...base, source: plan.source, skippedLayers: base.totalLayers }
       return
     }
@@ -165,7 +186,7 @@ export class HostRun {
       spoolDir: process.env.RUNNER_TEMP || undefined,
       save: (ref) => this.ahead?.take(ref) ?? this.deps.runner.save(ref),
       layerSizes: (ref) => this.deps.runner.layerSizes(ref),
-      log: (line) => core.info(line),
+      log: (line) => this.log.info(line),
       signal: this.deps.signal
     })
     // The proxy is made ready while the image streams on its own channel (queued after the
@@ -190,7 +211,7 @@ export class HostRun {
   }
 
   private async ensureProxy(): Promise<void> {
-    core.info((await this.startProxy()).join(', '))
+    this.log.info((await this.startProxy()).join(', '))
   }
 
   /** The proxy config must route the idle slot before the candidate starts there. */
@@ -211,11 +232,11 @@ export class HostRun {
     )
     this.route = route
     const where = route.address ? `pinned address ${route.address}` : 'its container name (Docker DNS: not a network the action created)'
-    core.info(`${candidate.container} will be reached at ${where}`)
-    if (!route.write) return core.info('The proxy config already routes both slots: the switch needs no nginx reload')
+    this.log.info(`${candidate.container} will be reached at ${where}`)
+    if (!route.write) return this.log.info('The proxy config already routes both slots: the switch needs no nginx reload')
     await this.host.writeRoute(inputs.network, inputs.service, route.conf, snapshot.legacy)
     this.wroteRoute = true
-    core.info(snapshot.confDigest ? 'The proxy config changed (port, server names or format): nginx reloaded gracefully' : 'Added the proxy config for the service: nginx reloaded gracefully')
+    this.log.info(snapshot.confDigest ? 'The proxy config changed (port, server names or format): nginx reloaded gracefully' : 'Added the proxy config for the service: nginx reloaded gracefully')
   }
 
   /**
@@ -230,7 +251,7 @@ export class HostRun {
       this.releaseStep = { command, skipped }
       // An image whose release command ran before stays marked so, for the next re-run.
       if (skipped.startsWith('this image was released')) candidate.released = true
-      return core.info(`The release command is skipped: ${skipped}`)
+      return this.log.info(`The release command is skipped: ${skipped}`)
     }
     const started = Date.now()
     const result = await this.host.runRelease(
@@ -239,13 +260,13 @@ export class HostRun {
         timeoutSeconds: inputs.releaseTimeout, runFlags: appRunFlags(inputs), command
       },
       inputs.env,
-      (line) => core.info(line)
+      (line) => this.log.info(line)
     )
     this.releaseStep = { command, exitCode: result.exitCode, durationMs: Date.now() - started }
     const failure = releaseFailure(result, inputs.releaseTimeout)
     if (failure) throw new Error(failure)
     candidate.released = true
-    core.info(`The release command exited with code 0 in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+    this.log.info(`The release command exited with code 0 in ${((Date.now() - started) / 1000).toFixed(1)} s`)
   }
 
   private async startCandidate(): Promise<void> {
@@ -262,7 +283,7 @@ export class HostRun {
 
   private async checkHealth(): Promise<void> {
     const { candidate } = this
-    const result = await this.launched.health(logChanges((line) => core.info(line)))
+    const result = await this.launched.health(logChanges((line) => this.log.info(line)))
     this.healthAttempts = result.attempts
     if (!result.healthy) throw new Error(`Health check of ${candidate.container} failed: ${result.reason}`)
   }
@@ -278,14 +299,14 @@ export class HostRun {
       settleSeconds: inputs.workerSettle, runFlags: appRunFlags(inputs)
     }
     const started = await this.host.startWorkers(spec, this.workers, inputs.env, (line) => {
-      if (line.startsWith('STARTED ')) core.info(`Started ${line.slice(8)}`)
+      if (line.startsWith('STARTED ')) this.log.info(`Started ${line.slice(8)}`)
     })
     if (!started.ok) {
       const logs = started.logs.length ? `\nLast log lines of ${started.container}:\n${started.logs.join('\n')}` : ''
       throw new Error(`Worker ${started.container} ${started.reason} within worker-settle (${inputs.workerSettle} s): the release goes back${logs}`)
     }
     candidate.workers = recordedWorkers(this.workers)
-    core.info(`${this.workers.map((worker) => worker.container).join(', ')} kept running for ${inputs.workerSettle} s`)
+    this.log.info(`${this.workers.map((worker) => worker.container).join(', ')} kept running for ${inputs.workerSettle} s`)
   }
 
   private async switchProxy(): Promise<void> {
@@ -295,7 +316,7 @@ export class HostRun {
       : this.launched.switched()
     const switched = await switching.finally(() => this.deps.signal?.removeEventListener('abort', this.cancelLaunch))
     if (!switched.ok) throw new Error(`${switched.message}${switched.switchedBack ? '; switched back' : ''}`)
-    core.info(`The proxy now serves ${this.candidate.container}, without a reload`)
+    this.log.info(`The proxy now serves ${this.candidate.container}, without a reload`)
   }
 
   /**
@@ -335,6 +356,28 @@ export class HostRun {
     return `the proxy was not switched, ${live.container} (${live.image}) still serves on port ${this.inputs.proxyPort}`
   }
 
+  /**
+   * After the switch, before finish(): the old slot (still running, not retired) takes the
+   * traffic back, and the candidate and its workers go. A first deploy unswitches to nothing.
+   * Returns what the host serves now, for the rollout's table.
+   */
+  async revert(): Promise<string> {
+    const old = this.situation.live
+    const names = [this.candidate.container, ...this.workers.map((worker) => worker.container)]
+    if (old) {
+      const route = this.snapshot.route ?? { ...old, service: this.inputs.service, serverNames: this.inputs.serverNames }
+      const spec = { ...this.candidateSpec(), name: old.container, slot: old.slot, image: old.image, imageId: old.imageId }
+      const oldWorkers = slotWorkers(this.snapshot.containers, old.slot, old.container).map((container) => container.name)
+      // Asked on its own health path: this release's may be new.
+      const back = await this.host.switchSlot(spec, { route }, route.healthPath ?? '/', oldWorkers)
+      if (!back.ok) return `switching back failed (${back.message}); ${this.candidate.container} may still serve`
+    } else {
+      await this.host.removeRoute(this.inputs.network, this.inputs.service, true)
+    }
+    await this.host.removeContainers(names).catch(() => undefined)
+    return old ? `back on the previous release: ${old.image}` : 'back to nothing live'
+  }
+
   /** What the proxy serves for this service after a failure, asked of the proxy. */
   private async whatServes(): Promise<string> {
     const { inputs } = this
@@ -372,7 +415,7 @@ export class HostRun {
     const state = nextState(this.snapshot.state, this.situation, this.candidate)
     await this.host.writeState(state)
     const previous = state.previous ? `; previous: ${state.previous.slot} (${state.previous.image})` : ''
-    core.info(`Recorded on the host: live ${state.live?.slot} (${state.live?.image})${previous}`)
+    this.log.info(`Recorded on the host: live ${state.live?.slot} (${state.live?.image})${previous}`)
     return state
   }
 
@@ -383,15 +426,15 @@ export class HostRun {
     const oldWorkers = old ? slotWorkers(this.snapshot.containers, old.slot, old.container).map((container) => container.name) : []
     if (oldWorkers.length) {
       await this.host.stopContainers(oldWorkers, (this.inputs.runtime.stopTimeout ?? 10) + 30)
-      core.info(`Stopped and removed ${oldWorkers.join(', ')}`)
+      this.log.info(`Stopped and removed ${oldWorkers.join(', ')}`)
     }
     if (old && old.container !== this.candidate.container) {
       const result = await this.host.retire(this.retireSpec(old.container), (count) =>
-        core.info(`Waiting for ${count} connection(s) to ${old.container} to finish`)
+        this.log.info(`Waiting for ${count} connection(s) to ${old.container} to finish`)
       )
       open = result.openConnections
-      if (open > 0) core.warning(`drain-timeout reached with ${open} connection(s) to ${old.container} still open`)
-      core.info(`Stopped and removed ${old.container}`)
+      if (open > 0) this.log.warning(`drain-timeout reached with ${open} connection(s) to ${old.container} still open`)
+      this.log.info(`Stopped and removed ${old.container}`)
     }
     return { open, pruned: await this.prune(state) }
   }
@@ -404,7 +447,7 @@ export class HostRun {
       .filter((release) => !keep.has(release.imageId) && !keep.has(release.image))
       .map((release) => release.image)
     const pruned = await this.host.pruneImages([...new Set(refs)])
-    if (pruned.length) core.info(`Removed images of older releases: ${pruned.join(', ')}`)
+    if (pruned.length) this.log.info(`Removed images of older releases: ${pruned.join(', ')}`)
     return pruned
   }
 
@@ -418,7 +461,8 @@ export class HostRun {
       image: this.candidate.image,
       imageId: this.candidate.imageId,
       serverNames: this.inputs.serverNames,
-      targets: this.route?.targets
+      targets: this.route?.targets,
+      healthPath: this.inputs.healthPath
     }
   }
 
