@@ -61949,6 +61949,29 @@ function sharedSizeTest(historySizes, shared) {
     return (entrySize, compressed) => bands.some((size) => (compressed || entrySize >= size) && entrySize <= 2 * size + 1048576);
 }
 
+;// CONCATENATED MODULE: ./src/host/paths.ts
+// Where things live on the host. The state root holds one folder per service (lock, state)
+// and one per proxy network (the nginx conf.d the proxy container mounts).
+const STATE_ROOT = '/var/lib/bluegreen';
+function otherSlot(slot) {
+    return slot === 'blue' ? 'green' : 'blue';
+}
+function serviceDir(service) {
+    return `${STATE_ROOT}/${service}`;
+}
+function proxyDir(network) {
+    return `${STATE_ROOT}/_proxy/${network}`;
+}
+function confDir(network) {
+    return `${proxyDir(network)}/conf.d`;
+}
+function proxyName(network) {
+    return `${network}-proxy`;
+}
+function containerName(service, slot) {
+    return `${service}-${slot}`;
+}
+
 ;// CONCATENATED MODULE: ./src/host/scripts.ts
 
 // The remote shell code lives in real .sh files in scripts/ (shellcheck runs on them in CI, as
@@ -61997,7 +62020,7 @@ const SCRIPTS = {
     stopContainers: guarded(read(__nccwpck_require__.ab + "stop-containers.sh"), scripts_lib.docker),
     cancel: guarded(read(__nccwpck_require__.ab + "cancel.sh"), scripts_lib.steps),
     removeContainer: guarded(read(__nccwpck_require__.ab + "remove-container.sh"), scripts_lib.docker),
-    retire: guarded(read(__nccwpck_require__.ab + "retire.sh"), scripts_lib.docker),
+    retire: guarded(read(__nccwpck_require__.ab + "retire.sh"), scripts_lib.docker, scripts_lib.runtime),
     tagImage: guarded('dk tag "$1" "$2"\n', scripts_lib.docker),
     writeState: guarded(read(__nccwpck_require__.ab + "write-state.sh")),
     pruneImages: guarded(read(__nccwpck_require__.ab + "prune-images.sh"), scripts_lib.docker)
@@ -62009,6 +62032,7 @@ const IN_PROXY = {
 };
 
 ;// CONCATENATED MODULE: ./src/host/images.ts
+
 
 
 
@@ -62089,10 +62113,10 @@ async function verifyHostImage(ssh, sent, ref) {
         return { problem: `the host's image ${ref} (${found.id}) has other layers or config than the runner's` };
     return { image: found };
 }
-async function pruneImages(run, refs) {
+async function pruneImages(run, service, refs) {
     if (refs.length === 0)
         return [];
-    const result = await run(SCRIPTS.pruneImages, refs);
+    const result = await run(SCRIPTS.pruneImages, [STATE_ROOT, service, ...refs]);
     return result.stdout.split('\n').filter(Boolean);
 }
 
@@ -62120,37 +62144,17 @@ class HealthLines {
         return { healthy: false, attempts: this.attempts, reason: `${this.reason ?? stderr.trim()}${tail}` };
     }
 }
-/** `ATTEMPT 3 STATUS 502 SLOT none HEALTH starting` → `attempt 3: HTTP 502, HEALTHCHECK starting` */
+/**
+ * `ATTEMPT 3 STATUS 502 SLOT none HEALTH starting` → `attempt 3: HTTP 502, HEALTHCHECK starting`;
+ * with several replicas the line ends `REPLICA <name>`, shown as `web-blue-2: attempt 3: …`.
+ */
 function describeAttempt(line) {
-    const match = /^ATTEMPT (\d+) STATUS (\d{3}) SLOT \S+ HEALTH (\S+)/.exec(line);
+    const match = /^ATTEMPT (\d+) STATUS (\d{3}) SLOT \S+ HEALTH (\S+)(?: REPLICA (\S+))?/.exec(line);
     if (!match)
         return line;
-    const [, attempt, status, health] = match;
+    const [, attempt, status, health, replica] = match;
     const answer = status === '000' ? 'no HTTP answer yet' : `HTTP ${status}`;
-    return `attempt ${attempt}: ${answer}${health === 'none' ? '' : `, HEALTHCHECK ${health}`}`;
-}
-
-;// CONCATENATED MODULE: ./src/host/paths.ts
-// Where things live on the host. The state root holds one folder per service (lock, state)
-// and one per proxy network (the nginx conf.d the proxy container mounts).
-const STATE_ROOT = '/var/lib/bluegreen';
-function otherSlot(slot) {
-    return slot === 'blue' ? 'green' : 'blue';
-}
-function serviceDir(service) {
-    return `${STATE_ROOT}/${service}`;
-}
-function proxyDir(network) {
-    return `${STATE_ROOT}/_proxy/${network}`;
-}
-function confDir(network) {
-    return `${proxyDir(network)}/conf.d`;
-}
-function proxyName(network) {
-    return `${network}-proxy`;
-}
-function containerName(service, slot) {
-    return `${service}-${slot}`;
+    return `${replica ? `${replica}: ` : ''}attempt ${attempt}: ${answer}${health === 'none' ? '' : `, HEALTHCHECK ${health}`}`;
 }
 
 ;// CONCATENATED MODULE: ./src/host/probe.ts
@@ -62451,13 +62455,15 @@ function launchCandidate(run, spec, env, health, sw) {
 }
 function launchArgs(spec, health, sw) {
     const verify = verifyEnv(sw.route, health.path);
-    // Probed at its pinned address where it has one: no DNS on the way.
-    const url = `http://${spec.address ?? spec.name}:${health.appPort}${health.path}`;
+    const names = spec.names ?? [spec.name];
+    const addresses = spec.addresses ?? [];
+    // Each replica is probed at its pinned address where it has one: no DNS on the way.
+    const urls = names.map((name, i) => `http://${addresses[i] ?? name}:${health.appPort}${health.path}`);
     return [
-        spec.name, spec.network, spec.service, spec.slot, spec.image, spec.imageId, spec.address ?? '', proxyName(spec.network),
-        url, String(health.timeoutSeconds), PROBE_SCRIPT, proxyDir(spec.network), JSON.stringify(sw.route),
+        names.join('\n'), spec.network, spec.service, spec.slot, spec.image, spec.imageId, addresses.join('\n'), proxyName(spec.network),
+        urls.join('\n'), String(health.timeoutSeconds), PROBE_SCRIPT, proxyDir(spec.network), JSON.stringify(sw.route),
         verify.BG_VERIFY, verify.BG_VERIFY_URL, verify.BG_HOST, verify.BG_SLOT,
-        (spec.runFlags ?? []).join('\n'), (spec.command ?? []).join('\n'), sw.hold ? 'hold' : 'switch'
+        (spec.runFlags ?? []).join('\n'), (spec.command ?? []).join('\n'), sw.hold ? 'hold' : 'switch', spec.reuse ? 'reuse' : 'start'
     ];
 }
 /**
@@ -62469,7 +62475,7 @@ async function switchSlot(run, spec, sw, healthPath, also) {
     const output = [];
     const result = await run(SCRIPTS.switch, [
         spec.name, spec.service, spec.slot, proxyName(spec.network), PROBE_SCRIPT, proxyDir(spec.network), JSON.stringify(sw.route),
-        verify.BG_VERIFY, verify.BG_VERIFY_URL, verify.BG_HOST, verify.BG_SLOT, also.join('\n')
+        verify.BG_VERIFY, verify.BG_VERIFY_URL, verify.BG_HOST, verify.BG_SLOT, [...(spec.names ?? [spec.name]).slice(1), ...also].join('\n')
     ], { onLine: (line) => output.push(line) });
     return switchOutcome(result.code, output, sw.route, (detail) => lostLock(spec.service, detail));
 }
@@ -62668,8 +62674,8 @@ async function runRelease(run, spec, env, onOutput) {
 async function retireContainer(run, spec, onWait) {
     let drained = { openConnections: 0 };
     const result = await run(SCRIPTS.retire, [
-        proxyName(spec.network), spec.container, spec.network, String(spec.appPort), String(spec.drainTimeoutSeconds),
-        String((spec.stopTimeoutSeconds ?? 10) + 30)
+        proxyName(spec.network), spec.containers.join('\n'), spec.network, String(spec.appPort), String(spec.drainTimeoutSeconds),
+        String((spec.stopTimeoutSeconds ?? 10) + 30), spec.keep ? 'keep' : ''
     ], {
         onLine: (line) => {
             const [kind, open] = line.split(' ');
@@ -62680,7 +62686,7 @@ async function retireContainer(run, spec, onWait) {
         }
     });
     if (result.code !== 0)
-        throw new Error(`Could not retire ${spec.container}: ${result.stderr.trim()}`);
+        throw new Error(`Could not retire ${spec.containers.join(', ')}: ${result.stderr.trim()}`);
     return drained;
 }
 
@@ -62691,8 +62697,8 @@ async function retireContainer(run, spec, onWait) {
 /** Decides the config, given the service's pinned addresses by slot (none: reached by name). */
 function planRoute(request, snapshot, addresses) {
     const targetsOf = (slot) => {
-        const pinned = addresses[slot];
-        if (pinned?.length)
+        const pinned = addresses[slot]?.slice(0, request.replicas);
+        if (pinned?.length === request.replicas)
             return pinned.map((ip) => `${ip}:${request.appPort}`);
         return [`${request.service}-${slot}:${request.appPort}`];
     };
@@ -62705,10 +62711,10 @@ function planRoute(request, snapshot, addresses) {
     const conf = renderServiceConf({
         service: request.service, serverNames: request.serverNames, websocketTimeout: request.websocketTimeout, accessLog: request.accessLog, slots
     });
-    const [target] = slots[0].targets;
+    const pinned = slots[0].targets.every(isPinned);
     return {
         targets: slots[0].targets,
-        address: isPinned(target) ? target.slice(0, target.lastIndexOf(':')) : undefined,
+        addresses: pinned ? slots[0].targets.map((target) => target.slice(0, target.lastIndexOf(':'))) : [],
         conf,
         write: confDigest(conf) !== snapshot.confDigest
     };
@@ -62718,7 +62724,7 @@ function liveTargets(route) {
     return route.targets?.length ? route.targets : [`${route.container}:${route.appPort}`];
 }
 /** Pinned addresses for both slots; empty when the network has none to give (reached by name). */
-async function allocateAddresses(run, network, service, count = 1) {
+async function allocateAddresses(run, network, service, count) {
     const result = await run(SCRIPTS.allocate, [proxyDir(network), network, service, `blue:${count}`, `green:${count}`]);
     if (result.code !== 0)
         throw new Error(`Could not pin addresses for ${service} on network ${network}: ${result.stderr.trim() || `exit ${result.code}`}`);
@@ -62755,7 +62761,8 @@ async function removeRoute(run, network, service, unswitch = false) {
 
 
 
-const HISTORY_LENGTH = 10;
+/** Enough for the largest keep-releases. */
+const HISTORY_LENGTH = 50;
 function emptyState(service) {
     return { version: 1, service, history: [] };
 }
@@ -62771,7 +62778,9 @@ function resolveSituation(snapshot) {
     }
     const recorded = state.live;
     const matches = recorded?.slot === route.slot && recorded.imageId === route.imageId;
+    // The route says what serves; the record adds what the route cannot tell (env names, workers).
     const live = {
+        ...(matches ? recorded : {}),
         slot: route.slot,
         container: route.container,
         image: route.image,
@@ -63051,7 +63060,7 @@ function sshHost(ssh, lockConnection) {
         tagImage: (id, ref) => tagImage(run, id, ref),
         verifyImage: (sent, ref) => verifyHostImage(ssh, sent, ref),
         ensureProxy: (spec) => ensureProxy(run, spec),
-        allocateAddresses: (network, name) => allocateAddresses(run, network, name),
+        allocateAddresses: (network, name, count) => allocateAddresses(run, network, name, count),
         writeRoute: (network, name, conf, legacy) => writeRoute(run, network, name, conf, legacy),
         removeRoute: (network, name, unswitch) => removeRoute(run, network, name, unswitch),
         launchCandidate: (spec, env, health, sw) => launchCandidate(run, spec, env, health, sw),
@@ -63068,7 +63077,7 @@ function sshHost(ssh, lockConnection) {
         proxyServes: (proxy, route, healthPath) => proxyServes(ssh, proxy, route, healthPath),
         retire: (spec, onWait) => retireContainer(run, spec, onWait),
         writeState: (state) => writeState(run, state),
-        pruneImages: (refs) => pruneImages(run, refs),
+        pruneImages: (refs) => pruneImages(run, service, refs),
         lost: () => ssh.lost(),
         close: () => {
             ssh.close();
@@ -63150,15 +63159,67 @@ function logChanges(log) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/rollout/releases.ts
+
+// The releases a host keeps: the live one and the ones before it, keep-releases images in all,
+// each one a rollback away (by its image tag, or `rollback: N`), with nothing to send.
+/** The live release and those before it with other images, newest first, at most `keep`. */
+function keptReleases(state, keep) {
+    const seen = new Set();
+    const kept = [];
+    for (const release of [state.live, state.previous, ...state.history]) {
+        if (!release || seen.has(release.imageId))
+            continue;
+        seen.add(release.imageId);
+        kept.push(release);
+    }
+    // previous stays second (what rollback: true returns to); the rest in the history's order.
+    return kept.slice(0, keep);
+}
+/** The release `steps` back from the live one (1: the previous). */
+function rollbackTarget(state, previous, steps) {
+    if (steps <= 1)
+        return previous;
+    const earlier = keptReleases({ ...state, previous }, Number.MAX_SAFE_INTEGER).filter((release) => release.imageId !== state.live?.imageId);
+    return earlier[steps - 1];
+}
+/**
+ * What the release ran with: the env names, and a hash of names and values together (never the
+ * values), so a rollback can say when the env differs from then.
+ */
+function envFingerprint(env) {
+    const lines = env.map((entry) => `${entry.name}=${entry.value}\n`).sort();
+    return {
+        envNames: [...new Set(env.map((entry) => entry.name))].sort(),
+        envHash: `sha256:${(0,external_node_crypto_.createHash)('sha256').update(lines.join('')).digest('hex')}`
+    };
+}
+/** A warning when `target` ran with other env names than `env` (or the same names with other values). */
+function envDrift(target, env) {
+    if (!target.envNames)
+        return undefined;
+    const now = envFingerprint(env);
+    const added = now.envNames.filter((name) => !target.envNames.includes(name));
+    const gone = target.envNames.filter((name) => !now.envNames.includes(name));
+    if (added.length || gone.length) {
+        const parts = [added.length ? `new now: ${added.join(', ')}` : '', gone.length ? `gone now: ${gone.join(', ')}` : ''].filter(Boolean);
+        return `${target.image} ran with other env names than this run gives it (${parts.join('; ')})`;
+    }
+    if (target.envHash && target.envHash !== now.envHash)
+        return `${target.image} ran with the same env names as this run gives it, but other values`;
+    return undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/image/plan.ts
+
 
 /**
  * Decides which image goes live and how it reaches the host: sent from the runner, already
  * there, or (a re-run with an older tag on a fresh runner) the host's own copy.
  */
-async function planImage(inputs, host, facts, situation) {
+async function planImage(inputs, host, facts, situation, state) {
     if (inputs.rollback)
-        return planRollback(inputs, host, situation);
+        return planRollback(inputs, host, situation, state);
     const { local, onHost } = facts;
     if (local && onHost && sameImage(local, onHost)) {
         return { ref: inputs.image, image: onHost, source: 'already-on-host', appPort: appPortFor(inputs, onHost) };
@@ -63170,16 +63231,19 @@ async function planImage(inputs, host, facts, situation) {
     }
     return { ref: inputs.image, image: onHost, source: 'host-copy', appPort: appPortFor(inputs, onHost) };
 }
-async function planRollback(inputs, host, situation) {
-    const target = situation.previous;
+/** rollback: true (1) or N: the release N back from the live one, whose image the host kept. */
+async function planRollback(inputs, host, situation, state) {
+    const steps = inputs.rollbackSteps;
+    const target = rollbackTarget({ live: situation.live, previous: situation.previous, history: state?.history ?? [] }, situation.previous, steps);
     if (!target) {
-        throw new Error(`rollback: the host records no previous release of ${inputs.service} to roll back to`);
+        const what = steps > 1 ? `no release of ${inputs.service} ${steps} releases back` : `no previous release of ${inputs.service}`;
+        throw new Error(`rollback: the host records ${what} to roll back to`);
     }
     const image = await host.inspectImage(target.imageId);
     if (!image) {
-        throw new Error(`rollback: the previous release's image ${target.image} (${target.imageId}) is no longer on the host`);
+        throw new Error(`rollback: the image ${target.image} (${target.imageId}) of that release is no longer on the host`);
     }
-    return { ref: target.image, image, source: 'rollback', appPort: inputs.appPort ?? target.appPort };
+    return { ref: target.image, image, source: 'rollback', appPort: inputs.appPort ?? target.appPort, target };
 }
 function appPortFor(inputs, image) {
     return inputs.appPort ?? exposedAppPort(image, inputs.image);
@@ -63996,9 +64060,19 @@ function recordedWorkers(workers) {
     const names = [...new Set(workers.map((worker) => worker.worker))];
     return names.map((name) => ({ name, containers: workers.filter((worker) => worker.worker === name).map((worker) => worker.container) }));
 }
-/** The containers of `slot` other than its web container: its workers. */
-function slotWorkers(containers, slot, web) {
-    return containers.filter((container) => container.slot === slot && container.name !== web && container.role !== 'release');
+/** The names of a slot's web containers: <service>-<slot>, then -2, -3... for more replicas. */
+function replicaNames(service, slot, count) {
+    return Array.from({ length: count }, (_, i) => (i === 0 ? `${service}-${slot}` : `${service}-${slot}-${i + 1}`));
+}
+/** A slot's web containers, as the host lists them (containers from before roles had none). */
+function slotWeb(containers, service, slot) {
+    const name = new RegExp(`^${service}-${slot}(?:-\\d+)?$`);
+    return containers.filter((container) => container.slot === slot && (container.role === 'web' || (!container.role && name.test(container.name))));
+}
+/** A slot's workers: its containers other than the web ones and the release command's. */
+function slotWorkers(containers, service, slot) {
+    const web = new Set(slotWeb(containers, service, slot).map((container) => container.name));
+    return containers.filter((container) => container.slot === slot && !web.has(container.name) && container.role !== 'release');
 }
 
 ;// CONCATENATED MODULE: ./src/rollout/cancel.ts
@@ -64124,7 +64198,7 @@ async function check(inputs, host, runner, log = stepLog) {
     if (!inputs.rollback)
         codecFor(inputs, host);
     // The image must exist somewhere and its port must be known before the lock is taken.
-    const plan = await planImage(inputs, host, { local, onHost: found.image }, resolveSituation(found.snapshot));
+    const plan = await planImage(inputs, host, { local, onHost: found.image }, resolveSituation(found.snapshot), found.snapshot.state);
     log.info(`Image ${plan.ref} (${shortId(plan.image.id)}), app port ${plan.appPort}, source: ${plan.source}`);
     // Only an image that travels is checked: one the host has already is the host's business.
     if (plan.source === 'sent') {
@@ -64174,6 +64248,7 @@ function releaseFailure(result, timeoutSeconds) {
 
 
 
+
 /**
  * The blue-green sequence on one host, in stages a rollout drives: prepare (state, image, proxy,
  * route), release (the release command), launch (candidate, health, workers), switchOver, then
@@ -64198,6 +64273,12 @@ class HostRun {
     wroteRoute = false;
     /** The candidate's worker containers (none without workers). */
     workers = [];
+    /** The candidate's web containers, one per replica. */
+    replicas = [];
+    /** An instant rollback: the idle slot's containers already run the target release. */
+    reuse = false;
+    /** The releases whose images stay on the host after this run. */
+    kept = [];
     releaseStep;
     host;
     lock;
@@ -64282,28 +64363,48 @@ class HostRun {
             this.log.warning('The host state disagreed with the proxy config (a run died mid-deploy); the proxy config wins');
         this.log.info(live ? `Live: ${live.slot} (${live.container}, ${live.image})` : `No live release of ${this.inputs.service} yet`);
         this.plan = fresh
-            ? await planImage(inputs, this.host, { local: checked.local, onHost: found.image }, this.situation)
+            ? await planImage(inputs, this.host, { local: checked.local, onHost: found.image }, this.situation, snapshot.state)
             : checked.plan;
+        this.replicas = replicaNames(inputs.service, idleSlot, inputs.replicas);
         this.candidate = {
             slot: idleSlot,
-            container: containerName(this.inputs.service, idleSlot),
+            container: this.replicas[0],
             image: this.plan.ref,
             imageId: this.plan.image.id,
             appPort: this.plan.appPort,
-            deployedAt: ''
+            deployedAt: '',
+            ...(inputs.replicas > 1 ? { replicas: inputs.replicas } : {}),
+            ...envFingerprint(inputs.env)
         };
+        const drift = this.plan.target ? envDrift(this.plan.target, inputs.env) : undefined;
+        if (drift)
+            this.log.warning(`${drift}: check that the env fits the release you go back to`);
         this.workers = candidateWorkers(inputs, idleSlot);
-        // Containers in the idle slot are left over from a run that died; they serve nothing.
-        const stray = snapshot.containers.find((container) => container.name === this.candidate.container);
-        if (stray) {
-            this.log.info(`Removing ${stray.name} left in the idle slot by an earlier run`);
-            await this.host.retire(this.retireSpec(stray.name), () => undefined);
+        const idle = slotWeb(snapshot.containers, inputs.service, idleSlot);
+        this.reuse = this.keptRunning(idle);
+        if (this.reuse)
+            return this.log.info(`${idle.map((c) => c.name).join(', ')} kept running with ${this.plan.ref}: the rollback is a switch`);
+        // Containers in the idle slot are left over from a run that died, or kept for an instant
+        // rollback that this deploy does not take; they serve nothing.
+        if (idle.length) {
+            this.log.info(`Removing ${idle.map((c) => c.name).join(', ')} left in the idle slot by an earlier run`);
+            await this.host.retire(this.retireSpec(idle.map((c) => c.name), this.situation.previous?.appPort ?? this.candidate.appPort), () => undefined);
         }
-        const strayWorkers = slotWorkers(snapshot.containers, idleSlot, this.candidate.container).map((container) => container.name);
+        const strayWorkers = slotWorkers(snapshot.containers, inputs.service, idleSlot).map((container) => container.name);
         if (strayWorkers.length) {
             this.log.info(`Removing ${strayWorkers.join(', ')} left in the idle slot by an earlier run`);
             await this.host.removeContainers(strayWorkers);
         }
+    }
+    /**
+     * A rollback whose target still runs in the idle slot (keep-previous: running), every replica
+     * up with its image: no start, only the health check and the switch.
+     */
+    keptRunning(idle) {
+        if (!this.inputs.rollback || this.plan.source !== 'rollback')
+            return false;
+        const running = idle.filter((container) => container.state === 'running' && container.imageId === this.plan.image.id);
+        return running.length === this.inputs.replicas && this.replicas.every((name) => running.some((container) => container.name === name));
     }
     /** The check's survey still holds when this lock is the very next one taken after it. */
     async surveyUnderLock() {
@@ -64358,17 +64459,20 @@ class HostRun {
     async prepareRoute() {
         const { inputs, candidate, snapshot } = this;
         let addresses = snapshot.addresses ?? {};
-        const needed = !addresses.blue?.length || !addresses.green?.length;
+        const needed = (addresses.blue?.length ?? 0) < inputs.replicas || (addresses.green?.length ?? 0) < inputs.replicas;
         if (needed && this.survey.proxy.network.mode !== 'names') {
-            addresses = await this.host.allocateAddresses(inputs.network, inputs.service);
+            addresses = await this.host.allocateAddresses(inputs.network, inputs.service, inputs.replicas);
         }
         const route = planRoute({
-            service: inputs.service, network: inputs.network, serverNames: inputs.serverNames,
+            service: inputs.service, network: inputs.network, serverNames: inputs.serverNames, replicas: inputs.replicas,
             websocketTimeout: inputs.websocketTimeout, accessLog: inputs.accessLog, slot: candidate.slot, container: candidate.container, appPort: candidate.appPort
         }, snapshot, addresses);
+        if (inputs.replicas > 1 && route.addresses.length === 0) {
+            throw new Error(`replicas: ${inputs.replicas} containers per slot need a network the action created (pinned addresses); ${inputs.network} was not, so its slots are reached by name`);
+        }
         this.route = route;
-        const where = route.address ? `pinned address ${route.address}` : 'its container name (Docker DNS: not a network the action created)';
-        this.log.info(`${candidate.container} will be reached at ${where}`);
+        const where = route.addresses.length ? `pinned address ${route.addresses.join(', ')}` : 'its container name (Docker DNS: not a network the action created)';
+        this.log.info(`${this.replicas.join(', ')} will be reached at ${where}`);
         if (!route.write)
             return this.log.info('The proxy config already routes both slots: the switch needs no nginx reload');
         await this.host.writeRoute(inputs.network, inputs.service, route.conf, snapshot.legacy);
@@ -64463,8 +64567,8 @@ class HostRun {
         }
         const cancelled = error instanceof CancelledError || this.deps.signal?.aborted;
         const cleanup = [];
-        if (this.candidate) {
-            const names = [this.candidate.container, ...this.workers.map((worker) => worker.container)];
+        if (this.candidate && !this.reuse) {
+            const names = [...this.replicas, ...this.workers.map((worker) => worker.container)];
             const what = names.length > 1 ? `the candidate ${this.candidate.container} and its workers were` : `the candidate ${this.candidate.container} was`;
             await this.host.removeContainers(names).then(() => cleanup.push(`${what} removed`), (failure) => cleanup.push(`the candidate ${this.candidate.container} could not be removed (${failure.message}); the next deploy removes it`));
         }
@@ -64492,11 +64596,13 @@ class HostRun {
      */
     async revert() {
         const old = this.situation.live;
-        const names = [this.candidate.container, ...this.workers.map((worker) => worker.container)];
+        const names = [...this.replicas, ...this.workers.map((worker) => worker.container)];
         if (old) {
             const route = this.snapshot.route ?? { ...old, service: this.inputs.service, serverNames: this.inputs.serverNames };
             const spec = { ...this.candidateSpec(), name: old.container, slot: old.slot, image: old.image, imageId: old.imageId };
-            const oldWorkers = slotWorkers(this.snapshot.containers, old.slot, old.container).map((container) => container.name);
+            const oldWorkers = slotWorkers(this.snapshot.containers, this.inputs.service, old.slot).map((container) => container.name);
+            const oldWeb = slotWeb(this.snapshot.containers, this.inputs.service, old.slot).map((container) => container.name);
+            spec.names = oldWeb.length ? oldWeb : [old.container];
             // Asked on its own health path: this release's may be new.
             const back = await this.host.switchSlot(spec, { route }, route.healthPath ?? '/', oldWorkers);
             if (!back.ok)
@@ -64554,23 +64660,31 @@ class HostRun {
         const old = this.situation.live;
         let open = 0;
         // The old slot's workers go as soon as the new ones run: SIGTERM, then their stop timeout.
-        const oldWorkers = old ? slotWorkers(this.snapshot.containers, old.slot, old.container).map((container) => container.name) : [];
+        const oldWorkers = old ? slotWorkers(this.snapshot.containers, this.inputs.service, old.slot).map((container) => container.name) : [];
         if (oldWorkers.length) {
             await this.host.stopContainers(oldWorkers, (this.inputs.runtime.stopTimeout ?? 10) + 30);
             this.log.info(`Stopped and removed ${oldWorkers.join(', ')}`);
         }
-        if (old && old.container !== this.candidate.container) {
-            const result = await this.host.retire(this.retireSpec(old.container), (count) => this.log.info(`Waiting for ${count} connection(s) to ${old.container} to finish`));
+        const oldWeb = old ? slotWeb(this.snapshot.containers, this.inputs.service, old.slot).map((container) => container.name) : [];
+        if (old && !oldWeb.length && old.container !== this.candidate.container)
+            oldWeb.push(old.container);
+        if (old && oldWeb.length) {
+            const keep = this.inputs.keepPrevious === 'running';
+            const result = await this.host.retire(this.retireSpec(oldWeb, old.appPort, keep), (count) => this.log.info(`Waiting for ${count} connection(s) to ${oldWeb.join(', ')} to finish`));
             open = result.openConnections;
             if (open > 0)
-                this.log.warning(`drain-timeout reached with ${open} connection(s) to ${old.container} still open`);
-            this.log.info(`Stopped and removed ${old.container}`);
+                this.log.warning(`drain-timeout reached with ${open} connection(s) to ${oldWeb.join(', ')} still open`);
+            this.log.info(keep ? `${oldWeb.join(', ')} drained and kept running (keep-previous: running): a rollback is a switch` : `Stopped and removed ${oldWeb.join(', ')}`);
         }
         return { open, pruned: await this.prune(state) };
     }
-    /** Keeps the live and previous releases' images; older recorded releases give theirs back. */
+    /**
+     * Keeps keep-releases images (the live one and the ones before it, and always the previous):
+     * older recorded releases give theirs back, unless another service on the host keeps or runs
+     * the same image (the host checks: scripts/prune-images.sh).
+     */
     async prune(state) {
-        const kept = [state.live, state.previous].filter((release) => release !== undefined);
+        const kept = [...keptReleases(state, this.inputs.keepReleases), state.previous].filter((release) => release !== undefined);
         const keep = new Set(kept.flatMap((release) => [release.imageId, release.image]));
         const refs = state.history
             .filter((release) => !keep.has(release.imageId) && !keep.has(release.image))
@@ -64578,6 +64692,7 @@ class HostRun {
         const pruned = await this.host.pruneImages([...new Set(refs)]);
         if (pruned.length)
             this.log.info(`Removed images of older releases: ${pruned.join(', ')}`);
+        this.kept = keptReleases(state, this.inputs.keepReleases);
         return pruned;
     }
     /** The route the candidate's slot gets, recorded on the host as it goes live. */
@@ -64602,16 +64717,17 @@ class HostRun {
             slot: this.candidate.slot,
             image: this.candidate.image,
             imageId: this.candidate.imageId,
-            address: this.route?.address,
+            names: this.replicas,
+            addresses: this.route?.addresses,
+            reuse: this.reuse,
             runFlags: appRunFlags(this.inputs),
             command: webCommand(this.inputs)
         };
     }
-    retireSpec(container) {
-        const port = this.situation.live?.container === container ? this.situation.live.appPort : this.candidate.appPort;
+    retireSpec(containers, appPort, keep = false) {
         return {
-            container, network: this.inputs.network, appPort: port, drainTimeoutSeconds: this.inputs.drainTimeout,
-            stopTimeoutSeconds: this.inputs.runtime.stopTimeout
+            containers, network: this.inputs.network, appPort, drainTimeoutSeconds: this.inputs.drainTimeout,
+            stopTimeoutSeconds: this.inputs.runtime.stopTimeout, keep
         };
     }
     report(previous, retired) {
@@ -64637,6 +64753,9 @@ class HostRun {
             pruned: retired.pruned,
             reloaded: this.wroteRoute,
             releaseStep: this.releaseStep,
+            kept: this.kept,
+            keepPrevious: this.inputs.keepPrevious,
+            instant: this.reuse,
             workers: this.workers.map((worker) => worker.container),
             phases: this.phases.times
         };
@@ -65137,6 +65256,9 @@ function validateConnection(inputs) {
     }
     checkRange('canary-hosts', inputs.canaryHosts, 0, Math.max(inputs.hosts.length, 1));
     checkRange('batch-size', inputs.batchSize, 0, 1000);
+    checkRange('replicas', inputs.replicas, 1, 20);
+    checkRange('keep-releases', inputs.keepReleases, 1, 50);
+    validate_check(['stopped', 'running'].includes(inputs.keepPrevious), `keep-previous: expected stopped or running, got "${inputs.keepPrevious}"`);
     checkPort('port', inputs.port);
     validate_check(USERNAME.test(inputs.username), `username: expected a Unix user name such as deploy, got "${inputs.username}"`);
     validate_check(inputs.key !== '', 'key: required (the private key text, e.g. ${{ secrets.SSH_KEY }})');
@@ -65251,6 +65373,9 @@ const MAX_LENGTH = {
     'canary-hosts': 16,
     'batch-size': 16,
     'all-or-nothing': 16,
+    replicas: 16,
+    'keep-previous': 16,
+    'keep-releases': 16,
     // Counts of seconds and ports: a few digits, with room for leading zeros.
     port: 16,
     timeout: 16,
@@ -65955,13 +66080,13 @@ const INPUT_NAMES = [
     'image', 'service', 'app-port', 'health-path', 'health-timeout', 'proxy-port', 'proxy-image',
     'network', 'server-name', 'env', 'drain-timeout', 'websocket-timeout', 'access-log', 'lock-timeout', 'compression',
     'compression-level', 'rollback', 'volumes', 'command', 'entrypoint', 'user', 'memory', 'cpus', 'labels',
-    'stop-timeout', 'options', 'release-command', 'release-timeout', 'release-on-rollback', 'workers', 'worker-settle'
+    'stop-timeout', 'options', 'replicas', 'keep-previous', 'keep-releases', 'release-command', 'release-timeout', 'release-on-rollback', 'workers', 'worker-settle'
 ];
 const DEFAULTS = {
     port: '22', 'canary-hosts': '1', 'batch-size': '0', 'all-or-nothing': 'true', username: 'root', timeout: '20', 'health-path': '/', 'health-timeout': '60',
     'proxy-port': '80', 'proxy-image': 'nginx:alpine', network: 'bluegreen', 'drain-timeout': '30', 'websocket-timeout': '3600', 'access-log': 'false',
     'lock-timeout': '300', compression: 'auto', rollback: 'false', 'release-timeout': '300',
-    'release-on-rollback': 'false', 'worker-settle': '5'
+    'release-on-rollback': 'false', 'worker-settle': '5', replicas: '1', 'keep-previous': 'stopped', 'keep-releases': '5'
 };
 /** Reads the step's inputs, masks the secrets at once, then parses and validates them. */
 function getInputs() {
@@ -66002,7 +66127,8 @@ function parseInputs(given) {
     checkLengths(given);
     const raw = { ...DEFAULTS, ...withoutEmpty(given) };
     const text = (name) => (raw[name] ?? '').trim();
-    const rollback = parseBoolean('rollback', text('rollback'));
+    const rollbackSteps = parseRollback(text('rollback'));
+    const rollback = rollbackSteps > 0;
     const image = text('image');
     const inputs = {
         host: text('host'),
@@ -66010,6 +66136,8 @@ function parseInputs(given) {
         canaryHosts: parseInteger('canary-hosts', text('canary-hosts')),
         batchSize: parseInteger('batch-size', text('batch-size')),
         allOrNothing: parseBoolean('all-or-nothing', text('all-or-nothing')),
+        replicas: parseInteger('replicas', text('replicas')),
+        keepPrevious: text('keep-previous'),
         port: parseInteger('port', text('port')),
         username: text('username'),
         key: (raw.key ?? '').trim(),
@@ -66036,6 +66164,8 @@ function parseInputs(given) {
             ? parseInteger('compression-level', text('compression-level'))
             : undefined,
         rollback,
+        rollbackSteps,
+        keepReleases: parseInteger('keep-releases', text('keep-releases')),
         runtime: parseRuntime((name) => raw[name] ?? ''),
         releaseCommand: parseCommand('release-command', raw['release-command'] ?? ''),
         releaseTimeout: parseSeconds('release-timeout', text('release-timeout'), 1, 86400),
@@ -66062,6 +66192,16 @@ function parseInteger(name, value) {
     if (!/^\d+$/.test(value))
         throw new Error(`${name}: expected a whole number, got "${value}"`);
     return Number(value);
+}
+/** rollback: true or false, or how many releases back (1 to 49). */
+function parseRollback(value) {
+    if (/^\d+$/.test(value)) {
+        const steps = Number(value);
+        if (steps >= 1 && steps <= 49)
+            return steps;
+        throw new Error(`rollback: expected true, false or a number of releases back from 1 to 49, got ${value}`);
+    }
+    return parseBoolean('rollback', value) ? 1 : 0;
 }
 /** Same spellings as core.getBooleanInput (YAML 1.2 core schema). */
 function parseBoolean(name, value) {
@@ -66101,8 +66241,21 @@ function outputsOf(report) {
         'previous-image-id': report.previous?.imageId ?? '',
         container: report.container,
         'transferred-bytes': String(report.transfer.sentBytes),
-        'skipped-layers': String(report.transfer.skippedLayers)
+        'skipped-layers': String(report.transfer.skippedLayers),
+        releases: releasesOutput(report)
     };
+}
+/** The kept releases, newest first: what each ran and the input that goes back to it. */
+function releasesOutput(report) {
+    return JSON.stringify((report.kept ?? []).map((release, i) => ({
+        image: release.image,
+        imageId: release.imageId,
+        slot: release.slot,
+        deployedAt: release.deployedAt,
+        releaseCommandRan: release.released === true,
+        live: i === 0,
+        ...(i === 0 ? {} : { rollback: i })
+    })));
 }
 function setOutputs(report) {
     for (const [name, value] of Object.entries(outputsOf(report)))
@@ -66196,7 +66349,7 @@ function longestRun(value, char) {
 // through markdown.ts: image names and IDs come from the host's own records, and a failure
 // quotes Docker's errors and the app's log lines.
 function renderSummary(report) {
-    const verb = report.rollback ? `rolled back to ${code(report.image)}` : `is live`;
+    const verb = report.rollback ? `rolled back to ${code(report.image)}${report.instant ? ' (a switch to its running containers)' : ''}` : `is live`;
     return [
         `## ${markdown_text(report.service)} ${verb} on ${markdown_text(report.slot)}`,
         '',
@@ -66213,6 +66366,8 @@ function renderSummary(report) {
         phaseTable(report),
         '',
         rollbackSection(report),
+        '',
+        keptTable(report),
         report.recovered ? '\n> The host state disagreed with the proxy config (an earlier run died mid-deploy); it was repaired from the proxy config.\n' : ''
     ].join('\n');
 }
@@ -66309,11 +66464,26 @@ function phaseTable(report) {
         `| **total** | **${seconds(total)}** |`
     ].join('\n');
 }
+/** Each kept release with the exact input that goes back to it (by tag: nothing to send). */
+function keptTable(report) {
+    const kept = report.kept ?? [];
+    if (kept.length < 2)
+        return '';
+    const rows = kept.map((release, i) => {
+        const back = i === 0 ? 'live' : `${code(`image: ${release.image}`, true)} or ${code(`rollback: ${i}`, true)}`;
+        const ran = release.released ? 'yes' : '';
+        return `| ${code(release.image, true)} | ${code(shortId(release.imageId), true)} | ${markdown_text(release.deployedAt)} | ${ran} | ${back} |`;
+    });
+    return ['**Kept releases** (their images stay on the server; going back sends nothing):', '', '| Image | ID | Deployed | Release command | Go back with |', '|---|---|---|---|---|', ...rows, ''].join('\n');
+}
 function rollbackSection(report) {
     if (!report.previous)
         return '**Roll back:** no previous release is recorded yet.';
+    const how = report.keepPrevious === 'running'
+        ? 'its containers still run (keep-previous: running), so a rollback is only a proxy switch'
+        : 'its image is kept, so a rollback starts it again, with nothing to send';
     return [
-        `**Roll back** to ${summary_describe(report.previous)} by re-running with either input:`,
+        `**Roll back** to ${summary_describe(report.previous)}: ${how}. Re-run with either input:`,
         '',
         codeBlock('yaml', [`image: ${report.previous.image}`]),
         '',

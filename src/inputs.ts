@@ -26,6 +26,10 @@ export interface Inputs {
   batchSize: number
   /** A failure on any host sends every host that switched back. */
   allOrNothing: boolean
+  /** Containers per slot, behind the proxy. */
+  replicas: number
+  /** What happens to the replaced slot: stopped (default), or running, drained, for an instant rollback. */
+  keepPrevious: 'stopped' | 'running'
   port: number
   username: string
   key: string
@@ -54,6 +58,10 @@ export interface Inputs {
   compression: Compression
   compressionLevel?: number
   rollback: boolean
+  /** How many releases back a rollback goes (rollback: true is 1). */
+  rollbackSteps: number
+  /** Images of this many releases stay on the host. */
+  keepReleases: number
   /** How the app's containers run: volumes, command, user, limits, labels, options (runtime/). */
   runtime: RuntimeSpec
   /** Runs once in a container of the new image before it starts; undefined: no release step. */
@@ -74,14 +82,14 @@ export const INPUT_NAMES = [
   'image', 'service', 'app-port', 'health-path', 'health-timeout', 'proxy-port', 'proxy-image',
   'network', 'server-name', 'env', 'drain-timeout', 'websocket-timeout', 'access-log', 'lock-timeout', 'compression',
   'compression-level', 'rollback', 'volumes', 'command', 'entrypoint', 'user', 'memory', 'cpus', 'labels',
-  'stop-timeout', 'options', 'release-command', 'release-timeout', 'release-on-rollback', 'workers', 'worker-settle'
+  'stop-timeout', 'options', 'replicas', 'keep-previous', 'keep-releases', 'release-command', 'release-timeout', 'release-on-rollback', 'workers', 'worker-settle'
 ] as const
 
 const DEFAULTS: RawInputs = {
   port: '22', 'canary-hosts': '1', 'batch-size': '0', 'all-or-nothing': 'true', username: 'root', timeout: '20', 'health-path': '/', 'health-timeout': '60',
   'proxy-port': '80', 'proxy-image': 'nginx:alpine', network: 'bluegreen', 'drain-timeout': '30', 'websocket-timeout': '3600', 'access-log': 'false',
   'lock-timeout': '300', compression: 'auto', rollback: 'false', 'release-timeout': '300',
-  'release-on-rollback': 'false', 'worker-settle': '5'
+  'release-on-rollback': 'false', 'worker-settle': '5', replicas: '1', 'keep-previous': 'stopped', 'keep-releases': '5'
 }
 
 /** Reads the step's inputs, masks the secrets at once, then parses and validates them. */
@@ -123,7 +131,8 @@ export function parseInputs(given: RawInputs): Inputs {
   checkLengths(given)
   const raw = { ...DEFAULTS, ...withoutEmpty(given) }
   const text = (name: string): string => (raw[name] ?? '').trim()
-  const rollback = parseBoolean('rollback', text('rollback'))
+  const rollbackSteps = parseRollback(text('rollback'))
+  const rollback = rollbackSteps > 0
   const image = text('image')
   const inputs: Inputs = {
     host: text('host'),
@@ -131,6 +140,8 @@ export function parseInputs(given: RawInputs): Inputs {
     canaryHosts: parseInteger('canary-hosts', text('canary-hosts')),
     batchSize: parseInteger('batch-size', text('batch-size')),
     allOrNothing: parseBoolean('all-or-nothing', text('all-or-nothing')),
+    replicas: parseInteger('replicas', text('replicas')),
+    keepPrevious: text('keep-previous') as Inputs['keepPrevious'],
     port: parseInteger('port', text('port')),
     username: text('username'),
     key: (raw.key ?? '').trim(),
@@ -157,6 +168,8 @@ export function parseInputs(given: RawInputs): Inputs {
       ? parseInteger('compression-level', text('compression-level'))
       : undefined,
     rollback,
+    rollbackSteps,
+    keepReleases: parseInteger('keep-releases', text('keep-releases')),
     runtime: parseRuntime((name) => raw[name] ?? ''),
     releaseCommand: parseCommand('release-command', raw['release-command'] ?? ''),
     releaseTimeout: parseSeconds('release-timeout', text('release-timeout'), 1, 86400),
@@ -184,6 +197,16 @@ function serviceFromImage(image: string, rollback: boolean): string {
 export function parseInteger(name: string, value: string): number {
   if (!/^\d+$/.test(value)) throw new Error(`${name}: expected a whole number, got "${value}"`)
   return Number(value)
+}
+
+/** rollback: true or false, or how many releases back (1 to 49). */
+function parseRollback(value: string): number {
+  if (/^\d+$/.test(value)) {
+    const steps = Number(value)
+    if (steps >= 1 && steps <= 49) return steps
+    throw new Error(`rollback: expected true, false or a number of releases back from 1 to 49, got ${value}`)
+  }
+  return parseBoolean('rollback', value) ? 1 : 0
 }
 
 /** Same spellings as core.getBooleanInput (YAML 1.2 core schema). */

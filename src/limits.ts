@@ -16,6 +16,9 @@ export const MAX_LENGTH: Record<string, number> = {
   'canary-hosts': 16,
   'batch-size': 16,
   'all-or-nothing': 16,
+  replicas: 16,
+  'keep-previous': 16,
+  'keep-releases': 16,
   // Counts of seconds and ports: a few digits, with room for leading zeros.
   port: 16,
   timeout: 16,

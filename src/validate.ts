@@ -39,6 +39,9 @@ function validateConnection(inputs: Inputs): void {
   }
   checkRange('canary-hosts', inputs.canaryHosts, 0, Math.max(inputs.hosts.length, 1))
   checkRange('batch-size', inputs.batchSize, 0, 1000)
+  checkRange('replicas', inputs.replicas, 1, 20)
+  checkRange('keep-releases', inputs.keepReleases, 1, 50)
+  check(['stopped', 'running'].includes(inputs.keepPrevious), `keep-previous: expected stopped or running, got "${inputs.keepPrevious}"`)
   checkPort('port', inputs.port)
   check(
     USERNAME.test(inputs.username),

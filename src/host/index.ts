@@ -41,7 +41,7 @@ export interface Host {
   verifyImage(sent: ImageInfo, ref: string): Promise<Verified>
   ensureProxy(spec: ProxySpec): Promise<string[]>
   /** The service's pinned addresses for both slots; empty on a network without them. */
-  allocateAddresses(network: string, service: string): Promise<Partial<Record<Slot, string[]>>>
+  allocateAddresses(network: string, service: string, count: number): Promise<Partial<Record<Slot, string[]>>>
   /** Writes the service's proxy config and reloads nginx (`legacy`: see route.ts). */
   writeRoute(network: string, service: string, conf: string, legacy?: Route): Promise<void>
   /** Takes back a first deploy's config; `unswitch`: even once it had switched (a rollout going back). */
@@ -108,7 +108,7 @@ export function sshHost(ssh: Ssh, lockConnection: () => Promise<Ssh>): Host {
     tagImage: (id, ref) => tagImage(run, id, ref),
     verifyImage: (sent, ref) => verifyHostImage(ssh, sent, ref),
     ensureProxy: (spec) => ensureProxy(run, spec),
-    allocateAddresses: (network, name) => allocateAddresses(run, network, name),
+    allocateAddresses: (network, name, count) => allocateAddresses(run, network, name, count),
     writeRoute: (network, name, conf, legacy) => writeRoute(run, network, name, conf, legacy),
     removeRoute: (network, name, unswitch) => removeRoute(run, network, name, unswitch),
     launchCandidate: (spec, env, health, sw) => launchCandidate(run, spec, env, health, sw),
@@ -124,7 +124,7 @@ export function sshHost(ssh: Ssh, lockConnection: () => Promise<Ssh>): Host {
     proxyServes: (proxy, route, healthPath) => proxyServes(ssh, proxy, route, healthPath),
     retire: (spec, onWait) => retireContainer(run, spec, onWait),
     writeState: (state) => writeState(run, state),
-    pruneImages: (refs) => pruneImages(run, refs),
+    pruneImages: (refs) => pruneImages(run, service, refs),
     lost: () => ssh.lost(),
     close: () => {
       ssh.close()

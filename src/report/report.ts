@@ -53,6 +53,12 @@ export interface DeployReport {
   releaseStep?: ReleaseStepReport
   /** The release's worker containers. */
   workers?: string[]
+  /** The releases whose images stay on the host, newest first (the live one first). */
+  kept?: Release[]
+  /** What happened to the replaced slot. */
+  keepPrevious?: 'stopped' | 'running'
+  /** This run was a rollback to a slot kept running: only a switch. */
+  instant?: boolean
   phases: PhaseTime[]
 }
 

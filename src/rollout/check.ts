@@ -45,7 +45,7 @@ export async function check(inputs: Inputs, host: Host, runner: RunnerDocker, lo
   }
   if (!inputs.rollback) codecFor(inputs, host)
   // The image must exist somewhere and its port must be known before the lock is taken.
-  const plan = await planImage(inputs, host, { local, onHost: found.image }, resolveSituation(found.snapshot))
+  const plan = await planImage(inputs, host, { local, onHost: found.image }, resolveSituation(found.snapshot), found.snapshot.state)
   log.info(`Image ${plan.ref} (${shortId(plan.image.id)}), app port ${plan.appPort}, source: ${plan.source}`)
   // Only an image that travels is checked: one the host has already is the host's business.
   if (plan.source === 'sent') {

@@ -3,11 +3,11 @@ import type { Host } from '../host/index.js'
 import type { Launch } from '../host/launch.js'
 import type { HostLock } from '../host/lock.js'
 import type { Route } from '../host/nginx-config.js'
-import { containerName, proxyName } from '../host/paths.js'
+import { proxyName } from '../host/paths.js'
 import type { ProxyServes } from '../host/proxy.js'
 import { planRoute, type RoutePlan } from '../host/route.js'
 import {
-  nextState, resolveSituation, type Release, type ServiceSnapshot, type ServiceState, type Situation
+  nextState, resolveSituation, type Release, type ServiceContainer, type ServiceSnapshot, type ServiceState, type Situation
 } from '../host/state.js'
 import type { Survey } from '../host/survey.js'
 import type { WorkerContainer } from '../host/workers.js'
@@ -18,8 +18,9 @@ import { stepLog, type Log } from '../report/log.js'
 import { logChanges, type Phases } from '../report/phases.js'
 import type { DeployReport, ReleaseStepReport, TransferReport } from '../report/report.js'
 import { sendImage } from '../transfer/transfer.js'
-import { appRunFlags, candidateWorkers, recordedWorkers, releaseSkipped, slotWorkers, webCommand } from './app.js'
+import { appRunFlags, candidateWorkers, recordedWorkers, releaseSkipped, replicaNames, slotWeb, slotWorkers, webCommand } from './app.js'
 import { CancelledError, untilCancelled } from './cancel.js'
+import { envDrift, envFingerprint, keptReleases } from './releases.js'
 import { codecFor, surveyRequest, type Checked } from './check.js'
 import { releaseFailure } from './release-failure.js'
 import type { DeployDeps, Session } from './session.js'
@@ -44,6 +45,12 @@ export class HostRun {
   private wroteRoute = false
   /** The candidate's worker containers (none without workers). */
   private workers: WorkerContainer[] = []
+  /** The candidate's web containers, one per replica. */
+  private replicas: string[] = []
+  /** An instant rollback: the idle slot's containers already run the target release. */
+  private reuse = false
+  /** The releases whose images stay on the host after this run. */
+  private kept: Release[] = []
   private releaseStep?: ReleaseStepReport
 
   private readonly host: Host
@@ -136,28 +143,46 @@ export class HostRun {
     if (recovered) this.log.warning('The host state disagreed with the proxy config (a run died mid-deploy); the proxy config wins')
     this.log.info(live ? `Live: ${live.slot} (${live.container}, ${live.image})` : `No live release of ${this.inputs.service} yet`)
     this.plan = fresh
-      ? await planImage(inputs, this.host, { local: checked.local, onHost: found.image }, this.situation)
+      ? await planImage(inputs, this.host, { local: checked.local, onHost: found.image }, this.situation, snapshot.state)
       : checked.plan
+    this.replicas = replicaNames(inputs.service, idleSlot, inputs.replicas)
     this.candidate = {
       slot: idleSlot,
-      container: containerName(this.inputs.service, idleSlot),
+      container: this.replicas[0],
       image: this.plan.ref,
       imageId: this.plan.image.id,
       appPort: this.plan.appPort,
-      deployedAt: ''
+      deployedAt: '',
+      ...(inputs.replicas > 1 ? { replicas: inputs.replicas } : {}),
+      ...envFingerprint(inputs.env)
     }
+    const drift = this.plan.target ? envDrift(this.plan.target, inputs.env) : undefined
+    if (drift) this.log.warning(`${drift}: check that the env fits the release you go back to`)
     this.workers = candidateWorkers(inputs, idleSlot)
-    // Containers in the idle slot are left over from a run that died; they serve nothing.
-    const stray = snapshot.containers.find((container) => container.name === this.candidate.container)
-    if (stray) {
-      this.log.info(`Removing ${stray.name} left in the idle slot by an earlier run`)
-      await this.host.retire(this.retireSpec(stray.name), () => undefined)
+    const idle = slotWeb(snapshot.containers, inputs.service, idleSlot)
+    this.reuse = this.keptRunning(idle)
+    if (this.reuse) return this.log.info(`${idle.map((c) => c.name).join(', ')} kept running with ${this.plan.ref}: the rollback is a switch`)
+    // Containers in the idle slot are left over from a run that died, or kept for an instant
+    // rollback that this deploy does not take; they serve nothing.
+    if (idle.length) {
+      this.log.info(`Removing ${idle.map((c) => c.name).join(', ')} left in the idle slot by an earlier run`)
+      await this.host.retire(this.retireSpec(idle.map((c) => c.name), this.situation.previous?.appPort ?? this.candidate.appPort), () => undefined)
     }
-    const strayWorkers = slotWorkers(snapshot.containers, idleSlot, this.candidate.container).map((container) => container.name)
+    const strayWorkers = slotWorkers(snapshot.containers, inputs.service, idleSlot).map((container) => container.name)
     if (strayWorkers.length) {
       this.log.info(`Removing ${strayWorkers.join(', ')} left in the idle slot by an earlier run`)
       await this.host.removeContainers(strayWorkers)
     }
+  }
+
+  /**
+   * A rollback whose target still runs in the idle slot (keep-previous: running), every replica
+   * up with its image: no start, only the health check and the switch.
+   */
+  private keptRunning(idle: ServiceContainer[]): boolean {
+    if (!this.inputs.rollback || this.plan.source !== 'rollback') return false
+    const running = idle.filter((container) => container.state === 'running' && container.imageId === this.plan.image.id)
+    return running.length === this.inputs.replicas && this.replicas.every((name) => running.some((container) => container.name === name))
   }
 
   /** The check's survey still holds when this lock is the very next one taken after it. */
@@ -218,21 +243,24 @@ export class HostRun {
   private async prepareRoute(): Promise<void> {
     const { inputs, candidate, snapshot } = this
     let addresses = snapshot.addresses ?? {}
-    const needed = !addresses.blue?.length || !addresses.green?.length
+    const needed = (addresses.blue?.length ?? 0) < inputs.replicas || (addresses.green?.length ?? 0) < inputs.replicas
     if (needed && this.survey.proxy.network.mode !== 'names') {
-      addresses = await this.host.allocateAddresses(inputs.network, inputs.service)
+      addresses = await this.host.allocateAddresses(inputs.network, inputs.service, inputs.replicas)
     }
     const route = planRoute(
       {
-        service: inputs.service, network: inputs.network, serverNames: inputs.serverNames,
+        service: inputs.service, network: inputs.network, serverNames: inputs.serverNames, replicas: inputs.replicas,
         websocketTimeout: inputs.websocketTimeout, accessLog: inputs.accessLog, slot: candidate.slot, container: candidate.container, appPort: candidate.appPort
       },
       snapshot,
       addresses
     )
+    if (inputs.replicas > 1 && route.addresses.length === 0) {
+      throw new Error(`replicas: ${inputs.replicas} containers per slot need a network the action created (pinned addresses); ${inputs.network} was not, so its slots are reached by name`)
+    }
     this.route = route
-    const where = route.address ? `pinned address ${route.address}` : 'its container name (Docker DNS: not a network the action created)'
-    this.log.info(`${candidate.container} will be reached at ${where}`)
+    const where = route.addresses.length ? `pinned address ${route.addresses.join(', ')}` : 'its container name (Docker DNS: not a network the action created)'
+    this.log.info(`${this.replicas.join(', ')} will be reached at ${where}`)
     if (!route.write) return this.log.info('The proxy config already routes both slots: the switch needs no nginx reload')
     await this.host.writeRoute(inputs.network, inputs.service, route.conf, snapshot.legacy)
     this.wroteRoute = true
@@ -332,8 +360,8 @@ export class HostRun {
     }
     const cancelled = error instanceof CancelledError || this.deps.signal?.aborted
     const cleanup: string[] = []
-    if (this.candidate) {
-      const names = [this.candidate.container, ...this.workers.map((worker) => worker.container)]
+    if (this.candidate && !this.reuse) {
+      const names = [...this.replicas, ...this.workers.map((worker) => worker.container)]
       const what = names.length > 1 ? `the candidate ${this.candidate.container} and its workers were` : `the candidate ${this.candidate.container} was`
       await this.host.removeContainers(names).then(
         () => cleanup.push(`${what} removed`),
@@ -363,11 +391,13 @@ export class HostRun {
    */
   async revert(): Promise<string> {
     const old = this.situation.live
-    const names = [this.candidate.container, ...this.workers.map((worker) => worker.container)]
+    const names = [...this.replicas, ...this.workers.map((worker) => worker.container)]
     if (old) {
       const route = this.snapshot.route ?? { ...old, service: this.inputs.service, serverNames: this.inputs.serverNames }
       const spec = { ...this.candidateSpec(), name: old.container, slot: old.slot, image: old.image, imageId: old.imageId }
-      const oldWorkers = slotWorkers(this.snapshot.containers, old.slot, old.container).map((container) => container.name)
+      const oldWorkers = slotWorkers(this.snapshot.containers, this.inputs.service, old.slot).map((container) => container.name)
+      const oldWeb = slotWeb(this.snapshot.containers, this.inputs.service, old.slot).map((container) => container.name)
+      spec.names = oldWeb.length ? oldWeb : [old.container]
       // Asked on its own health path: this release's may be new.
       const back = await this.host.switchSlot(spec, { route }, route.healthPath ?? '/', oldWorkers)
       if (!back.ok) return `switching back failed (${back.message}); ${this.candidate.container} may still serve`
@@ -423,31 +453,39 @@ export class HostRun {
     const old = this.situation.live
     let open = 0
     // The old slot's workers go as soon as the new ones run: SIGTERM, then their stop timeout.
-    const oldWorkers = old ? slotWorkers(this.snapshot.containers, old.slot, old.container).map((container) => container.name) : []
+    const oldWorkers = old ? slotWorkers(this.snapshot.containers, this.inputs.service, old.slot).map((container) => container.name) : []
     if (oldWorkers.length) {
       await this.host.stopContainers(oldWorkers, (this.inputs.runtime.stopTimeout ?? 10) + 30)
       this.log.info(`Stopped and removed ${oldWorkers.join(', ')}`)
     }
-    if (old && old.container !== this.candidate.container) {
-      const result = await this.host.retire(this.retireSpec(old.container), (count) =>
-        this.log.info(`Waiting for ${count} connection(s) to ${old.container} to finish`)
+    const oldWeb = old ? slotWeb(this.snapshot.containers, this.inputs.service, old.slot).map((container) => container.name) : []
+    if (old && !oldWeb.length && old.container !== this.candidate.container) oldWeb.push(old.container)
+    if (old && oldWeb.length) {
+      const keep = this.inputs.keepPrevious === 'running'
+      const result = await this.host.retire(this.retireSpec(oldWeb, old.appPort, keep), (count) =>
+        this.log.info(`Waiting for ${count} connection(s) to ${oldWeb.join(', ')} to finish`)
       )
       open = result.openConnections
-      if (open > 0) this.log.warning(`drain-timeout reached with ${open} connection(s) to ${old.container} still open`)
-      this.log.info(`Stopped and removed ${old.container}`)
+      if (open > 0) this.log.warning(`drain-timeout reached with ${open} connection(s) to ${oldWeb.join(', ')} still open`)
+      this.log.info(keep ? `${oldWeb.join(', ')} drained and kept running (keep-previous: running): a rollback is a switch` : `Stopped and removed ${oldWeb.join(', ')}`)
     }
     return { open, pruned: await this.prune(state) }
   }
 
-  /** Keeps the live and previous releases' images; older recorded releases give theirs back. */
+  /**
+   * Keeps keep-releases images (the live one and the ones before it, and always the previous):
+   * older recorded releases give theirs back, unless another service on the host keeps or runs
+   * the same image (the host checks: scripts/prune-images.sh).
+   */
   private async prune(state: ServiceState): Promise<string[]> {
-    const kept = [state.live, state.previous].filter((release) => release !== undefined)
+    const kept = [...keptReleases(state, this.inputs.keepReleases), state.previous].filter((release) => release !== undefined)
     const keep = new Set(kept.flatMap((release) => [release.imageId, release.image]))
     const refs = state.history
       .filter((release) => !keep.has(release.imageId) && !keep.has(release.image))
       .map((release) => release.image)
     const pruned = await this.host.pruneImages([...new Set(refs)])
     if (pruned.length) this.log.info(`Removed images of older releases: ${pruned.join(', ')}`)
+    this.kept = keptReleases(state, this.inputs.keepReleases)
     return pruned
   }
 
@@ -474,17 +512,18 @@ export class HostRun {
       slot: this.candidate.slot,
       image: this.candidate.image,
       imageId: this.candidate.imageId,
-      address: this.route?.address,
+      names: this.replicas,
+      addresses: this.route?.addresses,
+      reuse: this.reuse,
       runFlags: appRunFlags(this.inputs),
       command: webCommand(this.inputs)
     }
   }
 
-  private retireSpec(container: string) {
-    const port = this.situation.live?.container === container ? this.situation.live.appPort : this.candidate.appPort
+  private retireSpec(containers: string[], appPort: number, keep = false) {
     return {
-      container, network: this.inputs.network, appPort: port, drainTimeoutSeconds: this.inputs.drainTimeout,
-      stopTimeoutSeconds: this.inputs.runtime.stopTimeout
+      containers, network: this.inputs.network, appPort, drainTimeoutSeconds: this.inputs.drainTimeout,
+      stopTimeoutSeconds: this.inputs.runtime.stopTimeout, keep
     }
   }
 
@@ -511,6 +550,9 @@ export class HostRun {
       pruned: retired.pruned,
       reloaded: this.wroteRoute,
       releaseStep: this.releaseStep,
+      kept: this.kept,
+      keepPrevious: this.inputs.keepPrevious,
+      instant: this.reuse,
       workers: this.workers.map((worker) => worker.container),
       phases: this.phases.times
     }
