@@ -20,7 +20,8 @@ describe('parseInputs', () => {
         volumes: [], command: undefined, entrypoint: undefined, user: undefined, memory: undefined, cpus: undefined,
         labels: {}, stopTimeout: undefined, options: []
       },
-      releaseCommand: undefined, releaseTimeout: 300, releaseOnRollback: false, workers: [], workerSettle: 5
+      releaseCommand: undefined, releaseTimeout: 300, releaseOnRollback: false, workers: [], workerSettle: 5,
+      maintenance: undefined, maintenancePage: '', canary: 0, canaryDuration: 60, canaryMax5xx: 1, canaryMinRequests: 20
     })
   })
 
@@ -71,7 +72,7 @@ describe('parseInputs', () => {
     [{ compression: 'brotli' }, /^compression: expected auto, zstd, gzip or none/],
     [{ compression: 'gzip', 'compression-level': '12' }, /^compression-level: expected a whole number from 1 to 9/],
     [{ rollback: 'yes' }, /^rollback: expected true or false/],
-    [{ image: '', rollback: 'true' }, /^service: required when rolling back/]
+    [{ image: '', rollback: 'true' }, /^service: required without an image, for a rollback/]
   ])('refuses %j', (overrides, message) => {
     expect(() => parseInputs({ ...base, ...overrides })).toThrow(message)
   })

@@ -61992,7 +61992,8 @@ const scripts_lib = {
     healthLoop: read(__nccwpck_require__.ab + "lib-health-loop.sh"),
     startCandidate: read(__nccwpck_require__.ab + "lib-start-candidate.sh"),
     proxyLock: read(__nccwpck_require__.ab + "lib-proxy-lock.sh"),
-    switchLive: read(__nccwpck_require__.ab + "lib-switch.sh")
+    switchLive: read(__nccwpck_require__.ab + "lib-switch.sh"),
+    httpProbe: read(__nccwpck_require__.ab + "lib-http-probe.sh")
 };
 function withLibs(main, ...libs) {
     return [...libs, main].join('\n');
@@ -62007,7 +62008,9 @@ const SCRIPTS = {
     survey: withLibs(read(__nccwpck_require__.ab + "survey.sh"), scripts_lib.docker, scripts_lib.preflight, scripts_lib.network, scripts_lib.markers),
     lock: withLibs(read(__nccwpck_require__.ab + "lock.sh"), scripts_lib.steps),
     hostLayers: read(__nccwpck_require__.ab + "host-layers.sh"),
-    proxyServes: withLibs(read(__nccwpck_require__.ab + "proxy-serves.sh"), scripts_lib.docker),
+    proxyServes: withLibs(read(__nccwpck_require__.ab + "proxy-serves.sh"), scripts_lib.docker, scripts_lib.httpProbe),
+    maintenance: guarded(read(__nccwpck_require__.ab + "maintenance.sh"), scripts_lib.httpProbe),
+    canary: guarded(read(__nccwpck_require__.ab + "canary.sh"), scripts_lib.docker),
     load: guarded(read(__nccwpck_require__.ab + "load.sh"), scripts_lib.steps),
     ensureProxy: guarded(read(__nccwpck_require__.ab + "ensure-proxy.sh"), scripts_lib.docker, scripts_lib.network, scripts_lib.markers, scripts_lib.proxyLock),
     allocate: guarded(read(__nccwpck_require__.ab + "allocate.sh"), scripts_lib.docker, scripts_lib.network, scripts_lib.proxyLock),
@@ -62184,13 +62187,68 @@ map $http_upgrade $bluegreen_connection {
     default upgrade;
     ''      close;
 }
+# A client's canary bucket, 00 to 99: from the cookie the proxy gave it, or on its first request
+# two decimal digits of the request's random ID (uniform: every hex digit that is 0-9 is equally
+# likely), so the split is sticky per client and a cookie cannot name anything but a bucket.
+map $request_id $bluegreen_new_bucket {
+    "~^[a-f]*([0-9])[a-f]*([0-9])" $1$2;
+    default 00;
+}
+map $cookie_bluegreen_bucket $bluegreen_bucket {
+    "~^[0-9][0-9]$" $cookie_bluegreen_bucket;
+    default $bluegreen_new_bucket;
+}
+# What a canary is judged by: the slot that answered (the header every service's answers carry:
+# a variable of the service's own would be unknown here before the first service is added), the
+# status, the time taken.
+log_format bluegreen_canary '$sent_http_x_bluegreen_slot $status $request_time';
 `;
 // The proxy's stdout is a pipe that dockerd drains: while the engine stalls (frozen, restarting
 // with live-restore), 64 KiB of access log lines fill it and nginx blocks on the next write, with
 // every request behind it. So requests are not logged unless the access-log input asks.
-const ACCESS_LOG_OFF = `    # Not logged (access-log: false): a stalled Docker engine would block nginx on its log pipe.
-    access_log off;
-`;
+// The canary's own log is a file in the proxy's /tmp, written only while a canary runs.
+function accessLogs(service, accessLog) {
+    const canary = `    access_log ${canaryLog(service)} bluegreen_canary if=$bluegreen_canary;\n`;
+    if (accessLog)
+        return `    access_log /dev/stdout combined;\n${canary}`;
+    return `    # Not on stdout (access-log: false): a stalled Docker engine would block nginx on its log pipe.\n${canary}`;
+}
+/** Where the proxy logs a service's requests while its canary runs (in the proxy container). */
+function canaryLog(service) {
+    return `/tmp/bluegreen-canary-${service}.log`;
+}
+/** The folder of a service's canary files: `on`, and `<slot>.<bucket>` per bucket sent to the candidate. */
+function canaryDir(service) {
+    return `${MARKER_DIR}/canary/${service}`;
+}
+/** The maintenance page of a service: while it exists, the service answers 503 with it. */
+function maintenancePage(service) {
+    return `${MARKER_DIR}/maintenance/${service}.html`;
+}
+/** Seconds a client is told to wait (Retry-After) while the service is in maintenance. */
+const MAINTENANCE_RETRY_AFTER = 60;
+/**
+ * The health path still reaches the app in maintenance, so that monitors and load balancers see
+ * the app up; not when it is `/`, the home page every visitor asks for.
+ */
+function healthExemption(path) {
+    const uri = healthUri(path);
+    if (uri === '/')
+        return '';
+    return `    if ($uri = "${uri}") { set $bluegreen_maintenance ""; set $bluegreen_retry_after ""; }\n`;
+}
+/** The health path as nginx's $uri shows it (no query, decoded), quoted for an `if`. */
+function healthUri(path) {
+    const raw = path.split('?')[0];
+    let decoded = raw;
+    try {
+        decoded = decodeURIComponent(raw);
+    }
+    catch {
+        // Left as written: such a path never matches, and the health path is then in maintenance too.
+    }
+    return /^[A-Za-z0-9._~/+=,:@&-]*$/.test(decoded) ? decoded : raw;
+}
 /** An `ip:port` target: reached without DNS. */
 function isPinned(target) {
     return /^\d{1,3}(?:\.\d{1,3}){3}:\d+$/.test(target);
@@ -62223,7 +62281,8 @@ function proxyHeaders(indent) {
         'proxy_set_header X-Forwarded-Proto $scheme;',
         'proxy_set_header Upgrade $http_upgrade;',
         'proxy_set_header Connection $bluegreen_connection;',
-        'add_header X-Bluegreen-Slot $bluegreen_slot always;'
+        'add_header X-Bluegreen-Slot $bluegreen_slot always;',
+        'add_header Set-Cookie $bluegreen_cookie always;'
     ].map((line) => `${indent}${line}`).join('\n');
 }
 function renderServiceConf(conf) {
@@ -62239,6 +62298,10 @@ function renderServiceConf(conf) {
         const file = upstream.slot === 'blue' ? 'on' : 'green';
         return `    if (-f ${marker}/${file}) { set $bluegreen_slot ${upstream.slot}; set $bluegreen_upstream ${destination(conf.service, upstream)}; }`;
     });
+    // During a canary, the buckets with a file in the canary folder go to the candidate's slot;
+    // the live slot's symlink still serves the others.
+    const canary = canaryDir(conf.service);
+    const canaryPicks = ordered.map((upstream) => `    if (-f ${canary}/${upstream.slot}.$bluegreen_bucket) { set $bluegreen_slot ${upstream.slot}; set $bluegreen_upstream ${destination(conf.service, upstream)}; }`);
     return `${SERVICE_MARK}${conf.service}
 ${ordered.map((upstream) => upstreamBlock(conf.service, upstream)).join('')}server {
     ${listen}
@@ -62247,12 +62310,24 @@ ${ordered.map((upstream) => upstreamBlock(conf.service, upstream)).join('')}serv
     # that a slot's new container is found at once); pinned addresses need no lookup.
     resolver 127.0.0.11 valid=1s ipv6=off;
     resolver_timeout 2s;
-${conf.accessLog ? '' : ACCESS_LOG_OFF}    set $bluegreen_slot none;
+${accessLogs(conf.service, conf.accessLog)}    set $bluegreen_slot none;
     set $bluegreen_upstream "";
 ${picks.join('\n')}
-
+    # A canary: its clients keep their bucket by a cookie, set only while it runs.
+    set $bluegreen_canary "";
+    set $bluegreen_cookie "";
+    if (-f ${canary}/on) { set $bluegreen_canary 1; set $bluegreen_cookie "bluegreen_bucket=$bluegreen_bucket; Path=/; Max-Age=86400; HttpOnly; SameSite=Lax"; }
+${canaryPicks.join('\n')}
+    # Maintenance: while the page exists every request but the health path gets it, with a 503.
+    set $bluegreen_maintenance "";
+    set $bluegreen_retry_after "";
+    if (-f ${maintenancePage(conf.service)}) { set $bluegreen_maintenance on; set $bluegreen_retry_after ${MAINTENANCE_RETRY_AFTER}; }
+${healthExemption(conf.healthPath)}
     location / {
+        if ($bluegreen_maintenance) { return 503; }
         if ($bluegreen_slot = none) { return 503; }
+        # The maintenance page, or nginx's own 503 when nothing is deployed.
+        error_page 503 /.bluegreen/maintenance;
         # Upgraded connections (WebSocket) get their own idle timeout, in the location below.
         if ($http_upgrade != "") { return 418; }
         error_page 418 = @bluegreen_upgrade;
@@ -62262,6 +62337,16 @@ ${proxyHeaders('        ')}
         # which is what the drain after a switch waits on.
         proxy_request_buffering off;
         client_max_body_size 0;
+    }
+
+    location = /.bluegreen/maintenance {
+        internal;
+        root ${MARKER_DIR}/maintenance;
+        default_type text/html;
+        add_header Retry-After $bluegreen_retry_after always;
+        add_header X-Bluegreen-Maintenance $bluegreen_maintenance always;
+        add_header Cache-Control "no-store" always;
+        try_files /${conf.service}.html =503;
     }
 
     location @bluegreen_upgrade {
@@ -62709,7 +62794,7 @@ function planRoute(request, snapshot, addresses) {
     // like this one, so that the next deploy (same port) finds the config as it needs it.
     slots.push({ slot: other, targets: live?.slot === other ? liveTargets(live) : targetsOf(other) });
     const conf = renderServiceConf({
-        service: request.service, serverNames: request.serverNames, websocketTimeout: request.websocketTimeout, accessLog: request.accessLog, slots
+        service: request.service, serverNames: request.serverNames, websocketTimeout: request.websocketTimeout, accessLog: request.accessLog, healthPath: request.healthPath, slots
     });
     const pinned = slots[0].targets.every(isPinned);
     return {
@@ -62755,6 +62840,99 @@ async function removeRoute(run, network, service, unswitch = false) {
     const result = await run(SCRIPTS.removeRoute, [proxyDir(network), proxyName(network), service, unswitch ? 'unswitch' : '']);
     if (result.code !== 0)
         throw new Error(`Could not remove the proxy config of ${service}: ${result.stderr.trim() || `exit ${result.code}`}`);
+}
+
+;// CONCATENATED MODULE: ./src/host/canary-counts.ts
+// What the proxy logged for each slot while a canary ran (scripts/canary.sh read): requests, 5xx
+// answers, and a histogram of request times, from which the percentiles are read.
+/** Upper bounds of the histogram's buckets, in ms (canary.sh's, in seconds); the last is open. */
+const TIME_BOUNDS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
+/** Reads `SLOT blue 120 3 40 50 ...` lines. */
+function parseCanaryCounts(stdout) {
+    const counts = {};
+    for (const line of stdout.split('\n')) {
+        const [tag, slot, requests, errors, ...histogram] = line.trim().split(/\s+/);
+        if (tag !== 'SLOT' || (slot !== 'blue' && slot !== 'green'))
+            continue;
+        counts[slot] = { requests: Number(requests), errors: Number(errors), histogram: histogram.map(Number) };
+    }
+    return counts;
+}
+/** The share of 5xx answers, in percent (0 with no requests). */
+function errorPercent(counts) {
+    return counts && counts.requests > 0 ? (100 * counts.errors) / counts.requests : 0;
+}
+/** The upper bound (ms) of the bucket that holds the `p`th percentile; undefined past the last bound or with no requests. */
+function percentileMs(counts, p) {
+    if (!counts || counts.requests === 0)
+        return undefined;
+    const rank = Math.ceil((p / 100) * counts.requests);
+    let seen = 0;
+    for (let i = 0; i < counts.histogram.length; i++) {
+        seen += counts.histogram[i];
+        if (seen >= rank)
+            return TIME_BOUNDS_MS[i];
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/host/canary.ts
+
+
+
+async function canary(run, target, args) {
+    const result = await run(SCRIPTS.canary, [proxyDir(target.network), proxyName(target.network), target.service, ...args]);
+    const failed = result.stdout.split('\n').find((line) => line.startsWith('FAILED '));
+    if (result.code !== 0)
+        throw new Error(`canary: ${failed?.slice(7) ?? (result.stderr.trim() || `exit ${result.code}`)}`);
+    return result.stdout;
+}
+/** Sends buckets 00 to percent-1 to `slot`. */
+async function startCanary(run, target, slot, percent) {
+    await canary(run, target, ['start', slot, String(percent)]);
+}
+async function readCanary(run, target) {
+    return parseCanaryCounts(await canary(run, target, ['read']));
+}
+/** Every client back on the slot the symlink names. */
+async function stopCanary(run, target) {
+    await canary(run, target, ['stop']);
+}
+
+;// CONCATENATED MODULE: ./src/host/maintenance.ts
+
+
+
+
+/** The page served when no maintenance-page is given. */
+function defaultMaintenancePage(service) {
+    return `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Down for maintenance</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 36rem; margin: 4rem auto; padding: 0 1rem">
+<h1>Down for maintenance</h1>
+<p>${service} is being updated and will be back shortly. Please try again in a minute.</p>
+</body>
+</html>
+`;
+}
+async function setMaintenance(run, spec) {
+    const host = probeHostName({ serverNames: spec.serverNames });
+    const args = [proxyDir(spec.network), spec.service, spec.on ? 'on' : 'off', String(spec.port), '/', host];
+    const result = await run(SCRIPTS.maintenance, args, { stdin: spec.on ? spec.page : '' });
+    const lines = result.stdout.split('\n');
+    if (result.code === 6) {
+        throw new Error(`maintenance: ${spec.service} has no proxy config on network ${spec.network} of this host: deploy it once first`);
+    }
+    if (result.code === 5) {
+        throw new Error(`maintenance: the proxy config of ${spec.service} was written by an older version of the action, without maintenance; ` +
+            'deploy once with this version (it rewrites the config), then turn maintenance on');
+    }
+    if (result.code !== 0)
+        throw new Error(`maintenance: the host could not ${spec.on ? 'turn it on' : 'turn it off'}: ${result.stderr.trim() || `exit ${result.code}`}`);
+    const said = lines.find((line) => line.startsWith('SERVES '))?.slice(7) ?? '';
+    const answer = parseProbe(said);
+    return { answer: answer && { ...answer, maintenance: /MAINTENANCE on/.test(said) }, said };
 }
 
 ;// CONCATENATED MODULE: ./src/host/state.ts
@@ -63021,6 +63199,8 @@ async function stopContainers(run, names, limitSeconds) {
 
 
 
+
+
 /** `lockConnection` opens the deploy lock's own SSH connection. */
 function sshHost(ssh, lockConnection) {
     let facts;
@@ -63077,6 +63257,10 @@ function sshHost(ssh, lockConnection) {
         proxyServes: (proxy, route, healthPath) => proxyServes(ssh, proxy, route, healthPath),
         retire: (spec, onWait) => retireContainer(run, spec, onWait),
         writeState: (state) => writeState(run, state),
+        setMaintenance: (spec) => setMaintenance(run, spec),
+        startCanary: (target, slot, percent) => startCanary(run, target, slot, percent),
+        readCanary: (target) => readCanary(run, target),
+        stopCanary: (target) => stopCanary(run, target),
         pruneImages: (refs) => pruneImages(run, service, refs),
         lost: () => ssh.lost(),
         close: () => {
@@ -64235,7 +64419,215 @@ function releaseFailure(result, timeoutSeconds) {
     return `The release command exited with code ${result.exitCode ?? 'unknown'}; nothing switched${tail}`;
 }
 
+;// CONCATENATED MODULE: ./src/rollout/canary.ts
+
+function figures(container, counts) {
+    return {
+        container,
+        requests: counts?.requests ?? 0,
+        errors: counts?.errors ?? 0,
+        errorPercent: errorPercent(counts),
+        p50Ms: percentileMs(counts, 50),
+        p95Ms: percentileMs(counts, 95)
+    };
+}
+/** `over`: the canary's time is up. A candidate above the bar is sent back at once. */
+function judgeCanary(counts, slots, containers, rules, over) {
+    const candidate = figures(containers.candidate, counts[slots.candidate]);
+    const live = figures(containers.live, counts[slots.live]);
+    const verdict = { candidate, live };
+    const excess = candidate.errorPercent - live.errorPercent;
+    if (candidate.requests > 0 && candidate.requests >= rules.minRequests && excess > rules.max5xx) {
+        return {
+            ...verdict,
+            outcome: 'revert',
+            reason: `${canary_describe(candidate)} against ${canary_describe(live)}: more than canary-max-5xx (${rules.max5xx} point${rules.max5xx === 1 ? '' : 's'}) above the live release`
+        };
+    }
+    if (!over)
+        return { ...verdict, outcome: 'watch' };
+    if (candidate.requests < rules.minRequests) {
+        return {
+            ...verdict,
+            outcome: 'revert',
+            reason: `${candidate.container} answered ${candidate.requests} request(s) in ${rules.durationSeconds} s, fewer than canary-min-requests (${rules.minRequests}): too few to judge`
+        };
+    }
+    return { ...verdict, outcome: 'promote' };
+}
+function canary_describe(slot) {
+    return `${slot.container} answered ${formatPercent(slot.errorPercent)} 5xx (${slot.errors} of ${slot.requests} requests)`;
+}
+function formatPercent(value) {
+    return `${value.toFixed(value > 0 && value < 1 ? 2 : 1)}%`;
+}
+/** `p50 ≤ 10 ms, p95 ≤ 50 ms`, from the histogram's bounds. */
+function latencyLine(slot) {
+    const bound = (ms) => (ms === undefined ? (slot.requests ? '> 10 s' : 'n/a') : `≤ ${ms} ms`);
+    return `p50 ${bound(slot.p50Ms)}, p95 ${bound(slot.p95Ms)}`;
+}
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/image/child-env.ts
+// The runner's docker CLI gets an environment of its own instead of the action's. The action's
+// holds every input as INPUT_* (the private key, its passphrase, the app's env) and whatever the
+// job set before this step (tokens, registry passwords); a child has no business with any of it,
+// and the CLI would hand it on to each plugin and credential helper it starts.
+/** By name, never by prefix: DOCKER_PASSWORD and DOCKER_TOKEN are common names for a job's secrets. */
+const ALLOWED = [
+    // Finding the CLI, its plugins and credential helpers, and its config (~/.docker).
+    'PATH', 'HOME', 'USER', 'LOGNAME',
+    // Which engine the CLI talks to and how (Docker's documented CLI variables).
+    'DOCKER_HOST', 'DOCKER_CONTEXT', 'DOCKER_CONFIG', 'DOCKER_API_VERSION', 'DOCKER_CERT_PATH', 'DOCKER_TLS',
+    'DOCKER_TLS_VERIFY', 'DOCKER_CUSTOM_HEADERS', 'DOCKER_DEFAULT_PLATFORM',
+    // Rootless Docker keeps its socket under the user's runtime dir.
+    'XDG_RUNTIME_DIR',
+    // An ssh:// DOCKER_HOST: the CLI runs ssh, which asks the agent for the key.
+    'SSH_AUTH_SOCK',
+    // A tcp:// DOCKER_HOST reached through the runner's proxy.
+    'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy',
+    // Messages in the runner's language and time zone; temporary files where the runner keeps them.
+    'LANG', 'LANGUAGE', 'LC_ALL', 'LC_CTYPE', 'LC_MESSAGES', 'TZ', 'TMPDIR',
+    // Windows: programs do not start without these.
+    'SystemRoot', 'ComSpec', 'PATHEXT', 'windir', 'USERPROFILE', 'APPDATA', 'LOCALAPPDATA', 'ProgramData',
+    'ProgramFiles', 'TEMP', 'TMP'
+];
+/** The variables of `env` (default: this process's) that a docker CLI child needs, and no others. */
+function childEnv(env = process.env) {
+    const picked = {};
+    // Looked up by name, not copied by key: on Windows process.env finds a name in any case.
+    for (const name of ALLOWED) {
+        const value = env[name];
+        if (value !== undefined)
+            picked[name] = value;
+    }
+    return picked;
+}
+
+;// CONCATENATED MODULE: ./src/image/runner.ts
+
+
+
+
+// The runner's own Docker engine: the source of images to send.
+async function docker(args) {
+    try {
+        return await getExecOutput('docker', args, { silent: true, ignoreReturnCode: true, env: childEnv() });
+    }
+    catch {
+        return undefined; // no docker CLI on this runner
+    }
+}
+/** The image as the runner's engine has it, or undefined when it has none (or no engine). */
+async function inspectRunnerImage(ref) {
+    const result = await docker(['image', 'inspect', '--format', '{{json .}}', ref]);
+    if (!result || result.exitCode !== 0)
+        return undefined;
+    return parseImageInspect(result.stdout);
+}
+/** Content sizes of the image's history entries, oldest first (undefined when unknown). */
+async function runnerLayerSizes(ref) {
+    const result = await docker(['image', 'history', '--no-trunc', '--human=false', '--format', '{{.Size}}', ref]);
+    if (!result || result.exitCode !== 0)
+        return undefined;
+    const sizes = result.stdout.trim().split('\n').map(Number);
+    return sizes.every(Number.isFinite) ? sizes.reverse() : undefined;
+}
+/** `docker save` as a stream: the archive is never held in memory or written to disk. */
+function saveImage(ref, docker = 'docker') {
+    const child = (0,external_node_child_process_namespaceObject.spawn)(docker, ['save', ref], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk.toString()));
+    const done = new Promise((resolve, reject) => {
+        child.on('error', reject);
+        child.on('close', (code, signal) => {
+            if (code === 0)
+                resolve();
+            else
+                reject(new Error(`docker save ${ref} failed (${signal ?? `exit ${code}`}): ${stderr.trim()}`));
+        });
+    });
+    done.catch(() => undefined); // observed by the caller; avoid an unhandled rejection meanwhile
+    // A stop before anything read the archive leaves its first chunks in the paused pipe, which
+    // would keep the pipe (and so this process) alive after docker save has gone.
+    const stop = () => {
+        child.kill();
+        child.stdout.destroy();
+    };
+    return { stdout: child.stdout, done, stop };
+}
+/** A docker save started before it is needed (while the lock is taken), handed to the first send of its image. */
+class SaveAhead {
+    ref;
+    start;
+    save;
+    constructor(ref, start) {
+        this.ref = ref;
+        this.start = start;
+        this.save = start(ref);
+    }
+    take(ref) {
+        const save = ref === this.ref ? this.save : undefined;
+        this.save = undefined;
+        if (save)
+            return save;
+        this.stop();
+        return this.start(ref);
+    }
+    /** Stops a save nothing took (the plan changed under the lock, or the run failed first). */
+    stop() {
+        this.save?.stop();
+        this.save = undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/rollout/session.ts
+
+
+
+
+const realClock = {
+    now: () => Date.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+};
+/**
+ * Checks `host` (read-only) and takes its deploy lock. The lock's channel opens while the host is
+ * checked; the lock is taken only after, and the runner's export of an image the host lacks
+ * starts meanwhile. Whatever fails leaves the host as it was.
+ */
+async function lockHost(inputs, host, deps, phases, saveAhead = true) {
+    const log = deps.log ?? stepLog;
+    const pending = host.openLock({
+        service: inputs.service,
+        timeoutSeconds: inputs.lockTimeout,
+        holder: deps.holder,
+        onWait: (holder) => log.info(`Another deploy of ${inputs.service} holds the lock: ${holder}; waiting`),
+        onSilent: (seconds) => log.info(`No answer from the host's lock session after ${seconds} s (a slow login shell on the host?); still waiting`)
+    });
+    let ahead;
+    try {
+        const checked = await phases.run('check', 'Check the host and the image', () => check(inputs, host, deps.runner, log));
+        if (saveAhead && checked.plan.source === 'sent')
+            ahead = new SaveAhead(checked.plan.ref, (ref) => deps.runner.save(ref));
+        const lock = await phases.run('lock', `Lock ${inputs.service} on the host`, () => untilCancelled(pending.acquire(), deps.signal, () => 'Cancelled while waiting for the deploy lock; nothing on the host changed'));
+        return { host, lock, checked, ahead };
+    }
+    catch (error) {
+        ahead?.stop();
+        pending.abandon();
+        throw error;
+    }
+}
+/** Ends a session: the save nothing took, the lock. */
+async function closeSession(session) {
+    session.ahead?.stop();
+    await session.lock.release();
+}
+
 ;// CONCATENATED MODULE: ./src/rollout/host-run.ts
+
+
 
 
 
@@ -64280,6 +64672,9 @@ class HostRun {
     /** The releases whose images stay on the host after this run. */
     kept = [];
     releaseStep;
+    /** The proxy sends a share of clients to the candidate (canary): it must be drained if it goes back. */
+    canaryOn = false;
+    canaryVerdict;
     host;
     lock;
     checked;
@@ -64333,7 +64728,13 @@ class HostRun {
             await this.step('workers', `Start ${this.workers.length} worker container(s)`, () => this.startWorkers());
     }
     async switchOver() {
+        if (this.canaried())
+            await this.step('canary', `Canary: ${this.inputs.canary}% of clients on ${this.candidate.container}`, () => this.runCanary());
         await this.step('switch', `Switch the proxy to ${this.candidate.slot}`, () => this.switchProxy());
+    }
+    /** A canary needs a live release to compare with; a rollback goes back at once. */
+    canaried() {
+        return this.inputs.canary > 0 && !this.inputs.rollback && !this.reuse && this.situation.live !== undefined;
     }
     /** After the switch: the release recorded, then the old slot retired (unless cancelled). */
     async finish() {
@@ -64388,6 +64789,8 @@ class HostRun {
         // rollback that this deploy does not take; they serve nothing.
         if (idle.length) {
             this.log.info(`Removing ${idle.map((c) => c.name).join(', ')} left in the idle slot by an earlier run`);
+            // A run that died during its canary left clients routed to them: back to the live slot first.
+            await this.host.stopCanary({ network: inputs.network, service: inputs.service });
             await this.host.retire(this.retireSpec(idle.map((c) => c.name), this.situation.previous?.appPort ?? this.candidate.appPort), () => undefined);
         }
         const strayWorkers = slotWorkers(snapshot.containers, inputs.service, idleSlot).map((container) => container.name);
@@ -64465,7 +64868,7 @@ class HostRun {
         }
         const route = planRoute({
             service: inputs.service, network: inputs.network, serverNames: inputs.serverNames, replicas: inputs.replicas,
-            websocketTimeout: inputs.websocketTimeout, accessLog: inputs.accessLog, slot: candidate.slot, container: candidate.container, appPort: candidate.appPort
+            websocketTimeout: inputs.websocketTimeout, accessLog: inputs.accessLog, healthPath: inputs.healthPath, slot: candidate.slot, container: candidate.container, appPort: candidate.appPort
         }, snapshot, addresses);
         if (inputs.replicas > 1 && route.addresses.length === 0) {
             throw new Error(`replicas: ${inputs.replicas} containers per slot need a network the action created (pinned addresses); ${inputs.network} was not, so its slots are reached by name`);
@@ -64511,7 +64914,7 @@ class HostRun {
         const health = { appPort: candidate.appPort, path: inputs.healthPath, timeoutSeconds: inputs.healthTimeout };
         // Healthy, it goes live in the same remote step (the host checks that the lock is still
         // ours), unless workers must start and settle first.
-        const sw = { route: this.liveRoute(), hold: this.workers.length > 0 };
+        const sw = { route: this.liveRoute(), hold: this.workers.length > 0 || this.canaried() };
         this.launched = this.host.launchCandidate(this.candidateSpec(), inputs.env, health, sw);
         // A cancel during the health check tells the host's loop to stop; removed once switched.
         this.deps.signal?.addEventListener('abort', this.cancelLaunch, { once: true });
@@ -64544,9 +64947,40 @@ class HostRun {
         candidate.workers = recordedWorkers(this.workers);
         this.log.info(`${this.workers.map((worker) => worker.container).join(', ')} kept running for ${inputs.workerSettle} s`);
     }
+    /**
+     * The candidate gets inputs.canary percent of clients (sticky, by the proxy's cookie) next to
+     * the live slot, and is judged every few seconds by the proxy's counts: sent back at once when
+     * its 5xx share is too high, promoted when canary-duration is over.
+     */
+    async runCanary() {
+        const { inputs, candidate } = this;
+        const live = this.situation.live;
+        const target = { network: inputs.network, service: inputs.service };
+        await this.launched.switched(); // the held launch step has ended
+        await this.host.startCanary(target, candidate.slot, inputs.canary);
+        this.canaryOn = true;
+        this.log.info(`${inputs.canary}% of clients now reach ${candidate.container}, the rest ${live.container}; watching for ${inputs.canaryDuration} s`);
+        const rules = { percent: inputs.canary, durationSeconds: inputs.canaryDuration, max5xx: inputs.canaryMax5xx, minRequests: inputs.canaryMinRequests };
+        const clock = this.deps.clock ?? realClock;
+        const ends = clock.now() + inputs.canaryDuration * 1000;
+        for (;;) {
+            await untilCancelled(clock.sleep(Math.max(0, Math.min(CANARY_POLL_MS, ends - clock.now()))), this.deps.signal, () => 'Cancelled during the canary');
+            this.lock.assertHeld();
+            const counts = await this.host.readCanary(target);
+            const verdict = judgeCanary(counts, { candidate: candidate.slot, live: live.slot }, { candidate: candidate.container, live: live.container }, rules, clock.now() >= ends);
+            this.canaryVerdict = verdict;
+            this.log.info(`${canary_describe(verdict.candidate)}, ${latencyLine(verdict.candidate)}; ${canary_describe(verdict.live)}, ${latencyLine(verdict.live)}`);
+            if (verdict.outcome === 'revert') {
+                this.log.info(`Sending the canary back: every client returns to ${live.container}`);
+                throw new Error(`Canary sent back: ${verdict.reason}`);
+            }
+            if (verdict.outcome === 'promote')
+                return this.log.info(`Canary passed: promoting ${candidate.container} to every client`);
+        }
+    }
     async switchProxy() {
         const also = this.workers.map((worker) => worker.container);
-        const switching = also.length
+        const switching = also.length || this.canaryOn
             ? this.host.switchSlot(this.candidateSpec(), { route: this.liveRoute() }, this.inputs.healthPath, also)
             : this.launched.switched();
         const switched = await switching.finally(() => this.deps.signal?.removeEventListener('abort', this.cancelLaunch));
@@ -64567,7 +65001,9 @@ class HostRun {
         }
         const cancelled = error instanceof CancelledError || this.deps.signal?.aborted;
         const cleanup = [];
-        if (this.candidate && !this.reuse) {
+        if (this.canaryOn)
+            await this.endCanary(cleanup);
+        else if (this.candidate && !this.reuse) {
             const names = [...this.replicas, ...this.workers.map((worker) => worker.container)];
             const what = names.length > 1 ? `the candidate ${this.candidate.container} and its workers were` : `the candidate ${this.candidate.container} was`;
             await this.host.removeContainers(names).then(() => cleanup.push(`${what} removed`), (failure) => cleanup.push(`the candidate ${this.candidate.container} could not be removed (${failure.message}); the next deploy removes it`));
@@ -64578,6 +65014,27 @@ class HostRun {
             return new CancelledError(`Cancelled before the switch: ${this.untouched()}${cleanup.length ? `; ${cleanup.join('; ')}` : ''}.`);
         const serving = this.situation ? await this.whatServes() : 'nothing on the host changed';
         return new Error(`${error.message}\n${serving}${cleanup.length ? `; ${cleanup.join('; ')}` : ''}.`);
+    }
+    /**
+     * A canary that goes back: every client returns to the live slot at once, and the candidate
+     * is drained like an old slot (the requests its clients have in flight finish) before it goes.
+     */
+    async endCanary(cleanup) {
+        const target = { network: this.inputs.network, service: this.inputs.service };
+        try {
+            await this.host.stopCanary(target);
+        }
+        catch (failure) {
+            cleanup.push(`the canary could not be stopped (${failure.message}): ${this.candidate.container} may still serve some clients`);
+            return;
+        }
+        const names = [...this.replicas, ...this.workers.map((worker) => worker.container)];
+        const retired = await this.host.retire(this.retireSpec(this.replicas, this.candidate.appPort), () => undefined).then(() => true, () => false);
+        if (this.workers.length)
+            await this.host.removeContainers(this.workers.map((worker) => worker.container)).catch(() => undefined);
+        cleanup.push(retired
+            ? `every client is back on ${this.situation.live?.container}; ${names.join(', ')} drained and removed`
+            : `every client is back on ${this.situation.live?.container}; ${this.candidate.container} could not be removed, the next deploy removes it`);
     }
     /**
      * A cancel leaves no time to ask the proxy (GitHub kills the run 10 s after it), and the
@@ -64756,165 +65213,14 @@ class HostRun {
             kept: this.kept,
             keepPrevious: this.inputs.keepPrevious,
             instant: this.reuse,
+            canary: this.canaryVerdict && { percent: this.inputs.canary, durationSeconds: this.inputs.canaryDuration, max5xx: this.inputs.canaryMax5xx, ...this.canaryVerdict },
             workers: this.workers.map((worker) => worker.container),
             phases: this.phases.times
         };
     }
 }
-
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./src/image/child-env.ts
-// The runner's docker CLI gets an environment of its own instead of the action's. The action's
-// holds every input as INPUT_* (the private key, its passphrase, the app's env) and whatever the
-// job set before this step (tokens, registry passwords); a child has no business with any of it,
-// and the CLI would hand it on to each plugin and credential helper it starts.
-/** By name, never by prefix: DOCKER_PASSWORD and DOCKER_TOKEN are common names for a job's secrets. */
-const ALLOWED = [
-    // Finding the CLI, its plugins and credential helpers, and its config (~/.docker).
-    'PATH', 'HOME', 'USER', 'LOGNAME',
-    // Which engine the CLI talks to and how (Docker's documented CLI variables).
-    'DOCKER_HOST', 'DOCKER_CONTEXT', 'DOCKER_CONFIG', 'DOCKER_API_VERSION', 'DOCKER_CERT_PATH', 'DOCKER_TLS',
-    'DOCKER_TLS_VERIFY', 'DOCKER_CUSTOM_HEADERS', 'DOCKER_DEFAULT_PLATFORM',
-    // Rootless Docker keeps its socket under the user's runtime dir.
-    'XDG_RUNTIME_DIR',
-    // An ssh:// DOCKER_HOST: the CLI runs ssh, which asks the agent for the key.
-    'SSH_AUTH_SOCK',
-    // A tcp:// DOCKER_HOST reached through the runner's proxy.
-    'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy',
-    // Messages in the runner's language and time zone; temporary files where the runner keeps them.
-    'LANG', 'LANGUAGE', 'LC_ALL', 'LC_CTYPE', 'LC_MESSAGES', 'TZ', 'TMPDIR',
-    // Windows: programs do not start without these.
-    'SystemRoot', 'ComSpec', 'PATHEXT', 'windir', 'USERPROFILE', 'APPDATA', 'LOCALAPPDATA', 'ProgramData',
-    'ProgramFiles', 'TEMP', 'TMP'
-];
-/** The variables of `env` (default: this process's) that a docker CLI child needs, and no others. */
-function childEnv(env = process.env) {
-    const picked = {};
-    // Looked up by name, not copied by key: on Windows process.env finds a name in any case.
-    for (const name of ALLOWED) {
-        const value = env[name];
-        if (value !== undefined)
-            picked[name] = value;
-    }
-    return picked;
-}
-
-;// CONCATENATED MODULE: ./src/image/runner.ts
-
-
-
-
-// The runner's own Docker engine: the source of images to send.
-async function docker(args) {
-    try {
-        return await getExecOutput('docker', args, { silent: true, ignoreReturnCode: true, env: childEnv() });
-    }
-    catch {
-        return undefined; // no docker CLI on this runner
-    }
-}
-/** The image as the runner's engine has it, or undefined when it has none (or no engine). */
-async function inspectRunnerImage(ref) {
-    const result = await docker(['image', 'inspect', '--format', '{{json .}}', ref]);
-    if (!result || result.exitCode !== 0)
-        return undefined;
-    return parseImageInspect(result.stdout);
-}
-/** Content sizes of the image's history entries, oldest first (undefined when unknown). */
-async function runnerLayerSizes(ref) {
-    const result = await docker(['image', 'history', '--no-trunc', '--human=false', '--format', '{{.Size}}', ref]);
-    if (!result || result.exitCode !== 0)
-        return undefined;
-    const sizes = result.stdout.trim().split('\n').map(Number);
-    return sizes.every(Number.isFinite) ? sizes.reverse() : undefined;
-}
-/** `docker save` as a stream: the archive is never held in memory or written to disk. */
-function saveImage(ref, docker = 'docker') {
-    const child = (0,external_node_child_process_namespaceObject.spawn)(docker, ['save', ref], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() });
-    let stderr = '';
-    child.stderr.on('data', (chunk) => (stderr += chunk.toString()));
-    const done = new Promise((resolve, reject) => {
-        child.on('error', reject);
-        child.on('close', (code, signal) => {
-            if (code === 0)
-                resolve();
-            else
-                reject(new Error(`docker save ${ref} failed (${signal ?? `exit ${code}`}): ${stderr.trim()}`));
-        });
-    });
-    done.catch(() => undefined); // observed by the caller; avoid an unhandled rejection meanwhile
-    // A stop before anything read the archive leaves its first chunks in the paused pipe, which
-    // would keep the pipe (and so this process) alive after docker save has gone.
-    const stop = () => {
-        child.kill();
-        child.stdout.destroy();
-    };
-    return { stdout: child.stdout, done, stop };
-}
-/** A docker save started before it is needed (while the lock is taken), handed to the first send of its image. */
-class SaveAhead {
-    ref;
-    start;
-    save;
-    constructor(ref, start) {
-        this.ref = ref;
-        this.start = start;
-        this.save = start(ref);
-    }
-    take(ref) {
-        const save = ref === this.ref ? this.save : undefined;
-        this.save = undefined;
-        if (save)
-            return save;
-        this.stop();
-        return this.start(ref);
-    }
-    /** Stops a save nothing took (the plan changed under the lock, or the run failed first). */
-    stop() {
-        this.save?.stop();
-        this.save = undefined;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/rollout/session.ts
-
-
-
-
-/**
- * Checks `host` (read-only) and takes its deploy lock. The lock's channel opens while the host is
- * checked; the lock is taken only after, and the runner's export of an image the host lacks
- * starts meanwhile. Whatever fails leaves the host as it was.
- */
-async function lockHost(inputs, host, deps, phases, saveAhead = true) {
-    const log = deps.log ?? stepLog;
-    const pending = host.openLock({
-        service: inputs.service,
-        timeoutSeconds: inputs.lockTimeout,
-        holder: deps.holder,
-        onWait: (holder) => log.info(`Another deploy of ${inputs.service} holds the lock: ${holder}; waiting`),
-        onSilent: (seconds) => log.info(`No answer from the host's lock session after ${seconds} s (a slow login shell on the host?); still waiting`)
-    });
-    let ahead;
-    try {
-        const checked = await phases.run('check', 'Check the host and the image', () => check(inputs, host, deps.runner, log));
-        if (saveAhead && checked.plan.source === 'sent')
-            ahead = new SaveAhead(checked.plan.ref, (ref) => deps.runner.save(ref));
-        const lock = await phases.run('lock', `Lock ${inputs.service} on the host`, () => untilCancelled(pending.acquire(), deps.signal, () => 'Cancelled while waiting for the deploy lock; nothing on the host changed'));
-        return { host, lock, checked, ahead };
-    }
-    catch (error) {
-        ahead?.stop();
-        pending.abandon();
-        throw error;
-    }
-}
-/** Ends a session: the save nothing took, the lock. */
-async function closeSession(session) {
-    session.ahead?.stop();
-    await session.lock.release();
-}
+/** How often the proxy's counts are read during a canary. */
+const CANARY_POLL_MS = 5000;
 
 ;// CONCATENATED MODULE: ./src/rollout/single-host.ts
 
@@ -65245,6 +65551,7 @@ function validateInputs(inputs) {
     validateRouting(inputs);
     validateTiming(inputs);
     validateTransfer(inputs);
+    validateTraffic(inputs);
 }
 function validateConnection(inputs) {
     if (inputs.hosts.length > 0) {
@@ -65269,7 +65576,7 @@ function validateConnection(inputs) {
     checkRange('timeout', inputs.timeout, 1, 600);
 }
 function validateImage(inputs) {
-    if (inputs.image !== '' || !inputs.rollback) {
+    if (inputs.image !== '' || (!inputs.rollback && inputs.maintenance === undefined)) {
         validate_check(inputs.image !== '', 'image: required (name:tag or name@sha256:...)');
         const ref = parseImageRef(inputs.image);
         validate_check(ref !== undefined && (ref.tag !== undefined || ref.digest !== undefined), `image: expected name:tag or name@sha256:<64 hex digits>, got "${inputs.image}"`);
@@ -65301,6 +65608,14 @@ function validateTransfer(inputs) {
         return;
     const max = inputs.compression === 'gzip' ? 9 : 19;
     checkRange('compression-level', inputs.compressionLevel, 1, max);
+}
+function validateTraffic(inputs) {
+    if (inputs.maintenance !== undefined) {
+        validate_check(inputs.image === '' && !inputs.rollback, 'maintenance: give it in a step of its own, without image or rollback (a deploy leaves maintenance as it is)');
+    }
+    validate_check(inputs.maintenancePage === '' || inputs.maintenance === 'on', 'maintenance-page: only with maintenance: on');
+    checkRange('canary', inputs.canary, 0, 99);
+    checkRange('canary-min-requests', inputs.canaryMinRequests, 0, 1_000_000);
 }
 function checkPort(name, value) {
     checkRange(name, value, 1, 65535);
@@ -65375,6 +65690,14 @@ const MAX_LENGTH = {
     'all-or-nothing': 16,
     replicas: 16,
     'keep-previous': 16,
+    maintenance: 16,
+    canary: 16,
+    'canary-duration': 16,
+    'canary-max-5xx': 16,
+    'canary-min-requests': 16,
+    // A maintenance page is HTML written to a file on the host; 64 KiB leaves room for inline CSS
+    // and a small inline image.
+    'maintenance-page': 64 * KiB,
     'keep-releases': 16,
     // Counts of seconds and ports: a few digits, with room for leading zeros.
     port: 16,
@@ -66080,20 +66403,22 @@ const INPUT_NAMES = [
     'image', 'service', 'app-port', 'health-path', 'health-timeout', 'proxy-port', 'proxy-image',
     'network', 'server-name', 'env', 'drain-timeout', 'websocket-timeout', 'access-log', 'lock-timeout', 'compression',
     'compression-level', 'rollback', 'volumes', 'command', 'entrypoint', 'user', 'memory', 'cpus', 'labels',
-    'stop-timeout', 'options', 'replicas', 'keep-previous', 'keep-releases', 'release-command', 'release-timeout', 'release-on-rollback', 'workers', 'worker-settle'
+    'stop-timeout', 'options', 'replicas', 'keep-previous', 'keep-releases', 'release-command', 'release-timeout', 'release-on-rollback', 'workers', 'worker-settle',
+    'maintenance', 'maintenance-page', 'canary', 'canary-duration', 'canary-max-5xx', 'canary-min-requests'
 ];
 const DEFAULTS = {
     port: '22', 'canary-hosts': '1', 'batch-size': '0', 'all-or-nothing': 'true', username: 'root', timeout: '20', 'health-path': '/', 'health-timeout': '60',
     'proxy-port': '80', 'proxy-image': 'nginx:alpine', network: 'bluegreen', 'drain-timeout': '30', 'websocket-timeout': '3600', 'access-log': 'false',
     'lock-timeout': '300', compression: 'auto', rollback: 'false', 'release-timeout': '300',
-    'release-on-rollback': 'false', 'worker-settle': '5', replicas: '1', 'keep-previous': 'stopped', 'keep-releases': '5'
+    'release-on-rollback': 'false', 'worker-settle': '5', replicas: '1', 'keep-previous': 'stopped', 'keep-releases': '5',
+    canary: '0', 'canary-duration': '60', 'canary-max-5xx': '1', 'canary-min-requests': '20'
 };
 /** Reads the step's inputs, masks the secrets at once, then parses and validates them. */
 function getInputs() {
     const raw = {};
     for (const name of INPUT_NAMES) {
         // Multi-line values (key, env, known-hosts) keep their inner layout.
-        raw[name] = getInput(name, { trimWhitespace: name !== 'env' });
+        raw[name] = getInput(name, { trimWhitespace: name !== 'env' && name !== 'maintenance-page' });
     }
     maskSecrets(raw);
     forgetSecretInputs();
@@ -66130,6 +66455,7 @@ function parseInputs(given) {
     const rollbackSteps = parseRollback(text('rollback'));
     const rollback = rollbackSteps > 0;
     const image = text('image');
+    const maintenance = parseMaintenance(text('maintenance'));
     const inputs = {
         host: text('host'),
         hosts: parseHosts(raw.hosts ?? '', parseInteger('port', text('port'))),
@@ -66146,7 +66472,7 @@ function parseInputs(given) {
         knownHosts: raw['known-hosts'] ?? '',
         timeout: parseInteger('timeout', text('timeout')),
         image,
-        service: text('service') || serviceFromImage(image, rollback),
+        service: text('service') || serviceFromImage(image, rollback || maintenance !== undefined),
         appPort: text('app-port') ? parseInteger('app-port', text('app-port')) : undefined,
         healthPath: text('health-path'),
         healthTimeout: parseInteger('health-timeout', text('health-timeout')),
@@ -66171,7 +66497,13 @@ function parseInputs(given) {
         releaseTimeout: parseSeconds('release-timeout', text('release-timeout'), 1, 86400),
         releaseOnRollback: parseBoolean('release-on-rollback', text('release-on-rollback')),
         workers: parseWorkers(raw.workers ?? ''),
-        workerSettle: parseSeconds('worker-settle', text('worker-settle'), 0, 300)
+        workerSettle: parseSeconds('worker-settle', text('worker-settle'), 0, 300),
+        maintenance,
+        maintenancePage: raw['maintenance-page'] ?? '',
+        canary: parseInteger('canary', text('canary')),
+        canaryDuration: parseSeconds('canary-duration', text('canary-duration'), 5, 3600),
+        canaryMax5xx: parsePercent('canary-max-5xx', text('canary-max-5xx')),
+        canaryMinRequests: parseInteger('canary-min-requests', text('canary-min-requests'))
     };
     validateInputs(inputs);
     return inputs;
@@ -66184,9 +66516,24 @@ function serviceFromImage(image, rollback) {
     if (ref)
         return defaultServiceName(ref);
     if (!image && rollback) {
-        throw new Error('service: required when rolling back without an image (e.g. service: web)');
+        throw new Error('service: required without an image, for a rollback or maintenance (e.g. service: web)');
     }
     return ''; // validateInputs reports the bad image
+}
+function parseMaintenance(value) {
+    if (value === '')
+        return undefined;
+    const mode = value.toLowerCase();
+    if (mode === 'on' || mode === 'off')
+        return mode;
+    throw new Error(`maintenance: expected on or off (or nothing, to leave it as it is), got "${value}"`);
+}
+/** A percentage with at most two decimals, 0 to 100. */
+function parsePercent(name, value) {
+    const number = /^\d{1,3}(?:\.\d{1,2})?$/.test(value) ? Number(value) : NaN;
+    if (!(number >= 0 && number <= 100))
+        throw new Error(`${name}: expected a percentage from 0 to 100 (e.g. 1 or 0.5), got "${value}"`);
+    return number;
 }
 function parseInteger(name, value) {
     if (!/^\d+$/.test(value))
@@ -66344,6 +66691,7 @@ function longestRun(value, char) {
 
 
 
+
 // The job summary is what a reviewer reads after approving: what went live and where, what
 // travelled, how long each phase took, and the exact input that undoes it. Every value goes in
 // through markdown.ts: image names and IDs come from the host's own records, and a failure
@@ -66362,6 +66710,7 @@ function renderSummary(report) {
         '',
         `**Switch:** ${switchLine(report)}`,
         ...appLines(report),
+        ...canaryLines(report),
         '',
         phaseTable(report),
         '',
@@ -66370,6 +66719,21 @@ function renderSummary(report) {
         keptTable(report),
         report.recovered ? '\n> The host state disagreed with the proxy config (an earlier run died mid-deploy); it was repaired from the proxy config.\n' : ''
     ].join('\n');
+}
+function canaryLines(report) {
+    const canary = report.canary;
+    if (!canary)
+        return [];
+    const row = (slot, role) => `| ${role} | ${code(slot.container, true)} | ${slot.requests} | ${slot.errors} (${formatPercent(slot.errorPercent)}) | ${latencyLine(slot)} |`;
+    return [
+        '',
+        `**Canary:** ${canary.percent}% of clients for ${canary.durationSeconds} s, promoted: the new release's 5xx share stayed within ${canary.max5xx} point(s) of the live one's.`,
+        '',
+        '| Slot | Container | Requests | 5xx | Time |',
+        '|---|---|---|---|---|',
+        row(canary.candidate, 'new'),
+        row(canary.live, 'old')
+    ];
 }
 function renderFailure(message) {
     const quoted = message.split(/\r?\n/).map((line) => `> ${markdown_text(line)}`).join('\n');
@@ -66542,7 +66906,99 @@ function details(hosts) {
     return [`**Image on ${code(hosts.find((host) => host.report).target)}:** ${transferLine(first.transfer)}`];
 }
 
+;// CONCATENATED MODULE: ./src/rollout/maintenance.ts
+
+
+
+
+
+async function switchMaintenance(inputs, deps) {
+    const on = inputs.maintenance === 'on';
+    const phases = deps.phases ?? new Phases();
+    const log = deps.log ?? stepLog;
+    const host = await phases.run('connect', `Connect to ${inputs.host}:${inputs.port}`, () => deps.connect(inputs));
+    try {
+        const pending = host.openLock({
+            service: inputs.service,
+            timeoutSeconds: inputs.lockTimeout,
+            holder: deps.holder,
+            onWait: (holder) => log.info(`Another deploy of ${inputs.service} holds the lock: ${holder}; waiting`),
+            onSilent: (seconds) => log.info(`No answer from the host's lock session after ${seconds} s; still waiting`)
+        });
+        const lock = await phases.run('lock', `Lock ${inputs.service} on the host`, () => untilCancelled(pending.acquire(), deps.signal, () => 'Cancelled while waiting for the deploy lock; nothing on the host changed'));
+        try {
+            return await phases.run('maintenance', `Maintenance ${on ? 'on' : 'off'} for ${inputs.service}`, async () => {
+                const result = await host.setMaintenance({
+                    network: inputs.network,
+                    service: inputs.service,
+                    on,
+                    page: inputs.maintenancePage || defaultMaintenancePage(inputs.service),
+                    port: inputs.proxyPort,
+                    serverNames: inputs.serverNames
+                });
+                const answer = result.answer;
+                if (!answer || answer.maintenance !== on || (on && answer.status !== 503)) {
+                    throw new Error(`maintenance: turned ${on ? 'on' : 'off'}, but the proxy's port ${inputs.proxyPort} answered: ${result.said || 'nothing'}`);
+                }
+                log.info(on ? `${inputs.service} now answers 503 with the maintenance page (the health path still reaches the app)` : `${inputs.service} serves its app again (HTTP ${answer.status})`);
+                return { target: host.target, service: inputs.service, on, status: answer.status, page: answer.maintenance };
+            });
+        }
+        finally {
+            await lock.release();
+        }
+    }
+    catch (error) {
+        const lost = host.lost();
+        throw lost ? connectionLost(host.target, lost, phases.current) : error;
+    }
+    finally {
+        host.close();
+    }
+}
+/** Every host of the step, one after the other; a failure says which hosts were already switched. */
+async function maintenanceOnHosts(inputs, deps) {
+    if (inputs.hosts.length === 0)
+        return [await switchMaintenance(inputs, deps)];
+    const reports = [];
+    for (const target of inputs.hosts) {
+        const own = { ...inputs, host: target.host, port: target.port, hosts: [], fingerprints: target.fingerprints.length ? target.fingerprints : inputs.fingerprints };
+        try {
+            reports.push(await switchMaintenance(own, { ...deps, log: hostLog(`${target.host}:${target.port}`), phases: new Phases(hostLog(`${target.host}:${target.port}`)) }));
+        }
+        catch (error) {
+            const done = reports.map((report) => report.target);
+            const state = `maintenance ${inputs.maintenance}`;
+            throw new Error(`${target.host}:${target.port}: ${error.message}\n${done.length ? `Already ${state}: ${done.join(', ')}` : `No host was switched to ${state}`}; the rest were not touched.`);
+        }
+    }
+    return reports;
+}
+
+;// CONCATENATED MODULE: ./src/report/maintenance-summary.ts
+
+/** The job summary of a maintenance step: what each host's clients get now. */
+function renderMaintenanceSummary(reports) {
+    const [first] = reports;
+    const on = first?.on ?? false;
+    const rows = reports.map((report) => `| ${code(report.target, true)} | HTTP ${report.status}${report.page ? ', the maintenance page' : ''} |`);
+    return [
+        `## ${markdown_text(first?.service ?? '')}: maintenance ${on ? 'on' : 'off'}`,
+        '',
+        on
+            ? 'Every request but the health path gets a 503 with `Retry-After` and the maintenance page. A deploy leaves it on; `maintenance: off` ends it.'
+            : 'Requests reach the app again.',
+        '',
+        '| Host | A request for / now gets |',
+        '|---|---|',
+        ...rows,
+        ''
+    ].join('\n');
+}
+
 ;// CONCATENATED MODULE: ./src/main.ts
+
+
 
 
 
@@ -66578,6 +67034,11 @@ async function run() {
             signal: cancel.signal,
             phases
         };
+        if (inputs.maintenance) {
+            const reports = await maintenanceOnHosts(inputs, deps);
+            setOutput('maintenance', inputs.maintenance);
+            return await outcome.succeed(renderMaintenanceSummary(reports));
+        }
         if (inputs.hosts.length > 0) {
             const rollout = await deployHosts(inputs, deps);
             setRolloutOutputs(rollout);

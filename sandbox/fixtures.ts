@@ -22,7 +22,7 @@ export type Engine = 'runner' | 'host' | 'containerd' | 'classic'
  * as a hostile or careless app could; unhealthy: /health answers 500; websocket: /ws answers 101
  * Switching Protocols and then echoes what it is sent, as a WebSocket endpoint keeps a connection.
  */
-export type AppVariant = 'ok' | 'crash' | 'crash-markup' | 'unhealthy' | 'websocket'
+export type AppVariant = 'ok' | 'crash' | 'crash-markup' | 'unhealthy' | 'websocket' | 'flaky'
 
 export interface AppOptions {
   /** Image reference; a bare tag without ':' becomes `bluegreen-sandbox/app:<tag>`. */
@@ -205,6 +205,12 @@ function appFiles(version: string, variant: AppVariant): Record<string, string> 
 case $s in ''|*[!0-9.]*) s=1 ;; esac
 sleep "$s"
 printf 'Content-Type: text/plain\\r\\n\\r\\nslow done version=${version}\\n'
+`),
+    // /cgi-bin/version prints the version; the flaky variant answers 500 to about 30% of requests.
+    'www/cgi-bin/version': cgi(`${variant === 'flaky' ? `if [ $((RANDOM % 100)) -lt 30 ]; then
+  printf 'Status: 500 Internal Server Error\\r\\nContent-Type: text/plain\\r\\n\\r\\nversion=${version} failed\\n'; exit 0
+fi
+` : ''}printf 'Content-Type: text/plain\\r\\n\\r\\nversion=${version}\\n'
 `),
     // /cgi-bin/env?NAME prints $NAME: shows that env given to the action reaches the container.
     'www/cgi-bin/env': cgi(`name=$QUERY_STRING

@@ -235,3 +235,68 @@ export async function slowRequests(opts: {
   }
   return Promise.all(Array.from({ length: opts.count }, one))
 }
+
+// ------------------------------------------------------------------------------ clients that keep a cookie
+export interface CookieClientOptions {
+  url: string
+  host?: string
+  /** Independent clients, each with its own cookie jar (and its own keep-alive socket when keepAlive). */
+  clients: number
+  keepAlive: boolean
+  intervalMs: number
+  maxRequests: number
+  maxMs: number
+}
+
+/** What one client saw, in order: runs of the same first body line (e.g. `version=2`), and its failures. */
+export interface ClientHistory {
+  /** Consecutive answers with the same version, in order, and when the first of each came. */
+  runs: { version: string; count: number; firstAt: number }[]
+  sent: number
+  /** Responses other than 2xx, and requests with no response, each with when it happened. */
+  failures: { at: number; what: string }[]
+  /** The cookie the proxy gave it, if any. */
+  cookie?: string
+}
+
+/**
+ * Clients like browsers: each keeps the cookies it is given (only name=value, sent back on every
+ * request) and records which version answered each of its requests, so a test can tell whether a
+ * client ever flipped between versions.
+ */
+export function startCookieClients(opts: CookieClientOptions): { stop(): Promise<ClientHistory[]> } {
+  if (!(opts.maxRequests > 0) || !(opts.maxMs > 0)) throw new Error('startCookieClients: maxRequests and maxMs must be positive')
+  const deadline = Date.now() + opts.maxMs
+  const perClient = Math.ceil(opts.maxRequests / opts.clients)
+  let stopped = false
+  const client = async (): Promise<ClientHistory> => {
+    const history: ClientHistory = { runs: [], sent: 0, failures: [] }
+    const agent = opts.keepAlive ? new http.Agent({ keepAlive: true, maxSockets: 1 }) : undefined
+    while (!stopped && history.sent < perClient && Date.now() < deadline) {
+      history.sent++
+      const headers = history.cookie ? { cookie: history.cookie } : undefined
+      const reply = await httpRequest('GET', opts.url, { host: opts.host, agent, headers }).catch((e: Error) => e)
+      if (!('headers' in reply)) {
+        history.failures.push({ at: Date.now(), what: reply.message })
+      } else {
+        const set = reply.headers['set-cookie']?.[0]
+        if (set) history.cookie = set.split(';')[0]
+        const version = (reply.body.split('\n')[0] ?? '').replace(/ failed$/, '')
+        const last = history.runs.at(-1)
+        if (last?.version === version) last.count++
+        else history.runs.push({ version, count: 1, firstAt: Date.now() })
+        if (reply.status < 200 || reply.status >= 300) history.failures.push({ at: Date.now(), what: `HTTP ${reply.status}` })
+      }
+      if (opts.intervalMs) await sleep(Math.min(opts.intervalMs, Math.max(0, deadline - Date.now())))
+    }
+    agent?.destroy()
+    return history
+  }
+  const running = Promise.all(Array.from({ length: opts.clients }, client))
+  return {
+    stop: () => {
+      stopped = true
+      return running
+    }
+  }
+}

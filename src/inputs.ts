@@ -72,6 +72,18 @@ export interface Inputs {
   workers: Worker[]
   /** Seconds a new worker must keep running to count as started. */
   workerSettle: number
+  /** Turns the service's maintenance page on or off (a step of its own, with no image); undefined: unchanged. */
+  maintenance?: 'on' | 'off'
+  /** The HTML served in maintenance; empty: the default page. */
+  maintenancePage: string
+  /** Percent of clients the candidate gets first, next to the live slot; 0: switch at once. */
+  canary: number
+  /** Seconds the canary is watched before it is promoted. */
+  canaryDuration: number
+  /** Percentage points of 5xx answers the candidate may have above the live slot's. */
+  canaryMax5xx: number
+  /** Requests the candidate must have answered for the canary to be judged at all. */
+  canaryMinRequests: number
 }
 
 /** Raw input text by action.yml name. */
@@ -82,14 +94,16 @@ export const INPUT_NAMES = [
   'image', 'service', 'app-port', 'health-path', 'health-timeout', 'proxy-port', 'proxy-image',
   'network', 'server-name', 'env', 'drain-timeout', 'websocket-timeout', 'access-log', 'lock-timeout', 'compression',
   'compression-level', 'rollback', 'volumes', 'command', 'entrypoint', 'user', 'memory', 'cpus', 'labels',
-  'stop-timeout', 'options', 'replicas', 'keep-previous', 'keep-releases', 'release-command', 'release-timeout', 'release-on-rollback', 'workers', 'worker-settle'
+  'stop-timeout', 'options', 'replicas', 'keep-previous', 'keep-releases', 'release-command', 'release-timeout', 'release-on-rollback', 'workers', 'worker-settle',
+  'maintenance', 'maintenance-page', 'canary', 'canary-duration', 'canary-max-5xx', 'canary-min-requests'
 ] as const
 
 const DEFAULTS: RawInputs = {
   port: '22', 'canary-hosts': '1', 'batch-size': '0', 'all-or-nothing': 'true', username: 'root', timeout: '20', 'health-path': '/', 'health-timeout': '60',
   'proxy-port': '80', 'proxy-image': 'nginx:alpine', network: 'bluegreen', 'drain-timeout': '30', 'websocket-timeout': '3600', 'access-log': 'false',
   'lock-timeout': '300', compression: 'auto', rollback: 'false', 'release-timeout': '300',
-  'release-on-rollback': 'false', 'worker-settle': '5', replicas: '1', 'keep-previous': 'stopped', 'keep-releases': '5'
+  'release-on-rollback': 'false', 'worker-settle': '5', replicas: '1', 'keep-previous': 'stopped', 'keep-releases': '5',
+  canary: '0', 'canary-duration': '60', 'canary-max-5xx': '1', 'canary-min-requests': '20'
 }
 
 /** Reads the step's inputs, masks the secrets at once, then parses and validates them. */
@@ -97,7 +111,7 @@ export function getInputs(): Inputs {
   const raw: RawInputs = {}
   for (const name of INPUT_NAMES) {
     // Multi-line values (key, env, known-hosts) keep their inner layout.
-    raw[name] = core.getInput(name, { trimWhitespace: name !== 'env' })
+    raw[name] = core.getInput(name, { trimWhitespace: name !== 'env' && name !== 'maintenance-page' })
   }
   maskSecrets(raw)
   forgetSecretInputs()
@@ -134,6 +148,7 @@ export function parseInputs(given: RawInputs): Inputs {
   const rollbackSteps = parseRollback(text('rollback'))
   const rollback = rollbackSteps > 0
   const image = text('image')
+  const maintenance = parseMaintenance(text('maintenance'))
   const inputs: Inputs = {
     host: text('host'),
     hosts: parseHosts(raw.hosts ?? '', parseInteger('port', text('port'))),
@@ -150,7 +165,7 @@ export function parseInputs(given: RawInputs): Inputs {
     knownHosts: raw['known-hosts'] ?? '',
     timeout: parseInteger('timeout', text('timeout')),
     image,
-    service: text('service') || serviceFromImage(image, rollback),
+    service: text('service') || serviceFromImage(image, rollback || maintenance !== undefined),
     appPort: text('app-port') ? parseInteger('app-port', text('app-port')) : undefined,
     healthPath: text('health-path'),
     healthTimeout: parseInteger('health-timeout', text('health-timeout')),
@@ -175,7 +190,13 @@ export function parseInputs(given: RawInputs): Inputs {
     releaseTimeout: parseSeconds('release-timeout', text('release-timeout'), 1, 86400),
     releaseOnRollback: parseBoolean('release-on-rollback', text('release-on-rollback')),
     workers: parseWorkers(raw.workers ?? ''),
-    workerSettle: parseSeconds('worker-settle', text('worker-settle'), 0, 300)
+    workerSettle: parseSeconds('worker-settle', text('worker-settle'), 0, 300),
+    maintenance,
+    maintenancePage: raw['maintenance-page'] ?? '',
+    canary: parseInteger('canary', text('canary')),
+    canaryDuration: parseSeconds('canary-duration', text('canary-duration'), 5, 3600),
+    canaryMax5xx: parsePercent('canary-max-5xx', text('canary-max-5xx')),
+    canaryMinRequests: parseInteger('canary-min-requests', text('canary-min-requests'))
   }
   validateInputs(inputs)
   return inputs
@@ -189,9 +210,23 @@ function serviceFromImage(image: string, rollback: boolean): string {
   const ref = parseImageRef(image)
   if (ref) return defaultServiceName(ref)
   if (!image && rollback) {
-    throw new Error('service: required when rolling back without an image (e.g. service: web)')
+    throw new Error('service: required without an image, for a rollback or maintenance (e.g. service: web)')
   }
   return '' // validateInputs reports the bad image
+}
+
+function parseMaintenance(value: string): Inputs['maintenance'] {
+  if (value === '') return undefined
+  const mode = value.toLowerCase()
+  if (mode === 'on' || mode === 'off') return mode
+  throw new Error(`maintenance: expected on or off (or nothing, to leave it as it is), got "${value}"`)
+}
+
+/** A percentage with at most two decimals, 0 to 100. */
+function parsePercent(name: string, value: string): number {
+  const number = /^\d{1,3}(?:\.\d{1,2})?$/.test(value) ? Number(value) : NaN
+  if (!(number >= 0 && number <= 100)) throw new Error(`${name}: expected a percentage from 0 to 100 (e.g. 1 or 0.5), got "${value}"`)
+  return number
 }
 
 export function parseInteger(name: string, value: string): number {

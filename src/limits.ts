@@ -18,6 +18,14 @@ export const MAX_LENGTH: Record<string, number> = {
   'all-or-nothing': 16,
   replicas: 16,
   'keep-previous': 16,
+  maintenance: 16,
+  canary: 16,
+  'canary-duration': 16,
+  'canary-max-5xx': 16,
+  'canary-min-requests': 16,
+  // A maintenance page is HTML written to a file on the host; 64 KiB leaves room for inline CSS
+  // and a small inline image.
+  'maintenance-page': 64 * KiB,
   'keep-releases': 16,
   // Counts of seconds and ports: a few digits, with room for leading zeros.
   port: 16,

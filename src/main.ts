@@ -9,6 +9,8 @@ import { inspectRunnerImage, runnerLayerSizes, saveImage } from './image/runner.
 import { renderFailure, renderSummary } from './report/summary.js'
 import { renderRolloutSummary } from './report/rollout-summary.js'
 import { connectionLost, lossReason } from './ssh/lost.js'
+import { maintenanceOnHosts } from './rollout/maintenance.js'
+import { renderMaintenanceSummary } from './report/maintenance-summary.js'
 
 export async function run(): Promise<void> {
   const cancel = cancellation()
@@ -32,6 +34,11 @@ export async function run(): Promise<void> {
       holder: lockHolder(),
       signal: cancel.signal,
       phases
+    }
+    if (inputs.maintenance) {
+      const reports = await maintenanceOnHosts(inputs, deps)
+      core.setOutput('maintenance', inputs.maintenance)
+      return await outcome.succeed(renderMaintenanceSummary(reports))
     }
     if (inputs.hosts.length > 0) {
       const rollout = await deployHosts(inputs, deps)

@@ -28,6 +28,7 @@ export function validateInputs(inputs: Inputs): void {
   validateRouting(inputs)
   validateTiming(inputs)
   validateTransfer(inputs)
+  validateTraffic(inputs)
 }
 
 function validateConnection(inputs: Inputs): void {
@@ -62,7 +63,7 @@ function validateConnection(inputs: Inputs): void {
 }
 
 function validateImage(inputs: Inputs): void {
-  if (inputs.image !== '' || !inputs.rollback) {
+  if (inputs.image !== '' || (!inputs.rollback && inputs.maintenance === undefined)) {
     check(inputs.image !== '', 'image: required (name:tag or name@sha256:...)')
     const ref = parseImageRef(inputs.image)
     check(
@@ -119,6 +120,18 @@ function validateTransfer(inputs: Inputs): void {
   if (inputs.compressionLevel === undefined) return
   const max = inputs.compression === 'gzip' ? 9 : 19
   checkRange('compression-level', inputs.compressionLevel, 1, max)
+}
+
+function validateTraffic(inputs: Inputs): void {
+  if (inputs.maintenance !== undefined) {
+    check(
+      inputs.image === '' && !inputs.rollback,
+      'maintenance: give it in a step of its own, without image or rollback (a deploy leaves maintenance as it is)'
+    )
+  }
+  check(inputs.maintenancePage === '' || inputs.maintenance === 'on', 'maintenance-page: only with maintenance: on')
+  checkRange('canary', inputs.canary, 0, 99)
+  checkRange('canary-min-requests', inputs.canaryMinRequests, 0, 1_000_000)
 }
 
 function checkPort(name: string, value: number): void {

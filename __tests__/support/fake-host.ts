@@ -13,6 +13,9 @@ import type { ServiceContainer, ServiceState } from '../../src/host/state.js'
 import type { ImageInfo } from '../../src/image/info.js'
 import type { Codec } from '../../src/transfer/compression.js'
 import type { RunnerDocker } from '../../src/image/plan.js'
+import type { MaintenanceResult, MaintenanceSpec } from '../../src/host/maintenance.js'
+import type { CanaryTarget } from '../../src/host/canary.js'
+import type { CanaryCounts } from '../../src/host/canary-counts.js'
 
 export function image(id: string, overrides: Partial<ImageInfo> = {}): ImageInfo {
   return {
@@ -244,6 +247,7 @@ export class FakeHost implements Host {
   /** What the launch step's switch does once the candidate is healthy. */
   private async switchRoute(route: Route) {
     this.calls.push(`switch ${route.container}`)
+    this.canary = undefined // the switch removes a canary's files
     this.onSwitch?.()
     if (this.failVerify) {
       return { ok: false as const, switchedBack: true, message: `The proxy did not serve ${route.container} after the switch` }
@@ -263,6 +267,37 @@ export class FakeHost implements Host {
     this.guard('write-state')
     this.calls.push('write-state')
     this.state = structuredClone(state)
+  }
+
+  /** Maintenance by service: what a request for / gets afterwards. */
+  readonly maintenance = new Map<string, string>()
+  async setMaintenance(spec: MaintenanceSpec): Promise<MaintenanceResult> {
+    this.guard('maintenance')
+    this.calls.push(`maintenance ${spec.service} ${spec.on ? 'on' : 'off'}`)
+    if (!this.confs.has(spec.service)) throw new Error(`maintenance: ${spec.service} has no proxy config on network ${spec.network} of this host: deploy it once first`)
+    if (spec.on) this.maintenance.set(spec.service, spec.page)
+    else this.maintenance.delete(spec.service)
+    const said = spec.on ? 'STATUS 503 SLOT none MAINTENANCE on' : 'STATUS 200 SLOT blue MAINTENANCE off'
+    return { answer: { status: spec.on ? 503 : 200, maintenance: spec.on }, said }
+  }
+
+  /** What each read of the canary's counts returns, in turn (the last one repeats). */
+  canaryCounts: CanaryCounts[] = [{}]
+  canary?: { slot: string; percent: number }
+  async startCanary(_target: CanaryTarget, slot: 'blue' | 'green', percent: number) {
+    this.guard('canary')
+    this.calls.push(`canary ${slot} ${percent}`)
+    this.canary = { slot, percent }
+  }
+
+  async readCanary() {
+    this.calls.push('read-canary')
+    return this.canaryCounts.length > 1 ? this.canaryCounts.shift()! : this.canaryCounts[0]
+  }
+
+  async stopCanary() {
+    this.calls.push('stop-canary')
+    this.canary = undefined
   }
 
   async pruneImages(refs: string[]) {

@@ -15,6 +15,9 @@ import { ensureProxy, proxyServes, type ProxyServes, type ProxySpec, type Switch
 import { runRelease, type ReleaseResult, type ReleaseSpec } from './release.js'
 import { retireContainer, type RetireResult, type RetireSpec } from './retire.js'
 import { allocateAddresses, removeRoute, writeRoute } from './route.js'
+import { readCanary, startCanary, stopCanary, type CanaryTarget } from './canary.js'
+import type { CanaryCounts } from './canary-counts.js'
+import { setMaintenance, type MaintenanceResult, type MaintenanceSpec } from './maintenance.js'
 import { SCRIPTS } from './scripts.js'
 import { removeContainers, type CandidateSpec } from './slots.js'
 import { writeState, type ServiceState } from './state.js'
@@ -63,6 +66,14 @@ export interface Host {
   proxyServes(proxy: Pick<ProxySpec, 'network' | 'port'>, route: Pick<Route, 'serverNames'>, healthPath: string): Promise<ProxyServes>
   retire(spec: RetireSpec, onWait: (open: number) => void): Promise<RetireResult>
   writeState(state: ServiceState): Promise<void>
+  /** Turns the service's maintenance page on or off (no reload) and says what a client then gets. */
+  setMaintenance(spec: MaintenanceSpec): Promise<MaintenanceResult>
+  /** Sends `percent` of clients (sticky, by cookie) to `slot` next to the live one. */
+  startCanary(target: CanaryTarget, slot: Slot, percent: number): Promise<void>
+  /** What the proxy logged per slot since the canary started. */
+  readCanary(target: CanaryTarget): Promise<CanaryCounts>
+  /** Every client back on the live slot. */
+  stopCanary(target: CanaryTarget): Promise<void>
   pruneImages(refs: string[]): Promise<string[]>
   /** Why the connection to the host ended before close(), if it did. */
   lost(): string | undefined
@@ -124,6 +135,10 @@ export function sshHost(ssh: Ssh, lockConnection: () => Promise<Ssh>): Host {
     proxyServes: (proxy, route, healthPath) => proxyServes(ssh, proxy, route, healthPath),
     retire: (spec, onWait) => retireContainer(run, spec, onWait),
     writeState: (state) => writeState(run, state),
+    setMaintenance: (spec) => setMaintenance(run, spec),
+    startCanary: (target, slot, percent) => startCanary(run, target, slot, percent),
+    readCanary: (target) => readCanary(run, target),
+    stopCanary: (target) => stopCanary(run, target),
     pruneImages: (refs) => pruneImages(run, service, refs),
     lost: () => ssh.lost(),
     close: () => {

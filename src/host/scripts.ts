@@ -20,7 +20,8 @@ const lib = {
   healthLoop: read(new URL('./scripts/lib-health-loop.sh', import.meta.url)),
   startCandidate: read(new URL('./scripts/lib-start-candidate.sh', import.meta.url)),
   proxyLock: read(new URL('./scripts/lib-proxy-lock.sh', import.meta.url)),
-  switchLive: read(new URL('./scripts/lib-switch.sh', import.meta.url))
+  switchLive: read(new URL('./scripts/lib-switch.sh', import.meta.url)),
+  httpProbe: read(new URL('./scripts/lib-http-probe.sh', import.meta.url))
 }
 
 function withLibs(main: string, ...libs: string[]): string {
@@ -38,7 +39,9 @@ export const SCRIPTS = {
   survey: withLibs(read(new URL('./scripts/survey.sh', import.meta.url)), lib.docker, lib.preflight, lib.network, lib.markers),
   lock: withLibs(read(new URL('./scripts/lock.sh', import.meta.url)), lib.steps),
   hostLayers: read(new URL('./scripts/host-layers.sh', import.meta.url)),
-  proxyServes: withLibs(read(new URL('./scripts/proxy-serves.sh', import.meta.url)), lib.docker),
+  proxyServes: withLibs(read(new URL('./scripts/proxy-serves.sh', import.meta.url)), lib.docker, lib.httpProbe),
+  maintenance: guarded(read(new URL('./scripts/maintenance.sh', import.meta.url)), lib.httpProbe),
+  canary: guarded(read(new URL('./scripts/canary.sh', import.meta.url)), lib.docker),
   load: guarded(read(new URL('./scripts/load.sh', import.meta.url)), lib.steps),
   ensureProxy: guarded(read(new URL('./scripts/ensure-proxy.sh', import.meta.url)), lib.docker, lib.network, lib.markers, lib.proxyLock),
   allocate: guarded(read(new URL('./scripts/allocate.sh', import.meta.url)), lib.docker, lib.network, lib.proxyLock),

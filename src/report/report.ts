@@ -2,6 +2,14 @@ import type { Release } from '../host/state.js'
 import type { Slot } from '../host/paths.js'
 import type { PhaseTime } from './phases.js'
 import type { Codec } from '../transfer/compression.js'
+import type { CanaryVerdict } from '../rollout/canary.js'
+
+/** A canary's rules and the figures it was judged by. */
+export interface CanaryReport extends CanaryVerdict {
+  percent: number
+  durationSeconds: number
+  max5xx: number
+}
 
 export type ImageSource = 'sent' | 'tagged' | 'already-on-host' | 'host-copy' | 'rollback'
 
@@ -59,6 +67,8 @@ export interface DeployReport {
   keepPrevious?: 'stopped' | 'running'
   /** This run was a rollback to a slot kept running: only a switch. */
   instant?: boolean
+  /** The canary before the switch, when there was one. */
+  canary?: CanaryReport
   phases: PhaseTime[]
 }
 

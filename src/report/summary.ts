@@ -3,6 +3,7 @@ import { shortId } from '../image/info.js'
 import { mib, rate, seconds } from './format.js'
 import { code, codeBlock, text } from './markdown.js'
 import type { DeployReport, TransferReport } from './report.js'
+import { formatPercent, latencyLine, type SlotFigures } from '../rollout/canary.js'
 
 // The job summary is what a reviewer reads after approving: what went live and where, what
 // travelled, how long each phase took, and the exact input that undoes it. Every value goes in
@@ -23,6 +24,7 @@ export function renderSummary(report: DeployReport): string {
     '',
     `**Switch:** ${switchLine(report)}`,
     ...appLines(report),
+    ...canaryLines(report),
     '',
     phaseTable(report),
     '',
@@ -31,6 +33,22 @@ export function renderSummary(report: DeployReport): string {
     keptTable(report),
     report.recovered ? '\n> The host state disagreed with the proxy config (an earlier run died mid-deploy); it was repaired from the proxy config.\n' : ''
   ].join('\n')
+}
+
+function canaryLines(report: DeployReport): string[] {
+  const canary = report.canary
+  if (!canary) return []
+  const row = (slot: SlotFigures, role: string) =>
+    `| ${role} | ${code(slot.container, true)} | ${slot.requests} | ${slot.errors} (${formatPercent(slot.errorPercent)}) | ${latencyLine(slot)} |`
+  return [
+    '',
+    `**Canary:** ${canary.percent}% of clients for ${canary.durationSeconds} s, promoted: the new release's 5xx share stayed within ${canary.max5xx} point(s) of the live one's.`,
+    '',
+    '| Slot | Container | Requests | 5xx | Time |',
+    '|---|---|---|---|---|',
+    row(canary.candidate, 'new'),
+    row(canary.live, 'old')
+  ]
 }
 
 export function renderFailure(message: string): string {

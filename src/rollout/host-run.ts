@@ -23,7 +23,8 @@ import { CancelledError, untilCancelled } from './cancel.js'
 import { envDrift, envFingerprint, keptReleases } from './releases.js'
 import { codecFor, surveyRequest, type Checked } from './check.js'
 import { releaseFailure } from './release-failure.js'
-import type { DeployDeps, Session } from './session.js'
+import { describe, judgeCanary, latencyLine, type CanaryVerdict } from './canary.js'
+import { realClock, type DeployDeps, type Session } from './session.js'
 
 /**
  * The blue-green sequence on one host, in stages a rollout drives: prepare (state, image, proxy,
@@ -52,6 +53,9 @@ export class HostRun {
   /** The releases whose images stay on the host after this run. */
   private kept: Release[] = []
   private releaseStep?: ReleaseStepReport
+  /** The proxy sends a share of clients to the candidate (canary): it must be drained if it goes back. */
+  private canaryOn = false
+  private canaryVerdict?: CanaryVerdict
 
   private readonly host: Host
   private readonly lock: HostLock
@@ -111,7 +115,13 @@ export class HostRun {
   }
 
   async switchOver(): Promise<void> {
+    if (this.canaried()) await this.step('canary', `Canary: ${this.inputs.canary}% of clients on ${this.candidate.container}`, () => this.runCanary())
     await this.step('switch', `Switch the proxy to ${this.candidate.slot}`, () => this.switchProxy())
+  }
+
+  /** A canary needs a live release to compare with; a rollback goes back at once. */
+  private canaried(): boolean {
+    return this.inputs.canary > 0 && !this.inputs.rollback && !this.reuse && this.situation.live !== undefined
   }
 
   /** After the switch: the release recorded, then the old slot retired (unless cancelled). */
@@ -166,6 +176,8 @@ export class HostRun {
     // rollback that this deploy does not take; they serve nothing.
     if (idle.length) {
       this.log.info(`Removing ${idle.map((c) => c.name).join(', ')} left in the idle slot by an earlier run`)
+      // A run that died during its canary left clients routed to them: back to the live slot first.
+      await this.host.stopCanary({ network: inputs.network, service: inputs.service })
       await this.host.retire(this.retireSpec(idle.map((c) => c.name), this.situation.previous?.appPort ?? this.candidate.appPort), () => undefined)
     }
     const strayWorkers = slotWorkers(snapshot.containers, inputs.service, idleSlot).map((container) => container.name)
@@ -250,7 +262,7 @@ export class HostRun {
     const route = planRoute(
       {
         service: inputs.service, network: inputs.network, serverNames: inputs.serverNames, replicas: inputs.replicas,
-        websocketTimeout: inputs.websocketTimeout, accessLog: inputs.accessLog, slot: candidate.slot, container: candidate.container, appPort: candidate.appPort
+        websocketTimeout: inputs.websocketTimeout, accessLog: inputs.accessLog, healthPath: inputs.healthPath, slot: candidate.slot, container: candidate.container, appPort: candidate.appPort
       },
       snapshot,
       addresses
@@ -302,7 +314,7 @@ export class HostRun {
     const health = { appPort: candidate.appPort, path: inputs.healthPath, timeoutSeconds: inputs.healthTimeout }
     // Healthy, it goes live in the same remote step (the host checks that the lock is still
     // ours), unless workers must start and settle first.
-    const sw = { route: this.liveRoute(), hold: this.workers.length > 0 }
+    const sw = { route: this.liveRoute(), hold: this.workers.length > 0 || this.canaried() }
     this.launched = this.host.launchCandidate(this.candidateSpec(), inputs.env, health, sw)
     // A cancel during the health check tells the host's loop to stop; removed once switched.
     this.deps.signal?.addEventListener('abort', this.cancelLaunch, { once: true })
@@ -337,9 +349,40 @@ export class HostRun {
     this.log.info(`${this.workers.map((worker) => worker.container).join(', ')} kept running for ${inputs.workerSettle} s`)
   }
 
+  /**
+   * The candidate gets inputs.canary percent of clients (sticky, by the proxy's cookie) next to
+   * the live slot, and is judged every few seconds by the proxy's counts: sent back at once when
+   * its 5xx share is too high, promoted when canary-duration is over.
+   */
+  private async runCanary(): Promise<void> {
+    const { inputs, candidate } = this
+    const live = this.situation.live!
+    const target = { network: inputs.network, service: inputs.service }
+    await this.launched.switched() // the held launch step has ended
+    await this.host.startCanary(target, candidate.slot, inputs.canary)
+    this.canaryOn = true
+    this.log.info(`${inputs.canary}% of clients now reach ${candidate.container}, the rest ${live.container}; watching for ${inputs.canaryDuration} s`)
+    const rules = { percent: inputs.canary, durationSeconds: inputs.canaryDuration, max5xx: inputs.canaryMax5xx, minRequests: inputs.canaryMinRequests }
+    const clock = this.deps.clock ?? realClock
+    const ends = clock.now() + inputs.canaryDuration * 1000
+    for (;;) {
+      await untilCancelled(clock.sleep(Math.max(0, Math.min(CANARY_POLL_MS, ends - clock.now()))), this.deps.signal, () => 'Cancelled during the canary')
+      this.lock.assertHeld()
+      const counts = await this.host.readCanary(target)
+      const verdict = judgeCanary(counts, { candidate: candidate.slot, live: live.slot }, { candidate: candidate.container, live: live.container }, rules, clock.now() >= ends)
+      this.canaryVerdict = verdict
+      this.log.info(`${describe(verdict.candidate)}, ${latencyLine(verdict.candidate)}; ${describe(verdict.live)}, ${latencyLine(verdict.live)}`)
+      if (verdict.outcome === 'revert') {
+        this.log.info(`Sending the canary back: every client returns to ${live.container}`)
+        throw new Error(`Canary sent back: ${verdict.reason}`)
+      }
+      if (verdict.outcome === 'promote') return this.log.info(`Canary passed: promoting ${candidate.container} to every client`)
+    }
+  }
+
   private async switchProxy(): Promise<void> {
     const also = this.workers.map((worker) => worker.container)
-    const switching = also.length
+    const switching = also.length || this.canaryOn
       ? this.host.switchSlot(this.candidateSpec(), { route: this.liveRoute() }, this.inputs.healthPath, also)
       : this.launched.switched()
     const switched = await switching.finally(() => this.deps.signal?.removeEventListener('abort', this.cancelLaunch))
@@ -360,7 +403,8 @@ export class HostRun {
     }
     const cancelled = error instanceof CancelledError || this.deps.signal?.aborted
     const cleanup: string[] = []
-    if (this.candidate && !this.reuse) {
+    if (this.canaryOn) await this.endCanary(cleanup)
+    else if (this.candidate && !this.reuse) {
       const names = [...this.replicas, ...this.workers.map((worker) => worker.container)]
       const what = names.length > 1 ? `the candidate ${this.candidate.container} and its workers were` : `the candidate ${this.candidate.container} was`
       await this.host.removeContainers(names).then(
@@ -372,6 +416,31 @@ export class HostRun {
     if (cancelled) return new CancelledError(`Cancelled before the switch: ${this.untouched()}${cleanup.length ? `; ${cleanup.join('; ')}` : ''}.`)
     const serving = this.situation ? await this.whatServes() : 'nothing on the host changed'
     return new Error(`${error.message}\n${serving}${cleanup.length ? `; ${cleanup.join('; ')}` : ''}.`)
+  }
+
+  /**
+   * A canary that goes back: every client returns to the live slot at once, and the candidate
+   * is drained like an old slot (the requests its clients have in flight finish) before it goes.
+   */
+  private async endCanary(cleanup: string[]): Promise<void> {
+    const target = { network: this.inputs.network, service: this.inputs.service }
+    try {
+      await this.host.stopCanary(target)
+    } catch (failure) {
+      cleanup.push(`the canary could not be stopped (${(failure as Error).message}): ${this.candidate.container} may still serve some clients`)
+      return
+    }
+    const names = [...this.replicas, ...this.workers.map((worker) => worker.container)]
+    const retired = await this.host.retire(this.retireSpec(this.replicas, this.candidate.appPort), () => undefined).then(
+      () => true,
+      () => false
+    )
+    if (this.workers.length) await this.host.removeContainers(this.workers.map((worker) => worker.container)).catch(() => undefined)
+    cleanup.push(
+      retired
+        ? `every client is back on ${this.situation.live?.container}; ${names.join(', ')} drained and removed`
+        : `every client is back on ${this.situation.live?.container}; ${this.candidate.container} could not be removed, the next deploy removes it`
+    )
   }
 
   /**
@@ -553,8 +622,12 @@ export class HostRun {
       kept: this.kept,
       keepPrevious: this.inputs.keepPrevious,
       instant: this.reuse,
+      canary: this.canaryVerdict && { percent: this.inputs.canary, durationSeconds: this.inputs.canaryDuration, max5xx: this.inputs.canaryMax5xx, ...this.canaryVerdict },
       workers: this.workers.map((worker) => worker.container),
       phases: this.phases.times
     }
   }
 }
+
+/** How often the proxy's counts are read during a canary. */
+const CANARY_POLL_MS = 5000
