@@ -63,7 +63,7 @@ export async function obtainCertificate(options: ObtainOptions): Promise<Obtaine
   let step = `reading the directory ${options.directoryUrl}`
   const work = runAcmeCall(callOptions, async (call) => {
     try {
-      return await obtain(options, names, (next) => (step = next))
+      return await obtain(options, names, call, (next) => (step = next))
     } catch (error) {
       throw explain(error, step, call, options)
     }
@@ -71,12 +71,12 @@ export async function obtainCertificate(options: ObtainOptions): Promise<Obtaine
   return withDeadline(work, timeoutMs + 1000, () => new AcmeError(`ACME: no answer within ${Math.round(timeoutMs / 1000)} s while ${step}`))
 }
 
-async function obtain(options: ObtainOptions, names: string[], at: (step: string) => void): Promise<Obtained> {
+async function obtain(options: ObtainOptions, names: string[], call: CallContext, at: (step: string) => void): Promise<Obtained> {
   const log = options.log ?? (() => undefined)
   const accountKeyPem = options.accountKeyPem ?? (await acme.crypto.createPrivateEcdsaKey('P-256')).toString()
   const client = new acme.Client({ directoryUrl: options.directoryUrl, accountKey: accountKeyPem })
   at('creating or finding the ACME account')
-  await client.createAccount({ termsOfServiceAgreed: true, contact: options.email ? [`mailto:${options.email}`] : undefined })
+  await ensureAccount(client, call, options.email, options.accountKeyPem !== undefined)
   at(`ordering a certificate for ${names.join(', ')}`)
   let order = await client.createOrder({
     identifiers: names.map((value) => ({ type: 'dns', value })),
@@ -92,6 +92,23 @@ async function obtain(options: ObtainOptions, names: string[], at: (step: string
   const certificatePem = await client.getCertificate(order)
   const leaf = parsePemCertificates(certificatePem, 'the certificate from the CA')[0]
   return { certificatePem, keyPem: keyBuffer.toString(), accountKeyPem, accountUrl: client.getAccountUrl(), ...issued(leaf, names) }
+}
+
+// acme-client's createAccount() turns "this key has an account" into an update with the same data,
+// which pebble refuses when it holds nothing to update ("Use POST-as-GET"). So a reused key first
+// looks its account up (onlyReturnExisting), and only a new one agrees to the terms.
+async function ensureAccount(client: Client, call: CallContext, email: string | undefined, reused: boolean): Promise<void> {
+  const contact = email ? { contact: [`mailto:${email}`] } : {}
+  if (reused) {
+    try {
+      await client.createAccount({ onlyReturnExisting: true })
+      if (email) await client.updateAccount(contact)
+      return
+    } catch (error) {
+      if (call.problems.at(-1)?.type !== 'urn:ietf:params:acme:error:accountDoesNotExist') throw error
+    }
+  }
+  await client.createAccount({ termsOfServiceAgreed: true, ...contact })
 }
 
 function issued(leaf: X509Certificate, names: string[]): { serial: string; notAfter: Date } {
