@@ -97,7 +97,7 @@ export function webrootChallenge(dir: string): Challenge {
     return join(webroot(dir), '.well-known', 'acme-challenge', token)
   }
   return {
-    put: (token, keyAuthorization) => writeAtomic(path(token), keyAuthorization, 0o644),
-    remove: (token) => rm(path(token), { force: true })
+    put: async (token, keyAuthorization) => writeAtomic(path(token), keyAuthorization, 0o644),
+    remove: async (token) => rm(path(token), { force: true })
   }
 }
