@@ -13,6 +13,7 @@ import {
   webrootChallenge,
   writeAtomic
 } from '../src/tls/store.js'
+import { certificateMap } from '../src/tls/nginx.js'
 import { days, testCa } from './support/test-ca.js'
 
 let dir: string
@@ -81,4 +82,11 @@ test('a certificate with enough days left is kept without asking the CA', async 
   const kept = await renewOrder(order, { dir })
   expect(kept).toEqual({ names: ['a.example.com'], action: 'kept', daysLeft: expect.any(Number) })
   expect(await installedDaysLeft(dir, ['missing.example.com'], new Date())).toBeUndefined()
+})
+
+test('the proxy maps only its own server names to certificate files', () => {
+  expect(certificateMap(['B.example.com', 'a.example.com', 'b.example.com'])).toBe(
+    'map $ssl_server_name $bluegreen_cert {\n    hostnames;\n    default "";\n    a.example.com a.example.com;\n    b.example.com b.example.com;\n}\n'
+  )
+  expect(() => certificateMap(['a.example.com;}'])).toThrow(/^server-name: /)
 })

@@ -10,6 +10,7 @@ import { AcmeError, obtainCertificate } from '../../src/tls/acme.js'
 import { checkCertificate } from '../../src/tls/certificate.js'
 import { renewAll } from '../../src/tls/renew.js'
 import { buildRenewImage, loadArchive } from '../../src/tls/renew-image.js'
+import { ACME_LOCATION, certificateMap, PROXY_CERTS_DIR, PROXY_WEBROOT, SSL_DIRECTIVES } from '../../src/tls/nginx.js'
 import { pemPath, saveOrder, webroot, webrootChallenge } from '../../src/tls/store.js'
 import { dnsControl, ensurePebble, pebbleRoot, type PebbleInfo } from '../../sandbox/pebble.js'
 import { hostDocker, mustHostDocker, runCommand } from '../../sandbox/sandbox.js'
@@ -57,29 +58,30 @@ const until = async (what: string, check: () => Promise<boolean>, ms = 10_000): 
   throw new Error(`${what}: not within ${ms} ms`)
 }
 
-// Port 80 answers HTTP-01 from the webroot; 443 serves $ssl_server_name's file, read per handshake.
-const NGINX_CONF = `
+// Port 80 answers HTTP-01 from the webroot; 443 serves the SNI's file (through the map of
+// src/tls/nginx.ts), read per handshake.
+function nginxConf(names: string[]): string {
+  return `${certificateMap(names)}
 server {
     listen 80;
-    location /.well-known/acme-challenge/ { root /srv/webroot; default_type text/plain; }
+    ${ACME_LOCATION}
 }
 server {
     listen 443 ssl;
-    ssl_certificate /etc/nginx/bluegreen/certs/$ssl_server_name.pem;
-    ssl_certificate_key /etc/nginx/bluegreen/certs/$ssl_server_name.pem;
+    ${SSL_DIRECTIVES}
     location / { return 200 "ok $ssl_server_name\\n"; }
 }
 `
+}
 
-async function startNginx(name: string, dir: string): Promise<void> {
-  await writeFile(join(dir, 'nginx.conf'), NGINX_CONF)
-  await rm(join(dir, 'certs'), { recursive: true, force: true })
+async function startNginx(name: string, dir: string, names: string[] = []): Promise<void> {
+  await writeFile(join(dir, 'nginx.conf'), nginxConf(names))
   await runCommand('mkdir', ['-p', join(dir, 'certs'), webroot(dir)])
   containers.push(name)
   await mustHostDocker([
     'run', '-d', '--name', name, '-p', `${HTTP_PORT}:80`, '-p', `${HTTPS_PORT}:443`,
     '-v', `${join(dir, 'nginx.conf')}:/etc/nginx/conf.d/default.conf:ro`,
-    '-v', `${webroot(dir)}:/srv/webroot:ro`, '-v', `${join(dir, 'certs')}:/etc/nginx/bluegreen/certs:ro`,
+    '-v', `${webroot(dir)}:${PROXY_WEBROOT}:ro`, '-v', `${join(dir, 'certs')}:${PROXY_CERTS_DIR}:ro`,
     'nginx:alpine'
   ])
   await until(`nginx ${name} on port ${HTTP_PORT}`, async () => (await fetch(`http://127.0.0.1:${HTTP_PORT}/`, { signal: AbortSignal.timeout(1000) })).status > 0)
@@ -177,8 +179,8 @@ test('a CA that is not running, or never answers, fails clearly within the bound
 
 test('renewal replaces the served certificate (new serial) while nginx keeps serving, without a reload', async () => {
   const dir = await tempTlsDir()
-  await startNginx('tls-test-renew', dir)
   const names = ['shop.tls-test.example', 'www.shop.tls-test.example']
+  await startNginx('tls-test-renew', dir, names)
   await saveOrder(dir, { names, directoryUrl: pebble.directoryUrl, caBundle: pebble.caBundle })
   const owner = { uid: NGINX_UID, gid: NGINX_UID }
   const first = await renewAll({ dir, owner, extraRootsPem: root })
@@ -186,6 +188,9 @@ test('renewal replaces the served certificate (new serial) while nginx keeps ser
   const serial1 = (first[0] as { serial: string }).serial
   expect(await servedSerial(names[0])).toBe(serial1)
   expect(await servedSerial(names[1])).toBe(serial1)
+  // The map: an upper-case SNI finds the file, a path in the SNI finds nothing.
+  expect(await servedSerial(names[0].toUpperCase())).toBe(serial1)
+  await expect(servedSerial(`../certs/${names[0]}`)).rejects.toThrow(/alert internal error/)
   // Today it is kept; 70 days on (20 left) it is renewed, while handshakes go on.
   expect((await renewAll({ dir, owner, extraRootsPem: root }))[0].action).toBe('kept')
   const processes = await nginxProcesses('tls-test-renew')
@@ -212,8 +217,8 @@ test('renewal replaces the served certificate (new serial) while nginx keeps ser
 
 test("a key file only root may read fails the handshake: nginx's workers read it, so it belongs to them", async () => {
   const dir = await tempTlsDir()
-  await startNginx('tls-test-owner', dir)
   const names = ['owner.tls-test.example']
+  await startNginx('tls-test-owner', dir, names)
   await saveOrder(dir, { names, directoryUrl: pebble.directoryUrl, caBundle: pebble.caBundle })
   expect((await renewAll({ dir, extraRootsPem: root }))[0].action).toBe('renewed') // no owner: root 0600
   await expect(servedSerial(names[0])).rejects.toThrow()
@@ -223,7 +228,8 @@ test("a key file only root may read fails the handshake: nginx's workers read it
 
 test('the renewal image loads into the host engine without a runner engine, and its container renews', async () => {
   const dir = await tempTlsDir()
-  await startNginx('tls-test-renewer', dir)
+  const names = ['box.tls-test.example']
+  await startNginx('tls-test-renewer', dir, names)
   const script = existsSync('dist/renew/index.js') ? 'dist/renew/index.js' : await bundleRenewScript()
   const image = await buildRenewImage(await readFile(script))
   const archive = await loadArchive(image)
@@ -232,7 +238,6 @@ test('the renewal image loads into the host engine without a runner engine, and 
   expect(loaded.stdout).toContain(`Loaded image: ${image.tag}`)
   const id = await mustHostDocker(['image', 'inspect', '-f', '{{.Id}}', image.tag])
   expect(id.stdout.trim()).toBe(image.imageId) // the tag names the content
-  const names = ['box.tls-test.example']
   await saveOrder(dir, { names, directoryUrl: pebble.containerDirectoryUrl, caBundle: pebble.caBundle })
   await writeFile(join(dir, 'pebble-root.pem'), root)
   const run = (days: string): Promise<{ code: number; stdout: string; stderr: string }> =>
