@@ -11,7 +11,7 @@ import { checkCertificate } from '../../src/tls/certificate.js'
 import { renewAll } from '../../src/tls/renew.js'
 import { buildRenewImage, loadArchive } from '../../src/tls/renew-image.js'
 import { ACME_LOCATION, certificateMap, PROXY_CERTS_DIR, PROXY_WEBROOT, SSL_DIRECTIVES } from '../../src/tls/nginx.js'
-import { pemPath, saveOrder, webroot, webrootChallenge } from '../../src/tls/store.js'
+import { installCertificate, pemPath, saveOrder, webroot, webrootChallenge } from '../../src/tls/store.js'
 import { dnsControl, ensurePebble, pebbleRoot, type PebbleInfo } from '../../sandbox/pebble.js'
 import { hostDocker, mustHostDocker, runCommand } from '../../sandbox/sandbox.js'
 
@@ -213,6 +213,21 @@ test('renewal replaces the served certificate (new serial) while nginx keeps ser
   expect(await nginxProcesses('tls-test-renew')).toBe(processes) // same master and workers: no reload
   const mode = await runCommand('stat', ['-c', '%a %u', pemPath(dir, names[0])])
   expect(mode.stdout.trim()).toBe(`600 ${NGINX_UID}`)
+}, TIMEOUT_MS)
+
+test("a certificate due for renewal, from pebble honouring the order's notAfter, is renewed by the next pass", async () => {
+  const dir = await tempTlsDir()
+  const names = ['due.tls-test.example']
+  await startNginx('tls-test-due', dir, names)
+  const notAfter = new Date(Math.floor(Date.now() / 1000) * 1000 + 10 * 86_400_000)
+  const short = await obtainCertificate({ directoryUrl: pebble.directoryUrl, caBundle: pebble.caBundle, names, challenge: webrootChallenge(dir), notAfter })
+  expect(short.notAfter.toISOString()).toBe(notAfter.toISOString())
+  await installCertificate(dir, names, short.keyPem, short.certificatePem, { uid: NGINX_UID, gid: NGINX_UID })
+  await saveOrder(dir, { names, directoryUrl: pebble.directoryUrl, caBundle: pebble.caBundle })
+  expect(await servedSerial(names[0])).toBe(short.serial)
+  const [outcome] = await renewAll({ dir, owner: { uid: NGINX_UID, gid: NGINX_UID }, extraRootsPem: root })
+  expect(outcome).toEqual(expect.objectContaining({ action: 'renewed' }))
+  expect(await servedSerial(names[0])).toBe((outcome as { serial: string }).serial)
 }, TIMEOUT_MS)
 
 test("a key file only root may read fails the handshake: nginx's workers read it, so it belongs to them", async () => {
