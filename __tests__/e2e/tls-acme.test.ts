@@ -257,7 +257,9 @@ test('the renewal image loads into the host engine without a runner engine, and 
   await writeFile(join(dir, 'pebble-root.pem'), root)
   const run = (days: string): Promise<{ code: number; stdout: string; stderr: string }> =>
     hostDocker([
-      'run', '--rm', '--name', 'tls-test-renew-once', '-v', `${dir}:/var/lib/bluegreen/_tls`,
+      // As the action would run it: read-only, no capability but CHOWN (the key goes to nginx's user).
+      'run', '--rm', '--name', 'tls-test-renew-once', '--read-only', '--cap-drop', 'ALL', '--cap-add', 'CHOWN',
+      '--security-opt', 'no-new-privileges', '-v', `${dir}:/var/lib/bluegreen/_tls`,
       '-e', 'BLUEGREEN_RENEW_ONCE=1', '-e', `BLUEGREEN_RENEW_DAYS=${days}`, '-e', `BLUEGREEN_TLS_OWNER=${NGINX_UID}:${NGINX_UID}`,
       '-e', 'BLUEGREEN_TLS_EXTRA_ROOTS=/var/lib/bluegreen/_tls/pebble-root.pem', image.tag
     ], { timeoutMs: 90_000 })
