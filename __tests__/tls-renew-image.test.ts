@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream'
 import { extract } from 'tar-stream'
+import { ensureRenewContainer, renewalPass } from '../src/tls/renew-container.js'
 import { buildRenewImage, layerTar, loadArchive, parseLdd } from '../src/tls/renew-image.js'
 
 const LDD = `	linux-vdso.so.1 (0x00007ffd)
@@ -62,3 +63,12 @@ test("the renewal image: node and its libraries, then the script; tagged by its 
     ['manifest.json', `${image.imageId.slice(7)}.json`, ...image.layers.map((l) => `${l.diffId.slice(7)}/layer.tar`)].sort()
   )
 }, 60_000)
+
+test('the renewal container is started only from a renewal image, for a numeric worker user', () => {
+  const step = ensureRenewContainer({ image: 'bluegreen-renew:0123456789ab', owner: '101:101' })
+  expect(step.args).toEqual(['bluegreen-renew:0123456789ab', '/var/lib/bluegreen/_tls', '101:101', 'bluegreen-renew'])
+  expect(step.script).toContain('--restart unless-stopped --read-only --cap-drop ALL --cap-add CHOWN')
+  expect(() => ensureRenewContainer({ image: 'nginx:alpine', owner: '101:101' })).toThrow('not a renewal image: nginx:alpine')
+  expect(() => ensureRenewContainer({ image: 'bluegreen-renew:x', owner: 'nginx' })).toThrow(/uid:gid, not 'nginx'/)
+  expect(renewalPass(30).args).toEqual(['bluegreen-renew', '30'])
+})

@@ -1,7 +1,6 @@
 // src/tls against a real ACME CA: Debian's pebble (sandbox/pebble.sh), whose mock DNS sends every
 // test name to 127.0.0.1, where an nginx container of the sandbox's host engine publishes the
 // HTTP-01 port. Names, containers and ports: tls-test-*, 18400-18499.
-import { existsSync } from 'node:fs'
 import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:net'
 import { connect } from 'node:tls'
@@ -9,11 +8,12 @@ import { join } from 'node:path'
 import { AcmeError, obtainCertificate } from '../../src/tls/acme.js'
 import { checkCertificate } from '../../src/tls/certificate.js'
 import { renewAll } from '../../src/tls/renew.js'
-import { buildRenewImage, loadArchive } from '../../src/tls/renew-image.js'
+import { buildRenewImage, loadArchive, type RenewImage } from '../../src/tls/renew-image.js'
+import { ensureRenewContainer, renewalPass } from '../../src/tls/renew-container.js'
 import { ACME_LOCATION, certificateMap, PROXY_CERTS_DIR, PROXY_WEBROOT, SSL_DIRECTIVES } from '../../src/tls/nginx.js'
 import { installCertificate, pemPath, saveOrder, webroot, webrootChallenge } from '../../src/tls/store.js'
 import { dnsControl, ensurePebble, pebbleRoot, type PebbleInfo } from '../../sandbox/pebble.js'
-import { hostDocker, mustHostDocker, runCommand } from '../../sandbox/sandbox.js'
+import { HOST_DOCKER_HOST, hostDocker, mustHostDocker, runCommand } from '../../sandbox/sandbox.js'
 
 const HTTP_PORT = 18480 // pebble validates here; the nginx containers publish their port 80 on it
 const HTTPS_PORT = 18443
@@ -241,38 +241,63 @@ test("a key file only root may read fails the handshake: nginx's workers read it
   expect(log).toMatch(/cannot load certificate .*owner.tls-test.example.pem.*Permission denied/)
 }, TIMEOUT_MS)
 
-test('the renewal image loads into the host engine without a runner engine, and its container renews', async () => {
+test('the renewal image loads into the host engine without a runner engine; its container renews on start, at a deploy, and is replaced by a new image', async () => {
   const dir = await tempTlsDir()
   const names = ['box.tls-test.example']
   await startNginx('tls-test-renewer', dir, names)
-  const script = existsSync('dist/renew/index.js') ? 'dist/renew/index.js' : await bundleRenewScript()
-  const image = await buildRenewImage(await readFile(script))
-  const archive = await loadArchive(image)
+  // Bundled afresh (~15 s): dist/renew may be older than src when this file runs alone.
+  const script = await readFile(await bundleRenewScript())
+  const image = await loadImage(script)
+  // acme-ca-bundle trusts pebble's HTTPS and, here, its issuing root for the chain check.
+  await saveOrder(dir, { names, directoryUrl: pebble.containerDirectoryUrl, caBundle: pebble.caBundle + root })
+  const name = 'tls-test-renew-daemon'
+  containers.push(name)
+  const ensure = (tag: string): Promise<string> => onHost(ensureRenewContainer({ image: tag, owner: `${NGINX_UID}:${NGINX_UID}`, name, dir }))
+  expect(await ensure(image.tag)).toBe('renewal started')
+  await until('the first pass at start', async () => (await servedSerial(names[0]).then(() => true)), 30_000).catch(async (error: Error) => {
+    const log = await hostDocker(['logs', name])
+    throw new Error(`${error.message}; the renewal container's log: ${log.stdout}${log.stderr}`)
+  })
+  const serial1 = await servedSerial(names[0])
+  expect(await ensure(image.tag)).toBe('renewal unchanged')
+  // A deploy's pass, forced (pebble's certificates last 90 days: 100 makes every one due).
+  const pass = renewalPass(100, name)
+  const out = await mustHost(pass)
+  const serial2 = await servedSerial(names[0])
+  expect(serial2).not.toBe(serial1)
+  expect(out).toContain(`box.tls-test.example: renewed, serial ${serial2}`)
+  // A new action version: new script layer, same runtime layer; the old image goes.
+  const next = await loadImage(Buffer.concat([script, Buffer.from('\n// next version\n')]))
+  expect(next.layers[0].diffId).toBe(image.layers[0].diffId)
+  expect(await ensure(next.tag)).toBe('renewal replaced')
+  expect((await hostDocker(['image', 'inspect', image.tag])).code).not.toBe(0)
+  const inspect = JSON.parse((await mustHostDocker(['inspect', name])).stdout)[0] as { Config: { Image: string }; HostConfig: { RestartPolicy: { Name: string }; ReadonlyRootfs: boolean; CapAdd: string[]; CapDrop: string[] } }
+  expect(inspect.Config.Image).toBe(next.tag)
+  expect(inspect.HostConfig).toMatchObject({ RestartPolicy: { Name: 'unless-stopped' }, ReadonlyRootfs: true, CapDrop: ['ALL'] })
+  expect(inspect.HostConfig.CapAdd.map((c) => c.replace(/^CAP_/, ''))).toEqual(['CHOWN'])
+}, 240_000)
+
+async function loadImage(script: Buffer): Promise<RenewImage> {
+  const image = await buildRenewImage(script)
   images.push(image.tag)
-  const loaded = await mustHostDocker(['load'], { input: archive as unknown as string, timeoutMs: 120_000 })
+  const loaded = await mustHostDocker(['load'], { input: await loadArchive(image), timeoutMs: 120_000 })
   expect(loaded.stdout).toContain(`Loaded image: ${image.tag}`)
   const id = await mustHostDocker(['image', 'inspect', '-f', '{{.Id}}', image.tag])
   expect(id.stdout.trim()).toBe(image.imageId) // the tag names the content
-  await saveOrder(dir, { names, directoryUrl: pebble.containerDirectoryUrl, caBundle: pebble.caBundle })
-  await writeFile(join(dir, 'pebble-root.pem'), root)
-  const run = (days: string): Promise<{ code: number; stdout: string; stderr: string }> =>
-    hostDocker([
-      // As the action would run it: read-only, no capability but CHOWN (the key goes to nginx's user).
-      'run', '--rm', '--name', 'tls-test-renew-once', '--read-only', '--cap-drop', 'ALL', '--cap-add', 'CHOWN',
-      '--security-opt', 'no-new-privileges', '-v', `${dir}:/var/lib/bluegreen/_tls`,
-      '-e', 'BLUEGREEN_RENEW_ONCE=1', '-e', `BLUEGREEN_RENEW_DAYS=${days}`, '-e', `BLUEGREEN_TLS_OWNER=${NGINX_UID}:${NGINX_UID}`,
-      '-e', 'BLUEGREEN_TLS_EXTRA_ROOTS=/var/lib/bluegreen/_tls/pebble-root.pem', image.tag
-    ], { timeoutMs: 90_000 })
-  const first = await run('30')
-  expect(first.stdout).toMatch(/box.tls-test.example: renewed, serial [0-9a-f]+/)
-  expect(first.code).toBe(0)
-  const serial1 = await servedSerial(names[0])
-  const forced = await run('100') // pebble's certificates last 90 days: every one is due
-  expect(forced.code).toBe(0)
-  const serial2 = await servedSerial(names[0])
-  expect(serial2).not.toBe(serial1)
-  expect(forced.stdout).toContain(`renewed, serial ${serial2}`)
-}, 240_000)
+  return image
+}
+
+/** Runs a host script as the deploy would over SSH (here: bash, with the host engine). */
+async function onHost(step: { script: string; args: string[] }): Promise<string> {
+  return (await mustHost(step)).trim()
+}
+
+async function mustHost(step: { script: string; args: string[] }): Promise<string> {
+  const env = { ...process.env, DOCKER_HOST: HOST_DOCKER_HOST }
+  const result = await runCommand('bash', ['-c', step.script, 'bash', ...step.args], { env, timeoutMs: 120_000 })
+  if (result.code !== 0) throw new Error(`host script failed (exit ${result.code}): ${result.stderr}${result.stdout}`)
+  return result.stdout
+}
 
 async function bundleRenewScript(): Promise<string> {
   const out = await tempTlsDir()

@@ -8,6 +8,7 @@ import { Agent } from 'node:https'
 import type { Socket } from 'node:net'
 import { rootCertificates } from 'node:tls'
 import acme from 'acme-client'
+import { parsePemCertificates } from './certificate.js'
 
 export interface Problem {
   status: number
@@ -94,7 +95,9 @@ function recordingAgent(ca: string[] | undefined, errors: NodeJS.ErrnoException[
 /** Runs fn with this call's settings on every ACME request it makes; returns it with its context. */
 export function runAcmeCall<T>(options: CallOptions, fn: (call: CallContext) => Promise<T>): Promise<T> {
   install()
-  const ca = options.caBundle ? [...rootCertificates, options.caBundle] : undefined
+  // One entry per certificate: a bundle pasted or concatenated without a newline between two
+  // certificates ("-----END CERTIFICATE----------BEGIN ...") is not read whole by OpenSSL.
+  const ca = options.caBundle ? [...rootCertificates, ...parsePemCertificates(options.caBundle, 'acme-ca-bundle').map((c) => c.toString())] : undefined
   const networkErrors: NodeJS.ErrnoException[] = []
   const call: CallContext = {
     agent: recordingAgent(ca, networkErrors),
