@@ -5,6 +5,7 @@ import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { createServer, type Server } from 'node:net'
 import { connect } from 'node:tls'
 import { join } from 'node:path'
+import acme from 'acme-client'
 import { AcmeError, obtainCertificate } from '../../src/tls/acme.js'
 import { checkCertificate } from '../../src/tls/certificate.js'
 import { renewAll } from '../../src/tls/renew.js'
@@ -125,6 +126,15 @@ test('issues a certificate for two names through the HTTP-01 answers a real ngin
   const again = await obtainCertificate({ directoryUrl: pebble.directoryUrl, caBundle: pebble.caBundle, names: names.slice(0, 1), accountKeyPem: got.accountKeyPem, challenge: webrootChallenge(dir) })
   expect(again.accountUrl).toBe(got.accountUrl)
   expect(again.serial).not.toBe(got.serial)
+}, TIMEOUT_MS)
+
+test('an account key the CA does not know (pebble forgets accounts when it restarts) gets a new account', async () => {
+  const dir = await tempTlsDir()
+  await startNginx('tls-test-account', dir)
+  const unknownKey = (await acme.crypto.createPrivateEcdsaKey('P-256')).toString()
+  const got = await obtainCertificate({ directoryUrl: pebble.directoryUrl, caBundle: pebble.caBundle, names: ['acct.tls-test.example'], accountKeyPem: unknownKey, challenge: webrootChallenge(dir) })
+  expect(got.accountKeyPem).toBe(unknownKey)
+  expect(got.accountUrl).toMatch(/^https:\/\/127.0.0.1:18400\//)
 }, TIMEOUT_MS)
 
 test("a refused identifier quotes the CA's problem type and detail", async () => {
