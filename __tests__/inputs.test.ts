@@ -20,7 +20,11 @@ describe('parseInputs', () => {
         volumes: [], command: undefined, entrypoint: undefined, user: undefined, memory: undefined, cpus: undefined,
         labels: {}, stopTimeout: undefined, options: []
       },
-      releaseCommand: undefined, releaseTimeout: 300, releaseOnRollback: false, workers: [], workerSettle: 5
+      releaseCommand: undefined, releaseTimeout: 300, releaseOnRollback: false, workers: [], workerSettle: 5,
+      tls: {
+        mode: 'off', httpsPort: 443, hsts: false, directoryUrl: 'https://acme-v02.api.letsencrypt.org/directory',
+        email: undefined, caBundle: undefined, certificatePem: undefined, keyPem: undefined
+      }
     })
   })
 

@@ -5,6 +5,7 @@ import { checkLengths } from './limits.js'
 import { validateInputs } from './validate.js'
 import { parseCommand, parseRuntime, parseSeconds, parseWorkers } from './runtime/inputs.js'
 import type { RuntimeSpec, Worker } from './runtime/spec.js'
+import { parseTls, type TlsSpec } from './tls/inputs.js'
 
 export type Compression = 'auto' | 'zstd' | 'gzip' | 'none'
 
@@ -54,6 +55,8 @@ export interface Inputs {
   workers: Worker[]
   /** Seconds a new worker must keep running to count as started. */
   workerSettle: number
+  /** HTTPS through the proxy: off, auto (ACME) or custom (a certificate from secrets). */
+  tls: TlsSpec
 }
 
 /** Raw input text by action.yml name. */
@@ -64,21 +67,22 @@ export const INPUT_NAMES = [
   'image', 'service', 'app-port', 'health-path', 'health-timeout', 'proxy-port', 'proxy-image',
   'network', 'server-name', 'env', 'drain-timeout', 'websocket-timeout', 'access-log', 'lock-timeout', 'compression',
   'compression-level', 'rollback', 'volumes', 'command', 'entrypoint', 'user', 'memory', 'cpus', 'labels',
-  'stop-timeout', 'options', 'release-command', 'release-timeout', 'release-on-rollback', 'workers', 'worker-settle'
+  'stop-timeout', 'options', 'release-command', 'release-timeout', 'release-on-rollback', 'workers', 'worker-settle',
+  'tls', 'acme-email', 'acme-directory', 'acme-ca-bundle', 'tls-certificate', 'tls-private-key', 'https-port', 'hsts'
 ] as const
 
 const DEFAULTS: RawInputs = {
   port: '22', username: 'root', timeout: '20', 'health-path': '/', 'health-timeout': '60',
   'proxy-port': '80', 'proxy-image': 'nginx:alpine', network: 'bluegreen', 'drain-timeout': '30', 'websocket-timeout': '3600', 'access-log': 'false',
   'lock-timeout': '300', compression: 'auto', rollback: 'false', 'release-timeout': '300',
-  'release-on-rollback': 'false', 'worker-settle': '5'
+  'release-on-rollback': 'false', 'worker-settle': '5', tls: 'off', 'https-port': '443', hsts: 'false'
 }
 
 /** Reads the step's inputs, masks the secrets at once, then parses and validates them. */
 export function getInputs(): Inputs {
   const raw: RawInputs = {}
   for (const name of INPUT_NAMES) {
-    // Multi-line values (key, env, known-hosts) keep their inner layout.
+    // Multi-line values (key, env, known-hosts, PEM) keep their inner layout.
     raw[name] = core.getInput(name, { trimWhitespace: name !== 'env' })
   }
   maskSecrets(raw)
@@ -86,8 +90,8 @@ export function getInputs(): Inputs {
   return parseInputs(raw)
 }
 
-/** Inputs that hold secrets: the key, its passphrase, and the app's environment. */
-const SECRET_INPUTS = ['key', 'passphrase', 'env']
+/** Inputs that hold secrets: the key, its passphrase, the app's environment and the TLS key. */
+const SECRET_INPUTS = ['key', 'passphrase', 'env', 'tls-private-key']
 
 /**
  * Read once, the secret inputs leave this process's environment, so no process started later
@@ -99,7 +103,7 @@ function forgetSecretInputs(): void {
 }
 
 function maskSecrets(raw: RawInputs): void {
-  for (const name of ['key', 'passphrase']) {
+  for (const name of ['key', 'passphrase', 'tls-private-key']) {
     const value = raw[name]
     if (!value) continue
     core.setSecret(value)
@@ -115,7 +119,7 @@ export function parseInputs(given: RawInputs): Inputs {
   const text = (name: string): string => (raw[name] ?? '').trim()
   const rollback = parseBoolean('rollback', text('rollback'))
   const image = text('image')
-  const inputs: Inputs = {
+  const inputs: Omit<Inputs, 'tls'> = {
     host: text('host'),
     port: parseInteger('port', text('port')),
     username: text('username'),
@@ -151,7 +155,8 @@ export function parseInputs(given: RawInputs): Inputs {
     workerSettle: parseSeconds('worker-settle', text('worker-settle'), 0, 300)
   }
   validateInputs(inputs)
-  return inputs
+  // After the routing inputs: a certificate is checked against the server names.
+  return { ...inputs, tls: parseTls(text, inputs.serverNames, inputs.proxyPort) }
 }
 
 function withoutEmpty(raw: RawInputs): RawInputs {
