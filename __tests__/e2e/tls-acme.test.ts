@@ -8,13 +8,14 @@ import { join } from 'node:path'
 import acme from 'acme-client'
 import { AcmeError, obtainCertificate } from '../../src/tls/acme.js'
 import { checkCertificate } from '../../src/tls/certificate.js'
+import { facts } from '../../src/tls/certificate.js'
 import { renewAll } from '../../src/tls/renew.js'
 import { buildRenewImage, loadArchive, type RenewImage } from '../../src/tls/renew-image.js'
-import { ensureRenewContainer, renewalPass } from '../../src/tls/renew-container.js'
-import { ACME_LOCATION, certificateMap, PROXY_CERTS_DIR, PROXY_WEBROOT, SSL_DIRECTIVES } from '../../src/tls/nginx.js'
-import { installCertificate, pemPath, saveOrder, webroot, webrootChallenge } from '../../src/tls/store.js'
+import { acmeLocation, certificateMap, PROXY_TLS_DIR, sslDirectives } from '../../src/tls/nginx.js'
+import { certificateRecord, certPath, installCertificate, saveOrder, webroot, webrootChallenge } from '../../src/tls/store.js'
+import { X509Certificate } from 'node:crypto'
 import { dnsControl, ensurePebble, pebbleRoot, type PebbleInfo } from '../../sandbox/pebble.js'
-import { HOST_DOCKER_HOST, hostDocker, mustHostDocker, runCommand } from '../../sandbox/sandbox.js'
+import { hostDocker, mustHostDocker, runCommand } from '../../sandbox/sandbox.js'
 
 const HTTP_PORT = 18480 // pebble validates here; the nginx containers publish their port 80 on it
 const HTTPS_PORT = 18443
@@ -59,17 +60,19 @@ const until = async (what: string, check: () => Promise<boolean>, ms = 10_000): 
   throw new Error(`${what}: not within ${ms} ms`)
 }
 
-// Port 80 answers HTTP-01 from the webroot; 443 serves the SNI's file (through the map of
-// src/tls/nginx.ts), read per handshake.
+// Port 80 answers HTTP-01 from the webroot; 443 serves the service's file (through the map of
+// src/tls/nginx.ts) to its own names, read per handshake.
+const ID = 'tls-test'
+
 function nginxConf(names: string[]): string {
-  return `${certificateMap(names)}
+  return `${certificateMap(ID, names)}
 server {
     listen 80;
-    ${ACME_LOCATION}
+${acmeLocation()}
 }
 server {
     listen 443 ssl;
-    ${SSL_DIRECTIVES}
+${sslDirectives(ID)}
     location / { return 200 "ok $ssl_server_name\\n"; }
 }
 `
@@ -81,8 +84,7 @@ async function startNginx(name: string, dir: string, names: string[] = []): Prom
   containers.push(name)
   await mustHostDocker([
     'run', '-d', '--name', name, '-p', `${HTTP_PORT}:80`, '-p', `${HTTPS_PORT}:443`,
-    '-v', `${join(dir, 'nginx.conf')}:/etc/nginx/conf.d/default.conf:ro`,
-    '-v', `${webroot(dir)}:${PROXY_WEBROOT}:ro`, '-v', `${join(dir, 'certs')}:${PROXY_CERTS_DIR}:ro`,
+    '-v', `${join(dir, 'nginx.conf')}:/etc/nginx/conf.d/default.conf:ro`, '-v', `${dir}:${PROXY_TLS_DIR}:ro`,
     'nginx:alpine'
   ])
   await until(`nginx ${name} on port ${HTTP_PORT}`, async () => (await fetch(`http://127.0.0.1:${HTTP_PORT}/`, { signal: AbortSignal.timeout(1000) })).status > 0)
@@ -191,7 +193,7 @@ test('renewal replaces the served certificate (new serial) while nginx keeps ser
   const dir = await tempTlsDir()
   const names = ['shop.tls-test.example', 'www.shop.tls-test.example']
   await startNginx('tls-test-renew', dir, names)
-  await saveOrder(dir, { names, directoryUrl: pebble.directoryUrl, caBundle: pebble.caBundle })
+  await saveOrder(dir, { id: ID, names, directoryUrl: pebble.directoryUrl, caBundle: pebble.caBundle })
   const owner = { uid: NGINX_UID, gid: NGINX_UID }
   const first = await renewAll({ dir, owner, extraRootsPem: root })
   expect(first).toEqual([expect.objectContaining({ action: 'renewed' })])
@@ -221,7 +223,7 @@ test('renewal replaces the served certificate (new serial) while nginx keeps ser
   expect(await servedSerial(names[1])).toBe(serial2)
   expect({ handshakes: handshakes > 5, failures }).toEqual({ handshakes: true, failures: 0 })
   expect(await nginxProcesses('tls-test-renew')).toBe(processes) // same master and workers: no reload
-  const mode = await runCommand('stat', ['-c', '%a %u', pemPath(dir, names[0])])
+  const mode = await runCommand('stat', ['-c', '%a %u', certPath(dir, ID)])
   expect(mode.stdout.trim()).toBe(`600 ${NGINX_UID}`)
 }, TIMEOUT_MS)
 
@@ -232,8 +234,9 @@ test("a certificate due for renewal, from pebble honouring the order's notAfter,
   const notAfter = new Date(Math.floor(Date.now() / 1000) * 1000 + 10 * 86_400_000)
   const short = await obtainCertificate({ directoryUrl: pebble.directoryUrl, caBundle: pebble.caBundle, names, challenge: webrootChallenge(dir), notAfter })
   expect(short.notAfter.toISOString()).toBe(notAfter.toISOString())
-  await installCertificate(dir, names, short.keyPem, short.certificatePem, { uid: NGINX_UID, gid: NGINX_UID })
-  await saveOrder(dir, { names, directoryUrl: pebble.directoryUrl, caBundle: pebble.caBundle })
+  const record = certificateRecord(ID, names, facts(new X509Certificate(short.certificatePem)), 'auto', pebble.directoryUrl)
+  await installCertificate(dir, record, short.keyPem, short.certificatePem, { key: { uid: NGINX_UID, gid: NGINX_UID } })
+  await saveOrder(dir, { id: ID, names, directoryUrl: pebble.directoryUrl, caBundle: pebble.caBundle })
   expect(await servedSerial(names[0])).toBe(short.serial)
   const [outcome] = await renewAll({ dir, owner: { uid: NGINX_UID, gid: NGINX_UID }, extraRootsPem: root })
   expect(outcome).toEqual(expect.objectContaining({ action: 'renewed' }))
@@ -244,69 +247,50 @@ test("a key file only root may read fails the handshake: nginx's workers read it
   const dir = await tempTlsDir()
   const names = ['owner.tls-test.example']
   await startNginx('tls-test-owner', dir, names)
-  await saveOrder(dir, { names, directoryUrl: pebble.directoryUrl, caBundle: pebble.caBundle })
+  await saveOrder(dir, { id: ID, names, directoryUrl: pebble.directoryUrl, caBundle: pebble.caBundle })
   expect((await renewAll({ dir, extraRootsPem: root }))[0].action).toBe('renewed') // no owner: root 0600
   await expect(servedSerial(names[0])).rejects.toThrow()
   const log = (await mustHostDocker(['logs', 'tls-test-owner'])).stderr
   expect(log).toMatch(/cannot load certificate .*owner.tls-test.example.pem.*Permission denied/)
 }, TIMEOUT_MS)
 
-test('the renewal image loads into the host engine without a runner engine; its container renews on start, at a deploy, and is replaced by a new image', async () => {
+test("the renewal image loads into the host engine without a runner engine; 'once' renews under the store's lock, and waits for a pass that holds it", async () => {
   const dir = await tempTlsDir()
   const names = ['box.tls-test.example']
   await startNginx('tls-test-renewer', dir, names)
   // Bundled afresh (~15 s): dist/renew may be older than src when this file runs alone.
-  const script = await readFile(await bundleRenewScript())
-  const image = await loadImage(script)
+  const image = await loadImage(await readFile(await bundleRenewScript()))
   // acme-ca-bundle trusts pebble's HTTPS and, here, its issuing root for the chain check.
-  await saveOrder(dir, { names, directoryUrl: pebble.containerDirectoryUrl, caBundle: pebble.caBundle + root })
-  const name = 'tls-test-renew-daemon'
-  containers.push(name)
-  const ensure = (tag: string): Promise<string> => onHost(ensureRenewContainer({ image: tag, owner: `${NGINX_UID}:${NGINX_UID}`, name, dir }))
-  expect(await ensure(image.tag)).toBe('renewal started')
-  await until('the first pass at start', async () => (await servedSerial(names[0]).then(() => true)), 30_000).catch(async (error: Error) => {
-    const log = await hostDocker(['logs', name])
-    throw new Error(`${error.message}; the renewal container's log: ${log.stdout}${log.stderr}`)
-  })
-  const serial1 = await servedSerial(names[0])
-  expect(await ensure(image.tag)).toBe('renewal unchanged')
-  // A deploy's pass, forced (pebble's certificates last 90 days: 100 makes every one due).
-  const pass = renewalPass(100, name)
-  const out = await mustHost(pass)
-  const serial2 = await servedSerial(names[0])
-  expect(serial2).not.toBe(serial1)
-  expect(out).toContain(`box.tls-test.example: renewed, serial ${serial2}`)
-  // A new action version: new script layer, same runtime layer; the old image goes.
-  const next = await loadImage(Buffer.concat([script, Buffer.from('\n// next version\n')]))
-  expect(next.layers[0].diffId).toBe(image.layers[0].diffId)
-  expect(await ensure(next.tag)).toBe('renewal replaced')
-  expect((await hostDocker(['image', 'inspect', image.tag])).code).not.toBe(0)
-  const inspect = JSON.parse((await mustHostDocker(['inspect', name])).stdout)[0] as { Config: { Image: string }; HostConfig: { RestartPolicy: { Name: string }; ReadonlyRootfs: boolean; CapAdd: string[]; CapDrop: string[] } }
-  expect(inspect.Config.Image).toBe(next.tag)
-  expect(inspect.HostConfig).toMatchObject({ RestartPolicy: { Name: 'unless-stopped' }, ReadonlyRootfs: true, CapDrop: ['ALL'] })
-  expect(inspect.HostConfig.CapAdd.map((c) => c.replace(/^CAP_/, ''))).toEqual(['CHOWN'])
+  await saveOrder(dir, { id: ID, names, directoryUrl: pebble.containerDirectoryUrl, caBundle: pebble.caBundle + root })
+  await writeFile(join(dir, 'lock'), '')
+  const once = (env: string[] = []) => hostDocker([
+    'run', '--rm', '--read-only', '--cap-drop', 'ALL', '--cap-add', 'CHOWN', '--cap-add', 'DAC_OVERRIDE', '--security-opt', 'no-new-privileges',
+    '-v', `${dir}:${dir}`, '-e', `BLUEGREEN_TLS_DIR=${dir}`, '-e', `BLUEGREEN_TLS_OWNER=${NGINX_UID}:${NGINX_UID}`, ...env.flatMap((e) => ['-e', e]), image.tag, 'once'
+  ], { timeoutMs: 120_000 })
+  // Another pass holds the lock: this one waits its BLUEGREEN_RENEW_LOCK_SECONDS, then skips.
+  const holder = runCommand('flock', [join(dir, 'lock'), 'sleep', '4'])
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  const skipped = await once(['BLUEGREEN_RENEW_LOCK_SECONDS=1'])
+  expect({ code: skipped.code, out: skipped.stdout }).toEqual({ code: 75, out: expect.stringContaining("the store's lock stayed taken for 1 s") })
+  await holder
+  const renewed = await once()
+  expect(renewed.code).toBe(0)
+  const serial = await servedSerial(names[0])
+  expect(renewed.stdout).toContain(`box.tls-test.example: renewed, serial ${serial}`)
+  const mode = await runCommand('stat', ['-c', '%a %u', certPath(dir, ID)])
+  expect(mode.stdout.trim()).toBe(`600 ${NGINX_UID}`)
 }, 240_000)
 
 async function loadImage(script: Buffer): Promise<RenewImage> {
   const image = await buildRenewImage(script)
   images.push(image.tag)
-  const loaded = await mustHostDocker(['load'], { input: await loadArchive(image), timeoutMs: 120_000 })
+  const chunks: Buffer[] = []
+  for await (const chunk of loadArchive(image)) chunks.push(chunk as Buffer)
+  const loaded = await mustHostDocker(['load'], { input: Buffer.concat(chunks), timeoutMs: 120_000 })
   expect(loaded.stdout).toContain(`Loaded image: ${image.tag}`)
   const id = await mustHostDocker(['image', 'inspect', '-f', '{{.Id}}', image.tag])
-  expect(id.stdout.trim()).toBe(image.imageId) // the tag names the content
+  expect(id.stdout.trim()).toBe(image.imageId) // the archive is the image the runner computed
   return image
-}
-
-/** Runs a host script as the deploy would over SSH (here: bash, with the host engine). */
-async function onHost(step: { script: string; args: string[] }): Promise<string> {
-  return (await mustHost(step)).trim()
-}
-
-async function mustHost(step: { script: string; args: string[] }): Promise<string> {
-  const env = { ...process.env, DOCKER_HOST: HOST_DOCKER_HOST }
-  const result = await runCommand('bash', ['-c', step.script, 'bash', ...step.args], { env, timeoutMs: 120_000 })
-  if (result.code !== 0) throw new Error(`host script failed (exit ${result.code}): ${result.stderr}${result.stdout}`)
-  return result.stdout
 }
 
 async function bundleRenewScript(): Promise<string> {

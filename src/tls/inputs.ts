@@ -27,12 +27,6 @@ export interface TlsSpec {
   custom?: CertificateFacts
 }
 
-/** One year: long enough that browsers keep it between visits, short of the preload list's two. */
-export const HSTS_MAX_AGE = 31_536_000
-
-/** Days before expiry from which a deploy (and the daily pass) gets a new certificate. */
-export const RENEW_WITHIN_DAYS = 30
-
 const EMAIL = /^[^\s@"'<>(),;:\\[\]]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/
 
 type Read = (name: string) => string
