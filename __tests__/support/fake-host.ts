@@ -13,6 +13,8 @@ import type { ServiceContainer, ServiceState } from '../../src/host/state.js'
 import type { ImageInfo } from '../../src/image/info.js'
 import type { Codec } from '../../src/transfer/compression.js'
 import type { RunnerDocker } from '../../src/image/plan.js'
+import type { HostTls, InstallSpec } from '../../src/host/tls.js'
+import type { CertificateRecord } from '../../src/tls/store.js'
 
 export function image(id: string, overrides: Partial<ImageInfo> = {}): ImageInfo {
   return {
@@ -267,6 +269,54 @@ export class FakeHost implements Host {
   async pruneImages(refs: string[]) {
     if (refs.length) this.calls.push(`prune ${refs.join(' ')}`)
     return refs
+  }
+
+  /** The proxy's certificate store: records by service, what was installed, the HTTP-01 answers. */
+  readonly tlsRecords = new Map<string, CertificateRecord>()
+  readonly installed = new Map<string, InstallSpec>()
+  readonly challenges = new Map<string, string>()
+  accountKeyPem?: string
+  /** uid:gid of the proxy's nginx workers; undefined: the proxy did not say. */
+  workerOwner?: string = '101:101'
+  recreateGapMs = 420
+
+  readonly tls: HostTls = {
+    state: async () => {
+      this.calls.push('tls-state')
+      return { owner: this.workerOwner, renew: { status: 'missing' }, records: [...this.tlsRecords.values()] }
+    },
+    lock: async () => {
+      this.calls.push('tls-lock')
+      return { release: async () => void this.calls.push('tls-unlock') }
+    },
+    challenge: () => ({
+      put: async (token, keyAuthorization) => {
+        this.calls.push(`challenge ${token}`)
+        this.challenges.set(token, keyAuthorization)
+      },
+      remove: async (token) => void this.challenges.delete(token)
+    }),
+    accountKey: async () => this.accountKeyPem,
+    saveAccountKey: async (_network, _directory, keyPem) => {
+      this.calls.push('save-account-key')
+      this.accountKeyPem = keyPem
+    },
+    install: async (_network, spec) => {
+      this.guard('tls-install')
+      this.calls.push(`tls-install ${spec.id} ${spec.record.serial}`)
+      this.tlsRecords.set(spec.id, spec.record)
+      this.installed.set(spec.id, spec)
+    },
+    recreateProxy: async (_network, _port, httpsPort) => {
+      this.guard('recreate-proxy')
+      this.calls.push(`recreate-proxy ${httpsPort}`)
+      this.proxy = { ...this.proxy, publishedHttpsPort: httpsPort }
+      return { gapMs: this.recreateGapMs }
+    },
+    ensureRenewal: async (network, image) => {
+      this.calls.push(`ensure-renewal ${network} ${image}`)
+      return 'renewal started'
+    }
   }
 
   /** Set, the connection counts as lost (Host.lost). */

@@ -18,6 +18,7 @@ import { allocateAddresses, removeRoute, writeRoute } from './route.js'
 import { SCRIPTS } from './scripts.js'
 import { removeContainers, type CandidateSpec } from './slots.js'
 import { writeState, type ServiceState } from './state.js'
+import { hostTls, type HostTls } from './tls.js'
 import { survey, type Survey, type SurveyRequest } from './survey.js'
 import { startWorkers, stopContainers, type WorkerContainer, type WorkersStarted, type WorkerSpec } from './workers.js'
 
@@ -63,6 +64,8 @@ export interface Host {
   retire(spec: RetireSpec, onWait: (open: number) => void): Promise<RetireResult>
   writeState(state: ServiceState): Promise<void>
   pruneImages(refs: string[]): Promise<string[]>
+  /** The proxy's certificate store and the steps of a deploy's TLS stage (tls.ts). */
+  readonly tls: HostTls
   /** Why the connection to the host ended before close(), if it did. */
   lost(): string | undefined
   close(): void
@@ -124,6 +127,7 @@ export function sshHost(ssh: Ssh, lockConnection: () => Promise<Ssh>): Host {
     retire: (spec, onWait) => retireContainer(run, spec, onWait),
     writeState: (state) => writeState(run, state),
     pruneImages: (refs) => pruneImages(run, refs),
+    tls: hostTls(ssh, run, () => guard, () => service),
     lost: () => ssh.lost(),
     close: () => {
       ssh.close()

@@ -16,13 +16,14 @@ import { planImage, sourceMessage, type ImagePlan } from '../image/plan.js'
 import type { SaveAhead } from '../image/runner.js'
 import type { Inputs } from '../inputs.js'
 import { logChanges, type Phases } from '../report/phases.js'
-import type { DeployReport, ReleaseStepReport, TransferReport } from '../report/report.js'
+import type { DeployReport, ReleaseStepReport, TlsReport, TransferReport } from '../report/report.js'
 import { sendImage } from '../transfer/transfer.js'
 import { appRunFlags, candidateWorkers, recordedWorkers, releaseSkipped, slotWorkers, webCommand } from './app.js'
 import { CancelledError, untilCancelled } from './cancel.js'
 import { codecFor, surveyRequest, type Checked } from './check.js'
 import { releaseFailure } from './release-failure.js'
 import type { DeployDeps, Session } from './session.js'
+import { prepareTls, serviceTls } from './tls.js'
 
 /**
  * The blue-green sequence on one host, in stages a rollout drives: prepare (state, image, proxy,
@@ -45,6 +46,7 @@ export class HostRun {
   /** The candidate's worker containers (none without workers). */
   private workers: WorkerContainer[] = []
   private releaseStep?: ReleaseStepReport
+  private tlsReport?: TlsReport
 
   private readonly host: Host
   private readonly lock: HostLock
@@ -63,12 +65,14 @@ export class HostRun {
     this.ahead = session.ahead
   }
 
-  /** State, image, proxy and the idle slot's route: nothing that clients see changes. */
+  /** State, image, proxy, the idle slot's route and the certificate: nothing that clients see changes. */
   async prepare(): Promise<void> {
     await this.step('state', 'Read the live slot', () => this.readSituation())
     await this.step('transfer', 'Transfer the image', () => this.sendImage())
     await this.step('proxy', 'Make sure the proxy runs', () => this.ensureProxy())
     await this.step('route', 'Route the idle slot', () => this.prepareRoute())
+    // After the route: its port-80 block answers the CA's HTTP-01 request for the service's names.
+    if (this.inputs.tls.mode !== 'off') await this.step('tls', 'Obtain or check the TLS certificate', () => this.prepareTls())
   }
 
   /** The release command, when there is one (once per rollout: a migration runs on one host). */
@@ -204,7 +208,8 @@ export class HostRun {
     const route = planRoute(
       {
         service: inputs.service, network: inputs.network, serverNames: inputs.serverNames,
-        websocketTimeout: inputs.websocketTimeout, accessLog: inputs.accessLog, slot: candidate.slot, container: candidate.container, appPort: candidate.appPort
+        websocketTimeout: inputs.websocketTimeout, accessLog: inputs.accessLog, slot: candidate.slot, container: candidate.container, appPort: candidate.appPort,
+        tls: serviceTls(inputs)
       },
       snapshot,
       addresses
@@ -216,6 +221,15 @@ export class HostRun {
     await this.host.writeRoute(inputs.network, inputs.service, route.conf, snapshot.legacy)
     this.wroteRoute = true
     core.info(snapshot.confDigest ? 'The proxy config changed (port, server names or format): nginx reloaded gracefully' : 'Added the proxy config for the service: nginx reloaded gracefully')
+  }
+
+  /** HTTPS: the certificate verified and installed, and the proxy publishing its port (rollout/tls.ts). */
+  private async prepareTls(): Promise<void> {
+    const { inputs, host } = this
+    const log = (line: string): void => core.info(line)
+    const spoolDir = process.env.RUNNER_TEMP || undefined
+    const codec = () => codecFor(inputs, host)
+    this.tlsReport = await prepareTls({ inputs, host, proxy: this.survey.proxy, codec, log, spoolDir, signal: this.deps.signal })
   }
 
   /**
@@ -468,6 +482,7 @@ export class HostRun {
       reloaded: this.wroteRoute,
       releaseStep: this.releaseStep,
       workers: this.workers.map((worker) => worker.container),
+      tls: this.tlsReport,
       phases: this.phases.times
     }
   }
