@@ -25,8 +25,8 @@
 #                              time do not depend on chance, and a failure is never a nonce storm.
 #   PEBBLE_AUTHZREUSE=0        pebble reuses a valid authorization in 50% of new orders; at 0 every
 #                              order is challenged, so a test that expects its challenge sees it.
-# Fault tests: names under blocked.tls-test.example are refused at new-order (rejectedIdentifier,
-# pebble's domainBlocklist); POST {"host":NAME} to the DNS control's /set-servfail makes NAME fail
+# Fault tests: names under blocked.tls-test.example, and under each name of PEBBLE_BLOCKED_DOMAINS
+# (space-separated), are refused at new-order (rejectedIdentifier, pebble's domainBlocklist); POST {"host":NAME} to the DNS control's /set-servfail makes NAME fail
 # to resolve (the challenge fails with a dns problem). PEBBLE_CERT_VALIDITY (seconds, default
 # 7776000 = 90 days, as Let's Encrypt) sets the lifetime of every certificate; an order's own
 # notAfter (RFC 8555 7.4, which pebble honours) gives one certificate a shorter one.
@@ -49,6 +49,7 @@ DNS_ADDRESS=${PEBBLE_DNS_ADDRESS:-127.0.0.1}
 BRIDGE_ADDRESS=${PEBBLE_BRIDGE_ADDRESS:-10.214.0.1}
 CERT_VALIDITY=${PEBBLE_CERT_VALIDITY:-7776000}
 BLOCKED=blocked.tls-test.example
+EXTRA_BLOCKED=${PEBBLE_BLOCKED_DOMAINS:-}
 PACKAGES=(pebble openssl curl ca-certificates)
 WAIT_SECS=20
 
@@ -60,6 +61,14 @@ preflight() {
   command -v apt-get >/dev/null 2>&1 || die "needs a Debian/Ubuntu machine with apt-get"
   [[ $HTTP_PORT =~ ^[0-9]+$ ]] || die "PEBBLE_HTTP_PORT must be a port number, not '$HTTP_PORT'"
   [[ $CERT_VALIDITY =~ ^[0-9]+$ ]] || die "PEBBLE_CERT_VALIDITY must be seconds, not '$CERT_VALIDITY'"
+  [[ $EXTRA_BLOCKED =~ ^[a-z0-9.\ -]*$ ]] || die "PEBBLE_BLOCKED_DOMAINS must be DNS names separated by spaces"
+}
+
+# The domainBlocklist as a JSON array.
+blocklist() {
+  local name out="\"$BLOCKED\""
+  for name in $EXTRA_BLOCKED; do out+=", \"$name\""; done
+  printf '[%s]' "$out"
 }
 
 take_lock() {
@@ -147,7 +156,7 @@ write_config() {
     "tlsPort": $TLS_PORT,
     "ocspResponderURL": "",
     "externalAccountBindingRequired": false,
-    "domainBlocklist": ["$BLOCKED"],
+    "domainBlocklist": $(blocklist),
     "certificateValidityPeriod": $CERT_VALIDITY
   }
 }

@@ -22,11 +22,20 @@ export interface PebbleInfo {
   dnsAddress: string
   httpPort: number
   blockedDomain: string
+  /** How long every certificate pebble issues lasts. */
+  certValiditySeconds: number
 }
 
-/** `pebble.sh up` with HTTP-01 validation sent to httpPort; throws with its output on failure. */
-export async function ensurePebble(httpPort: number): Promise<PebbleInfo> {
-  const env = { ...process.env, PEBBLE_HTTP_PORT: String(httpPort) }
+/** Let's Encrypt's 90 days, pebble.sh's default. */
+export const NINETY_DAYS = 7_776_000
+
+/**
+ * `pebble.sh up` with HTTP-01 validation sent to httpPort, certificates of `validitySeconds`, and
+ * orders for names under `blocked` refused (pebble restarts, with a new issuing root, when any of
+ * these changes); throws with its output on failure.
+ */
+export async function ensurePebble(httpPort: number, validitySeconds = NINETY_DAYS, blocked: string[] = []): Promise<PebbleInfo> {
+  const env = { ...process.env, PEBBLE_HTTP_PORT: String(httpPort), PEBBLE_CERT_VALIDITY: String(validitySeconds), PEBBLE_BLOCKED_DOMAINS: blocked.join(' ') }
   const result = await runCommand(PEBBLE_SCRIPT, ['up'], { env, timeoutMs: 300_000 })
   if (result.code !== 0) throw new Error(`pebble.sh up failed (exit ${result.code}): ${result.stderr.trim()}`)
   return JSON.parse(readFileSync(PEBBLE_INFO_PATH, 'utf8')) as PebbleInfo
@@ -44,6 +53,12 @@ function get(url: string, ca: string): Promise<string> {
     req.on('error', reject)
     req.end()
   })
+}
+
+/** `pebble.sh down`: the CA stops answering (its state, keys and packages stay). */
+export async function stopPebble(): Promise<void> {
+  const result = await runCommand(PEBBLE_SCRIPT, ['down'], { timeoutMs: 60_000 })
+  if (result.code !== 0) throw new Error(`pebble.sh down failed (exit ${result.code}): ${result.stderr.trim()}`)
 }
 
 /** Pebble's issuing root (regenerated at each pebble start). */
