@@ -137,6 +137,14 @@ describe('the TLS stage', () => {
     expect(ensureRenewal).not.toHaveBeenCalled()
   })
 
+  test('tls: custom warns of a certificate with fewer than 30 days left: nobody renews it', async () => {
+    const leaf = await ca.leaf(NAMES, { notAfter: days(12) })
+    const custom = inputs({ tls: 'custom', 'tls-certificate': leaf.pem + ca.intermediate.pem, 'tls-private-key': leaf.keyPem, 'acme-email': '' })
+    const warnings: string[] = []
+    await prepareTls({ inputs: custom, host, proxy: host.proxy, codec: () => ({}) as never, log: () => undefined, warn: (line) => warnings.push(line) })
+    expect(warnings).toEqual([expect.stringMatching(/^tls-certificate expires on \d{4}-\d\d-\d\d \(1[12]\.\d days left\); the action cannot renew a custom certificate: give a new one$/)])
+  })
+
   test('a proxy whose workers cannot be told refuses before anything is installed', async () => {
     host.workerOwner = undefined
     await expect(run()).rejects.toThrow(/^Could not tell which user the nginx workers of the proxy run as/)

@@ -134,7 +134,7 @@ afterAll(async () => {
 }, 300_000)
 
 describe('HTTPS', () => {
-  test('TLS is turned on for a live service whose proxy publishes no HTTPS port → the proxy is recreated once; new connections wait for it (measured), then HTTPS serves', async () => {
+  test('TLS is turned on for a live service whose proxy publishes no HTTPS port → the proxy is recreated once: a gap of about a second for new connections (measured), then HTTPS serves', async () => {
     const plain = { tls: 'off', 'https-port': '443', 'acme-ca-bundle': '' }
     expectOk(await runAction(inputs('h-plain', images['1'].ref, plain)))
     expect((await httpGetOf(NAMES['h-plain'])).body.trim()).toBe('version=https-1')
@@ -174,7 +174,7 @@ describe('HTTPS', () => {
     expect(again.stdout).toContain('the switch needs no nginx reload')
   })
 
-  test('tls: auto on a first deploy → HTTPS through the proxy, verified against pebble\'s root, gets the app; HTTP gets a 308 to HTTPS, but the challenge path', async () => {
+  test('`tls: auto` on a first deploy → HTTPS through the proxy, verified against the root of the CA, gets the app; HTTP gets a 308 to HTTPS, except the challenge path', async () => {
     const loads = httpsClients(NAMES['h-plain'])
     const run = await runAction(inputs('h-web', images['1'].ref, { hsts: 'true' }))
     const others = await loads.stop()
@@ -209,7 +209,7 @@ describe('HTTPS', () => {
     expect(renew.HostConfig.CapAdd.map((cap) => cap.replace(/^CAP_/, '')).sort()).toEqual(['CHOWN', 'DAC_OVERRIDE'])
   })
 
-  test('v2 is deployed under HTTPS load, keep-alive and closing clients → 0 failed requests and 0 TLS errors', async () => {
+  test('a deploy of v2 under HTTPS load with keep-alive and closing clients → 0 failed requests and 0 TLS errors', async () => {
     const loads = httpsClients(NAMES['h-web'])
     const run = await runAction(inputs('h-web', images['2'].ref, { hsts: 'true' }))
     const seen = await loads.stop()
@@ -254,7 +254,7 @@ describe('HTTPS', () => {
     expectNoneFailed(await loads.stop())
   })
 
-  test('the renewal container renews a certificate pebble gave 20 days, under HTTPS load → 0 failed, a new serial, the same nginx processes (no reload)', async () => {
+  test('the renewal container finds a certificate with 20 days left, under HTTPS load → it renews it: 0 failed, a new serial served, the same nginx processes (no reload)', async () => {
     await usePebble(TWENTY_DAYS)
     const names = `${NAMES['h-web']} www.${NAMES['h-web']}`
     expectOk(await runAction(inputs('h-web', images['1'].ref, { hsts: 'true', 'server-name': names })))
@@ -292,7 +292,7 @@ describe('HTTPS', () => {
     expectNoneFailed(seen)
   })
 
-  test('the CA is not running when a certificate is due → the deploy fails before the candidate, naming the CA it could not reach; the live version serves on with its certificate', async () => {
+  test('the CA does not answer when a certificate is due → the deploy fails before the candidate starts, naming the CA it could not reach; the live version serves on with its certificate', async () => {
     const before = await served(NAMES['h-web'])
     const live = (await httpsGet(NAMES['h-web'])).body.trim()
     await stopPebble()
@@ -314,7 +314,7 @@ describe('HTTPS', () => {
     }
   })
 
-  test("the CA refuses the order (a name it will not issue for) → the deploy fails before the candidate, quoting the CA's answer; the live version serves on", async () => {
+  test('the CA refuses the order (a name it will not issue for) → the deploy fails before the candidate starts, quoting the answer of the CA; the live version serves on', async () => {
     const before = await served(NAMES['h-web'])
     const loads = httpsClients(NAMES['h-web'])
     const run = await runAction(inputs('h-web', images['1'].ref, { hsts: 'true', 'server-name': `${NAMES['h-web']} www.${NAMES['h-web']}` }))
@@ -329,7 +329,7 @@ describe('HTTPS', () => {
     await usePebble()
   })
 
-  test('tls: custom → the certificate and key from the inputs are served; a key that does not match is refused before anything changes', async () => {
+  test('`tls: custom` with a certificate and key from secrets → they are served; a key that does not match is refused before anything changes', async () => {
     const leaf = await custom.leaf([NAMES['h-custom']])
     const given = { tls: 'custom', 'tls-certificate': leaf.pem + custom.intermediate.pem, 'tls-private-key': leaf.keyPem, 'acme-ca-bundle': custom.root.pem }
     const loads = httpsClients(NAMES['h-web'])
@@ -358,7 +358,7 @@ describe('HTTPS', () => {
     expect((await hostPicture()).replace(/h-custom-\w+ \S+/g, '')).toBe(picture.replace(/h-custom-\w+ \S+/g, ''))
   })
 
-  test('a first deploy whose names the CA refuses → fails before it takes any traffic, quoting the CA, and its config is taken back', async () => {
+  test('a first deploy whose names the CA refuses → it fails before it takes any traffic, quoting the CA, and its config is taken back', async () => {
     const loads = httpsClients(NAMES['h-web'])
     const run = await runAction(inputs('h-blocked', images['1'].ref))
     expectReloadOnly(await loads.stop(), 2)

@@ -31,6 +31,13 @@ export interface InstallSpec {
   owner: string
 }
 
+/** The proxy's recreation, in ms from the old nginx's QUIT: it exited, the new one started, answered. */
+export interface Recreated {
+  gapMs: number
+  stoppedMs?: number
+  startedMs?: number
+}
+
 export interface HeldLock {
   release(): Promise<void>
 }
@@ -46,7 +53,7 @@ export interface HostTls {
   saveAccountKey(network: string, directoryUrl: string, keyPem: string): Promise<void>
   install(network: string, spec: InstallSpec): Promise<void>
   /** Publishes the HTTPS port on a proxy that runs without it: a gap of `gapMs` (recreate-proxy.sh). */
-  recreateProxy(network: string, port: number, httpsPort: number): Promise<{ gapMs: number }>
+  recreateProxy(network: string, port: number, httpsPort: number): Promise<Recreated>
   /** Starts or replaces the renewal container; says which. */
   ensureRenewal(network: string, image: string, owner: string, jitterSeconds: number, label: string): Promise<string>
 }
@@ -115,9 +122,13 @@ export function hostTls(ssh: Ssh, run: Runner, guard: () => LockGuard | undefine
     },
     recreateProxy: async (network, port, httpsPort) => {
       const result = await run(SCRIPTS.recreateProxy, [network, proxyName(network), String(port), String(httpsPort), proxyDir(network)])
-      const gap = /^GAP (\d+)$/m.exec(result.stdout)
-      if (result.code !== 0 || !gap) throw failure(`Could not recreate the proxy ${proxyName(network)} with port ${httpsPort}`, result)
-      return { gapMs: Number(gap[1]) }
+      const ms = (name: string): number | undefined => {
+        const found = new RegExp(`^${name} (\\d+)$`, 'm').exec(result.stdout)
+        return found ? Number(found[1]) : undefined
+      }
+      const gapMs = ms('GAP')
+      if (result.code !== 0 || gapMs === undefined) throw failure(`Could not recreate the proxy ${proxyName(network)} with port ${httpsPort}`, result)
+      return { gapMs, stoppedMs: ms('STOPPED'), startedMs: ms('STARTED') }
     },
     ensureRenewal: async (network, image, owner, jitterSeconds, label) => {
       const args = [renewName(network), image, tlsDir(network), owner, String(jitterSeconds), label]

@@ -227,9 +227,10 @@ export class HostRun {
   private async prepareTls(): Promise<void> {
     const { inputs, host } = this
     const log = (line: string): void => core.info(line)
+    const warn = (line: string): void => core.warning(line)
     const spoolDir = process.env.RUNNER_TEMP || undefined
     const codec = () => codecFor(inputs, host)
-    this.tlsReport = await prepareTls({ inputs, host, proxy: this.survey.proxy, codec, log, spoolDir, signal: this.deps.signal })
+    this.tlsReport = await prepareTls({ inputs, host, proxy: this.survey.proxy, codec, log, warn, spoolDir, signal: this.deps.signal })
   }
 
   /**

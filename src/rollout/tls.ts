@@ -11,6 +11,7 @@ import { imageArch } from '../tls/renew-image.js'
 import { renewalReason } from '../tls/renew.js'
 import { certificateRecord, type CertificateRecord, type OrderRecord } from '../tls/store.js'
 import type { CodecChoice } from '../transfer/compression.js'
+import { RENEW_WITHIN_DAYS } from '../tls/policy.js'
 import { ensureRenewal } from './renewal.js'
 
 // A deploy's TLS stage, after the route and before the release command and the candidate: the
@@ -31,6 +32,8 @@ export interface TlsDeps {
   proxy: ProxyCheck
   codec: () => CodecChoice
   log: (line: string) => void
+  /** A warning in the step's log (a custom certificate that runs out soon). */
+  warn?: (line: string) => void
   spoolDir?: string
   signal?: AbortSignal
 }
@@ -67,6 +70,7 @@ export async function prepareTls(deps: TlsDeps): Promise<TlsReport | undefined> 
   } finally {
     await lock.release()
   }
+  if (tls.mode === 'custom') warnExpiring(deps)
   const renewal = tls.mode === 'auto' ? await ensureRenewal(deps, owner) : undefined
   if (renewal) deps.log(`Renewal container ${renewName(network)}: ${renewal}`)
   return { ...outcome, renewal }
@@ -99,6 +103,16 @@ async function certificateStep(deps: TlsDeps, records: CertificateRecord[], owne
     mode: tls.mode as 'auto' | 'custom', httpsPort: tls.httpsPort, hsts: tls.hsts, action, reason: decided,
     service: installed, certificates: all.sort((a, b) => a.id.localeCompare(b.id)), proxyGapMs: recreated
   }
+}
+
+/** Nobody renews a custom certificate: say so while there is time to give a new one. */
+function warnExpiring(deps: TlsDeps): void {
+  const notAfter = deps.inputs.tls.custom?.notAfter
+  if (!notAfter) return
+  const left = (notAfter.getTime() - Date.now()) / 86_400_000
+  if (left >= RENEW_WITHIN_DAYS) return
+  const warn = deps.warn ?? deps.log
+  warn(`tls-certificate expires on ${notAfter.toISOString().slice(0, 10)} (${left.toFixed(1)} days left); the action cannot renew a custom certificate: give a new one`)
 }
 
 /** Why tls: auto needs a new certificate now (none, other names, another CA, due), or undefined. */
@@ -146,7 +160,10 @@ async function publishHttps(deps: TlsDeps): Promise<number | undefined> {
   const { inputs, host, proxy, log } = deps
   if (proxy.status === 'missing' || proxy.publishedHttpsPort !== undefined) return undefined
   log(`The proxy does not publish port ${inputs.tls.httpsPort} yet: recreating it with both ports (a short gap)`)
-  const { gapMs } = await host.tls.recreateProxy(inputs.network, inputs.proxyPort, inputs.tls.httpsPort)
-  log(`The proxy was recreated with HTTPS on port ${inputs.tls.httpsPort}: new connections waited ${gapMs} ms`)
+  const { gapMs, stoppedMs, startedMs } = await host.tls.recreateProxy(inputs.network, inputs.proxyPort, inputs.tls.httpsPort)
+  const parts = stoppedMs !== undefined && startedMs !== undefined
+    ? ` (the old nginx was gone after ${stoppedMs} ms, the new container started by ${startedMs} ms)`
+    : ''
+  log(`The proxy was recreated with HTTPS on port ${inputs.tls.httpsPort}: new connections waited ${gapMs} ms${parts}`)
   return gapMs
 }

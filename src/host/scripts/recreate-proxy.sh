@@ -5,8 +5,8 @@
 # the config already tested by the running nginx, the names swapped); then nginx gets QUIT
 # (graceful: it stops accepting, closes idle keep-alive connections and finishes requests in
 # flight, for up to $grace seconds, then TERM), and the new container starts the moment the old
-# one has exited and released the ports. Prints GAP <ms>, from QUIT until the new proxy answers
-# on port 80. Anything that fails before the old proxy stops changes nothing; after it, the old
+# one has exited and released the ports. Prints STOPPED, STARTED and GAP <ms>: from QUIT until
+# the old one exited, the new one started, and it answered on port 80. Anything that fails before the old proxy stops changes nothing; after it, the old
 # one is started again. Issue #18 replaces this step with one without a gap.
 # Included before this: lib-lock-guard.sh lib-docker.sh lib-proxy-lock.sh.
 net=$1 proxy=$2 port=$3 https=$4 dir=$5 grace=${6:-5}
@@ -45,6 +45,7 @@ if ! dkt "$grace" wait "$old" >/dev/null 2>&1; then
   dk kill -s TERM "$old" >/dev/null 2>&1 || true
   dkt 10 wait "$old" >/dev/null 2>&1 || dk kill "$old" >/dev/null 2>&1 || true
 fi
+echo "STOPPED $(( $(now_ms) - started ))"
 if ! out=$(dk start "$proxy" 2>&1); then
   dk rm -f "$proxy" >/dev/null 2>&1 || true
   dk rename "$old" "$proxy"
@@ -52,6 +53,7 @@ if ! out=$(dk start "$proxy" 2>&1); then
   dk start "$proxy" >/dev/null 2>&1 || true
   printf 'FAILED the new proxy did not start (the old one is back, without HTTPS): %s\n' "$out" | tr '\n' ' '; echo; exit 3
 fi
+echo "STARTED $(( $(now_ms) - started ))"
 for _ in $(seq 1 200); do
   if (answers) 2>/dev/null; then break; fi
   sleep 0.02
