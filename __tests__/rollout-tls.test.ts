@@ -90,6 +90,19 @@ describe('the TLS stage', () => {
     expect(renewed).toMatchObject({ action: 'renewed', reason: expect.stringMatching(/^(19\.9|20\.0) days left \(renewed below 30\)$/) })
   })
 
+  test('a kept certificate whose order a failed first deploy took away gets its order back; an unchanged one is left', async () => {
+    obtainCertificate.mockResolvedValue(await issued())
+    await run()
+    host.orders.delete('shop')
+    host.calls.length = 0
+    expect(await run()).toMatchObject({ action: 'kept' })
+    expect(host.calls).toEqual(['tls-lock', 'tls-state', 'save-order shop', 'tls-unlock'])
+    expect(host.orders.get('shop')).toMatchObject({ id: 'shop', names: NAMES, directoryUrl: DIRECTORY })
+    host.calls.length = 0
+    await run()
+    expect(host.calls).not.toContain('save-order shop')
+  })
+
   test('new server names get a new certificate', async () => {
     obtainCertificate.mockResolvedValue(await issued())
     await run(inputs({ 'server-name': 'shop.example.com' }))

@@ -148,7 +148,7 @@ describe('HTTPS', () => {
     expectOk(run)
     const gap = Number(/new connections waited (\d+) ms/.exec(run.stdout)?.[1])
     console.log(
-      `turning TLS on: the proxy was recreated, a gap of ${gap} ms as the host measured it (QUIT to the new proxy's first answer); ` +
+      `turning TLS on: ${/The proxy was recreated with HTTPS[^\n]*/.exec(run.stdout)?.[0]}; ` +
         `clients: ${summarize('keep-alive', loads.keepAlive)}, failures within ${loads.keepAlive.failureWindowMs} ms; ` +
         `${summarize('closing', loads.closing)}, failures within ${loads.closing.failureWindowMs} ms; first errors: ${loads.closing.errors.slice(0, 3).join('; ')}; ` +
         `keep-alive failures at ${JSON.stringify(loads.keepAlive.failuresAtMs)} ms, closing at ${JSON.stringify(loads.closing.failuresAtMs)} ms`

@@ -14,7 +14,7 @@ import type { ImageInfo } from '../../src/image/info.js'
 import type { Codec } from '../../src/transfer/compression.js'
 import type { RunnerDocker } from '../../src/image/plan.js'
 import type { HostTls, InstallSpec } from '../../src/host/tls.js'
-import type { CertificateRecord } from '../../src/tls/store.js'
+import type { CertificateRecord, OrderRecord } from '../../src/tls/store.js'
 
 export function image(id: string, overrides: Partial<ImageInfo> = {}): ImageInfo {
   return {
@@ -274,6 +274,7 @@ export class FakeHost implements Host {
   /** The proxy's certificate store: records by service, what was installed, the HTTP-01 answers. */
   readonly tlsRecords = new Map<string, CertificateRecord>()
   readonly installed = new Map<string, InstallSpec>()
+  readonly orders = new Map<string, OrderRecord>()
   readonly challenges = new Map<string, string>()
   accountKeyPem?: string
   /** uid:gid of the proxy's nginx workers; undefined: the proxy did not say. */
@@ -283,7 +284,7 @@ export class FakeHost implements Host {
   readonly tls: HostTls = {
     state: async () => {
       this.calls.push('tls-state')
-      return { owner: this.workerOwner, renew: { status: 'missing' }, records: [...this.tlsRecords.values()] }
+      return { owner: this.workerOwner, renew: { status: 'missing' }, records: [...this.tlsRecords.values()], orders: [...this.orders.values()] }
     },
     lock: async () => {
       this.calls.push('tls-lock')
@@ -306,6 +307,12 @@ export class FakeHost implements Host {
       this.calls.push(`tls-install ${spec.id} ${spec.record.serial}`)
       this.tlsRecords.set(spec.id, spec.record)
       this.installed.set(spec.id, spec)
+      if (spec.order) this.orders.set(spec.id, spec.order)
+      else this.orders.delete(spec.id)
+    },
+    saveOrder: async (_network, order) => {
+      this.calls.push(`save-order ${order.id}`)
+      this.orders.set(order.id, order)
     },
     recreateProxy: async (_network, _port, httpsPort) => {
       this.guard('recreate-proxy')

@@ -66,6 +66,7 @@ export const SCRIPTS = {
   tlsChallenge: guarded(read(new URL('./scripts/tls-challenge.sh', import.meta.url))),
   tlsAccount: guarded(read(new URL('./scripts/tls-account.sh', import.meta.url))),
   tlsInstall: guarded(read(new URL('./scripts/tls-install.sh', import.meta.url)), lib.docker),
+  tlsOrder: guarded(read(new URL('./scripts/tls-order.sh', import.meta.url))),
   ensureRenewal: guarded(read(new URL('./scripts/ensure-renewal.sh', import.meta.url)), lib.docker),
   /** Swappable (issue #18): publishing the HTTPS port on a running proxy. */
   recreateProxy: guarded(read(new URL('./scripts/recreate-proxy.sh', import.meta.url)), lib.docker, lib.proxyLock)

@@ -18,6 +18,8 @@ export interface TlsState {
   renew: { image?: string; status: string }
   /** What every service of the proxy has installed. */
   records: CertificateRecord[]
+  /** What the renewal container renews. */
+  orders: OrderRecord[]
 }
 
 export interface InstallSpec {
@@ -52,6 +54,8 @@ export interface HostTls {
   accountKey(network: string, directoryUrl: string): Promise<string | undefined>
   saveAccountKey(network: string, directoryUrl: string, keyPem: string): Promise<void>
   install(network: string, spec: InstallSpec): Promise<void>
+  /** The renewal order of a certificate that stays (one kept after a failed first deploy took its order away). */
+  saveOrder(network: string, order: OrderRecord): Promise<void>
   /** Publishes the HTTPS port on a proxy that runs without it: a gap of `gapMs` (recreate-proxy.sh). */
   recreateProxy(network: string, port: number, httpsPort: number): Promise<Recreated>
   /** Starts or replaces the renewal container; says which. */
@@ -68,23 +72,29 @@ function failure(what: string, result: { code: number; stdout: string; stderr: s
   return new Error(`${what}: ${said ?? (result.stderr.trim() || `exit ${result.code}`)}`)
 }
 
+/** The JSON after `prefix` on each line that has it; a file torn by a crash is left out. */
+function jsonLines<T>(lines: string[], prefix: string): T[] {
+  return lines
+    .filter((line) => line.startsWith(prefix))
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line.slice(prefix.length)) as T]
+      } catch {
+        return []
+      }
+    })
+}
+
 export function parseTlsState(stdout: string): TlsState {
   const lines = stdout.split('\n')
   const owner = lines.find((line) => line.startsWith('OWNER '))?.slice(6).trim()
   const [image, status] = (lines.find((line) => line.startsWith('RENEW '))?.slice(6) ?? 'none missing').trim().split(' ')
-  const records = lines
-    .filter((line) => line.startsWith('FACTS '))
-    .flatMap((line) => {
-      try {
-        return [JSON.parse(line.slice(6)) as CertificateRecord]
-      } catch {
-        return [] // a record torn by a crash: its service gets a new certificate
-      }
-    })
   return {
     owner: owner && /^\d+:\d+$/.test(owner) ? owner : undefined,
     renew: status === 'missing' ? { status } : { image, status: status ?? 'unknown' },
-    records
+    // A torn record means a new certificate for its service; a torn order, a new order.
+    records: jsonLines<CertificateRecord>(lines, 'FACTS '),
+    orders: jsonLines<OrderRecord>(lines, 'ORDERS ')
   }
 }
 
@@ -119,6 +129,10 @@ export function hostTls(ssh: Ssh, run: Runner, guard: () => LockGuard | undefine
       const stdin = [b64(pem), b64(`${JSON.stringify(spec.record, null, 2)}\n`), spec.order ? b64(`${JSON.stringify(spec.order, null, 2)}\n`) : ''].join('\n') + '\n'
       const result = await run(SCRIPTS.tlsInstall, [tlsDir(network), spec.id, spec.owner, proxyName(network)], { stdin })
       if (result.code !== 0 || !result.stdout.includes('INSTALLED')) throw failure(`Could not install the certificate of ${spec.id}`, result)
+    },
+    saveOrder: async (network, order) => {
+      const result = await run(SCRIPTS.tlsOrder, [tlsDir(network), order.id], { stdin: `${JSON.stringify(order, null, 2)}\n` })
+      if (result.code !== 0) throw failure(`Could not save the renewal order of ${order.id}`, result)
     },
     recreateProxy: async (network, port, httpsPort) => {
       const result = await run(SCRIPTS.recreateProxy, [network, proxyName(network), String(port), String(httpsPort), proxyDir(network)])

@@ -67,6 +67,7 @@ export async function prepareTls(deps: TlsDeps): Promise<TlsReport | undefined> 
     if (!state.owner) throw new Error(`Could not tell which user the nginx workers of the proxy run as (they read the keys); is the proxy running?`)
     owner = state.owner
     outcome = await certificateStep(deps, state.records, owner)
+    if (tls.mode === 'auto' && outcome.action === 'kept') await keepOrder(deps, state.orders)
   } finally {
     await lock.release()
   }
@@ -102,6 +103,23 @@ async function certificateStep(deps: TlsDeps, records: CertificateRecord[], owne
   return {
     mode: tls.mode as 'auto' | 'custom', httpsPort: tls.httpsPort, hsts: tls.hsts, action, reason: decided,
     service: installed, certificates: all.sort((a, b) => a.id.localeCompare(b.id)), proxyGapMs: recreated
+  }
+}
+
+/** A kept certificate stays renewed: its order is there and as the inputs say (names, CA, contact). */
+async function keepOrder(deps: TlsDeps, orders: OrderRecord[]): Promise<void> {
+  const order = orderOf(deps.inputs)
+  const current = orders.find((candidate) => candidate.id === order.id)
+  if (current && JSON.stringify(current) === JSON.stringify(order)) return
+  await deps.host.tls.saveOrder(deps.inputs.network, order)
+  deps.log(`Renewal order of ${order.id} ${current ? 'updated' : 'restored'}`)
+}
+
+function orderOf(inputs: Inputs): OrderRecord {
+  const { tls, service, serverNames } = inputs
+  return {
+    id: service, names: serverNames, directoryUrl: tls.directoryUrl, ...(tls.email ? { email: tls.email } : {}),
+    ...(tls.caBundle ? { caBundle: tls.caBundle } : {})
   }
 }
 
@@ -151,8 +169,7 @@ async function obtain(deps: TlsDeps): Promise<{ id: string; record: CertificateR
   const roots = [...rootCertificates, tls.caBundle ?? ''].filter(Boolean)
   const facts = checkCertificate({ chainPem: got.certificatePem, rootsPem: roots, names: serverNames, input: `the certificate ${tls.directoryUrl} issued` })
   const record = certificateRecord(service, serverNames, facts, 'auto', tls.directoryUrl)
-  const order: OrderRecord = { id: service, names: serverNames, directoryUrl: tls.directoryUrl, ...(tls.email ? { email: tls.email } : {}), ...(tls.caBundle ? { caBundle: tls.caBundle } : {}) }
-  return { id: service, record, keyPem: got.keyPem, chainPem: got.certificatePem, order }
+  return { id: service, record, keyPem: got.keyPem, chainPem: got.certificatePem, order: orderOf(inputs) }
 }
 
 /** A proxy that runs without the HTTPS port gets it, once, by being recreated (a short gap). */
