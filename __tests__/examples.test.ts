@@ -24,7 +24,7 @@ interface ActionMetadata {
 }
 
 const PUBLISHED = 'bluegreen-deploy/bluegreen-deploy@v1'
-const EXAMPLES = ['deploy.yml', 'https.yml', 'multi-host.yml', 'rollback-tag.yml', 'rollback.yml', 'two-services.yml']
+const EXAMPLES = ['deploy.yml', 'https.yml', 'multi-host-matrix.yml', 'multi-host.yml', 'rollback-tag.yml', 'rollback.yml', 'two-services.yml']
 
 const action = parse(readFileSync('action.yml', 'utf8')) as ActionMetadata
 const workflows = (dir: string): string[] =>
@@ -218,8 +218,7 @@ describe('the checks themselves', () => {
     )
     expect(actionProblems(broken)).toEqual([
       'jobs.deploy.steps[0] (deploy): "hots" is not an input of action.yml',
-      'jobs.deploy.steps[0] (deploy): required input "host" is missing',
-      'jobs.deploy.steps[0] (deploy): host: required (the server name or IP address)',
+      'jobs.deploy.steps[0] (deploy): host: required (the server name or IP address), or hosts for several servers',
       'jobs.deploy.steps[0] (deploy): steps.deploy.outputs.previous is not an output of action.yml'
     ])
   })

@@ -11,11 +11,11 @@ const base = { host: 'example.com', key: KEY, image: 'ghcr.io/acme/web:1.4.2' }
 describe('parseInputs', () => {
   it('applies the defaults of action.yml', () => {
     expect(parseInputs(base)).toEqual({
-      host: 'example.com', port: 22, username: 'root', key: KEY, passphrase: '', fingerprints: [],
+      host: 'example.com', hosts: [], canaryHosts: 1, batchSize: 0, allOrNothing: true, replicas: 1, keepPrevious: 'stopped', port: 22, username: 'root', key: KEY, passphrase: '', fingerprints: [],
       knownHosts: '', timeout: 20, image: 'ghcr.io/acme/web:1.4.2', service: 'web', appPort: undefined,
       healthPath: '/', healthTimeout: 60, proxyPort: 80, proxyImage: 'nginx:alpine', network: 'bluegreen',
       serverNames: [], env: [], drainTimeout: 30, websocketTimeout: 3600, accessLog: false, lockTimeout: 300, compression: 'auto',
-      compressionLevel: undefined, rollback: false,
+      compressionLevel: undefined, rollback: false, rollbackSteps: 0, keepReleases: 5,
       runtime: {
         volumes: [], command: undefined, entrypoint: undefined, user: undefined, memory: undefined, cpus: undefined,
         labels: {}, stopTimeout: undefined, options: []

@@ -62,7 +62,7 @@ describe('the proxy config of a TLS service', () => {
 
 describe('the route of a TLS service', () => {
   const request = {
-    service: 'shop', network: 'bluegreen', serverNames: ['shop.example.com'], websocketTimeout: 3600, accessLog: false,
+    service: 'shop', network: 'bluegreen', serverNames: ['shop.example.com'], replicas: 1, websocketTimeout: 3600, accessLog: false,
     slot: 'green' as const, container: 'shop-green', appPort: 8080
   }
   const snapshot = { state: { version: 1 as const, service: 'shop', history: [] }, containers: [] }

@@ -104,10 +104,10 @@ describe('nextState', () => {
     expect(after.previous).toEqual(v1)
   })
 
-  it('keeps ten releases of history', () => {
-    const history = Array.from({ length: 10 }, (_, i) => release('blue', `web:${i}`, `sha256:${i}`))
+  it('keeps fifty releases of history (the most keep-releases keeps)', () => {
+    const history = Array.from({ length: 50 }, (_, i) => release('blue', `web:${i}`, `sha256:${i}`))
     const after = nextState({ version: 1, service: 'web', history }, { idleSlot: 'blue', recovered: false }, v3)
-    expect(after.history).toHaveLength(10)
+    expect(after.history).toHaveLength(50)
     expect(after.history[0]).toEqual(v3)
   })
 })

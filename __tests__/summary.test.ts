@@ -150,7 +150,7 @@ describe('outputs', () => {
     expect(outputsOf(report)).toEqual({
       slot: 'green', 'previous-slot': 'blue', image: 'ghcr.io/acme/web:2.0.1', 'image-id': report.imageId,
       'previous-image': 'ghcr.io/acme/web:2.0.0', 'previous-image-id': report.replaced!.imageId, container: 'web-green',
-      'transferred-bytes': '734003', 'skipped-layers': '4'
+      'transferred-bytes': '734003', 'skipped-layers': '4', releases: '[]'
     })
   })
 

@@ -73,6 +73,11 @@ describe('tls inputs', () => {
     expect(errorOf({ ...base, ...overrides })).toMatch(message)
   })
 
+  test('auto on several hosts is refused: the CA would check each name at one of them', () => {
+    const { host: _, ...rest } = auto
+    expect(errorOf({ ...rest, hosts: 'a.example.com\nb.example.com' })).toMatch(/^tls: auto gets its certificate on each host, .* with 2 hosts .*tls: custom$/)
+  })
+
   test('custom: a key that does not match the certificate is refused, naming both inputs, never quoting the key', async () => {
     const stranger = await ca.leaf(['shop.example.com'])
     const message = errorOf({ ...custom, 'tls-private-key': stranger.keyPem })

@@ -61949,6 +61949,29 @@ function sharedSizeTest(historySizes, shared) {
     return (entrySize, compressed) => bands.some((size) => (compressed || entrySize >= size) && entrySize <= 2 * size + 1048576);
 }
 
+;// CONCATENATED MODULE: ./src/host/paths.ts
+// Where things live on the host. The state root holds one folder per service (lock, state)
+// and one per proxy network (the nginx conf.d the proxy container mounts).
+const STATE_ROOT = '/var/lib/bluegreen';
+function otherSlot(slot) {
+    return slot === 'blue' ? 'green' : 'blue';
+}
+function serviceDir(service) {
+    return `${STATE_ROOT}/${service}`;
+}
+function proxyDir(network) {
+    return `${STATE_ROOT}/_proxy/${network}`;
+}
+function confDir(network) {
+    return `${proxyDir(network)}/conf.d`;
+}
+function proxyName(network) {
+    return `${network}-proxy`;
+}
+function containerName(service, slot) {
+    return `${service}-${slot}`;
+}
+
 ;// CONCATENATED MODULE: ./src/host/scripts.ts
 
 // The remote shell code lives in real .sh files in scripts/ (shellcheck runs on them in CI, as
@@ -61997,7 +62020,7 @@ const SCRIPTS = {
     stopContainers: guarded(read(__nccwpck_require__.ab + "stop-containers.sh"), scripts_lib.docker),
     cancel: guarded(read(__nccwpck_require__.ab + "cancel.sh"), scripts_lib.steps),
     removeContainer: guarded(read(__nccwpck_require__.ab + "remove-container.sh"), scripts_lib.docker),
-    retire: guarded(read(__nccwpck_require__.ab + "retire.sh"), scripts_lib.docker),
+    retire: guarded(read(__nccwpck_require__.ab + "retire.sh"), scripts_lib.docker, scripts_lib.runtime),
     tagImage: guarded('dk tag "$1" "$2"\n', scripts_lib.docker),
     writeState: guarded(read(__nccwpck_require__.ab + "write-state.sh")),
     pruneImages: guarded(read(__nccwpck_require__.ab + "prune-images.sh"), scripts_lib.docker)
@@ -62009,6 +62032,7 @@ const IN_PROXY = {
 };
 
 ;// CONCATENATED MODULE: ./src/host/images.ts
+
 
 
 
@@ -62089,10 +62113,10 @@ async function verifyHostImage(ssh, sent, ref) {
         return { problem: `the host's image ${ref} (${found.id}) has other layers or config than the runner's` };
     return { image: found };
 }
-async function pruneImages(run, refs) {
+async function pruneImages(run, service, refs) {
     if (refs.length === 0)
         return [];
-    const result = await run(SCRIPTS.pruneImages, refs);
+    const result = await run(SCRIPTS.pruneImages, [STATE_ROOT, service, ...refs]);
     return result.stdout.split('\n').filter(Boolean);
 }
 
@@ -62120,37 +62144,17 @@ class HealthLines {
         return { healthy: false, attempts: this.attempts, reason: `${this.reason ?? stderr.trim()}${tail}` };
     }
 }
-/** `ATTEMPT 3 STATUS 502 SLOT none HEALTH starting` → `attempt 3: HTTP 502, HEALTHCHECK starting` */
+/**
+ * `ATTEMPT 3 STATUS 502 SLOT none HEALTH starting` → `attempt 3: HTTP 502, HEALTHCHECK starting`;
+ * with several replicas the line ends `REPLICA <name>`, shown as `web-blue-2: attempt 3: …`.
+ */
 function describeAttempt(line) {
-    const match = /^ATTEMPT (\d+) STATUS (\d{3}) SLOT \S+ HEALTH (\S+)/.exec(line);
+    const match = /^ATTEMPT (\d+) STATUS (\d{3}) SLOT \S+ HEALTH (\S+)(?: REPLICA (\S+))?/.exec(line);
     if (!match)
         return line;
-    const [, attempt, status, health] = match;
+    const [, attempt, status, health, replica] = match;
     const answer = status === '000' ? 'no HTTP answer yet' : `HTTP ${status}`;
-    return `attempt ${attempt}: ${answer}${health === 'none' ? '' : `, HEALTHCHECK ${health}`}`;
-}
-
-;// CONCATENATED MODULE: ./src/host/paths.ts
-// Where things live on the host. The state root holds one folder per service (lock, state)
-// and one per proxy network (the nginx conf.d the proxy container mounts).
-const STATE_ROOT = '/var/lib/bluegreen';
-function otherSlot(slot) {
-    return slot === 'blue' ? 'green' : 'blue';
-}
-function serviceDir(service) {
-    return `${STATE_ROOT}/${service}`;
-}
-function proxyDir(network) {
-    return `${STATE_ROOT}/_proxy/${network}`;
-}
-function confDir(network) {
-    return `${proxyDir(network)}/conf.d`;
-}
-function proxyName(network) {
-    return `${network}-proxy`;
-}
-function containerName(service, slot) {
-    return `${service}-${slot}`;
+    return `${replica ? `${replica}: ` : ''}attempt ${attempt}: ${answer}${health === 'none' ? '' : `, HEALTHCHECK ${health}`}`;
 }
 
 ;// CONCATENATED MODULE: ./src/host/probe.ts
@@ -62451,13 +62455,15 @@ function launchCandidate(run, spec, env, health, sw) {
 }
 function launchArgs(spec, health, sw) {
     const verify = verifyEnv(sw.route, health.path);
-    // Probed at its pinned address where it has one: no DNS on the way.
-    const url = `http://${spec.address ?? spec.name}:${health.appPort}${health.path}`;
+    const names = spec.names ?? [spec.name];
+    const addresses = spec.addresses ?? [];
+    // Each replica is probed at its pinned address where it has one: no DNS on the way.
+    const urls = names.map((name, i) => `http://${addresses[i] ?? name}:${health.appPort}${health.path}`);
     return [
-        spec.name, spec.network, spec.service, spec.slot, spec.image, spec.imageId, spec.address ?? '', proxyName(spec.network),
-        url, String(health.timeoutSeconds), PROBE_SCRIPT, proxyDir(spec.network), JSON.stringify(sw.route),
+        names.join('\n'), spec.network, spec.service, spec.slot, spec.image, spec.imageId, addresses.join('\n'), proxyName(spec.network),
+        urls.join('\n'), String(health.timeoutSeconds), PROBE_SCRIPT, proxyDir(spec.network), JSON.stringify(sw.route),
         verify.BG_VERIFY, verify.BG_VERIFY_URL, verify.BG_HOST, verify.BG_SLOT,
-        (spec.runFlags ?? []).join('\n'), (spec.command ?? []).join('\n'), sw.hold ? 'hold' : 'switch'
+        (spec.runFlags ?? []).join('\n'), (spec.command ?? []).join('\n'), sw.hold ? 'hold' : 'switch', spec.reuse ? 'reuse' : 'start'
     ];
 }
 /**
@@ -62469,7 +62475,7 @@ async function switchSlot(run, spec, sw, healthPath, also) {
     const output = [];
     const result = await run(SCRIPTS.switch, [
         spec.name, spec.service, spec.slot, proxyName(spec.network), PROBE_SCRIPT, proxyDir(spec.network), JSON.stringify(sw.route),
-        verify.BG_VERIFY, verify.BG_VERIFY_URL, verify.BG_HOST, verify.BG_SLOT, also.join('\n')
+        verify.BG_VERIFY, verify.BG_VERIFY_URL, verify.BG_HOST, verify.BG_SLOT, [...(spec.names ?? [spec.name]).slice(1), ...also].join('\n')
     ], { onLine: (line) => output.push(line) });
     return switchOutcome(result.code, output, sw.route, (detail) => lostLock(spec.service, detail));
 }
@@ -62668,8 +62674,8 @@ async function runRelease(run, spec, env, onOutput) {
 async function retireContainer(run, spec, onWait) {
     let drained = { openConnections: 0 };
     const result = await run(SCRIPTS.retire, [
-        proxyName(spec.network), spec.container, spec.network, String(spec.appPort), String(spec.drainTimeoutSeconds),
-        String((spec.stopTimeoutSeconds ?? 10) + 30)
+        proxyName(spec.network), spec.containers.join('\n'), spec.network, String(spec.appPort), String(spec.drainTimeoutSeconds),
+        String((spec.stopTimeoutSeconds ?? 10) + 30), spec.keep ? 'keep' : ''
     ], {
         onLine: (line) => {
             const [kind, open] = line.split(' ');
@@ -62680,7 +62686,7 @@ async function retireContainer(run, spec, onWait) {
         }
     });
     if (result.code !== 0)
-        throw new Error(`Could not retire ${spec.container}: ${result.stderr.trim()}`);
+        throw new Error(`Could not retire ${spec.containers.join(', ')}: ${result.stderr.trim()}`);
     return drained;
 }
 
@@ -62691,8 +62697,8 @@ async function retireContainer(run, spec, onWait) {
 /** Decides the config, given the service's pinned addresses by slot (none: reached by name). */
 function planRoute(request, snapshot, addresses) {
     const targetsOf = (slot) => {
-        const pinned = addresses[slot];
-        if (pinned?.length)
+        const pinned = addresses[slot]?.slice(0, request.replicas);
+        if (pinned?.length === request.replicas)
             return pinned.map((ip) => `${ip}:${request.appPort}`);
         return [`${request.service}-${slot}:${request.appPort}`];
     };
@@ -62705,10 +62711,10 @@ function planRoute(request, snapshot, addresses) {
     const conf = renderServiceConf({
         service: request.service, serverNames: request.serverNames, websocketTimeout: request.websocketTimeout, accessLog: request.accessLog, slots
     });
-    const [target] = slots[0].targets;
+    const pinned = slots[0].targets.every(isPinned);
     return {
         targets: slots[0].targets,
-        address: isPinned(target) ? target.slice(0, target.lastIndexOf(':')) : undefined,
+        addresses: pinned ? slots[0].targets.map((target) => target.slice(0, target.lastIndexOf(':'))) : [],
         conf,
         write: confDigest(conf) !== snapshot.confDigest
     };
@@ -62718,7 +62724,7 @@ function liveTargets(route) {
     return route.targets?.length ? route.targets : [`${route.container}:${route.appPort}`];
 }
 /** Pinned addresses for both slots; empty when the network has none to give (reached by name). */
-async function allocateAddresses(run, network, service, count = 1) {
+async function allocateAddresses(run, network, service, count) {
     const result = await run(SCRIPTS.allocate, [proxyDir(network), network, service, `blue:${count}`, `green:${count}`]);
     if (result.code !== 0)
         throw new Error(`Could not pin addresses for ${service} on network ${network}: ${result.stderr.trim() || `exit ${result.code}`}`);
@@ -62744,9 +62750,9 @@ async function writeRoute(run, network, service, conf, legacy) {
         throw new Error(`nginx refused the config of ${service} (nginx -t), the previous one is back: ${refused.slice(8).trim()}`);
     throw new Error(`Could not write the proxy config of ${service}: ${result.stderr.trim() || `exit ${result.code}`}`);
 }
-/** Takes back the config a failed first deploy added; a service with a live slot keeps its own. */
-async function removeRoute(run, network, service) {
-    const result = await run(SCRIPTS.removeRoute, [proxyDir(network), proxyName(network), service]);
+/** Takes back the config a failed first deploy added; a service with a live slot keeps its own (unless `unswitch`). */
+async function removeRoute(run, network, service, unswitch = false) {
+    const result = await run(SCRIPTS.removeRoute, [proxyDir(network), proxyName(network), service, unswitch ? 'unswitch' : '']);
     if (result.code !== 0)
         throw new Error(`Could not remove the proxy config of ${service}: ${result.stderr.trim() || `exit ${result.code}`}`);
 }
@@ -62755,7 +62761,8 @@ async function removeRoute(run, network, service) {
 
 
 
-const HISTORY_LENGTH = 10;
+/** Enough for the largest keep-releases. */
+const HISTORY_LENGTH = 50;
 function emptyState(service) {
     return { version: 1, service, history: [] };
 }
@@ -62771,7 +62778,9 @@ function resolveSituation(snapshot) {
     }
     const recorded = state.live;
     const matches = recorded?.slot === route.slot && recorded.imageId === route.imageId;
+    // The route says what serves; the record adds what the route cannot tell (env names, workers).
     const live = {
+        ...(matches ? recorded : {}),
         slot: route.slot,
         container: route.container,
         image: route.image,
@@ -63051,9 +63060,9 @@ function sshHost(ssh, lockConnection) {
         tagImage: (id, ref) => tagImage(run, id, ref),
         verifyImage: (sent, ref) => verifyHostImage(ssh, sent, ref),
         ensureProxy: (spec) => ensureProxy(run, spec),
-        allocateAddresses: (network, name) => allocateAddresses(run, network, name),
+        allocateAddresses: (network, name, count) => allocateAddresses(run, network, name, count),
         writeRoute: (network, name, conf, legacy) => writeRoute(run, network, name, conf, legacy),
-        removeRoute: (network, name) => removeRoute(run, network, name),
+        removeRoute: (network, name, unswitch) => removeRoute(run, network, name, unswitch),
         launchCandidate: (spec, env, health, sw) => launchCandidate(run, spec, env, health, sw),
         cancel: async () => {
             // The shell is busy with the launch step: a channel of its own.
@@ -63068,7 +63077,7 @@ function sshHost(ssh, lockConnection) {
         proxyServes: (proxy, route, healthPath) => proxyServes(ssh, proxy, route, healthPath),
         retire: (spec, onWait) => retireContainer(run, spec, onWait),
         writeState: (state) => writeState(run, state),
-        pruneImages: (refs) => pruneImages(run, refs),
+        pruneImages: (refs) => pruneImages(run, service, refs),
         lost: () => ssh.lost(),
         close: () => {
             ssh.close();
@@ -63111,16 +63120,27 @@ async function connectHost(inputs) {
 
 ;// CONCATENATED MODULE: ./src/report/phases.ts
 
-/** Runs each phase in its own log group and keeps how long it took, for the summary. */
+/**
+ * Runs each phase in its own log group and keeps how long it took, for the summary. Runs on
+ * several hosts at once cannot share groups (one is open at a time): each phase of theirs is a
+ * marked line in `log` instead.
+ */
 class Phases {
+    log;
     times = [];
     /** The phase under way, or the last one started: where an error that ends the run arose. */
     current;
+    constructor(log) {
+        this.log = log;
+    }
     async run(name, title, body) {
         this.current = { name, title };
         const started = Date.now();
         try {
-            return await group(title, body);
+            if (!this.log)
+                return await group(title, body);
+            this.log.info(`▸ ${title}`);
+            return await body();
         }
         finally {
             this.times.push({ name, ms: Date.now() - started });
@@ -63139,15 +63159,67 @@ function logChanges(log) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/rollout/releases.ts
+
+// The releases a host keeps: the live one and the ones before it, keep-releases images in all,
+// each one a rollback away (by its image tag, or `rollback: N`), with nothing to send.
+/** The live release and those before it with other images, newest first, at most `keep`. */
+function keptReleases(state, keep) {
+    const seen = new Set();
+    const kept = [];
+    for (const release of [state.live, state.previous, ...state.history]) {
+        if (!release || seen.has(release.imageId))
+            continue;
+        seen.add(release.imageId);
+        kept.push(release);
+    }
+    // previous stays second (what rollback: true returns to); the rest in the history's order.
+    return kept.slice(0, keep);
+}
+/** The release `steps` back from the live one (1: the previous). */
+function rollbackTarget(state, previous, steps) {
+    if (steps <= 1)
+        return previous;
+    const earlier = keptReleases({ ...state, previous }, Number.MAX_SAFE_INTEGER).filter((release) => release.imageId !== state.live?.imageId);
+    return earlier[steps - 1];
+}
+/**
+ * What the release ran with: the env names, and a hash of names and values together (never the
+ * values), so a rollback can say when the env differs from then.
+ */
+function envFingerprint(env) {
+    const lines = env.map((entry) => `${entry.name}=${entry.value}\n`).sort();
+    return {
+        envNames: [...new Set(env.map((entry) => entry.name))].sort(),
+        envHash: `sha256:${(0,external_node_crypto_.createHash)('sha256').update(lines.join('')).digest('hex')}`
+    };
+}
+/** A warning when `target` ran with other env names than `env` (or the same names with other values). */
+function envDrift(target, env) {
+    if (!target.envNames)
+        return undefined;
+    const now = envFingerprint(env);
+    const added = now.envNames.filter((name) => !target.envNames.includes(name));
+    const gone = target.envNames.filter((name) => !now.envNames.includes(name));
+    if (added.length || gone.length) {
+        const parts = [added.length ? `new now: ${added.join(', ')}` : '', gone.length ? `gone now: ${gone.join(', ')}` : ''].filter(Boolean);
+        return `${target.image} ran with other env names than this run gives it (${parts.join('; ')})`;
+    }
+    if (target.envHash && target.envHash !== now.envHash)
+        return `${target.image} ran with the same env names as this run gives it, but other values`;
+    return undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/image/plan.ts
+
 
 /**
  * Decides which image goes live and how it reaches the host: sent from the runner, already
  * there, or (a re-run with an older tag on a fresh runner) the host's own copy.
  */
-async function planImage(inputs, host, facts, situation) {
+async function planImage(inputs, host, facts, situation, state) {
     if (inputs.rollback)
-        return planRollback(inputs, host, situation);
+        return planRollback(inputs, host, situation, state);
     const { local, onHost } = facts;
     if (local && onHost && sameImage(local, onHost)) {
         return { ref: inputs.image, image: onHost, source: 'already-on-host', appPort: appPortFor(inputs, onHost) };
@@ -63159,16 +63231,19 @@ async function planImage(inputs, host, facts, situation) {
     }
     return { ref: inputs.image, image: onHost, source: 'host-copy', appPort: appPortFor(inputs, onHost) };
 }
-async function planRollback(inputs, host, situation) {
-    const target = situation.previous;
+/** rollback: true (1) or N: the release N back from the live one, whose image the host kept. */
+async function planRollback(inputs, host, situation, state) {
+    const steps = inputs.rollbackSteps;
+    const target = rollbackTarget({ live: situation.live, previous: situation.previous, history: state?.history ?? [] }, situation.previous, steps);
     if (!target) {
-        throw new Error(`rollback: the host records no previous release of ${inputs.service} to roll back to`);
+        const what = steps > 1 ? `no release of ${inputs.service} ${steps} releases back` : `no previous release of ${inputs.service}`;
+        throw new Error(`rollback: the host records ${what} to roll back to`);
     }
     const image = await host.inspectImage(target.imageId);
     if (!image) {
-        throw new Error(`rollback: the previous release's image ${target.image} (${target.imageId}) is no longer on the host`);
+        throw new Error(`rollback: the image ${target.image} (${target.imageId}) of that release is no longer on the host`);
     }
-    return { ref: target.image, image, source: 'rollback', appPort: inputs.appPort ?? target.appPort };
+    return { ref: target.image, image, source: 'rollback', appPort: inputs.appPort ?? target.appPort, target };
 }
 function appPortFor(inputs, image) {
     return inputs.appPort ?? exposedAppPort(image, inputs.image);
@@ -63183,6 +63258,21 @@ function sourceMessage(plan) {
         default:
             return `Rolling back to ${plan.ref} (${shortId(plan.image.id)}), already on the host`;
     }
+}
+
+;// CONCATENATED MODULE: ./src/report/log.ts
+
+const stepLog = {
+    info: (line) => info(line),
+    warning: (line) => warning(line)
+};
+/** Every line of one host's run, marked with the host, so that runs side by side can be told apart. */
+function hostLog(host) {
+    const mark = (line) => line.split('\n').map((part) => `[${host}] ${part}`).join('\n');
+    return {
+        info: (line) => info(mark(line)),
+        warning: (line) => warning(mark(line))
+    };
 }
 
 // EXTERNAL MODULE: external "node:zlib"
@@ -63970,9 +64060,19 @@ function recordedWorkers(workers) {
     const names = [...new Set(workers.map((worker) => worker.worker))];
     return names.map((name) => ({ name, containers: workers.filter((worker) => worker.worker === name).map((worker) => worker.container) }));
 }
-/** The containers of `slot` other than its web container: its workers. */
-function slotWorkers(containers, slot, web) {
-    return containers.filter((container) => container.slot === slot && container.name !== web && container.role !== 'release');
+/** The names of a slot's web containers: <service>-<slot>, then -2, -3... for more replicas. */
+function replicaNames(service, slot, count) {
+    return Array.from({ length: count }, (_, i) => (i === 0 ? `${service}-${slot}` : `${service}-${slot}-${i + 1}`));
+}
+/** A slot's web containers, as the host lists them (containers from before roles had none). */
+function slotWeb(containers, service, slot) {
+    const name = new RegExp(`^${service}-${slot}(?:-\\d+)?$`);
+    return containers.filter((container) => container.slot === slot && (container.role === 'web' || (!container.role && name.test(container.name))));
+}
+/** A slot's workers: its containers other than the web ones and the release command's. */
+function slotWorkers(containers, service, slot) {
+    const web = new Set(slotWeb(containers, service, slot).map((container) => container.name));
+    return containers.filter((container) => container.slot === slot && !web.has(container.name) && container.role !== 'release');
 }
 
 ;// CONCATENATED MODULE: ./src/rollout/cancel.ts
@@ -64074,7 +64174,7 @@ function platformVerdict(ref, image, host, emulated) {
 
 
 /** Read-only: everything that can be refused is refused here, before the host changes. */
-async function check(inputs, host, runner) {
+async function check(inputs, host, runner, log = stepLog) {
     const proxy = {
         network: inputs.network,
         port: inputs.proxyPort,
@@ -64086,27 +64186,27 @@ async function check(inputs, host, runner) {
         inputs.rollback ? undefined : runner.inspect(inputs.image),
         host.survey({ ...surveyRequest(inputs, proxy), preflight: true })
     ]);
-    info(`Docker ${host.facts.dockerVersion} on ${host.target} as ${host.facts.user}`);
+    log.info(`Docker ${host.facts.dockerVersion} on ${host.target} as ${host.facts.user}`);
     const problems = proxyProblems(found.proxy, proxy);
     if (problems.length > 0)
         throw new Error(problems.join('\n'));
     if (found.proxy.image && found.proxy.status !== 'missing' && found.proxy.image !== proxy.image) {
         // Replacing a running proxy would drop requests; it is left as it is.
-        warning(`proxy-image is ${proxy.image}, but the running proxy uses ${found.proxy.image}; it is kept. ` +
+        log.warning(`proxy-image is ${proxy.image}, but the running proxy uses ${found.proxy.image}; it is kept. ` +
             'To change it, remove the proxy container: the next deploy recreates it (a short outage).');
     }
     if (!inputs.rollback)
         codecFor(inputs, host);
     // The image must exist somewhere and its port must be known before the lock is taken.
-    const plan = await planImage(inputs, host, { local, onHost: found.image }, resolveSituation(found.snapshot));
-    info(`Image ${plan.ref} (${shortId(plan.image.id)}), app port ${plan.appPort}, source: ${plan.source}`);
+    const plan = await planImage(inputs, host, { local, onHost: found.image }, resolveSituation(found.snapshot), found.snapshot.state);
+    log.info(`Image ${plan.ref} (${shortId(plan.image.id)}), app port ${plan.appPort}, source: ${plan.source}`);
     // Only an image that travels is checked: one the host has already is the host's business.
     if (plan.source === 'sent') {
         const verdict = platformVerdict(plan.ref, plan.image.platform, host.facts.platform, host.facts.emulated ?? []);
         if (!verdict.ok)
             throw new Error(verdict.problem);
         if (verdict.warning)
-            warning(verdict.warning);
+            log.warning(verdict.warning);
     }
     return { proxy, local, survey: found, plan };
 }
@@ -64148,6 +64248,7 @@ function releaseFailure(result, timeoutSeconds) {
 
 
 
+
 /**
  * The blue-green sequence on one host, in stages a rollout drives: prepare (state, image, proxy,
  * route), release (the release command), launch (candidate, health, workers), switchOver, then
@@ -64158,6 +64259,7 @@ class HostRun {
     inputs;
     deps;
     phases;
+    session;
     survey;
     snapshot;
     situation;
@@ -64171,19 +64273,26 @@ class HostRun {
     wroteRoute = false;
     /** The candidate's worker containers (none without workers). */
     workers = [];
+    /** The candidate's web containers, one per replica. */
+    replicas = [];
+    /** An instant rollback: the idle slot's containers already run the target release. */
+    reuse = false;
+    /** The releases whose images stay on the host after this run. */
+    kept = [];
     releaseStep;
     host;
     lock;
     checked;
-    ahead;
+    log;
     constructor(inputs, deps, phases, session) {
         this.inputs = inputs;
         this.deps = deps;
         this.phases = phases;
+        this.session = session;
         this.host = session.host;
         this.lock = session.lock;
         this.checked = session.checked;
-        this.ahead = session.ahead;
+        this.log = deps.log ?? stepLog;
     }
     /** State, image, proxy and the idle slot's route: nothing that clients see changes. */
     async prepare() {
@@ -64192,10 +64301,29 @@ class HostRun {
         await this.step('proxy', 'Make sure the proxy runs', () => this.ensureProxy());
         await this.step('route', 'Route the idle slot', () => this.prepareRoute());
     }
-    /** The release command, when there is one (once per rollout: a migration runs on one host). */
-    async release() {
-        if (this.inputs.releaseCommand)
-            await this.step('release', 'Run the release command', () => this.runRelease());
+    /**
+     * The release command, when there is one. A rollout runs it once, on its first host: `ranOn`
+     * names that host on the others, which only record that it ran.
+     */
+    async release(ranOn) {
+        if (!this.inputs.releaseCommand)
+            return;
+        if (!ranOn)
+            return this.step('release', 'Run the release command', () => this.runRelease());
+        if (ranOn.ran)
+            this.candidate.released = true;
+        this.log.info(`The release command ran on ${ranOn.target}, once for every host`);
+    }
+    /** Whether this run's release command ran (to tell the other hosts of a rollout). */
+    get releaseRan() {
+        return this.candidate?.released === true && this.releaseStep?.exitCode === 0;
+    }
+    /** Where the image comes from: a save started ahead, or a branch of the rollout's one export. */
+    get ahead() {
+        return this.session.ahead;
+    }
+    get target() {
+        return this.host.target;
     }
     /** The candidate, healthy, and its workers, settled; not serving yet unless it switched in the same step. */
     async launch() {
@@ -64232,31 +64360,51 @@ class HostRun {
         this.situation = resolveSituation(snapshot);
         const { live, idleSlot, recovered } = this.situation;
         if (recovered)
-            warning('The host state disagreed with the proxy config (a run died mid-deploy); the proxy config wins');
-        info(live ? `Live: ${live.slot} (${live.container}, ${live.image})` : `No live release of ${this.inputs.service} yet`);
+            this.log.warning('The host state disagreed with the proxy config (a run died mid-deploy); the proxy config wins');
+        this.log.info(live ? `Live: ${live.slot} (${live.container}, ${live.image})` : `No live release of ${this.inputs.service} yet`);
         this.plan = fresh
-            ? await planImage(inputs, this.host, { local: checked.local, onHost: found.image }, this.situation)
+            ? await planImage(inputs, this.host, { local: checked.local, onHost: found.image }, this.situation, snapshot.state)
             : checked.plan;
+        this.replicas = replicaNames(inputs.service, idleSlot, inputs.replicas);
         this.candidate = {
             slot: idleSlot,
-            container: containerName(this.inputs.service, idleSlot),
+            container: this.replicas[0],
             image: this.plan.ref,
             imageId: this.plan.image.id,
             appPort: this.plan.appPort,
-            deployedAt: ''
+            deployedAt: '',
+            ...(inputs.replicas > 1 ? { replicas: inputs.replicas } : {}),
+            ...envFingerprint(inputs.env)
         };
+        const drift = this.plan.target ? envDrift(this.plan.target, inputs.env) : undefined;
+        if (drift)
+            this.log.warning(`${drift}: check that the env fits the release you go back to`);
         this.workers = candidateWorkers(inputs, idleSlot);
-        // Containers in the idle slot are left over from a run that died; they serve nothing.
-        const stray = snapshot.containers.find((container) => container.name === this.candidate.container);
-        if (stray) {
-            info(`Removing ${stray.name} left in the idle slot by an earlier run`);
-            await this.host.retire(this.retireSpec(stray.name), () => undefined);
+        const idle = slotWeb(snapshot.containers, inputs.service, idleSlot);
+        this.reuse = this.keptRunning(idle);
+        if (this.reuse)
+            return this.log.info(`${idle.map((c) => c.name).join(', ')} kept running with ${this.plan.ref}: the rollback is a switch`);
+        // Containers in the idle slot are left over from a run that died, or kept for an instant
+        // rollback that this deploy does not take; they serve nothing.
+        if (idle.length) {
+            this.log.info(`Removing ${idle.map((c) => c.name).join(', ')} left in the idle slot by an earlier run`);
+            await this.host.retire(this.retireSpec(idle.map((c) => c.name), this.situation.previous?.appPort ?? this.candidate.appPort), () => undefined);
         }
-        const strayWorkers = slotWorkers(snapshot.containers, idleSlot, this.candidate.container).map((container) => container.name);
+        const strayWorkers = slotWorkers(snapshot.containers, inputs.service, idleSlot).map((container) => container.name);
         if (strayWorkers.length) {
-            info(`Removing ${strayWorkers.join(', ')} left in the idle slot by an earlier run`);
+            this.log.info(`Removing ${strayWorkers.join(', ')} left in the idle slot by an earlier run`);
             await this.host.removeContainers(strayWorkers);
         }
+    }
+    /**
+     * A rollback whose target still runs in the idle slot (keep-previous: running), every replica
+     * up with its image: no start, only the health check and the switch.
+     */
+    keptRunning(idle) {
+        if (!this.inputs.rollback || this.plan.source !== 'rollback')
+            return false;
+        const running = idle.filter((container) => container.state === 'running' && container.imageId === this.plan.image.id);
+        return running.length === this.inputs.replicas && this.replicas.every((name) => running.some((container) => container.name === name));
     }
     /** The check's survey still holds when this lock is the very next one taken after it. */
     async surveyUnderLock() {
@@ -64273,7 +64421,8 @@ class HostRun {
             totalLayers: plan.image.diffIds.length, durationMs: 0
         };
         if (plan.source !== 'sent') {
-            info(sourceMessage(plan));
+            this.ahead?.stop(); // another deploy sent it meanwhile: a shared export must not wait on this host
+            this.log.info(sourceMessage(plan));
             this.transfer = { ...base, source: plan.source, skippedLayers: base.totalLayers };
             return;
         }
@@ -64282,7 +64431,7 @@ class HostRun {
             spoolDir: process.env.RUNNER_TEMP || undefined,
             save: (ref) => this.ahead?.take(ref) ?? this.deps.runner.save(ref),
             layerSizes: (ref) => this.deps.runner.layerSizes(ref),
-            log: (line) => info(line),
+            log: (line) => this.log.info(line),
             signal: this.deps.signal
         });
         // The proxy is made ready while the image streams on its own channel (queued after the
@@ -64304,28 +64453,31 @@ class HostRun {
         return this.proxyReady;
     }
     async ensureProxy() {
-        info((await this.startProxy()).join(', '));
+        this.log.info((await this.startProxy()).join(', '));
     }
     /** The proxy config must route the idle slot before the candidate starts there. */
     async prepareRoute() {
         const { inputs, candidate, snapshot } = this;
         let addresses = snapshot.addresses ?? {};
-        const needed = !addresses.blue?.length || !addresses.green?.length;
+        const needed = (addresses.blue?.length ?? 0) < inputs.replicas || (addresses.green?.length ?? 0) < inputs.replicas;
         if (needed && this.survey.proxy.network.mode !== 'names') {
-            addresses = await this.host.allocateAddresses(inputs.network, inputs.service);
+            addresses = await this.host.allocateAddresses(inputs.network, inputs.service, inputs.replicas);
         }
         const route = planRoute({
-            service: inputs.service, network: inputs.network, serverNames: inputs.serverNames,
+            service: inputs.service, network: inputs.network, serverNames: inputs.serverNames, replicas: inputs.replicas,
             websocketTimeout: inputs.websocketTimeout, accessLog: inputs.accessLog, slot: candidate.slot, container: candidate.container, appPort: candidate.appPort
         }, snapshot, addresses);
+        if (inputs.replicas > 1 && route.addresses.length === 0) {
+            throw new Error(`replicas: ${inputs.replicas} containers per slot need a network the action created (pinned addresses); ${inputs.network} was not, so its slots are reached by name`);
+        }
         this.route = route;
-        const where = route.address ? `pinned address ${route.address}` : 'its container name (Docker DNS: not a network the action created)';
-        info(`${candidate.container} will be reached at ${where}`);
+        const where = route.addresses.length ? `pinned address ${route.addresses.join(', ')}` : 'its container name (Docker DNS: not a network the action created)';
+        this.log.info(`${this.replicas.join(', ')} will be reached at ${where}`);
         if (!route.write)
-            return info('The proxy config already routes both slots: the switch needs no nginx reload');
+            return this.log.info('The proxy config already routes both slots: the switch needs no nginx reload');
         await this.host.writeRoute(inputs.network, inputs.service, route.conf, snapshot.legacy);
         this.wroteRoute = true;
-        info(snapshot.confDigest ? 'The proxy config changed (port, server names or format): nginx reloaded gracefully' : 'Added the proxy config for the service: nginx reloaded gracefully');
+        this.log.info(snapshot.confDigest ? 'The proxy config changed (port, server names or format): nginx reloaded gracefully' : 'Added the proxy config for the service: nginx reloaded gracefully');
     }
     /**
      * The release command (a migration) in a one-off container of the candidate image, with its
@@ -64340,19 +64492,19 @@ class HostRun {
             // An image whose release command ran before stays marked so, for the next re-run.
             if (skipped.startsWith('this image was released'))
                 candidate.released = true;
-            return info(`The release command is skipped: ${skipped}`);
+            return this.log.info(`The release command is skipped: ${skipped}`);
         }
         const started = Date.now();
         const result = await this.host.runRelease({
             name: `${inputs.service}-release`, network: inputs.network, service: inputs.service, image: plan.ref, imageId: candidate.imageId,
             timeoutSeconds: inputs.releaseTimeout, runFlags: appRunFlags(inputs), command
-        }, inputs.env, (line) => info(line));
+        }, inputs.env, (line) => this.log.info(line));
         this.releaseStep = { command, exitCode: result.exitCode, durationMs: Date.now() - started };
         const failure = releaseFailure(result, inputs.releaseTimeout);
         if (failure)
             throw new Error(failure);
         candidate.released = true;
-        info(`The release command exited with code 0 in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        this.log.info(`The release command exited with code 0 in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }
     async startCandidate() {
         const { candidate, inputs } = this;
@@ -64367,7 +64519,7 @@ class HostRun {
     }
     async checkHealth() {
         const { candidate } = this;
-        const result = await this.launched.health(logChanges((line) => info(line)));
+        const result = await this.launched.health(logChanges((line) => this.log.info(line)));
         this.healthAttempts = result.attempts;
         if (!result.healthy)
             throw new Error(`Health check of ${candidate.container} failed: ${result.reason}`);
@@ -64383,14 +64535,14 @@ class HostRun {
         };
         const started = await this.host.startWorkers(spec, this.workers, inputs.env, (line) => {
             if (line.startsWith('STARTED '))
-                info(`Started ${line.slice(8)}`);
+                this.log.info(`Started ${line.slice(8)}`);
         });
         if (!started.ok) {
             const logs = started.logs.length ? `\nLast log lines of ${started.container}:\n${started.logs.join('\n')}` : '';
             throw new Error(`Worker ${started.container} ${started.reason} within worker-settle (${inputs.workerSettle} s): the release goes back${logs}`);
         }
         candidate.workers = recordedWorkers(this.workers);
-        info(`${this.workers.map((worker) => worker.container).join(', ')} kept running for ${inputs.workerSettle} s`);
+        this.log.info(`${this.workers.map((worker) => worker.container).join(', ')} kept running for ${inputs.workerSettle} s`);
     }
     async switchProxy() {
         const also = this.workers.map((worker) => worker.container);
@@ -64400,7 +64552,7 @@ class HostRun {
         const switched = await switching.finally(() => this.deps.signal?.removeEventListener('abort', this.cancelLaunch));
         if (!switched.ok)
             throw new Error(`${switched.message}${switched.switchedBack ? '; switched back' : ''}`);
-        info(`The proxy now serves ${this.candidate.container}, without a reload`);
+        this.log.info(`The proxy now serves ${this.candidate.container}, without a reload`);
     }
     /**
      * Before the switch, a failure takes the candidate (and a first deploy's config) away, brings
@@ -64415,8 +64567,8 @@ class HostRun {
         }
         const cancelled = error instanceof CancelledError || this.deps.signal?.aborted;
         const cleanup = [];
-        if (this.candidate) {
-            const names = [this.candidate.container, ...this.workers.map((worker) => worker.container)];
+        if (this.candidate && !this.reuse) {
+            const names = [...this.replicas, ...this.workers.map((worker) => worker.container)];
             const what = names.length > 1 ? `the candidate ${this.candidate.container} and its workers were` : `the candidate ${this.candidate.container} was`;
             await this.host.removeContainers(names).then(() => cleanup.push(`${what} removed`), (failure) => cleanup.push(`the candidate ${this.candidate.container} could not be removed (${failure.message}); the next deploy removes it`));
         }
@@ -64436,6 +64588,31 @@ class HostRun {
         if (!live)
             return `nothing of ${this.inputs.service} was live, and the proxy was not changed`;
         return `the proxy was not switched, ${live.container} (${live.image}) still serves on port ${this.inputs.proxyPort}`;
+    }
+    /**
+     * After the switch, before finish(): the old slot (still running, not retired) takes the
+     * traffic back, and the candidate and its workers go. A first deploy unswitches to nothing.
+     * Returns what the host serves now, for the rollout's table.
+     */
+    async revert() {
+        const old = this.situation.live;
+        const names = [...this.replicas, ...this.workers.map((worker) => worker.container)];
+        if (old) {
+            const route = this.snapshot.route ?? { ...old, service: this.inputs.service, serverNames: this.inputs.serverNames };
+            const spec = { ...this.candidateSpec(), name: old.container, slot: old.slot, image: old.image, imageId: old.imageId };
+            const oldWorkers = slotWorkers(this.snapshot.containers, this.inputs.service, old.slot).map((container) => container.name);
+            const oldWeb = slotWeb(this.snapshot.containers, this.inputs.service, old.slot).map((container) => container.name);
+            spec.names = oldWeb.length ? oldWeb : [old.container];
+            // Asked on its own health path: this release's may be new.
+            const back = await this.host.switchSlot(spec, { route }, route.healthPath ?? '/', oldWorkers);
+            if (!back.ok)
+                return `switching back failed (${back.message}); ${this.candidate.container} may still serve`;
+        }
+        else {
+            await this.host.removeRoute(this.inputs.network, this.inputs.service, true);
+        }
+        await this.host.removeContainers(names).catch(() => undefined);
+        return old ? `back on the previous release: ${old.image}` : 'back to nothing live';
     }
     /** What the proxy serves for this service after a failure, asked of the proxy. */
     async whatServes() {
@@ -64476,37 +64653,46 @@ class HostRun {
         const state = nextState(this.snapshot.state, this.situation, this.candidate);
         await this.host.writeState(state);
         const previous = state.previous ? `; previous: ${state.previous.slot} (${state.previous.image})` : '';
-        info(`Recorded on the host: live ${state.live?.slot} (${state.live?.image})${previous}`);
+        this.log.info(`Recorded on the host: live ${state.live?.slot} (${state.live?.image})${previous}`);
         return state;
     }
     async retire(state) {
         const old = this.situation.live;
         let open = 0;
         // The old slot's workers go as soon as the new ones run: SIGTERM, then their stop timeout.
-        const oldWorkers = old ? slotWorkers(this.snapshot.containers, old.slot, old.container).map((container) => container.name) : [];
+        const oldWorkers = old ? slotWorkers(this.snapshot.containers, this.inputs.service, old.slot).map((container) => container.name) : [];
         if (oldWorkers.length) {
             await this.host.stopContainers(oldWorkers, (this.inputs.runtime.stopTimeout ?? 10) + 30);
-            info(`Stopped and removed ${oldWorkers.join(', ')}`);
+            this.log.info(`Stopped and removed ${oldWorkers.join(', ')}`);
         }
-        if (old && old.container !== this.candidate.container) {
-            const result = await this.host.retire(this.retireSpec(old.container), (count) => info(`Waiting for ${count} connection(s) to ${old.container} to finish`));
+        const oldWeb = old ? slotWeb(this.snapshot.containers, this.inputs.service, old.slot).map((container) => container.name) : [];
+        if (old && !oldWeb.length && old.container !== this.candidate.container)
+            oldWeb.push(old.container);
+        if (old && oldWeb.length) {
+            const keep = this.inputs.keepPrevious === 'running';
+            const result = await this.host.retire(this.retireSpec(oldWeb, old.appPort, keep), (count) => this.log.info(`Waiting for ${count} connection(s) to ${oldWeb.join(', ')} to finish`));
             open = result.openConnections;
             if (open > 0)
-                warning(`drain-timeout reached with ${open} connection(s) to ${old.container} still open`);
-            info(`Stopped and removed ${old.container}`);
+                this.log.warning(`drain-timeout reached with ${open} connection(s) to ${oldWeb.join(', ')} still open`);
+            this.log.info(keep ? `${oldWeb.join(', ')} drained and kept running (keep-previous: running): a rollback is a switch` : `Stopped and removed ${oldWeb.join(', ')}`);
         }
         return { open, pruned: await this.prune(state) };
     }
-    /** Keeps the live and previous releases' images; older recorded releases give theirs back. */
+    /**
+     * Keeps keep-releases images (the live one and the ones before it, and always the previous):
+     * older recorded releases give theirs back, unless another service on the host keeps or runs
+     * the same image (the host checks: scripts/prune-images.sh).
+     */
     async prune(state) {
-        const kept = [state.live, state.previous].filter((release) => release !== undefined);
+        const kept = [...keptReleases(state, this.inputs.keepReleases), state.previous].filter((release) => release !== undefined);
         const keep = new Set(kept.flatMap((release) => [release.imageId, release.image]));
         const refs = state.history
             .filter((release) => !keep.has(release.imageId) && !keep.has(release.image))
             .map((release) => release.image);
         const pruned = await this.host.pruneImages([...new Set(refs)]);
         if (pruned.length)
-            info(`Removed images of older releases: ${pruned.join(', ')}`);
+            this.log.info(`Removed images of older releases: ${pruned.join(', ')}`);
+        this.kept = keptReleases(state, this.inputs.keepReleases);
         return pruned;
     }
     /** The route the candidate's slot gets, recorded on the host as it goes live. */
@@ -64519,7 +64705,8 @@ class HostRun {
             image: this.candidate.image,
             imageId: this.candidate.imageId,
             serverNames: this.inputs.serverNames,
-            targets: this.route?.targets
+            targets: this.route?.targets,
+            healthPath: this.inputs.healthPath
         };
     }
     candidateSpec() {
@@ -64530,16 +64717,17 @@ class HostRun {
             slot: this.candidate.slot,
             image: this.candidate.image,
             imageId: this.candidate.imageId,
-            address: this.route?.address,
+            names: this.replicas,
+            addresses: this.route?.addresses,
+            reuse: this.reuse,
             runFlags: appRunFlags(this.inputs),
             command: webCommand(this.inputs)
         };
     }
-    retireSpec(container) {
-        const port = this.situation.live?.container === container ? this.situation.live.appPort : this.candidate.appPort;
+    retireSpec(containers, appPort, keep = false) {
         return {
-            container, network: this.inputs.network, appPort: port, drainTimeoutSeconds: this.inputs.drainTimeout,
-            stopTimeoutSeconds: this.inputs.runtime.stopTimeout
+            containers, network: this.inputs.network, appPort, drainTimeoutSeconds: this.inputs.drainTimeout,
+            stopTimeoutSeconds: this.inputs.runtime.stopTimeout, keep
         };
     }
     report(previous, retired) {
@@ -64565,6 +64753,9 @@ class HostRun {
             pruned: retired.pruned,
             reloaded: this.wroteRoute,
             releaseStep: this.releaseStep,
+            kept: this.kept,
+            keepPrevious: this.inputs.keepPrevious,
+            instant: this.reuse,
             workers: this.workers.map((worker) => worker.container),
             phases: this.phases.times
         };
@@ -64696,18 +64887,19 @@ class SaveAhead {
  * checked; the lock is taken only after, and the runner's export of an image the host lacks
  * starts meanwhile. Whatever fails leaves the host as it was.
  */
-async function lockHost(inputs, host, deps, phases) {
+async function lockHost(inputs, host, deps, phases, saveAhead = true) {
+    const log = deps.log ?? stepLog;
     const pending = host.openLock({
         service: inputs.service,
         timeoutSeconds: inputs.lockTimeout,
         holder: deps.holder,
-        onWait: (holder) => info(`Another deploy of ${inputs.service} holds the lock: ${holder}; waiting`),
-        onSilent: (seconds) => info(`No answer from the host's lock session after ${seconds} s (a slow login shell on the host?); still waiting`)
+        onWait: (holder) => log.info(`Another deploy of ${inputs.service} holds the lock: ${holder}; waiting`),
+        onSilent: (seconds) => log.info(`No answer from the host's lock session after ${seconds} s (a slow login shell on the host?); still waiting`)
     });
     let ahead;
     try {
-        const checked = await phases.run('check', 'Check the host and the image', () => check(inputs, host, deps.runner));
-        if (checked.plan.source === 'sent')
+        const checked = await phases.run('check', 'Check the host and the image', () => check(inputs, host, deps.runner, log));
+        if (saveAhead && checked.plan.source === 'sent')
             ahead = new SaveAhead(checked.plan.ref, (ref) => deps.runner.save(ref));
         const lock = await phases.run('lock', `Lock ${inputs.service} on the host`, () => untilCancelled(pending.acquire(), deps.signal, () => 'Cancelled while waiting for the deploy lock; nothing on the host changed'));
         return { host, lock, checked, ahead };
@@ -64763,6 +64955,238 @@ async function deploy(inputs, deps) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/image/fanout.ts
+
+// Several hosts, one export: `docker save` runs once and every host that lacks the image reads
+// all of it through a branch of its own (each then leaves out the layers its host has, so hosts
+// that differ get different archives from the one read). The export moves at the pace of the
+// slowest reader: a branch that is full pauses the source, so a slow host makes the runner wait,
+// never buffer the image.
+/** Each branch may run this far ahead of the slowest one. */
+const BRANCH_BUFFER = 4 << 20;
+class SaveFanout {
+    save;
+    branches;
+    open;
+    constructor(save, count) {
+        this.save = save;
+        this.branches = Array.from({ length: count }, () => new external_node_stream_.PassThrough({ highWaterMark: BRANCH_BUFFER }));
+        this.open = count;
+        for (const branch of this.branches)
+            save.stdout.pipe(branch);
+        save.stdout.on('error', (error) => this.branches.forEach((branch) => branch.destroy(error)));
+    }
+    /** Branch `index` (0 to count - 1), for one host's transfer. */
+    branch(index) {
+        const stdout = this.branches[index];
+        let stopped = false;
+        return {
+            stdout,
+            done: this.save.done,
+            stop: () => {
+                if (stopped)
+                    return;
+                stopped = true;
+                // Its reader is gone: the others must not wait on it.
+                this.save.stdout.unpipe(stdout);
+                stdout.destroy();
+                if (--this.open === 0)
+                    this.save.stop();
+            }
+        };
+    }
+}
+/** A branch handed to one host's run as its image source: a second take (a full resend) starts a save of its own. */
+class FanoutSource {
+    ref;
+    start;
+    branch;
+    constructor(ref, branch, start) {
+        this.ref = ref;
+        this.start = start;
+        this.branch = branch;
+    }
+    take(ref) {
+        const branch = ref === this.ref ? this.branch : undefined;
+        this.branch = undefined;
+        if (branch)
+            return branch;
+        this.stop();
+        return this.start(ref);
+    }
+    stop() {
+        this.branch?.stop();
+        this.branch = undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/rollout/several-hosts.ts
+
+
+
+
+
+
+/** Thrown with the rollout's report when any host failed, so the summary can show every host. */
+class RolloutError extends Error {
+    report;
+    constructor(message, report) {
+        super(message);
+        this.report = report;
+    }
+}
+async function deployHosts(inputs, deps) {
+    const members = inputs.hosts.map((target) => member(inputs, deps, target));
+    try {
+        await connectAll(members);
+        await lockAll(members);
+        shareTheExport(members, deps);
+        await Promise.all(members.map((m) => m.run.prepare()));
+        return await goLive(inputs, members);
+    }
+    catch (error) {
+        const failed = error instanceof RolloutError ? error : await failedBefore(members, error);
+        throw failed;
+    }
+    finally {
+        await Promise.all(members.map((m) => (m.session ? closeSession(m.session).catch(() => undefined) : undefined)));
+        for (const m of members)
+            m.host?.close();
+    }
+}
+function member(inputs, deps, target) {
+    const name = `${target.host}:${target.port}`;
+    const log = hostLog(name);
+    const phases = new Phases(log);
+    const own = { ...inputs, host: target.host, port: target.port, hosts: [], fingerprints: target.fingerprints.length ? target.fingerprints : inputs.fingerprints };
+    return { target, inputs: own, phases, deps: { ...deps, log, phases } };
+}
+/** An unreachable host stops the rollout before any host changes. */
+async function connectAll(members) {
+    await Promise.all(members.map(async (m) => {
+        m.host = await m.phases.run('connect', `Connect to ${m.target.host}:${m.target.port}`, () => m.deps.connect(m.inputs)).catch((error) => {
+            throw new Error(`${m.target.host}:${m.target.port}: ${error.message}`);
+        });
+    }));
+}
+/** Every host checked (read-only) and locked: any refusal stops the rollout with nothing changed. */
+async function lockAll(members) {
+    const locked = await Promise.allSettled(members.map(async (m) => {
+        m.session = await lockHost(m.inputs, m.host, m.deps, m.phases, false);
+        m.run = new HostRun(m.inputs, m.deps, m.phases, m.session);
+    }));
+    const refused = locked.flatMap((result, i) => (result.status === 'rejected' ? [`${members[i].host.target}: ${result.reason.message}`] : []));
+    if (refused.length)
+        throw new Error(`Refused before any host changed:\n${refused.join('\n')}`);
+}
+/** One docker save for every host that lacks the image; each reads a branch of it. */
+function shareTheExport(members, deps) {
+    const senders = members.filter((m) => m.session.checked.plan.source === 'sent');
+    if (senders.length === 0)
+        return;
+    const ref = senders[0].session.checked.plan.ref;
+    const fanout = new SaveFanout(deps.runner.save(ref), senders.length);
+    senders.forEach((m, i) => (m.session.ahead = new FanoutSource(ref, fanout.branch(i), (again) => deps.runner.save(again))));
+}
+/** Canaries, then batches; each host's release step, candidate and switch; then every host finishes. */
+async function goLive(inputs, members) {
+    const canaries = members.slice(0, Math.max(1, Math.min(inputs.canaryHosts, members.length)));
+    const rest = members.slice(canaries.length);
+    const first = canaries[0];
+    const releaseFailed = await settle([first], async (m) => m.run.release());
+    if (releaseFailed.length)
+        return giveUp(inputs, members, [], releaseFailed);
+    const ranOn = { target: first.run.target, ran: first.run.releaseRan };
+    for (const m of members.slice(1))
+        await m.run.release(ranOn);
+    const batches = [canaries, ...chunks(rest, inputs.batchSize || rest.length)];
+    const switched = [];
+    for (const batch of batches) {
+        const failed = await settle(batch, async (m) => {
+            await m.run.launch();
+            await m.run.switchOver();
+        });
+        switched.push(...batch.filter((m) => !failed.includes(m)));
+        if (failed.length)
+            return giveUp(inputs, members, switched, failed);
+    }
+    await Promise.all(members.map(async (m) => finishOne(m)));
+    const report = rolloutReport(members);
+    const unfinished = members.filter((m) => m.outcome?.result !== 'live');
+    if (unfinished.length)
+        throw new RolloutError(`${unfinished.length} of ${members.length} hosts did not finish`, report);
+    return report;
+}
+/** Runs `step` on each member at once; a member whose step fails is undone and returned. */
+async function settle(batch, step) {
+    const results = await Promise.allSettled(batch.map(step));
+    const failed = [];
+    for (const [i, result] of results.entries()) {
+        if (result.status === 'fulfilled')
+            continue;
+        const m = batch[i];
+        const undone = await m.run.undo(result.reason);
+        m.outcome = { target: m.run.target, result: 'failed', error: undone.message };
+        failed.push(m);
+    }
+    return failed;
+}
+/**
+ * A host failed: those that did not start stay as they were; with all-or-nothing the ones that
+ * switched go back, else they finish; the step fails with every host's outcome.
+ */
+async function giveUp(inputs, members, switched, failed) {
+    const untouched = members.filter((m) => !switched.includes(m) && !failed.includes(m));
+    for (const m of untouched) {
+        await m.run.undo(new Error('not started: another host failed')).catch(() => undefined);
+        m.outcome = { target: m.run.target, result: 'not started' };
+    }
+    if (inputs.allOrNothing) {
+        await Promise.all(switched.map(async (m) => {
+            const now = await m.run.revert().catch((error) => `switching back failed: ${error.message}`);
+            m.outcome = { target: m.run.target, result: 'reverted', error: now };
+        }));
+    }
+    else {
+        await Promise.all(switched.map(async (m) => finishOne(m)));
+    }
+    const names = failed.map((m) => m.run.target).join(', ');
+    const kept = inputs.allOrNothing ? 'every host that had switched went back' : 'the hosts that switched keep the new release';
+    throw new RolloutError(`${names} failed; ${kept} (all-or-nothing: ${inputs.allOrNothing})`, rolloutReport(members));
+}
+async function finishOne(m) {
+    try {
+        const report = await m.run.finish();
+        m.outcome = { target: m.run.target, result: 'live', report };
+    }
+    catch (error) {
+        m.outcome = { target: m.run.target, result: 'failed', error: error.message };
+    }
+}
+/** A failure before any host went live: each host's own words, or the lost connection. */
+async function failedBefore(members, error) {
+    for (const m of members) {
+        const lost = m.host?.lost();
+        if (lost)
+            return connectionLost(m.host.target, lost, m.phases.current);
+    }
+    // Hosts already prepared may hold a first deploy's config: undo each.
+    await Promise.all(members.map((m) => m.run?.undo(error).catch(() => undefined)));
+    return error;
+}
+function rolloutReport(members) {
+    return {
+        hosts: members.map((m) => m.outcome ?? { target: m.host?.target ?? `${m.target.host}:${m.target.port}`, result: 'not started' }),
+        phases: members.map((m) => ({ target: m.host?.target ?? m.target.host, times: m.phases.times }))
+    };
+}
+function chunks(items, size) {
+    const out = [];
+    for (let i = 0; i < items.length; i += size)
+        out.push(items.slice(i, i + size));
+    return out;
+}
+
 ;// CONCATENATED MODULE: ./src/image/ref.ts
 // Docker image references, checked against the grammar of distribution/reference so that
 // nothing with shell syntax in it can reach the host.
@@ -64794,6 +65218,146 @@ function defaultServiceName(ref) {
     return last.replace(/[._]+/g, '-').replace(/-+/g, '-').slice(0, 50).replace(/-$/, '');
 }
 
+;// CONCATENATED MODULE: ./src/validate.ts
+
+// Every value that reaches the host is checked here first: anything that could carry shell
+// syntax is refused by its shape, and each message names the input and the form it expects.
+// A host name (an IPv4 address is one too), or an IPv6 address, which always has a colon: without
+// it, any run of hex letters ("aaaa...", of any length) passed as an address.
+/** A host name or an IP address (IPv6 with a colon, optionally in brackets). */
+const HOST_FORM = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[?[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\]?)$/;
+const USERNAME = /^[a-z_][a-z0-9_.-]{0,31}$/;
+/** As ssh-keygen -lf prints it; inputs.ts has taken off any padding. */
+const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
+const SERVICE = /^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$/;
+const NETWORK = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,49}$/;
+const HEALTH_PATH = /^\/[A-Za-z0-9._~%/+=,:@&?-]*$/;
+/**
+ * Docker's own networks. The proxy finds each slot by container name, which only a user-defined
+ * network resolves: on `bridge` (`default` is its other name) names do not resolve, on `host` and
+ * `none` a container has no network of its own to join or publish a port from.
+ */
+const DOCKER_NETWORKS = ['bridge', 'default', 'host', 'none'];
+const SERVER_NAME = /^(?:\*\.)?[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$/;
+function validateInputs(inputs) {
+    validateConnection(inputs);
+    validateImage(inputs);
+    validateRouting(inputs);
+    validateTiming(inputs);
+    validateTransfer(inputs);
+}
+function validateConnection(inputs) {
+    if (inputs.hosts.length > 0) {
+        validate_check(inputs.host === '', 'host and hosts: give one of them (hosts lists every server, one per line)');
+    }
+    else {
+        validate_check(inputs.host !== '', 'host: required (the server name or IP address), or hosts for several servers');
+        validate_check(HOST_FORM.test(inputs.host), `host: expected a host name or IP address, got "${inputs.host}"`);
+    }
+    checkRange('canary-hosts', inputs.canaryHosts, 0, Math.max(inputs.hosts.length, 1));
+    checkRange('batch-size', inputs.batchSize, 0, 1000);
+    checkRange('replicas', inputs.replicas, 1, 20);
+    checkRange('keep-releases', inputs.keepReleases, 1, 50);
+    validate_check(['stopped', 'running'].includes(inputs.keepPrevious), `keep-previous: expected stopped or running, got "${inputs.keepPrevious}"`);
+    checkPort('port', inputs.port);
+    validate_check(USERNAME.test(inputs.username), `username: expected a Unix user name such as deploy, got "${inputs.username}"`);
+    validate_check(inputs.key !== '', 'key: required (the private key text, e.g. ${{ secrets.SSH_KEY }})');
+    validate_check(/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(inputs.key), 'key: expected a private key in OpenSSH or PEM form (-----BEGIN ... PRIVATE KEY-----)');
+    for (const fingerprint of inputs.fingerprints) {
+        validate_check(FINGERPRINT.test(fingerprint), `fingerprint: expected the SHA256:... form that ssh-keygen -lf prints, got "${fingerprint}"`);
+    }
+    checkRange('timeout', inputs.timeout, 1, 600);
+}
+function validateImage(inputs) {
+    if (inputs.image !== '' || !inputs.rollback) {
+        validate_check(inputs.image !== '', 'image: required (name:tag or name@sha256:...)');
+        const ref = parseImageRef(inputs.image);
+        validate_check(ref !== undefined && (ref.tag !== undefined || ref.digest !== undefined), `image: expected name:tag or name@sha256:<64 hex digits>, got "${inputs.image}"`);
+    }
+    validate_check(SERVICE.test(inputs.service), `service: expected lowercase letters, digits and dashes (at most 50), got "${inputs.service}"`);
+    if (inputs.appPort !== undefined)
+        checkPort('app-port', inputs.appPort);
+}
+function validateRouting(inputs) {
+    validate_check(HEALTH_PATH.test(inputs.healthPath), `health-path: expected a URL path starting with / without spaces or quotes, got "${inputs.healthPath}"`);
+    checkPort('proxy-port', inputs.proxyPort);
+    validate_check(parseImageRef(inputs.proxyImage) !== undefined, `proxy-image: expected an image reference such as nginx:alpine, got "${inputs.proxyImage}"`);
+    validate_check(NETWORK.test(inputs.network), `network: expected letters, digits, _ . - (at most 50), got "${inputs.network}"`);
+    validate_check(!DOCKER_NETWORKS.includes(inputs.network), `network: "${inputs.network}" is one of Docker's own networks, where the proxy cannot reach the app ` +
+        'containers by name; give a name of your own (default bluegreen): the action creates that network');
+    for (const name of inputs.serverNames) {
+        validate_check(SERVER_NAME.test(name), `server-name: expected host names such as app.example.com or *.example.com, got "${name}"`);
+    }
+}
+function validateTiming(inputs) {
+    checkRange('health-timeout', inputs.healthTimeout, 1, 3600);
+    checkRange('drain-timeout', inputs.drainTimeout, 0, 3600);
+    checkRange('websocket-timeout', inputs.websocketTimeout, 1, 86400);
+    checkRange('lock-timeout', inputs.lockTimeout, 0, 86400);
+}
+function validateTransfer(inputs) {
+    validate_check(['auto', 'zstd', 'gzip', 'none'].includes(inputs.compression), `compression: expected auto, zstd, gzip or none, got "${inputs.compression}"`);
+    if (inputs.compressionLevel === undefined)
+        return;
+    const max = inputs.compression === 'gzip' ? 9 : 19;
+    checkRange('compression-level', inputs.compressionLevel, 1, max);
+}
+function checkPort(name, value) {
+    checkRange(name, value, 1, 65535);
+}
+function checkRange(name, value, min, max) {
+    validate_check(Number.isInteger(value) && value >= min && value <= max, `${name}: expected a whole number from ${min} to ${max}, got ${value}`);
+}
+function validate_check(condition, message) {
+    if (!condition)
+        throw new Error(message);
+}
+
+;// CONCATENATED MODULE: ./src/rollout/targets.ts
+
+
+/** At most this many hosts in one step: each costs two SSH connections and a share of the runner. */
+const MAX_HOSTS = 50;
+function parseHosts(text, defaultPort) {
+    const targets = [];
+    text.split('\n').forEach((raw, index) => {
+        const line = raw.trim();
+        if (line === '' || line.startsWith('#'))
+            return;
+        const [address, ...pins] = line.split(/\s+/);
+        const where = `hosts: line ${index + 1}`;
+        const { host, port } = splitAddress(address, defaultPort, where);
+        if (!HOST_FORM.test(host))
+            throw new Error(`${where}: expected host[:port] [fingerprint], with a host name or IP address, got "${address}"`);
+        for (const pin of pins) {
+            if (!/^SHA256:[A-Za-z0-9+/]{43}=?$/i.test(pin))
+                throw new Error(`${where}: expected the SHA256:... form of ssh-keygen -lf after the address, got "${pin}"`);
+        }
+        targets.push({ host, port, fingerprints: pins.map(normalFingerprint) });
+    });
+    const seen = new Set();
+    for (const target of targets) {
+        const key = `${target.host}:${target.port}`;
+        if (seen.has(key))
+            throw new Error(`hosts: ${key} is listed twice`);
+        seen.add(key);
+    }
+    if (targets.length > MAX_HOSTS)
+        throw new Error(`hosts: ${targets.length} hosts, more than the ${MAX_HOSTS} allowed in one step`);
+    return targets;
+}
+function splitAddress(address, defaultPort, where) {
+    const bracketed = /^\[([0-9A-Fa-f:.]+)\](?::(\d+))?$/.exec(address);
+    const plain = /^([^:\s]+)(?::(\d+))?$/.exec(address);
+    const match = bracketed ?? plain;
+    if (!match)
+        throw new Error(`${where}: expected host[:port], got "${address}"`);
+    const port = match[2] === undefined ? defaultPort : Number(match[2]);
+    if (!(port >= 1 && port <= 65535))
+        throw new Error(`${where}: the port must be 1 to 65535, got ${match[2]}`);
+    return { host: match[1], port };
+}
+
 ;// CONCATENATED MODULE: ./src/limits.ts
 // Every input has a maximum length, checked before anything else reads it: a runaway value (a
 // whole file pasted into `host`) is refused in one short line instead of travelling into DNS
@@ -64804,6 +65368,14 @@ const KiB = 1024;
 const MAX_LENGTH = {
     // DNS caps a full host name at 253 characters; an IPv6 literal in brackets is far shorter.
     host: 253,
+    // MAX_HOSTS lines of a host name, a port and a few fingerprints each.
+    hosts: 32 * KiB,
+    'canary-hosts': 16,
+    'batch-size': 16,
+    'all-or-nothing': 16,
+    replicas: 16,
+    'keep-previous': 16,
+    'keep-releases': 16,
     // Counts of seconds and ports: a few digits, with room for leading zeros.
     port: 16,
     timeout: 16,
@@ -64878,90 +65450,6 @@ function checkLengths(raw) {
             continue;
         throw new Error(`${name}: ${value.length} characters, more than the ${max} allowed (value not shown)`);
     }
-}
-
-;// CONCATENATED MODULE: ./src/validate.ts
-
-// Every value that reaches the host is checked here first: anything that could carry shell
-// syntax is refused by its shape, and each message names the input and the form it expects.
-// A host name (an IPv4 address is one too), or an IPv6 address, which always has a colon: without
-// it, any run of hex letters ("aaaa...", of any length) passed as an address.
-const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[?[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\]?)$/;
-const USERNAME = /^[a-z_][a-z0-9_.-]{0,31}$/;
-/** As ssh-keygen -lf prints it; inputs.ts has taken off any padding. */
-const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
-const SERVICE = /^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$/;
-const NETWORK = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,49}$/;
-const HEALTH_PATH = /^\/[A-Za-z0-9._~%/+=,:@&?-]*$/;
-/**
- * Docker's own networks. The proxy finds each slot by container name, which only a user-defined
- * network resolves: on `bridge` (`default` is its other name) names do not resolve, on `host` and
- * `none` a container has no network of its own to join or publish a port from.
- */
-const DOCKER_NETWORKS = ['bridge', 'default', 'host', 'none'];
-const SERVER_NAME = /^(?:\*\.)?[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$/;
-function validateInputs(inputs) {
-    validateConnection(inputs);
-    validateImage(inputs);
-    validateRouting(inputs);
-    validateTiming(inputs);
-    validateTransfer(inputs);
-}
-function validateConnection(inputs) {
-    validate_check(inputs.host !== '', 'host: required (the server name or IP address)');
-    validate_check(HOST.test(inputs.host), `host: expected a host name or IP address, got "${inputs.host}"`);
-    checkPort('port', inputs.port);
-    validate_check(USERNAME.test(inputs.username), `username: expected a Unix user name such as deploy, got "${inputs.username}"`);
-    validate_check(inputs.key !== '', 'key: required (the private key text, e.g. ${{ secrets.SSH_KEY }})');
-    validate_check(/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(inputs.key), 'key: expected a private key in OpenSSH or PEM form (-----BEGIN ... PRIVATE KEY-----)');
-    for (const fingerprint of inputs.fingerprints) {
-        validate_check(FINGERPRINT.test(fingerprint), `fingerprint: expected the SHA256:... form that ssh-keygen -lf prints, got "${fingerprint}"`);
-    }
-    checkRange('timeout', inputs.timeout, 1, 600);
-}
-function validateImage(inputs) {
-    if (inputs.image !== '' || !inputs.rollback) {
-        validate_check(inputs.image !== '', 'image: required (name:tag or name@sha256:...)');
-        const ref = parseImageRef(inputs.image);
-        validate_check(ref !== undefined && (ref.tag !== undefined || ref.digest !== undefined), `image: expected name:tag or name@sha256:<64 hex digits>, got "${inputs.image}"`);
-    }
-    validate_check(SERVICE.test(inputs.service), `service: expected lowercase letters, digits and dashes (at most 50), got "${inputs.service}"`);
-    if (inputs.appPort !== undefined)
-        checkPort('app-port', inputs.appPort);
-}
-function validateRouting(inputs) {
-    validate_check(HEALTH_PATH.test(inputs.healthPath), `health-path: expected a URL path starting with / without spaces or quotes, got "${inputs.healthPath}"`);
-    checkPort('proxy-port', inputs.proxyPort);
-    validate_check(parseImageRef(inputs.proxyImage) !== undefined, `proxy-image: expected an image reference such as nginx:alpine, got "${inputs.proxyImage}"`);
-    validate_check(NETWORK.test(inputs.network), `network: expected letters, digits, _ . - (at most 50), got "${inputs.network}"`);
-    validate_check(!DOCKER_NETWORKS.includes(inputs.network), `network: "${inputs.network}" is one of Docker's own networks, where the proxy cannot reach the app ` +
-        'containers by name; give a name of your own (default bluegreen): the action creates that network');
-    for (const name of inputs.serverNames) {
-        validate_check(SERVER_NAME.test(name), `server-name: expected host names such as app.example.com or *.example.com, got "${name}"`);
-    }
-}
-function validateTiming(inputs) {
-    checkRange('health-timeout', inputs.healthTimeout, 1, 3600);
-    checkRange('drain-timeout', inputs.drainTimeout, 0, 3600);
-    checkRange('websocket-timeout', inputs.websocketTimeout, 1, 86400);
-    checkRange('lock-timeout', inputs.lockTimeout, 0, 86400);
-}
-function validateTransfer(inputs) {
-    validate_check(['auto', 'zstd', 'gzip', 'none'].includes(inputs.compression), `compression: expected auto, zstd, gzip or none, got "${inputs.compression}"`);
-    if (inputs.compressionLevel === undefined)
-        return;
-    const max = inputs.compression === 'gzip' ? 9 : 19;
-    checkRange('compression-level', inputs.compressionLevel, 1, max);
-}
-function checkPort(name, value) {
-    checkRange(name, value, 1, 65535);
-}
-function checkRange(name, value, min, max) {
-    validate_check(Number.isInteger(value) && value >= min && value <= max, `${name}: expected a whole number from ${min} to ${max}, got ${value}`);
-}
-function validate_check(condition, message) {
-    if (!condition)
-        throw new Error(message);
 }
 
 ;// CONCATENATED MODULE: ./src/runtime/sizes.ts
@@ -65586,18 +66074,19 @@ function checkSwap(spec) {
 
 
 
+
 const INPUT_NAMES = [
-    'host', 'port', 'username', 'key', 'passphrase', 'fingerprint', 'known-hosts', 'timeout',
+    'host', 'hosts', 'canary-hosts', 'batch-size', 'all-or-nothing', 'port', 'username', 'key', 'passphrase', 'fingerprint', 'known-hosts', 'timeout',
     'image', 'service', 'app-port', 'health-path', 'health-timeout', 'proxy-port', 'proxy-image',
     'network', 'server-name', 'env', 'drain-timeout', 'websocket-timeout', 'access-log', 'lock-timeout', 'compression',
     'compression-level', 'rollback', 'volumes', 'command', 'entrypoint', 'user', 'memory', 'cpus', 'labels',
-    'stop-timeout', 'options', 'release-command', 'release-timeout', 'release-on-rollback', 'workers', 'worker-settle'
+    'stop-timeout', 'options', 'replicas', 'keep-previous', 'keep-releases', 'release-command', 'release-timeout', 'release-on-rollback', 'workers', 'worker-settle'
 ];
 const DEFAULTS = {
-    port: '22', username: 'root', timeout: '20', 'health-path': '/', 'health-timeout': '60',
+    port: '22', 'canary-hosts': '1', 'batch-size': '0', 'all-or-nothing': 'true', username: 'root', timeout: '20', 'health-path': '/', 'health-timeout': '60',
     'proxy-port': '80', 'proxy-image': 'nginx:alpine', network: 'bluegreen', 'drain-timeout': '30', 'websocket-timeout': '3600', 'access-log': 'false',
     'lock-timeout': '300', compression: 'auto', rollback: 'false', 'release-timeout': '300',
-    'release-on-rollback': 'false', 'worker-settle': '5'
+    'release-on-rollback': 'false', 'worker-settle': '5', replicas: '1', 'keep-previous': 'stopped', 'keep-releases': '5'
 };
 /** Reads the step's inputs, masks the secrets at once, then parses and validates them. */
 function getInputs() {
@@ -65638,10 +66127,17 @@ function parseInputs(given) {
     checkLengths(given);
     const raw = { ...DEFAULTS, ...withoutEmpty(given) };
     const text = (name) => (raw[name] ?? '').trim();
-    const rollback = parseBoolean('rollback', text('rollback'));
+    const rollbackSteps = parseRollback(text('rollback'));
+    const rollback = rollbackSteps > 0;
     const image = text('image');
     const inputs = {
         host: text('host'),
+        hosts: parseHosts(raw.hosts ?? '', parseInteger('port', text('port'))),
+        canaryHosts: parseInteger('canary-hosts', text('canary-hosts')),
+        batchSize: parseInteger('batch-size', text('batch-size')),
+        allOrNothing: parseBoolean('all-or-nothing', text('all-or-nothing')),
+        replicas: parseInteger('replicas', text('replicas')),
+        keepPrevious: text('keep-previous'),
         port: parseInteger('port', text('port')),
         username: text('username'),
         key: (raw.key ?? '').trim(),
@@ -65668,6 +66164,8 @@ function parseInputs(given) {
             ? parseInteger('compression-level', text('compression-level'))
             : undefined,
         rollback,
+        rollbackSteps,
+        keepReleases: parseInteger('keep-releases', text('keep-releases')),
         runtime: parseRuntime((name) => raw[name] ?? ''),
         releaseCommand: parseCommand('release-command', raw['release-command'] ?? ''),
         releaseTimeout: parseSeconds('release-timeout', text('release-timeout'), 1, 86400),
@@ -65694,6 +66192,16 @@ function parseInteger(name, value) {
     if (!/^\d+$/.test(value))
         throw new Error(`${name}: expected a whole number, got "${value}"`);
     return Number(value);
+}
+/** rollback: true or false, or how many releases back (1 to 49). */
+function parseRollback(value) {
+    if (/^\d+$/.test(value)) {
+        const steps = Number(value);
+        if (steps >= 1 && steps <= 49)
+            return steps;
+        throw new Error(`rollback: expected true, false or a number of releases back from 1 to 49, got ${value}`);
+    }
+    return parseBoolean('rollback', value) ? 1 : 0;
 }
 /** Same spellings as core.getBooleanInput (YAML 1.2 core schema). */
 function parseBoolean(name, value) {
@@ -65733,12 +66241,49 @@ function outputsOf(report) {
         'previous-image-id': report.previous?.imageId ?? '',
         container: report.container,
         'transferred-bytes': String(report.transfer.sentBytes),
-        'skipped-layers': String(report.transfer.skippedLayers)
+        'skipped-layers': String(report.transfer.skippedLayers),
+        releases: releasesOutput(report)
     };
+}
+/** The kept releases, newest first: what each ran and the input that goes back to it. */
+function releasesOutput(report) {
+    return JSON.stringify((report.kept ?? []).map((release, i) => ({
+        image: release.image,
+        imageId: release.imageId,
+        slot: release.slot,
+        deployedAt: release.deployedAt,
+        releaseCommandRan: release.released === true,
+        live: i === 0,
+        ...(i === 0 ? {} : { rollback: i })
+    })));
 }
 function setOutputs(report) {
     for (const [name, value] of Object.entries(outputsOf(report)))
         setOutput(name, value);
+}
+/** hosts-result: one object per host of a rollout, as JSON. */
+function hostsResult(rollout) {
+    return JSON.stringify(rollout.hosts.map((host) => ({
+        host: host.target,
+        result: host.result,
+        ...(host.error ? { error: host.error } : {}),
+        ...(host.report
+            ? {
+                slot: host.report.slot,
+                image: host.report.image,
+                imageId: host.report.imageId,
+                transferredBytes: host.report.transfer.sentBytes,
+                skippedLayers: host.report.transfer.skippedLayers
+            }
+            : {})
+    })));
+}
+/** Several hosts: hosts-result, and the single-host outputs of the first host that went live. */
+function setRolloutOutputs(rollout) {
+    setOutput('hosts-result', hostsResult(rollout));
+    const first = rollout.hosts.find((host) => host.report)?.report;
+    if (first)
+        setOutputs(first);
 }
 
 ;// CONCATENATED MODULE: ./src/report/markdown.ts
@@ -65804,7 +66349,7 @@ function longestRun(value, char) {
 // through markdown.ts: image names and IDs come from the host's own records, and a failure
 // quotes Docker's errors and the app's log lines.
 function renderSummary(report) {
-    const verb = report.rollback ? `rolled back to ${code(report.image)}` : `is live`;
+    const verb = report.rollback ? `rolled back to ${code(report.image)}${report.instant ? ' (a switch to its running containers)' : ''}` : `is live`;
     return [
         `## ${markdown_text(report.service)} ${verb} on ${markdown_text(report.slot)}`,
         '',
@@ -65821,6 +66366,8 @@ function renderSummary(report) {
         phaseTable(report),
         '',
         rollbackSection(report),
+        '',
+        keptTable(report),
         report.recovered ? '\n> The host state disagreed with the proxy config (an earlier run died mid-deploy); it was repaired from the proxy config.\n' : ''
     ].join('\n');
 }
@@ -65917,11 +66464,26 @@ function phaseTable(report) {
         `| **total** | **${seconds(total)}** |`
     ].join('\n');
 }
+/** Each kept release with the exact input that goes back to it (by tag: nothing to send). */
+function keptTable(report) {
+    const kept = report.kept ?? [];
+    if (kept.length < 2)
+        return '';
+    const rows = kept.map((release, i) => {
+        const back = i === 0 ? 'live' : `${code(`image: ${release.image}`, true)} or ${code(`rollback: ${i}`, true)}`;
+        const ran = release.released ? 'yes' : '';
+        return `| ${code(release.image, true)} | ${code(shortId(release.imageId), true)} | ${markdown_text(release.deployedAt)} | ${ran} | ${back} |`;
+    });
+    return ['**Kept releases** (their images stay on the server; going back sends nothing):', '', '| Image | ID | Deployed | Release command | Go back with |', '|---|---|---|---|---|', ...rows, ''].join('\n');
+}
 function rollbackSection(report) {
     if (!report.previous)
         return '**Roll back:** no previous release is recorded yet.';
+    const how = report.keepPrevious === 'running'
+        ? 'its containers still run (keep-previous: running), so a rollback is only a proxy switch'
+        : 'its image is kept, so a rollback starts it again, with nothing to send';
     return [
-        `**Roll back** to ${summary_describe(report.previous)} by re-running with either input:`,
+        `**Roll back** to ${summary_describe(report.previous)}: ${how}. Re-run with either input:`,
         '',
         codeBlock('yaml', [`image: ${report.previous.image}`]),
         '',
@@ -65929,7 +66491,60 @@ function rollbackSection(report) {
     ].join('\n');
 }
 
+;// CONCATENATED MODULE: ./src/report/rollout-summary.ts
+
+
+
+// Several hosts: one row per host (what it serves now, what travelled to it, how long each of
+// its phases took), then the first live host's details, as for one host.
+function renderRolloutSummary(rollout, failure) {
+    const live = rollout.hosts.filter((host) => host.result === 'live').length;
+    const heading = failure ? `## Deploy failed on ${rollout.hosts.length - live} of ${rollout.hosts.length} hosts` : `## Live on ${live} hosts`;
+    return [
+        heading,
+        '',
+        ...(failure ? [failure.split('\n').map((line) => `> ${markdown_text(line)}`).join('\n'), ''] : []),
+        hostTable(rollout.hosts),
+        '',
+        rollout_summary_phaseTable(rollout),
+        '',
+        ...details(rollout.hosts)
+    ].join('\n');
+}
+function hostTable(hosts) {
+    return [
+        '| Host | Result | Slot | Image | Sent |',
+        '|---|---|---|---|---:|',
+        ...hosts.map((host) => {
+            const report = host.report;
+            const result = host.error ? `${host.result}: ${markdown_text(host.error.split('\n')[0])}` : host.result;
+            return `| ${code(host.target, true)} | ${result} | ${report ? markdown_text(report.slot) : ''} | ${report ? code(report.image, true) : ''} | ${report ? mib(report.transfer.sentBytes) : ''} |`;
+        })
+    ].join('\n');
+}
+/** Each host's phases side by side: where a slow host spent its time. */
+function rollout_summary_phaseTable(rollout) {
+    const names = [...new Set(rollout.phases.flatMap((host) => host.times.map((time) => time.name)))];
+    const header = `| Phase | ${rollout.phases.map((host) => code(host.target, true)).join(' | ')} |`;
+    const rows = names.map((name) => {
+        const cells = rollout.phases.map((host) => {
+            const ms = host.times.filter((time) => time.name === name).reduce((sum, time) => sum + time.ms, 0);
+            return ms ? seconds(ms) : '';
+        });
+        return `| ${name} | ${cells.join(' | ')} |`;
+    });
+    return [header, `|---|${rollout.phases.map(() => '---:').join('|')}|`, ...rows].join('\n');
+}
+function details(hosts) {
+    const first = hosts.find((host) => host.report)?.report;
+    if (!first)
+        return [];
+    return [`**Image on ${code(hosts.find((host) => host.report).target)}:** ${transferLine(first.transfer)}`];
+}
+
 ;// CONCATENATED MODULE: ./src/main.ts
+
+
 
 
 
@@ -65956,17 +66571,27 @@ async function run() {
     try {
         const inputs = getInputs();
         target = `${inputs.username}@${inputs.host}:${inputs.port}`;
-        const report = await deploy(inputs, {
+        const deps = {
             connect: connectHost,
             runner: { inspect: inspectRunnerImage, layerSizes: runnerLayerSizes, save: saveImage },
             holder: lockHolder(),
             signal: cancel.signal,
             phases
-        });
+        };
+        if (inputs.hosts.length > 0) {
+            const rollout = await deployHosts(inputs, deps);
+            setRolloutOutputs(rollout);
+            return await outcome.succeed(renderRolloutSummary(rollout));
+        }
+        const report = await deploy(inputs, deps);
         setOutputs(report);
         await outcome.succeed(renderSummary(report));
     }
     catch (error) {
+        if (error instanceof RolloutError) {
+            setRolloutOutputs(error.report);
+            return await outcome.fail(messageOf(error), renderRolloutSummary(error.report, messageOf(error)));
+        }
         await outcome.fail(messageOf(error));
     }
 }
@@ -65977,12 +66602,12 @@ class Outcome {
         this.reported = true;
         await writeSummary(summary);
     }
-    async fail(message) {
+    async fail(message, summary = renderFailure(message)) {
         if (this.reported)
             return;
         this.reported = true;
         setFailed(message);
-        await writeSummary(renderFailure(message));
+        await writeSummary(summary);
     }
 }
 /**

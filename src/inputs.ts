@@ -1,6 +1,7 @@
 import * as core from '@actions/core'
 import { defaultServiceName, parseImageRef } from './image/ref.js'
 import { normalFingerprint } from './ssh/hostkey.js'
+import { parseHosts, type HostTarget } from './rollout/targets.js'
 import { checkLengths } from './limits.js'
 import { validateInputs } from './validate.js'
 import { parseCommand, parseRuntime, parseSeconds, parseWorkers } from './runtime/inputs.js'
@@ -16,7 +17,20 @@ export interface EnvVar {
 
 /** Every input of action.yml, parsed. Names follow action.yml. */
 export interface Inputs {
+  /** One server; empty when `hosts` lists several. */
   host: string
+  /** Several servers (rollout/targets.ts); empty for `host`. */
+  hosts: HostTarget[]
+  /** How many of `hosts` go live first, alone. */
+  canaryHosts: number
+  /** Hosts switched at once after the canaries; 0: all the rest together. */
+  batchSize: number
+  /** A failure on any host sends every host that switched back. */
+  allOrNothing: boolean
+  /** Containers per slot, behind the proxy. */
+  replicas: number
+  /** What happens to the replaced slot: stopped (default), or running, drained, for an instant rollback. */
+  keepPrevious: 'stopped' | 'running'
   port: number
   username: string
   key: string
@@ -45,6 +59,10 @@ export interface Inputs {
   compression: Compression
   compressionLevel?: number
   rollback: boolean
+  /** How many releases back a rollback goes (rollback: true is 1). */
+  rollbackSteps: number
+  /** Images of this many releases stay on the host. */
+  keepReleases: number
   /** How the app's containers run: volumes, command, user, limits, labels, options (runtime/). */
   runtime: RuntimeSpec
   /** Runs once in a container of the new image before it starts; undefined: no release step. */
@@ -63,19 +81,20 @@ export interface Inputs {
 export type RawInputs = Record<string, string>
 
 export const INPUT_NAMES = [
-  'host', 'port', 'username', 'key', 'passphrase', 'fingerprint', 'known-hosts', 'timeout',
+  'host', 'hosts', 'canary-hosts', 'batch-size', 'all-or-nothing', 'port', 'username', 'key', 'passphrase', 'fingerprint', 'known-hosts', 'timeout',
   'image', 'service', 'app-port', 'health-path', 'health-timeout', 'proxy-port', 'proxy-image',
   'network', 'server-name', 'env', 'drain-timeout', 'websocket-timeout', 'access-log', 'lock-timeout', 'compression',
   'compression-level', 'rollback', 'volumes', 'command', 'entrypoint', 'user', 'memory', 'cpus', 'labels',
-  'stop-timeout', 'options', 'release-command', 'release-timeout', 'release-on-rollback', 'workers', 'worker-settle',
+  'stop-timeout', 'options', 'replicas', 'keep-previous', 'keep-releases', 'release-command', 'release-timeout', 'release-on-rollback', 'workers', 'worker-settle',
   'tls', 'acme-email', 'acme-directory', 'acme-ca-bundle', 'tls-certificate', 'tls-private-key', 'https-port', 'hsts'
 ] as const
 
 const DEFAULTS: RawInputs = {
-  port: '22', username: 'root', timeout: '20', 'health-path': '/', 'health-timeout': '60',
+  port: '22', 'canary-hosts': '1', 'batch-size': '0', 'all-or-nothing': 'true', username: 'root', timeout: '20', 'health-path': '/', 'health-timeout': '60',
   'proxy-port': '80', 'proxy-image': 'nginx:alpine', network: 'bluegreen', 'drain-timeout': '30', 'websocket-timeout': '3600', 'access-log': 'false',
   'lock-timeout': '300', compression: 'auto', rollback: 'false', 'release-timeout': '300',
-  'release-on-rollback': 'false', 'worker-settle': '5', tls: 'off', 'https-port': '443', hsts: 'false'
+  'release-on-rollback': 'false', 'worker-settle': '5', replicas: '1', 'keep-previous': 'stopped', 'keep-releases': '5',
+  tls: 'off', 'https-port': '443', hsts: 'false'
 }
 
 /** Reads the step's inputs, masks the secrets at once, then parses and validates them. */
@@ -117,10 +136,17 @@ export function parseInputs(given: RawInputs): Inputs {
   checkLengths(given)
   const raw = { ...DEFAULTS, ...withoutEmpty(given) }
   const text = (name: string): string => (raw[name] ?? '').trim()
-  const rollback = parseBoolean('rollback', text('rollback'))
+  const rollbackSteps = parseRollback(text('rollback'))
+  const rollback = rollbackSteps > 0
   const image = text('image')
   const inputs: Omit<Inputs, 'tls'> = {
     host: text('host'),
+    hosts: parseHosts(raw.hosts ?? '', parseInteger('port', text('port'))),
+    canaryHosts: parseInteger('canary-hosts', text('canary-hosts')),
+    batchSize: parseInteger('batch-size', text('batch-size')),
+    allOrNothing: parseBoolean('all-or-nothing', text('all-or-nothing')),
+    replicas: parseInteger('replicas', text('replicas')),
+    keepPrevious: text('keep-previous') as Inputs['keepPrevious'],
     port: parseInteger('port', text('port')),
     username: text('username'),
     key: (raw.key ?? '').trim(),
@@ -147,6 +173,8 @@ export function parseInputs(given: RawInputs): Inputs {
       ? parseInteger('compression-level', text('compression-level'))
       : undefined,
     rollback,
+    rollbackSteps,
+    keepReleases: parseInteger('keep-releases', text('keep-releases')),
     runtime: parseRuntime((name) => raw[name] ?? ''),
     releaseCommand: parseCommand('release-command', raw['release-command'] ?? ''),
     releaseTimeout: parseSeconds('release-timeout', text('release-timeout'), 1, 86400),
@@ -156,7 +184,7 @@ export function parseInputs(given: RawInputs): Inputs {
   }
   validateInputs(inputs)
   // After the routing inputs: a certificate is checked against the server names.
-  return { ...inputs, tls: parseTls(text, inputs.serverNames, inputs.proxyPort) }
+  return { ...inputs, tls: parseTls(text, inputs.serverNames, inputs.proxyPort, Math.max(inputs.hosts.length, 1)) }
 }
 
 function withoutEmpty(raw: RawInputs): RawInputs {
@@ -175,6 +203,16 @@ function serviceFromImage(image: string, rollback: boolean): string {
 export function parseInteger(name: string, value: string): number {
   if (!/^\d+$/.test(value)) throw new Error(`${name}: expected a whole number, got "${value}"`)
   return Number(value)
+}
+
+/** rollback: true or false, or how many releases back (1 to 49). */
+function parseRollback(value: string): number {
+  if (/^\d+$/.test(value)) {
+    const steps = Number(value)
+    if (steps >= 1 && steps <= 49) return steps
+    throw new Error(`rollback: expected true, false or a number of releases back from 1 to 49, got ${value}`)
+  }
+  return parseBoolean('rollback', value) ? 1 : 0
 }
 
 /** Same spellings as core.getBooleanInput (YAML 1.2 core schema). */

@@ -11,6 +11,14 @@ const KiB = 1024
 export const MAX_LENGTH: Record<string, number> = {
   // DNS caps a full host name at 253 characters; an IPv6 literal in brackets is far shorter.
   host: 253,
+  // MAX_HOSTS lines of a host name, a port and a few fingerprints each.
+  hosts: 32 * KiB,
+  'canary-hosts': 16,
+  'batch-size': 16,
+  'all-or-nothing': 16,
+  replicas: 16,
+  'keep-previous': 16,
+  'keep-releases': 16,
   // Counts of seconds and ports: a few digits, with room for leading zeros.
   port: 16,
   timeout: 16,

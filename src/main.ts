@@ -1,11 +1,13 @@
 import * as core from '@actions/core'
 import { connectHost } from './ssh/connect.js'
 import { deploy } from './rollout/single-host.js'
+import { deployHosts, RolloutError } from './rollout/several-hosts.js'
 import { getInputs } from './inputs.js'
-import { setOutputs } from './report/outputs.js'
+import { setOutputs, setRolloutOutputs } from './report/outputs.js'
 import { Phases } from './report/phases.js'
 import { inspectRunnerImage, runnerLayerSizes, saveImage } from './image/runner.js'
 import { renderFailure, renderSummary } from './report/summary.js'
+import { renderRolloutSummary } from './report/rollout-summary.js'
 import { connectionLost, lossReason } from './ssh/lost.js'
 
 export async function run(): Promise<void> {
@@ -24,16 +26,26 @@ export async function run(): Promise<void> {
   try {
     const inputs = getInputs()
     target = `${inputs.username}@${inputs.host}:${inputs.port}`
-    const report = await deploy(inputs, {
+    const deps = {
       connect: connectHost,
       runner: { inspect: inspectRunnerImage, layerSizes: runnerLayerSizes, save: saveImage },
       holder: lockHolder(),
       signal: cancel.signal,
       phases
-    })
+    }
+    if (inputs.hosts.length > 0) {
+      const rollout = await deployHosts(inputs, deps)
+      setRolloutOutputs(rollout)
+      return await outcome.succeed(renderRolloutSummary(rollout))
+    }
+    const report = await deploy(inputs, deps)
     setOutputs(report)
     await outcome.succeed(renderSummary(report))
   } catch (error) {
+    if (error instanceof RolloutError) {
+      setRolloutOutputs(error.report)
+      return await outcome.fail(messageOf(error), renderRolloutSummary(error.report, messageOf(error)))
+    }
     await outcome.fail(messageOf(error))
   }
 }
@@ -47,11 +59,11 @@ class Outcome {
     await writeSummary(summary)
   }
 
-  async fail(message: string): Promise<void> {
+  async fail(message: string, summary = renderFailure(message)): Promise<void> {
     if (this.reported) return
     this.reported = true
     core.setFailed(message)
-    await writeSummary(renderFailure(message))
+    await writeSummary(summary)
   }
 }
 

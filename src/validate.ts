@@ -9,7 +9,8 @@ type Checked = Omit<Inputs, 'tls'>
 
 // A host name (an IPv4 address is one too), or an IPv6 address, which always has a colon: without
 // it, any run of hex letters ("aaaa...", of any length) passed as an address.
-const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[?[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\]?)$/
+/** A host name or an IP address (IPv6 with a colon, optionally in brackets). */
+export const HOST_FORM = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[?[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\]?)$/
 const USERNAME = /^[a-z_][a-z0-9_.-]{0,31}$/
 /** As ssh-keygen -lf prints it; inputs.ts has taken off any padding. */
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/
@@ -33,8 +34,17 @@ export function validateInputs(inputs: Checked): void {
 }
 
 function validateConnection(inputs: Checked): void {
-  check(inputs.host !== '', 'host: required (the server name or IP address)')
-  check(HOST.test(inputs.host), `host: expected a host name or IP address, got "${inputs.host}"`)
+  if (inputs.hosts.length > 0) {
+    check(inputs.host === '', 'host and hosts: give one of them (hosts lists every server, one per line)')
+  } else {
+    check(inputs.host !== '', 'host: required (the server name or IP address), or hosts for several servers')
+    check(HOST_FORM.test(inputs.host), `host: expected a host name or IP address, got "${inputs.host}"`)
+  }
+  checkRange('canary-hosts', inputs.canaryHosts, 0, Math.max(inputs.hosts.length, 1))
+  checkRange('batch-size', inputs.batchSize, 0, 1000)
+  checkRange('replicas', inputs.replicas, 1, 20)
+  checkRange('keep-releases', inputs.keepReleases, 1, 50)
+  check(['stopped', 'running'].includes(inputs.keepPrevious), `keep-previous: expected stopped or running, got "${inputs.keepPrevious}"`)
   checkPort('port', inputs.port)
   check(
     USERNAME.test(inputs.username),

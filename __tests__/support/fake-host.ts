@@ -137,8 +137,8 @@ export class FakeHost implements Host {
     return ['proxy running']
   }
 
-  launchCandidate(spec: { name: string; slot: string; image: string; imageId: string }, _env: unknown, _health: unknown, sw: SwitchSpec) {
-    this.calls.push(`start ${spec.name}`)
+  launchCandidate(spec: { name: string; names?: string[]; slot: string; image: string; imageId: string; reuse?: boolean }, _env: unknown, _health: unknown, sw: SwitchSpec) {
+    this.calls.push(`${spec.reuse ? 'reuse' : 'start'} ${(spec.names ?? [spec.name]).join(' ')}`)
     try {
       this.guard('start')
     } catch (error) {
@@ -147,7 +147,7 @@ export class FakeHost implements Host {
       return { started: lost, health: () => lost, switched: () => lost }
     }
     const started = this.images.has(spec.imageId)
-      ? Promise.resolve(void this.containers.set(spec.name, { name: spec.name, state: 'running', slot: spec.slot, image: spec.image, imageId: spec.imageId }))
+      ? Promise.resolve(void (spec.names ?? [spec.name]).forEach((name) => this.containers.set(name, { name, state: 'running', slot: spec.slot, image: spec.image, imageId: spec.imageId })))
       : Promise.reject(new Error(`Could not start ${spec.name}: No such image: ${spec.imageId}`))
     return {
       started,
@@ -161,9 +161,10 @@ export class FakeHost implements Host {
     }
   }
 
-  async allocateAddresses(_network: string, service: string) {
+  async allocateAddresses(_network: string, service: string, count = 1) {
     this.calls.push('allocate')
-    const pinned = this.proxy.network.mode === 'names' ? {} : { blue: ['10.0.0.254'], green: ['10.0.0.253'] }
+    const take = (from: number) => Array.from({ length: count }, (_, i) => `10.0.0.${from - 2 * i}`)
+    const pinned = this.proxy.network.mode === 'names' ? {} : { blue: take(254), green: take(253) }
     this.addresses.set(service, pinned)
     return pinned
   }
@@ -253,10 +254,10 @@ export class FakeHost implements Host {
     return { ok: true as const }
   }
 
-  async retire(spec: { container: string }) {
+  async retire(spec: { containers: string[]; keep?: boolean }) {
     this.guard('retire')
-    this.calls.push(`retire ${spec.container}`)
-    this.containers.delete(spec.container)
+    this.calls.push(`${spec.keep ? 'drain' : 'retire'} ${spec.containers.join(' ')}`)
+    if (!spec.keep) for (const name of spec.containers) this.containers.delete(name)
     return { openConnections: 0 }
   }
 

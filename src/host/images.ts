@@ -5,6 +5,7 @@ import { collectChainIds } from '../transfer/layers.js'
 import type { Codec } from '../transfer/compression.js'
 import type { HostFacts } from './preflight.js'
 import { LOST_LOCK_EXIT, lostLock, type LockGuard, type Runner } from './guard.js'
+import { STATE_ROOT } from './paths.js'
 import { SCRIPTS } from './scripts.js'
 
 export async function inspectHostImage(ssh: Ssh, ref: string): Promise<ImageInfo | undefined> {
@@ -97,8 +98,8 @@ export async function verifyHostImage(ssh: Ssh, sent: ImageInfo, ref: string): P
   return { image: found }
 }
 
-export async function pruneImages(run: Runner, refs: string[]): Promise<string[]> {
+export async function pruneImages(run: Runner, service: string, refs: string[]): Promise<string[]> {
   if (refs.length === 0) return []
-  const result = await run(SCRIPTS.pruneImages, refs)
+  const result = await run(SCRIPTS.pruneImages, [STATE_ROOT, service, ...refs])
   return result.stdout.split('\n').filter(Boolean)
 }

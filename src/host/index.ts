@@ -42,10 +42,11 @@ export interface Host {
   verifyImage(sent: ImageInfo, ref: string): Promise<Verified>
   ensureProxy(spec: ProxySpec): Promise<string[]>
   /** The service's pinned addresses for both slots; empty on a network without them. */
-  allocateAddresses(network: string, service: string): Promise<Partial<Record<Slot, string[]>>>
+  allocateAddresses(network: string, service: string, count: number): Promise<Partial<Record<Slot, string[]>>>
   /** Writes the service's proxy config and reloads nginx (`legacy`: see route.ts). */
   writeRoute(network: string, service: string, conf: string, legacy?: Route): Promise<void>
-  removeRoute(network: string, service: string): Promise<void>
+  /** Takes back a first deploy's config; `unswitch`: even once it had switched (a rollout going back). */
+  removeRoute(network: string, service: string, unswitch?: boolean): Promise<void>
   /** Starts the candidate in the idle slot, health-checks it and, healthy, routes the proxy to it (one remote step). */
   launchCandidate(spec: CandidateSpec, env: EnvVar[], health: HealthSpec, sw: SwitchSpec): Launch
   /** Switches to a candidate whose launch held after its health check (switchSlot in launch.ts). */
@@ -110,9 +111,9 @@ export function sshHost(ssh: Ssh, lockConnection: () => Promise<Ssh>): Host {
     tagImage: (id, ref) => tagImage(run, id, ref),
     verifyImage: (sent, ref) => verifyHostImage(ssh, sent, ref),
     ensureProxy: (spec) => ensureProxy(run, spec),
-    allocateAddresses: (network, name) => allocateAddresses(run, network, name),
+    allocateAddresses: (network, name, count) => allocateAddresses(run, network, name, count),
     writeRoute: (network, name, conf, legacy) => writeRoute(run, network, name, conf, legacy),
-    removeRoute: (network, name) => removeRoute(run, network, name),
+    removeRoute: (network, name, unswitch) => removeRoute(run, network, name, unswitch),
     launchCandidate: (spec, env, health, sw) => launchCandidate(run, spec, env, health, sw),
     cancel: async () => {
       // The shell is busy with the launch step: a channel of its own.
@@ -126,7 +127,7 @@ export function sshHost(ssh: Ssh, lockConnection: () => Promise<Ssh>): Host {
     proxyServes: (proxy, route, healthPath) => proxyServes(ssh, proxy, route, healthPath),
     retire: (spec, onWait) => retireContainer(run, spec, onWait),
     writeState: (state) => writeState(run, state),
-    pruneImages: (refs) => pruneImages(run, refs),
+    pruneImages: (refs) => pruneImages(run, service, refs),
     tls: hostTls(ssh, run, () => guard, () => service),
     lost: () => ssh.lost(),
     close: () => {

@@ -25,6 +25,8 @@ export interface Route {
    * time), or `name:port` on a network it did not create (resolved through Docker's DNS).
    */
   targets?: string[]
+  /** The path its health was checked on: what a switch back to it asks again. */
+  healthPath?: string
 }
 
 /** How a slot is reached, for the config; a slot without one is never routed to. */

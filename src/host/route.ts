@@ -16,6 +16,8 @@ export interface RouteRequest {
   serverNames: string[]
   websocketTimeout: number
   accessLog: boolean
+  /** Containers in the slot. */
+  replicas: number
   /** The slot the candidate starts in, its container name and the app's port. */
   slot: Slot
   container: string
@@ -27,8 +29,8 @@ export interface RouteRequest {
 export interface RoutePlan {
   /** How the proxy reaches the candidate: its pinned ip:port, or name:port. */
   targets: string[]
-  /** The candidate's pinned address, to start it at; undefined when reached by name. */
-  address?: string
+  /** The candidate's pinned addresses (one per replica), to start them at; empty when reached by name. */
+  addresses: string[]
   conf: string
   /** The host's config differs and must be written (nginx reloads). */
   write: boolean
@@ -37,8 +39,8 @@ export interface RoutePlan {
 /** Decides the config, given the service's pinned addresses by slot (none: reached by name). */
 export function planRoute(request: RouteRequest, snapshot: ServiceSnapshot, addresses: Partial<Record<Slot, string[]>>): RoutePlan {
   const targetsOf = (slot: Slot): string[] => {
-    const pinned = addresses[slot]
-    if (pinned?.length) return pinned.map((ip) => `${ip}:${request.appPort}`)
+    const pinned = addresses[slot]?.slice(0, request.replicas)
+    if (pinned?.length === request.replicas) return pinned.map((ip) => `${ip}:${request.appPort}`)
     return [`${request.service}-${slot}:${request.appPort}`]
   }
   const live = snapshot.route
@@ -51,10 +53,10 @@ export function planRoute(request: RouteRequest, snapshot: ServiceSnapshot, addr
     service: request.service, serverNames: request.serverNames, websocketTimeout: request.websocketTimeout, accessLog: request.accessLog, slots,
     ...(request.tls ? { tls: request.tls } : {})
   })
-  const [target] = slots[0].targets
+  const pinned = slots[0].targets.every(isPinned)
   return {
     targets: slots[0].targets,
-    address: isPinned(target) ? target.slice(0, target.lastIndexOf(':')) : undefined,
+    addresses: pinned ? slots[0].targets.map((target) => target.slice(0, target.lastIndexOf(':'))) : [],
     conf,
     write: confDigest(conf) !== snapshot.confDigest
   }
@@ -66,7 +68,7 @@ export function liveTargets(route: Route): string[] {
 }
 
 /** Pinned addresses for both slots; empty when the network has none to give (reached by name). */
-export async function allocateAddresses(run: Runner, network: string, service: string, count = 1): Promise<Partial<Record<Slot, string[]>>> {
+export async function allocateAddresses(run: Runner, network: string, service: string, count: number): Promise<Partial<Record<Slot, string[]>>> {
   const result = await run(SCRIPTS.allocate, [proxyDir(network), network, service, `blue:${count}`, `green:${count}`])
   if (result.code !== 0) throw new Error(`Could not pin addresses for ${service} on network ${network}: ${result.stderr.trim() || `exit ${result.code}`}`)
   const addresses: Partial<Record<Slot, string[]>> = {}
@@ -90,8 +92,8 @@ export async function writeRoute(run: Runner, network: string, service: string, 
   throw new Error(`Could not write the proxy config of ${service}: ${result.stderr.trim() || `exit ${result.code}`}`)
 }
 
-/** Takes back the config a failed first deploy added; a service with a live slot keeps its own. */
-export async function removeRoute(run: Runner, network: string, service: string): Promise<void> {
-  const result = await run(SCRIPTS.removeRoute, [proxyDir(network), proxyName(network), service])
+/** Takes back the config a failed first deploy added; a service with a live slot keeps its own (unless `unswitch`). */
+export async function removeRoute(run: Runner, network: string, service: string, unswitch = false): Promise<void> {
+  const result = await run(SCRIPTS.removeRoute, [proxyDir(network), proxyName(network), service, unswitch ? 'unswitch' : ''])
   if (result.code !== 0) throw new Error(`Could not remove the proxy config of ${service}: ${result.stderr.trim() || `exit ${result.code}`}`)
 }

@@ -57,7 +57,7 @@ export const SCRIPTS = {
   stopContainers: guarded(read(new URL('./scripts/stop-containers.sh', import.meta.url)), lib.docker),
   cancel: guarded(read(new URL('./scripts/cancel.sh', import.meta.url)), lib.steps),
   removeContainer: guarded(read(new URL('./scripts/remove-container.sh', import.meta.url)), lib.docker),
-  retire: guarded(read(new URL('./scripts/retire.sh', import.meta.url)), lib.docker),
+  retire: guarded(read(new URL('./scripts/retire.sh', import.meta.url)), lib.docker, lib.runtime),
   tagImage: guarded('dk tag "$1" "$2"\n', lib.docker),
   writeState: guarded(read(new URL('./scripts/write-state.sh', import.meta.url))),
   pruneImages: guarded(read(new URL('./scripts/prune-images.sh', import.meta.url)), lib.docker),

@@ -58,8 +58,14 @@ export function saveImage(ref: string, docker = 'docker'): SaveStream {
   return { stdout: child.stdout, done, stop }
 }
 
+/** Where a run's transfer takes its `docker save` from; stop() ends one nothing took. */
+export interface ImageSource {
+  take(ref: string): SaveStream
+  stop(): void
+}
+
 /** A docker save started before it is needed (while the lock is taken), handed to the first send of its image. */
-export class SaveAhead {
+export class SaveAhead implements ImageSource {
   private save?: SaveStream
 
   constructor(

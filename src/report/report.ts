@@ -72,7 +72,30 @@ export interface DeployReport {
   releaseStep?: ReleaseStepReport
   /** The release's worker containers. */
   workers?: string[]
+  /** The releases whose images stay on the host, newest first (the live one first). */
+  kept?: Release[]
+  /** What happened to the replaced slot. */
+  keepPrevious?: 'stopped' | 'running'
+  /** This run was a rollback to a slot kept running: only a switch. */
+  instant?: boolean
   /** HTTPS, when the service uses it. */
   tls?: TlsReport
   phases: PhaseTime[]
+}
+
+/** How one host of a rollout ended. */
+export interface HostOutcome {
+  /** user@host:port */
+  target: string
+  /** live: the new release serves; reverted: it switched and went back; failed; not started. */
+  result: 'live' | 'reverted' | 'failed' | 'not started'
+  /** Why it failed, or what it serves after going back. */
+  error?: string
+  report?: DeployReport
+}
+
+/** Several hosts: each one's outcome and phase times. */
+export interface RolloutReport {
+  hosts: HostOutcome[]
+  phases: { target: string; times: PhaseTime[] }[]
 }

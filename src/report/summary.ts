@@ -11,7 +11,7 @@ import { tlsSection } from './tls.js'
 // quotes Docker's errors and the app's log lines.
 
 export function renderSummary(report: DeployReport): string {
-  const verb = report.rollback ? `rolled back to ${code(report.image)}` : `is live`
+  const verb = report.rollback ? `rolled back to ${code(report.image)}${report.instant ? ' (a switch to its running containers)' : ''}` : `is live`
   return [
     `## ${text(report.service)} ${verb} on ${text(report.slot)}`,
     '',
@@ -29,6 +29,8 @@ export function renderSummary(report: DeployReport): string {
     phaseTable(report),
     '',
     rollbackSection(report),
+    '',
+    keptTable(report),
     report.recovered ? '\n> The host state disagreed with the proxy config (an earlier run died mid-deploy); it was repaired from the proxy config.\n' : ''
   ].join('\n')
 }
@@ -138,10 +140,25 @@ function phaseTable(report: DeployReport): string {
   ].join('\n')
 }
 
+/** Each kept release with the exact input that goes back to it (by tag: nothing to send). */
+function keptTable(report: DeployReport): string {
+  const kept = report.kept ?? []
+  if (kept.length < 2) return ''
+  const rows = kept.map((release, i) => {
+    const back = i === 0 ? 'live' : `${code(`image: ${release.image}`, true)} or ${code(`rollback: ${i}`, true)}`
+    const ran = release.released ? 'yes' : ''
+    return `| ${code(release.image, true)} | ${code(shortId(release.imageId), true)} | ${text(release.deployedAt)} | ${ran} | ${back} |`
+  })
+  return ['**Kept releases** (their images stay on the server; going back sends nothing):', '', '| Image | ID | Deployed | Release command | Go back with |', '|---|---|---|---|---|', ...rows, ''].join('\n')
+}
+
 function rollbackSection(report: DeployReport): string {
   if (!report.previous) return '**Roll back:** no previous release is recorded yet.'
+  const how = report.keepPrevious === 'running'
+    ? 'its containers still run (keep-previous: running), so a rollback is only a proxy switch'
+    : 'its image is kept, so a rollback starts it again, with nothing to send'
   return [
-    `**Roll back** to ${describe(report.previous)} by re-running with either input:`,
+    `**Roll back** to ${describe(report.previous)}: ${how}. Re-run with either input:`,
     '',
     codeBlock('yaml', [`image: ${report.previous.image}`]),
     '',

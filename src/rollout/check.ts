@@ -1,4 +1,3 @@
-import * as core from '@actions/core'
 import type { Host } from '../host/index.js'
 import { hostTakesZstd } from '../host/images.js'
 import { proxyProblems, type ProxySpec } from '../host/proxy.js'
@@ -6,6 +5,7 @@ import { resolveSituation } from '../host/state.js'
 import type { Survey, SurveyRequest } from '../host/survey.js'
 import { shortId, type ImageInfo } from '../image/info.js'
 import type { Inputs } from '../inputs.js'
+import { stepLog, type Log } from '../report/log.js'
 import { onThisMachine } from '../transfer/link.js'
 import { platformVerdict } from '../image/platform.js'
 import { planImage, type ImagePlan, type RunnerDocker } from '../image/plan.js'
@@ -22,7 +22,7 @@ export interface Checked {
 }
 
 /** Read-only: everything that can be refused is refused here, before the host changes. */
-export async function check(inputs: Inputs, host: Host, runner: RunnerDocker): Promise<Checked> {
+export async function check(inputs: Inputs, host: Host, runner: RunnerDocker, log: Log = stepLog): Promise<Checked> {
   const proxy: ProxySpec = {
     network: inputs.network,
     port: inputs.proxyPort,
@@ -35,25 +35,25 @@ export async function check(inputs: Inputs, host: Host, runner: RunnerDocker): P
     inputs.rollback ? undefined : runner.inspect(inputs.image),
     host.survey({ ...surveyRequest(inputs, proxy), preflight: true })
   ])
-  core.info(`Docker ${host.facts.dockerVersion} on ${host.target} as ${host.facts.user}`)
+  log.info(`Docker ${host.facts.dockerVersion} on ${host.target} as ${host.facts.user}`)
   const problems = [...proxyProblems(found.proxy, proxy), ...tlsProblems(inputs, host)]
   if (problems.length > 0) throw new Error(problems.join('\n'))
   if (found.proxy.image && found.proxy.status !== 'missing' && found.proxy.image !== proxy.image) {
     // Replacing a running proxy would drop requests; it is left as it is.
-    core.warning(
+    log.warning(
       `proxy-image is ${proxy.image}, but the running proxy uses ${found.proxy.image}; it is kept. ` +
         'To change it, remove the proxy container: the next deploy recreates it (a short outage).'
     )
   }
   if (!inputs.rollback) codecFor(inputs, host)
   // The image must exist somewhere and its port must be known before the lock is taken.
-  const plan = await planImage(inputs, host, { local, onHost: found.image }, resolveSituation(found.snapshot))
-  core.info(`Image ${plan.ref} (${shortId(plan.image.id)}), app port ${plan.appPort}, source: ${plan.source}`)
+  const plan = await planImage(inputs, host, { local, onHost: found.image }, resolveSituation(found.snapshot), found.snapshot.state)
+  log.info(`Image ${plan.ref} (${shortId(plan.image.id)}), app port ${plan.appPort}, source: ${plan.source}`)
   // Only an image that travels is checked: one the host has already is the host's business.
   if (plan.source === 'sent') {
     const verdict = platformVerdict(plan.ref, plan.image.platform, host.facts.platform, host.facts.emulated ?? [])
     if (!verdict.ok) throw new Error(verdict.problem)
-    if (verdict.warning) core.warning(verdict.warning)
+    if (verdict.warning) log.warning(verdict.warning)
   }
   return { proxy, local, survey: found, plan }
 }

@@ -1,25 +1,26 @@
-import * as core from '@actions/core'
 import { LostLockError } from '../host/guard.js'
 import type { Host } from '../host/index.js'
 import type { Launch } from '../host/launch.js'
 import type { HostLock } from '../host/lock.js'
 import type { Route } from '../host/nginx-config.js'
-import { containerName, proxyName } from '../host/paths.js'
+import { proxyName } from '../host/paths.js'
 import type { ProxyServes } from '../host/proxy.js'
 import { planRoute, type RoutePlan } from '../host/route.js'
 import {
-  nextState, resolveSituation, type Release, type ServiceSnapshot, type ServiceState, type Situation
+  nextState, resolveSituation, type Release, type ServiceContainer, type ServiceSnapshot, type ServiceState, type Situation
 } from '../host/state.js'
 import type { Survey } from '../host/survey.js'
 import type { WorkerContainer } from '../host/workers.js'
 import { planImage, sourceMessage, type ImagePlan } from '../image/plan.js'
-import type { SaveAhead } from '../image/runner.js'
+import type { ImageSource } from '../image/runner.js'
 import type { Inputs } from '../inputs.js'
+import { stepLog, type Log } from '../report/log.js'
 import { logChanges, type Phases } from '../report/phases.js'
 import type { DeployReport, ReleaseStepReport, TlsReport, TransferReport } from '../report/report.js'
 import { sendImage } from '../transfer/transfer.js'
-import { appRunFlags, candidateWorkers, recordedWorkers, releaseSkipped, slotWorkers, webCommand } from './app.js'
+import { appRunFlags, candidateWorkers, recordedWorkers, releaseSkipped, replicaNames, slotWeb, slotWorkers, webCommand } from './app.js'
 import { CancelledError, untilCancelled } from './cancel.js'
+import { envDrift, envFingerprint, keptReleases } from './releases.js'
 import { codecFor, surveyRequest, type Checked } from './check.js'
 import { releaseFailure } from './release-failure.js'
 import type { DeployDeps, Session } from './session.js'
@@ -45,24 +46,30 @@ export class HostRun {
   private wroteRoute = false
   /** The candidate's worker containers (none without workers). */
   private workers: WorkerContainer[] = []
+  /** The candidate's web containers, one per replica. */
+  private replicas: string[] = []
+  /** An instant rollback: the idle slot's containers already run the target release. */
+  private reuse = false
+  /** The releases whose images stay on the host after this run. */
+  private kept: Release[] = []
   private releaseStep?: ReleaseStepReport
   private tlsReport?: TlsReport
 
   private readonly host: Host
   private readonly lock: HostLock
   private readonly checked: Checked
-  private readonly ahead?: SaveAhead
+  private readonly log: Log
 
   constructor(
     private readonly inputs: Inputs,
     private readonly deps: DeployDeps,
     private readonly phases: Phases,
-    session: Session
+    private readonly session: Session
   ) {
     this.host = session.host
     this.lock = session.lock
     this.checked = session.checked
-    this.ahead = session.ahead
+    this.log = deps.log ?? stepLog
   }
 
   /** State, image, proxy, the idle slot's route and the certificate: nothing that clients see changes. */
@@ -75,9 +82,29 @@ export class HostRun {
     if (this.inputs.tls.mode !== 'off') await this.step('tls', 'Obtain or check the TLS certificate', () => this.prepareTls())
   }
 
-  /** The release command, when there is one (once per rollout: a migration runs on one host). */
-  async release(): Promise<void> {
-    if (this.inputs.releaseCommand) await this.step('release', 'Run the release command', () => this.runRelease())
+  /**
+   * The release command, when there is one. A rollout runs it once, on its first host: `ranOn`
+   * names that host on the others, which only record that it ran.
+   */
+  async release(ranOn?: { target: string; ran: boolean }): Promise<void> {
+    if (!this.inputs.releaseCommand) return
+    if (!ranOn) return this.step('release', 'Run the release command', () => this.runRelease())
+    if (ranOn.ran) this.candidate.released = true
+    this.log.info(`The release command ran on ${ranOn.target}, once for every host`)
+  }
+
+  /** Whether this run's release command ran (to tell the other hosts of a rollout). */
+  get releaseRan(): boolean {
+    return this.candidate?.released === true && this.releaseStep?.exitCode === 0
+  }
+
+  /** Where the image comes from: a save started ahead, or a branch of the rollout's one export. */
+  private get ahead(): ImageSource | undefined {
+    return this.session.ahead
+  }
+
+  get target(): string {
+    return this.host.target
   }
 
   /** The candidate, healthy, and its workers, settled; not serving yet unless it switched in the same step. */
@@ -117,31 +144,49 @@ export class HostRun {
     this.snapshot = snapshot
     this.situation = resolveSituation(snapshot)
     const { live, idleSlot, recovered } = this.situation
-    if (recovered) core.warning('The host state disagreed with the proxy config (a run died mid-deploy); the proxy config wins')
-    core.info(live ? `Live: ${live.slot} (${live.container}, ${live.image})` : `No live release of ${this.inputs.service} yet`)
+    if (recovered) this.log.warning('The host state disagreed with the proxy config (a run died mid-deploy); the proxy config wins')
+    this.log.info(live ? `Live: ${live.slot} (${live.container}, ${live.image})` : `No live release of ${this.inputs.service} yet`)
     this.plan = fresh
-      ? await planImage(inputs, this.host, { local: checked.local, onHost: found.image }, this.situation)
+      ? await planImage(inputs, this.host, { local: checked.local, onHost: found.image }, this.situation, snapshot.state)
       : checked.plan
+    this.replicas = replicaNames(inputs.service, idleSlot, inputs.replicas)
     this.candidate = {
       slot: idleSlot,
-      container: containerName(this.inputs.service, idleSlot),
+      container: this.replicas[0],
       image: this.plan.ref,
       imageId: this.plan.image.id,
       appPort: this.plan.appPort,
-      deployedAt: ''
+      deployedAt: '',
+      ...(inputs.replicas > 1 ? { replicas: inputs.replicas } : {}),
+      ...envFingerprint(inputs.env)
     }
+    const drift = this.plan.target ? envDrift(this.plan.target, inputs.env) : undefined
+    if (drift) this.log.warning(`${drift}: check that the env fits the release you go back to`)
     this.workers = candidateWorkers(inputs, idleSlot)
-    // Containers in the idle slot are left over from a run that died; they serve nothing.
-    const stray = snapshot.containers.find((container) => container.name === this.candidate.container)
-    if (stray) {
-      core.info(`Removing ${stray.name} left in the idle slot by an earlier run`)
-      await this.host.retire(this.retireSpec(stray.name), () => undefined)
+    const idle = slotWeb(snapshot.containers, inputs.service, idleSlot)
+    this.reuse = this.keptRunning(idle)
+    if (this.reuse) return this.log.info(`${idle.map((c) => c.name).join(', ')} kept running with ${this.plan.ref}: the rollback is a switch`)
+    // Containers in the idle slot are left over from a run that died, or kept for an instant
+    // rollback that this deploy does not take; they serve nothing.
+    if (idle.length) {
+      this.log.info(`Removing ${idle.map((c) => c.name).join(', ')} left in the idle slot by an earlier run`)
+      await this.host.retire(this.retireSpec(idle.map((c) => c.name), this.situation.previous?.appPort ?? this.candidate.appPort), () => undefined)
     }
-    const strayWorkers = slotWorkers(snapshot.containers, idleSlot, this.candidate.container).map((container) => container.name)
+    const strayWorkers = slotWorkers(snapshot.containers, inputs.service, idleSlot).map((container) => container.name)
     if (strayWorkers.length) {
-      core.info(`Removing ${strayWorkers.join(', ')} left in the idle slot by an earlier run`)
+      this.log.info(`Removing ${strayWorkers.join(', ')} left in the idle slot by an earlier run`)
       await this.host.removeContainers(strayWorkers)
     }
+  }
+
+  /**
+   * A rollback whose target still runs in the idle slot (keep-previous: running), every replica
+   * up with its image: no start, only the health check and the switch.
+   */
+  private keptRunning(idle: ServiceContainer[]): boolean {
+    if (!this.inputs.rollback || this.plan.source !== 'rollback') return false
+    const running = idle.filter((container) => container.state === 'running' && container.imageId === this.plan.image.id)
+    return running.length === this.inputs.replicas && this.replicas.every((name) => running.some((container) => container.name === name))
   }
 
   /** The check's survey still holds when this lock is the very next one taken after it. */
@@ -160,7 +205,8 @@ export class HostRun {
       totalLayers: plan.image.diffIds.length, durationMs: 0
     }
     if (plan.source !== 'sent') {
-      core.info(sourceMessage(plan))
+      this.ahead?.stop() // another deploy sent it meanwhile: a shared export must not wait on this host
+      this.log.info(sourceMessage(plan))
       this.transfer = { ...base, source: plan.source, skippedLayers: base.totalLayers }
       return
     }
@@ -169,7 +215,7 @@ export class HostRun {
       spoolDir: process.env.RUNNER_TEMP || undefined,
       save: (ref) => this.ahead?.take(ref) ?? this.deps.runner.save(ref),
       layerSizes: (ref) => this.deps.runner.layerSizes(ref),
-      log: (line) => core.info(line),
+      log: (line) => this.log.info(line),
       signal: this.deps.signal
     })
     // The proxy is made ready while the image streams on its own channel (queued after the
@@ -194,40 +240,43 @@ export class HostRun {
   }
 
   private async ensureProxy(): Promise<void> {
-    core.info((await this.startProxy()).join(', '))
+    this.log.info((await this.startProxy()).join(', '))
   }
 
   /** The proxy config must route the idle slot before the candidate starts there. */
   private async prepareRoute(): Promise<void> {
     const { inputs, candidate, snapshot } = this
     let addresses = snapshot.addresses ?? {}
-    const needed = !addresses.blue?.length || !addresses.green?.length
+    const needed = (addresses.blue?.length ?? 0) < inputs.replicas || (addresses.green?.length ?? 0) < inputs.replicas
     if (needed && this.survey.proxy.network.mode !== 'names') {
-      addresses = await this.host.allocateAddresses(inputs.network, inputs.service)
+      addresses = await this.host.allocateAddresses(inputs.network, inputs.service, inputs.replicas)
     }
     const route = planRoute(
       {
-        service: inputs.service, network: inputs.network, serverNames: inputs.serverNames,
+        service: inputs.service, network: inputs.network, serverNames: inputs.serverNames, replicas: inputs.replicas,
         websocketTimeout: inputs.websocketTimeout, accessLog: inputs.accessLog, slot: candidate.slot, container: candidate.container, appPort: candidate.appPort,
         tls: serviceTls(inputs)
       },
       snapshot,
       addresses
     )
+    if (inputs.replicas > 1 && route.addresses.length === 0) {
+      throw new Error(`replicas: ${inputs.replicas} containers per slot need a network the action created (pinned addresses); ${inputs.network} was not, so its slots are reached by name`)
+    }
     this.route = route
-    const where = route.address ? `pinned address ${route.address}` : 'its container name (Docker DNS: not a network the action created)'
-    core.info(`${candidate.container} will be reached at ${where}`)
-    if (!route.write) return core.info('The proxy config already routes both slots: the switch needs no nginx reload')
+    const where = route.addresses.length ? `pinned address ${route.addresses.join(', ')}` : 'its container name (Docker DNS: not a network the action created)'
+    this.log.info(`${this.replicas.join(', ')} will be reached at ${where}`)
+    if (!route.write) return this.log.info('The proxy config already routes both slots: the switch needs no nginx reload')
     await this.host.writeRoute(inputs.network, inputs.service, route.conf, snapshot.legacy)
     this.wroteRoute = true
-    core.info(snapshot.confDigest ? 'The proxy config changed (port, server names or format): nginx reloaded gracefully' : 'Added the proxy config for the service: nginx reloaded gracefully')
+    this.log.info(snapshot.confDigest ? 'The proxy config changed (port, server names or format): nginx reloaded gracefully' : 'Added the proxy config for the service: nginx reloaded gracefully')
   }
 
   /** HTTPS: the certificate verified and installed, and the proxy publishing its port (rollout/tls.ts). */
   private async prepareTls(): Promise<void> {
     const { inputs, host } = this
-    const log = (line: string): void => core.info(line)
-    const warn = (line: string): void => core.warning(line)
+    const log = (line: string): void => this.log.info(line)
+    const warn = (line: string): void => this.log.warning(line)
     const spoolDir = process.env.RUNNER_TEMP || undefined
     const codec = () => codecFor(inputs, host)
     this.tlsReport = await prepareTls({ inputs, host, proxy: this.survey.proxy, codec, log, warn, spoolDir, signal: this.deps.signal })
@@ -245,7 +294,7 @@ export class HostRun {
       this.releaseStep = { command, skipped }
       // An image whose release command ran before stays marked so, for the next re-run.
       if (skipped.startsWith('this image was released')) candidate.released = true
-      return core.info(`The release command is skipped: ${skipped}`)
+      return this.log.info(`The release command is skipped: ${skipped}`)
     }
     const started = Date.now()
     const result = await this.host.runRelease(
@@ -254,13 +303,13 @@ export class HostRun {
         timeoutSeconds: inputs.releaseTimeout, runFlags: appRunFlags(inputs), command
       },
       inputs.env,
-      (line) => core.info(line)
+      (line) => this.log.info(line)
     )
     this.releaseStep = { command, exitCode: result.exitCode, durationMs: Date.now() - started }
     const failure = releaseFailure(result, inputs.releaseTimeout)
     if (failure) throw new Error(failure)
     candidate.released = true
-    core.info(`The release command exited with code 0 in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+    this.log.info(`The release command exited with code 0 in ${((Date.now() - started) / 1000).toFixed(1)} s`)
   }
 
   private async startCandidate(): Promise<void> {
@@ -277,7 +326,7 @@ export class HostRun {
 
   private async checkHealth(): Promise<void> {
     const { candidate } = this
-    const result = await this.launched.health(logChanges((line) => core.info(line)))
+    const result = await this.launched.health(logChanges((line) => this.log.info(line)))
     this.healthAttempts = result.attempts
     if (!result.healthy) throw new Error(`Health check of ${candidate.container} failed: ${result.reason}`)
   }
@@ -293,14 +342,14 @@ export class HostRun {
       settleSeconds: inputs.workerSettle, runFlags: appRunFlags(inputs)
     }
     const started = await this.host.startWorkers(spec, this.workers, inputs.env, (line) => {
-      if (line.startsWith('STARTED ')) core.info(`Started ${line.slice(8)}`)
+      if (line.startsWith('STARTED ')) this.log.info(`Started ${line.slice(8)}`)
     })
     if (!started.ok) {
       const logs = started.logs.length ? `\nLast log lines of ${started.container}:\n${started.logs.join('\n')}` : ''
       throw new Error(`Worker ${started.container} ${started.reason} within worker-settle (${inputs.workerSettle} s): the release goes back${logs}`)
     }
     candidate.workers = recordedWorkers(this.workers)
-    core.info(`${this.workers.map((worker) => worker.container).join(', ')} kept running for ${inputs.workerSettle} s`)
+    this.log.info(`${this.workers.map((worker) => worker.container).join(', ')} kept running for ${inputs.workerSettle} s`)
   }
 
   private async switchProxy(): Promise<void> {
@@ -310,7 +359,7 @@ export class HostRun {
       : this.launched.switched()
     const switched = await switching.finally(() => this.deps.signal?.removeEventListener('abort', this.cancelLaunch))
     if (!switched.ok) throw new Error(`${switched.message}${switched.switchedBack ? '; switched back' : ''}`)
-    core.info(`The proxy now serves ${this.candidate.container}, without a reload`)
+    this.log.info(`The proxy now serves ${this.candidate.container}, without a reload`)
   }
 
   /**
@@ -326,8 +375,8 @@ export class HostRun {
     }
     const cancelled = error instanceof CancelledError || this.deps.signal?.aborted
     const cleanup: string[] = []
-    if (this.candidate) {
-      const names = [this.candidate.container, ...this.workers.map((worker) => worker.container)]
+    if (this.candidate && !this.reuse) {
+      const names = [...this.replicas, ...this.workers.map((worker) => worker.container)]
       const what = names.length > 1 ? `the candidate ${this.candidate.container} and its workers were` : `the candidate ${this.candidate.container} was`
       await this.host.removeContainers(names).then(
         () => cleanup.push(`${what} removed`),
@@ -348,6 +397,30 @@ export class HostRun {
     const live = this.situation?.live
     if (!live) return `nothing of ${this.inputs.service} was live, and the proxy was not changed`
     return `the proxy was not switched, ${live.container} (${live.image}) still serves on port ${this.inputs.proxyPort}`
+  }
+
+  /**
+   * After the switch, before finish(): the old slot (still running, not retired) takes the
+   * traffic back, and the candidate and its workers go. A first deploy unswitches to nothing.
+   * Returns what the host serves now, for the rollout's table.
+   */
+  async revert(): Promise<string> {
+    const old = this.situation.live
+    const names = [...this.replicas, ...this.workers.map((worker) => worker.container)]
+    if (old) {
+      const route = this.snapshot.route ?? { ...old, service: this.inputs.service, serverNames: this.inputs.serverNames }
+      const spec = { ...this.candidateSpec(), name: old.container, slot: old.slot, image: old.image, imageId: old.imageId }
+      const oldWorkers = slotWorkers(this.snapshot.containers, this.inputs.service, old.slot).map((container) => container.name)
+      const oldWeb = slotWeb(this.snapshot.containers, this.inputs.service, old.slot).map((container) => container.name)
+      spec.names = oldWeb.length ? oldWeb : [old.container]
+      // Asked on its own health path: this release's may be new.
+      const back = await this.host.switchSlot(spec, { route }, route.healthPath ?? '/', oldWorkers)
+      if (!back.ok) return `switching back failed (${back.message}); ${this.candidate.container} may still serve`
+    } else {
+      await this.host.removeRoute(this.inputs.network, this.inputs.service, true)
+    }
+    await this.host.removeContainers(names).catch(() => undefined)
+    return old ? `back on the previous release: ${old.image}` : 'back to nothing live'
   }
 
   /** What the proxy serves for this service after a failure, asked of the proxy. */
@@ -387,7 +460,7 @@ export class HostRun {
     const state = nextState(this.snapshot.state, this.situation, this.candidate)
     await this.host.writeState(state)
     const previous = state.previous ? `; previous: ${state.previous.slot} (${state.previous.image})` : ''
-    core.info(`Recorded on the host: live ${state.live?.slot} (${state.live?.image})${previous}`)
+    this.log.info(`Recorded on the host: live ${state.live?.slot} (${state.live?.image})${previous}`)
     return state
   }
 
@@ -395,31 +468,39 @@ export class HostRun {
     const old = this.situation.live
     let open = 0
     // The old slot's workers go as soon as the new ones run: SIGTERM, then their stop timeout.
-    const oldWorkers = old ? slotWorkers(this.snapshot.containers, old.slot, old.container).map((container) => container.name) : []
+    const oldWorkers = old ? slotWorkers(this.snapshot.containers, this.inputs.service, old.slot).map((container) => container.name) : []
     if (oldWorkers.length) {
       await this.host.stopContainers(oldWorkers, (this.inputs.runtime.stopTimeout ?? 10) + 30)
-      core.info(`Stopped and removed ${oldWorkers.join(', ')}`)
+      this.log.info(`Stopped and removed ${oldWorkers.join(', ')}`)
     }
-    if (old && old.container !== this.candidate.container) {
-      const result = await this.host.retire(this.retireSpec(old.container), (count) =>
-        core.info(`Waiting for ${count} connection(s) to ${old.container} to finish`)
+    const oldWeb = old ? slotWeb(this.snapshot.containers, this.inputs.service, old.slot).map((container) => container.name) : []
+    if (old && !oldWeb.length && old.container !== this.candidate.container) oldWeb.push(old.container)
+    if (old && oldWeb.length) {
+      const keep = this.inputs.keepPrevious === 'running'
+      const result = await this.host.retire(this.retireSpec(oldWeb, old.appPort, keep), (count) =>
+        this.log.info(`Waiting for ${count} connection(s) to ${oldWeb.join(', ')} to finish`)
       )
       open = result.openConnections
-      if (open > 0) core.warning(`drain-timeout reached with ${open} connection(s) to ${old.container} still open`)
-      core.info(`Stopped and removed ${old.container}`)
+      if (open > 0) this.log.warning(`drain-timeout reached with ${open} connection(s) to ${oldWeb.join(', ')} still open`)
+      this.log.info(keep ? `${oldWeb.join(', ')} drained and kept running (keep-previous: running): a rollback is a switch` : `Stopped and removed ${oldWeb.join(', ')}`)
     }
     return { open, pruned: await this.prune(state) }
   }
 
-  /** Keeps the live and previous releases' images; older recorded releases give theirs back. */
+  /**
+   * Keeps keep-releases images (the live one and the ones before it, and always the previous):
+   * older recorded releases give theirs back, unless another service on the host keeps or runs
+   * the same image (the host checks: scripts/prune-images.sh).
+   */
   private async prune(state: ServiceState): Promise<string[]> {
-    const kept = [state.live, state.previous].filter((release) => release !== undefined)
+    const kept = [...keptReleases(state, this.inputs.keepReleases), state.previous].filter((release) => release !== undefined)
     const keep = new Set(kept.flatMap((release) => [release.imageId, release.image]))
     const refs = state.history
       .filter((release) => !keep.has(release.imageId) && !keep.has(release.image))
       .map((release) => release.image)
     const pruned = await this.host.pruneImages([...new Set(refs)])
-    if (pruned.length) core.info(`Removed images of older releases: ${pruned.join(', ')}`)
+    if (pruned.length) this.log.info(`Removed images of older releases: ${pruned.join(', ')}`)
+    this.kept = keptReleases(state, this.inputs.keepReleases)
     return pruned
   }
 
@@ -433,7 +514,8 @@ export class HostRun {
       image: this.candidate.image,
       imageId: this.candidate.imageId,
       serverNames: this.inputs.serverNames,
-      targets: this.route?.targets
+      targets: this.route?.targets,
+      healthPath: this.inputs.healthPath
     }
   }
 
@@ -445,17 +527,18 @@ export class HostRun {
       slot: this.candidate.slot,
       image: this.candidate.image,
       imageId: this.candidate.imageId,
-      address: this.route?.address,
+      names: this.replicas,
+      addresses: this.route?.addresses,
+      reuse: this.reuse,
       runFlags: appRunFlags(this.inputs),
       command: webCommand(this.inputs)
     }
   }
 
-  private retireSpec(container: string) {
-    const port = this.situation.live?.container === container ? this.situation.live.appPort : this.candidate.appPort
+  private retireSpec(containers: string[], appPort: number, keep = false) {
     return {
-      container, network: this.inputs.network, appPort: port, drainTimeoutSeconds: this.inputs.drainTimeout,
-      stopTimeoutSeconds: this.inputs.runtime.stopTimeout
+      containers, network: this.inputs.network, appPort, drainTimeoutSeconds: this.inputs.drainTimeout,
+      stopTimeoutSeconds: this.inputs.runtime.stopTimeout, keep
     }
   }
 
@@ -482,6 +565,9 @@ export class HostRun {
       pruned: retired.pruned,
       reloaded: this.wroteRoute,
       releaseStep: this.releaseStep,
+      kept: this.kept,
+      keepPrevious: this.inputs.keepPrevious,
+      instant: this.reuse,
       workers: this.workers.map((worker) => worker.container),
       tls: this.tlsReport,
       phases: this.phases.times

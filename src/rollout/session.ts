@@ -1,9 +1,9 @@
-import * as core from '@actions/core'
 import type { Host } from '../host/index.js'
 import type { HostLock } from '../host/lock.js'
 import type { RunnerDocker } from '../image/plan.js'
-import { SaveAhead } from '../image/runner.js'
+import { SaveAhead, type ImageSource } from '../image/runner.js'
 import type { Inputs } from '../inputs.js'
+import { stepLog, type Log } from '../report/log.js'
 import type { Phases } from '../report/phases.js'
 import { untilCancelled } from './cancel.js'
 import { check, type Checked } from './check.js'
@@ -17,6 +17,8 @@ export interface DeployDeps {
   signal?: AbortSignal
   /** Where the run's phase times go; main.ts keeps it to name the phase of a crash. */
   phases?: Phases
+  /** Where the run's lines go (default the step's log; one host's marked lines when several run). */
+  log?: Log
 }
 
 /** A host connected, checked and locked for this run: what a HostRun starts from. */
@@ -24,8 +26,8 @@ export interface Session {
   host: Host
   lock: HostLock
   checked: Checked
-  /** docker save, started while the lock was taken, for an image the host lacks. */
-  ahead?: SaveAhead
+  /** docker save, started while the lock was taken, for an image the host lacks (several hosts: a branch of one save). */
+  ahead?: ImageSource
 }
 
 /**
@@ -33,19 +35,20 @@ export interface Session {
  * checked; the lock is taken only after, and the runner's export of an image the host lacks
  * starts meanwhile. Whatever fails leaves the host as it was.
  */
-export async function lockHost(inputs: Inputs, host: Host, deps: DeployDeps, phases: Phases): Promise<Session> {
+export async function lockHost(inputs: Inputs, host: Host, deps: DeployDeps, phases: Phases, saveAhead = true): Promise<Session> {
+  const log = deps.log ?? stepLog
   const pending = host.openLock({
     service: inputs.service,
     timeoutSeconds: inputs.lockTimeout,
     holder: deps.holder,
-    onWait: (holder) => core.info(`Another deploy of ${inputs.service} holds the lock: ${holder}; waiting`),
+    onWait: (holder) => log.info(`Another deploy of ${inputs.service} holds the lock: ${holder}; waiting`),
     onSilent: (seconds) =>
-      core.info(`No answer from the host's lock session after ${seconds} s (a slow login shell on the host?); still waiting`)
+      log.info(`No answer from the host's lock session after ${seconds} s (a slow login shell on the host?); still waiting`)
   })
   let ahead: SaveAhead | undefined
   try {
-    const checked = await phases.run('check', 'Check the host and the image', () => check(inputs, host, deps.runner))
-    if (checked.plan.source === 'sent') ahead = new SaveAhead(checked.plan.ref, (ref) => deps.runner.save(ref))
+    const checked = await phases.run('check', 'Check the host and the image', () => check(inputs, host, deps.runner, log))
+    if (saveAhead && checked.plan.source === 'sent') ahead = new SaveAhead(checked.plan.ref, (ref) => deps.runner.save(ref))
     const lock = await phases.run('lock', `Lock ${inputs.service} on the host`, () =>
       untilCancelled(pending.acquire(), deps.signal, () => 'Cancelled while waiting for the deploy lock; nothing on the host changed')
     )

@@ -31,8 +31,8 @@ const EMAIL = /^[^\s@"'<>(),;:\\[\]]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-
 
 type Read = (name: string) => string
 
-/** Parses the HTTPS inputs; `serverNames` and `proxyPort` are the already parsed inputs. */
-export function parseTls(read: Read, serverNames: string[], proxyPort: number): TlsSpec {
+/** Parses the HTTPS inputs; `serverNames`, `proxyPort` and `hostCount` come from the inputs parsed before. */
+export function parseTls(read: Read, serverNames: string[], proxyPort: number, hostCount = 1): TlsSpec {
   const mode = read('tls').toLowerCase()
   if (!['off', 'auto', 'custom'].includes(mode)) throw new Error(`tls: expected off, auto or custom, got "${read('tls')}"`)
   const spec: TlsSpec = {
@@ -46,7 +46,7 @@ export function parseTls(read: Read, serverNames: string[], proxyPort: number): 
     keyPem: read('tls-private-key') || undefined
   }
   checkCommon(spec, proxyPort)
-  if (spec.mode === 'auto') checkAuto(serverNames)
+  if (spec.mode === 'auto') checkAuto(serverNames, hostCount)
   if (spec.mode === 'custom') spec.custom = checkCustom(spec, serverNames)
   return spec
 }
@@ -78,7 +78,14 @@ function checkDirectory(url: string): void {
   check(parsed.protocol === 'https:' && parsed.hostname !== '' && !parsed.username && !parsed.password, expected)
 }
 
-function checkAuto(serverNames: string[]): void {
+function checkAuto(serverNames: string[], hostCount: number): void {
+  // Each host would order its own certificate, and the CA fetches each HTTP-01 answer from
+  // wherever DNS sends it: another host's proxy, without the answer. One certificate for all.
+  check(
+    hostCount <= 1,
+    `tls: auto gets its certificate on each host, and the CA checks each name at whatever address DNS gives for it: with ${hostCount} hosts ` +
+      'that may be a host without the answer; give every host one certificate with tls: custom'
+  )
   check(
     serverNames.length > 0,
     'server-name: tls: auto needs the host names to get a certificate for (the CA checks each over HTTP); set server-name, such as app.example.com'
