@@ -3,6 +3,7 @@ import type { DeployReport } from '../src/report/report.js'
 import { renderFailure, renderSummary } from '../src/report/summary.js'
 import { code, codeBlock, text } from '../src/report/markdown.js'
 import { tlsSection } from '../src/report/tls.js'
+import { renderRolloutSummary } from '../src/report/rollout-summary.js'
 
 const report: DeployReport = {
   service: 'web',
@@ -137,6 +138,15 @@ describe('job summary with HTTPS', () => {
     expect(rows).toContain('| Certificate of | Names | Expires (UTC) | Days left | Issuer | Renewal |')
     expect(rows).toContain("| web | shop\\.example\\.com\\, www\\.shop\\.example\\.com | 2027-03-01 | 86 | CN\\=R11\\, O\\=Let\\'s Encrypt\\, C\\=US | ACME, renewed from 30 days left |")
     expect(rows).toContain("| api | api\\.example\\.com | 2027-01-01 | 27 | CN\\=R11\\, O\\=Let\\'s Encrypt\\, C\\=US | custom, not renewed |")
+  })
+
+  it("shows each host's certificates after a rollout", () => {
+    const rollout = renderRolloutSummary({
+      hosts: [{ target: 'deploy@a:22', result: 'live', report: { ...report, tls } }, { target: 'deploy@b:22', result: 'live', report: { ...report, tls } }],
+      phases: []
+    })
+    expect(rollout.match(/^### HTTPS on `deploy@\w:22`$/gm)).toEqual(['### HTTPS on `deploy@a:22`', '### HTTPS on `deploy@b:22`'])
+    expect(rollout.match(/^\| Certificate of \|/gm)).toHaveLength(2)
   })
 
   it('says when the certificate was kept, and shows no gap when the proxy already had the port', () => {

@@ -14,6 +14,12 @@ import type { TlsDeps } from './tls.js'
 export const RENEW_JITTER_SECONDS = 3600
 
 export async function ensureRenewal(deps: TlsDeps, owner: string): Promise<string> {
+  return startRenewal(deps, owner).catch((error: Error) => {
+    throw new Error(`The renewal container of ${renewName(deps.inputs.network)} could not be set up: ${error.message}. The certificate is installed and serves; without the container, only deploys renew it`)
+  })
+}
+
+async function startRenewal(deps: TlsDeps, owner: string): Promise<string> {
   const { host, inputs, log } = deps
   const script = await readRenewScript()
   const files = await runtimeFiles()
