@@ -21,7 +21,11 @@ describe('parseInputs', () => {
         labels: {}, stopTimeout: undefined, options: []
       },
       releaseCommand: undefined, releaseTimeout: 300, releaseOnRollback: false, workers: [], workerSettle: 5,
-      maintenance: undefined, maintenancePage: '', canary: 0, canaryDuration: 60, canaryMax5xx: 1, canaryMinRequests: 20
+      maintenance: undefined, maintenancePage: '', canary: 0, canaryDuration: 60, canaryMax5xx: 1, canaryMinRequests: 20,
+      tls: {
+        mode: 'off', httpsPort: 443, hsts: false, directoryUrl: 'https://acme-v02.api.letsencrypt.org/directory',
+        email: undefined, caBundle: undefined, certificatePem: undefined, keyPem: undefined
+      }
     })
   })
 

@@ -68,7 +68,10 @@ export function renderReadme(readme: string, actionYml: string, faultsSource: st
 }
 
 /** The e2e files whose test names make the "What happens when…" table, in its order. */
-export const FAULT_TESTS = ['__tests__/e2e/keepalive.test.ts', '__tests__/e2e/faults-runtime.test.ts', '__tests__/e2e/faults.test.ts', '__tests__/e2e/releases.test.ts', '__tests__/e2e/traffic.test.ts']
+export const FAULT_TESTS = [
+  '__tests__/e2e/keepalive.test.ts', '__tests__/e2e/https.test.ts', '__tests__/e2e/faults-runtime.test.ts', '__tests__/e2e/faults.test.ts',
+  '__tests__/e2e/releases.test.ts', '__tests__/e2e/traffic.test.ts'
+]
 
 /** The fault tests' sources, one after another. */
 export function faultSources(root = ''): string {

@@ -6,6 +6,7 @@ import { checkLengths } from './limits.js'
 import { validateInputs } from './validate.js'
 import { parseCommand, parseRuntime, parseSeconds, parseWorkers } from './runtime/inputs.js'
 import type { RuntimeSpec, Worker } from './runtime/spec.js'
+import { parseTls, type TlsSpec } from './tls/inputs.js'
 
 export type Compression = 'auto' | 'zstd' | 'gzip' | 'none'
 
@@ -84,6 +85,8 @@ export interface Inputs {
   canaryMax5xx: number
   /** Requests the candidate must have answered for the canary to be judged at all. */
   canaryMinRequests: number
+  /** HTTPS through the proxy: off, auto (ACME) or custom (a certificate from secrets). */
+  tls: TlsSpec
 }
 
 /** Raw input text by action.yml name. */
@@ -95,7 +98,8 @@ export const INPUT_NAMES = [
   'network', 'server-name', 'env', 'drain-timeout', 'websocket-timeout', 'access-log', 'lock-timeout', 'compression',
   'compression-level', 'rollback', 'volumes', 'command', 'entrypoint', 'user', 'memory', 'cpus', 'labels',
   'stop-timeout', 'options', 'replicas', 'keep-previous', 'keep-releases', 'release-command', 'release-timeout', 'release-on-rollback', 'workers', 'worker-settle',
-  'maintenance', 'maintenance-page', 'canary', 'canary-duration', 'canary-max-5xx', 'canary-min-requests'
+  'maintenance', 'maintenance-page', 'canary', 'canary-duration', 'canary-max-5xx', 'canary-min-requests',
+  'tls', 'acme-email', 'acme-directory', 'acme-ca-bundle', 'tls-certificate', 'tls-private-key', 'https-port', 'hsts'
 ] as const
 
 const DEFAULTS: RawInputs = {
@@ -103,14 +107,15 @@ const DEFAULTS: RawInputs = {
   'proxy-port': '80', 'proxy-image': 'nginx:alpine', network: 'bluegreen', 'drain-timeout': '30', 'websocket-timeout': '3600', 'access-log': 'false',
   'lock-timeout': '300', compression: 'auto', rollback: 'false', 'release-timeout': '300',
   'release-on-rollback': 'false', 'worker-settle': '5', replicas: '1', 'keep-previous': 'stopped', 'keep-releases': '5',
-  canary: '0', 'canary-duration': '60', 'canary-max-5xx': '1', 'canary-min-requests': '20'
+  canary: '0', 'canary-duration': '60', 'canary-max-5xx': '1', 'canary-min-requests': '20',
+  tls: 'off', 'https-port': '443', hsts: 'false'
 }
 
 /** Reads the step's inputs, masks the secrets at once, then parses and validates them. */
 export function getInputs(): Inputs {
   const raw: RawInputs = {}
   for (const name of INPUT_NAMES) {
-    // Multi-line values (key, env, known-hosts) keep their inner layout.
+    // Multi-line values (key, env, known-hosts, PEM, a page) keep their inner layout.
     raw[name] = core.getInput(name, { trimWhitespace: name !== 'env' && name !== 'maintenance-page' })
   }
   maskSecrets(raw)
@@ -118,8 +123,8 @@ export function getInputs(): Inputs {
   return parseInputs(raw)
 }
 
-/** Inputs that hold secrets: the key, its passphrase, and the app's environment. */
-const SECRET_INPUTS = ['key', 'passphrase', 'env']
+/** Inputs that hold secrets: the key, its passphrase, the app's environment and the TLS key. */
+const SECRET_INPUTS = ['key', 'passphrase', 'env', 'tls-private-key']
 
 /**
  * Read once, the secret inputs leave this process's environment, so no process started later
@@ -131,7 +136,7 @@ function forgetSecretInputs(): void {
 }
 
 function maskSecrets(raw: RawInputs): void {
-  for (const name of ['key', 'passphrase']) {
+  for (const name of ['key', 'passphrase', 'tls-private-key']) {
     const value = raw[name]
     if (!value) continue
     core.setSecret(value)
@@ -149,7 +154,7 @@ export function parseInputs(given: RawInputs): Inputs {
   const rollback = rollbackSteps > 0
   const image = text('image')
   const maintenance = parseMaintenance(text('maintenance'))
-  const inputs: Inputs = {
+  const inputs: Omit<Inputs, 'tls'> = {
     host: text('host'),
     hosts: parseHosts(raw.hosts ?? '', parseInteger('port', text('port'))),
     canaryHosts: parseInteger('canary-hosts', text('canary-hosts')),
@@ -199,7 +204,8 @@ export function parseInputs(given: RawInputs): Inputs {
     canaryMinRequests: parseInteger('canary-min-requests', text('canary-min-requests'))
   }
   validateInputs(inputs)
-  return inputs
+  // After the routing inputs: a certificate is checked against the server names.
+  return { ...inputs, tls: parseTls(text, inputs.serverNames, inputs.proxyPort, Math.max(inputs.hosts.length, 1)) }
 }
 
 function withoutEmpty(raw: RawInputs): RawInputs {

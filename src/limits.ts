@@ -91,7 +91,21 @@ export const MAX_LENGTH: Record<string, number> = {
   // Labels can be long (Traefik rules, JSON): room for many, still a few screens.
   labels: 64 * KiB,
   // One flag a line, each value short (a size, a capability, a host:ip).
-  options: 16 * KiB
+  options: 16 * KiB,
+  // HTTPS. A mode, a port and a switch: a few characters.
+  tls: 16,
+  'https-port': 16,
+  hsts: 16,
+  // An address's longest path in SMTP (RFC 5321 4.5.3.1.3).
+  'acme-email': 254,
+  // A URL; 2 KiB is what clients reliably pass.
+  'acme-directory': 2 * KiB,
+  // PEM certificates run 1-2.5 KiB each (RSA 4096 included): room for a bundle of dozens, or a
+  // chain far longer than any CA sends.
+  'acme-ca-bundle': 64 * KiB,
+  'tls-certificate': 64 * KiB,
+  // An RSA key of 16384 bits in PEM is about 12.6 KiB; EC and RSA 2048-4096 keys are far shorter.
+  'tls-private-key': 16 * KiB
 }
 
 /** Throws a message naming the first input longer than its maximum, with both lengths. */

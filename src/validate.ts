@@ -1,6 +1,9 @@
 import type { Inputs } from './inputs.js'
 import { parseImageRef } from './image/ref.js'
 
+/** Every input but the HTTPS ones, which tls/inputs.ts checks once these passed. */
+type Checked = Omit<Inputs, 'tls'>
+
 // Every value that reaches the host is checked here first: anything that could carry shell
 // syntax is refused by its shape, and each message names the input and the form it expects.
 
@@ -22,7 +25,7 @@ const HEALTH_PATH = /^\/[A-Za-z0-9._~%/+=,:@&?-]*$/
 const DOCKER_NETWORKS = ['bridge', 'default', 'host', 'none']
 const SERVER_NAME = /^(?:\*\.)?[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$/
 
-export function validateInputs(inputs: Inputs): void {
+export function validateInputs(inputs: Checked): void {
   validateConnection(inputs)
   validateImage(inputs)
   validateRouting(inputs)
@@ -31,7 +34,7 @@ export function validateInputs(inputs: Inputs): void {
   validateTraffic(inputs)
 }
 
-function validateConnection(inputs: Inputs): void {
+function validateConnection(inputs: Checked): void {
   if (inputs.hosts.length > 0) {
     check(inputs.host === '', 'host and hosts: give one of them (hosts lists every server, one per line)')
   } else {
@@ -62,7 +65,7 @@ function validateConnection(inputs: Inputs): void {
   checkRange('timeout', inputs.timeout, 1, 600)
 }
 
-function validateImage(inputs: Inputs): void {
+function validateImage(inputs: Checked): void {
   if (inputs.image !== '' || (!inputs.rollback && inputs.maintenance === undefined)) {
     check(inputs.image !== '', 'image: required (name:tag or name@sha256:...)')
     const ref = parseImageRef(inputs.image)
@@ -78,7 +81,7 @@ function validateImage(inputs: Inputs): void {
   if (inputs.appPort !== undefined) checkPort('app-port', inputs.appPort)
 }
 
-function validateRouting(inputs: Inputs): void {
+function validateRouting(inputs: Checked): void {
   check(
     HEALTH_PATH.test(inputs.healthPath),
     `health-path: expected a URL path starting with / without spaces or quotes, got "${inputs.healthPath}"`
@@ -105,14 +108,14 @@ function validateRouting(inputs: Inputs): void {
   }
 }
 
-function validateTiming(inputs: Inputs): void {
+function validateTiming(inputs: Checked): void {
   checkRange('health-timeout', inputs.healthTimeout, 1, 3600)
   checkRange('drain-timeout', inputs.drainTimeout, 0, 3600)
   checkRange('websocket-timeout', inputs.websocketTimeout, 1, 86400)
   checkRange('lock-timeout', inputs.lockTimeout, 0, 86400)
 }
 
-function validateTransfer(inputs: Inputs): void {
+function validateTransfer(inputs: Checked): void {
   check(
     ['auto', 'zstd', 'gzip', 'none'].includes(inputs.compression),
     `compression: expected auto, zstd, gzip or none, got "${inputs.compression}"`
@@ -122,7 +125,7 @@ function validateTransfer(inputs: Inputs): void {
   checkRange('compression-level', inputs.compressionLevel, 1, max)
 }
 
-function validateTraffic(inputs: Inputs): void {
+function validateTraffic(inputs: Checked): void {
   if (inputs.maintenance !== undefined) {
     check(
       inputs.image === '' && !inputs.rollback,

@@ -9,6 +9,7 @@ import { buildApp, buildPlatformImage, removeImage, type BuiltImage } from '../.
 import { httpGet, slowRequests, startLoad } from '../../sandbox/load.js'
 import { hostSsh, readSandboxInfo, runCommand, SANDBOX_SCRIPT, type SandboxInfo } from '../../sandbox/sandbox.js'
 import { clearHost, containerStatus, hostHasImage, serviceContainers, stateFile, STATE_ROOT, viaProxy } from './host.js'
+import { testCa } from '../support/test-ca.js'
 import { expectOk, logShows, signalWhen } from './runs.js'
 
 const NETWORK = 'e2e-faults'
@@ -328,6 +329,8 @@ describe('what happens when: host keys, what the host says, secrets on the runne
 describe('bad input: a clear error naming the input, and the host unchanged', () => {
   const PWNED = '/tmp/bluegreen-pwned'
   let before: string
+  /** A certificate of a test CA, and the key of another one. */
+  let mismatched: Record<string, string>
 
   /** What a user could see change on the host: containers, networks, images, state files. */
   async function hostPicture(): Promise<string> {
@@ -345,6 +348,9 @@ describe('bad input: a clear error naming the input, and the host unchanged', ()
   beforeAll(async () => {
     await runCommand('rm', ['-f', PWNED])
     before = await hostPicture()
+    const ca = await testCa('Faults')
+    const [leaf, stranger] = [await ca.leaf(['bad.test']), await ca.leaf(['bad.test'])]
+    mismatched = { tls: 'custom', 'tls-certificate': leaf.pem + ca.intermediate.pem, 'tls-private-key': stranger.keyPem, 'acme-ca-bundle': ca.root.pem }
   })
 
   afterEach(async () => {
@@ -402,7 +408,11 @@ describe('bad input: a clear error naming the input, and the host unchanged', ()
     ['`release-timeout` is 0', { 'release-timeout': '0' }, /::error::release-timeout: expected a whole number of seconds from 1 to 86400/],
     ['`release-on-rollback` is `yes`', { 'release-on-rollback': 'yes' }, /::error::release-on-rollback: expected true or false/],
     ['a `workers` line has no name (`: node worker.js`)', { workers: 'mail: node mail.js\n: node worker.js' }, /::error::workers: line 2 must be NAME: command/],
-    ['`worker-settle` is over 300', { 'worker-settle': '301' }, /::error::worker-settle: expected a whole number of seconds from 0 to 300/]
+    ['`worker-settle` is over 300', { 'worker-settle': '301' }, /::error::worker-settle: expected a whole number of seconds from 0 to 300/],
+    ['`tls-private-key` is not the key of `tls-certificate` (tls: custom)', () => mismatched,
+      /::error::tls-private-key: the key does not match the certificate in tls-certificate \(CN=bad\.test, serial \w+\); give the private key that this certificate was issued for/],
+    ['`tls: auto` without `server-name`', { tls: 'auto', 'server-name': '' }, /::error::server-name: tls: auto needs the host names to get a certificate for/],
+    ['`tls: auto` with a wildcard `server-name` (`*.bad.test`)', { tls: 'auto', 'server-name': '*.bad.test' }, /::error::server-name: \*\.bad\.test is a wildcard, which ACME CAs issue only over DNS-01/]
   ])('%s → refused before connecting', async (_name, overrides, message) => {
     // A function: overrides that need the sandbox's info, which is read once the tests start.
     await fails(typeof overrides === 'function' ? overrides() : overrides, message, 5)

@@ -16,6 +16,8 @@ import type { RunnerDocker } from '../../src/image/plan.js'
 import type { MaintenanceResult, MaintenanceSpec } from '../../src/host/maintenance.js'
 import type { CanaryTarget } from '../../src/host/canary.js'
 import type { CanaryCounts } from '../../src/host/canary-counts.js'
+import type { HostTls, InstallSpec } from '../../src/host/tls.js'
+import type { CertificateRecord, OrderRecord } from '../../src/tls/store.js'
 
 export function image(id: string, overrides: Partial<ImageInfo> = {}): ImageInfo {
   return {
@@ -303,6 +305,61 @@ export class FakeHost implements Host {
   async pruneImages(refs: string[]) {
     if (refs.length) this.calls.push(`prune ${refs.join(' ')}`)
     return refs
+  }
+
+  /** The proxy's certificate store: records by service, what was installed, the HTTP-01 answers. */
+  readonly tlsRecords = new Map<string, CertificateRecord>()
+  readonly installed = new Map<string, InstallSpec>()
+  readonly orders = new Map<string, OrderRecord>()
+  readonly challenges = new Map<string, string>()
+  accountKeyPem?: string
+  /** uid:gid of the proxy's nginx workers; undefined: the proxy did not say. */
+  workerOwner?: string = '101:101'
+  recreateGapMs = 420
+
+  readonly tls: HostTls = {
+    state: async () => {
+      this.calls.push('tls-state')
+      return { owner: this.workerOwner, renew: { status: 'missing' }, records: [...this.tlsRecords.values()], orders: [...this.orders.values()] }
+    },
+    lock: async () => {
+      this.calls.push('tls-lock')
+      return { release: async () => void this.calls.push('tls-unlock') }
+    },
+    challenge: () => ({
+      put: async (token, keyAuthorization) => {
+        this.calls.push(`challenge ${token}`)
+        this.challenges.set(token, keyAuthorization)
+      },
+      remove: async (token) => void this.challenges.delete(token)
+    }),
+    accountKey: async () => this.accountKeyPem,
+    saveAccountKey: async (_network, _directory, keyPem) => {
+      this.calls.push('save-account-key')
+      this.accountKeyPem = keyPem
+    },
+    install: async (_network, spec) => {
+      this.guard('tls-install')
+      this.calls.push(`tls-install ${spec.id} ${spec.record.serial}`)
+      this.tlsRecords.set(spec.id, spec.record)
+      this.installed.set(spec.id, spec)
+      if (spec.order) this.orders.set(spec.id, spec.order)
+      else this.orders.delete(spec.id)
+    },
+    saveOrder: async (_network, order) => {
+      this.calls.push(`save-order ${order.id}`)
+      this.orders.set(order.id, order)
+    },
+    recreateProxy: async (_network, _port, httpsPort) => {
+      this.guard('recreate-proxy')
+      this.calls.push(`recreate-proxy ${httpsPort}`)
+      this.proxy = { ...this.proxy, publishedHttpsPort: httpsPort }
+      return { gapMs: this.recreateGapMs }
+    },
+    ensureRenewal: async (network, image) => {
+      this.calls.push(`ensure-renewal ${network} ${image}`)
+      return 'renewal started'
+    }
   }
 
   /** Set, the connection counts as lost (Host.lost). */

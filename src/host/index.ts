@@ -21,6 +21,7 @@ import { setMaintenance, type MaintenanceResult, type MaintenanceSpec } from './
 import { SCRIPTS } from './scripts.js'
 import { removeContainers, type CandidateSpec } from './slots.js'
 import { writeState, type ServiceState } from './state.js'
+import { hostTls, type HostTls } from './tls.js'
 import { survey, type Survey, type SurveyRequest } from './survey.js'
 import { startWorkers, stopContainers, type WorkerContainer, type WorkersStarted, type WorkerSpec } from './workers.js'
 
@@ -75,6 +76,8 @@ export interface Host {
   /** Every client back on the live slot. */
   stopCanary(target: CanaryTarget): Promise<void>
   pruneImages(refs: string[]): Promise<string[]>
+  /** The proxy's certificate store and the steps of a deploy's TLS stage (tls.ts). */
+  readonly tls: HostTls
   /** Why the connection to the host ended before close(), if it did. */
   lost(): string | undefined
   close(): void
@@ -140,6 +143,7 @@ export function sshHost(ssh: Ssh, lockConnection: () => Promise<Ssh>): Host {
     readCanary: (target) => readCanary(run, target),
     stopCanary: (target) => stopCanary(run, target),
     pruneImages: (refs) => pruneImages(run, service, refs),
+    tls: hostTls(ssh, run, () => guard, () => service),
     lost: () => ssh.lost(),
     close: () => {
       ssh.close()

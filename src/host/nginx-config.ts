@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto'
+import { HSTS_MAX_AGE } from '../tls/policy.js'
+import { acmeLocation, certificateMap, proxyCertPath, sslDirectives } from '../tls/nginx.js'
 import type { Slot } from './paths.js'
 
 // The proxy's config for one service holds BOTH slots, and a symlink on the host picks the live
@@ -33,6 +35,14 @@ export interface SlotUpstream {
   targets: string[]
 }
 
+/** HTTPS for a service: the same server block listens on 443 too, with its certificate. */
+export interface ServiceTls {
+  /** The host port clients reach HTTPS on, for the redirect from HTTP. */
+  httpsPort: number
+  /** Strict-Transport-Security on HTTPS answers. */
+  hsts: boolean
+}
+
 export interface ServiceConf {
   service: string
   serverNames: string[]
@@ -43,12 +53,15 @@ export interface ServiceConf {
   /** The app's health path: still reaches the app in maintenance. */
   healthPath: string
   slots: SlotUpstream[]
+  tls?: ServiceTls
 }
 
 /** Where the proxy container sees the live-slot symlinks (the host's conf.d/bluegreen). */
 export const MARKER_DIR = '/etc/nginx/conf.d/bluegreen'
 const SERVICE_MARK = '# bluegreen-service '
 const LEGACY_MARK = '# bluegreen-route '
+/** Marks a config that serves HTTPS (write-route.sh ends the renewal of one that no longer does). */
+export const TLS_MARK = '# bluegreen-tls'
 
 /** Shared by every service on a proxy: websocket upgrades pass through. */
 export const COMMON_CONFIG = `# Written by the bluegreen deploy action.
@@ -146,7 +159,7 @@ function upstreamBlock(service: string, upstream: SlotUpstream): string {
   return `upstream ${upstreamName(service, upstream.slot)} {\n${servers.join('\n')}\n}\n`
 }
 
-function proxyHeaders(indent: string): string {
+function proxyHeaders(indent: string, tls?: ServiceTls): string {
   return [
     // A container on this host's bridge connects in well under a millisecond; one that is gone
     // (removed by hand, crashed) must give a 502 in seconds, not nginx's default minute.
@@ -159,13 +172,40 @@ function proxyHeaders(indent: string): string {
     'proxy_set_header Upgrade $http_upgrade;',
     'proxy_set_header Connection $bluegreen_connection;',
     'add_header X-Bluegreen-Slot $bluegreen_slot always;',
-    'add_header Set-Cookie $bluegreen_cookie always;'
+    'add_header Set-Cookie $bluegreen_cookie always;',
+    // Empty (not sent) on HTTP: a browser takes the header only over HTTPS anyway.
+    ...(tls?.hsts ? ['add_header Strict-Transport-Security $bluegreen_hsts always;'] : [])
   ].map((line) => `${indent}${line}`).join('\n')
+}
+
+// HTTP is redirected to HTTPS only once the certificate file exists (one stat per request, like
+// the slot's): the config can go in before the first certificate, so the CA's HTTP-01 request
+// reaches the webroot while the app keeps answering on HTTP, and the certificate's arrival
+// (a rename) turns the redirect on, with no reload. Requests from inside the proxy (its own
+// checks of a switch, on 127.0.0.1) are never redirected.
+function httpsSets(service: string, tls: ServiceTls): string {
+  return [
+    '    set $bluegreen_to_https "";',
+    `    if (-f ${proxyCertPath(service)}) { set $bluegreen_to_https $scheme; }`,
+    '    if ($remote_addr = 127.0.0.1) { set $bluegreen_to_https ""; }',
+    ...(tls.hsts ? ['    set $bluegreen_hsts "";', `    if ($scheme = https) { set $bluegreen_hsts "max-age=${HSTS_MAX_AGE}"; }`] : [])
+  ].join('\n')
+}
+
+/** 308 keeps the method and body (a POST stays a POST), unlike 301. */
+function redirect(tls: ServiceTls): string {
+  const port = tls.httpsPort === 443 ? '' : `:${tls.httpsPort}`
+  return `        if ($bluegreen_to_https = http) { return 308 https://$host${port}$request_uri; }\n`
+}
+
+function listens(isDefault: boolean, tls?: ServiceTls): string {
+  const suffix = isDefault ? ' default_server' : ''
+  return [`    listen 80${suffix};`, ...(tls ? [`    listen 443 ssl${suffix};`] : [])].join('\n')
 }
 
 export function renderServiceConf(conf: ServiceConf): string {
   const isDefault = conf.serverNames.length === 0
-  const listen = isDefault ? 'listen 80 default_server;' : 'listen 80;'
+  const { tls } = conf
   const names = isDefault ? '_' : conf.serverNames.join(' ')
   const marker = `${MARKER_DIR}/${conf.service}`
   // Blue first, whatever the deploy: the same slots give the same text, and no reload.
@@ -183,10 +223,10 @@ export function renderServiceConf(conf: ServiceConf): string {
     (upstream) => `    if (-f ${canary}/${upstream.slot}.$bluegreen_bucket) { set $bluegreen_slot ${upstream.slot}; set $bluegreen_upstream ${destination(conf.service, upstream)}; }`
   )
   return `${SERVICE_MARK}${conf.service}
-${ordered.map((upstream) => upstreamBlock(conf.service, upstream)).join('')}server {
-    ${listen}
+${tls ? `${TLS_MARK}\n${certificateMap(conf.service, conf.serverNames)}` : ''}${ordered.map((upstream) => upstreamBlock(conf.service, upstream)).join('')}server {
+${listens(isDefault, tls)}
     server_name ${names};
-    # Only a target on a network the action did not create is a name (Docker's DNS, cached 1 s so
+${tls ? `${sslDirectives(conf.service)}\n` : ''}    # Only a target on a network the action did not create is a name (Docker's DNS, cached 1 s so
     # that a slot's new container is found at once); pinned addresses need no lookup.
     resolver 127.0.0.11 valid=1s ipv6=off;
     resolver_timeout 2s;
@@ -202,9 +242,9 @@ ${canaryPicks.join('\n')}
     set $bluegreen_maintenance "";
     set $bluegreen_retry_after "";
     if (-f ${maintenancePage(conf.service)}) { set $bluegreen_maintenance on; set $bluegreen_retry_after ${MAINTENANCE_RETRY_AFTER}; }
-${healthExemption(conf.healthPath)}
+${healthExemption(conf.healthPath)}${tls ? `${httpsSets(conf.service, tls)}\n\n${acmeLocation()}\n` : ''}
     location / {
-        if ($bluegreen_maintenance) { return 503; }
+${tls ? redirect(tls) : ''}        if ($bluegreen_maintenance) { return 503; }
         if ($bluegreen_slot = none) { return 503; }
         # The maintenance page, or nginx's own 503 when nothing is deployed.
         error_page 503 /.bluegreen/maintenance;
@@ -212,7 +252,7 @@ ${healthExemption(conf.healthPath)}
         if ($http_upgrade != "") { return 418; }
         error_page 418 = @bluegreen_upgrade;
         proxy_pass http://$bluegreen_upstream;
-${proxyHeaders('        ')}
+${proxyHeaders('        ', tls)}
         # Stream request bodies so every request in flight holds a connection to its slot,
         # which is what the drain after a switch waits on.
         proxy_request_buffering off;
@@ -231,7 +271,7 @@ ${proxyHeaders('        ')}
 
     location @bluegreen_upgrade {
         proxy_pass http://$bluegreen_upstream;
-${proxyHeaders('        ')}
+${proxyHeaders('        ', tls)}
         proxy_read_timeout ${conf.websocketTimeout}s;
         proxy_send_timeout ${conf.websocketTimeout}s;
     }

@@ -1,5 +1,5 @@
 import type { Runner } from './guard.js'
-import { confDigest, isPinned, renderServiceConf, type Route, type SlotUpstream } from './nginx-config.js'
+import { confDigest, isPinned, renderServiceConf, type Route, type ServiceTls, type SlotUpstream } from './nginx-config.js'
 import { otherSlot, proxyDir, proxyName, type Slot } from './paths.js'
 import { SCRIPTS } from './scripts.js'
 import type { ServiceSnapshot } from './state.js'
@@ -23,6 +23,8 @@ export interface RouteRequest {
   slot: Slot
   container: string
   appPort: number
+  /** HTTPS on the same server block (listen 443 ssl), when the service uses TLS. */
+  tls?: ServiceTls
 }
 
 export interface RoutePlan {
@@ -49,7 +51,8 @@ export function planRoute(request: RouteRequest, snapshot: ServiceSnapshot, addr
   // like this one, so that the next deploy (same port) finds the config as it needs it.
   slots.push({ slot: other, targets: live?.slot === other ? liveTargets(live) : targetsOf(other) })
   const conf = renderServiceConf({
-    service: request.service, serverNames: request.serverNames, websocketTimeout: request.websocketTimeout, accessLog: request.accessLog, healthPath: request.healthPath, slots
+    service: request.service, serverNames: request.serverNames, websocketTimeout: request.websocketTimeout, accessLog: request.accessLog, healthPath: request.healthPath, slots,
+    ...(request.tls ? { tls: request.tls } : {})
   })
   const pinned = slots[0].targets.every(isPinned)
   return {

@@ -63,11 +63,21 @@ export const SCRIPTS = {
   retire: guarded(read(new URL('./scripts/retire.sh', import.meta.url)), lib.docker, lib.runtime),
   tagImage: guarded('dk tag "$1" "$2"\n', lib.docker),
   writeState: guarded(read(new URL('./scripts/write-state.sh', import.meta.url))),
-  pruneImages: guarded(read(new URL('./scripts/prune-images.sh', import.meta.url)), lib.docker)
+  pruneImages: guarded(read(new URL('./scripts/prune-images.sh', import.meta.url)), lib.docker),
+  tlsState: guarded(read(new URL('./scripts/tls-state.sh', import.meta.url)), lib.docker),
+  tlsLock: guarded(read(new URL('./scripts/tls-lock.sh', import.meta.url))),
+  tlsChallenge: guarded(read(new URL('./scripts/tls-challenge.sh', import.meta.url))),
+  tlsAccount: guarded(read(new URL('./scripts/tls-account.sh', import.meta.url))),
+  tlsInstall: guarded(read(new URL('./scripts/tls-install.sh', import.meta.url)), lib.docker),
+  tlsOrder: guarded(read(new URL('./scripts/tls-order.sh', import.meta.url))),
+  ensureRenewal: guarded(read(new URL('./scripts/ensure-renewal.sh', import.meta.url)), lib.docker),
+  /** Swappable (issue #18): publishing the HTTPS port on a running proxy. */
+  recreateProxy: guarded(read(new URL('./scripts/recreate-proxy.sh', import.meta.url)), lib.docker, lib.proxyLock)
 }
 
 /** Scripts for the POSIX sh inside the proxy container (busybox on nginx:alpine). */
 export const IN_PROXY = {
   probe: read(new URL('./scripts/in-proxy-probe.sh', import.meta.url)),
-  verify: read(new URL('./scripts/in-proxy-verify.sh', import.meta.url))
+  verify: read(new URL('./scripts/in-proxy-verify.sh', import.meta.url)),
+  owner: read(new URL('./scripts/in-proxy-owner.sh', import.meta.url))
 }

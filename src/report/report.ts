@@ -10,6 +10,7 @@ export interface CanaryReport extends CanaryVerdict {
   durationSeconds: number
   max5xx: number
 }
+import type { CertificateRecord } from '../tls/store.js'
 
 export type ImageSource = 'sent' | 'tagged' | 'already-on-host' | 'host-copy' | 'rollback'
 
@@ -31,6 +32,24 @@ export interface ReleaseStepReport {
   skipped?: string
   exitCode?: number
   durationMs?: number
+}
+
+/** The TLS stage: the service's certificate and every certificate of the proxy. */
+export interface TlsReport {
+  mode: 'auto' | 'custom'
+  httpsPort: number
+  hsts: boolean
+  /** What this run did with the service's certificate. */
+  action: 'issued' | 'renewed' | 'installed' | 'kept'
+  /** Why it got a new one. */
+  reason?: string
+  service?: CertificateRecord
+  /** Every certificate in the proxy's store, by service. */
+  certificates: CertificateRecord[]
+  /** The proxy was recreated to publish the HTTPS port: how long new connections waited. */
+  proxyGapMs?: number
+  /** What became of the renewal container (tls: auto). */
+  renewal?: string
 }
 
 /** Everything a run learned, for the outputs and the job summary. */
@@ -69,6 +88,8 @@ export interface DeployReport {
   instant?: boolean
   /** The canary before the switch, when there was one. */
   canary?: CanaryReport
+  /** HTTPS, when the service uses it. */
+  tls?: TlsReport
   phases: PhaseTime[]
 }
 

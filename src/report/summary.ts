@@ -4,6 +4,7 @@ import { mib, rate, seconds } from './format.js'
 import { code, codeBlock, text } from './markdown.js'
 import type { DeployReport, TransferReport } from './report.js'
 import { formatPercent, latencyLine, type SlotFigures } from '../rollout/canary.js'
+import { tlsSection } from './tls.js'
 
 // The job summary is what a reviewer reads after approving: what went live and where, what
 // travelled, how long each phase took, and the exact input that undoes it. Every value goes in
@@ -23,6 +24,7 @@ export function renderSummary(report: DeployReport): string {
       drainLine(report),
     '',
     `**Switch:** ${switchLine(report)}`,
+    ...(report.tls ? tlsSection(report.tls) : []),
     ...appLines(report),
     ...canaryLines(report),
     '',
@@ -128,6 +130,7 @@ const PHASE_NAMES: Record<string, string> = {
   transfer: 'send the image',
   proxy: 'make sure the proxy runs',
   route: 'route the idle slot',
+  tls: 'obtain or check the TLS certificate',
   release: 'release command',
   workers: 'start the workers and let them settle',
   candidate: 'start the candidate',

@@ -16,7 +16,7 @@ import type { ImageSource } from '../image/runner.js'
 import type { Inputs } from '../inputs.js'
 import { stepLog, type Log } from '../report/log.js'
 import { logChanges, type Phases } from '../report/phases.js'
-import type { DeployReport, ReleaseStepReport, TransferReport } from '../report/report.js'
+import type { DeployReport, ReleaseStepReport, TlsReport, TransferReport } from '../report/report.js'
 import { sendImage } from '../transfer/transfer.js'
 import { appRunFlags, candidateWorkers, recordedWorkers, releaseSkipped, replicaNames, slotWeb, slotWorkers, webCommand } from './app.js'
 import { CancelledError, untilCancelled } from './cancel.js'
@@ -25,6 +25,7 @@ import { codecFor, surveyRequest, type Checked } from './check.js'
 import { releaseFailure } from './release-failure.js'
 import { describe, judgeCanary, latencyLine, type CanaryVerdict } from './canary.js'
 import { realClock, type DeployDeps, type Session } from './session.js'
+import { prepareTls, serviceTls } from './tls.js'
 
 /**
  * The blue-green sequence on one host, in stages a rollout drives: prepare (state, image, proxy,
@@ -56,6 +57,7 @@ export class HostRun {
   /** The proxy sends a share of clients to the candidate (canary): it must be drained if it goes back. */
   private canaryOn = false
   private canaryVerdict?: CanaryVerdict
+  private tlsReport?: TlsReport
 
   private readonly host: Host
   private readonly lock: HostLock
@@ -74,12 +76,14 @@ export class HostRun {
     this.log = deps.log ?? stepLog
   }
 
-  /** State, image, proxy and the idle slot's route: nothing that clients see changes. */
+  /** State, image, proxy, the idle slot's route and the certificate: nothing that clients see changes. */
   async prepare(): Promise<void> {
     await this.step('state', 'Read the live slot', () => this.readSituation())
     await this.step('transfer', 'Transfer the image', () => this.sendImage())
     await this.step('proxy', 'Make sure the proxy runs', () => this.ensureProxy())
     await this.step('route', 'Route the idle slot', () => this.prepareRoute())
+    // After the route: its port-80 block answers the CA's HTTP-01 request for the service's names.
+    if (this.inputs.tls.mode !== 'off') await this.step('tls', 'Obtain or check the TLS certificate', () => this.prepareTls())
   }
 
   /**
@@ -262,7 +266,8 @@ export class HostRun {
     const route = planRoute(
       {
         service: inputs.service, network: inputs.network, serverNames: inputs.serverNames, replicas: inputs.replicas,
-        websocketTimeout: inputs.websocketTimeout, accessLog: inputs.accessLog, healthPath: inputs.healthPath, slot: candidate.slot, container: candidate.container, appPort: candidate.appPort
+        websocketTimeout: inputs.websocketTimeout, accessLog: inputs.accessLog, healthPath: inputs.healthPath, slot: candidate.slot, container: candidate.container, appPort: candidate.appPort,
+        tls: serviceTls(inputs)
       },
       snapshot,
       addresses
@@ -277,6 +282,16 @@ export class HostRun {
     await this.host.writeRoute(inputs.network, inputs.service, route.conf, snapshot.legacy)
     this.wroteRoute = true
     this.log.info(snapshot.confDigest ? 'The proxy config changed (port, server names or format): nginx reloaded gracefully' : 'Added the proxy config for the service: nginx reloaded gracefully')
+  }
+
+  /** HTTPS: the certificate verified and installed, and the proxy publishing its port (rollout/tls.ts). */
+  private async prepareTls(): Promise<void> {
+    const { inputs, host } = this
+    const log = (line: string): void => this.log.info(line)
+    const warn = (line: string): void => this.log.warning(line)
+    const spoolDir = process.env.RUNNER_TEMP || undefined
+    const codec = () => codecFor(inputs, host)
+    this.tlsReport = await prepareTls({ inputs, host, proxy: this.survey.proxy, codec, log, warn, spoolDir, signal: this.deps.signal })
   }
 
   /**
@@ -624,6 +639,7 @@ export class HostRun {
       instant: this.reuse,
       canary: this.canaryVerdict && { percent: this.inputs.canary, durationSeconds: this.inputs.canaryDuration, max5xx: this.inputs.canaryMax5xx, ...this.canaryVerdict },
       workers: this.workers.map((worker) => worker.container),
+      tls: this.tlsReport,
       phases: this.phases.times
     }
   }
