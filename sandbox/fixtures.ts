@@ -366,3 +366,23 @@ export async function removeImage(ref: string, engine: Engine = 'runner'): Promi
     throw new Error(`${engine} engine: docker image rm ${ref} failed: ${r.stderr.trim()}`)
   }
 }
+
+/**
+ * Makes a cold deploy of IMAGE really cold: removes from the host engine every image (and the
+ * containers made from it) that holds one of IMAGE's padding layers. The sandbox outlives a test
+ * run, and an earlier run's image with the same deterministic base would otherwise keep them.
+ */
+export async function evictFromHost(image: BuiltImage): Promise<void> {
+  const layersOf = async (engine: Engine, ref: string) =>
+    JSON.parse((await mustDocker(engine, ['image', 'inspect', '--format', '{{json .RootFS.Layers}}', ref])).stdout) as string[]
+  const busybox = new Set(await layersOf('runner', await ensureBase('runner', 0, 0)))
+  const own = (await layersOf('runner', image.id)).filter((l) => !busybox.has(l))
+  const ids = (await mustDocker('host', ['image', 'ls', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean)
+  for (const id of new Set(ids)) {
+    const layers = await layersOf('host', id).catch(() => [] as string[])
+    if (!layers.some((l) => own.includes(l))) continue
+    const users = (await mustDocker('host', ['ps', '-aq', '--filter', `ancestor=${id}`])).stdout.split('\n').filter(Boolean)
+    if (users.length > 0) await mustDocker('host', ['rm', '-f', ...users])
+    await removeImage(id, 'host')
+  }
+}
