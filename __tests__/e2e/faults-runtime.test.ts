@@ -8,12 +8,12 @@ import { runAction, sandboxInputs, startAction, type ActionResult } from '../../
 import { buildApp, removeImage, type BuiltImage } from '../../sandbox/fixtures.js'
 import { slowRequests, startClientLoads, type ClientLoads } from '../../sandbox/load.js'
 import { hostDocker, readSandboxInfo, runCommand, type SandboxInfo } from '../../sandbox/sandbox.js'
-import { clearHost, serviceContainers, stateFile, STATE_ROOT, viaProxy } from './host.js'
+import { clearHost, hostHasImage, serviceContainers, stateFile, STATE_ROOT, viaProxy } from './host.js'
 import { expectOk, logShows, signalWhen } from './runs.js'
 
 const NETWORK = 'e2e-runtime'
 const PORT = 18150
-const SERVICES = ['r-pause', 'r-cut', 'r-dns', 'r-hang', 'r-proxy', 'r-slow', 'r-ws', 'r-cancel', 'r-drain']
+const SERVICES = ['r-pause', 'r-cut', 'r-dns', 'r-hang', 'r-stall', 'r-proxy', 'r-slow', 'r-ws', 'r-cancel', 'r-drain']
 const HOST_DOCKERD_PID = '/run/bluegreen-sandbox/docker.pid'
 
 let info: SandboxInfo
@@ -198,6 +198,48 @@ describe('what happens when', () => {
     expectOk(next)
     expect(await serves('r-hang')).toBe('200 version=runtime-3')
   }, 120_000)
+
+  test("the host's dockerd is frozen as a deploy starts → the check fails within 90 s, saying the engine did not answer; the live slot serves", async () => {
+    expectOk(await runAction(inputs('r-stall', images['1'].ref)))
+    const load = clients('r-stall')
+    await sleep(500)
+    const thaw = await freezeDockerd(150_000)
+    let result: ActionResult
+    try {
+      result = await runAction(inputs('r-stall', images['2'].ref))
+    } finally {
+      await thaw()
+    }
+    expect(result.code).toBe(1)
+    expect(result.stdout).toContain(`::error::The Docker engine on ${info.users.deploy}@127.0.0.1:${info.port} did not answer docker version within 60 s; nothing on the host was changed.`)
+    expect(result.durationMs).toBeLessThan(90_000)
+    expectNoneFailed(await load.stop())
+    expect(await serves('r-stall')).toBe('200 version=runtime-1')
+  }, 180_000)
+
+  test("the host's dockerd is frozen during the transfer → docker load is stopped after 60 s without progress, and the step fails saying so; the live slot serves", async () => {
+    await removeImage(images.big.id, 'host')
+    const load = clients('r-stall')
+    const run = startAction(inputs('r-stall', images.big.ref, { compression: 'gzip', 'compression-level': '9' }))
+    await logShows(run, 'layers are already on the host')
+    await sleep(300)
+    const thaw = await freezeDockerd(200_000)
+    let result: ActionResult
+    try {
+      result = await run.done
+    } finally {
+      await thaw()
+    }
+    expect(result.code).toBe(1)
+    expect(result.stdout).toContain("::error::The host's Docker engine stopped answering during docker load: it read nothing for 60 s, so the load was stopped")
+    // The idle bound, then the cleanup's own bounds (the engine stays frozen until the run ends).
+    expect(result.durationMs).toBeLessThan(150_000)
+    expectNoneFailed(await load.stop())
+    expect(await serves('r-stall')).toBe('200 version=runtime-1')
+    expect(await hostHasImage(images.big.id)).toBe(false)
+    expectOk(await runAction(inputs('r-stall', images['3'].ref)))
+    expect(await serves('r-stall')).toBe('200 version=runtime-3')
+  }, 300_000)
 
   test('the proxy is killed (docker kill) during the deploy → it is started again with the live route, and the error says what it serves', async () => {
     expectOk(await runAction(inputs('r-proxy', images['1'].ref)))

@@ -37,9 +37,10 @@ function guarded(main: string, ...libs: string[]): string {
 export const SCRIPTS = {
   survey: withLibs(read(new URL('./scripts/survey.sh', import.meta.url)), lib.docker, lib.preflight, lib.network, lib.markers),
   lock: withLibs(read(new URL('./scripts/lock.sh', import.meta.url)), lib.steps),
-  hostLayers: read(new URL('./scripts/host-layers.sh', import.meta.url)),
+  hostLayers: withLibs(read(new URL('./scripts/host-layers.sh', import.meta.url)), lib.docker),
+  inspectImage: withLibs(read(new URL('./scripts/inspect-image.sh', import.meta.url)), lib.docker),
   proxyServes: withLibs(read(new URL('./scripts/proxy-serves.sh', import.meta.url)), lib.docker),
-  load: guarded(read(new URL('./scripts/load.sh', import.meta.url)), lib.steps),
+  load: guarded(read(new URL('./scripts/load.sh', import.meta.url)), lib.steps, lib.docker),
   ensureProxy: guarded(read(new URL('./scripts/ensure-proxy.sh', import.meta.url)), lib.docker, lib.network, lib.markers, lib.proxyLock),
   allocate: guarded(read(new URL('./scripts/allocate.sh', import.meta.url)), lib.docker, lib.network, lib.proxyLock),
   writeRoute: guarded(read(new URL('./scripts/write-route.sh', import.meta.url)), lib.docker, lib.markers, lib.proxyLock),
