@@ -26,7 +26,7 @@ describe('README', () => {
 
   it('lists every fault test in the What happens when table', () => {
     const table = faultsTable(faultSources())
-    expect(table).toContain('| Requests of 8 s are in flight at the switch | each finishes on the old slot, none fails |')
+    expect(table).toContain('| Requests of 8 s are in flight at the switch | each finishes on the old slot, none fails, nor any of keep-alive and closing clients |')
     expect(table).toContain('| `image` carries shell syntax (`app:1;touch /tmp/bluegreen-pwned`) | refused before connecting |')
     expect(table).toContain("| The host's dockerd is frozen for 20 s while the app serves |")
     expect(table).toContain('| The network to the host is lost for good during the transfer |')
