@@ -53,6 +53,44 @@ describe('deploy', () => {
     expect(host.closed).toBe(true)
   })
 
+  it('a connection lost before the launch says nothing of a new slot: the host has not switched', async () => {
+    const host = hostWithV1()
+    host.failLoad = 'exit 255'
+    host.lostReason = 'the host closed the connection'
+    const { result } = run(host, { 'web:2': v2 })
+    await expect(result).rejects.toThrow(/^Lost the connection to the host root@fake:22 during the transfer phase \(Transfer the image\): the host closed the connection\.$/)
+  })
+
+  it('a connection lost during the health check: the host may be live on the new slot, and the next deploy reads it from the proxy config', async () => {
+    const host = hostWithV1()
+    host.loads = v2
+    // The launch step switches by itself once healthy: the answer may never have come back.
+    host.onHealth = () => {
+      host.lostReason = 'no answer from the host for over 60 s (SSH keepalive timeout)'
+      host.health = { healthy: false, attempts: 1, reason: 'the remote shell ended' }
+    }
+    const { result } = run(host, { 'web:2': v2 })
+    await expect(result).rejects.toThrow(
+      'Lost the connection to the host root@fake:22 during the health phase (Health-check web-green): no answer from the host for over 60 s (SSH keepalive timeout). ' +
+        'The host may already be live on the new slot: the next deploy reads which slot is live from the proxy config, not from state.json.'
+    )
+  })
+
+  it('a connection lost as the release is recorded: the host switched, and the next deploy reads it from the proxy config', async () => {
+    const host = hostWithV1()
+    host.loads = v2
+    host.writeState = async () => {
+      host.lostReason = 'the host closed the connection'
+      throw new Error('the remote shell ended')
+    }
+    const { result } = run(host, { 'web:2': v2 })
+    await expect(result).rejects.toThrow(
+      'during the record phase (Record the release): the host closed the connection. ' +
+        'The host had switched to the new slot, which may not be recorded yet: the next deploy reads which slot is live from the proxy config, not from state.json.'
+    )
+    expect(host.routes.get('web')?.slot).toBe('green')
+  })
+
   it('first deploy: sends the image, starts blue, switches, records, no previous', async () => {
     const host = new FakeHost()
     host.loads = v2

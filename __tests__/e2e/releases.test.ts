@@ -47,7 +47,7 @@ beforeAll(async () => {
 afterAll(() => clearHost([REPLICATED, KEPT], [NETWORK]))
 
 describe('replicas: 3', () => {
-  test('A deploy with `replicas: 3` under load → every replica is health-checked, requests reach all three, none fails', async () => {
+  test('`replicas: 3`, a deploy under load → every replica is checked, requests reach all three, none fails', async () => {
     expectOk(await runAction(inputs(REPLICATED, replicated[0].ref, { replicas: '3' })))
     const load = clients(REPLICATED, '/cgi-bin/env?HOSTNAME')
     const run = await runAction(inputs(REPLICATED, replicated[1].ref, { replicas: '3' }))
@@ -64,7 +64,7 @@ describe('replicas: 3', () => {
     expect(seen.size).toBe(6)
   })
 
-  test('One of 3 replicas is killed after the switch → its restart policy brings it back; nginx retries the GETs that met it on the others: 0 failed', async () => {
+  test('one of 3 replicas is killed after the switch → its restart policy brings it back, and nginx sends no request into the gap', async () => {
     const victim = `${REPLICATED}-green-2`
     const load = clients(REPLICATED, '/cgi-bin/env?HOSTNAME')
     await new Promise((resolve) => setTimeout(resolve, 1000))
@@ -90,7 +90,7 @@ describe('replicas: 3', () => {
 describe('kept releases and rollback', () => {
   const runs: ActionResult[] = []
 
-  test('A deploy with `keep-previous: running` → the old slot is drained but keeps running', async () => {
+  test('`keep-previous: running` → after the switch the old slot is drained but keeps running', async () => {
     for (const built of images.slice(0, 2)) {
       runs.push(await runAction(inputs(KEPT, built.ref, { 'keep-previous': 'running', 'keep-releases': '3' })))
       expectOk(runs.at(-1)!)
@@ -100,7 +100,7 @@ describe('kept releases and rollback', () => {
     expect((await viaProxy(PORT, '/', `${KEPT}.test`)).body).toContain('version=rel-2')
   })
 
-  test('`rollback: true` with the previous slot running → only a switch: no container starts, 0 bytes sent, none fails', async () => {
+  test('`rollback: true` with the previous slot kept running → only a switch: no container starts, nothing sent, none fails', async () => {
     const before = await containerId(`${KEPT}-blue`)
     const load = clients(KEPT)
     const started = Date.now()
