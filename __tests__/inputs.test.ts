@@ -20,7 +20,8 @@ describe('parseInputs', () => {
         volumes: [], command: undefined, entrypoint: undefined, user: undefined, memory: undefined, cpus: undefined,
         labels: {}, stopTimeout: undefined, options: []
       },
-      releaseCommand: undefined, releaseTimeout: 300, releaseOnRollback: false, workers: [], workerSettle: 5
+      releaseCommand: undefined, releaseTimeout: 300, releaseOnRollback: false, workers: [], workerSettle: 5,
+      target: 'host', replicas: 1, swarmUpdate: 'bluegreen'
     })
   })
 

@@ -9,6 +9,12 @@ import type { RuntimeSpec, Worker } from './runtime/spec.js'
 
 export type Compression = 'auto' | 'zstd' | 'gzip' | 'none'
 
+/** Where the app runs: containers on one host (or each of `hosts`), or services of a Docker Swarm. */
+export type Target = 'host' | 'swarm'
+
+/** How a Swarm gets the new version: two services behind the action's proxy, or Swarm's own rolling update. */
+export type SwarmUpdate = 'bluegreen' | 'rolling'
+
 export interface EnvVar {
   name: string
   value: string
@@ -16,9 +22,11 @@ export interface EnvVar {
 
 /** Every input of action.yml, parsed. Names follow action.yml. */
 export interface Inputs {
-  /** One server; empty when `hosts` lists several. */
+  /** host: containers on each server; swarm: `host` is a Swarm manager, the app runs as services. */
+  target: Target
+  /** One server (with swarm: the manager); empty when `hosts` lists several. */
   host: string
-  /** Several servers (rollout/targets.ts); empty for `host`. */
+  /** Several servers (rollout/targets.ts); with swarm, the nodes' SSH addresses. Empty for `host`. */
   hosts: HostTarget[]
   /** How many of `hosts` go live first, alone. */
   canaryHosts: number
@@ -64,6 +72,10 @@ export interface Inputs {
   workers: Worker[]
   /** Seconds a new worker must keep running to count as started. */
   workerSettle: number
+  /** With swarm: tasks of each slot's service. */
+  replicas: number
+  /** With swarm: blue-green behind the action's proxy, or a rolling update of a service of yours. */
+  swarmUpdate: SwarmUpdate
 }
 
 /** Raw input text by action.yml name. */
@@ -74,14 +86,15 @@ export const INPUT_NAMES = [
   'image', 'service', 'app-port', 'health-path', 'health-timeout', 'proxy-port', 'proxy-image',
   'network', 'server-name', 'env', 'drain-timeout', 'websocket-timeout', 'access-log', 'lock-timeout', 'compression',
   'compression-level', 'rollback', 'volumes', 'command', 'entrypoint', 'user', 'memory', 'cpus', 'labels',
-  'stop-timeout', 'options', 'release-command', 'release-timeout', 'release-on-rollback', 'workers', 'worker-settle'
+  'stop-timeout', 'options', 'release-command', 'release-timeout', 'release-on-rollback', 'workers', 'worker-settle',
+  'target', 'replicas', 'swarm-update'
 ] as const
 
 const DEFAULTS: RawInputs = {
   port: '22', 'canary-hosts': '1', 'batch-size': '0', 'all-or-nothing': 'true', username: 'root', timeout: '20', 'health-path': '/', 'health-timeout': '60',
   'proxy-port': '80', 'proxy-image': 'nginx:alpine', network: 'bluegreen', 'drain-timeout': '30', 'websocket-timeout': '3600', 'access-log': 'false',
   'lock-timeout': '300', compression: 'auto', rollback: 'false', 'release-timeout': '300',
-  'release-on-rollback': 'false', 'worker-settle': '5'
+  'release-on-rollback': 'false', 'worker-settle': '5', target: 'host', replicas: '1', 'swarm-update': 'bluegreen'
 }
 
 /** Reads the step's inputs, masks the secrets at once, then parses and validates them. */
@@ -126,6 +139,7 @@ export function parseInputs(given: RawInputs): Inputs {
   const rollback = parseBoolean('rollback', text('rollback'))
   const image = text('image')
   const inputs: Inputs = {
+    target: text('target').toLowerCase() as Target,
     host: text('host'),
     hosts: parseHosts(raw.hosts ?? '', parseInteger('port', text('port'))),
     canaryHosts: parseInteger('canary-hosts', text('canary-hosts')),
@@ -162,7 +176,9 @@ export function parseInputs(given: RawInputs): Inputs {
     releaseTimeout: parseSeconds('release-timeout', text('release-timeout'), 1, 86400),
     releaseOnRollback: parseBoolean('release-on-rollback', text('release-on-rollback')),
     workers: parseWorkers(raw.workers ?? ''),
-    workerSettle: parseSeconds('worker-settle', text('worker-settle'), 0, 300)
+    workerSettle: parseSeconds('worker-settle', text('worker-settle'), 0, 300),
+    replicas: parseInteger('replicas', text('replicas')),
+    swarmUpdate: text('swarm-update').toLowerCase() as SwarmUpdate
   }
   validateInputs(inputs)
   return inputs

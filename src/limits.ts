@@ -80,7 +80,11 @@ export const MAX_LENGTH: Record<string, number> = {
   // Labels can be long (Traefik rules, JSON): room for many, still a few screens.
   labels: 64 * KiB,
   // One flag a line, each value short (a size, a capability, a host:ip).
-  options: 16 * KiB
+  options: 16 * KiB,
+  // Words of a few letters (host or swarm; bluegreen or rolling) and a count.
+  target: 16,
+  'swarm-update': 16,
+  replicas: 16
 }
 
 /** Throws a message naming the first input longer than its maximum, with both lengths. */

@@ -1,5 +1,6 @@
 import type { Inputs } from './inputs.js'
 import { parseImageRef } from './image/ref.js'
+import { validateSwarm } from './validate-swarm.js'
 
 // Every value that reaches the host is checked here first: anything that could carry shell
 // syntax is refused by its shape, and each message names the input and the form it expects.
@@ -23,7 +24,9 @@ const DOCKER_NETWORKS = ['bridge', 'default', 'host', 'none']
 const SERVER_NAME = /^(?:\*\.)?[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$/
 
 export function validateInputs(inputs: Inputs): void {
+  check(['host', 'swarm'].includes(inputs.target), `target: expected host or swarm, got "${inputs.target}"`)
   validateConnection(inputs)
+  validateSwarm(inputs)
   validateImage(inputs)
   validateRouting(inputs)
   validateTiming(inputs)
@@ -31,7 +34,11 @@ export function validateInputs(inputs: Inputs): void {
 }
 
 function validateConnection(inputs: Inputs): void {
-  if (inputs.hosts.length > 0) {
+  if (inputs.target === 'swarm') {
+    // A Swarm is reached through a manager; hosts, when given, are the nodes' SSH addresses.
+    check(inputs.host !== '', 'host: required with target: swarm (a manager of the Swarm)')
+    check(HOST_FORM.test(inputs.host), `host: expected a host name or IP address, got "${inputs.host}"`)
+  } else if (inputs.hosts.length > 0) {
     check(inputs.host === '', 'host and hosts: give one of them (hosts lists every server, one per line)')
   } else {
     check(inputs.host !== '', 'host: required (the server name or IP address), or hosts for several servers')
@@ -67,10 +74,13 @@ function validateImage(inputs: Inputs): void {
       `image: expected name:tag or name@sha256:<64 hex digits>, got "${inputs.image}"`
     )
   }
-  check(
-    SERVICE.test(inputs.service),
-    `service: expected lowercase letters, digits and dashes (at most 50), got "${inputs.service}"`
-  )
+  // A rolling update names a service of the user's own, such as a stack's mystack_web.
+  if (inputs.target !== 'swarm' || inputs.swarmUpdate !== 'rolling') {
+    check(
+      SERVICE.test(inputs.service),
+      `service: expected lowercase letters, digits and dashes (at most 50), got "${inputs.service}"`
+    )
+  }
   if (inputs.appPort !== undefined) checkPort('app-port', inputs.appPort)
 }
 
