@@ -56,11 +56,16 @@ export async function nodeReady(run: Runner, request: ReadyRequest, onLine: (lin
   const result = await run(SWARM_SCRIPTS.nodeReady, args, {
     onLine: (line) => {
       last = line
-      if (line.startsWith('WAIT ')) onLine(line.slice(5))
+      if (line.startsWith('WAIT ')) onLine(readable(line.slice(5)))
     }
   })
   if (result.code === 0 && last === 'READY') return { ready: true }
-  return { ready: false, sight: last.replace(/^NOTREADY /, '') || result.stderr.trim() || `exit ${result.code}` }
+  return { ready: false, sight: readable(last.replace(/^NOTREADY /, '')) || result.stderr.trim() || `exit ${result.code}` }
+}
+
+/** The probe's `STATUS 404 SLOT none` as people read it. */
+function readable(sight: string): string {
+  return sight.replace(/STATUS 000 SLOT \S+/g, 'no HTTP answer').replace(/STATUS (\d{3}) SLOT \S+/g, 'HTTP $1')
 }
 
 export interface NodeSwitch {

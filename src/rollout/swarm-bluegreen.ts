@@ -177,7 +177,7 @@ export class SwarmBlueGreen {
     await settleAll(this.tasks, async (m) => {
       const done = await switchNode(m.guarded, this.inputs.network, this.inputs.service, { slot: route.slot, route, healthPath: route.healthPath ?? '/' })
       if (!done.ok) throw new Error(done.message)
-    }, 'the nodes could not be brought back to the live slot; nothing else changed')
+    }, 'The nodes could not all be brought back to the live slot; nothing else changed')
   }
 
   // ---------------------------------------------------------------------------------- image
@@ -207,7 +207,7 @@ export class SwarmBlueGreen {
       const wrote = await writeNodeConf(m.guarded, inputs.network, inputs.service, conf)
       if (wrote !== 'unchanged') this.wrote.push(m)
       if (wrote === 'reloaded') this.reloaded = true
-    }, 'the proxy config could not be written on every node')
+    }, 'The proxy config could not be written on every node')
     if (this.wrote.length) this.log.info(`The proxy config of ${inputs.service} changed on ${this.wrote.join(', ')}${this.reloaded ? ': nginx reloaded gracefully' : ''}`)
     if (!this.swarm.services.get(proxyName(inputs.network))) {
       const imageId = this.tasks[0].sight.proxyImageId!
@@ -217,7 +217,7 @@ export class SwarmBlueGreen {
     const wait = Math.max(inputs.healthTimeout, 30)
     await settleAll(this.tasks, async (m) => {
       if (!(await waitNodeProxy(m.run, inputs.network, wait))) throw new Error(`no task of ${proxyName(inputs.network)} runs here with a valid config after ${wait} s (docker service ps ${proxyName(inputs.network)} says why)`)
-    }, 'every node must run a proxy task')
+    }, 'Every node that may run a task must run a proxy task')
   }
 
   // ---------------------------------------------------------------------------------- candidate
@@ -254,6 +254,7 @@ export class SwarmBlueGreen {
     const deadline = Date.now() + inputs.healthTimeout * 1000
     const left = (): number => Math.max(1, Math.ceil((deadline - Date.now()) / 1000))
     const tasks = await this.waitForTasks(left())
+    this.healthAttempts = 1
     const addresses = tasks.map((task) => task.addr)
     if (addresses.some((addr) => !addr)) throw new Error(`A task of ${candidate.container} has no address on ${inputs.network}`)
     this.log.info(`${tasks.length} task(s) run at ${addresses.join(', ')}; asking each from every node's proxy`)
@@ -263,8 +264,8 @@ export class SwarmBlueGreen {
         this.healthAttempts++
         m.log.info(line)
       })
-      if (!ready.ready) throw new Error(`its proxy did not get a healthy answer from every task within health-timeout (${inputs.healthTimeout} s): ${ready.sight}`)
-    }, `health check of ${candidate.container} failed`)
+      if (!ready.ready) throw new Error(ready.sight)
+    }, `Health check of ${candidate.container} failed: no healthy answer from every task within health-timeout (${inputs.healthTimeout} s), as each node's proxy sees them`)
     const again = await this.waitForTasks(2)
     const ids = (list: Task[]): string => list.map((task) => task.id).sort().join()
     if (ids(again) !== ids(tasks)) throw new Error(`A task of ${candidate.container} was replaced during the health check (it stopped); not switching`)
@@ -276,7 +277,9 @@ export class SwarmBlueGreen {
     const result = await waitTasks(this.manager.guarded, request, (line) => this.log.info(line))
     if (result.ready) return result.tasks
     const logs = result.logs.length ? `\nLast log lines of ${candidate.container}:\n${result.logs.join('\n')}` : ''
-    throw new Error(`Health check of ${candidate.container} failed: ${result.reason}${logs}`)
+    // Swarm names nodes by ID; people know them by host name.
+    const reason = this.swarm.nodes.reduce((text, node) => text.replaceAll(node.id, node.hostname), result.reason)
+    throw new Error(`Health check of ${candidate.container} failed: ${reason}${logs}`)
   }
 
   // ---------------------------------------------------------------------------------- switch

@@ -124,7 +124,7 @@ export class SwarmCrew {
     const others = this.members.filter((m) => !m.link)
     await settleAll(others, (m) => m.phases.run('connect', `Connect to ${m.inputs.host}:${m.inputs.port}`, async () => {
       m.link = await this.deps.connectNode(m.inputs)
-    }), 'every node that may run a task must be reachable over SSH (or drained: docker node update --availability drain NODE)')
+    }), 'Refused before anything in the Swarm changed: every node that may run a task must be reachable over SSH (or drained: docker node update --availability drain NODE)')
   }
 
   /** Checks (read-only) and locks every node, the manager first; `proxy`: the blue-green proxy needs its image on each. */
@@ -132,8 +132,9 @@ export class SwarmCrew {
     const lockOne = async (m: SwarmMember): Promise<void> => {
       m.session = await lockHost(m.inputs, m.host, m.deps, m.phases, false, this.check(m, proxy))
     }
-    await settleAll([this.manager], lockOne, 'nothing changed')
-    await settleAll(this.members.filter((m) => !m.plan.self), lockOne, 'nothing changed')
+    const refused = 'Refused before anything in the Swarm changed'
+    await settleAll([this.manager], lockOne, refused)
+    await settleAll(this.members.filter((m) => !m.plan.self), lockOne, refused)
   }
 
   /** A node's read-only check: Docker there, the image and whether it must travel, its CPU, the proxy image. */
@@ -191,7 +192,7 @@ export class SwarmCrew {
       } finally {
         source.stop()
       }
-    }, 'the image must reach every node that may run a task; nothing in the Swarm changed')
+    }, 'The image did not reach every node that may run a task; nothing in the Swarm changed')
   }
 
   /** The ID every task node reports for the image it holds (they must agree). */
@@ -206,7 +207,7 @@ export class SwarmCrew {
   async confirmImage(ref: string, id: string): Promise<void> {
     await settleAll(this.taskNodes, async (m) => {
       if (!(await m.host.inspectImage(id))) throw new Error(`the image ${ref} (${id}) is not on this node`)
-    }, 'every node that may run a task must hold the image; nothing in the Swarm changed')
+    }, 'Every node that may run a task must hold the image; nothing in the Swarm changed')
   }
 
   /** The lock sessions end and every connection closes. */
@@ -230,9 +231,20 @@ function notSent(plan: ImagePlan): TransferReport {
   return { source: plan.source, sentBytes: 0, archiveBytes: 0, imageBytes: plan.image.sizeBytes, skippedLayers: layers, totalLayers: layers, durationMs: 0 }
 }
 
-/** Runs `work` on every member at once; any failure stops the run, naming each node that failed. */
-export async function settleAll(members: SwarmMember[], work: (m: SwarmMember) => Promise<void>, consequence: string): Promise<void> {
+/**
+ * Runs `work` on every member at once; any failure stops the run with `headline` and each
+ * failed node's words (once, when every node said the same).
+ */
+export async function settleAll(members: SwarmMember[], work: (m: SwarmMember) => Promise<void>, headline: string): Promise<void> {
   const results = await Promise.allSettled(members.map(work))
-  const failed = results.flatMap((result, i) => (result.status === 'rejected' ? [`${members[i]}: ${(result.reason as Error).message}`] : []))
-  if (failed.length) throw new Error(`${failed.join('\n')}\n(${consequence})`)
+  const failed = results.flatMap((result, i) => (result.status === 'rejected' ? [{ member: members[i], error: result.reason as Error }] : []))
+  if (failed.length === 0) return
+  // A lost lock is the run's own matter, not a node's: it stops as such.
+  const lost = failed.find((entry) => entry.error.name === 'LostLockError')
+  if (lost) throw lost.error
+  const said = [...new Set(failed.map((entry) => entry.error.message))]
+  const lines = said.length === 1 && failed.length > 1
+    ? [`on ${failed.map((entry) => entry.member).join(', ')}: ${said[0]}`]
+    : failed.map((entry) => `${entry.member}: ${entry.error.message}`)
+  throw new Error(`${headline}:\n${lines.join('\n')}`)
 }

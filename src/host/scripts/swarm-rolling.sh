@@ -9,7 +9,7 @@ name=$1 id=$2 timeout=$3 runflags=$4 mode=$5
 status() { dk service inspect -f '{{with .UpdateStatus}}{{.State}}|{{.StartedAt}}|{{.Message}}{{end}}' "$name"; }
 image() { dk service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' "$name"; }
 task_error() {
-  dk service ps --no-trunc --filter desired-state=shutdown --format '{{.Error}}' "$name" 2>/dev/null | awk 'NF && !done { print; done = 1 }'
+  dk service ps --no-trunc --filter desired-state=shutdown --format '{{.Error}}' "$name" 2>/dev/null | awk 'NF && !done { gsub(/^"|"$/, ""); print; done = 1 }'
 }
 before=$(status)
 mapfile -t flags < <(lines "$runflags")

@@ -27,7 +27,7 @@ while :; do
       addr=${rest%% *} addr=${addr%/*}
       case "$state" in
         running) if [ "$desired" = running ]; then running+=("TASK $id $node $addr"); fi ;;
-        failed|rejected|complete|orphaned) failed="$id $node $state: ${line#*|}" ;;
+        failed|rejected|complete|orphaned) failed="$id on node $node $state: ${line#*|}" ;;
       esac
       if [ "$desired" = running ]; then states+=("$state"); fi
     done < <(dkt 10 inspect --type task -f "$fmt" $ids 2>/dev/null || true)
