@@ -224,12 +224,11 @@ export interface RollingRequest {
   imageId: string
   timeoutSeconds: number
   flags: string[]
-  mode: 'update' | 'rollback'
 }
 
 export async function rollingUpdate(run: Runner, request: RollingRequest, onLine: (line: string) => void): Promise<RollingOutcome> {
   const lines: string[] = []
-  const args = [request.name, request.imageId, String(request.timeoutSeconds), request.flags.join('\n'), request.mode]
+  const args = [request.name, request.imageId, String(request.timeoutSeconds), request.flags.join('\n')]
   const result = await run(SWARM_SCRIPTS.rolling, args, {
     onLine: (line) => {
       lines.push(line)

@@ -32,7 +32,7 @@ function nodeTable(nodes: NodeOutcome[]): string {
 }
 
 function renderRolling(report: SwarmRollingReport): string {
-  const verb = report.rollback ? 'rolled back by Swarm' : report.unchanged ? 'already ran this image' : 'updated by Swarm (rolling, start-first)'
+  const verb = report.unchanged ? 'already ran this image' : report.rollback ? 'rolled back to its previous image (rolling, start-first)' : 'updated by Swarm (rolling, start-first)'
   const total = report.phases.reduce((sum, phase) => sum + phase.ms, 0)
   return [
     `## ${text(report.service)} ${verb}`,
@@ -50,7 +50,7 @@ function renderRolling(report: SwarmRollingReport): string {
     ...report.phases.map((phase) => `| ${text(phase.name)} | ${seconds(phase.ms)} |`),
     `| **total** | **${seconds(total)}** |`,
     '',
-    `**Roll back** with Swarm's own previous spec:`,
+    `**Roll back** to the image it ran before (${code(report.previousImage)}), start-first:`,
     '',
     codeBlock('yaml', ['target: swarm', 'swarm-update: rolling', 'rollback: true', `service: ${report.service}`])
   ].join('\n')

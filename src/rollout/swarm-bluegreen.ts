@@ -19,7 +19,7 @@ import { commandWords } from '../runtime/docker-args.js'
 import { serviceCreateFlags } from '../runtime/swarm-args.js'
 import { CancelledError, untilCancelled } from './cancel.js'
 import { agreedImageId, constraintsFor, serviceNames, slotService, swarmConf, swarmSituation, tasksName, type SwarmSituation } from './swarm-plan.js'
-import { settleAll, type SwarmCrew, type SwarmDeps, type SwarmMember } from './swarm-nodes.js'
+import { nodeLines, settleAll, type SwarmCrew, type SwarmDeps, type SwarmMember } from './swarm-nodes.js'
 
 /**
  * Blue-green between two Swarm services, <service>-blue and <service>-green, behind the proxy
@@ -246,29 +246,41 @@ export class SwarmBlueGreen {
 
   /**
    * Every task runs (Swarm waits for an image's HEALTHCHECK first), and from every node's proxy
-   * Docker's DNS gives exactly those tasks, each answering the health path. Then once more: the
-   * same tasks still run.
+   * Docker's DNS gives exactly those tasks, each answering the health path. Asked in rounds of
+   * a few seconds, with the tasks read again after each: a task that exits (Swarm marks one
+   * running as soon as it starts when the image has no HEALTHCHECK) ends the check at once.
    */
   private async checkHealth(): Promise<void> {
     const { inputs, candidate } = this
     const deadline = Date.now() + inputs.healthTimeout * 1000
     const left = (): number => Math.max(1, Math.ceil((deadline - Date.now()) / 1000))
     const tasks = await this.waitForTasks(left())
-    this.healthAttempts = 1
     const addresses = tasks.map((task) => task.addr)
     if (addresses.some((addr) => !addr)) throw new Error(`A task of ${candidate.container} has no address on ${inputs.network}`)
     this.log.info(`${tasks.length} task(s) run at ${addresses.join(', ')}; asking each from every node's proxy`)
     const request = { network: inputs.network, name: tasksName(inputs.service, candidate.slot), port: candidate.appPort, healthPath: inputs.healthPath, addresses }
-    await settleAll(this.tasks, async (m) => {
-      const ready = await nodeReady(m.guarded, { ...request, timeoutSeconds: left() }, (line) => {
-        this.healthAttempts++
-        m.log.info(line)
-      })
-      if (!ready.ready) throw new Error(ready.sight)
-    }, `Health check of ${candidate.container} failed: no healthy answer from every task within health-timeout (${inputs.healthTimeout} s), as each node's proxy sees them`)
-    const again = await this.waitForTasks(2)
+    const pending = new Map(this.tasks.map((m) => [m, '']))
     const ids = (list: Task[]): string => list.map((task) => task.id).sort().join()
-    if (ids(again) !== ids(tasks)) throw new Error(`A task of ${candidate.container} was replaced during the health check (it stopped); not switching`)
+    for (;;) {
+      this.healthAttempts++
+      const round = Math.min(HEALTH_ROUND_SECONDS, left())
+      await Promise.all([...pending.keys()].map(async (m) => {
+        const ready = await nodeReady(m.guarded, { ...request, timeoutSeconds: round }, () => undefined)
+        if (ready.ready) {
+          pending.delete(m)
+        } else {
+          if (pending.get(m) !== ready.sight) m.log.info(ready.sight)
+          pending.set(m, ready.sight)
+        }
+      }))
+      if (ids(await this.waitForTasks(1)) !== ids(tasks)) throw new Error(`A task of ${candidate.container} was replaced during the health check (it stopped); not switching`)
+      if (pending.size === 0) return
+      if (Date.now() >= deadline) {
+        const failed = [...pending].map(([member, sight]) => ({ member, message: sight }))
+        throw new Error(`Health check of ${candidate.container} failed: no healthy answer from every task within health-timeout (${inputs.healthTimeout} s), ` +
+          `as each node's proxy sees them:\n${nodeLines(failed).join('\n')}`)
+      }
+    }
   }
 
   private async waitForTasks(seconds: number): Promise<Task[]> {
@@ -449,6 +461,9 @@ export class SwarmBlueGreen {
     }
   }
 }
+
+/** Seconds each node's proxy is asked for before the tasks are read again. */
+const HEALTH_ROUND_SECONDS = 2
 
 /** A proxy service that exists must publish proxy-port on every node itself. */
 function proxyServiceProblems(proxy: SwarmService, inputs: Inputs): string[] {

@@ -242,9 +242,12 @@ export async function settleAll(members: SwarmMember[], work: (m: SwarmMember) =
   // A lost lock is the run's own matter, not a node's: it stops as such.
   const lost = failed.find((entry) => entry.error.name === 'LostLockError')
   if (lost) throw lost.error
-  const said = [...new Set(failed.map((entry) => entry.error.message))]
-  const lines = said.length === 1 && failed.length > 1
-    ? [`on ${failed.map((entry) => entry.member).join(', ')}: ${said[0]}`]
-    : failed.map((entry) => `${entry.member}: ${entry.error.message}`)
-  throw new Error(`${headline}:\n${lines.join('\n')}`)
+  throw new Error(`${headline}:\n${nodeLines(failed.map((entry) => ({ member: entry.member, message: entry.error.message }))).join('\n')}`)
+}
+
+/** A line per node and what it said, or one line when every node said the same. */
+export function nodeLines(failed: { member: SwarmMember; message: string }[]): string[] {
+  const said = [...new Set(failed.map((entry) => entry.message))]
+  if (said.length === 1 && failed.length > 1) return [`on ${failed.map((entry) => entry.member).join(', ')}: ${said[0]}`]
+  return failed.map((entry) => `${entry.member}: ${entry.message}`)
 }

@@ -6,7 +6,8 @@ import type { Phases } from '../report/phases.js'
 import { totalTransfer, type SwarmRollingReport } from '../report/swarm-report.js'
 import { serviceUpdateFlags } from '../runtime/swarm-args.js'
 import { CancelledError, untilCancelled } from './cancel.js'
-import type { SwarmCrew, SwarmDeps } from './swarm-nodes.js'
+import { agreedImageId } from './swarm-plan.js'
+import { settleAll, type SwarmCrew, type SwarmDeps } from './swarm-nodes.js'
 
 // swarm-update: rolling. For a stack the user runs already: the action brings the image to every
 // node (as for blue-green) and then lets Swarm replace the service's tasks itself, start-first,
@@ -30,19 +31,19 @@ export async function rollingUpdate(inputs: Inputs, deps: SwarmDeps, phases: Pha
     throw new Error(`service: ${inputs.service} is not a service of this Swarm; swarm-update: rolling updates a service you run (a stack's are named <stack>_<name>)`)
   }
   if (service.replicas === undefined) log.info(`${inputs.service} is global: Swarm replaces its task on each node in turn`)
-  let imageId = ''
-  if (inputs.rollback) {
-    if (!service.previousImage) throw new Error(`rollback: ${inputs.service} has no previous spec to roll back to`)
-    if (service.previousImage.startsWith('sha256:')) await crew.confirmImage(service.previousImage, service.previousImage)
-  } else {
-    await step('transfer', 'Send the image to every node that lacks it', () => crew.sendImage())
-    imageId = crew.agreedId(inputs.image)
-    await crew.confirmImage(inputs.image, imageId)
-    log.info(`Every node holds ${inputs.image} as ${shortId(imageId)}; the service will name it by that ID, which no node pulls`)
-  }
-  const mode = inputs.rollback ? 'rollback' : 'update'
-  const request = { name: inputs.service, imageId, timeoutSeconds: inputs.healthTimeout, flags: inputs.rollback ? [] : serviceUpdateFlags(inputs.runtime), mode } as const
-  const outcome = await step('update', inputs.rollback ? `Roll ${inputs.service} back (docker service rollback)` : `Rolling update of ${inputs.service}, start-first`, () =>
+  const ref = inputs.rollback ? service.previousImage : inputs.image
+  if (inputs.rollback && !ref) throw new Error(`rollback: ${inputs.service} has no previous spec to roll back to`)
+  const imageId = inputs.rollback ? await previousImageId(crew, ref) : await step('transfer', 'Send the image to every node that lacks it', async () => {
+    await crew.sendImage()
+    return crew.agreedId(ref)
+  })
+  await crew.confirmImage(ref, imageId)
+  log.info(`Every node holds ${ref} as ${shortId(imageId)}; the service will name it by that ID, which no node pulls`)
+  // A rollback is an update to the image the service ran before, start-first: Swarm's own
+  // rollback (docker service rollback) follows the previous spec's rollback order, stop-first
+  // unless the stack said otherwise, and drops a task's worth of capacity at a time.
+  const request = { name: inputs.service, imageId, timeoutSeconds: inputs.healthTimeout, flags: inputs.rollback ? [] : serviceUpdateFlags(inputs.runtime) }
+  const outcome = await step('update', `Rolling update of ${inputs.service} to ${shortId(imageId)}, start-first`, () =>
     updateService(manager.guarded, request, (line) => log.info(`UpdateStatus: ${line}`)))
   if (!outcome.ok) throw new Error(failure(outcome, inputs, service.image))
   if (outcome.unchanged) log.info(`${inputs.service} already ran this image and runtime: Swarm had nothing to update`)
@@ -51,8 +52,8 @@ export async function rollingUpdate(inputs: Inputs, deps: SwarmDeps, phases: Pha
     kind: 'rolling',
     service: inputs.service,
     target: `${manager.host.target} (Swarm manager)`,
-    image: inputs.rollback ? service.previousImage : inputs.image,
-    imageId: inputs.rollback ? service.previousImage : imageId,
+    image: ref,
+    imageId,
     previousImage: service.image,
     rollback: inputs.rollback,
     unchanged: outcome.unchanged,
@@ -60,6 +61,17 @@ export async function rollingUpdate(inputs: Inputs, deps: SwarmDeps, phases: Pha
     transfer: totalTransfer(transfers, crew.taskNodes.find((m) => m.image)?.image?.sizeBytes ?? 0),
     phases: phases.times
   }
+}
+
+/** The image the service ran before, by the ID every task node gives it (a tag there would send each node to a registry). */
+async function previousImageId(crew: SwarmCrew, ref: string): Promise<string> {
+  const ids: { node: string; id: string }[] = []
+  await settleAll(crew.taskNodes, async (m) => {
+    const found = await m.host.inspectImage(ref)
+    if (!found) throw new Error(`the image ${ref} that ${m.inputs.service} ran before is not on this node`)
+    ids.push({ node: m.name, id: found.id })
+  }, 'rollback: every node that may run a task must still hold the previous image; nothing in the Swarm changed')
+  return agreedImageId(ref, ids)
 }
 
 function failure(outcome: Exclude<RollingOutcome, { ok: true }>, inputs: Inputs, before: string): string {
@@ -71,9 +83,8 @@ function failure(outcome: Exclude<RollingOutcome, { ok: true }>, inputs: Inputs,
     case 'paused':
       return `${what} paused${detail}; see docker service ps ${inputs.service}`
     case 'timeout':
-      return `${what} did not finish within health-timeout (${inputs.healthTimeout} s; last state: ${outcome.detail || 'none'})` +
-        (inputs.rollback ? '' : '; Swarm was asked to roll it back')
+      return `${what} did not finish within health-timeout (${inputs.healthTimeout} s; last state: ${outcome.detail || 'none'}); Swarm was asked to roll it back`
     default:
-      return `docker service update refused the update of ${inputs.service}${detail}`
+      return `docker service update refused ${inputs.rollback ? 'the rollback' : 'the update'} of ${inputs.service}${detail}`
   }
 }
