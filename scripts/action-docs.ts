@@ -61,11 +61,15 @@ export function optionsTable(): string {
   ].join('\n')
 }
 
-export function renderReadme(readme: string, actionYml: string, faultsSource: string): string {
+export function renderReadme(readme: string, actionYml: string, faultsSource: string, swarmSource = readFileSync(SWARM_TESTS, 'utf8')): string {
   const tables = actionTables(actionYml)
   const filled = fillSection(fillSection(readme, 'inputs', tables.inputs), 'outputs', tables.outputs)
-  return fillSection(fillSection(filled, 'faults', faultsTable(faultsSource)), 'options', optionsTable())
+  const faults = fillSection(fillSection(filled, 'faults', faultsTable(faultsSource)), 'options', optionsTable())
+  return fillSection(faults, 'swarm-faults', faultsTable(swarmSource))
 }
+
+/** The Swarm's end-to-end tests (against the sandbox's nodes), whose names make the Swarm's own table. */
+export const SWARM_TESTS = '__tests__/e2e-nodes/swarm.test.ts'
 
 /** The e2e files whose test names make the "What happens when…" table, in its order. */
 export const FAULT_TESTS = ['__tests__/e2e/keepalive.test.ts', '__tests__/e2e/faults-runtime.test.ts', '__tests__/e2e/faults.test.ts']
@@ -78,5 +82,5 @@ export function faultSources(root = ''): string {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const root = fileURLToPath(new URL('..', import.meta.url))
   const readme = readFileSync(`${root}README.md`, 'utf8')
-  writeFileSync(`${root}README.md`, renderReadme(readme, readFileSync(`${root}action.yml`, 'utf8'), faultSources(root)))
+  writeFileSync(`${root}README.md`, renderReadme(readme, readFileSync(`${root}action.yml`, 'utf8'), faultSources(root), readFileSync(`${root}${SWARM_TESTS}`, 'utf8')))
 }

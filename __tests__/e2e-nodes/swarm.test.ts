@@ -134,7 +134,7 @@ afterAll(async () => {
 }, 120_000)
 
 describe('blue-green between two services', () => {
-  test('2 replicas, under load on every node → 0 failed requests across the switch, and an instant rollback (scale up the kept service, switch; no transfer) with 0 failed', async () => {
+  test('blue-green with 2 replicas, under load on every node → 0 failed requests across the switch, and an instant rollback (scale up the kept service, switch; no transfer) with 0 failed', async () => {
     const first = succeeded(await runAction(inputs(images.v1.ref)))
     expect(first.outputs.slot).toBe('blue')
     expect(await servedEverywhere()).toEqual(['version=swarm-1', 'version=swarm-1', 'version=swarm-1'])
@@ -265,7 +265,7 @@ describe('runs that died', () => {
     expect(await servedEverywhere()).toEqual(['version=swarm-1', 'version=swarm-1', 'version=swarm-1'])
   }, 240_000)
 
-  test('a run died mid-switch (the nodes\' proxies disagree) → the next deploy points every node at the recorded live slot first, then goes live', async () => {
+  test('a run died mid-switch (the proxies of the nodes disagree) → the next deploy points every node at the recorded live slot first, then goes live', async () => {
     // A deploy that keeps the other slot's service at 0 tasks, as a run that died would find it.
     const live = succeeded(await runAction(inputs(images.v2.ref))).outputs.slot
     const idle = live === 'blue' ? 'green' : 'blue'
@@ -327,7 +327,7 @@ describe('swarm-update: rolling', () => {
     return rest
   }
 
-  test('start-first, through a proxy in front, under load on every node → 0 failed requests', async () => {
+  test('with swarm-update: rolling, start-first, through a proxy in front, under load on every node → 0 failed requests', async () => {
     await userStack()
     const load = loadEverywhere(FRONT_PORT)
     const run = await runAction(rolling(images.roll2.ref))
@@ -340,7 +340,7 @@ describe('swarm-update: rolling', () => {
     expect(await servedEverywhere(FRONT_PORT)).toEqual(['version=roll-2', 'version=roll-2', 'version=roll-2'])
   }, 240_000)
 
-  test('rollback: true → the image the service ran before, start-first, with no transfer and 0 failed requests', async () => {
+  test('with swarm-update: rolling and rollback: true → the image the service ran before, start-first, with no transfer and 0 failed requests', async () => {
     const load = loadEverywhere(FRONT_PORT)
     const run = await runAction(rolling('', { rollback: 'true' }))
     expectNoneFailed(await load.stop())
@@ -350,7 +350,7 @@ describe('swarm-update: rolling', () => {
     expect(await servedEverywhere(FRONT_PORT)).toEqual(['version=roll-1', 'version=roll-1', 'version=roll-1'])
   }, 240_000)
 
-  test('a crashing image → Swarm rolls it back on its own, and the step fails saying so', async () => {
+  test('with swarm-update: rolling, a crashing image → Swarm rolls it back on its own, and the step fails saying so', async () => {
     const run = await runAction(rolling(images.rollCrash.ref))
     expect(run.code).toBe(1)
     expect(run.stdout).toMatch(/::error::The rolling update of sw-roll failed, and Swarm rolled it back on its own to its previous spec \(sha256:\w+\): task: non-zero exit \(3\)/)
