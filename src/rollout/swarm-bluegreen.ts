@@ -102,8 +102,10 @@ export class SwarmBlueGreen {
     const { inputs } = this
     // Read again under the lock: another deploy may have come between the check and the lock.
     this.swarm = await surveySwarm(this.manager.run, inputs.network, serviceNames(inputs))
-    const [managerSurvey, ...surveys] = await Promise.all([this.manager, ...this.tasks].map((m) => this.surveyUnderLock(m)))
-    this.state = managerSurvey.snapshot.state
+    const members = [...new Set([this.manager, ...this.tasks])]
+    const read = await Promise.all(members.map((m) => this.surveyUnderLock(m)))
+    const surveys = this.tasks.map((m) => read[members.indexOf(m)])
+    this.state = read[0].snapshot.state
     this.seen = swarmSituation(this.state, surveys.map((survey) => survey.snapshot.route))
     this.situation = this.seen.situation
     const { live, idleSlot, recovered } = this.situation
@@ -122,7 +124,6 @@ export class SwarmBlueGreen {
       deployedAt: ''
     }
     if (this.tasks.length === 0) throw new Error('The Swarm has no node that may run a task (every node is drained)')
-    if (this.seen.repair) await this.repair()
   }
 
   /** The check's survey still holds when this lock is the very next one taken after it. */
@@ -197,6 +198,8 @@ export class SwarmBlueGreen {
 
   private async ensureProxy(): Promise<void> {
     const { inputs } = this
+    // The first change, once every node holds the image: nodes that disagree serve the live slot again.
+    if (this.seen.repair) await this.repair()
     this.log.info((await ensureNetwork(this.manager.guarded, inputs.network)).join(', '))
     const conf = swarmConf({
       service: inputs.service, serverNames: inputs.serverNames, websocketTimeout: inputs.websocketTimeout, accessLog: inputs.accessLog,
@@ -311,17 +314,22 @@ export class SwarmBlueGreen {
       return this.log.info(`Every node's proxy now serves ${this.candidate.container}, without a reload`)
     }
     const back = await this.switchBack()
-    throw new Error(`The switch failed on ${failed.length} of ${this.tasks.length} node(s):\n${failed.join('\n')}\n${back}`)
+    if (!back.ok) this.stuck = true
+    throw new Error(`The switch failed on ${failed.length} of ${this.tasks.length} node(s):\n${failed.join('\n')}\n${back.message}`)
   }
 
+  /** Some node may still serve the candidate after a failed switch back: it must not be removed. */
+  private stuck = false
+
   /** Every node back to what was live (a first deploy: to nothing). */
-  private async switchBack(): Promise<string> {
+  private async switchBack(): Promise<{ ok: boolean; message: string }> {
     const old = this.seen.route
     const results = await Promise.allSettled(this.tasks.map((m) =>
       switchNode(m.guarded, this.inputs.network, this.inputs.service, { slot: old?.slot, route: old, healthPath: old?.healthPath ?? '/' })))
     const failed = results.filter((result) => result.status === 'rejected' || !result.value.ok).length
     const what = old ? `${old.container} (${old.image})` : 'nothing (first deploy)'
-    return failed ? `Switching back failed on ${failed} node(s); those may still serve ${this.candidate.container}` : `Every node serves ${what} again`
+    if (failed) return { ok: false, message: `Switching back failed on ${failed} node(s); those may still serve ${this.candidate.container}, which keeps running` }
+    return { ok: true, message: `Every node serves ${what} again` }
   }
 
   /** The route the candidate's slot gets, recorded on every node as it goes live. */
@@ -402,7 +410,7 @@ export class SwarmBlueGreen {
       return new Error(`${error.message}.${left}`)
     }
     const cleanup: string[] = []
-    if (this.made) {
+    if (this.made && !this.stuck) {
       const name = this.candidate.container
       const undone = this.made === 'created' ? scaleService(this.manager.guarded, name, 'remove') : scaleService(this.manager.guarded, name, 0)
       await undone.then(
