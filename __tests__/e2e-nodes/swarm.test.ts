@@ -221,6 +221,21 @@ describe('a node without the image', () => {
     for (const node of nodes) expect((await nodeDocker(node, ['image', 'inspect', images.v5.ref])).code).not.toBe(0)
     expect(await servedEverywhere()).toEqual(['version=swarm-4', 'version=swarm-4', 'version=swarm-4'])
   }, 120_000)
+
+  test('rollback: true, with the previous image gone from one node → refused before anything in the Swarm changes', async () => {
+    succeeded(await runAction(inputs(images.v1.ref)))
+    succeeded(await runAction(inputs(images.v2.ref)))
+    // Its kept service's exited tasks still name it: -f takes the image anyway.
+    expect((await nodeDocker(3, ['image', 'rm', '-f', images.v1.ref])).code).toBe(0)
+    const specs = ['service', 'inspect', '-f', '{{.Spec.TaskTemplate.ContainerSpec.Image}} {{.Spec.Mode.Replicated.Replicas}}', `${SERVICE}-blue`, `${SERVICE}-green`]
+    const before = await manager(specs)
+    const run = await runAction(inputs('', { rollback: 'true' }))
+    expect(run.code).toBe(1)
+    expect(run.stdout).toContain('::error::Every node that may run a task must hold the image; nothing in the Swarm changed:')
+    expect(run.stdout).toContain(`bgn3 (10.250.0.13): the image ${images.v1.ref} (${images.v1.id}) is not on this node`)
+    expect((await manager(specs)).stdout).toBe(before.stdout)
+    expect(await servedEverywhere()).toEqual(['version=swarm-2', 'version=swarm-2', 'version=swarm-2'])
+  }, 180_000)
 })
 
 describe('runs that died', () => {
