@@ -53,6 +53,44 @@ describe('deploy', () => {
     expect(host.closed).toBe(true)
   })
 
+  it('a connection lost before the launch says nothing of a new slot: the host has not switched', async () => {
+    const host = hostWithV1()
+    host.failLoad = 'exit 255'
+    host.lostReason = 'the host closed the connection'
+    const { result } = run(host, { 'web:2': v2 })
+    await expect(result).rejects.toThrow(/^Lost the connection to the host root@fake:22 during the transfer phase \(Transfer the image\): the host closed the connection\.$/)
+  })
+
+  it('a connection lost during the health check: the host may be live on the new slot, and the next deploy reads it from the proxy config', async () => {
+    const host = hostWithV1()
+    host.loads = v2
+    // The launch step switches by itself once healthy: the answer may never have come back.
+    host.onHealth = () => {
+      host.lostReason = 'no answer from the host for over 60 s (SSH keepalive timeout)'
+      host.health = { healthy: false, attempts: 1, reason: 'the remote shell ended' }
+    }
+    const { result } = run(host, { 'web:2': v2 })
+    await expect(result).rejects.toThrow(
+      'Lost the connection to the host root@fake:22 during the health phase (Health-check web-green): no answer from the host for over 60 s (SSH keepalive timeout). ' +
+        'The host may already be live on the new slot: the next deploy reads which slot is live from the proxy config, not from state.json.'
+    )
+  })
+
+  it('a connection lost as the release is recorded: the host switched, and the next deploy reads it from the proxy config', async () => {
+    const host = hostWithV1()
+    host.loads = v2
+    host.writeState = async () => {
+      host.lostReason = 'the host closed the connection'
+      throw new Error('the remote shell ended')
+    }
+    const { result } = run(host, { 'web:2': v2 })
+    await expect(result).rejects.toThrow(
+      'during the record phase (Record the release): the host closed the connection. ' +
+        'The host had switched to the new slot, which may not be recorded yet: the next deploy reads which slot is live from the proxy config, not from state.json.'
+    )
+    expect(host.routes.get('web')?.slot).toBe('green')
+  })
+
   it('first deploy: sends the image, starts blue, switches, records, no previous', async () => {
     const host = new FakeHost()
     host.loads = v2
@@ -286,7 +324,7 @@ describe('deploy', () => {
   it('rollback without a recorded previous release fails clearly', async () => {
     const host = new FakeHost()
     await expect(run(host, {}, { image: '', service: 'web', rollback: 'true' }).result).rejects.toThrow(
-      /rollback: the host records no previous release of web/
+      /rollback: the host records no previous release of web to roll back to/
     )
   })
 
@@ -472,5 +510,76 @@ describe('deploy', () => {
     await expect(run(host, { 'web:2': v2 }).result).rejects.toThrow()
     expect(host.released).toBe(true)
     expect(host.closed).toBe(true)
+  })
+})
+
+describe('releases and rollback', () => {
+  /** Deploys web:1..n in turn on one fake host. */
+  async function history(n: number, extra: Record<string, string> = {}): Promise<FakeHost> {
+    const host = new FakeHost()
+    for (let i = 1; i <= n; i++) {
+      const next = image(`${i}${i}`)
+      host.loads = next
+      await run(host, { [`web:${i}`]: next }, { image: `web:${i}`, ...extra }).result
+    }
+    return host
+  }
+
+  it('keeps keep-releases images, prunes the older ones, and lists each with the input that goes back to it', async () => {
+    const host = await history(4, { 'keep-releases': '3' })
+    host.loads = image('55')
+    const report = await run(host, { 'web:5': image('55') }, { image: 'web:5', 'keep-releases': '3' }).result
+    expect(report.kept?.map((release) => release.image)).toEqual(['web:5', 'web:4', 'web:3'])
+    // The fake host keeps every image, so the last prune names all that fall outside the three.
+    expect(host.calls.filter((call) => call.startsWith('prune')).at(-1)).toBe('prune web:2 web:1')
+    const { outputsOf } = await import('../src/report/outputs.js')
+    expect(JSON.parse(outputsOf(report).releases)).toEqual([
+      expect.objectContaining({ image: 'web:5', live: true }),
+      expect.objectContaining({ image: 'web:4', rollback: 1 }),
+      expect.objectContaining({ image: 'web:3', rollback: 2 })
+    ])
+  })
+
+  it('rollback: N goes N releases back, with nothing sent', async () => {
+    const host = await history(4)
+    const { result, runner } = run(host, {}, { image: '', service: 'web', rollback: '3' })
+    const report = await result
+    expect(report.image).toBe('web:1')
+    expect(runner.saves).toEqual([])
+    expect(report.transfer.source).toBe('rollback')
+  })
+
+  it('warns when the release it goes back to ran with other env names, never showing a value', async () => {
+    const host = new FakeHost()
+    host.loads = image('11')
+    await run(host, { 'web:1': image('11') }, { image: 'web:1', env: 'DATABASE_URL=postgres://a\nOLD_FLAG=1' }).result
+    host.loads = image('22')
+    await run(host, { 'web:2': image('22') }, { image: 'web:2', env: 'DATABASE_URL=postgres://a\nNEW_FLAG=1' }).result
+    await run(host, {}, { image: '', service: 'web', rollback: 'true', env: 'DATABASE_URL=postgres://b\nNEW_FLAG=1' }).result
+    const warning = core.log.find((line) => line.startsWith('warning: web:1 ran with other env names'))
+    expect(warning).toBe('warning: web:1 ran with other env names than this run gives it (new now: NEW_FLAG; gone now: OLD_FLAG): check that the env fits the release you go back to')
+    expect(JSON.stringify(host.state)).not.toContain('postgres://')
+  })
+
+  it('with keep-previous: running the old slot is drained and kept, and rollback only switches to it', async () => {
+    const host = await history(1, { 'keep-previous': 'running' })
+    host.loads = image('22')
+    await run(host, { 'web:2': image('22') }, { image: 'web:2', 'keep-previous': 'running' }).result
+    expect(host.calls).toContain('drain web-blue')
+    expect([...host.containers.keys()].sort()).toEqual(['web-blue', 'web-green'])
+    host.calls.splice(0)
+    const report = await run(host, {}, { image: '', service: 'web', rollback: 'true', 'keep-previous': 'running' }).result
+    expect(host.calls).toContain('reuse web-blue')
+    expect(host.calls.some((call) => call.startsWith('start'))).toBe(false)
+    expect(report).toMatchObject({ slot: 'blue', image: 'web:1', instant: true })
+  })
+
+  it('replicas: starts, checks and retires every container of a slot', async () => {
+    const host = await history(1, { replicas: '3' })
+    expect(host.calls).toContain('start web-blue web-blue-2 web-blue-3')
+    host.loads = image('22')
+    await run(host, { 'web:2': image('22') }, { image: 'web:2', replicas: '3' }).result
+    expect(host.calls).toContain('retire web-blue web-blue-2 web-blue-3')
+    expect([...host.containers.keys()].sort()).toEqual(['web-green', 'web-green-2', 'web-green-3'])
   })
 })

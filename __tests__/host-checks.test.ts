@@ -57,4 +57,23 @@ describe('proxy checks', () => {
     ])
     expect(proxyProblems(parseProxyCheck(`proxy running|{"80/tcp":[{"HostPort":"80"}]}|nginx\n${other(['a.example.com'])}\n`), spec)).toEqual([])
   })
+
+  it('reads each published port by the container port it maps, whatever the order', () => {
+    const both = parseProxyCheck('proxy running|{"443/tcp":[{"HostIp":"","HostPort":"8443"}],"80/tcp":[{"HostIp":"","HostPort":"8080"}]}|nginx\n')
+    expect(both).toMatchObject({ publishedPort: 8080, publishedHttpsPort: 8443 })
+    expect(parseProxyCheck('proxy running|{"80/tcp":[{"HostIp":"","HostPort":"80"}]}|nginx\n').publishedHttpsPort).toBeUndefined()
+  })
+
+  it('refuses an HTTPS port the proxy publishes elsewhere or something else holds; a proxy without one is no problem (it is recreated)', () => {
+    const tls = { ...spec, httpsPort: 443 }
+    expect(proxyProblems(parseProxyCheck('proxy running|{"80/tcp":[{"HostPort":"80"}],"443/tcp":[{"HostPort":"8443"}]}|nginx\n'), tls)).toEqual([
+      'https-port: the proxy bluegreen-proxy of network bluegreen publishes HTTPS on port 8443, not 443; use the same https-port for every service on a network, or another network'
+    ])
+    expect(proxyProblems(parseProxyCheck('proxy running|{"80/tcp":[{"HostPort":"80"}]}|nginx\nhttps-busy\n'), tls)).toEqual([
+      'https-port: port 443 is already in use on the host by something other than bluegreen-proxy'
+    ])
+    expect(proxyProblems(parseProxyCheck('proxy running|{"80/tcp":[{"HostPort":"80"}]}|nginx\n'), tls)).toEqual([])
+    // Without TLS the HTTPS port is none of this service's business.
+    expect(proxyProblems(parseProxyCheck('proxy running|{"80/tcp":[{"HostPort":"80"}],"443/tcp":[{"HostPort":"8443"}]}|nginx\n'), spec)).toEqual([])
+  })
 })

@@ -53,6 +53,7 @@ case "$*" in *"Host: "*)
   if [ -n "\${STUB_SWITCH_STATUS:-}" ]; then echo "  HTTP/1.1 $STUB_SWITCH_STATUS Bad Gateway" >&2; exit 1; fi
   echo "  HTTP/1.1 200 OK" >&2; echo "  X-Bluegreen-Slot: blue" >&2; exit 0 ;;
 esac
+echo "$*" >> "$STUB_LOG.wget-args"
 n=$(cat "$STUB_LOG.wget" 2>/dev/null || echo 0); n=$((n + 1)); echo "$n" > "$STUB_LOG.wget"
 if [ "$n" -le "\${STUB_FAILS:-0}" ]; then echo "  HTTP/1.1 503 Service Unavailable" >&2; exit 1; fi
 echo "  HTTP/1.1 200 OK" >&2
@@ -64,7 +65,7 @@ exit 0
 `
 
 const candidate: CandidateSpec = {
-  name: 'web-blue', network: 'bluegreen', service: 'web', slot: 'blue', image: 'web:2', imageId: 'sha256:abc', address: '10.1.0.254'
+  name: 'web-blue', network: 'bluegreen', service: 'web', slot: 'blue', image: 'web:2', imageId: 'sha256:abc', addresses: ['10.1.0.254']
 }
 const health: HealthSpec = { appPort: 3000, path: '/health', timeoutSeconds: 5 }
 const env = [{ name: 'MODE', value: 'production' }, { name: 'API_TOKEN', value: 's3cret value' }]
@@ -137,7 +138,8 @@ describe('launching the candidate', () => {
     expect(calls).toMatch(/^run -d --name web-blue --network bluegreen --ip 10\.1\.0\.254 --restart no .* sha256:abc$/m)
     // One shell in the proxy for every probe, with the candidate's URL: its address, no DNS.
     expect(calls.match(/^exec /gm)).toHaveLength(1)
-    expect(calls).toMatch(/^exec -i -e BG_PROBE=[\s\S]* -e BG_URL=http:\/\/10\.1\.0\.254:3000\/health -e BG_VERIFY=[\s\S]* -e BG_SLOT=blue bluegreen-proxy sh$/m)
+    expect(calls).toMatch(/^exec -i -e BG_PROBE=[\s\S]* -e BG_VERIFY=[\s\S]* -e BG_SLOT=blue bluegreen-proxy sh$/m)
+    expect(readFileSync(`${log}.wget-args`, 'utf8').split('\n').filter(Boolean)).toEqual(Array(3).fill('-q -S -O /dev/null http://10.1.0.254:3000/health'))
   })
 
   it('hands env to docker run in a 0600 file that is gone afterwards, never on a command line', async () => {

@@ -30,8 +30,9 @@ describe('input lengths', () => {
     ['env', 262144], ['drain-timeout', 16], ['lock-timeout', 16], ['compression', 16], ['compression-level', 16],
     ['rollback', 16], ['volumes', 16384], ['command', 16384], ['entrypoint', 4096], ['user', 80], ['memory', 32],
     ['cpus', 16], ['labels', 65536], ['stop-timeout', 16], ['options', 16384], ['release-command', 16384],
-    ['release-timeout', 16], ['release-on-rollback', 16], ['workers', 65536], ['worker-settle', 16], ['target', 16], ['replicas', 16],
-    ['swarm-update', 16]
+    ['release-timeout', 16], ['release-on-rollback', 16], ['workers', 65536], ['worker-settle', 16],
+    ['tls', 16], ['https-port', 16], ['hsts', 16], ['acme-email', 254], ['acme-directory', 2048], ['acme-ca-bundle', 65536],
+    ['tls-certificate', 65536], ['tls-private-key', 16384], ['target', 16], ['swarm-update', 16]
   ])('refuses %s over %i characters, naming it and both lengths, without the value', (name, max) => {
     expect(MAX_LENGTH[name]).toBe(max)
     const over = 'x'.repeat(max - 6) + 'SECRET!'

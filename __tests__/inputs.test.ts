@@ -11,17 +11,22 @@ const base = { host: 'example.com', key: KEY, image: 'ghcr.io/acme/web:1.4.2' }
 describe('parseInputs', () => {
   it('applies the defaults of action.yml', () => {
     expect(parseInputs(base)).toEqual({
-      host: 'example.com', hosts: [], canaryHosts: 1, batchSize: 0, allOrNothing: true, port: 22, username: 'root', key: KEY, passphrase: '', fingerprints: [],
+      host: 'example.com', hosts: [], canaryHosts: 1, batchSize: 0, allOrNothing: true, replicas: 1, keepPrevious: 'stopped', port: 22, username: 'root', key: KEY, passphrase: '', fingerprints: [],
       knownHosts: '', timeout: 20, image: 'ghcr.io/acme/web:1.4.2', service: 'web', appPort: undefined,
       healthPath: '/', healthTimeout: 60, proxyPort: 80, proxyImage: 'nginx:alpine', network: 'bluegreen',
       serverNames: [], env: [], drainTimeout: 30, websocketTimeout: 3600, accessLog: false, lockTimeout: 300, compression: 'auto',
-      compressionLevel: undefined, rollback: false,
+      compressionLevel: undefined, rollback: false, rollbackSteps: 0, keepReleases: 5,
       runtime: {
         volumes: [], command: undefined, entrypoint: undefined, user: undefined, memory: undefined, cpus: undefined,
         labels: {}, stopTimeout: undefined, options: []
       },
       releaseCommand: undefined, releaseTimeout: 300, releaseOnRollback: false, workers: [], workerSettle: 5,
-      target: 'host', replicas: 1, swarmUpdate: 'bluegreen'
+      maintenance: undefined, maintenancePage: '', canary: 0, canaryDuration: 60, canaryMax5xx: 1, canaryMinRequests: 20,
+      tls: {
+        mode: 'off', httpsPort: 443, hsts: false, directoryUrl: 'https://acme-v02.api.letsencrypt.org/directory',
+        email: undefined, caBundle: undefined, certificatePem: undefined, keyPem: undefined
+      },
+      target: 'host', swarmUpdate: 'bluegreen'
     })
   })
 
@@ -72,7 +77,7 @@ describe('parseInputs', () => {
     [{ compression: 'brotli' }, /^compression: expected auto, zstd, gzip or none/],
     [{ compression: 'gzip', 'compression-level': '12' }, /^compression-level: expected a whole number from 1 to 9/],
     [{ rollback: 'yes' }, /^rollback: expected true or false/],
-    [{ image: '', rollback: 'true' }, /^service: required when rolling back/]
+    [{ image: '', rollback: 'true' }, /^service: required without an image, for a rollback/]
   ])('refuses %j', (overrides, message) => {
     expect(() => parseInputs({ ...base, ...overrides })).toThrow(message)
   })

@@ -14,7 +14,7 @@ const v3 = release('blue', 'web:3', 'sha256:3')
 
 describe('the proxy config of a service', () => {
   const conf = (slots: { slot: 'blue' | 'green'; targets: string[] }[], serverNames: string[] = []) =>
-    renderServiceConf({ service: 'web-app', serverNames, websocketTimeout: 3600, accessLog: false, slots })
+    renderServiceConf({ service: 'web-app', serverNames, websocketTimeout: 3600, accessLog: false, healthPath: '/health', slots })
 
   it('names both slots at their pinned addresses and picks the live one by the symlink, blue first', () => {
     const text = conf([{ slot: 'green', targets: ['10.1.0.253:8080'] }, { slot: 'blue', targets: ['10.1.0.254:8080'] }])
@@ -30,10 +30,13 @@ describe('the proxy config of a service', () => {
     expect(text).toContain('add_header X-Bluegreen-Slot $bluegreen_slot always;')
   })
 
-  it('logs no requests unless asked (a stalled Docker engine would block nginx on a full log pipe)', () => {
-    expect(conf([{ slot: 'blue', targets: ['10.1.0.254:8080'] }])).toContain('    access_log off;\n')
-    const logged = renderServiceConf({ service: 'web-app', serverNames: [], websocketTimeout: 60, accessLog: true, slots: [{ slot: 'blue', targets: ['10.1.0.254:8080'] }] })
-    expect(logged).not.toContain('access_log')
+  it('logs no requests to stdout unless asked (a stalled Docker engine would block nginx on a full log pipe)', () => {
+    const quiet = conf([{ slot: 'blue', targets: ['10.1.0.254:8080'] }])
+    expect(quiet).not.toContain('/dev/stdout')
+    // Only a canary's own log, to a file, and only while a canary runs.
+    expect(quiet.match(/access_log .*/g)).toEqual(['access_log /tmp/bluegreen-canary-web-app.log bluegreen_canary if=$bluegreen_canary;'])
+    const logged = renderServiceConf({ service: 'web-app', serverNames: [], websocketTimeout: 60, accessLog: true, healthPath: '/', slots: [{ slot: 'blue', targets: ['10.1.0.254:8080'] }] })
+    expect(logged).toContain('    access_log /dev/stdout combined;\n')
   })
 
   it('gives upgraded connections their own idle timeout', () => {
@@ -104,10 +107,10 @@ describe('nextState', () => {
     expect(after.previous).toEqual(v1)
   })
 
-  it('keeps ten releases of history', () => {
-    const history = Array.from({ length: 10 }, (_, i) => release('blue', `web:${i}`, `sha256:${i}`))
+  it('keeps fifty releases of history (the most keep-releases keeps)', () => {
+    const history = Array.from({ length: 50 }, (_, i) => release('blue', `web:${i}`, `sha256:${i}`))
     const after = nextState({ version: 1, service: 'web', history }, { idleSlot: 'blue', recovered: false }, v3)
-    expect(after.history).toHaveLength(10)
+    expect(after.history).toHaveLength(50)
     expect(after.history[0]).toEqual(v3)
   })
 })
@@ -154,7 +157,7 @@ describe('parseSurvey', () => {
         legacy: undefined, containers: []
       },
       proxy: {
-        status: 'missing', publishedPort: undefined, image: undefined, portBusy: false, commonCurrent: false, otherServices: [],
+        status: 'missing', publishedPort: undefined, image: undefined, portBusy: false, httpsBusy: false, commonCurrent: false, otherServices: [],
         network: { mode: 'missing' }
       },
       image: undefined,

@@ -2,6 +2,8 @@ import { outputsOf } from '../src/report/outputs.js'
 import type { DeployReport } from '../src/report/report.js'
 import { renderFailure, renderSummary } from '../src/report/summary.js'
 import { code, codeBlock, text } from '../src/report/markdown.js'
+import { tlsSection } from '../src/report/tls.js'
+import { renderRolloutSummary } from '../src/report/rollout-summary.js'
 
 const report: DeployReport = {
   service: 'web',
@@ -114,12 +116,51 @@ describe('escaping what the host and the app say', () => {
   })
 })
 
+describe('job summary with HTTPS', () => {
+  const record = (id: string, names: string[], notAfter: string, source: 'auto' | 'custom') => ({
+    id, names, serial: '1f', notBefore: '2026-12-01T00:00:00.000Z', notAfter, issuer: 'CN=R11, O=Let\'s Encrypt, C=US', source, installedAt: ''
+  })
+  const tls = {
+    mode: 'auto' as const, httpsPort: 443, hsts: true, action: 'renewed' as const, reason: '12.0 days left (renewed below 30)',
+    certificates: [record('api', ['api.example.com'], '2027-01-01T00:00:00.000Z', 'custom'), record('web', ['shop.example.com', 'www.shop.example.com'], '2027-03-01T12:00:00.000Z', 'auto')],
+    proxyGapMs: 430, renewal: 'renewal started (bluegreen-renew, bluegreen-renew:0123456789ab)'
+  }
+
+  it("shows what the run did with the service's certificate and every certificate's names and expiry date", () => {
+    const summary = renderSummary({ ...report, tls }).split('\n')
+    expect(summary).toContain(
+      '**HTTPS:** port 443, TLS 1.2 and 1.3, HTTP redirected with 308, Strict-Transport-Security for a year; ' +
+        'the certificate was renewed (12\\.0 days left \\(renewed below 30\\)). ' +
+        'The proxy was recreated to publish port 443: new connections waited 430 ms. ' +
+        'Renewal container: renewal started \\(bluegreen\\-renew\\, bluegreen\\-renew\\:0123456789ab\\).'
+    )
+    const rows = tlsSection(tls, new Date('2026-12-05T00:00:00Z'))
+    expect(rows).toContain('| Certificate of | Names | Expires (UTC) | Days left | Issuer | Renewal |')
+    expect(rows).toContain("| web | shop\\.example\\.com\\, www\\.shop\\.example\\.com | 2027-03-01 | 86 | CN\\=R11\\, O\\=Let\\'s Encrypt\\, C\\=US | ACME, renewed from 30 days left |")
+    expect(rows).toContain("| api | api\\.example\\.com | 2027-01-01 | 27 | CN\\=R11\\, O\\=Let\\'s Encrypt\\, C\\=US | custom, not renewed |")
+  })
+
+  it("shows each host's certificates after a rollout", () => {
+    const rollout = renderRolloutSummary({
+      hosts: [{ target: 'deploy@a:22', result: 'live', report: { ...report, tls } }, { target: 'deploy@b:22', result: 'live', report: { ...report, tls } }],
+      phases: []
+    })
+    expect(rollout.match(/^### HTTPS on `deploy@\w:22`$/gm)).toEqual(['### HTTPS on `deploy@a:22`', '### HTTPS on `deploy@b:22`'])
+    expect(rollout.match(/^\| Certificate of \|/gm)).toHaveLength(2)
+  })
+
+  it('says when the certificate was kept, and shows no gap when the proxy already had the port', () => {
+    const kept = tlsSection({ ...tls, action: 'kept', reason: undefined, proxyGapMs: undefined, renewal: undefined, hsts: false })
+    expect(kept[1]).toBe('**HTTPS:** port 443, TLS 1.2 and 1.3, HTTP redirected with 308, no HSTS; the certificate was kept.')
+  })
+})
+
 describe('outputs', () => {
   it('names what is live and what a rollback returns to', () => {
     expect(outputsOf(report)).toEqual({
       slot: 'green', 'previous-slot': 'blue', image: 'ghcr.io/acme/web:2.0.1', 'image-id': report.imageId,
       'previous-image': 'ghcr.io/acme/web:2.0.0', 'previous-image-id': report.replaced!.imageId, container: 'web-green',
-      'transferred-bytes': '734003', 'skipped-layers': '4'
+      'transferred-bytes': '734003', 'skipped-layers': '4', releases: '[]'
     })
   })
 

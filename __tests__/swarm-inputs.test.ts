@@ -35,6 +35,11 @@ describe('target: swarm', () => {
     [{ 'swarm-update': 'canary' }, 'swarm-update: expected bluegreen or rolling, got "canary"'],
     [{ 'release-command': 'bin/migrate' }, 'release-command: not supported with target: swarm (run the migration in an earlier step)'],
     [{ workers: 'jobs: bin/jobs' }, 'workers: not supported with target: swarm (deploy each worker as a service of its own)'],
+    [{ canary: '10' }, 'canary: not supported with target: swarm yet'],
+    [{ maintenance: 'on' }, 'maintenance: not supported with target: swarm yet'],
+    [{ 'keep-previous': 'running' }, 'keep-previous: running is not supported with target: swarm'],
+    [{ rollback: '2' }, 'rollback: only true (one release back) with target: swarm'],
+    [{ tls: 'auto', 'server-name': 'shop.example.com', 'acme-email': 'ops@example.com' }, 'tls: not supported with target: swarm yet'],
     [{ entrypoint: "''" }, "entrypoint: '' (reset) is not possible for a Swarm service"],
     [{ options: '--tmpfs /tmp' }, 'options: --tmpfs is not supported with target: swarm (a Swarm service mounts tmpfs with a size and mode only (use a volume))'],
     [{ options: '--shm-size 256m' }, 'options: --shm-size is not supported with target: swarm'],
@@ -61,7 +66,7 @@ describe('target: swarm', () => {
 
   it('keeps replicas and swarm-update for target: swarm', () => {
     const host = { host: 'web.example.com', key: KEY, image: 'web:2' }
-    expect(errorOf({ ...host, replicas: '2' })).toBe('replicas: more than 1 needs target: swarm')
+    expect(errorOf({ ...host, replicas: '21' })).toBe('replicas: expected a whole number from 1 to 20, got 21')
     expect(errorOf({ ...host, 'swarm-update': 'rolling' })).toBe('swarm-update: needs target: swarm')
     expect(errorOf({ ...host, options: '--tmpfs /tmp' })).toBe('')
   })

@@ -1,12 +1,12 @@
 # shellcheck shell=bash
 # A shell inside the proxy that stays open for the whole check: one docker exec (~70 ms here, the
 # slow part of a probe) instead of one per attempt, and the launch step opens it while docker run
-# starts the candidate. Needs $proxy, $url, $probe (in-proxy-probe.sh) and the array $probe_env
+# starts the candidate. Needs $proxy, $probe (in-proxy-probe.sh) and the array $probe_env
 # (more -e NAME=value for the shell) set. Each command sent ends with a "__done CODE" line, so
 # shell_read knows where its output stops. The including script ignores SIGPIPE (trap '' PIPE):
 # writes to a shell that died must fail, not kill the step.
 probe_open() {
-  coproc PROBE { exec docker exec -i -e "BG_PROBE=$probe" -e "BG_URL=$url" "${probe_env[@]}" "$proxy" sh 2>&1; }
+  coproc PROBE { exec docker exec -i -e "BG_PROBE=$probe" "${probe_env[@]}" "$proxy" sh 2>&1; }
 }
 # SIGKILL: a docker CLI waiting on a Docker engine that stopped answering may sit out a TERM,
 # and the shell in the proxy ends on its own once its stdin closes.
@@ -30,9 +30,10 @@ shell_read() {
   done
   return 255
 }
+# Asks for $1 (a URL of letters, digits and the characters health-path allows: no quote).
 probe_send() {
-  # shellcheck disable=SC2016 # expanded by the shell in the proxy, from its environment
-  shell_send 'sh -c "$BG_PROBE" sh "$BG_URL" 2>&1 | tail -n 1' || true
+  # shellcheck disable=SC2016 # $BG_PROBE is expanded by the shell in the proxy, from its environment
+  shell_send "sh -c \"\$BG_PROBE\" sh '$1' 2>&1 | tail -n 1" || true
 }
 # Sets $line to the probe's answer, waiting $1 seconds at most (default 8). A shell that died or
 # hangs is opened again for the next try.

@@ -11,6 +11,8 @@ if ! out=$(dk service create --detach --name "$name" --mode global --network "$n
     --mount "type=bind,source=$confdir,target=/etc/nginx/conf.d,readonly" \
     --label bluegreen.role=proxy --container-label bluegreen.role=proxy \
     --no-resolve-image "$image" 2>&1); then
+  # Another service's first deploy on this network may have made it a moment ago.
+  if dk service inspect "$name" >/dev/null 2>&1; then echo "proxy service $name exists"; exit 0; fi
   printf 'FAILED %s\n' "$out" | tr '\n' ' '; echo; exit 3
 fi
 echo "proxy service $name created (global, port $port published on every node)"

@@ -7,7 +7,6 @@
 name=$1 service=$2 slot=$3 proxy=$4 probe=$5 dir=$6 routejson=$7
 probe_env=(-e "BG_VERIFY=$8" -e "BG_VERIFY_URL=$9" -e "BG_HOST=${10}" -e "BG_SLOT=${11}")
 also=${12}
-url=''
 trap 'probe_close' EXIT
 trap '' PIPE
 probe_open

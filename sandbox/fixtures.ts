@@ -22,7 +22,7 @@ export type Engine = 'runner' | 'host' | 'containerd' | 'classic'
  * as a hostile or careless app could; unhealthy: /health answers 500; websocket: /ws answers 101
  * Switching Protocols and then echoes what it is sent, as a WebSocket endpoint keeps a connection.
  */
-export type AppVariant = 'ok' | 'crash' | 'crash-markup' | 'unhealthy' | 'websocket'
+export type AppVariant = 'ok' | 'crash' | 'crash-markup' | 'unhealthy' | 'websocket' | 'flaky'
 
 export interface AppOptions {
   /** Image reference; a bare tag without ':' becomes `bluegreen-sandbox/app:<tag>`. */
@@ -206,6 +206,12 @@ case $s in ''|*[!0-9.]*) s=1 ;; esac
 sleep "$s"
 printf 'Content-Type: text/plain\\r\\n\\r\\nslow done version=${version}\\n'
 `),
+    // /cgi-bin/version prints the version; the flaky variant answers 500 to about 30% of requests.
+    'www/cgi-bin/version': cgi(`${variant === 'flaky' ? `if [ $((RANDOM % 100)) -lt 30 ]; then
+  printf 'Status: 500 Internal Server Error\\r\\nContent-Type: text/plain\\r\\n\\r\\nversion=${version} failed\\n'; exit 0
+fi
+` : ''}printf 'Content-Type: text/plain\\r\\n\\r\\nversion=${version}\\n'
+`),
     // /cgi-bin/env?NAME prints $NAME: shows that env given to the action reaches the container.
     'www/cgi-bin/env': cgi(`name=$QUERY_STRING
 case $name in ''|[0-9]*|*[!A-Za-z0-9_]*)
@@ -358,5 +364,25 @@ export async function removeImage(ref: string, engine: Engine = 'runner'): Promi
   const r = await docker(engine, ['image', 'rm', '-f', ref])
   if (r.code !== 0 && !/No such image/i.test(r.stderr)) {
     throw new Error(`${engine} engine: docker image rm ${ref} failed: ${r.stderr.trim()}`)
+  }
+}
+
+/**
+ * Makes a cold deploy of IMAGE really cold: removes from the host engine every image (and the
+ * containers made from it) that holds one of IMAGE's padding layers. The sandbox outlives a test
+ * run, and an earlier run's image with the same deterministic base would otherwise keep them.
+ */
+export async function evictFromHost(image: BuiltImage): Promise<void> {
+  const layersOf = async (engine: Engine, ref: string) =>
+    JSON.parse((await mustDocker(engine, ['image', 'inspect', '--format', '{{json .RootFS.Layers}}', ref])).stdout) as string[]
+  const busybox = new Set(await layersOf('runner', await ensureBase('runner', 0, 0)))
+  const own = (await layersOf('runner', image.id)).filter((l) => !busybox.has(l))
+  const ids = (await mustDocker('host', ['image', 'ls', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean)
+  for (const id of new Set(ids)) {
+    const layers = await layersOf('host', id).catch(() => [] as string[])
+    if (!layers.some((l) => own.includes(l))) continue
+    const users = (await mustDocker('host', ['ps', '-aq', '--filter', `ancestor=${id}`])).stdout.split('\n').filter(Boolean)
+    if (users.length > 0) await mustDocker('host', ['rm', '-f', ...users])
+    await removeImage(id, 'host')
   }
 }

@@ -38,17 +38,44 @@ export function fillSection(readme: string, name: string, body: string): string 
   return readme.replace(pattern, `$1${body}\n$2`)
 }
 
+// A string literal in any of JavaScript's quotes, escapes included (a template only without ${}).
+const LITERAL = [
+  String.raw`'(?:[^'\\\n]|\\.)*'`,
+  String.raw`"(?:[^"\\\n]|\\.)*"`,
+  '`' + String.raw`(?:[^\\$\x60]|\\.|\$(?!\{))*` + '`'
+].join('|')
+
+/** The text of a literal LITERAL matched: quotes off, escapes resolved. */
+export function literalText(literal: string): string {
+  return literal.slice(1, -1).replace(/\\(.)/g, (_, char: string) => ({ n: '\n', t: '\t' })[char] ?? char)
+}
+
+/** "situation → outcome" of each test in `testSource`, a test.each's rows included. */
+export function faultRows(testSource: string): [string, string][] {
+  const rows: { at: number; row: [string, string] }[] = []
+  const arrow = (at: number, name: string): void => {
+    const split = name.indexOf(' → ')
+    if (split > 0) rows.push({ at, row: [name.slice(0, split), name.slice(split + 3)] })
+  }
+  for (const match of testSource.matchAll(new RegExp(String.raw`\b(?:test|it)\(\s*(${LITERAL})`, 'g'))) arrow(match.index, literalText(match[1]))
+  for (const each of testSource.matchAll(new RegExp(String.raw`\btest\.each\(\[([\s\S]*?)\]\)\(\s*(${LITERAL})`, 'g'))) {
+    const name = literalText(each[2])
+    if (!name.startsWith('%s → ')) continue
+    for (const row of each[1].matchAll(new RegExp(String.raw`^\s*\[\s*(${LITERAL})`, 'gm'))) {
+      arrow(each.index + row.index, `${literalText(row[1])}${name.slice(2)}`)
+    }
+  }
+  // In the order of the source: a test.each's rows where it stands.
+  return rows.sort((a, b) => a.at - b.at).map(({ row }) => row)
+}
+
 /**
  * The "What happens when…" table, from the names of the fault tests ("situation → outcome"),
  * so the README claims exactly what the e2e suite proves.
  */
 export function faultsTable(testSource: string): string {
-  const rows: [string, string][] = []
-  for (const match of testSource.matchAll(/test\('([^']+?) → ([^']+)'/g)) rows.push([match[1], match[2]])
-  for (const each of testSource.matchAll(/test\.each\(\[([\s\S]*?)\]\)\('%s → ([^']+)'/g)) {
-    for (const match of each[1].matchAll(/^\s*\['([^']+)',/gm)) rows.push([match[1], each[2]])
-  }
   const capital = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1)
+  const rows = faultRows(testSource)
   return ['| When… | What happens |', '|---|---|', ...rows.map(([when, then]) => `| ${capital(cell(when))} | ${cell(then)} |`)].join('\n')
 }
 
@@ -61,18 +88,35 @@ export function optionsTable(): string {
   ].join('\n')
 }
 
+/** The line under the table that names the files its rows come from, each a link. */
+export function faultsFrom(): string {
+  return `Rows from ${FAULT_TESTS.map((file) => `[\`${file.split('/').pop()}\`](${file})`).join(', ')}.`
+}
+
 export function renderReadme(readme: string, actionYml: string, faultsSource: string, swarmSource = readFileSync(SWARM_TESTS, 'utf8')): string {
   const tables = actionTables(actionYml)
   const filled = fillSection(fillSection(readme, 'inputs', tables.inputs), 'outputs', tables.outputs)
-  const faults = fillSection(fillSection(filled, 'faults', faultsTable(faultsSource)), 'options', optionsTable())
-  return fillSection(faults, 'swarm-faults', faultsTable(swarmSource))
+  const faults = `${faultsTable(faultsSource)}\n\n${faultsFrom()}`
+  const swarm = fillSection(fillSection(filled, 'faults', faults), 'options', optionsTable())
+  return fillSection(swarm, 'swarm-faults', faultsTable(swarmSource))
 }
 
 /** The Swarm's end-to-end tests (against the sandbox's nodes), whose names make the Swarm's own table. */
 export const SWARM_TESTS = '__tests__/e2e-nodes/swarm.test.ts'
 
-/** The e2e files whose test names make the "What happens when…" table, in its order. */
-export const FAULT_TESTS = ['__tests__/e2e/keepalive.test.ts', '__tests__/e2e/faults-runtime.test.ts', '__tests__/e2e/faults.test.ts']
+/**
+ * The e2e files whose test names make the "What happens when…" table, in its order. Every e2e
+ * test named "situation → outcome" must be in one of them (readme.test.ts checks).
+ */
+export const FAULT_TESTS = [
+  '__tests__/e2e/keepalive.test.ts',
+  '__tests__/e2e/https.test.ts',
+  '__tests__/e2e/faults-runtime.test.ts',
+  '__tests__/e2e/faults.test.ts',
+  '__tests__/e2e/releases.test.ts',
+  '__tests__/e2e/traffic.test.ts',
+  '__tests__/e2e/real-app.test.ts'
+]
 
 /** The fault tests' sources, one after another. */
 export function faultSources(root = ''): string {

@@ -6,6 +6,7 @@ import { checkLengths } from './limits.js'
 import { validateInputs } from './validate.js'
 import { parseCommand, parseRuntime, parseSeconds, parseWorkers } from './runtime/inputs.js'
 import type { RuntimeSpec, Worker } from './runtime/spec.js'
+import { parseTls, type TlsSpec } from './tls/inputs.js'
 
 export type Compression = 'auto' | 'zstd' | 'gzip' | 'none'
 
@@ -34,6 +35,10 @@ export interface Inputs {
   batchSize: number
   /** A failure on any host sends every host that switched back. */
   allOrNothing: boolean
+  /** Containers per slot, behind the proxy. */
+  replicas: number
+  /** What happens to the replaced slot: stopped (default), or running, drained, for an instant rollback. */
+  keepPrevious: 'stopped' | 'running'
   port: number
   username: string
   key: string
@@ -62,6 +67,10 @@ export interface Inputs {
   compression: Compression
   compressionLevel?: number
   rollback: boolean
+  /** How many releases back a rollback goes (rollback: true is 1). */
+  rollbackSteps: number
+  /** Images of this many releases stay on the host. */
+  keepReleases: number
   /** How the app's containers run: volumes, command, user, limits, labels, options (runtime/). */
   runtime: RuntimeSpec
   /** Runs once in a container of the new image before it starts; undefined: no release step. */
@@ -72,8 +81,20 @@ export interface Inputs {
   workers: Worker[]
   /** Seconds a new worker must keep running to count as started. */
   workerSettle: number
-  /** With swarm: tasks of each slot's service. */
-  replicas: number
+  /** Turns the service's maintenance page on or off (a step of its own, with no image); undefined: unchanged. */
+  maintenance?: 'on' | 'off'
+  /** The HTML served in maintenance; empty: the default page. */
+  maintenancePage: string
+  /** Percent of clients the candidate gets first, next to the live slot; 0: switch at once. */
+  canary: number
+  /** Seconds the canary is watched before it is promoted. */
+  canaryDuration: number
+  /** Percentage points of 5xx answers the candidate may have above the live slot's. */
+  canaryMax5xx: number
+  /** Requests the candidate must have answered for the canary to be judged at all. */
+  canaryMinRequests: number
+  /** HTTPS through the proxy: off, auto (ACME) or custom (a certificate from secrets). */
+  tls: TlsSpec
   /** With swarm: blue-green behind the action's proxy, or a rolling update of a service of yours. */
   swarmUpdate: SwarmUpdate
 }
@@ -86,31 +107,35 @@ export const INPUT_NAMES = [
   'image', 'service', 'app-port', 'health-path', 'health-timeout', 'proxy-port', 'proxy-image',
   'network', 'server-name', 'env', 'drain-timeout', 'websocket-timeout', 'access-log', 'lock-timeout', 'compression',
   'compression-level', 'rollback', 'volumes', 'command', 'entrypoint', 'user', 'memory', 'cpus', 'labels',
-  'stop-timeout', 'options', 'release-command', 'release-timeout', 'release-on-rollback', 'workers', 'worker-settle',
-  'target', 'replicas', 'swarm-update'
+  'stop-timeout', 'options', 'replicas', 'keep-previous', 'keep-releases', 'release-command', 'release-timeout', 'release-on-rollback', 'workers', 'worker-settle',
+  'maintenance', 'maintenance-page', 'canary', 'canary-duration', 'canary-max-5xx', 'canary-min-requests',
+  'tls', 'acme-email', 'acme-directory', 'acme-ca-bundle', 'tls-certificate', 'tls-private-key', 'https-port', 'hsts',
+  'target', 'swarm-update'
 ] as const
 
 const DEFAULTS: RawInputs = {
   port: '22', 'canary-hosts': '1', 'batch-size': '0', 'all-or-nothing': 'true', username: 'root', timeout: '20', 'health-path': '/', 'health-timeout': '60',
   'proxy-port': '80', 'proxy-image': 'nginx:alpine', network: 'bluegreen', 'drain-timeout': '30', 'websocket-timeout': '3600', 'access-log': 'false',
   'lock-timeout': '300', compression: 'auto', rollback: 'false', 'release-timeout': '300',
-  'release-on-rollback': 'false', 'worker-settle': '5', target: 'host', replicas: '1', 'swarm-update': 'bluegreen'
+  'release-on-rollback': 'false', 'worker-settle': '5', replicas: '1', 'keep-previous': 'stopped', 'keep-releases': '5',
+  canary: '0', 'canary-duration': '60', 'canary-max-5xx': '1', 'canary-min-requests': '20',
+  tls: 'off', 'https-port': '443', hsts: 'false', target: 'host', 'swarm-update': 'bluegreen'
 }
 
 /** Reads the step's inputs, masks the secrets at once, then parses and validates them. */
 export function getInputs(): Inputs {
   const raw: RawInputs = {}
   for (const name of INPUT_NAMES) {
-    // Multi-line values (key, env, known-hosts) keep their inner layout.
-    raw[name] = core.getInput(name, { trimWhitespace: name !== 'env' })
+    // Multi-line values (key, env, known-hosts, PEM, a page) keep their inner layout.
+    raw[name] = core.getInput(name, { trimWhitespace: name !== 'env' && name !== 'maintenance-page' })
   }
   maskSecrets(raw)
   forgetSecretInputs()
   return parseInputs(raw)
 }
 
-/** Inputs that hold secrets: the key, its passphrase, and the app's environment. */
-const SECRET_INPUTS = ['key', 'passphrase', 'env']
+/** Inputs that hold secrets: the key, its passphrase, the app's environment and the TLS key. */
+const SECRET_INPUTS = ['key', 'passphrase', 'env', 'tls-private-key']
 
 /**
  * Read once, the secret inputs leave this process's environment, so no process started later
@@ -122,7 +147,7 @@ function forgetSecretInputs(): void {
 }
 
 function maskSecrets(raw: RawInputs): void {
-  for (const name of ['key', 'passphrase']) {
+  for (const name of ['key', 'passphrase', 'tls-private-key']) {
     const value = raw[name]
     if (!value) continue
     core.setSecret(value)
@@ -136,15 +161,19 @@ export function parseInputs(given: RawInputs): Inputs {
   checkLengths(given)
   const raw = { ...DEFAULTS, ...withoutEmpty(given) }
   const text = (name: string): string => (raw[name] ?? '').trim()
-  const rollback = parseBoolean('rollback', text('rollback'))
+  const rollbackSteps = parseRollback(text('rollback'))
+  const rollback = rollbackSteps > 0
   const image = text('image')
-  const inputs: Inputs = {
+  const maintenance = parseMaintenance(text('maintenance'))
+  const inputs: Omit<Inputs, 'tls'> = {
     target: text('target').toLowerCase() as Target,
     host: text('host'),
     hosts: parseHosts(raw.hosts ?? '', parseInteger('port', text('port'))),
     canaryHosts: parseInteger('canary-hosts', text('canary-hosts')),
     batchSize: parseInteger('batch-size', text('batch-size')),
     allOrNothing: parseBoolean('all-or-nothing', text('all-or-nothing')),
+    replicas: parseInteger('replicas', text('replicas')),
+    keepPrevious: text('keep-previous') as Inputs['keepPrevious'],
     port: parseInteger('port', text('port')),
     username: text('username'),
     key: (raw.key ?? '').trim(),
@@ -153,7 +182,7 @@ export function parseInputs(given: RawInputs): Inputs {
     knownHosts: raw['known-hosts'] ?? '',
     timeout: parseInteger('timeout', text('timeout')),
     image,
-    service: text('service') || serviceFromImage(image, rollback),
+    service: text('service') || serviceFromImage(image, rollback || maintenance !== undefined),
     appPort: text('app-port') ? parseInteger('app-port', text('app-port')) : undefined,
     healthPath: text('health-path'),
     healthTimeout: parseInteger('health-timeout', text('health-timeout')),
@@ -171,17 +200,28 @@ export function parseInputs(given: RawInputs): Inputs {
       ? parseInteger('compression-level', text('compression-level'))
       : undefined,
     rollback,
+    rollbackSteps,
+    keepReleases: parseInteger('keep-releases', text('keep-releases')),
     runtime: parseRuntime((name) => raw[name] ?? ''),
     releaseCommand: parseCommand('release-command', raw['release-command'] ?? ''),
     releaseTimeout: parseSeconds('release-timeout', text('release-timeout'), 1, 86400),
     releaseOnRollback: parseBoolean('release-on-rollback', text('release-on-rollback')),
     workers: parseWorkers(raw.workers ?? ''),
     workerSettle: parseSeconds('worker-settle', text('worker-settle'), 0, 300),
-    replicas: parseInteger('replicas', text('replicas')),
+    maintenance,
+    maintenancePage: raw['maintenance-page'] ?? '',
+    canary: parseInteger('canary', text('canary')),
+    canaryDuration: parseSeconds('canary-duration', text('canary-duration'), 5, 3600),
+    canaryMax5xx: parsePercent('canary-max-5xx', text('canary-max-5xx')),
+    canaryMinRequests: parseInteger('canary-min-requests', text('canary-min-requests')),
     swarmUpdate: text('swarm-update').toLowerCase() as SwarmUpdate
   }
   validateInputs(inputs)
-  return inputs
+  // After the routing inputs: a certificate is checked against the server names.
+  const tls = parseTls(text, inputs.serverNames, inputs.proxyPort, Math.max(inputs.hosts.length, 1))
+  // Certificates live in one host's proxy dir; a Swarm's proxies on every node would need them in step.
+  if (inputs.target === 'swarm' && tls.mode !== 'off') throw new Error('tls: not supported with target: swarm yet (terminate TLS in front of the nodes)')
+  return { ...inputs, tls }
 }
 
 function withoutEmpty(raw: RawInputs): RawInputs {
@@ -192,14 +232,38 @@ function serviceFromImage(image: string, rollback: boolean): string {
   const ref = parseImageRef(image)
   if (ref) return defaultServiceName(ref)
   if (!image && rollback) {
-    throw new Error('service: required when rolling back without an image (e.g. service: web)')
+    throw new Error('service: required without an image, for a rollback or maintenance (e.g. service: web)')
   }
   return '' // validateInputs reports the bad image
+}
+
+function parseMaintenance(value: string): Inputs['maintenance'] {
+  if (value === '') return undefined
+  const mode = value.toLowerCase()
+  if (mode === 'on' || mode === 'off') return mode
+  throw new Error(`maintenance: expected on or off (or nothing, to leave it as it is), got "${value}"`)
+}
+
+/** A percentage with at most two decimals, 0 to 100. */
+function parsePercent(name: string, value: string): number {
+  const number = /^\d{1,3}(?:\.\d{1,2})?$/.test(value) ? Number(value) : NaN
+  if (!(number >= 0 && number <= 100)) throw new Error(`${name}: expected a percentage from 0 to 100 (e.g. 1 or 0.5), got "${value}"`)
+  return number
 }
 
 export function parseInteger(name: string, value: string): number {
   if (!/^\d+$/.test(value)) throw new Error(`${name}: expected a whole number, got "${value}"`)
   return Number(value)
+}
+
+/** rollback: true or false, or how many releases back (1 to 49). */
+function parseRollback(value: string): number {
+  if (/^\d+$/.test(value)) {
+    const steps = Number(value)
+    if (steps >= 1 && steps <= 49) return steps
+    throw new Error(`rollback: expected true, false or a number of releases back from 1 to 49, got ${value}`)
+  }
+  return parseBoolean('rollback', value) ? 1 : 0
 }
 
 /** Same spellings as core.getBooleanInput (YAML 1.2 core schema). */

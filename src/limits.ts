@@ -16,6 +16,17 @@ export const MAX_LENGTH: Record<string, number> = {
   'canary-hosts': 16,
   'batch-size': 16,
   'all-or-nothing': 16,
+  replicas: 16,
+  'keep-previous': 16,
+  maintenance: 16,
+  canary: 16,
+  'canary-duration': 16,
+  'canary-max-5xx': 16,
+  'canary-min-requests': 16,
+  // A maintenance page is HTML written to a file on the host; 64 KiB leaves room for inline CSS
+  // and a small inline image.
+  'maintenance-page': 64 * KiB,
+  'keep-releases': 16,
   // Counts of seconds and ports: a few digits, with room for leading zeros.
   port: 16,
   timeout: 16,
@@ -81,10 +92,23 @@ export const MAX_LENGTH: Record<string, number> = {
   labels: 64 * KiB,
   // One flag a line, each value short (a size, a capability, a host:ip).
   options: 16 * KiB,
-  // Words of a few letters (host or swarm; bluegreen or rolling) and a count.
+  // HTTPS. A mode, a port and a switch: a few characters.
+  tls: 16,
+  'https-port': 16,
+  hsts: 16,
+  // An address's longest path in SMTP (RFC 5321 4.5.3.1.3).
+  'acme-email': 254,
+  // A URL; 2 KiB is what clients reliably pass.
+  'acme-directory': 2 * KiB,
+  // PEM certificates run 1-2.5 KiB each (RSA 4096 included): room for a bundle of dozens, or a
+  // chain far longer than any CA sends.
+  'acme-ca-bundle': 64 * KiB,
+  'tls-certificate': 64 * KiB,
+  // An RSA key of 16384 bits in PEM is about 12.6 KiB; EC and RSA 2048-4096 keys are far shorter.
+  'tls-private-key': 16 * KiB,
+  // Words of a few letters: host or swarm; bluegreen or rolling.
   target: 16,
-  'swarm-update': 16,
-  replicas: 16
+  'swarm-update': 16
 }
 
 /** Throws a message naming the first input longer than its maximum, with both lengths. */

@@ -12,6 +12,8 @@ import { connectionLost, lossReason } from './ssh/lost.js'
 import { deploySwarm } from './rollout/swarm.js'
 import { renderSwarmSummary, setSwarmOutputs } from './report/swarm-summary.js'
 import type { Inputs } from './inputs.js'
+import { maintenanceOnHosts } from './rollout/maintenance.js'
+import { renderMaintenanceSummary } from './report/maintenance-summary.js'
 
 export async function run(): Promise<void> {
   const cancel = cancellation()
@@ -40,6 +42,11 @@ export async function run(): Promise<void> {
       const report = await deploySwarm(inputs, { ...deps, connectNode })
       setSwarmOutputs(report)
       return await outcome.succeed(renderSwarmSummary(report))
+    }
+    if (inputs.maintenance) {
+      const reports = await maintenanceOnHosts(inputs, deps)
+      core.setOutput('maintenance', inputs.maintenance)
+      return await outcome.succeed(renderMaintenanceSummary(reports))
     }
     if (inputs.hosts.length > 0) {
       const rollout = await deployHosts(inputs, deps)

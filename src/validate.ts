@@ -1,6 +1,9 @@
 import type { Inputs } from './inputs.js'
 import { parseImageRef } from './image/ref.js'
-import { validateSwarm } from './validate-swarm.js'
+import { MAX_SWARM_REPLICAS, validateSwarm } from './validate-swarm.js'
+
+/** Every input but the HTTPS ones, which tls/inputs.ts checks once these passed. */
+type Checked = Omit<Inputs, 'tls'>
 
 // Every value that reaches the host is checked here first: anything that could carry shell
 // syntax is refused by its shape, and each message names the input and the form it expects.
@@ -23,7 +26,7 @@ const HEALTH_PATH = /^\/[A-Za-z0-9._~%/+=,:@&?-]*$/
 const DOCKER_NETWORKS = ['bridge', 'default', 'host', 'none']
 const SERVER_NAME = /^(?:\*\.)?[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$/
 
-export function validateInputs(inputs: Inputs): void {
+export function validateInputs(inputs: Checked): void {
   check(['host', 'swarm'].includes(inputs.target), `target: expected host or swarm, got "${inputs.target}"`)
   validateConnection(inputs)
   validateSwarm(inputs)
@@ -31,9 +34,10 @@ export function validateInputs(inputs: Inputs): void {
   validateRouting(inputs)
   validateTiming(inputs)
   validateTransfer(inputs)
+  validateTraffic(inputs)
 }
 
-function validateConnection(inputs: Inputs): void {
+function validateConnection(inputs: Checked): void {
   if (inputs.target === 'swarm') {
     // A Swarm is reached through a manager; hosts, when given, are the nodes' SSH addresses.
     check(inputs.host !== '', 'host: required with target: swarm (a manager of the Swarm)')
@@ -46,6 +50,10 @@ function validateConnection(inputs: Inputs): void {
   }
   checkRange('canary-hosts', inputs.canaryHosts, 0, Math.max(inputs.hosts.length, 1))
   checkRange('batch-size', inputs.batchSize, 0, 1000)
+  // A host runs a slot's replicas side by side; a Swarm spreads its tasks over the nodes.
+  checkRange('replicas', inputs.replicas, 1, inputs.target === 'swarm' ? MAX_SWARM_REPLICAS : 20)
+  checkRange('keep-releases', inputs.keepReleases, 1, 50)
+  check(['stopped', 'running'].includes(inputs.keepPrevious), `keep-previous: expected stopped or running, got "${inputs.keepPrevious}"`)
   checkPort('port', inputs.port)
   check(
     USERNAME.test(inputs.username),
@@ -65,8 +73,8 @@ function validateConnection(inputs: Inputs): void {
   checkRange('timeout', inputs.timeout, 1, 600)
 }
 
-function validateImage(inputs: Inputs): void {
-  if (inputs.image !== '' || !inputs.rollback) {
+function validateImage(inputs: Checked): void {
+  if (inputs.image !== '' || (!inputs.rollback && inputs.maintenance === undefined)) {
     check(inputs.image !== '', 'image: required (name:tag or name@sha256:...)')
     const ref = parseImageRef(inputs.image)
     check(
@@ -84,7 +92,7 @@ function validateImage(inputs: Inputs): void {
   if (inputs.appPort !== undefined) checkPort('app-port', inputs.appPort)
 }
 
-function validateRouting(inputs: Inputs): void {
+function validateRouting(inputs: Checked): void {
   check(
     HEALTH_PATH.test(inputs.healthPath),
     `health-path: expected a URL path starting with / without spaces or quotes, got "${inputs.healthPath}"`
@@ -111,14 +119,14 @@ function validateRouting(inputs: Inputs): void {
   }
 }
 
-function validateTiming(inputs: Inputs): void {
+function validateTiming(inputs: Checked): void {
   checkRange('health-timeout', inputs.healthTimeout, 1, 3600)
   checkRange('drain-timeout', inputs.drainTimeout, 0, 3600)
   checkRange('websocket-timeout', inputs.websocketTimeout, 1, 86400)
   checkRange('lock-timeout', inputs.lockTimeout, 0, 86400)
 }
 
-function validateTransfer(inputs: Inputs): void {
+function validateTransfer(inputs: Checked): void {
   check(
     ['auto', 'zstd', 'gzip', 'none'].includes(inputs.compression),
     `compression: expected auto, zstd, gzip or none, got "${inputs.compression}"`
@@ -126,6 +134,18 @@ function validateTransfer(inputs: Inputs): void {
   if (inputs.compressionLevel === undefined) return
   const max = inputs.compression === 'gzip' ? 9 : 19
   checkRange('compression-level', inputs.compressionLevel, 1, max)
+}
+
+function validateTraffic(inputs: Checked): void {
+  if (inputs.maintenance !== undefined) {
+    check(
+      inputs.image === '' && !inputs.rollback,
+      'maintenance: give it in a step of its own, without image or rollback (a deploy leaves maintenance as it is)'
+    )
+  }
+  check(inputs.maintenancePage === '' || inputs.maintenance === 'on', 'maintenance-page: only with maintenance: on')
+  checkRange('canary', inputs.canary, 0, 99)
+  checkRange('canary-min-requests', inputs.canaryMinRequests, 0, 1_000_000)
 }
 
 function checkPort(name: string, value: number): void {

@@ -2,7 +2,7 @@
 // and a second Docker engine reached only through it.
 import { runAction, sandboxInputs } from '../../sandbox/action.js'
 import { buildApp, removeImage, type BuiltImage } from '../../sandbox/fixtures.js'
-import { startLoad } from '../../sandbox/load.js'
+import { startClientLoads } from '../../sandbox/load.js'
 import { readSandboxInfo, runCommand, type SandboxInfo } from '../../sandbox/sandbox.js'
 import {
   acceptedLogins, clearHost, containerStatus, hostHasImage, serviceContainers, stateFile, viaProxy
@@ -58,15 +58,16 @@ test('first deploy on an empty host: blue goes live behind the proxy', async () 
   expect(run.summary).toContain(`## ${SERVICE.replace(/-/g, '\\-')} is live on blue`) // the summary escapes all punctuation
 })
 
-test('a second version goes live while requests flow through the proxy, none of them failing', async () => {
-  const load = startLoad({ url: `http://127.0.0.1:${PORT}/`, concurrency: 4, intervalMs: 5, maxRequests: 50_000, maxMs: 90_000 })
+test('a second version goes live while keep-alive and closing clients send requests through the proxy, none of them failing', async () => {
+  const load = startClientLoads({ url: `http://127.0.0.1:${PORT}/`, concurrency: 4, intervalMs: 5, maxRequests: 50_000, maxMs: 90_000 })
   const run = await runAction(inputs(v2.ref))
-  const stats = await load.stop()
+  const loads = await load.stop()
   expect(run.code).toBe(0)
-  expect(stats.errors).toEqual([])
-  expect(stats.failed).toBe(0)
-  expect(stats.bodies['version=deploy-1']).toBeGreaterThan(0)
-  expect(stats.bodies['version=deploy-2']).toBeGreaterThan(0)
+  for (const [kind, stats] of Object.entries(loads)) {
+    expect({ kind, errors: stats.errors, failed: stats.failed }).toEqual({ kind, errors: [], failed: 0 })
+    expect(stats.bodies['version=deploy-1']).toBeGreaterThan(0)
+    expect(stats.bodies['version=deploy-2']).toBeGreaterThan(0)
+  }
 
   expect(run.outputs).toMatchObject({
     slot: 'green', 'previous-slot': 'blue', image: v2.ref, 'image-id': v2.id,

@@ -8,12 +8,12 @@ import { runAction, sandboxInputs, startAction, type ActionResult } from '../../
 import { buildApp, removeImage, type BuiltImage } from '../../sandbox/fixtures.js'
 import { slowRequests, startClientLoads, type ClientLoads } from '../../sandbox/load.js'
 import { hostDocker, readSandboxInfo, runCommand, type SandboxInfo } from '../../sandbox/sandbox.js'
-import { clearHost, serviceContainers, stateFile, STATE_ROOT, viaProxy } from './host.js'
+import { clearHost, hostHasImage, serviceContainers, stateFile, STATE_ROOT, viaProxy } from './host.js'
 import { expectOk, logShows, signalWhen } from './runs.js'
 
 const NETWORK = 'e2e-runtime'
 const PORT = 18150
-const SERVICES = ['r-pause', 'r-cut', 'r-dns', 'r-hang', 'r-proxy', 'r-slow', 'r-ws', 'r-cancel', 'r-drain']
+const SERVICES = ['r-pause', 'r-cut', 'r-dns', 'r-hang', 'r-stall', 'r-proxy', 'r-switch', 'r-slow', 'r-ws', 'r-cancel', 'r-drain']
 const HOST_DOCKERD_PID = '/run/bluegreen-sandbox/docker.pid'
 
 let info: SandboxInfo
@@ -199,6 +199,48 @@ describe('what happens when', () => {
     expect(await serves('r-hang')).toBe('200 version=runtime-3')
   }, 120_000)
 
+  test("the host's dockerd is frozen as a deploy starts → the check fails within 90 s, saying the engine did not answer; the live slot serves", async () => {
+    expectOk(await runAction(inputs('r-stall', images['1'].ref)))
+    const load = clients('r-stall')
+    await sleep(500)
+    const thaw = await freezeDockerd(150_000)
+    let result: ActionResult
+    try {
+      result = await runAction(inputs('r-stall', images['2'].ref))
+    } finally {
+      await thaw()
+    }
+    expect(result.code).toBe(1)
+    expect(result.stdout).toContain(`::error::The Docker engine on ${info.users.deploy}@127.0.0.1:${info.port} did not answer docker version within 60 s; nothing on the host was changed.`)
+    expect(result.durationMs).toBeLessThan(90_000)
+    expectNoneFailed(await load.stop())
+    expect(await serves('r-stall')).toBe('200 version=runtime-1')
+  }, 180_000)
+
+  test("the host's dockerd is frozen during the transfer → docker load is stopped after 60 s without progress, and the step fails saying so; the live slot serves", async () => {
+    await removeImage(images.big.id, 'host')
+    const load = clients('r-stall')
+    const run = startAction(inputs('r-stall', images.big.ref, { compression: 'gzip', 'compression-level': '9' }))
+    await logShows(run, 'layers are already on the host')
+    await sleep(300)
+    const thaw = await freezeDockerd(200_000)
+    let result: ActionResult
+    try {
+      result = await run.done
+    } finally {
+      await thaw()
+    }
+    expect(result.code).toBe(1)
+    expect(result.stdout).toContain("::error::The host's Docker engine stopped answering during docker load: it read nothing for 60 s, so the load was stopped")
+    // The idle bound, then the cleanup's own bounds (the engine stays frozen until the run ends).
+    expect(result.durationMs).toBeLessThan(150_000)
+    expectNoneFailed(await load.stop())
+    expect(await serves('r-stall')).toBe('200 version=runtime-1')
+    expect(await hostHasImage(images.big.id)).toBe(false)
+    expectOk(await runAction(inputs('r-stall', images['3'].ref)))
+    expect(await serves('r-stall')).toBe('200 version=runtime-3')
+  }, 300_000)
+
   test('the proxy is killed (docker kill) during the deploy → it is started again with the live route, and the error says what it serves', async () => {
     expectOk(await runAction(inputs('r-proxy', images['1'].ref)))
     const run = startAction(inputs('r-proxy', images['2'].ref, { 'health-path': '/cgi-bin/slow?2', 'health-timeout': '6' }))
@@ -210,6 +252,27 @@ describe('what happens when', () => {
       new RegExp(`The proxy ${NETWORK}-proxy had stopped \\(exited\\) and was started again\\. The host is as before: r-proxy-blue \\(e2e-runtime/app:1\\) still serves on port ${PORT}`)
     )
     expect(await serves('r-proxy')).toBe('200 version=runtime-1')
+  }, 90_000)
+
+  test('the proxy is killed just before the switch (while the new workers settle) → nothing switches, the proxy is started again with the live route, and the error says what it serves', async () => {
+    const worker = { workers: 'tick: sleep 600', 'worker-settle': '3' }
+    const first = await runAction(inputs('r-switch', images['1'].ref, worker))
+    expectOk(first)
+    const [live, idle] = first.outputs.slot === 'blue' ? ['blue', 'green'] : ['green', 'blue']
+    const run = startAction(inputs('r-switch', images['2'].ref, worker))
+    // Healthy, its workers started: the switch comes once they have run for 3 s.
+    await logShows(run, `Started r-switch-${idle}-tick`)
+    await hostDocker(['kill', `${NETWORK}-proxy`])
+    const result = await run.done
+    expect(result.code).toBe(1)
+    expect(result.stdout).toContain(`::error::The proxy did not serve r-switch-${idle} after the switch (last answer: `)
+    expect(result.stdout).toContain('); switched back%0A')
+    expect(result.stdout).toMatch(
+      new RegExp(`The proxy ${NETWORK}-proxy had stopped \\(exited\\) and was started again\\. The host is as before: r-switch-${live} \\(e2e-runtime/app:1\\) still serves on port ${PORT}`)
+    )
+    expect(await serves('r-switch')).toBe('200 version=runtime-1')
+    const running = (await serviceContainers('r-switch')).filter((c) => c.state === 'running').map((c) => c.name)
+    expect(running).toEqual([`r-switch-${live}`, `r-switch-${live}-tick`])
   }, 90_000)
 
   test('an upgraded (WebSocket) connection stays idle for 65 s → the proxy keeps it open', async () => {
@@ -232,34 +295,46 @@ describe('what happens when', () => {
     }
   }, 120_000)
 
-  test('the run is cancelled (SIGINT) during the health check → it removes its candidate within 4 s; the live slot serves', async () => {
-    expectOk(await runAction(inputs('r-cancel', images['1'].ref)))
+  // GitHub cancels with SIGINT, then SIGTERM 7.5 s later; a runner that shuts down, or a
+  // self-hosted one stopped by its service manager, sends SIGTERM alone.
+  test.each([
+    ['the run is cancelled (SIGINT) during the health check', 'SIGINT'],
+    ['the run is cancelled with SIGTERM alone during the health check', 'SIGTERM']
+  ])('%s → it removes its candidate within 4 s; the live slot serves', async (_name, signal) => {
+    const first = await runAction(inputs('r-cancel', images['1'].ref))
+    expectOk(first)
+    const [live, idle] = first.outputs.slot === 'blue' ? ['blue', 'green'] : ['green', 'blue']
     const run = startAction(inputs('r-cancel', images['2'].ref, { 'health-path': '/cgi-bin/slow?5' }))
     await logShows(run, '::group::Health-check')
     const cancelled = Date.now()
-    run.child.kill('SIGINT')
+    run.child.kill(signal as NodeJS.Signals)
     const result = await run.done
     expect(Date.now() - cancelled).toBeLessThan(4_000) // GitHub sends SIGTERM after 7.5 s, SIGKILL 2.5 s later
     expect(result.code).toBe(1)
-    expect(result.stdout).toContain(`::error::Cancelled before the switch: the proxy was not switched, r-cancel-blue (e2e-runtime/app:1) still serves on port ${PORT}; the candidate r-cancel-green was removed.`)
-    expect((await serviceContainers('r-cancel')).map((c) => c.name)).toEqual(['r-cancel-blue'])
+    expect(result.stdout).toContain(`::error::Cancelled before the switch: the proxy was not switched, r-cancel-${live} (e2e-runtime/app:1) still serves on port ${PORT}; the candidate r-cancel-${idle} was removed.`)
+    expect((await serviceContainers('r-cancel')).map((c) => c.name)).toEqual([`r-cancel-${live}`])
     expect(await serves('r-cancel')).toBe('200 version=runtime-1')
   }, 90_000)
 
-  test('the run is cancelled while the old slot drains → the new version is live and recorded at once, and the next deploy retires the old slot', async () => {
-    expectOk(await runAction(inputs('r-drain', images['1'].ref)))
+  test.each([
+    ['the run is cancelled (SIGINT) while the old slot drains', 'SIGINT'],
+    ['the run is cancelled with SIGTERM alone while the old slot drains', 'SIGTERM']
+  ])('%s → the new version is live and recorded at once, and the next deploy retires the old slot', async (_name, signal) => {
+    const first = await runAction(inputs('r-drain', images['1'].ref))
+    expectOk(first)
+    const [old, next] = first.outputs.slot === 'blue' ? ['blue', 'green'] : ['green', 'blue']
     const slow = slowRequests({ url: `http://127.0.0.1:${PORT}/`, host: 'r-drain.test', count: 1, seconds: 10 })
     await sleep(300)
     const run = startAction(inputs('r-drain', images['2'].ref))
-    const result = await signalWhen(run, 'Waiting for 1 connection(s)', 'SIGINT')
+    const result = await signalWhen(run, 'Waiting for 1 connection(s)', signal as NodeJS.Signals)
     expect(result.code).toBe(1)
-    expect(result.stdout).toContain('::error::Cancelled after the switch: r-drain-green (e2e-runtime/app:2) is live and recorded; r-drain-blue keeps running until the next deploy retires it')
+    expect(result.stdout).toContain(`::error::Cancelled after the switch: r-drain-${next} (e2e-runtime/app:2) is live and recorded; r-drain-${old} keeps running until the next deploy retires it`)
     expect(await serves('r-drain')).toBe('200 version=runtime-2')
     expect(await stateFile('r-drain')).toMatchObject({ live: { imageId: images['2'].id } })
     expect((await slow)[0]).toMatchObject({ status: 200 })
-    const next = await runAction(inputs('r-drain', images['3'].ref))
-    expectOk(next)
-    expect(next.stdout).toContain('Removing r-drain-blue left in the idle slot by an earlier run')
+    const after = await runAction(inputs('r-drain', images['3'].ref))
+    expectOk(after)
+    expect(after.stdout).toContain(`Removing r-drain-${old} left in the idle slot by an earlier run`)
     expect(await serves('r-drain')).toBe('200 version=runtime-3')
   }, 90_000)
 })

@@ -6,9 +6,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runAction, sandboxInputs, startAction, type ActionResult, type StartedAction } from '../../sandbox/action.js'
 import { buildApp, buildPlatformImage, removeImage, type BuiltImage } from '../../sandbox/fixtures.js'
-import { httpGet, slowRequests, startLoad } from '../../sandbox/load.js'
+import { httpGet, slowRequests, startClientLoads, type ClientLoads } from '../../sandbox/load.js'
 import { hostSsh, readSandboxInfo, runCommand, SANDBOX_SCRIPT, type SandboxInfo } from '../../sandbox/sandbox.js'
 import { clearHost, containerStatus, hostHasImage, serviceContainers, stateFile, STATE_ROOT, viaProxy } from './host.js'
+import { testCa } from '../support/test-ca.js'
 import { expectOk, logShows, signalWhen } from './runs.js'
 
 const NETWORK = 'e2e-faults'
@@ -28,6 +29,18 @@ async function loadUnderWay(timeoutMs = 20_000): Promise<boolean> {
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
   return false
+}
+
+/** Keep-alive and closing clients of one server name, bounded in count and time. */
+const clients = (serverName: string, maxMs = 60_000) =>
+  startClientLoads({ url: `http://127.0.0.1:${PORT}/`, host: serverName, concurrency: 2, intervalMs: 10, maxRequests: 20_000, maxMs })
+
+/** Not one request failed, for either kind of client, and each sent enough to count. */
+function expectNoneFailed(loads: ClientLoads): void {
+  for (const [kind, stats] of Object.entries(loads)) {
+    expect({ kind, errors: stats.errors, failed: stats.failed }).toEqual({ kind, errors: [], failed: 0 })
+    expect(stats.sent).toBeGreaterThan(50)
+  }
 }
 
 const killWhen = (run: StartedAction, text: string, delayMs = 0): Promise<ActionResult> => signalWhen(run, text, 'SIGKILL', delayMs)
@@ -52,18 +65,18 @@ beforeAll(async () => {
 afterAll(() => clearHost(SERVICES, [NETWORK]))
 
 describe('what happens when', () => {
-  test('requests of 8 s are in flight at the switch → each finishes on the old slot, none fails', async () => {
+  test('requests of 8 s are in flight at the switch → each finishes on the old slot, none fails, nor any of keep-alive and closing clients', async () => {
     expectOk(await runAction(inputs('f-drain', images['1'].ref, { 'server-name': 'drain.test' })))
     const slow = slowRequests({ url: `http://127.0.0.1:${PORT}/`, host: 'drain.test', count: 4, seconds: 8 })
-    const load = startLoad({ url: `http://127.0.0.1:${PORT}/`, host: 'drain.test', concurrency: 2, intervalMs: 10, maxRequests: 20_000, maxMs: 60_000 })
+    const load = clients('drain.test')
     await new Promise((resolve) => setTimeout(resolve, 500))
     const run = await runAction(inputs('f-drain', images['2'].ref, { 'server-name': 'drain.test' }))
     const [long, short] = await Promise.all([slow, load.stop()])
     expectOk(run)
     expect(long.map((r) => `${r.status} ${r.body.trim()}`)).toEqual(Array(4).fill('200 slow done version=faults-1'))
-    expect(short.errors).toEqual([])
-    expect(short.failed).toBe(0)
-    expect(short.bodies['version=faults-2']).toBeGreaterThan(0)
+    expectNoneFailed(short)
+    expect(short.keepAlive.bodies['version=faults-2']).toBeGreaterThan(0)
+    expect(short.closing.bodies['version=faults-2']).toBeGreaterThan(0)
     expect(run.stdout).toMatch(/Waiting for [1-4] connection\(s\) to f-drain-blue to finish/)
     expect(await serviceContainers('f-drain')).toEqual([expect.objectContaining({ name: 'f-drain-green', state: 'running' })])
   })
@@ -139,16 +152,19 @@ describe('what happens when', () => {
     expect((await serviceContainers('f-recover')).map((c) => c.name)).toEqual(['f-recover-blue'])
   })
 
-  test('two deploys of one service start together → both succeed in turn; one container runs, the one the proxy points at', async () => {
+  test('two deploys of one service start together → both succeed in turn, with no failed request of keep-alive or closing clients; one container runs, the one the proxy points at', async () => {
     expectOk(await runAction(inputs('f-same', images['1'].ref, { 'server-name': 'same.test' })))
     // Each health check takes a second, so that both runs are under way at once for sure.
     const slow = { 'server-name': 'same.test', 'health-path': '/cgi-bin/slow?1' }
+    const load = clients('same.test')
     const [a, b] = await Promise.all([
       runAction(inputs('f-same', images['2'].ref, slow)),
       runAction(inputs('f-same', images['3'].ref, slow))
     ])
+    const loads = await load.stop()
     expectOk(a)
     expectOk(b)
+    expectNoneFailed(loads)
     expect([a.stdout, b.stdout].filter((log) => log.includes('holds the lock')).length).toBe(1)
     const containers = await serviceContainers('f-same')
     expect(containers).toHaveLength(1)
@@ -328,6 +344,8 @@ describe('what happens when: host keys, what the host says, secrets on the runne
 describe('bad input: a clear error naming the input, and the host unchanged', () => {
   const PWNED = '/tmp/bluegreen-pwned'
   let before: string
+  /** A certificate of a test CA, and the key of another one. */
+  let mismatched: Record<string, string>
 
   /** What a user could see change on the host: containers, networks, images, state files. */
   async function hostPicture(): Promise<string> {
@@ -335,16 +353,20 @@ describe('bad input: a clear error naming the input, and the host unchanged', ()
     const docker = (args: string[]) => runCommand('docker', ['-H', info.hostDockerHost, ...args]).then((r) => sorted(r.stdout))
     const files = await hostSsh(`find ${STATE_ROOT} | sort`)
     return [
-      await docker(['ps', '-a', '--format', '{{.Names}} {{.Status}}']),
+      // State, not Status: "Exited (0) 2 minutes ago" changes while nothing on the host does.
+      await docker(['ps', '-a', '--format', '{{.Names}} {{.State}}']),
       await docker(['network', 'ls', '--format', '{{.Name}}']),
       await docker(['images', '-qa', '--no-trunc']),
       files.stdout
-    ].join('\n---\n').replace(/Up [^\n]*/g, 'Up')
+    ].join('\n---\n')
   }
 
   beforeAll(async () => {
     await runCommand('rm', ['-f', PWNED])
     before = await hostPicture()
+    const ca = await testCa('Faults')
+    const [leaf, stranger] = [await ca.leaf(['bad.test']), await ca.leaf(['bad.test'])]
+    mismatched = { tls: 'custom', 'tls-certificate': leaf.pem + ca.intermediate.pem, 'tls-private-key': stranger.keyPem, 'acme-ca-bundle': ca.root.pem }
   })
 
   afterEach(async () => {
@@ -402,7 +424,11 @@ describe('bad input: a clear error naming the input, and the host unchanged', ()
     ['`release-timeout` is 0', { 'release-timeout': '0' }, /::error::release-timeout: expected a whole number of seconds from 1 to 86400/],
     ['`release-on-rollback` is `yes`', { 'release-on-rollback': 'yes' }, /::error::release-on-rollback: expected true or false/],
     ['a `workers` line has no name (`: node worker.js`)', { workers: 'mail: node mail.js\n: node worker.js' }, /::error::workers: line 2 must be NAME: command/],
-    ['`worker-settle` is over 300', { 'worker-settle': '301' }, /::error::worker-settle: expected a whole number of seconds from 0 to 300/]
+    ['`worker-settle` is over 300', { 'worker-settle': '301' }, /::error::worker-settle: expected a whole number of seconds from 0 to 300/],
+    ['`tls-private-key` is not the key of `tls-certificate` (tls: custom)', () => mismatched,
+      /::error::tls-private-key: the key does not match the certificate in tls-certificate \(CN=bad\.test, serial \w+\); give the private key that this certificate was issued for/],
+    ['`tls: auto` without `server-name`', { tls: 'auto', 'server-name': '' }, /::error::server-name: tls: auto needs the host names to get a certificate for/],
+    ['`tls: auto` with a wildcard `server-name` (`*.bad.test`)', { tls: 'auto', 'server-name': '*.bad.test' }, /::error::server-name: \*\.bad\.test is a wildcard, which ACME CAs issue only over DNS-01/]
   ])('%s → refused before connecting', async (_name, overrides, message) => {
     // A function: overrides that need the sandbox's info, which is read once the tests start.
     await fails(typeof overrides === 'function' ? overrides() : overrides, message, 5)

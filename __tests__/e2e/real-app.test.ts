@@ -1,7 +1,7 @@
 // A real app end to end: a Node 24 web app (sandbox/node-app) that keeps its notes in SQLite on a
 // named volume, migrates its schema with a release command, and drains a job queue in a worker;
 // and a stock image run with a bind-mounted folder and a command, with no image built for it.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { runAction, sandboxInputs } from '../../sandbox/action.js'
 import { httpRequest, startClientLoads, type ClientLoads } from '../../sandbox/load.js'
 import { baseRef } from '../../sandbox/fixtures.js'
@@ -14,6 +14,10 @@ import { expectOk } from './runs.js'
 const NETWORK = 'e2e-realapp'
 const PORT = 18160
 const VOLUME = 'e2e-notes-data'
+/** The volume of a service whose very first deploy has a release command. */
+const FIRST_VOLUME = 'e2e-notes-first'
+/** A release command that outlives any release-timeout here. */
+const SLEEPER = "node -e 'setTimeout(() => {}, 600000)'"
 const SITE = '/srv/bluegreen-e2e-stock'
 const MIGRATE = 'node /app/migrate.js'
 const JOBS = 'jobs: node /app/worker.js'
@@ -33,9 +37,9 @@ async function call(method: string, path: string, body?: string): Promise<{ stat
 }
 
 /** One read-only SQL statement in the live web container, through the app's own query tool. */
-async function query(sql: string): Promise<unknown[]> {
-  const live = (await serviceContainers('notes')).find((c) => c.state === 'running' && c.labels['bluegreen.role'] === 'web')
-  if (!live) throw new Error('no live notes container')
+async function query(sql: string, service = 'notes'): Promise<unknown[]> {
+  const live = (await serviceContainers(service)).find((c) => c.state === 'running' && c.labels['bluegreen.role'] === 'web')
+  if (!live) throw new Error(`no live ${service} container`)
   const out = await mustHostDocker(['exec', live.name, 'node', '/app/query.js', sql])
   return JSON.parse(out.stdout) as unknown[]
 }
@@ -51,8 +55,8 @@ function expectNoneFailed(loads: ClientLoads): void {
 
 beforeAll(async () => {
   info = readSandboxInfo()
-  await clearHost(['notes', 'stock'], [NETWORK])
-  await hostDocker(['volume', 'rm', '-f', VOLUME])
+  await clearHost(['notes', 'notes-first', 'stock'], [NETWORK])
+  await hostDocker(['volume', 'rm', '-f', VOLUME, FIRST_VOLUME])
   images.v1 = await buildNodeApp({ tag: 'e2e-realapp/notes:1', version: 'v1' })
   images.v2 = await buildNodeApp({ tag: 'e2e-realapp/notes:2', version: 'v2' })
   images.bad = await buildNodeApp({ tag: 'e2e-realapp/notes:2-bad', version: 'v2-badmigrate' })
@@ -61,8 +65,8 @@ beforeAll(async () => {
 }, 600_000)
 
 afterAll(async () => {
-  await clearHost(['notes', 'stock'], [NETWORK])
-  await hostDocker(['volume', 'rm', '-f', VOLUME])
+  await clearHost(['notes', 'notes-first', 'stock'], [NETWORK])
+  await hostDocker(['volume', 'rm', '-f', VOLUME, FIRST_VOLUME])
   rmSync(SITE, { recursive: true, force: true })
 })
 
@@ -164,7 +168,26 @@ test('a rollback → the previous release runs again on the same data, and its w
   expect(await query('select count(*) as runs from migrate_runs')).toEqual(runs)
 })
 
+test('a release command that outlives `release-timeout: 2` → it is stopped and the step fails saying so; nothing switched, and the live version serves with no failed request', async () => {
+  const before = (await serviceContainers('notes')).map((c) => [c.name, c.state])
+  const load = clients()
+  const run = await runAction(notes(images.v2c.ref, { 'release-command': SLEEPER, 'release-timeout': '2', workers: JOBS }))
+  const loads = await load.stop()
+  expect(run.code).toBe(1)
+  expect(run.stdout).toContain('::error::The release command did not finish within release-timeout (2 s); it was stopped')
+  expect(run.stdout).toMatch(/notes-(blue|green) \(e2e-realapp\/notes:2\) still serves/)
+  expect(run.durationMs).toBeLessThan(30_000)
+  expectNoneFailed(loads)
+  expect((await call('GET', '/')).body).toBe('version=v2\n')
+  // Neither a candidate nor the one-off release container is left.
+  expect((await serviceContainers('notes')).map((c) => [c.name, c.state])).toEqual(before)
+})
+
 test('a stock image with a bind-mounted folder and a command (the README example) → it serves the folder, with no image built for it', async () => {
+  // The README's example runs busybox's httpd on /srv exactly so; the folder differs on this host.
+  const readme = readFileSync('README.md', 'utf8')
+  expect(readme).toContain('command: httpd -f -p 8080 -h /srv\n')
+  expect(readme).toMatch(/app-port: 8080\n\s+volumes: \|\n\s+\/srv\/site:\/srv:ro\n/)
   mkdirSync(SITE, { recursive: true })
   writeFileSync(`${SITE}/index.html`, 'served from the host folder\n')
   const run = await runAction(sandboxInputs(info, {
@@ -185,4 +208,21 @@ test('a bind mount whose folder is missing on the host → the candidate does no
   expect(run.stdout).toMatch(/::error::Could not start stock-\w+: .*bind source path does not exist/)
   const reply = await httpRequest('GET', `http://127.0.0.1:${PORT}/`, { host: 'stock.test' })
   expect(reply.body).toBe('served from the host folder\n')
+})
+
+test("a release command on a service's very first deploy → it migrates the empty volume before the web starts, with the app's env, and the first release goes live", async () => {
+  // v2 refuses to start on an unmigrated database (exit 3): it goes live only if the migration
+  // ran first, on the database the env names (else it would have migrated /data/app.db).
+  const run = await runAction(sandboxInputs(info, {
+    image: images.v2.ref, service: 'notes-first', network: NETWORK, 'proxy-port': String(PORT), 'server-name': 'first.test',
+    'health-path': '/health', volumes: `${FIRST_VOLUME}:/data`, 'release-command': MIGRATE, env: 'DB_PATH=/data/first.db'
+  }))
+  expectOk(run)
+  expect(run.stdout).toContain('run 1 on /data/first.db')
+  expect(run.stdout).toContain('No live release of notes-first yet')
+  expect(run.stdout).toMatch(/::group::Run the release command\n[\s\S]*The release command exited with code 0[\s\S]*::group::Start notes-first-blue/)
+  const reply = await httpRequest('GET', `http://127.0.0.1:${PORT}/`, { host: 'first.test' })
+  expect([reply.status, reply.body]).toEqual([200, 'version=v2\n'])
+  expect(await query('select count(*) as runs from migrate_runs', 'notes-first')).toEqual([{ runs: 1 }])
+  expect(await stateFile('notes-first')).toMatchObject({ live: { imageId: images.v2.id, released: true } })
 })

@@ -1,6 +1,6 @@
 // Only the layers the host lacks travel, and what arrives is the image that was sent.
 import { runAction, sandboxInputs, type ActionResult } from '../../sandbox/action.js'
-import { buildApp, removeImage, type BuiltImage } from '../../sandbox/fixtures.js'
+import { buildApp, evictFromHost, removeImage, type BuiltImage } from '../../sandbox/fixtures.js'
 import { node24 } from '../../sandbox/node24.js'
 import { mustHostDocker, mustRunnerDocker, readSandboxInfo, runCommand, type SandboxInfo } from '../../sandbox/sandbox.js'
 import { readFileSync, readdirSync } from 'node:fs'
@@ -36,9 +36,10 @@ beforeAll(async () => {
   // 24 MiB that does not compress plus 8 MiB that does, in base layers both versions share.
   v1 = await buildApp({ tag: 'e2e-transfer/app:1', version: 'transfer-1', randomPaddingMiB: 24, paddingMiB: 8 })
   v2 = await buildApp({ tag: 'e2e-transfer/app:2', version: 'transfer-2', randomPaddingMiB: 24, paddingMiB: 8 })
-  // With both versions gone from the host (and clearHost removed their containers), so are
-  // the padded base layers only they used: the first deploy is cold.
-  for (const image of [v1, v2]) await removeImage(image.id, 'host')
+  // Neither version nor any image sharing their padded base is left on the host: the first
+  // deploy is cold.
+  await evictFromHost(v1)
+  await removeImage(v2.id, 'host')
 })
 
 afterAll(() => clearHost(['t-delta', 't-zstd', 't-plain'], [NETWORK]))
@@ -102,7 +103,7 @@ test('the same build under a new tag (a new commit, nothing changed) is tagged o
 
 test('on Node 24, as GitHub runs it, a zstd stream arrives whole', async () => {
   const fresh = await buildApp({ tag: 'e2e-transfer/app:zstd', version: 'transfer-zstd', paddingMiB: 3 })
-  await removeImage(fresh.id, 'host')
+  await evictFromHost(fresh)
   const run = await runAction(inputs('t-zstd', fresh.ref, { compression: 'zstd' }), { node: await node24() })
   expectOk(run)
   expect(run.stdout).toContain('compression: zstd (level 3)')
@@ -115,7 +116,7 @@ test('on Node 24, as GitHub runs it, a zstd stream arrives whole', async () => {
 test("auto sends the archive as it is to a host on the runner's own machine (the sandbox shares the runner's kernel)", async () => {
   // A base of its own (the zstd test's image keeps its 3 MiB base on the host).
   const fresh = await buildApp({ tag: 'e2e-transfer/app:plain', version: 'transfer-plain', paddingMiB: 5 })
-  await removeImage(fresh.id, 'host')
+  await evictFromHost(fresh)
   const run = await runAction(inputs('t-plain', fresh.ref))
   expectOk(run)
   expect(run.stdout).toContain('auto: none, the host is this machine (no network to save time on)')

@@ -13,6 +13,11 @@ import type { ServiceContainer, ServiceState } from '../../src/host/state.js'
 import type { ImageInfo } from '../../src/image/info.js'
 import type { Codec } from '../../src/transfer/compression.js'
 import type { RunnerDocker } from '../../src/image/plan.js'
+import type { MaintenanceResult, MaintenanceSpec } from '../../src/host/maintenance.js'
+import type { CanaryTarget } from '../../src/host/canary.js'
+import type { CanaryCounts } from '../../src/host/canary-counts.js'
+import type { HostTls, InstallSpec } from '../../src/host/tls.js'
+import type { CertificateRecord, OrderRecord } from '../../src/tls/store.js'
 
 export function image(id: string, overrides: Partial<ImageInfo> = {}): ImageInfo {
   return {
@@ -135,8 +140,8 @@ export class FakeHost implements Host {
     return ['proxy running']
   }
 
-  launchCandidate(spec: { name: string; slot: string; image: string; imageId: string }, _env: unknown, _health: unknown, sw: SwitchSpec) {
-    this.calls.push(`start ${spec.name}`)
+  launchCandidate(spec: { name: string; names?: string[]; slot: string; image: string; imageId: string; reuse?: boolean }, _env: unknown, _health: unknown, sw: SwitchSpec) {
+    this.calls.push(`${spec.reuse ? 'reuse' : 'start'} ${(spec.names ?? [spec.name]).join(' ')}`)
     try {
       this.guard('start')
     } catch (error) {
@@ -145,7 +150,7 @@ export class FakeHost implements Host {
       return { started: lost, health: () => lost, switched: () => lost }
     }
     const started = this.images.has(spec.imageId)
-      ? Promise.resolve(void this.containers.set(spec.name, { name: spec.name, state: 'running', slot: spec.slot, image: spec.image, imageId: spec.imageId }))
+      ? Promise.resolve(void (spec.names ?? [spec.name]).forEach((name) => this.containers.set(name, { name, state: 'running', slot: spec.slot, image: spec.image, imageId: spec.imageId })))
       : Promise.reject(new Error(`Could not start ${spec.name}: No such image: ${spec.imageId}`))
     return {
       started,
@@ -159,9 +164,10 @@ export class FakeHost implements Host {
     }
   }
 
-  async allocateAddresses(_network: string, service: string) {
+  async allocateAddresses(_network: string, service: string, count = 1) {
     this.calls.push('allocate')
-    const pinned = this.proxy.network.mode === 'names' ? {} : { blue: ['10.0.0.254'], green: ['10.0.0.253'] }
+    const take = (from: number) => Array.from({ length: count }, (_, i) => `10.0.0.${from - 2 * i}`)
+    const pinned = this.proxy.network.mode === 'names' ? {} : { blue: take(254), green: take(253) }
     this.addresses.set(service, pinned)
     return pinned
   }
@@ -243,6 +249,7 @@ export class FakeHost implements Host {
   /** What the launch step's switch does once the candidate is healthy. */
   private async switchRoute(route: Route) {
     this.calls.push(`switch ${route.container}`)
+    this.canary = undefined // the switch removes a canary's files
     this.onSwitch?.()
     if (this.failVerify) {
       return { ok: false as const, switchedBack: true, message: `The proxy did not serve ${route.container} after the switch` }
@@ -251,10 +258,10 @@ export class FakeHost implements Host {
     return { ok: true as const }
   }
 
-  async retire(spec: { container: string }) {
+  async retire(spec: { containers: string[]; keep?: boolean }) {
     this.guard('retire')
-    this.calls.push(`retire ${spec.container}`)
-    this.containers.delete(spec.container)
+    this.calls.push(`${spec.keep ? 'drain' : 'retire'} ${spec.containers.join(' ')}`)
+    if (!spec.keep) for (const name of spec.containers) this.containers.delete(name)
     return { openConnections: 0 }
   }
 
@@ -264,9 +271,95 @@ export class FakeHost implements Host {
     this.state = structuredClone(state)
   }
 
+  /** Maintenance by service: what a request for / gets afterwards. */
+  readonly maintenance = new Map<string, string>()
+  async setMaintenance(spec: MaintenanceSpec): Promise<MaintenanceResult> {
+    this.guard('maintenance')
+    this.calls.push(`maintenance ${spec.service} ${spec.on ? 'on' : 'off'}`)
+    if (!this.confs.has(spec.service)) throw new Error(`maintenance: ${spec.service} has no proxy config on network ${spec.network} of this host: deploy it once first`)
+    if (spec.on) this.maintenance.set(spec.service, spec.page)
+    else this.maintenance.delete(spec.service)
+    const said = spec.on ? 'STATUS 503 SLOT none MAINTENANCE on' : 'STATUS 200 SLOT blue MAINTENANCE off'
+    return { answer: { status: spec.on ? 503 : 200, maintenance: spec.on }, said }
+  }
+
+  /** What each read of the canary's counts returns, in turn (the last one repeats). */
+  canaryCounts: CanaryCounts[] = [{}]
+  canary?: { slot: string; percent: number }
+  async startCanary(_target: CanaryTarget, slot: 'blue' | 'green', percent: number) {
+    this.guard('canary')
+    this.calls.push(`canary ${slot} ${percent}`)
+    this.canary = { slot, percent }
+  }
+
+  async readCanary() {
+    this.calls.push('read-canary')
+    return this.canaryCounts.length > 1 ? this.canaryCounts.shift()! : this.canaryCounts[0]
+  }
+
+  async stopCanary() {
+    this.calls.push('stop-canary')
+    this.canary = undefined
+  }
+
   async pruneImages(refs: string[]) {
     if (refs.length) this.calls.push(`prune ${refs.join(' ')}`)
     return refs
+  }
+
+  /** The proxy's certificate store: records by service, what was installed, the HTTP-01 answers. */
+  readonly tlsRecords = new Map<string, CertificateRecord>()
+  readonly installed = new Map<string, InstallSpec>()
+  readonly orders = new Map<string, OrderRecord>()
+  readonly challenges = new Map<string, string>()
+  accountKeyPem?: string
+  /** uid:gid of the proxy's nginx workers; undefined: the proxy did not say. */
+  workerOwner?: string = '101:101'
+  recreateGapMs = 420
+
+  readonly tls: HostTls = {
+    state: async () => {
+      this.calls.push('tls-state')
+      return { owner: this.workerOwner, renew: { status: 'missing' }, records: [...this.tlsRecords.values()], orders: [...this.orders.values()] }
+    },
+    lock: async () => {
+      this.calls.push('tls-lock')
+      return { release: async () => void this.calls.push('tls-unlock') }
+    },
+    challenge: () => ({
+      put: async (token, keyAuthorization) => {
+        this.calls.push(`challenge ${token}`)
+        this.challenges.set(token, keyAuthorization)
+      },
+      remove: async (token) => void this.challenges.delete(token)
+    }),
+    accountKey: async () => this.accountKeyPem,
+    saveAccountKey: async (_network, _directory, keyPem) => {
+      this.calls.push('save-account-key')
+      this.accountKeyPem = keyPem
+    },
+    install: async (_network, spec) => {
+      this.guard('tls-install')
+      this.calls.push(`tls-install ${spec.id} ${spec.record.serial}`)
+      this.tlsRecords.set(spec.id, spec.record)
+      this.installed.set(spec.id, spec)
+      if (spec.order) this.orders.set(spec.id, spec.order)
+      else this.orders.delete(spec.id)
+    },
+    saveOrder: async (_network, order) => {
+      this.calls.push(`save-order ${order.id}`)
+      this.orders.set(order.id, order)
+    },
+    recreateProxy: async (_network, _port, httpsPort) => {
+      this.guard('recreate-proxy')
+      this.calls.push(`recreate-proxy ${httpsPort}`)
+      this.proxy = { ...this.proxy, publishedHttpsPort: httpsPort }
+      return { gapMs: this.recreateGapMs }
+    },
+    ensureRenewal: async (network, image) => {
+      this.calls.push(`ensure-renewal ${network} ${image}`)
+      return 'renewal started'
+    }
   }
 
   /** Set, the connection counts as lost (Host.lost). */

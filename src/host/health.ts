@@ -34,11 +34,14 @@ export class HealthLines {
   }
 }
 
-/** `ATTEMPT 3 STATUS 502 SLOT none HEALTH starting` → `attempt 3: HTTP 502, HEALTHCHECK starting` */
+/**
+ * `ATTEMPT 3 STATUS 502 SLOT none HEALTH starting` → `attempt 3: HTTP 502, HEALTHCHECK starting`;
+ * with several replicas the line ends `REPLICA <name>`, shown as `web-blue-2: attempt 3: …`.
+ */
 export function describeAttempt(line: string): string {
-  const match = /^ATTEMPT (\d+) STATUS (\d{3}) SLOT \S+ HEALTH (\S+)/.exec(line)
+  const match = /^ATTEMPT (\d+) STATUS (\d{3}) SLOT \S+ HEALTH (\S+)(?: REPLICA (\S+))?/.exec(line)
   if (!match) return line
-  const [, attempt, status, health] = match
+  const [, attempt, status, health, replica] = match
   const answer = status === '000' ? 'no HTTP answer yet' : `HTTP ${status}`
-  return `attempt ${attempt}: ${answer}${health === 'none' ? '' : `, HEALTHCHECK ${health}`}`
+  return `${replica ? `${replica}: ` : ''}attempt ${attempt}: ${answer}${health === 'none' ? '' : `, HEALTHCHECK ${health}`}`
 }

@@ -5,10 +5,13 @@ import { collectChainIds } from '../transfer/layers.js'
 import type { Codec } from '../transfer/compression.js'
 import type { HostFacts } from './preflight.js'
 import { LOST_LOCK_EXIT, lostLock, type LockGuard, type Runner } from './guard.js'
+import { STATE_ROOT } from './paths.js'
 import { SCRIPTS } from './scripts.js'
 
+/** The host's view of image `ref`, undefined when it has none; throws when its engine does not answer. */
 export async function inspectHostImage(ssh: Ssh, ref: string): Promise<ImageInfo | undefined> {
-  const result = await ssh.run(`docker image inspect --format '{{json .}}' "$1" 2>/dev/null || true`, [ref])
+  const result = await ssh.run(SCRIPTS.inspectImage, [ref])
+  if (result.code !== 0) throw new Error(`Could not inspect the image ${ref} on the host: ${result.stderr.trim() || `exit ${result.code}`}`)
   const json = result.stdout.trim()
   return json ? parseImageInspect(json) : undefined
 }
@@ -75,12 +78,28 @@ export function hostTakesZstd(facts: HostFacts): boolean {
 }
 
 /**
+ * Seconds docker load may read nothing while the host's Docker engine does not answer either
+ * before the host stops it (scripts/load.sh). Not a bound on the whole load: a big image on a
+ * slow link takes as long as it takes, and a runner that goes silent is the lock's business.
+ */
+export const LOAD_IDLE_SECONDS = 60
+/** load.sh's exit when it stopped a docker load that made no progress. */
+const LOAD_IDLE_EXIT = 124
+
+/**
  * Feeds an archive stream to loadCommand()'s pipeline on the host, while the deploy lock is this
  * run's (`guard`): the lock session ends the load if the runner is lost.
  */
 export async function loadImage(ssh: Ssh, guard: LockGuard | undefined, service: string, command: string, archive: Readable): Promise<RunResult> {
-  const result = await ssh.stream(bashCommand(SCRIPTS.load, [guard?.dir ?? '', String(guard?.generation ?? ''), unpacker(command)]), archive)
+  const args = [guard?.dir ?? '', String(guard?.generation ?? ''), unpacker(command), String(LOAD_IDLE_SECONDS)]
+  const result = await ssh.stream(bashCommand(SCRIPTS.load, args), archive)
   if (result.code === LOST_LOCK_EXIT && result.stderr.includes('LOST-LOCK')) throw lostLock(service)
+  // Thrown, not returned: a load the engine left hanging must not be retried in full.
+  if (result.code === LOAD_IDLE_EXIT && result.stderr.includes('LOAD-IDLE')) {
+    throw new Error(
+      `The host's Docker engine stopped answering during docker load: it read nothing for ${LOAD_IDLE_SECONDS} s, so the load was stopped`
+    )
+  }
   return result
 }
 
@@ -97,8 +116,8 @@ export async function verifyHostImage(ssh: Ssh, sent: ImageInfo, ref: string): P
   return { image: found }
 }
 
-export async function pruneImages(run: Runner, refs: string[]): Promise<string[]> {
+export async function pruneImages(run: Runner, service: string, refs: string[]): Promise<string[]> {
   if (refs.length === 0) return []
-  const result = await run(SCRIPTS.pruneImages, refs)
+  const result = await run(SCRIPTS.pruneImages, [STATE_ROOT, service, ...refs])
   return result.stdout.split('\n').filter(Boolean)
 }

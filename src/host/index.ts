@@ -15,9 +15,13 @@ import { ensureProxy, proxyServes, type ProxyServes, type ProxySpec, type Switch
 import { runRelease, type ReleaseResult, type ReleaseSpec } from './release.js'
 import { retireContainer, type RetireResult, type RetireSpec } from './retire.js'
 import { allocateAddresses, removeRoute, writeRoute } from './route.js'
+import { readCanary, startCanary, stopCanary, type CanaryTarget } from './canary.js'
+import type { CanaryCounts } from './canary-counts.js'
+import { setMaintenance, type MaintenanceResult, type MaintenanceSpec } from './maintenance.js'
 import { SCRIPTS } from './scripts.js'
 import { removeContainers, type CandidateSpec } from './slots.js'
 import { writeState, type ServiceState } from './state.js'
+import { hostTls, type HostTls } from './tls.js'
 import { survey, type Survey, type SurveyRequest } from './survey.js'
 import { startWorkers, stopContainers, type WorkerContainer, type WorkersStarted, type WorkerSpec } from './workers.js'
 
@@ -41,7 +45,7 @@ export interface Host {
   verifyImage(sent: ImageInfo, ref: string): Promise<Verified>
   ensureProxy(spec: ProxySpec): Promise<string[]>
   /** The service's pinned addresses for both slots; empty on a network without them. */
-  allocateAddresses(network: string, service: string): Promise<Partial<Record<Slot, string[]>>>
+  allocateAddresses(network: string, service: string, count: number): Promise<Partial<Record<Slot, string[]>>>
   /** Writes the service's proxy config and reloads nginx (`legacy`: see route.ts). */
   writeRoute(network: string, service: string, conf: string, legacy?: Route): Promise<void>
   /** Takes back a first deploy's config; `unswitch`: even once it had switched (a rollout going back). */
@@ -63,7 +67,17 @@ export interface Host {
   proxyServes(proxy: Pick<ProxySpec, 'network' | 'port'>, route: Pick<Route, 'serverNames'>, healthPath: string): Promise<ProxyServes>
   retire(spec: RetireSpec, onWait: (open: number) => void): Promise<RetireResult>
   writeState(state: ServiceState): Promise<void>
+  /** Turns the service's maintenance page on or off (no reload) and says what a client then gets. */
+  setMaintenance(spec: MaintenanceSpec): Promise<MaintenanceResult>
+  /** Sends `percent` of clients (sticky, by cookie) to `slot` next to the live one. */
+  startCanary(target: CanaryTarget, slot: Slot, percent: number): Promise<void>
+  /** What the proxy logged per slot since the canary started. */
+  readCanary(target: CanaryTarget): Promise<CanaryCounts>
+  /** Every client back on the live slot. */
+  stopCanary(target: CanaryTarget): Promise<void>
   pruneImages(refs: string[]): Promise<string[]>
+  /** The proxy's certificate store and the steps of a deploy's TLS stage (tls.ts). */
+  readonly tls: HostTls
   /** Why the connection to the host ended before close(), if it did. */
   lost(): string | undefined
   close(): void
@@ -108,7 +122,7 @@ export function sshHost(ssh: Ssh, lockConnection: () => Promise<Ssh>): Host {
     tagImage: (id, ref) => tagImage(run, id, ref),
     verifyImage: (sent, ref) => verifyHostImage(ssh, sent, ref),
     ensureProxy: (spec) => ensureProxy(run, spec),
-    allocateAddresses: (network, name) => allocateAddresses(run, network, name),
+    allocateAddresses: (network, name, count) => allocateAddresses(run, network, name, count),
     writeRoute: (network, name, conf, legacy) => writeRoute(run, network, name, conf, legacy),
     removeRoute: (network, name, unswitch) => removeRoute(run, network, name, unswitch),
     launchCandidate: (spec, env, health, sw) => launchCandidate(run, spec, env, health, sw),
@@ -124,7 +138,12 @@ export function sshHost(ssh: Ssh, lockConnection: () => Promise<Ssh>): Host {
     proxyServes: (proxy, route, healthPath) => proxyServes(ssh, proxy, route, healthPath),
     retire: (spec, onWait) => retireContainer(run, spec, onWait),
     writeState: (state) => writeState(run, state),
-    pruneImages: (refs) => pruneImages(run, refs),
+    setMaintenance: (spec) => setMaintenance(run, spec),
+    startCanary: (target, slot, percent) => startCanary(run, target, slot, percent),
+    readCanary: (target) => readCanary(run, target),
+    stopCanary: (target) => stopCanary(run, target),
+    pruneImages: (refs) => pruneImages(run, service, refs),
+    tls: hostTls(ssh, run, () => guard, () => service),
     lost: () => ssh.lost(),
     close: () => {
       ssh.close()

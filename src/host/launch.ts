@@ -58,13 +58,15 @@ export function launchCandidate(run: Runner, spec: CandidateSpec, env: EnvVar[],
 
 function launchArgs(spec: CandidateSpec, health: HealthSpec, sw: SwitchSpec): string[] {
   const verify = verifyEnv(sw.route, health.path)
-  // Probed at its pinned address where it has one: no DNS on the way.
-  const url = `http://${spec.address ?? spec.name}:${health.appPort}${health.path}`
+  const names = spec.names ?? [spec.name]
+  const addresses = spec.addresses ?? []
+  // Each replica is probed at its pinned address where it has one: no DNS on the way.
+  const urls = names.map((name, i) => `http://${addresses[i] ?? name}:${health.appPort}${health.path}`)
   return [
-    spec.name, spec.network, spec.service, spec.slot, spec.image, spec.imageId, spec.address ?? '', proxyName(spec.network),
-    url, String(health.timeoutSeconds), PROBE_SCRIPT, proxyDir(spec.network), JSON.stringify(sw.route),
+    names.join('\n'), spec.network, spec.service, spec.slot, spec.image, spec.imageId, addresses.join('\n'), proxyName(spec.network),
+    urls.join('\n'), String(health.timeoutSeconds), PROBE_SCRIPT, proxyDir(spec.network), JSON.stringify(sw.route),
     verify.BG_VERIFY, verify.BG_VERIFY_URL, verify.BG_HOST, verify.BG_SLOT,
-    (spec.runFlags ?? []).join('\n'), (spec.command ?? []).join('\n'), sw.hold ? 'hold' : 'switch'
+    (spec.runFlags ?? []).join('\n'), (spec.command ?? []).join('\n'), sw.hold ? 'hold' : 'switch', spec.reuse ? 'reuse' : 'start'
   ]
 }
 
@@ -79,7 +81,7 @@ export async function switchSlot(run: Runner, spec: CandidateSpec, sw: SwitchSpe
     SCRIPTS.switch,
     [
       spec.name, spec.service, spec.slot, proxyName(spec.network), PROBE_SCRIPT, proxyDir(spec.network), JSON.stringify(sw.route),
-      verify.BG_VERIFY, verify.BG_VERIFY_URL, verify.BG_HOST, verify.BG_SLOT, also.join('\n')
+      verify.BG_VERIFY, verify.BG_VERIFY_URL, verify.BG_HOST, verify.BG_SLOT, [...(spec.names ?? [spec.name]).slice(1), ...also].join('\n')
     ],
     { onLine: (line) => output.push(line) }
   )

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto'
+import { HSTS_MAX_AGE } from '../tls/policy.js'
+import { acmeLocation, certificateMap, proxyCertPath, sslDirectives } from '../tls/nginx.js'
 import type { Slot } from './paths.js'
 
 // The proxy's config for one service holds BOTH slots, and a symlink on the host picks the live
@@ -33,6 +35,14 @@ export interface SlotUpstream {
   targets: string[]
 }
 
+/** HTTPS for a service: the same server block listens on 443 too, with its certificate. */
+export interface ServiceTls {
+  /** The host port clients reach HTTPS on, for the redirect from HTTP. */
+  httpsPort: number
+  /** Strict-Transport-Security on HTTPS answers. */
+  hsts: boolean
+}
+
 export interface ServiceConf {
   service: string
   serverNames: string[]
@@ -40,13 +50,18 @@ export interface ServiceConf {
   websocketTimeout: number
   /** Log each request to the proxy's stdout (docker logs). */
   accessLog: boolean
+  /** The app's health path: still reaches the app in maintenance. */
+  healthPath: string
   slots: SlotUpstream[]
+  tls?: ServiceTls
 }
 
 /** Where the proxy container sees the live-slot symlinks (the host's conf.d/bluegreen). */
 export const MARKER_DIR = '/etc/nginx/conf.d/bluegreen'
 const SERVICE_MARK = '# bluegreen-service '
 const LEGACY_MARK = '# bluegreen-route '
+/** Marks a config that serves HTTPS (write-route.sh ends the renewal of one that no longer does). */
+export const TLS_MARK = '# bluegreen-tls'
 
 /** Shared by every service on a proxy: websocket upgrades pass through. */
 export const COMMON_CONFIG = `# Written by the bluegreen deploy action.
@@ -54,14 +69,72 @@ map $http_upgrade $bluegreen_connection {
     default upgrade;
     ''      close;
 }
+# A client's canary bucket, 00 to 99: from the cookie the proxy gave it, or on its first request
+# two decimal digits of the request's random ID (uniform: every hex digit that is 0-9 is equally
+# likely), so the split is sticky per client and a cookie cannot name anything but a bucket.
+map $request_id $bluegreen_new_bucket {
+    "~^[a-f]*([0-9])[a-f]*([0-9])" $1$2;
+    default 00;
+}
+map $cookie_bluegreen_bucket $bluegreen_bucket {
+    "~^[0-9][0-9]$" $cookie_bluegreen_bucket;
+    default $bluegreen_new_bucket;
+}
+# What a canary is judged by: the slot that answered (the header every service's answers carry:
+# a variable of the service's own would be unknown here before the first service is added), the
+# status, the time taken.
+log_format bluegreen_canary '$sent_http_x_bluegreen_slot $status $request_time';
 `
 
 // The proxy's stdout is a pipe that dockerd drains: while the engine stalls (frozen, restarting
 // with live-restore), 64 KiB of access log lines fill it and nginx blocks on the next write, with
 // every request behind it. So requests are not logged unless the access-log input asks.
-const ACCESS_LOG_OFF = `    # Not logged (access-log: false): a stalled Docker engine would block nginx on its log pipe.
-    access_log off;
-`
+// The canary's own log is a file in the proxy's /tmp, written only while a canary runs.
+function accessLogs(service: string, accessLog: boolean): string {
+  const canary = `    access_log ${canaryLog(service)} bluegreen_canary if=$bluegreen_canary;\n`
+  if (accessLog) return `    access_log /dev/stdout combined;\n${canary}`
+  return `    # Not on stdout (access-log: false): a stalled Docker engine would block nginx on its log pipe.\n${canary}`
+}
+
+/** Where the proxy logs a service's requests while its canary runs (in the proxy container). */
+export function canaryLog(service: string): string {
+  return `/tmp/bluegreen-canary-${service}.log`
+}
+
+/** The folder of a service's canary files: `on`, and `<slot>.<bucket>` per bucket sent to the candidate. */
+export function canaryDir(service: string): string {
+  return `${MARKER_DIR}/canary/${service}`
+}
+
+/** The maintenance page of a service: while it exists, the service answers 503 with it. */
+export function maintenancePage(service: string): string {
+  return `${MARKER_DIR}/maintenance/${service}.html`
+}
+
+/** Seconds a client is told to wait (Retry-After) while the service is in maintenance. */
+export const MAINTENANCE_RETRY_AFTER = 60
+
+/**
+ * The health path still reaches the app in maintenance, so that monitors and load balancers see
+ * the app up; not when it is `/`, the home page every visitor asks for.
+ */
+function healthExemption(path: string): string {
+  const uri = healthUri(path)
+  if (uri === '/') return ''
+  return `    if ($uri = "${uri}") { set $bluegreen_maintenance ""; set $bluegreen_retry_after ""; }\n`
+}
+
+/** The health path as nginx's $uri shows it (no query, decoded), quoted for an `if`. */
+function healthUri(path: string): string {
+  const raw = path.split('?')[0]
+  let decoded = raw
+  try {
+    decoded = decodeURIComponent(raw)
+  } catch {
+    // Left as written: such a path never matches, and the health path is then in maintenance too.
+  }
+  return /^[A-Za-z0-9._~/+=,:@&-]*$/.test(decoded) ? decoded : raw
+}
 
 /** An `ip:port` target: reached without DNS. */
 export function isPinned(target: string): boolean {
@@ -86,7 +159,7 @@ function upstreamBlock(service: string, upstream: SlotUpstream): string {
   return `upstream ${upstreamName(service, upstream.slot)} {\n${servers.join('\n')}\n}\n`
 }
 
-function proxyHeaders(indent: string): string {
+function proxyHeaders(indent: string, tls?: ServiceTls): string {
   return [
     // A container on this host's bridge connects in well under a millisecond; one that is gone
     // (removed by hand, crashed) must give a 502 in seconds, not nginx's default minute.
@@ -98,13 +171,41 @@ function proxyHeaders(indent: string): string {
     'proxy_set_header X-Forwarded-Proto $scheme;',
     'proxy_set_header Upgrade $http_upgrade;',
     'proxy_set_header Connection $bluegreen_connection;',
-    'add_header X-Bluegreen-Slot $bluegreen_slot always;'
+    'add_header X-Bluegreen-Slot $bluegreen_slot always;',
+    'add_header Set-Cookie $bluegreen_cookie always;',
+    // Empty (not sent) on HTTP: a browser takes the header only over HTTPS anyway.
+    ...(tls?.hsts ? ['add_header Strict-Transport-Security $bluegreen_hsts always;'] : [])
   ].map((line) => `${indent}${line}`).join('\n')
+}
+
+// HTTP is redirected to HTTPS only once the certificate file exists (one stat per request, like
+// the slot's): the config can go in before the first certificate, so the CA's HTTP-01 request
+// reaches the webroot while the app keeps answering on HTTP, and the certificate's arrival
+// (a rename) turns the redirect on, with no reload. Requests from inside the proxy (its own
+// checks of a switch, on 127.0.0.1) are never redirected.
+function httpsSets(service: string, tls: ServiceTls): string {
+  return [
+    '    set $bluegreen_to_https "";',
+    `    if (-f ${proxyCertPath(service)}) { set $bluegreen_to_https $scheme; }`,
+    '    if ($remote_addr = 127.0.0.1) { set $bluegreen_to_https ""; }',
+    ...(tls.hsts ? ['    set $bluegreen_hsts "";', `    if ($scheme = https) { set $bluegreen_hsts "max-age=${HSTS_MAX_AGE}"; }`] : [])
+  ].join('\n')
+}
+
+/** 308 keeps the method and body (a POST stays a POST), unlike 301. */
+function redirect(tls: ServiceTls): string {
+  const port = tls.httpsPort === 443 ? '' : `:${tls.httpsPort}`
+  return `        if ($bluegreen_to_https = http) { return 308 https://$host${port}$request_uri; }\n`
+}
+
+function listens(isDefault: boolean, tls?: ServiceTls): string {
+  const suffix = isDefault ? ' default_server' : ''
+  return [`    listen 80${suffix};`, ...(tls ? [`    listen 443 ssl${suffix};`] : [])].join('\n')
 }
 
 export function renderServiceConf(conf: ServiceConf): string {
   const isDefault = conf.serverNames.length === 0
-  const listen = isDefault ? 'listen 80 default_server;' : 'listen 80;'
+  const { tls } = conf
   const names = isDefault ? '_' : conf.serverNames.join(' ')
   const marker = `${MARKER_DIR}/${conf.service}`
   // Blue first, whatever the deploy: the same slots give the same text, and no reload.
@@ -115,34 +216,62 @@ export function renderServiceConf(conf: ServiceConf): string {
     const file = upstream.slot === 'blue' ? 'on' : 'green'
     return `    if (-f ${marker}/${file}) { set $bluegreen_slot ${upstream.slot}; set $bluegreen_upstream ${destination(conf.service, upstream)}; }`
   })
+  // During a canary, the buckets with a file in the canary folder go to the candidate's slot;
+  // the live slot's symlink still serves the others.
+  const canary = canaryDir(conf.service)
+  const canaryPicks = ordered.map(
+    (upstream) => `    if (-f ${canary}/${upstream.slot}.$bluegreen_bucket) { set $bluegreen_slot ${upstream.slot}; set $bluegreen_upstream ${destination(conf.service, upstream)}; }`
+  )
   return `${SERVICE_MARK}${conf.service}
-${ordered.map((upstream) => upstreamBlock(conf.service, upstream)).join('')}server {
-    ${listen}
+${tls ? `${TLS_MARK}\n${certificateMap(conf.service, conf.serverNames)}` : ''}${ordered.map((upstream) => upstreamBlock(conf.service, upstream)).join('')}server {
+${listens(isDefault, tls)}
     server_name ${names};
-    # Only a target on a network the action did not create is a name (Docker's DNS, cached 1 s so
+${tls ? `${sslDirectives(conf.service)}\n` : ''}    # Only a target on a network the action did not create is a name (Docker's DNS, cached 1 s so
     # that a slot's new container is found at once); pinned addresses need no lookup.
     resolver 127.0.0.11 valid=1s ipv6=off;
     resolver_timeout 2s;
-${conf.accessLog ? '' : ACCESS_LOG_OFF}    set $bluegreen_slot none;
+${accessLogs(conf.service, conf.accessLog)}    set $bluegreen_slot none;
     set $bluegreen_upstream "";
 ${picks.join('\n')}
-
+    # A canary: its clients keep their bucket by a cookie, set only while it runs.
+    set $bluegreen_canary "";
+    set $bluegreen_cookie "";
+    if (-f ${canary}/on) { set $bluegreen_canary 1; set $bluegreen_cookie "bluegreen_bucket=$bluegreen_bucket; Path=/; Max-Age=86400; HttpOnly; SameSite=Lax"; }
+${canaryPicks.join('\n')}
+    # Maintenance: while the page exists every request but the health path gets it, with a 503.
+    set $bluegreen_maintenance "";
+    set $bluegreen_retry_after "";
+    if (-f ${maintenancePage(conf.service)}) { set $bluegreen_maintenance on; set $bluegreen_retry_after ${MAINTENANCE_RETRY_AFTER}; }
+${healthExemption(conf.healthPath)}${tls ? `${httpsSets(conf.service, tls)}\n\n${acmeLocation()}\n` : ''}
     location / {
+${tls ? redirect(tls) : ''}        if ($bluegreen_maintenance) { return 503; }
         if ($bluegreen_slot = none) { return 503; }
+        # The maintenance page, or nginx's own 503 when nothing is deployed.
+        error_page 503 /.bluegreen/maintenance;
         # Upgraded connections (WebSocket) get their own idle timeout, in the location below.
         if ($http_upgrade != "") { return 418; }
         error_page 418 = @bluegreen_upgrade;
         proxy_pass http://$bluegreen_upstream;
-${proxyHeaders('        ')}
+${proxyHeaders('        ', tls)}
         # Stream request bodies so every request in flight holds a connection to its slot,
         # which is what the drain after a switch waits on.
         proxy_request_buffering off;
         client_max_body_size 0;
     }
 
+    location = /.bluegreen/maintenance {
+        internal;
+        root ${MARKER_DIR}/maintenance;
+        default_type text/html;
+        add_header Retry-After $bluegreen_retry_after always;
+        add_header X-Bluegreen-Maintenance $bluegreen_maintenance always;
+        add_header Cache-Control "no-store" always;
+        try_files /${conf.service}.html =503;
+    }
+
     location @bluegreen_upgrade {
         proxy_pass http://$bluegreen_upstream;
-${proxyHeaders('        ')}
+${proxyHeaders('        ', tls)}
         proxy_read_timeout ${conf.websocketTimeout}s;
         proxy_send_timeout ${conf.websocketTimeout}s;
     }

@@ -21,6 +21,16 @@ export function confDir(network: string): string {
   return `${proxyDir(network)}/conf.d`
 }
 
+/** The proxy's certificate store, in its conf.d (tls/store.ts). */
+export function tlsDir(network: string): string {
+  return `${confDir(network)}/bluegreen/tls`
+}
+
+/** The proxy's renewal container (src/renew.ts). */
+export function renewName(network: string): string {
+  return `${network}-renew`
+}
+
 export function proxyName(network: string): string {
   return `${network}-proxy`
 }

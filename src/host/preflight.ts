@@ -58,6 +58,8 @@ function describeProblem(problem: string, target: string): string {
         `The user on ${target} cannot write ${STATE_ROOT}. Create it once as root: ` +
         `install -d -o <user> ${STATE_ROOT}`
       )
+    case 'docker-timeout':
+      return `The Docker engine on ${target} did not answer docker version within ${detail} s; nothing on the host was changed.`
     default:
       if (/permission denied/i.test(detail)) {
         return `The user on ${target} may not use Docker (${detail}). Add the user to the docker group.`

@@ -11,6 +11,8 @@ export interface ProxySpec {
   image: string
   service: string
   serverNames: string[]
+  /** The host port for HTTPS, when the service uses TLS. */
+  httpsPort?: number
 }
 
 /** How the proxy reaches the slots on its network (scripts/lib-network.sh). */
@@ -24,8 +26,12 @@ export interface ProxyCheck {
   /** running, exited, ... or missing */
   status: string
   publishedPort?: number
+  /** The host port published on the proxy's 443, if any. */
+  publishedHttpsPort?: number
   image?: string
   portBusy: boolean
+  /** The HTTPS port the proxy does not publish is in use on the host. */
+  httpsBusy?: boolean
   /** The proxy's folder holds this version's shared config (COMMON_CONFIG). */
   commonCurrent?: boolean
   /** The other services behind this proxy and the host names they answer (empty: any). */
@@ -37,13 +43,14 @@ export function parseProxyCheck(stdout: string, network = 'missing'): ProxyCheck
   const lines = stdout.split('\n')
   const proxyLine = lines.find((line) => line.startsWith('proxy '))?.slice(6) ?? 'missing'
   const [status, bindings, image] = proxyLine.split('|')
-  const published = /"HostPort":"(\d+)"/.exec(bindings ?? '')
   const [mode, subnet] = network.trim().split(' ')
   return {
     status,
-    publishedPort: published ? Number(published[1]) : undefined,
+    publishedPort: hostPort(bindings, 80),
+    publishedHttpsPort: hostPort(bindings, 443),
     image,
     portBusy: lines.includes('port-busy'),
+    httpsBusy: lines.includes('https-busy'),
     commonCurrent: lines.includes('common-current'),
     otherServices: lines
       .filter((line) => line.startsWith('names '))
@@ -53,6 +60,18 @@ export function parseProxyCheck(stdout: string, network = 'missing'): ProxyCheck
       }),
     network: mode === 'pinned' || mode === 'names' ? { mode, subnet } : { mode: 'missing' }
   }
+}
+
+/** The host port published for the container's `port`, from docker's PortBindings JSON. */
+function hostPort(bindings: string | undefined, port: number): number | undefined {
+  let parsed: Record<string, { HostPort?: string }[] | null>
+  try {
+    parsed = JSON.parse(bindings ?? '') as typeof parsed
+  } catch {
+    return undefined
+  }
+  const host = parsed?.[`${port}/tcp`]?.[0]?.HostPort
+  return host ? Number(host) : undefined
 }
 
 /** Refuses, before any change, a proxy-port or server-name that cannot work on this host. */
@@ -68,6 +87,7 @@ export function proxyProblems(check: ProxyCheck, spec: ProxySpec): string[] {
         'use the same proxy-port for every service on a network, or another network'
     )
   }
+  problems.push(...httpsProblems(check, spec))
   for (const other of check.otherServices) {
     if (spec.serverNames.length === 0 && other.serverNames.length === 0) {
       problems.push(
@@ -80,11 +100,25 @@ export function proxyProblems(check: ProxyCheck, spec: ProxySpec): string[] {
   return problems
 }
 
+/** An HTTPS port the proxy publishes elsewhere, or that something else holds. */
+function httpsProblems(check: ProxyCheck, spec: ProxySpec): string[] {
+  if (spec.httpsPort === undefined) return []
+  const name = proxyName(spec.network)
+  if (check.status !== 'missing' && check.publishedHttpsPort !== undefined && check.publishedHttpsPort !== spec.httpsPort) {
+    return [
+      `https-port: the proxy ${name} of network ${spec.network} publishes HTTPS on port ${check.publishedHttpsPort}, not ${spec.httpsPort}; ` +
+        'use the same https-port for every service on a network, or another network'
+    ]
+  }
+  if (check.httpsBusy) return [`https-port: port ${spec.httpsPort} is already in use on the host by something other than ${name}`]
+  return []
+}
+
 /** Returns what it did, e.g. ["network created (...)", "proxy created"]. */
 export async function ensureProxy(run: Runner, spec: ProxySpec): Promise<string[]> {
   const result = await run(
     SCRIPTS.ensureProxy,
-    [spec.network, proxyName(spec.network), String(spec.port), spec.image, proxyDir(spec.network)],
+    [spec.network, proxyName(spec.network), String(spec.port), spec.image, proxyDir(spec.network), spec.httpsPort ? String(spec.httpsPort) : ''],
     { stdin: COMMON_CONFIG }
   )
   const lines = result.stdout.split('\n').filter(Boolean)

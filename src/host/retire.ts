@@ -3,12 +3,15 @@ import { proxyName } from './paths.js'
 import { SCRIPTS } from './scripts.js'
 
 export interface RetireSpec {
-  container: string
+  /** The slot's containers: its replicas. */
+  containers: string[]
   network: string
   appPort: number
   drainTimeoutSeconds: number
   /** The app's stop timeout (SIGTERM to SIGKILL), when set: docker stop waits that long. */
   stopTimeoutSeconds?: number
+  /** Drained, but left running (keep-previous: running). */
+  keep?: boolean
 }
 
 export interface RetireResult {
@@ -26,8 +29,8 @@ export async function retireContainer(
   const result = await run(
     SCRIPTS.retire,
     [
-      proxyName(spec.network), spec.container, spec.network, String(spec.appPort), String(spec.drainTimeoutSeconds),
-      String((spec.stopTimeoutSeconds ?? 10) + 30)
+      proxyName(spec.network), spec.containers.join('\n'), spec.network, String(spec.appPort), String(spec.drainTimeoutSeconds),
+      String((spec.stopTimeoutSeconds ?? 10) + 30), spec.keep ? 'keep' : ''
     ],
     {
       onLine: (line) => {
@@ -37,6 +40,6 @@ export async function retireContainer(
       }
     }
   )
-  if (result.code !== 0) throw new Error(`Could not retire ${spec.container}: ${result.stderr.trim()}`)
+  if (result.code !== 0) throw new Error(`Could not retire ${spec.containers.join(', ')}: ${result.stderr.trim()}`)
   return drained
 }

@@ -1,5 +1,5 @@
 import type { Runner } from './guard.js'
-import { confDigest, isPinned, renderServiceConf, type Route, type SlotUpstream } from './nginx-config.js'
+import { confDigest, isPinned, renderServiceConf, type Route, type ServiceTls, type SlotUpstream } from './nginx-config.js'
 import { otherSlot, proxyDir, proxyName, type Slot } from './paths.js'
 import { SCRIPTS } from './scripts.js'
 import type { ServiceSnapshot } from './state.js'
@@ -16,17 +16,22 @@ export interface RouteRequest {
   serverNames: string[]
   websocketTimeout: number
   accessLog: boolean
+  healthPath: string
+  /** Containers in the slot. */
+  replicas: number
   /** The slot the candidate starts in, its container name and the app's port. */
   slot: Slot
   container: string
   appPort: number
+  /** HTTPS on the same server block (listen 443 ssl), when the service uses TLS. */
+  tls?: ServiceTls
 }
 
 export interface RoutePlan {
   /** How the proxy reaches the candidate: its pinned ip:port, or name:port. */
   targets: string[]
-  /** The candidate's pinned address, to start it at; undefined when reached by name. */
-  address?: string
+  /** The candidate's pinned addresses (one per replica), to start them at; empty when reached by name. */
+  addresses: string[]
   conf: string
   /** The host's config differs and must be written (nginx reloads). */
   write: boolean
@@ -35,8 +40,8 @@ export interface RoutePlan {
 /** Decides the config, given the service's pinned addresses by slot (none: reached by name). */
 export function planRoute(request: RouteRequest, snapshot: ServiceSnapshot, addresses: Partial<Record<Slot, string[]>>): RoutePlan {
   const targetsOf = (slot: Slot): string[] => {
-    const pinned = addresses[slot]
-    if (pinned?.length) return pinned.map((ip) => `${ip}:${request.appPort}`)
+    const pinned = addresses[slot]?.slice(0, request.replicas)
+    if (pinned?.length === request.replicas) return pinned.map((ip) => `${ip}:${request.appPort}`)
     return [`${request.service}-${slot}:${request.appPort}`]
   }
   const live = snapshot.route
@@ -46,12 +51,13 @@ export function planRoute(request: RouteRequest, snapshot: ServiceSnapshot, addr
   // like this one, so that the next deploy (same port) finds the config as it needs it.
   slots.push({ slot: other, targets: live?.slot === other ? liveTargets(live) : targetsOf(other) })
   const conf = renderServiceConf({
-    service: request.service, serverNames: request.serverNames, websocketTimeout: request.websocketTimeout, accessLog: request.accessLog, slots
+    service: request.service, serverNames: request.serverNames, websocketTimeout: request.websocketTimeout, accessLog: request.accessLog, healthPath: request.healthPath, slots,
+    ...(request.tls ? { tls: request.tls } : {})
   })
-  const [target] = slots[0].targets
+  const pinned = slots[0].targets.every(isPinned)
   return {
     targets: slots[0].targets,
-    address: isPinned(target) ? target.slice(0, target.lastIndexOf(':')) : undefined,
+    addresses: pinned ? slots[0].targets.map((target) => target.slice(0, target.lastIndexOf(':'))) : [],
     conf,
     write: confDigest(conf) !== snapshot.confDigest
   }
@@ -63,7 +69,7 @@ export function liveTargets(route: Route): string[] {
 }
 
 /** Pinned addresses for both slots; empty when the network has none to give (reached by name). */
-export async function allocateAddresses(run: Runner, network: string, service: string, count = 1): Promise<Partial<Record<Slot, string[]>>> {
+export async function allocateAddresses(run: Runner, network: string, service: string, count: number): Promise<Partial<Record<Slot, string[]>>> {
   const result = await run(SCRIPTS.allocate, [proxyDir(network), network, service, `blue:${count}`, `green:${count}`])
   if (result.code !== 0) throw new Error(`Could not pin addresses for ${service} on network ${network}: ${result.stderr.trim() || `exit ${result.code}`}`)
   const addresses: Partial<Record<Slot, string[]>> = {}

@@ -21,7 +21,8 @@ const lib = {
   startCandidate: read(new URL('./scripts/lib-start-candidate.sh', import.meta.url)),
   proxyLock: read(new URL('./scripts/lib-proxy-lock.sh', import.meta.url)),
   switchLive: read(new URL('./scripts/lib-switch.sh', import.meta.url)),
-  swarm: read(new URL('./scripts/lib-swarm.sh', import.meta.url))
+  swarm: read(new URL('./scripts/lib-swarm.sh', import.meta.url)),
+  httpProbe: read(new URL('./scripts/lib-http-probe.sh', import.meta.url))
 }
 
 function withLibs(main: string, ...libs: string[]): string {
@@ -38,9 +39,12 @@ function guarded(main: string, ...libs: string[]): string {
 export const SCRIPTS = {
   survey: withLibs(read(new URL('./scripts/survey.sh', import.meta.url)), lib.docker, lib.preflight, lib.network, lib.markers),
   lock: withLibs(read(new URL('./scripts/lock.sh', import.meta.url)), lib.steps),
-  hostLayers: read(new URL('./scripts/host-layers.sh', import.meta.url)),
-  proxyServes: withLibs(read(new URL('./scripts/proxy-serves.sh', import.meta.url)), lib.docker),
-  load: guarded(read(new URL('./scripts/load.sh', import.meta.url)), lib.steps),
+  hostLayers: withLibs(read(new URL('./scripts/host-layers.sh', import.meta.url)), lib.docker),
+  inspectImage: withLibs(read(new URL('./scripts/inspect-image.sh', import.meta.url)), lib.docker),
+  proxyServes: withLibs(read(new URL('./scripts/proxy-serves.sh', import.meta.url)), lib.docker, lib.httpProbe),
+  maintenance: guarded(read(new URL('./scripts/maintenance.sh', import.meta.url)), lib.httpProbe),
+  canary: guarded(read(new URL('./scripts/canary.sh', import.meta.url)), lib.docker),
+  load: guarded(read(new URL('./scripts/load.sh', import.meta.url)), lib.steps, lib.docker),
   ensureProxy: guarded(read(new URL('./scripts/ensure-proxy.sh', import.meta.url)), lib.docker, lib.network, lib.markers, lib.proxyLock),
   allocate: guarded(read(new URL('./scripts/allocate.sh', import.meta.url)), lib.docker, lib.network, lib.proxyLock),
   writeRoute: guarded(read(new URL('./scripts/write-route.sh', import.meta.url)), lib.docker, lib.markers, lib.proxyLock),
@@ -58,17 +62,27 @@ export const SCRIPTS = {
   stopContainers: guarded(read(new URL('./scripts/stop-containers.sh', import.meta.url)), lib.docker),
   cancel: guarded(read(new URL('./scripts/cancel.sh', import.meta.url)), lib.steps),
   removeContainer: guarded(read(new URL('./scripts/remove-container.sh', import.meta.url)), lib.docker),
-  retire: guarded(read(new URL('./scripts/retire.sh', import.meta.url)), lib.docker),
+  retire: guarded(read(new URL('./scripts/retire.sh', import.meta.url)), lib.docker, lib.runtime),
   tagImage: guarded('dk tag "$1" "$2"\n', lib.docker),
   writeState: guarded(read(new URL('./scripts/write-state.sh', import.meta.url))),
-  pruneImages: guarded(read(new URL('./scripts/prune-images.sh', import.meta.url)), lib.docker)
+  pruneImages: guarded(read(new URL('./scripts/prune-images.sh', import.meta.url)), lib.docker),
+  tlsState: guarded(read(new URL('./scripts/tls-state.sh', import.meta.url)), lib.docker),
+  tlsLock: guarded(read(new URL('./scripts/tls-lock.sh', import.meta.url))),
+  tlsChallenge: guarded(read(new URL('./scripts/tls-challenge.sh', import.meta.url))),
+  tlsAccount: guarded(read(new URL('./scripts/tls-account.sh', import.meta.url))),
+  tlsInstall: guarded(read(new URL('./scripts/tls-install.sh', import.meta.url)), lib.docker),
+  tlsOrder: guarded(read(new URL('./scripts/tls-order.sh', import.meta.url))),
+  ensureRenewal: guarded(read(new URL('./scripts/ensure-renewal.sh', import.meta.url)), lib.docker),
+  /** Swappable (issue #18): publishing the HTTPS port on a running proxy. */
+  recreateProxy: guarded(read(new URL('./scripts/recreate-proxy.sh', import.meta.url)), lib.docker, lib.proxyLock)
 }
 
 /** Scripts for the POSIX sh inside the proxy container (busybox on nginx:alpine). */
 export const IN_PROXY = {
   probe: read(new URL('./scripts/in-proxy-probe.sh', import.meta.url)),
   verify: read(new URL('./scripts/in-proxy-verify.sh', import.meta.url)),
-  ready: read(new URL('./scripts/in-proxy-ready.sh', import.meta.url))
+  ready: read(new URL('./scripts/in-proxy-ready.sh', import.meta.url)),
+  owner: read(new URL('./scripts/in-proxy-owner.sh', import.meta.url))
 }
 
 /**

@@ -4,14 +4,18 @@ import { SCRIPTS } from './scripts.js'
 import type { Slot } from './paths.js'
 
 export interface CandidateSpec {
+  /** Its first (or only) container; `names` lists every replica when there are more. */
   name: string
+  names?: string[]
   network: string
   service: string
   slot: Slot
   image: string
   imageId: string
-  /** Its pinned address on the network, when the network has them. */
-  address?: string
+  /** Each replica's pinned address on the network, when the network has them. */
+  addresses?: string[]
+  /** The containers already run (an instant rollback to a slot kept running): only check and switch. */
+  reuse?: boolean
   /** docker run flags of the app's runtime (volumes, user, limits, labels, options). */
   runFlags?: string[]
   /** Words after the image: the command instead of the image's CMD. */

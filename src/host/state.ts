@@ -18,6 +18,11 @@ export interface Release {
   released?: boolean
   /** The release's worker containers, by worker. */
   workers?: { name: string; containers: string[] }[]
+  /** Containers in its slot, when more than one. */
+  replicas?: number
+  /** The env it ran with: names, and a hash of names and values (rollout/releases.ts). */
+  envNames?: string[]
+  envHash?: string
 }
 
 export interface ServiceState {
@@ -65,7 +70,8 @@ export interface Situation {
   recovered: boolean
 }
 
-const HISTORY_LENGTH = 10
+/** Enough for the largest keep-releases. */
+const HISTORY_LENGTH = 50
 
 export function emptyState(service: string): ServiceState {
   return { version: 1, service, history: [] }
@@ -83,7 +89,9 @@ export function resolveSituation(snapshot: ServiceSnapshot): Situation {
   }
   const recorded = state.live
   const matches = recorded?.slot === route.slot && recorded.imageId === route.imageId
+  // The route says what serves; the record adds what the route cannot tell (env names, workers).
   const live: Release = {
+    ...(matches ? recorded : {}),
     slot: route.slot,
     container: route.container,
     image: route.image,

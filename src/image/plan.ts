@@ -1,5 +1,6 @@
 import type { Host } from '../host/index.js'
-import type { Situation } from '../host/state.js'
+import type { Release, ServiceState, Situation } from '../host/state.js'
+import { rollbackTarget } from '../rollout/releases.js'
 import { exposedAppPort, sameImage, shortId, type ImageInfo } from './info.js'
 import type { Inputs } from '../inputs.js'
 import type { ImageSource } from '../report/report.js'
@@ -14,6 +15,8 @@ export interface RunnerDocker {
 }
 
 export interface ImagePlan {
+  /** A rollback's release, as recorded. */
+  target?: Release
   /** The reference recorded for this release. */
   ref: string
   image: ImageInfo
@@ -37,9 +40,10 @@ export async function planImage(
   inputs: Inputs,
   host: Host,
   facts: ImageFacts,
-  situation: Situation
+  situation: Situation,
+  state?: Pick<ServiceState, 'live' | 'previous' | 'history'>
 ): Promise<ImagePlan> {
-  if (inputs.rollback) return planRollback(inputs, host, situation)
+  if (inputs.rollback) return planRollback(inputs, host, situation, state)
   const { local, onHost } = facts
   if (local && onHost && sameImage(local, onHost)) {
     return { ref: inputs.image, image: onHost, source: 'already-on-host', appPort: appPortFor(inputs, onHost) }
@@ -53,16 +57,19 @@ export async function planImage(
   return { ref: inputs.image, image: onHost, source: 'host-copy', appPort: appPortFor(inputs, onHost) }
 }
 
-async function planRollback(inputs: Inputs, host: Host, situation: Situation): Promise<ImagePlan> {
-  const target = situation.previous
+/** rollback: true (1) or N: the release N back from the live one, whose image the host kept. */
+async function planRollback(inputs: Inputs, host: Host, situation: Situation, state?: Pick<ServiceState, 'live' | 'previous' | 'history'>): Promise<ImagePlan> {
+  const steps = inputs.rollbackSteps
+  const target = rollbackTarget({ live: situation.live, previous: situation.previous, history: state?.history ?? [] }, situation.previous, steps)
   if (!target) {
-    throw new Error(`rollback: the host records no previous release of ${inputs.service} to roll back to`)
+    const what = steps > 1 ? `no release of ${inputs.service} ${steps} releases back` : `no previous release of ${inputs.service}`
+    throw new Error(`rollback: the host records ${what} to roll back to`)
   }
   const image = await host.inspectImage(target.imageId)
   if (!image) {
-    throw new Error(`rollback: the previous release's image ${target.image} (${target.imageId}) is no longer on the host`)
+    throw new Error(`rollback: the image ${target.image} (${target.imageId}) of that release is no longer on the host`)
   }
-  return { ref: target.image, image, source: 'rollback', appPort: inputs.appPort ?? target.appPort }
+  return { ref: target.image, image, source: 'rollback', appPort: inputs.appPort ?? target.appPort, target }
 }
 
 function appPortFor(inputs: Inputs, image: ImageInfo): number {

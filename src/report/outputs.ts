@@ -12,8 +12,24 @@ export function outputsOf(report: DeployReport): Record<string, string> {
     'previous-image-id': report.previous?.imageId ?? '',
     container: report.container,
     'transferred-bytes': String(report.transfer.sentBytes),
-    'skipped-layers': String(report.transfer.skippedLayers)
+    'skipped-layers': String(report.transfer.skippedLayers),
+    releases: releasesOutput(report)
   }
+}
+
+/** The kept releases, newest first: what each ran and the input that goes back to it. */
+export function releasesOutput(report: DeployReport): string {
+  return JSON.stringify(
+    (report.kept ?? []).map((release, i) => ({
+      image: release.image,
+      imageId: release.imageId,
+      slot: release.slot,
+      deployedAt: release.deployedAt,
+      releaseCommandRan: release.released === true,
+      live: i === 0,
+      ...(i === 0 ? {} : { rollback: i })
+    }))
+  )
 }
 
 export function setOutputs(report: DeployReport): void {

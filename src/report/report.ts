@@ -2,6 +2,15 @@ import type { Release } from '../host/state.js'
 import type { Slot } from '../host/paths.js'
 import type { PhaseTime } from './phases.js'
 import type { Codec } from '../transfer/compression.js'
+import type { CanaryVerdict } from '../rollout/canary.js'
+
+/** A canary's rules and the figures it was judged by. */
+export interface CanaryReport extends CanaryVerdict {
+  percent: number
+  durationSeconds: number
+  max5xx: number
+}
+import type { CertificateRecord } from '../tls/store.js'
 
 export type ImageSource = 'sent' | 'tagged' | 'already-on-host' | 'host-copy' | 'rollback'
 
@@ -23,6 +32,24 @@ export interface ReleaseStepReport {
   skipped?: string
   exitCode?: number
   durationMs?: number
+}
+
+/** The TLS stage: the service's certificate and every certificate of the proxy. */
+export interface TlsReport {
+  mode: 'auto' | 'custom'
+  httpsPort: number
+  hsts: boolean
+  /** What this run did with the service's certificate. */
+  action: 'issued' | 'renewed' | 'installed' | 'kept'
+  /** Why it got a new one. */
+  reason?: string
+  service?: CertificateRecord
+  /** Every certificate in the proxy's store, by service. */
+  certificates: CertificateRecord[]
+  /** The proxy was recreated to publish the HTTPS port: how long new connections waited. */
+  proxyGapMs?: number
+  /** What became of the renewal container (tls: auto). */
+  renewal?: string
 }
 
 /** Everything a run learned, for the outputs and the job summary. */
@@ -53,6 +80,16 @@ export interface DeployReport {
   releaseStep?: ReleaseStepReport
   /** The release's worker containers. */
   workers?: string[]
+  /** The releases whose images stay on the host, newest first (the live one first). */
+  kept?: Release[]
+  /** What happened to the replaced slot. */
+  keepPrevious?: 'stopped' | 'running'
+  /** This run was a rollback to a slot kept running: only a switch. */
+  instant?: boolean
+  /** The canary before the switch, when there was one. */
+  canary?: CanaryReport
+  /** HTTPS, when the service uses it. */
+  tls?: TlsReport
   phases: PhaseTime[]
 }
 

@@ -2,6 +2,7 @@ import { mib, seconds } from './format.js'
 import { code, text } from './markdown.js'
 import type { HostOutcome, RolloutReport } from './report.js'
 import { transferLine } from './summary.js'
+import { tlsSection } from './tls.js'
 
 // Several hosts: one row per host (what it serves now, what travelled to it, how long each of
 // its phases took), then the first live host's details, as for one host.
@@ -50,5 +51,10 @@ function phaseTable(rollout: RolloutReport): string {
 function details(hosts: HostOutcome[]): string[] {
   const first = hosts.find((host) => host.report)?.report
   if (!first) return []
-  return [`**Image on ${code(hosts.find((host) => host.report)!.target)}:** ${transferLine(first.transfer)}`]
+  return [`**Image on ${code(hosts.find((host) => host.report)!.target)}:** ${transferLine(first.transfer)}`, ...certificates(hosts)]
+}
+
+/** Each host's certificates (tls: custom gives them all the same one, each host's proxy serves it). */
+function certificates(hosts: HostOutcome[]): string[] {
+  return hosts.flatMap(({ target, report }) => (report?.tls ? ['', `### HTTPS on ${code(target)}`, ...tlsSection(report.tls)] : []))
 }

@@ -3,6 +3,8 @@ import { shortId } from '../image/info.js'
 import { mib, rate, seconds } from './format.js'
 import { code, codeBlock, text } from './markdown.js'
 import type { DeployReport, TransferReport } from './report.js'
+import { formatPercent, latencyLine, type SlotFigures } from '../rollout/canary.js'
+import { tlsSection } from './tls.js'
 
 // The job summary is what a reviewer reads after approving: what went live and where, what
 // travelled, how long each phase took, and the exact input that undoes it. Every value goes in
@@ -10,7 +12,7 @@ import type { DeployReport, TransferReport } from './report.js'
 // quotes Docker's errors and the app's log lines.
 
 export function renderSummary(report: DeployReport): string {
-  const verb = report.rollback ? `rolled back to ${code(report.image)}` : `is live`
+  const verb = report.rollback ? `rolled back to ${code(report.image)}${report.instant ? ' (a switch to its running containers)' : ''}` : `is live`
   return [
     `## ${text(report.service)} ${verb} on ${text(report.slot)}`,
     '',
@@ -22,13 +24,33 @@ export function renderSummary(report: DeployReport): string {
       drainLine(report),
     '',
     `**Switch:** ${switchLine(report)}`,
+    ...(report.tls ? tlsSection(report.tls) : []),
     ...appLines(report),
+    ...canaryLines(report),
     '',
     phaseTable(report),
     '',
     rollbackSection(report),
+    '',
+    keptTable(report),
     report.recovered ? '\n> The host state disagreed with the proxy config (an earlier run died mid-deploy); it was repaired from the proxy config.\n' : ''
   ].join('\n')
+}
+
+function canaryLines(report: DeployReport): string[] {
+  const canary = report.canary
+  if (!canary) return []
+  const row = (slot: SlotFigures, role: string) =>
+    `| ${role} | ${code(slot.container, true)} | ${slot.requests} | ${slot.errors} (${formatPercent(slot.errorPercent)}) | ${latencyLine(slot)} |`
+  return [
+    '',
+    `**Canary:** ${canary.percent}% of clients for ${canary.durationSeconds} s, promoted: the new release's 5xx share stayed within ${canary.max5xx} point(s) of the live one's.`,
+    '',
+    '| Slot | Container | Requests | 5xx | Time |',
+    '|---|---|---|---|---|',
+    row(canary.candidate, 'new'),
+    row(canary.live, 'old')
+  ]
 }
 
 export function renderFailure(message: string): string {
@@ -109,6 +131,7 @@ const PHASE_NAMES: Record<string, string> = {
   transfer: 'send the image',
   proxy: 'make sure the proxy runs',
   route: 'route the idle slot',
+  tls: 'obtain or check the TLS certificate',
   release: 'release command',
   workers: 'start the workers and let them settle',
   candidate: 'start the candidate',
@@ -136,10 +159,25 @@ function phaseTable(report: DeployReport): string {
   ].join('\n')
 }
 
+/** Each kept release with the exact input that goes back to it (by tag: nothing to send). */
+function keptTable(report: DeployReport): string {
+  const kept = report.kept ?? []
+  if (kept.length < 2) return ''
+  const rows = kept.map((release, i) => {
+    const back = i === 0 ? 'live' : `${code(`image: ${release.image}`, true)} or ${code(`rollback: ${i}`, true)}`
+    const ran = release.released ? 'yes' : ''
+    return `| ${code(release.image, true)} | ${code(shortId(release.imageId), true)} | ${text(release.deployedAt)} | ${ran} | ${back} |`
+  })
+  return ['**Kept releases** (their images stay on the server; going back sends nothing):', '', '| Image | ID | Deployed | Release command | Go back with |', '|---|---|---|---|---|', ...rows, ''].join('\n')
+}
+
 function rollbackSection(report: DeployReport): string {
   if (!report.previous) return '**Roll back:** no previous release is recorded yet.'
+  const how = report.keepPrevious === 'running'
+    ? 'its containers still run (keep-previous: running), so a rollback is only a proxy switch'
+    : 'its image is kept, so a rollback starts it again, with nothing to send'
   return [
-    `**Roll back** to ${describe(report.previous)} by re-running with either input:`,
+    `**Roll back** to ${describe(report.previous)}: ${how}. Re-run with either input:`,
     '',
     codeBlock('yaml', [`image: ${report.previous.image}`]),
     '',

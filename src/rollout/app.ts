@@ -45,7 +45,19 @@ export function recordedWorkers(workers: WorkerContainer[]): Release['workers'] 
   return names.map((name) => ({ name, containers: workers.filter((worker) => worker.worker === name).map((worker) => worker.container) }))
 }
 
-/** The containers of `slot` other than its web container: its workers. */
-export function slotWorkers(containers: ServiceContainer[], slot: Slot, web: string): ServiceContainer[] {
-  return containers.filter((container) => container.slot === slot && container.name !== web && container.role !== 'release')
+/** The names of a slot's web containers: <service>-<slot>, then -2, -3... for more replicas. */
+export function replicaNames(service: string, slot: Slot, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => (i === 0 ? `${service}-${slot}` : `${service}-${slot}-${i + 1}`))
+}
+
+/** A slot's web containers, as the host lists them (containers from before roles had none). */
+export function slotWeb(containers: ServiceContainer[], service: string, slot: Slot): ServiceContainer[] {
+  const name = new RegExp(`^${service}-${slot}(?:-\\d+)?$`)
+  return containers.filter((container) => container.slot === slot && (container.role === 'web' || (!container.role && name.test(container.name))))
+}
+
+/** A slot's workers: its containers other than the web ones and the release command's. */
+export function slotWorkers(containers: ServiceContainer[], service: string, slot: Slot): ServiceContainer[] {
+  const web = new Set(slotWeb(containers, service, slot).map((container) => container.name))
+  return containers.filter((container) => container.slot === slot && !web.has(container.name) && container.role !== 'release')
 }

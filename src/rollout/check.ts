@@ -10,6 +10,7 @@ import { onThisMachine } from '../transfer/link.js'
 import { platformVerdict } from '../image/platform.js'
 import { planImage, type ImagePlan, type RunnerDocker } from '../image/plan.js'
 import { chooseCodec, type CodecChoice } from '../transfer/compression.js'
+import { tlsProblems } from './tls.js'
 
 export interface Checked {
   proxy: ProxySpec
@@ -27,14 +28,15 @@ export async function check(inputs: Inputs, host: Host, runner: RunnerDocker, lo
     port: inputs.proxyPort,
     image: inputs.proxyImage,
     service: inputs.service,
-    serverNames: inputs.serverNames
+    serverNames: inputs.serverNames,
+    ...(inputs.tls.mode === 'off' ? {} : { httpsPort: inputs.tls.httpsPort })
   }
   const [local, found] = await Promise.all([
     inputs.rollback ? undefined : runner.inspect(inputs.image),
     host.survey({ ...surveyRequest(inputs, proxy), preflight: true })
   ])
   log.info(`Docker ${host.facts.dockerVersion} on ${host.target} as ${host.facts.user}`)
-  const problems = proxyProblems(found.proxy, proxy)
+  const problems = [...proxyProblems(found.proxy, proxy), ...tlsProblems(inputs, host)]
   if (problems.length > 0) throw new Error(problems.join('\n'))
   if (found.proxy.image && found.proxy.status !== 'missing' && found.proxy.image !== proxy.image) {
     // Replacing a running proxy would drop requests; it is left as it is.
@@ -45,7 +47,7 @@ export async function check(inputs: Inputs, host: Host, runner: RunnerDocker, lo
   }
   if (!inputs.rollback) codecFor(inputs, host)
   // The image must exist somewhere and its port must be known before the lock is taken.
-  const plan = await planImage(inputs, host, { local, onHost: found.image }, resolveSituation(found.snapshot))
+  const plan = await planImage(inputs, host, { local, onHost: found.image }, resolveSituation(found.snapshot), found.snapshot.state)
   log.info(`Image ${plan.ref} (${shortId(plan.image.id)}), app port ${plan.appPort}, source: ${plan.source}`)
   // Only an image that travels is checked: one the host has already is the host's business.
   if (plan.source === 'sent') {

@@ -3,11 +3,11 @@ import type { Host } from '../host/index.js'
 import type { Launch } from '../host/launch.js'
 import type { HostLock } from '../host/lock.js'
 import type { Route } from '../host/nginx-config.js'
-import { containerName, proxyName } from '../host/paths.js'
+import { proxyName } from '../host/paths.js'
 import type { ProxyServes } from '../host/proxy.js'
 import { planRoute, type RoutePlan } from '../host/route.js'
 import {
-  nextState, resolveSituation, type Release, type ServiceSnapshot, type ServiceState, type Situation
+  nextState, resolveSituation, type Release, type ServiceContainer, type ServiceSnapshot, type ServiceState, type Situation
 } from '../host/state.js'
 import type { Survey } from '../host/survey.js'
 import type { WorkerContainer } from '../host/workers.js'
@@ -16,13 +16,16 @@ import type { ImageSource } from '../image/runner.js'
 import type { Inputs } from '../inputs.js'
 import { stepLog, type Log } from '../report/log.js'
 import { logChanges, type Phases } from '../report/phases.js'
-import type { DeployReport, ReleaseStepReport, TransferReport } from '../report/report.js'
+import type { DeployReport, ReleaseStepReport, TlsReport, TransferReport } from '../report/report.js'
 import { sendImage } from '../transfer/transfer.js'
-import { appRunFlags, candidateWorkers, recordedWorkers, releaseSkipped, slotWorkers, webCommand } from './app.js'
+import { appRunFlags, candidateWorkers, recordedWorkers, releaseSkipped, replicaNames, slotWeb, slotWorkers, webCommand } from './app.js'
 import { CancelledError, untilCancelled } from './cancel.js'
+import { envDrift, envFingerprint, keptReleases } from './releases.js'
 import { codecFor, surveyRequest, type Checked } from './check.js'
 import { releaseFailure } from './release-failure.js'
-import type { DeployDeps, Session } from './session.js'
+import { describe, judgeCanary, latencyLine, type CanaryVerdict } from './canary.js'
+import { realClock, type DeployDeps, type Session } from './session.js'
+import { prepareTls, serviceTls } from './tls.js'
 
 /**
  * The blue-green sequence on one host, in stages a rollout drives: prepare (state, image, proxy,
@@ -44,7 +47,17 @@ export class HostRun {
   private wroteRoute = false
   /** The candidate's worker containers (none without workers). */
   private workers: WorkerContainer[] = []
+  /** The candidate's web containers, one per replica. */
+  private replicas: string[] = []
+  /** An instant rollback: the idle slot's containers already run the target release. */
+  private reuse = false
+  /** The releases whose images stay on the host after this run. */
+  private kept: Release[] = []
   private releaseStep?: ReleaseStepReport
+  /** The proxy sends a share of clients to the candidate (canary): it must be drained if it goes back. */
+  private canaryOn = false
+  private canaryVerdict?: CanaryVerdict
+  private tlsReport?: TlsReport
 
   private readonly host: Host
   private readonly lock: HostLock
@@ -63,12 +76,14 @@ export class HostRun {
     this.log = deps.log ?? stepLog
   }
 
-  /** State, image, proxy and the idle slot's route: nothing that clients see changes. */
+  /** State, image, proxy, the idle slot's route and the certificate: nothing that clients see changes. */
   async prepare(): Promise<void> {
     await this.step('state', 'Read the live slot', () => this.readSituation())
     await this.step('transfer', 'Transfer the image', () => this.sendImage())
     await this.step('proxy', 'Make sure the proxy runs', () => this.ensureProxy())
     await this.step('route', 'Route the idle slot', () => this.prepareRoute())
+    // After the route: its port-80 block answers the CA's HTTP-01 request for the service's names.
+    if (this.inputs.tls.mode !== 'off') await this.step('tls', 'Obtain or check the TLS certificate', () => this.prepareTls())
   }
 
   /**
@@ -104,7 +119,13 @@ export class HostRun {
   }
 
   async switchOver(): Promise<void> {
+    if (this.canaried()) await this.step('canary', `Canary: ${this.inputs.canary}% of clients on ${this.candidate.container}`, () => this.runCanary())
     await this.step('switch', `Switch the proxy to ${this.candidate.slot}`, () => this.switchProxy())
+  }
+
+  /** A canary needs a live release to compare with; a rollback goes back at once. */
+  private canaried(): boolean {
+    return this.inputs.canary > 0 && !this.inputs.rollback && !this.reuse && this.situation.live !== undefined
   }
 
   /** After the switch: the release recorded, then the old slot retired (unless cancelled). */
@@ -136,28 +157,48 @@ export class HostRun {
     if (recovered) this.log.warning('The host state disagreed with the proxy config (a run died mid-deploy); the proxy config wins')
     this.log.info(live ? `Live: ${live.slot} (${live.container}, ${live.image})` : `No live release of ${this.inputs.service} yet`)
     this.plan = fresh
-      ? await planImage(inputs, this.host, { local: checked.local, onHost: found.image }, this.situation)
+      ? await planImage(inputs, this.host, { local: checked.local, onHost: found.image }, this.situation, snapshot.state)
       : checked.plan
+    this.replicas = replicaNames(inputs.service, idleSlot, inputs.replicas)
     this.candidate = {
       slot: idleSlot,
-      container: containerName(this.inputs.service, idleSlot),
+      container: this.replicas[0],
       image: this.plan.ref,
       imageId: this.plan.image.id,
       appPort: this.plan.appPort,
-      deployedAt: ''
+      deployedAt: '',
+      ...(inputs.replicas > 1 ? { replicas: inputs.replicas } : {}),
+      ...envFingerprint(inputs.env)
     }
+    const drift = this.plan.target ? envDrift(this.plan.target, inputs.env) : undefined
+    if (drift) this.log.warning(`${drift}: check that the env fits the release you go back to`)
     this.workers = candidateWorkers(inputs, idleSlot)
-    // Containers in the idle slot are left over from a run that died; they serve nothing.
-    const stray = snapshot.containers.find((container) => container.name === this.candidate.container)
-    if (stray) {
-      this.log.info(`Removing ${stray.name} left in the idle slot by an earlier run`)
-      await this.host.retire(this.retireSpec(stray.name), () => undefined)
+    const idle = slotWeb(snapshot.containers, inputs.service, idleSlot)
+    this.reuse = this.keptRunning(idle)
+    if (this.reuse) return this.log.info(`${idle.map((c) => c.name).join(', ')} kept running with ${this.plan.ref}: the rollback is a switch`)
+    // Containers in the idle slot are left over from a run that died, or kept for an instant
+    // rollback that this deploy does not take; they serve nothing.
+    if (idle.length) {
+      this.log.info(`Removing ${idle.map((c) => c.name).join(', ')} left in the idle slot by an earlier run`)
+      // A run that died during its canary left clients routed to them: back to the live slot first.
+      await this.host.stopCanary({ network: inputs.network, service: inputs.service })
+      await this.host.retire(this.retireSpec(idle.map((c) => c.name), this.situation.previous?.appPort ?? this.candidate.appPort), () => undefined)
     }
-    const strayWorkers = slotWorkers(snapshot.containers, idleSlot, this.candidate.container).map((container) => container.name)
+    const strayWorkers = slotWorkers(snapshot.containers, inputs.service, idleSlot).map((container) => container.name)
     if (strayWorkers.length) {
       this.log.info(`Removing ${strayWorkers.join(', ')} left in the idle slot by an earlier run`)
       await this.host.removeContainers(strayWorkers)
     }
+  }
+
+  /**
+   * A rollback whose target still runs in the idle slot (keep-previous: running), every replica
+   * up with its image: no start, only the health check and the switch.
+   */
+  private keptRunning(idle: ServiceContainer[]): boolean {
+    if (!this.inputs.rollback || this.plan.source !== 'rollback') return false
+    const running = idle.filter((container) => container.state === 'running' && container.imageId === this.plan.image.id)
+    return running.length === this.inputs.replicas && this.replicas.every((name) => running.some((container) => container.name === name))
   }
 
   /** The check's survey still holds when this lock is the very next one taken after it. */
@@ -218,25 +259,39 @@ export class HostRun {
   private async prepareRoute(): Promise<void> {
     const { inputs, candidate, snapshot } = this
     let addresses = snapshot.addresses ?? {}
-    const needed = !addresses.blue?.length || !addresses.green?.length
+    const needed = (addresses.blue?.length ?? 0) < inputs.replicas || (addresses.green?.length ?? 0) < inputs.replicas
     if (needed && this.survey.proxy.network.mode !== 'names') {
-      addresses = await this.host.allocateAddresses(inputs.network, inputs.service)
+      addresses = await this.host.allocateAddresses(inputs.network, inputs.service, inputs.replicas)
     }
     const route = planRoute(
       {
-        service: inputs.service, network: inputs.network, serverNames: inputs.serverNames,
-        websocketTimeout: inputs.websocketTimeout, accessLog: inputs.accessLog, slot: candidate.slot, container: candidate.container, appPort: candidate.appPort
+        service: inputs.service, network: inputs.network, serverNames: inputs.serverNames, replicas: inputs.replicas,
+        websocketTimeout: inputs.websocketTimeout, accessLog: inputs.accessLog, healthPath: inputs.healthPath, slot: candidate.slot, container: candidate.container, appPort: candidate.appPort,
+        tls: serviceTls(inputs)
       },
       snapshot,
       addresses
     )
+    if (inputs.replicas > 1 && route.addresses.length === 0) {
+      throw new Error(`replicas: ${inputs.replicas} containers per slot need a network the action created (pinned addresses); ${inputs.network} was not, so its slots are reached by name`)
+    }
     this.route = route
-    const where = route.address ? `pinned address ${route.address}` : 'its container name (Docker DNS: not a network the action created)'
-    this.log.info(`${candidate.container} will be reached at ${where}`)
+    const where = route.addresses.length ? `pinned address ${route.addresses.join(', ')}` : 'its container name (Docker DNS: not a network the action created)'
+    this.log.info(`${this.replicas.join(', ')} will be reached at ${where}`)
     if (!route.write) return this.log.info('The proxy config already routes both slots: the switch needs no nginx reload')
     await this.host.writeRoute(inputs.network, inputs.service, route.conf, snapshot.legacy)
     this.wroteRoute = true
     this.log.info(snapshot.confDigest ? 'The proxy config changed (port, server names or format): nginx reloaded gracefully' : 'Added the proxy config for the service: nginx reloaded gracefully')
+  }
+
+  /** HTTPS: the certificate verified and installed, and the proxy publishing its port (rollout/tls.ts). */
+  private async prepareTls(): Promise<void> {
+    const { inputs, host } = this
+    const log = (line: string): void => this.log.info(line)
+    const warn = (line: string): void => this.log.warning(line)
+    const spoolDir = process.env.RUNNER_TEMP || undefined
+    const codec = () => codecFor(inputs, host)
+    this.tlsReport = await prepareTls({ inputs, host, proxy: this.survey.proxy, codec, log, warn, spoolDir, signal: this.deps.signal })
   }
 
   /**
@@ -274,7 +329,7 @@ export class HostRun {
     const health = { appPort: candidate.appPort, path: inputs.healthPath, timeoutSeconds: inputs.healthTimeout }
     // Healthy, it goes live in the same remote step (the host checks that the lock is still
     // ours), unless workers must start and settle first.
-    const sw = { route: this.liveRoute(), hold: this.workers.length > 0 }
+    const sw = { route: this.liveRoute(), hold: this.workers.length > 0 || this.canaried() }
     this.launched = this.host.launchCandidate(this.candidateSpec(), inputs.env, health, sw)
     // A cancel during the health check tells the host's loop to stop; removed once switched.
     this.deps.signal?.addEventListener('abort', this.cancelLaunch, { once: true })
@@ -309,9 +364,40 @@ export class HostRun {
     this.log.info(`${this.workers.map((worker) => worker.container).join(', ')} kept running for ${inputs.workerSettle} s`)
   }
 
+  /**
+   * The candidate gets inputs.canary percent of clients (sticky, by the proxy's cookie) next to
+   * the live slot, and is judged every few seconds by the proxy's counts: sent back at once when
+   * its 5xx share is too high, promoted when canary-duration is over.
+   */
+  private async runCanary(): Promise<void> {
+    const { inputs, candidate } = this
+    const live = this.situation.live!
+    const target = { network: inputs.network, service: inputs.service }
+    await this.launched.switched() // the held launch step has ended
+    await this.host.startCanary(target, candidate.slot, inputs.canary)
+    this.canaryOn = true
+    this.log.info(`${inputs.canary}% of clients now reach ${candidate.container}, the rest ${live.container}; watching for ${inputs.canaryDuration} s`)
+    const rules = { percent: inputs.canary, durationSeconds: inputs.canaryDuration, max5xx: inputs.canaryMax5xx, minRequests: inputs.canaryMinRequests }
+    const clock = this.deps.clock ?? realClock
+    const ends = clock.now() + inputs.canaryDuration * 1000
+    for (;;) {
+      await untilCancelled(clock.sleep(Math.max(0, Math.min(CANARY_POLL_MS, ends - clock.now()))), this.deps.signal, () => 'Cancelled during the canary')
+      this.lock.assertHeld()
+      const counts = await this.host.readCanary(target)
+      const verdict = judgeCanary(counts, { candidate: candidate.slot, live: live.slot }, { candidate: candidate.container, live: live.container }, rules, clock.now() >= ends)
+      this.canaryVerdict = verdict
+      this.log.info(`${describe(verdict.candidate)}, ${latencyLine(verdict.candidate)}; ${describe(verdict.live)}, ${latencyLine(verdict.live)}`)
+      if (verdict.outcome === 'revert') {
+        this.log.info(`Sending the canary back: every client returns to ${live.container}`)
+        throw new Error(`Canary sent back: ${verdict.reason}`)
+      }
+      if (verdict.outcome === 'promote') return this.log.info(`Canary passed: promoting ${candidate.container} to every client`)
+    }
+  }
+
   private async switchProxy(): Promise<void> {
     const also = this.workers.map((worker) => worker.container)
-    const switching = also.length
+    const switching = also.length || this.canaryOn
       ? this.host.switchSlot(this.candidateSpec(), { route: this.liveRoute() }, this.inputs.healthPath, also)
       : this.launched.switched()
     const switched = await switching.finally(() => this.deps.signal?.removeEventListener('abort', this.cancelLaunch))
@@ -332,8 +418,9 @@ export class HostRun {
     }
     const cancelled = error instanceof CancelledError || this.deps.signal?.aborted
     const cleanup: string[] = []
-    if (this.candidate) {
-      const names = [this.candidate.container, ...this.workers.map((worker) => worker.container)]
+    if (this.canaryOn) await this.endCanary(cleanup)
+    else if (this.candidate && !this.reuse) {
+      const names = [...this.replicas, ...this.workers.map((worker) => worker.container)]
       const what = names.length > 1 ? `the candidate ${this.candidate.container} and its workers were` : `the candidate ${this.candidate.container} was`
       await this.host.removeContainers(names).then(
         () => cleanup.push(`${what} removed`),
@@ -344,6 +431,31 @@ export class HostRun {
     if (cancelled) return new CancelledError(`Cancelled before the switch: ${this.untouched()}${cleanup.length ? `; ${cleanup.join('; ')}` : ''}.`)
     const serving = this.situation ? await this.whatServes() : 'nothing on the host changed'
     return new Error(`${error.message}\n${serving}${cleanup.length ? `; ${cleanup.join('; ')}` : ''}.`)
+  }
+
+  /**
+   * A canary that goes back: every client returns to the live slot at once, and the candidate
+   * is drained like an old slot (the requests its clients have in flight finish) before it goes.
+   */
+  private async endCanary(cleanup: string[]): Promise<void> {
+    const target = { network: this.inputs.network, service: this.inputs.service }
+    try {
+      await this.host.stopCanary(target)
+    } catch (failure) {
+      cleanup.push(`the canary could not be stopped (${(failure as Error).message}): ${this.candidate.container} may still serve some clients`)
+      return
+    }
+    const names = [...this.replicas, ...this.workers.map((worker) => worker.container)]
+    const retired = await this.host.retire(this.retireSpec(this.replicas, this.candidate.appPort), () => undefined).then(
+      () => true,
+      () => false
+    )
+    if (this.workers.length) await this.host.removeContainers(this.workers.map((worker) => worker.container)).catch(() => undefined)
+    cleanup.push(
+      retired
+        ? `every client is back on ${this.situation.live?.container}; ${names.join(', ')} drained and removed`
+        : `every client is back on ${this.situation.live?.container}; ${this.candidate.container} could not be removed, the next deploy removes it`
+    )
   }
 
   /**
@@ -363,11 +475,13 @@ export class HostRun {
    */
   async revert(): Promise<string> {
     const old = this.situation.live
-    const names = [this.candidate.container, ...this.workers.map((worker) => worker.container)]
+    const names = [...this.replicas, ...this.workers.map((worker) => worker.container)]
     if (old) {
       const route = this.snapshot.route ?? { ...old, service: this.inputs.service, serverNames: this.inputs.serverNames }
       const spec = { ...this.candidateSpec(), name: old.container, slot: old.slot, image: old.image, imageId: old.imageId }
-      const oldWorkers = slotWorkers(this.snapshot.containers, old.slot, old.container).map((container) => container.name)
+      const oldWorkers = slotWorkers(this.snapshot.containers, this.inputs.service, old.slot).map((container) => container.name)
+      const oldWeb = slotWeb(this.snapshot.containers, this.inputs.service, old.slot).map((container) => container.name)
+      spec.names = oldWeb.length ? oldWeb : [old.container]
       // Asked on its own health path: this release's may be new.
       const back = await this.host.switchSlot(spec, { route }, route.healthPath ?? '/', oldWorkers)
       if (!back.ok) return `switching back failed (${back.message}); ${this.candidate.container} may still serve`
@@ -423,31 +537,39 @@ export class HostRun {
     const old = this.situation.live
     let open = 0
     // The old slot's workers go as soon as the new ones run: SIGTERM, then their stop timeout.
-    const oldWorkers = old ? slotWorkers(this.snapshot.containers, old.slot, old.container).map((container) => container.name) : []
+    const oldWorkers = old ? slotWorkers(this.snapshot.containers, this.inputs.service, old.slot).map((container) => container.name) : []
     if (oldWorkers.length) {
       await this.host.stopContainers(oldWorkers, (this.inputs.runtime.stopTimeout ?? 10) + 30)
       this.log.info(`Stopped and removed ${oldWorkers.join(', ')}`)
     }
-    if (old && old.container !== this.candidate.container) {
-      const result = await this.host.retire(this.retireSpec(old.container), (count) =>
-        this.log.info(`Waiting for ${count} connection(s) to ${old.container} to finish`)
+    const oldWeb = old ? slotWeb(this.snapshot.containers, this.inputs.service, old.slot).map((container) => container.name) : []
+    if (old && !oldWeb.length && old.container !== this.candidate.container) oldWeb.push(old.container)
+    if (old && oldWeb.length) {
+      const keep = this.inputs.keepPrevious === 'running'
+      const result = await this.host.retire(this.retireSpec(oldWeb, old.appPort, keep), (count) =>
+        this.log.info(`Waiting for ${count} connection(s) to ${oldWeb.join(', ')} to finish`)
       )
       open = result.openConnections
-      if (open > 0) this.log.warning(`drain-timeout reached with ${open} connection(s) to ${old.container} still open`)
-      this.log.info(`Stopped and removed ${old.container}`)
+      if (open > 0) this.log.warning(`drain-timeout reached with ${open} connection(s) to ${oldWeb.join(', ')} still open`)
+      this.log.info(keep ? `${oldWeb.join(', ')} drained and kept running (keep-previous: running): a rollback is a switch` : `Stopped and removed ${oldWeb.join(', ')}`)
     }
     return { open, pruned: await this.prune(state) }
   }
 
-  /** Keeps the live and previous releases' images; older recorded releases give theirs back. */
+  /**
+   * Keeps keep-releases images (the live one and the ones before it, and always the previous):
+   * older recorded releases give theirs back, unless another service on the host keeps or runs
+   * the same image (the host checks: scripts/prune-images.sh).
+   */
   private async prune(state: ServiceState): Promise<string[]> {
-    const kept = [state.live, state.previous].filter((release) => release !== undefined)
+    const kept = [...keptReleases(state, this.inputs.keepReleases), state.previous].filter((release) => release !== undefined)
     const keep = new Set(kept.flatMap((release) => [release.imageId, release.image]))
     const refs = state.history
       .filter((release) => !keep.has(release.imageId) && !keep.has(release.image))
       .map((release) => release.image)
     const pruned = await this.host.pruneImages([...new Set(refs)])
     if (pruned.length) this.log.info(`Removed images of older releases: ${pruned.join(', ')}`)
+    this.kept = keptReleases(state, this.inputs.keepReleases)
     return pruned
   }
 
@@ -474,17 +596,18 @@ export class HostRun {
       slot: this.candidate.slot,
       image: this.candidate.image,
       imageId: this.candidate.imageId,
-      address: this.route?.address,
+      names: this.replicas,
+      addresses: this.route?.addresses,
+      reuse: this.reuse,
       runFlags: appRunFlags(this.inputs),
       command: webCommand(this.inputs)
     }
   }
 
-  private retireSpec(container: string) {
-    const port = this.situation.live?.container === container ? this.situation.live.appPort : this.candidate.appPort
+  private retireSpec(containers: string[], appPort: number, keep = false) {
     return {
-      container, network: this.inputs.network, appPort: port, drainTimeoutSeconds: this.inputs.drainTimeout,
-      stopTimeoutSeconds: this.inputs.runtime.stopTimeout
+      containers, network: this.inputs.network, appPort, drainTimeoutSeconds: this.inputs.drainTimeout,
+      stopTimeoutSeconds: this.inputs.runtime.stopTimeout, keep
     }
   }
 
@@ -511,8 +634,16 @@ export class HostRun {
       pruned: retired.pruned,
       reloaded: this.wroteRoute,
       releaseStep: this.releaseStep,
+      kept: this.kept,
+      keepPrevious: this.inputs.keepPrevious,
+      instant: this.reuse,
+      canary: this.canaryVerdict && { percent: this.inputs.canary, durationSeconds: this.inputs.canaryDuration, max5xx: this.inputs.canaryMax5xx, ...this.canaryVerdict },
       workers: this.workers.map((worker) => worker.container),
+      tls: this.tlsReport,
       phases: this.phases.times
     }
   }
 }
+
+/** How often the proxy's counts are read during a canary. */
+const CANARY_POLL_MS = 5000

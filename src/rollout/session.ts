@@ -19,6 +19,18 @@ export interface DeployDeps {
   phases?: Phases
   /** Where the run's lines go (default the step's log; one host's marked lines when several run). */
   log?: Log
+  /** Time for the waits the run paces itself by (a canary's watch); tests pass a fake one. */
+  clock?: Clock
+}
+
+export interface Clock {
+  now(): number
+  sleep(ms: number): Promise<void>
+}
+
+export const realClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 }
 
 /** A host connected, checked and locked for this run: what a HostRun starts from. */

@@ -112,6 +112,7 @@ export interface SwarmConfRequest {
   serverNames: string[]
   websocketTimeout: number
   accessLog: boolean
+  healthPath: string
   /** The candidate's slot and the app's port. */
   slot: Slot
   appPort: number
@@ -130,7 +131,8 @@ export function swarmConf(request: SwarmConfRequest, live?: Route): string {
     { slot: request.slot, targets: targetsOf(request.slot, request.appPort) },
     { slot: other, targets: live?.slot === other ? (live.targets?.length ? live.targets : targetsOf(other, live.appPort)) : targetsOf(other, request.appPort) }
   ]
-  return renderServiceConf({ service: request.service, serverNames: request.serverNames, websocketTimeout: request.websocketTimeout, accessLog: request.accessLog, slots })
+  const { service, serverNames, websocketTimeout, accessLog, healthPath } = request
+  return renderServiceConf({ service, serverNames, websocketTimeout, accessLog, healthPath, slots })
 }
 
 /**

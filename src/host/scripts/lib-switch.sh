@@ -3,7 +3,7 @@
 # the proxy. The switch is a rename of the service's live-slot symlink (lib-markers.sh): no nginx
 # reload, so no client connection is closed. The slot's record is written first, then the symlink
 # moves, then nginx is asked through its own port until the new slot answers; anything else puts
-# the symlink back. The candidate gets its restart policy as it goes live, side by side (it
+# the symlink back (a canary's files are gone by then: everyone is on the live slot). The candidate gets its restart policy as it goes live, side by side (it
 # started with none, so a crash at boot stayed a crash), and so do its workers ($also, one name
 # per line). Needs $dir (the proxy's folder), $service, $slot, $name, $proxy, $routejson,
 # lib-lock-guard.sh, lib-docker.sh, lib-runtime.sh, lib-markers.sh and lib-proxy-lock.sh.
@@ -29,6 +29,12 @@ switch_live() {
   mv -f "$dir/routes/$service.$slot.json.next" "$dir/routes/$service.$slot.json"
   before=$(marked_slot "$service")
   point_marker "$service" "$slot"
+  # A canary's clients are on this slot already; the others follow with the symlink. Its files
+  # must not outlive the switch: the next deploy makes this slot the old one.
+  if [ -e "$dir/conf.d/bluegreen/canary/$service" ]; then
+    mv -T "$dir/conf.d/bluegreen/canary/$service" "$dir/conf.d/bluegreen/canary/$service.gone.$$"
+    rm -rf "$dir/conf.d/bluegreen/canary/$service.gone.$$"
+  fi
   echo SWITCHED
   verify_through_proxy || code=$?
   if ! wait "$policy" && [ "$code" = 0 ]; then echo "POLICY $(tr '\n' ' ' <"$policy_err")"; code=6; fi

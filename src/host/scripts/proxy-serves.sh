@@ -3,24 +3,8 @@
 # config on disk, which routes to the live slot), then ask its published port what it serves for
 # the service, as a client would: bash's /dev/tcp, no docker exec, so the answer holds even when
 # the Docker engine does not. Prints the proxy's state and `SERVES STATUS nnn SLOT name`.
-# Included before this: lib-docker.sh.
+# Included before this: lib-docker.sh lib-http-probe.sh.
 proxy=$1 port=$2 path=$3 host=$4
-# One GET with the service's Host header, waiting $1 seconds at most for the answer's head;
-# STATUS 000 when nothing answered.
-http_probe() {
-  local line status=000 slot=none
-  exec 3<>"/dev/tcp/127.0.0.1/$port" || { echo "STATUS 000 SLOT none"; return 0; }
-  printf 'GET %s HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n\r\n' "$path" "$host" >&3
-  while IFS= read -r -t "$1" line <&3; do
-    line=${line%$'\r'}
-    [ -n "$line" ] || break
-    case "$line" in
-      HTTP/*) status=${line#* }; status=${status%% *} ;;
-      [Xx]-[Bb]luegreen-[Ss]lot:*) slot=${line#*:}; slot=${slot# } ;;
-    esac
-  done
-  echo "STATUS $status SLOT $slot"
-}
 code=0
 status=$(dkt 10 container inspect -f '{{.State.Status}}' "$proxy" 2>/dev/null) || code=$?
 if [ "$code" = 124 ] || [ "$code" = 137 ]; then status=unknown; elif [ "$code" != 0 ]; then status=missing; fi
@@ -31,7 +15,7 @@ fi
 # A proxy that was just started needs a moment; the health path may itself be slow to answer.
 line='STATUS 000 SLOT none' deadline=$((SECONDS + 15))
 while [ "$SECONDS" -lt "$deadline" ]; do
-  line=$( (http_probe "$((deadline - SECONDS))") 2>/dev/null ) || line='STATUS 000 SLOT none'
+  line=$( (http_probe "$((deadline - SECONDS))" "$path" "$host") 2>/dev/null ) || line='STATUS 000 SLOT none'
   case "$line" in "STATUS 000"*) sleep 0.2 ;; *) break ;; esac
 done
 echo "SERVES $line"

@@ -3,7 +3,7 @@
 # be used at all, the service's state, its slots and which one is live, its containers, the proxy
 # and its network, and whether the host has the image. stdin is this version's shared proxy
 # config. Included before this: lib-docker.sh lib-preflight.sh lib-network.sh lib-markers.sh.
-dir=$1 pdir=$2 service=$3 proxy=$4 port=$5 image=$6 checks=$7 root=$8 net=$9
+dir=$1 pdir=$2 service=$3 proxy=$4 port=$5 image=$6 checks=$7 root=$8 net=$9 https=${10:-}
 confdir=$pdir/conf.d
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -60,6 +60,10 @@ if wait "$proxy_job"; then
 else
   echo "proxy missing"
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port-busy"; fi
+fi
+# The HTTPS port a proxy without it would publish: taken by something else, it refuses the deploy.
+if [ -n "$https" ] && ! grep -q '"443/tcp":\[{' "$out/proxy" 2>/dev/null; then
+  if (exec 3<>"/dev/tcp/127.0.0.1/$https") 2>/dev/null; then echo "https-busy"; fi
 fi
 # stdin is this version's shared proxy config: when the running proxy has it, nothing needs doing.
 if cmp -s - "$confdir/_common.conf" 2>/dev/null; then echo "common-current"; fi

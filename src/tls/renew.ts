@@ -1,0 +1,116 @@
+// One renewal pass over a store's certificates: each recorded order whose certificate is missing,
+// names other hosts than the order, or has fewer than `withinDays` days left is obtained again
+// through the webroot, verified (chain to a trusted root, every name, in date), and only then
+// installed. A failure of one order is logged and the others go on; the old certificate keeps
+// being served until its expiry. The caller holds the store's lock (src/renew.ts).
+import { readFile } from 'node:fs/promises'
+import { rootCertificates } from 'node:tls'
+import { obtainCertificate } from './acme.js'
+import { checkCertificate } from './certificate.js'
+import { RENEW_WITHIN_DAYS } from './policy.js'
+import {
+  certificateRecord,
+  factsPath,
+  installCertificate,
+  loadAccountKey,
+  readOrders,
+  saveAccountKey,
+  storeOwner,
+  webrootChallenge,
+  type CertificateRecord,
+  type OrderRecord,
+  type Owner
+} from './store.js'
+
+const DAY_MS = 86_400_000
+
+export interface RenewOptions {
+  dir: string
+  /** Renew below this many days left (default 30: Let's Encrypt's 90-day certificates at 2/3). */
+  withinDays?: number
+  /** Owner of the installed key files: the proxy's nginx worker user. */
+  owner?: Owner
+  /** Extra trusted roots for the issued chain, e.g. a test CA's issuing root. */
+  extraRootsPem?: string
+  timeoutMs?: number
+  now?: () => Date
+  log?: (line: string) => void
+}
+
+export type RenewOutcome =
+  | { id: string; names: string[]; action: 'kept'; daysLeft: number }
+  | { id: string; names: string[]; action: 'renewed'; serial: string; notAfter: Date }
+  | { id: string; names: string[]; action: 'failed'; error: string }
+
+/** The record of what is installed for `id`; undefined when nothing is. */
+export async function installedRecord(dir: string, id: string): Promise<CertificateRecord | undefined> {
+  try {
+    return JSON.parse(await readFile(factsPath(dir, id), 'utf8')) as CertificateRecord
+  } catch {
+    return undefined
+  }
+}
+
+/** Why the certificate installed for `order` must be replaced now, or undefined to keep it. */
+export function renewalReason(order: Pick<OrderRecord, 'names' | 'directoryUrl'>, record: CertificateRecord | undefined, now: Date, withinDays = RENEW_WITHIN_DAYS): string | undefined {
+  if (!record) return 'no certificate yet'
+  const missing = order.names.filter((name) => !record.names.includes(name.toLowerCase()))
+  if (missing.length > 0) return `it does not cover ${missing.join(', ')}`
+  if (record.source !== 'auto' || record.directoryUrl !== order.directoryUrl) return `it is not from ${order.directoryUrl}`
+  const left = daysUntil(record.notAfter, now)
+  if (left < withinDays) return `${left.toFixed(1)} days left (renewed below ${withinDays})`
+  return undefined
+}
+
+export function daysUntil(iso: string, now: Date): number {
+  return (new Date(iso).getTime() - now.getTime()) / DAY_MS
+}
+
+export async function renewOrder(order: OrderRecord, options: RenewOptions): Promise<RenewOutcome> {
+  const now = options.now?.() ?? new Date()
+  const base = { id: order.id, names: order.names }
+  const record = await installedRecord(options.dir, order.id)
+  const reason = renewalReason(order, record, now, options.withinDays)
+  if (!reason && record) return { ...base, action: 'kept', daysLeft: daysUntil(record.notAfter, now) }
+  options.log?.(`${order.names.join(', ')}: renewing (${reason})`)
+  try {
+    const files = await storeOwner(options.dir)
+    const accountKeyPem = await loadAccountKey(options.dir, order.directoryUrl)
+    const got = await obtainCertificate({
+      directoryUrl: order.directoryUrl,
+      names: order.names,
+      email: order.email,
+      caBundle: order.caBundle,
+      accountKeyPem,
+      challenge: webrootChallenge(options.dir, files),
+      timeoutMs: options.timeoutMs,
+      log: options.log
+    })
+    if (!accountKeyPem) await saveAccountKey(options.dir, order.directoryUrl, got.accountKeyPem, files)
+    const roots = [...rootCertificates, order.caBundle ?? '', options.extraRootsPem ?? ''].filter(Boolean)
+    const facts = checkCertificate({ chainPem: got.certificatePem, rootsPem: roots, names: order.names, input: 'the renewed certificate' })
+    const installed = certificateRecord(order.id, order.names, facts, 'auto', order.directoryUrl)
+    await installCertificate(options.dir, installed, got.keyPem, got.certificatePem, { key: options.owner, files })
+    return { ...base, action: 'renewed', serial: got.serial, notAfter: got.notAfter }
+  } catch (error) {
+    return { ...base, action: 'failed', error: error instanceof Error ? error.message : String(error) }
+  }
+}
+
+/** Every order, one after the other (one CA, and a host has few). */
+export async function renewAll(options: RenewOptions): Promise<RenewOutcome[]> {
+  const outcomes: RenewOutcome[] = []
+  for (const order of await readOrders(options.dir)) {
+    const outcome = await renewOrder(order, options)
+    options.log?.(describe(outcome))
+    outcomes.push(outcome)
+  }
+  return outcomes
+}
+
+export function describe(outcome: RenewOutcome): string {
+  const names = outcome.names.join(', ')
+  if (outcome.action === 'kept') return `${names}: ${outcome.daysLeft.toFixed(1)} days left, kept`
+  if (outcome.action === 'renewed') return `${names}: renewed, serial ${outcome.serial}, valid until ${outcome.notAfter.toISOString()}`
+  return `${names}: renewal FAILED: ${outcome.error}`
+}
