@@ -24,7 +24,7 @@ interface ActionMetadata {
 }
 
 const PUBLISHED = 'bluegreen-deploy/bluegreen-deploy@v1'
-const EXAMPLES = ['deploy.yml', 'https.yml', 'multi-host-matrix.yml', 'multi-host.yml', 'rollback-tag.yml', 'rollback.yml', 'two-services.yml']
+const EXAMPLES = ['deploy.yml', 'https.yml', 'multi-host-matrix.yml', 'multi-host.yml', 'rollback-tag.yml', 'rollback.yml', 'swarm.yml', 'two-services.yml']
 
 const action = parse(readFileSync('action.yml', 'utf8')) as ActionMetadata
 const workflows = (dir: string): string[] =>

@@ -32,7 +32,7 @@ describe('input lengths', () => {
     ['cpus', 16], ['labels', 65536], ['stop-timeout', 16], ['options', 16384], ['release-command', 16384],
     ['release-timeout', 16], ['release-on-rollback', 16], ['workers', 65536], ['worker-settle', 16],
     ['tls', 16], ['https-port', 16], ['hsts', 16], ['acme-email', 254], ['acme-directory', 2048], ['acme-ca-bundle', 65536],
-    ['tls-certificate', 65536], ['tls-private-key', 16384]
+    ['tls-certificate', 65536], ['tls-private-key', 16384], ['target', 16], ['swarm-update', 16]
   ])('refuses %s over %i characters, naming it and both lengths, without the value', (name, max) => {
     expect(MAX_LENGTH[name]).toBe(max)
     const over = 'x'.repeat(max - 6) + 'SECRET!'

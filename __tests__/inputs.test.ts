@@ -25,7 +25,8 @@ describe('parseInputs', () => {
       tls: {
         mode: 'off', httpsPort: 443, hsts: false, directoryUrl: 'https://acme-v02.api.letsencrypt.org/directory',
         email: undefined, caBundle: undefined, certificatePem: undefined, keyPem: undefined
-      }
+      },
+      target: 'host', swarmUpdate: 'bluegreen'
     })
   })
 

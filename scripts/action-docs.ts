@@ -93,12 +93,16 @@ export function faultsFrom(): string {
   return `Rows from ${FAULT_TESTS.map((file) => `[\`${file.split('/').pop()}\`](${file})`).join(', ')}.`
 }
 
-export function renderReadme(readme: string, actionYml: string, faultsSource: string): string {
+export function renderReadme(readme: string, actionYml: string, faultsSource: string, swarmSource = readFileSync(SWARM_TESTS, 'utf8')): string {
   const tables = actionTables(actionYml)
   const filled = fillSection(fillSection(readme, 'inputs', tables.inputs), 'outputs', tables.outputs)
   const faults = `${faultsTable(faultsSource)}\n\n${faultsFrom()}`
-  return fillSection(fillSection(filled, 'faults', faults), 'options', optionsTable())
+  const swarm = fillSection(fillSection(filled, 'faults', faults), 'options', optionsTable())
+  return fillSection(swarm, 'swarm-faults', faultsTable(swarmSource))
 }
+
+/** The Swarm's end-to-end tests (against the sandbox's nodes), whose names make the Swarm's own table. */
+export const SWARM_TESTS = '__tests__/e2e-nodes/swarm.test.ts'
 
 /**
  * The e2e files whose test names make the "What happens when…" table, in its order. Every e2e
@@ -122,5 +126,5 @@ export function faultSources(root = ''): string {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const root = fileURLToPath(new URL('..', import.meta.url))
   const readme = readFileSync(`${root}README.md`, 'utf8')
-  writeFileSync(`${root}README.md`, renderReadme(readme, readFileSync(`${root}action.yml`, 'utf8'), faultSources(root)))
+  writeFileSync(`${root}README.md`, renderReadme(readme, readFileSync(`${root}action.yml`, 'utf8'), faultSources(root), readFileSync(`${root}${SWARM_TESTS}`, 'utf8')))
 }

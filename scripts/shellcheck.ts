@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { IN_PROXY, SCRIPTS } from '../src/host/scripts.js'
+import { IN_PROXY, SCRIPTS, SWARM_SCRIPTS } from '../src/host/scripts.js'
 import { PRELUDE } from '../src/ssh/remote-shell.js'
 
 // SC2317 (unreachable command) is left out for the composed scripts: a library defines more
@@ -18,6 +18,7 @@ function check(name: string, shell: 'bash' | 'sh', text: string): boolean {
 
 const results = [
   ...Object.entries(SCRIPTS).map(([name, text]) => check(`host script ${name}`, 'bash', text)),
+  ...Object.entries(SWARM_SCRIPTS).map(([name, text]) => check(`swarm script ${name}`, 'bash', text)),
   ...Object.entries(IN_PROXY).map(([name, text]) => check(`in-proxy script ${name}`, 'sh', text)),
   check('remote shell prelude', 'bash', `__bg_token=t\n${PRELUDE}`)
 ]

@@ -10,6 +10,12 @@ import { parseTls, type TlsSpec } from './tls/inputs.js'
 
 export type Compression = 'auto' | 'zstd' | 'gzip' | 'none'
 
+/** Where the app runs: containers on one host (or each of `hosts`), or services of a Docker Swarm. */
+export type Target = 'host' | 'swarm'
+
+/** How a Swarm gets the new version: two services behind the action's proxy, or Swarm's own rolling update. */
+export type SwarmUpdate = 'bluegreen' | 'rolling'
+
 export interface EnvVar {
   name: string
   value: string
@@ -17,9 +23,11 @@ export interface EnvVar {
 
 /** Every input of action.yml, parsed. Names follow action.yml. */
 export interface Inputs {
-  /** One server; empty when `hosts` lists several. */
+  /** host: containers on each server; swarm: `host` is a Swarm manager, the app runs as services. */
+  target: Target
+  /** One server (with swarm: the manager); empty when `hosts` lists several. */
   host: string
-  /** Several servers (rollout/targets.ts); empty for `host`. */
+  /** Several servers (rollout/targets.ts); with swarm, the nodes' SSH addresses. Empty for `host`. */
   hosts: HostTarget[]
   /** How many of `hosts` go live first, alone. */
   canaryHosts: number
@@ -87,6 +95,8 @@ export interface Inputs {
   canaryMinRequests: number
   /** HTTPS through the proxy: off, auto (ACME) or custom (a certificate from secrets). */
   tls: TlsSpec
+  /** With swarm: blue-green behind the action's proxy, or a rolling update of a service of yours. */
+  swarmUpdate: SwarmUpdate
 }
 
 /** Raw input text by action.yml name. */
@@ -99,7 +109,8 @@ export const INPUT_NAMES = [
   'compression-level', 'rollback', 'volumes', 'command', 'entrypoint', 'user', 'memory', 'cpus', 'labels',
   'stop-timeout', 'options', 'replicas', 'keep-previous', 'keep-releases', 'release-command', 'release-timeout', 'release-on-rollback', 'workers', 'worker-settle',
   'maintenance', 'maintenance-page', 'canary', 'canary-duration', 'canary-max-5xx', 'canary-min-requests',
-  'tls', 'acme-email', 'acme-directory', 'acme-ca-bundle', 'tls-certificate', 'tls-private-key', 'https-port', 'hsts'
+  'tls', 'acme-email', 'acme-directory', 'acme-ca-bundle', 'tls-certificate', 'tls-private-key', 'https-port', 'hsts',
+  'target', 'swarm-update'
 ] as const
 
 const DEFAULTS: RawInputs = {
@@ -108,7 +119,7 @@ const DEFAULTS: RawInputs = {
   'lock-timeout': '300', compression: 'auto', rollback: 'false', 'release-timeout': '300',
   'release-on-rollback': 'false', 'worker-settle': '5', replicas: '1', 'keep-previous': 'stopped', 'keep-releases': '5',
   canary: '0', 'canary-duration': '60', 'canary-max-5xx': '1', 'canary-min-requests': '20',
-  tls: 'off', 'https-port': '443', hsts: 'false'
+  tls: 'off', 'https-port': '443', hsts: 'false', target: 'host', 'swarm-update': 'bluegreen'
 }
 
 /** Reads the step's inputs, masks the secrets at once, then parses and validates them. */
@@ -155,6 +166,7 @@ export function parseInputs(given: RawInputs): Inputs {
   const image = text('image')
   const maintenance = parseMaintenance(text('maintenance'))
   const inputs: Omit<Inputs, 'tls'> = {
+    target: text('target').toLowerCase() as Target,
     host: text('host'),
     hosts: parseHosts(raw.hosts ?? '', parseInteger('port', text('port'))),
     canaryHosts: parseInteger('canary-hosts', text('canary-hosts')),
@@ -201,11 +213,15 @@ export function parseInputs(given: RawInputs): Inputs {
     canary: parseInteger('canary', text('canary')),
     canaryDuration: parseSeconds('canary-duration', text('canary-duration'), 5, 3600),
     canaryMax5xx: parsePercent('canary-max-5xx', text('canary-max-5xx')),
-    canaryMinRequests: parseInteger('canary-min-requests', text('canary-min-requests'))
+    canaryMinRequests: parseInteger('canary-min-requests', text('canary-min-requests')),
+    swarmUpdate: text('swarm-update').toLowerCase() as SwarmUpdate
   }
   validateInputs(inputs)
   // After the routing inputs: a certificate is checked against the server names.
-  return { ...inputs, tls: parseTls(text, inputs.serverNames, inputs.proxyPort, Math.max(inputs.hosts.length, 1)) }
+  const tls = parseTls(text, inputs.serverNames, inputs.proxyPort, Math.max(inputs.hosts.length, 1))
+  // Certificates live in one host's proxy dir; a Swarm's proxies on every node would need them in step.
+  if (inputs.target === 'swarm' && tls.mode !== 'off') throw new Error('tls: not supported with target: swarm yet (terminate TLS in front of the nodes)')
+  return { ...inputs, tls }
 }
 
 function withoutEmpty(raw: RawInputs): RawInputs {

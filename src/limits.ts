@@ -105,7 +105,10 @@ export const MAX_LENGTH: Record<string, number> = {
   'acme-ca-bundle': 64 * KiB,
   'tls-certificate': 64 * KiB,
   // An RSA key of 16384 bits in PEM is about 12.6 KiB; EC and RSA 2048-4096 keys are far shorter.
-  'tls-private-key': 16 * KiB
+  'tls-private-key': 16 * KiB,
+  // Words of a few letters: host or swarm; bluegreen or rolling.
+  target: 16,
+  'swarm-update': 16
 }
 
 /** Throws a message naming the first input longer than its maximum, with both lengths. */

@@ -1,5 +1,5 @@
 import * as core from '@actions/core'
-import { connectHost } from './ssh/connect.js'
+import { connectHost, connectHostAndShell } from './ssh/connect.js'
 import { deploy } from './rollout/single-host.js'
 import { deployHosts, RolloutError } from './rollout/several-hosts.js'
 import { getInputs } from './inputs.js'
@@ -9,6 +9,9 @@ import { inspectRunnerImage, runnerLayerSizes, saveImage } from './image/runner.
 import { renderFailure, renderSummary } from './report/summary.js'
 import { renderRolloutSummary } from './report/rollout-summary.js'
 import { connectionLost, lossReason } from './ssh/lost.js'
+import { deploySwarm } from './rollout/swarm.js'
+import { renderSwarmSummary, setSwarmOutputs } from './report/swarm-summary.js'
+import type { Inputs } from './inputs.js'
 import { maintenanceOnHosts } from './rollout/maintenance.js'
 import { renderMaintenanceSummary } from './report/maintenance-summary.js'
 
@@ -34,6 +37,11 @@ export async function run(): Promise<void> {
       holder: lockHolder(),
       signal: cancel.signal,
       phases
+    }
+    if (inputs.target === 'swarm') {
+      const report = await deploySwarm(inputs, { ...deps, connectNode })
+      setSwarmOutputs(report)
+      return await outcome.succeed(renderSwarmSummary(report))
     }
     if (inputs.maintenance) {
       const reports = await maintenanceOnHosts(inputs, deps)
@@ -108,6 +116,12 @@ async function writeSummary(markdown: string): Promise<void> {
   } catch (error) {
     core.warning(`Could not write the job summary: ${String(error)}`)
   }
+}
+
+/** A Swarm node: the host's steps, and its shell for the Swarm's own (host/swarm.ts). */
+async function connectNode(inputs: Inputs) {
+  const { host, ssh } = await connectHostAndShell(inputs)
+  return { host, run: ssh.run.bind(ssh) }
 }
 
 /** Shown to a deploy that waits on the lock, so people know whom to ask. */

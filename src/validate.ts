@@ -1,5 +1,6 @@
 import type { Inputs } from './inputs.js'
 import { parseImageRef } from './image/ref.js'
+import { MAX_SWARM_REPLICAS, validateSwarm } from './validate-swarm.js'
 
 /** Every input but the HTTPS ones, which tls/inputs.ts checks once these passed. */
 type Checked = Omit<Inputs, 'tls'>
@@ -26,7 +27,9 @@ const DOCKER_NETWORKS = ['bridge', 'default', 'host', 'none']
 const SERVER_NAME = /^(?:\*\.)?[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$/
 
 export function validateInputs(inputs: Checked): void {
+  check(['host', 'swarm'].includes(inputs.target), `target: expected host or swarm, got "${inputs.target}"`)
   validateConnection(inputs)
+  validateSwarm(inputs)
   validateImage(inputs)
   validateRouting(inputs)
   validateTiming(inputs)
@@ -35,7 +38,11 @@ export function validateInputs(inputs: Checked): void {
 }
 
 function validateConnection(inputs: Checked): void {
-  if (inputs.hosts.length > 0) {
+  if (inputs.target === 'swarm') {
+    // A Swarm is reached through a manager; hosts, when given, are the nodes' SSH addresses.
+    check(inputs.host !== '', 'host: required with target: swarm (a manager of the Swarm)')
+    check(HOST_FORM.test(inputs.host), `host: expected a host name or IP address, got "${inputs.host}"`)
+  } else if (inputs.hosts.length > 0) {
     check(inputs.host === '', 'host and hosts: give one of them (hosts lists every server, one per line)')
   } else {
     check(inputs.host !== '', 'host: required (the server name or IP address), or hosts for several servers')
@@ -43,7 +50,8 @@ function validateConnection(inputs: Checked): void {
   }
   checkRange('canary-hosts', inputs.canaryHosts, 0, Math.max(inputs.hosts.length, 1))
   checkRange('batch-size', inputs.batchSize, 0, 1000)
-  checkRange('replicas', inputs.replicas, 1, 20)
+  // A host runs a slot's replicas side by side; a Swarm spreads its tasks over the nodes.
+  checkRange('replicas', inputs.replicas, 1, inputs.target === 'swarm' ? MAX_SWARM_REPLICAS : 20)
   checkRange('keep-releases', inputs.keepReleases, 1, 50)
   check(['stopped', 'running'].includes(inputs.keepPrevious), `keep-previous: expected stopped or running, got "${inputs.keepPrevious}"`)
   checkPort('port', inputs.port)
@@ -74,10 +82,13 @@ function validateImage(inputs: Checked): void {
       `image: expected name:tag or name@sha256:<64 hex digits>, got "${inputs.image}"`
     )
   }
-  check(
-    SERVICE.test(inputs.service),
-    `service: expected lowercase letters, digits and dashes (at most 50), got "${inputs.service}"`
-  )
+  // A rolling update names a service of the user's own, such as a stack's mystack_web.
+  if (inputs.target !== 'swarm' || inputs.swarmUpdate !== 'rolling') {
+    check(
+      SERVICE.test(inputs.service),
+      `service: expected lowercase letters, digits and dashes (at most 50), got "${inputs.service}"`
+    )
+  }
   if (inputs.appPort !== undefined) checkPort('app-port', inputs.appPort)
 }
 

@@ -21,6 +21,7 @@ const lib = {
   startCandidate: read(new URL('./scripts/lib-start-candidate.sh', import.meta.url)),
   proxyLock: read(new URL('./scripts/lib-proxy-lock.sh', import.meta.url)),
   switchLive: read(new URL('./scripts/lib-switch.sh', import.meta.url)),
+  swarm: read(new URL('./scripts/lib-swarm.sh', import.meta.url)),
   httpProbe: read(new URL('./scripts/lib-http-probe.sh', import.meta.url))
 }
 
@@ -80,5 +81,27 @@ export const SCRIPTS = {
 export const IN_PROXY = {
   probe: read(new URL('./scripts/in-proxy-probe.sh', import.meta.url)),
   verify: read(new URL('./scripts/in-proxy-verify.sh', import.meta.url)),
+  ready: read(new URL('./scripts/in-proxy-ready.sh', import.meta.url)),
   owner: read(new URL('./scripts/in-proxy-owner.sh', import.meta.url))
+}
+
+/**
+ * A Swarm's steps (host/swarm.ts, host/swarm-proxy.ts): on a manager (the network, the proxy
+ * service, the slots' services, a rolling update) and on each node (the proxy's config, the
+ * readiness of the new tasks as that node's proxy sees them, the switch, the drain).
+ */
+export const SWARM_SCRIPTS = {
+  survey: withLibs(read(new URL('./scripts/swarm-survey.sh', import.meta.url)), lib.docker),
+  network: guarded(read(new URL('./scripts/swarm-network.sh', import.meta.url)), lib.docker),
+  proxyService: guarded(read(new URL('./scripts/swarm-proxy-service.sh', import.meta.url)), lib.docker),
+  createService: guarded(read(new URL('./scripts/swarm-service.sh', import.meta.url)), lib.docker, lib.runtime),
+  scale: guarded(read(new URL('./scripts/swarm-scale.sh', import.meta.url)), lib.docker),
+  tasks: guarded(read(new URL('./scripts/swarm-tasks.sh', import.meta.url)), lib.steps, lib.docker, lib.runtime),
+  rolling: guarded(read(new URL('./scripts/swarm-rolling.sh', import.meta.url)), lib.docker, lib.runtime),
+  nodeRoute: guarded(read(new URL('./scripts/swarm-node-route.sh', import.meta.url)), lib.docker, lib.markers, lib.proxyLock, lib.swarm),
+  nodeUnroute: guarded(read(new URL('./scripts/swarm-node-unroute.sh', import.meta.url)), lib.docker, lib.markers, lib.proxyLock, lib.swarm),
+  nodeProxy: withLibs(read(new URL('./scripts/swarm-node-proxy.sh', import.meta.url)), lib.docker, lib.swarm),
+  nodeReady: guarded(read(new URL('./scripts/swarm-node-ready.sh', import.meta.url)), lib.steps, lib.docker, lib.runtime, lib.swarm),
+  nodeSwitch: guarded(read(new URL('./scripts/swarm-node-switch.sh', import.meta.url)), lib.docker, lib.markers, lib.proxyLock, lib.swarm),
+  nodeDrain: guarded(read(new URL('./scripts/swarm-node-drain.sh', import.meta.url)), lib.steps, lib.docker, lib.swarm)
 }

@@ -124,6 +124,7 @@ function appLines(report: DeployReport): string[] {
 
 const PHASE_NAMES: Record<string, string> = {
   connect: 'connect over SSH',
+  swarm: 'read the Swarm (nodes, services)',
   check: 'check host and image',
   lock: 'take the deploy lock',
   state: 'read the live slot',

@@ -47,7 +47,10 @@ export interface Session {
  * checked; the lock is taken only after, and the runner's export of an image the host lacks
  * starts meanwhile. Whatever fails leaves the host as it was.
  */
-export async function lockHost(inputs: Inputs, host: Host, deps: DeployDeps, phases: Phases, saveAhead = true): Promise<Session> {
+/** The read-only check lockHost runs before it locks (check.ts; a Swarm node's check differs). */
+export type HostCheck = (inputs: Inputs, host: Host, runner: RunnerDocker, log: Log) => Promise<Checked>
+
+export async function lockHost(inputs: Inputs, host: Host, deps: DeployDeps, phases: Phases, saveAhead = true, checkHost: HostCheck = check): Promise<Session> {
   const log = deps.log ?? stepLog
   const pending = host.openLock({
     service: inputs.service,
@@ -59,7 +62,7 @@ export async function lockHost(inputs: Inputs, host: Host, deps: DeployDeps, pha
   })
   let ahead: SaveAhead | undefined
   try {
-    const checked = await phases.run('check', 'Check the host and the image', () => check(inputs, host, deps.runner, log))
+    const checked = await phases.run('check', 'Check the host and the image', () => checkHost(inputs, host, deps.runner, log))
     if (saveAhead && checked.plan.source === 'sent') ahead = new SaveAhead(checked.plan.ref, (ref) => deps.runner.save(ref))
     const lock = await phases.run('lock', `Lock ${inputs.service} on the host`, () =>
       untilCancelled(pending.acquire(), deps.signal, () => 'Cancelled while waiting for the deploy lock; nothing on the host changed')

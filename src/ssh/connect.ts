@@ -20,6 +20,11 @@ export function hostKeyCheck(inputs: Inputs): HostKeyCheck {
  * heartbeat (which the image stream must not hold up), pinned to the key the first accepted.
  */
 export async function connectHost(inputs: Inputs): Promise<Host> {
+  return (await connectHostAndShell(inputs)).host
+}
+
+/** connectHost's host, with its SSH connection for steps of the caller's own (a Swarm's, host/swarm.ts). */
+export async function connectHostAndShell(inputs: Inputs): Promise<{ host: Host; ssh: Ssh }> {
   const options = {
     host: inputs.host,
     port: inputs.port,
@@ -29,5 +34,6 @@ export async function connectHost(inputs: Inputs): Promise<Host> {
     timeout: inputs.timeout
   }
   const ssh = await Ssh.connect({ ...options, hostKey: hostKeyCheck(inputs) })
-  return sshHost(ssh, () => Ssh.connect({ ...options, hostKey: { kind: 'same-key', fingerprint: ssh.hostKeyFingerprint } }))
+  const host = sshHost(ssh, () => Ssh.connect({ ...options, hostKey: { kind: 'same-key', fingerprint: ssh.hostKeyFingerprint } }))
+  return { host, ssh }
 }
