@@ -4,7 +4,7 @@ import { sslDirectives } from '../src/tls/nginx.js'
 
 const slots = [{ slot: 'blue' as const, targets: ['10.1.0.254:8080'] }, { slot: 'green' as const, targets: ['10.1.0.253:8080'] }]
 const conf = (tls?: ServiceTls, serverNames = ['shop.example.com', 'www.shop.example.com']) =>
-  renderServiceConf({ service: 'shop', serverNames, websocketTimeout: 3600, accessLog: false, healthPath: '/health', slots, ...(tls ? { tls } : {}) })
+  renderServiceConf({ service: 'shop', serverNames, websocketTimeout: 3600, accessLog: false, slots, ...(tls ? { tls } : {}) })
 
 describe('the proxy config of a TLS service', () => {
   const text = conf({ httpsPort: 443, hsts: false })
@@ -62,7 +62,7 @@ describe('the proxy config of a TLS service', () => {
 
 describe('the route of a TLS service', () => {
   const request = {
-    service: 'shop', network: 'bluegreen', serverNames: ['shop.example.com'], replicas: 1, websocketTimeout: 3600, accessLog: false, healthPath: '/health',
+    service: 'shop', network: 'bluegreen', serverNames: ['shop.example.com'], replicas: 1, websocketTimeout: 3600, accessLog: false,
     slot: 'green' as const, container: 'shop-green', appPort: 8080
   }
   const snapshot = { state: { version: 1 as const, service: 'shop', history: [] }, containers: [] }

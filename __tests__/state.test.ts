@@ -14,7 +14,7 @@ const v3 = release('blue', 'web:3', 'sha256:3')
 
 describe('the proxy config of a service', () => {
   const conf = (slots: { slot: 'blue' | 'green'; targets: string[] }[], serverNames: string[] = []) =>
-    renderServiceConf({ service: 'web-app', serverNames, websocketTimeout: 3600, accessLog: false, healthPath: '/health', slots })
+    renderServiceConf({ service: 'web-app', serverNames, websocketTimeout: 3600, accessLog: false, slots })
 
   it('names both slots at their pinned addresses and picks the live one by the symlink, blue first', () => {
     const text = conf([{ slot: 'green', targets: ['10.1.0.253:8080'] }, { slot: 'blue', targets: ['10.1.0.254:8080'] }])
@@ -35,7 +35,7 @@ describe('the proxy config of a service', () => {
     expect(quiet).not.toContain('/dev/stdout')
     // Only a canary's own log, to a file, and only while a canary runs.
     expect(quiet.match(/access_log .*/g)).toEqual(['access_log /tmp/bluegreen-canary-web-app.log bluegreen_canary if=$bluegreen_canary;'])
-    const logged = renderServiceConf({ service: 'web-app', serverNames: [], websocketTimeout: 60, accessLog: true, healthPath: '/', slots: [{ slot: 'blue', targets: ['10.1.0.254:8080'] }] })
+    const logged = renderServiceConf({ service: 'web-app', serverNames: [], websocketTimeout: 60, accessLog: true, slots: [{ slot: 'blue', targets: ['10.1.0.254:8080'] }] })
     expect(logged).toContain('    access_log /dev/stdout combined;\n')
   })
 

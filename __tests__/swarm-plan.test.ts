@@ -86,7 +86,7 @@ describe('what is live across the nodes\' proxies', () => {
 })
 
 describe('the proxy config of a Swarm', () => {
-  const request = { service: 'web', serverNames: [], websocketTimeout: 3600, accessLog: false, healthPath: '/health', slot: 'green' as const, appPort: 3000 }
+  const request = { service: 'web', serverNames: [], websocketTimeout: 3600, accessLog: false, slot: 'green' as const, appPort: 3000 }
 
   it('reaches each slot through Docker\'s DNS, every task of it, resolved per request', () => {
     const conf = swarmConf(request)

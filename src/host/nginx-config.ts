@@ -50,8 +50,6 @@ export interface ServiceConf {
   websocketTimeout: number
   /** Log each request to the proxy's stdout (docker logs). */
   accessLog: boolean
-  /** The app's health path: still reaches the app in maintenance. */
-  healthPath: string
   slots: SlotUpstream[]
   tls?: ServiceTls
 }
@@ -116,24 +114,13 @@ export const MAINTENANCE_RETRY_AFTER = 60
 
 /**
  * The health path still reaches the app in maintenance, so that monitors and load balancers see
- * the app up; not when it is `/`, the home page every visitor asks for.
+ * the app up. Which path that is lives in a file, not here: the switch names the live release's
+ * health path by an empty file under exempt/<service>/ (lib-switch.sh), and nginx tests for the
+ * file $uri names. So a new health path needs no reload. `/` is never exempt: its file would be a
+ * folder.
  */
-function healthExemption(path: string): string {
-  const uri = healthUri(path)
-  if (uri === '/') return ''
-  return `    if ($uri = "${uri}") { set $bluegreen_maintenance ""; set $bluegreen_retry_after ""; }\n`
-}
-
-/** The health path as nginx's $uri shows it (no query, decoded), quoted for an `if`. */
-function healthUri(path: string): string {
-  const raw = path.split('?')[0]
-  let decoded = raw
-  try {
-    decoded = decodeURIComponent(raw)
-  } catch {
-    // Left as written: such a path never matches, and the health path is then in maintenance too.
-  }
-  return /^[A-Za-z0-9._~/+=,:@&-]*$/.test(decoded) ? decoded : raw
+function healthExemption(service: string): string {
+  return `    if (-f ${MARKER_DIR}/exempt/${service}$uri) { set $bluegreen_maintenance ""; set $bluegreen_retry_after ""; }\n`
 }
 
 /** An `ip:port` target: reached without DNS. */
@@ -242,7 +229,7 @@ ${canaryPicks.join('\n')}
     set $bluegreen_maintenance "";
     set $bluegreen_retry_after "";
     if (-f ${maintenancePage(conf.service)}) { set $bluegreen_maintenance on; set $bluegreen_retry_after ${MAINTENANCE_RETRY_AFTER}; }
-${healthExemption(conf.healthPath)}${tls ? `${httpsSets(conf.service, tls)}\n\n${acmeLocation()}\n` : ''}
+${healthExemption(conf.service)}${tls ? `${httpsSets(conf.service, tls)}\n\n${acmeLocation()}\n` : ''}
     location / {
 ${tls ? redirect(tls) : ''}        if ($bluegreen_maintenance) { return 503; }
         if ($bluegreen_slot = none) { return 503; }

@@ -16,7 +16,6 @@ export interface RouteRequest {
   serverNames: string[]
   websocketTimeout: number
   accessLog: boolean
-  healthPath: string
   /** Containers in the slot. */
   replicas: number
   /** The slot the candidate starts in, its container name and the app's port. */
@@ -51,7 +50,7 @@ export function planRoute(request: RouteRequest, snapshot: ServiceSnapshot, addr
   // like this one, so that the next deploy (same port) finds the config as it needs it.
   slots.push({ slot: other, targets: live?.slot === other ? liveTargets(live) : targetsOf(other) })
   const conf = renderServiceConf({
-    service: request.service, serverNames: request.serverNames, websocketTimeout: request.websocketTimeout, accessLog: request.accessLog, healthPath: request.healthPath, slots,
+    service: request.service, serverNames: request.serverNames, websocketTimeout: request.websocketTimeout, accessLog: request.accessLog, slots,
     ...(request.tls ? { tls: request.tls } : {})
   })
   const pinned = slots[0].targets.every(isPinned)

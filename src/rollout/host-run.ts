@@ -266,7 +266,7 @@ export class HostRun {
     const route = planRoute(
       {
         service: inputs.service, network: inputs.network, serverNames: inputs.serverNames, replicas: inputs.replicas,
-        websocketTimeout: inputs.websocketTimeout, accessLog: inputs.accessLog, healthPath: inputs.healthPath, slot: candidate.slot, container: candidate.container, appPort: candidate.appPort,
+        websocketTimeout: inputs.websocketTimeout, accessLog: inputs.accessLog, slot: candidate.slot, container: candidate.container, appPort: candidate.appPort,
         tls: serviceTls(inputs)
       },
       snapshot,

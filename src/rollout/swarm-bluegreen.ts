@@ -202,7 +202,7 @@ export class SwarmBlueGreen {
     if (this.seen.repair) await this.repair()
     this.log.info((await ensureNetwork(this.manager.guarded, inputs.network)).join(', '))
     const conf = swarmConf({
-      service: inputs.service, serverNames: inputs.serverNames, websocketTimeout: inputs.websocketTimeout, accessLog: inputs.accessLog, healthPath: inputs.healthPath,
+      service: inputs.service, serverNames: inputs.serverNames, websocketTimeout: inputs.websocketTimeout, accessLog: inputs.accessLog,
       slot: this.candidate.slot, appPort: this.candidate.appPort
     }, this.seen.route)
     // The config goes first: a proxy task whose bind-mounted folder is missing cannot start.

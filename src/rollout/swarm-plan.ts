@@ -112,7 +112,6 @@ export interface SwarmConfRequest {
   serverNames: string[]
   websocketTimeout: number
   accessLog: boolean
-  healthPath: string
   /** The candidate's slot and the app's port. */
   slot: Slot
   appPort: number
@@ -131,8 +130,8 @@ export function swarmConf(request: SwarmConfRequest, live?: Route): string {
     { slot: request.slot, targets: targetsOf(request.slot, request.appPort) },
     { slot: other, targets: live?.slot === other ? (live.targets?.length ? live.targets : targetsOf(other, live.appPort)) : targetsOf(other, request.appPort) }
   ]
-  const { service, serverNames, websocketTimeout, accessLog, healthPath } = request
-  return renderServiceConf({ service, serverNames, websocketTimeout, accessLog, healthPath, slots })
+  const { service, serverNames, websocketTimeout, accessLog } = request
+  return renderServiceConf({ service, serverNames, websocketTimeout, accessLog, slots })
 }
 
 /**

@@ -16,6 +16,26 @@ verify_through_proxy() {
   if [ "$code" = 255 ]; then echo "no answer from the shell in $proxy"; return 8; fi
   return "$code"
 }
+# Maintenance lets the live release's health path through: the service's config tests for the
+# file that $uri names under exempt/<service>/ (nginx-config.ts), so the path is a file here and
+# a new one needs no reload. Its path comes from the route record (validated: no quotes, no
+# backslash), without the query and with %XX decoded, as nginx's $uri has it. A path that ends
+# in / or climbs with .. is not exempt. The folder is made aside and renamed in.
+exempt_health() {
+  local path exempt="$dir/conf.d/bluegreen/exempt" next
+  path=$(printf '%s' "$routejson" | sed -n 's/.*"healthPath":"\([^"]*\)".*/\1/p')
+  path=${path%%\?*}
+  path=$(printf '%b' "${path//%/\\x}")
+  next="$exempt/.$service.$$"
+  rm -rf "$next" && mkdir -p "$next" || return 0
+  case "$path" in
+    / | */ | *..* | '') ;;
+    /*) mkdir -p "$next${path%/*}" && : >"$next$path" ;;
+  esac
+  if [ -e "$exempt/$service" ]; then mv -T "$exempt/$service" "$exempt/.$service.gone.$$"; fi
+  mv -T "$next" "$exempt/$service"
+  rm -rf "$exempt/.$service.gone.$$"
+}
 switch_live() {
   local code=0 before policy policy_err policied
   hold_lock
@@ -42,6 +62,8 @@ switch_live() {
   if [ "$code" != 0 ]; then
     point_marker "$service" "$before"
     echo "SWITCHED-BACK ${before:-none}"
+  else
+    exempt_health || true
   fi
   exit "$code"
 }
