@@ -90,7 +90,9 @@ describe('canary', () => {
     const browsers = cookieClients(true)
     const scripts = cookieClients(false)
     const run = startAction(inputs({ image: images.flaky.ref, canary: '40', 'canary-duration': '60', 'canary-min-requests': '20' }))
-    await logShows(run, 'Sending the canary back', 90_000)
+    // New clients from the moment the canary's files are gone ("Sending the canary back" comes
+    // just before): none may meet the candidate.
+    await logShows(run, 'The canary is off', 90_000)
     const after = clients('/cgi-bin/version')
     const result = await run.done
     await new Promise((resolve) => setTimeout(resolve, 1000))

@@ -445,6 +445,7 @@ export class HostRun {
       cleanup.push(`the canary could not be stopped (${(failure as Error).message}): ${this.candidate.container} may still serve some clients`)
       return
     }
+    this.log.info(`The canary is off: every request goes to ${this.situation.live?.container} again; draining ${this.candidate.container}`)
     const names = [...this.replicas, ...this.workers.map((worker) => worker.container)]
     const retired = await this.host.retire(this.retireSpec(this.replicas, this.candidate.appPort), () => undefined).then(
       () => true,
