@@ -26,7 +26,7 @@ export default {
     },
     {
       // Several "remote" servers in network namespaces and a Swarm of them (sandbox/nodes.sh).
-      // `npm test` runs them beside the e2e project (scripts/run-suites.ts); alone: `npm run test:nodes`.
+      // `npm test` runs them after the e2e project; alone: `npm run test:nodes`.
       ...shared,
       displayName: 'nodes',
       testMatch: ['<rootDir>/__tests__/e2e-nodes/**/*.test.ts'],
