@@ -53,7 +53,7 @@ describe('the TLS stage', () => {
     obtainCertificate.mockResolvedValue(await issued())
     const report = await run(inputs(), { ...host.proxy, status: 'missing' })
     expect(obtainCertificate).toHaveBeenCalledWith(expect.objectContaining({
-      directoryUrl: DIRECTORY, names: NAMES, email: 'ops@example.com', caBundle: ca.root.pem.trim(), accountKeyPem: undefined
+      directoryUrl: DIRECTORY, names: NAMES, email: 'ops@example.com', caBundle: ca.root.pem.trim(), accountKeyPem: undefined, certificateKeyPem: undefined
     }))
     expect(host.calls).toEqual(['tls-lock', 'tls-state', 'save-account-key', expect.stringMatching(/^tls-install shop /), 'tls-unlock'])
     const installed = host.installed.get('shop')
@@ -86,8 +86,12 @@ describe('the TLS stage', () => {
     const record = host.tlsRecords.get('shop')
     host.tlsRecords.set('shop', { ...record!, notAfter: days(20).toISOString() })
     obtainCertificate.mockResolvedValue(await issued(90))
+    const first = host.installed.get('shop')!.keyPem
     const renewed = await run()
     expect(renewed).toMatchObject({ action: 'renewed', reason: expect.stringMatching(/^(19\.9|20\.0) days left \(renewed below 30\)$/) })
+    // The renewal orders for the installed key: nginx may read a handshake's certificate and key
+    // on either side of the file's swap, and both must pair.
+    expect(obtainCertificate).toHaveBeenLastCalledWith(expect.objectContaining({ certificateKeyPem: first }))
   })
 
   test('a kept certificate whose order a failed first deploy took away gets its order back; an unchanged one is left', async () => {

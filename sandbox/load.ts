@@ -237,14 +237,15 @@ export interface ClientLoads {
 }
 
 /** Starts the same load twice, one with keep-alive connections and one that closes each. */
-export function startClientLoads(opts: Omit<LoadOptions, 'keepAlive'>): { stop(): Promise<ClientLoads>; done: Promise<ClientLoads> } {
+export function startClientLoads(opts: Omit<LoadOptions, 'keepAlive'>): { stop(): Promise<ClientLoads>; done: Promise<ClientLoads>; snapshot(): ClientLoads } {
   const keepAlive = startLoad({ ...opts, keepAlive: true })
   const closing = startLoad({ ...opts, keepAlive: false })
   const both = (a: Promise<LoadStats>, b: Promise<LoadStats>): Promise<ClientLoads> =>
     Promise.all([a, b]).then(([kept, closed]) => ({ keepAlive: kept, closing: closed }))
   return {
     stop: () => both(keepAlive.stop(), closing.stop()),
-    done: both(keepAlive.done, closing.done)
+    done: both(keepAlive.done, closing.done),
+    snapshot: () => ({ keepAlive: keepAlive.snapshot(), closing: closing.snapshot() })
   }
 }
 

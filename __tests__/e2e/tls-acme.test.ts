@@ -103,6 +103,19 @@ function servedSerial(name: string): Promise<string> {
   })
 }
 
+/** The public key of the certificate served for `name`, as hex. */
+function servedPublicKey(name: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port: HTTPS_PORT, servername: name, ca: root, timeout: 5000 }, () => {
+      const key = socket.getPeerCertificate().pubkey?.toString('hex') ?? ''
+      socket.end()
+      resolve(key)
+    })
+    socket.on('timeout', () => socket.destroy(new Error(`TLS to ${name}: no handshake in 5 s`)))
+    socket.on('error', reject)
+  })
+}
+
 async function nginxProcesses(name: string): Promise<string> {
   const out = await mustHostDocker(['exec', name, 'sh', '-c', 'for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline; echo " ${p#/proc/}"; done | grep "^nginx" | sort'])
   return out.stdout.trim()
@@ -206,6 +219,7 @@ test('renewal replaces the served certificate (new serial) while nginx keeps ser
   // Today it is kept; 70 days on (20 left) it is renewed, while handshakes go on.
   expect((await renewAll({ dir, owner, extraRootsPem: root }))[0].action).toBe('kept')
   const processes = await nginxProcesses('tls-test-renew')
+  const key1 = await servedPublicKey(names[0])
   let handshakes = 0
   const failures: string[] = []
   let stop = false
@@ -222,6 +236,9 @@ test('renewal replaces the served certificate (new serial) while nginx keeps ser
   expect(await servedSerial(names[0])).toBe(serial2)
   expect(await servedSerial(names[1])).toBe(serial2)
   expect({ handshakes: handshakes > 5, failures }).toEqual({ handshakes: true, failures: [] })
+  // For the same key: nginx reads a handshake's certificate and key in two opens of the file, and
+  // a new key could pair the old certificate with it (an "internal error" alert) mid-swap.
+  expect(await servedPublicKey(names[0])).toBe(key1)
   expect(await nginxProcesses('tls-test-renew')).toBe(processes) // same master and workers: no reload
   const mode = await runCommand('stat', ['-c', '%a %u', certPath(dir, ID)])
   expect(mode.stdout.trim()).toBe(`600 ${NGINX_UID}`)

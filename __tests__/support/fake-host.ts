@@ -334,6 +334,10 @@ export class FakeHost implements Host {
       remove: async (token) => void this.challenges.delete(token)
     }),
     accountKey: async () => this.accountKeyPem,
+    certificateKey: async (_network, id) => {
+      this.calls.push(`tls-key ${id}`)
+      return this.installed.get(id)?.keyPem
+    },
     saveAccountKey: async (_network, _directory, keyPem) => {
       this.calls.push('save-account-key')
       this.accountKeyPem = keyPem

@@ -65890,7 +65890,7 @@ async function obtain(options, names, call, at) {
     log(`order ${order.url}: ${order.status}`);
     await authorize(client, order, options, at);
     at('finalizing the order');
-    const [keyBuffer, csr] = await src.crypto.createCsr({ altNames: names, ...(names[0].length <= 64 ? { commonName: names[0] } : {}) });
+    const [keyBuffer, csr] = await src.crypto.createCsr({ altNames: names, ...(names[0].length <= 64 ? { commonName: names[0] } : {}) }, options.certificateKeyPem);
     order = await client.finalizeOrder(order, csr);
     order = await pollOrder(client, order, options.pollMs ?? 500);
     at('downloading the certificate');
@@ -66167,6 +66167,15 @@ async function installedRecord(dir, id) {
         return undefined;
     }
 }
+/**
+ * The private key of the certificate installed for `id`, which its renewal keeps: nginx reads a
+ * handshake's certificate and key in two opens of the one file, so only a new certificate for
+ * the same key can replace the file while handshakes go on. Undefined: none to keep.
+ */
+async function installedKey(dir, id) {
+    const pem = await (0,promises_namespaceObject.readFile)(certPath(dir, id), 'utf8').catch(() => '');
+    return /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+?-----END [A-Z ]*PRIVATE KEY-----/.exec(pem)?.[0];
+}
 /** Why the certificate installed for `order` must be replaced now, or undefined to keep it. */
 function renewalReason(order, record, now, withinDays = RENEW_WITHIN_DAYS) {
     if (!record)
@@ -66201,6 +66210,7 @@ async function renewOrder(order, options) {
             email: order.email,
             caBundle: order.caBundle,
             accountKeyPem,
+            certificateKeyPem: record?.source === 'auto' ? await installedKey(options.dir, order.id) : undefined,
             challenge: webrootChallenge(options.dir, files),
             timeoutMs: options.timeoutMs,
             log: options.log

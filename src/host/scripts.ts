@@ -70,6 +70,7 @@ export const SCRIPTS = {
   tlsLock: guarded(read(new URL('./scripts/tls-lock.sh', import.meta.url))),
   tlsChallenge: guarded(read(new URL('./scripts/tls-challenge.sh', import.meta.url))),
   tlsAccount: guarded(read(new URL('./scripts/tls-account.sh', import.meta.url))),
+  tlsKey: guarded(read(new URL('./scripts/tls-key.sh', import.meta.url)), lib.docker),
   tlsInstall: guarded(read(new URL('./scripts/tls-install.sh', import.meta.url)), lib.docker),
   tlsOrder: guarded(read(new URL('./scripts/tls-order.sh', import.meta.url))),
   ensureRenewal: guarded(read(new URL('./scripts/ensure-renewal.sh', import.meta.url)), lib.docker),

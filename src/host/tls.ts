@@ -52,6 +52,8 @@ export interface HostTls {
   /** HTTP-01 answers as files in the webroot the proxy serves. */
   challenge(network: string): Challenge
   accountKey(network: string, directoryUrl: string): Promise<string | undefined>
+  /** The key of the service's installed certificate, which its renewal keeps; undefined: none. */
+  certificateKey(network: string, id: string): Promise<string | undefined>
   saveAccountKey(network: string, directoryUrl: string, keyPem: string): Promise<void>
   install(network: string, spec: InstallSpec): Promise<void>
   /** The renewal order of a certificate that stays (one kept after a failed first deploy took its order away). */
@@ -119,6 +121,11 @@ export function hostTls(ssh: Ssh, run: Runner, guard: () => LockGuard | undefine
       const result = await run(SCRIPTS.tlsAccount, [tlsDir(network), 'read', accountKeyName(directoryUrl)])
       if (result.code !== 0) throw failure('Could not read the ACME account key on the host', result)
       return result.stdout.includes('PRIVATE KEY') ? result.stdout : undefined
+    },
+    certificateKey: async (network, id) => {
+      const result = await run(SCRIPTS.tlsKey, [proxyName(network), id])
+      // Not fatal: without it the renewal orders for a new key, as a first certificate does.
+      return result.code === 0 && result.stdout.includes('PRIVATE KEY') ? result.stdout : undefined
     },
     saveAccountKey: async (network, directoryUrl, keyPem) => {
       const result = await run(SCRIPTS.tlsAccount, [tlsDir(network), 'save', accountKeyName(directoryUrl)], { stdin: keyPem })

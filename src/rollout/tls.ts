@@ -87,7 +87,7 @@ async function certificateStep(deps: TlsDeps, records: CertificateRecord[], owne
   let pending: Omit<Parameters<Host['tls']['install']>[1], 'owner'> | undefined
   if (decided) {
     log(`TLS certificate for ${inputs.serverNames.join(', ') || 'any host name'}: ${decided}`)
-    pending = tls.mode === 'auto' ? await obtain(deps) : customInstall(inputs)
+    pending = tls.mode === 'auto' ? await obtain(deps, current) : customInstall(inputs)
     installed = pending.record
     action = tls.mode === 'custom' ? 'installed' : current ? 'renewed' : 'issued'
   } else if (current) {
@@ -154,13 +154,15 @@ function customInstall(inputs: Inputs): { id: string; record: CertificateRecord;
 }
 
 /** An ACME order on the runner; the CA's HTTP-01 request reaches the proxy's webroot on the host. */
-async function obtain(deps: TlsDeps): Promise<{ id: string; record: CertificateRecord; keyPem: string; chainPem: string; order: OrderRecord }> {
+async function obtain(deps: TlsDeps, current: CertificateRecord | undefined): Promise<{ id: string; record: CertificateRecord; keyPem: string; chainPem: string; order: OrderRecord }> {
   const { inputs, host, log } = deps
   const { tls, network, service, serverNames } = inputs
   const accountKeyPem = await host.tls.accountKey(network, tls.directoryUrl)
   const names = serverNames.join(', ')
+  // A renewal keeps the key (tls-key.sh says why); a custom certificate's key is not reused.
+  const certificateKeyPem = current?.source === 'auto' ? await host.tls.certificateKey(network, service) : undefined
   const got = await obtainCertificate({
-    directoryUrl: tls.directoryUrl, names: serverNames, email: tls.email, caBundle: tls.caBundle, accountKeyPem,
+    directoryUrl: tls.directoryUrl, names: serverNames, email: tls.email, caBundle: tls.caBundle, accountKeyPem, certificateKeyPem,
     challenge: host.tls.challenge(network), log: (line) => log(`ACME: ${line}`)
   }).catch((error: Error) => {
     throw new Error(`tls: could not get a certificate for ${names} from ${tls.directoryUrl}: ${error.message}`)

@@ -30,6 +30,11 @@ export interface ObtainOptions {
   requestTimeoutMs?: number
   /** How often to ask the CA whether it validated or issued (default 500 ms). */
   pollMs?: number
+  /**
+   * The key the certificate is for; undefined: a new one. A renewal passes the installed one, so
+   * that swapping the file is atomic for nginx (tls-key.sh says why).
+   */
+  certificateKeyPem?: string
   /** RFC 8555 7.4 notAfter. Let's Encrypt refuses it; pebble honours it (tests of renewal). */
   notAfter?: Date
   log?: (line: string) => void
@@ -85,7 +90,10 @@ async function obtain(options: ObtainOptions, names: string[], call: CallContext
   log(`order ${order.url}: ${order.status}`)
   await authorize(client, order, options, at)
   at('finalizing the order')
-  const [keyBuffer, csr] = await acme.crypto.createCsr({ altNames: names, ...(names[0].length <= 64 ? { commonName: names[0] } : {}) })
+  const [keyBuffer, csr] = await acme.crypto.createCsr(
+    { altNames: names, ...(names[0].length <= 64 ? { commonName: names[0] } : {}) },
+    options.certificateKeyPem
+  )
   order = await client.finalizeOrder(order, csr)
   order = await pollOrder(client, order, options.pollMs ?? 500)
   at('downloading the certificate')

@@ -9,6 +9,7 @@ import { obtainCertificate } from './acme.js'
 import { checkCertificate } from './certificate.js'
 import { RENEW_WITHIN_DAYS } from './policy.js'
 import {
+  certPath,
   certificateRecord,
   factsPath,
   installCertificate,
@@ -51,6 +52,16 @@ export async function installedRecord(dir: string, id: string): Promise<Certific
   }
 }
 
+/**
+ * The private key of the certificate installed for `id`, which its renewal keeps: nginx reads a
+ * handshake's certificate and key in two opens of the one file, so only a new certificate for
+ * the same key can replace the file while handshakes go on. Undefined: none to keep.
+ */
+export async function installedKey(dir: string, id: string): Promise<string | undefined> {
+  const pem = await readFile(certPath(dir, id), 'utf8').catch(() => '')
+  return /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+?-----END [A-Z ]*PRIVATE KEY-----/.exec(pem)?.[0]
+}
+
 /** Why the certificate installed for `order` must be replaced now, or undefined to keep it. */
 export function renewalReason(order: Pick<OrderRecord, 'names' | 'directoryUrl'>, record: CertificateRecord | undefined, now: Date, withinDays = RENEW_WITHIN_DAYS): string | undefined {
   if (!record) return 'no certificate yet'
@@ -82,6 +93,7 @@ export async function renewOrder(order: OrderRecord, options: RenewOptions): Pro
       email: order.email,
       caBundle: order.caBundle,
       accountKeyPem,
+      certificateKeyPem: record?.source === 'auto' ? await installedKey(options.dir, order.id) : undefined,
       challenge: webrootChallenge(options.dir, files),
       timeoutMs: options.timeoutMs,
       log: options.log
