@@ -318,7 +318,9 @@ test('the release command runs while v1 serves and writes, as in a blue-green re
   stopWriting = true
   await writer
   expect(migrated.exitCode).toBe(0)
-  expect(writes.failed).toEqual([])
+  // On a failure, what v1 and the migration logged say where the time went.
+  const said = writes.failed.length ? `v1: ${(await runnerDocker(['logs', '--tail', '30', web.name])).stderr}\nmigration: ${migrated.stderr}` : ''
+  expect({ failed: writes.failed, said }).toEqual({ failed: [], said: '' })
   expect(writes.ok).toBeGreaterThan(10)
   expect((await stop(web.name)).exitCode).toBe(0)
   // Every note, written before or after the migration, reads back in v2 with the default author.
