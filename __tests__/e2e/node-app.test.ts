@@ -319,7 +319,8 @@ test('the release command runs while v1 serves and writes, as in a blue-green re
   await writer
   expect(migrated.exitCode).toBe(0)
   // On a failure, what v1 and the migration logged say where the time went.
-  const said = writes.failed.length ? `v1: ${(await runnerDocker(['logs', '--tail', '30', web.name])).stderr}\nmigration: ${migrated.stderr}` : ''
+  const logs = writes.failed.length ? await runnerDocker(['logs', '--tail', '30', web.name]) : undefined
+  const said = logs ? `v1: ${logs.stdout}${logs.stderr}\nmigration: ${migrated.stdout}${migrated.stderr}` : ''
   expect({ failed: writes.failed, said }).toEqual({ failed: [], said: '' })
   expect(writes.ok).toBeGreaterThan(10)
   expect((await stop(web.name)).exitCode).toBe(0)
