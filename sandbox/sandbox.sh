@@ -100,7 +100,11 @@ stop_pid() {
 # daemon would hold the lock and the caller's pipes open forever.
 spawn_daemon() {
   local logfile=$1; shift
-  setsid "$@" </dev/null >>"$logfile" 2>&1 9>&- &
+  # Only stdio goes along: a lock its caller holds (flock(1) leaves the lock's descriptor open in
+  # what it runs, this script's own is 9) would otherwise live as long as the daemon does.
+  # shellcheck disable=SC2016 # expanded by that bash
+  setsid bash -c 'for fd in /proc/$$/fd/*; do fd=${fd##*/}; if [ "$fd" -gt 2 ]; then eval "exec $fd>&-"; fi; done 2>/dev/null; exec "$@"' \
+    spawn_daemon "$@" </dev/null >>"$logfile" 2>&1 &
   disown
 }
 
