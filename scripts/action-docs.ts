@@ -106,6 +106,7 @@ export function renderReadme(readme: string, actionYml: string, faultsSource: st
  */
 export const FAULT_TESTS = [
   '__tests__/e2e/keepalive.test.ts',
+  '__tests__/e2e/proxy-upgrade.test.ts',
   '__tests__/e2e/https.test.ts',
   '__tests__/e2e/faults-runtime.test.ts',
   '__tests__/e2e/faults.test.ts',
