@@ -1,5 +1,5 @@
 import { CLOSING_FLAG, LISTEN_CONFIG, LISTEN_FILE, PROXY_GENERATION, renderServiceConf } from '../src/host/nginx-config.js'
-import { imageChanged, parseProxyCheck, proxyChanges, proxyOutcome } from '../src/host/proxy.js'
+import { imageChanged, parseProxyCheck, proxyChanges, proxyOutcome, proxyProblems } from '../src/host/proxy.js'
 import { parseSurvey } from '../src/host/survey.js'
 import { proxyLines } from '../src/report/summary.js'
 
@@ -51,6 +51,15 @@ describe('the proxy as the survey reads it', () => {
       "the action's shared nginx config changed",
       `the action's proxy settings (generation 0 -> ${PROXY_GENERATION})`
     ])
+  })
+
+  it('nginx removed by hand, its holder left: the port the holder publishes is the proxy\'s, not a conflict', () => {
+    const spec = { network: 'e2e-net', port: 8080, image: 'nginx:alpine', service: 'web', serverNames: [] }
+    const check = parseProxyCheck(['proxy missing', holderLine(), 'port-busy'].join('\n'))
+    expect(check).toMatchObject({ status: 'missing', holderPort: 8080 })
+    expect(proxyProblems(check, spec)).toEqual([])
+    expect(proxyProblems(check, { ...spec, port: 9090 })).toEqual([expect.stringContaining('port 9090 is already in use on the host')])
+    expect(proxyProblems(parseProxyCheck('proxy missing\nport-busy'), spec)).toEqual([expect.stringContaining('port 8080 is already in use')])
   })
 
   it('comes through the whole survey output', () => {

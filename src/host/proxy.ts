@@ -48,6 +48,8 @@ export interface ProxyCheck {
   generation?: number
   /** holder layout: the holder runs and nginx is in its namespace (not one it had before a restart). */
   holderHealthy?: boolean
+  /** The host port the holder publishes on 80, also when the nginx container is missing. */
+  holderPort?: number
   /** The other services behind this proxy and the host names they answer (empty: any). */
   otherServices: { service: string; serverNames: string[] }[]
   network: NetworkCheck
@@ -68,6 +70,7 @@ export function parseProxyCheck(stdout: string, network = 'missing'): ProxyCheck
     publishedHttpsPort: hostPort(bindings, 443),
     image,
     ...(layout ? { layout } : {}),
+    ...(hostPort(holderBindings, 80) !== undefined ? { holderPort: hostPort(holderBindings, 80) } : {}),
     ...(imageId ? { imageId } : {}),
     ...(wantedImageId ? { wantedImageId } : {}),
     ...(generation && /^\d+$/.test(generation) ? { generation: Number(generation) } : {}),
@@ -132,7 +135,8 @@ export function imageChanged(check: ProxyCheck, spec: Pick<ProxySpec, 'image'>):
 export function proxyProblems(check: ProxyCheck, spec: ProxySpec): string[] {
   const problems: string[] = []
   const name = proxyName(spec.network)
-  if (check.status === 'missing' && check.portBusy) {
+  // The port of a holder whose nginx is missing is the proxy's own: ensure-proxy.sh puts nginx back in it.
+  if (check.status === 'missing' && check.portBusy && check.holderPort !== spec.port) {
     problems.push(`proxy-port: port ${spec.port} is already in use on the host by something other than ${name}`)
   }
   if (check.status !== 'missing' && check.publishedPort !== undefined && check.publishedPort !== spec.port) {

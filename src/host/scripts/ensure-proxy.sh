@@ -28,8 +28,8 @@ ensure_network "$net"
 
 proxy_state=$(dk container inspect -f '{{.State.Status}}|{{.HostConfig.NetworkMode}}|{{.Config.Image}}|{{.Image}}|{{index .Config.Labels "bluegreen.proxy-generation"}}|{{.State.StartedAt}}' "$proxy" 2>/dev/null) || proxy_state=missing
 IFS='|' read -r status mode running_image running_id running_generation started <<<"$proxy_state"
-holder_state=$(dk container inspect -f '{{.State.Status}}|{{.Id}}|{{.State.StartedAt}}' "$holder" 2>/dev/null) || holder_state=missing
-IFS='|' read -r holder_status hid holder_started <<<"$holder_state"
+holder_state=$(dk container inspect -f '{{.State.Status}}|{{.Id}}|{{.State.StartedAt}}|{{json .HostConfig.PortBindings}}' "$holder" 2>/dev/null) || holder_state=missing
+IFS='|' read -r holder_status hid holder_started holder_ports <<<"$holder_state"
 wanted_id=$(dk image inspect -f '{{.Id}}' "$image" 2>/dev/null) || wanted_id=''
 
 # Waits for nginx in $proxy to load its config, or says why it did not.
@@ -69,8 +69,19 @@ nginx_anew() {
 }
 
 if [ "$status" = missing ]; then
+  # A holder left from before publishes the ports asked for, or is made again.
+  publish_args
+  if [ "$holder_status" != missing ] && { ! grep -q "\"80/tcp\":\[{\"HostIp\":\"[^\"]*\",\"HostPort\":\"$port\"" <<<"$holder_ports" ||
+      { [ -n "$https" ] && ! grep -q "\"443/tcp\":\[{\"HostIp\":\"[^\"]*\",\"HostPort\":\"$https\"" <<<"$holder_ports"; }; }; then
+    dk rm -f "$holder" >/dev/null 2>&1 || true
+    holder_status=missing
+  fi
   holder_up
   nginx_anew
+  # A handover that died between its renames left its nginx containers: they stop gracefully.
+  for leftover in "$proxy-next" "$proxy-old"; do
+    if dk container inspect "$leftover" >/dev/null 2>&1; then quit_nginx "$leftover" 10; dk rm -f "$leftover" >/dev/null 2>&1 || true; fi
+  done
   if [ -n "${https:-}" ]; then
     printf '%s\n' "$https" >"$dir/https-port"
     echo "proxy created (HTTPS on port $https)"
