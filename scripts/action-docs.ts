@@ -110,7 +110,6 @@ export const SWARM_TESTS = '__tests__/e2e-nodes/swarm.test.ts'
  */
 export const FAULT_TESTS = [
   '__tests__/e2e/keepalive.test.ts',
-  '__tests__/e2e/proxy-upgrade.test.ts',
   '__tests__/e2e/https.test.ts',
   '__tests__/e2e/faults-runtime.test.ts',
   '__tests__/e2e/faults.test.ts',

@@ -352,7 +352,7 @@ const lines = (text: string): string[] => text.split('\n').map((l) => l.trim()).
 /** Removes the service, its proxy, network and state from the host, and the boot probe. */
 async function clearService(): Promise<void> {
   const ids = lines((await hostDocker(['ps', '-aq', '--filter', `label=bluegreen.service=${SERVICE}`])).stdout)
-  await hostDocker(['rm', '-f', ...ids, `${SERVICE}-blue`, `${SERVICE}-green`, `${NETWORK}-proxy`, `${NETWORK}-proxy-ports`, BOOT_CONTAINER])
+  await hostDocker(['rm', '-f', ...ids, `${SERVICE}-blue`, `${SERVICE}-green`, `${NETWORK}-proxy`, BOOT_CONTAINER])
   await hostDocker(['network', 'rm', NETWORK])
   await hostDocker(['network', 'rm', BOOT_NETWORK])
   // hostSsh logs in as root: the action's state dirs belong to the deploy user.

@@ -156,7 +156,7 @@ function describeLoad(stats: LoadStats): string {
 async function clearDemo(info: SandboxInfo, opts: { images: boolean }): Promise<void> {
   const labelled = await hostDocker(['ps', '-aq', '--filter', `label=bluegreen.service=${SERVICE}`])
   const ids = labelled.stdout.split('\n').filter(Boolean)
-  await hostDocker(['rm', '-f', ...ids, `${SERVICE}-blue`, `${SERVICE}-green`, PROXY, `${PROXY}-ports`], { timeoutMs: 120_000 })
+  await hostDocker(['rm', '-f', ...ids, `${SERVICE}-blue`, `${SERVICE}-green`, PROXY], { timeoutMs: 120_000 })
   const network = await hostDocker(['network', 'rm', NETWORK])
   if (network.code !== 0 && !/not found/i.test(network.stderr)) {
     throw new DemoError(`could not remove the host's Docker network ${NETWORK}: ${network.stderr.trim()}`)

@@ -59,7 +59,7 @@ async function clearNodes(): Promise<void> {
   for (const node of nodes) {
     const ids = (await nodeDocker(node, ['ps', '-aq', '--filter', `label=bluegreen.service=${SERVICE}`])).stdout.split('\n').filter(Boolean)
     if (ids.length) await nodeDocker(node, ['rm', '-f', ...ids])
-    await nodeDocker(node, ['rm', '-f', `${NETWORK}-proxy`, `${NETWORK}-proxy-ports`])
+    await nodeDocker(node, ['rm', '-f', `${NETWORK}-proxy`])
     await nodeDocker(node, ['network', 'rm', NETWORK])
     await nodeSsh(node, `rm -rf /var/lib/bluegreen/${SERVICE} /var/lib/bluegreen/_proxy/${NETWORK} ${CHECK_DIR}`)
     for (const image of Object.values(images)) await nodeDocker(node, ['image', 'rm', '-f', image.ref])

@@ -16,8 +16,7 @@ export async function clearHost(services: string[], networks: string[], docker =
     await docker(['rm', '-f', ...ids, ...named])
   }
   for (const network of networks) {
-    // The nginx container, its holder (the namespace and the ports) and a handover's leftovers.
-    await docker(['rm', '-f', ...['', '-next', '-old', '-ports', '-ports-next', '-ports-old'].map((suffix) => `${network}-proxy${suffix}`)])
+    await docker(['rm', '-f', `${network}-proxy`])
     await docker(['network', 'rm', network])
   }
   const dirs = [...services.map((s) => `${STATE_ROOT}/${s}`), ...networks.map((n) => `${STATE_ROOT}/_proxy/${n}`)]

@@ -61,41 +61,6 @@ const LEGACY_MARK = '# bluegreen-route '
 /** Marks a config that serves HTTPS (write-route.sh ends the renewal of one that no longer does). */
 export const TLS_MARK = '# bluegreen-tls'
 
-/**
- * While this file exists in an nginx container, its answers close their connection (the closing
- * window): before a reload, and before the nginx that hands over to a new one stops.
- */
-export const CLOSING_FLAG = '/tmp/bluegreen-closing'
-
-/** The file of LISTEN_CONFIG in the proxy's conf.d: `~` sorts after every service's name. */
-export const LISTEN_FILE = '~bluegreen-listen.conf'
-
-/**
- * The proxy's listening sockets, with reuseport: two nginx containers in the network namespace of
- * the proxy's holder container both listen, so a new one takes connections before the old one
- * stops (a proxy-image upgrade without a gap). reuseport may be set once per address:port, so it
- * is set here, in a server block of its own that comes last in conf.d (never the default server
- * a service's block would be) and answers no name; ssl_reject_handshake makes a 443 listener
- * without a certificate legal (nginx 1.19.4+).
- */
-export const LISTEN_CONFIG = `# Written by the bluegreen deploy action: the listening sockets, shared by reuseport.
-server {
-    listen 80 reuseport;
-    listen 443 ssl reuseport;
-    ssl_reject_handshake on;
-    server_name bluegreen-listen.invalid;
-    access_log off;
-    return 444;
-}
-`
-
-/**
- * Bumped when the proxy's nginx container must be made anew (not only reloaded) for a change of
- * this action: its mounts, sysctls or the listener above. A proxy of another generation is
- * replaced by a handover at the next deploy.
- */
-export const PROXY_GENERATION = 1
-
 /** Shared by every service on a proxy: websocket upgrades pass through. */
 export const COMMON_CONFIG = `# Written by the bluegreen deploy action.
 map $http_upgrade $bluegreen_connection {
@@ -273,17 +238,12 @@ ${tls ? redirect(tls) : ''}        if ($bluegreen_maintenance) { return 503; }
         # Upgraded connections (WebSocket) get their own idle timeout, in the location below.
         if ($http_upgrade != "") { return 418; }
         error_page 418 = @bluegreen_upgrade;
-        # The closing window before this nginx reloads or hands over to another: a 500 turns
-        # keep-alive off for the request before error_page sends it on, so the client gets the
-        # app's own answer with "Connection: close" and opens its next connection to the nginx
-        # that stays. The flag is in this container's own /tmp.
-        if (-f ${CLOSING_FLAG}) { return 500; }
-        error_page 500 = @bluegreen_closing;
-${proxyBody(tls)}
-    }
-
-    location @bluegreen_closing {
-${proxyBody(tls)}
+        proxy_pass http://$bluegreen_upstream;
+${proxyHeaders('        ', tls)}
+        # Stream request bodies so every request in flight holds a connection to its slot,
+        # which is what the drain after a switch waits on.
+        proxy_request_buffering off;
+        client_max_body_size 0;
     }
 
     location = /.bluegreen/maintenance {
@@ -304,16 +264,6 @@ ${proxyHeaders('        ', tls)}
     }
 }
 `
-}
-
-/** What `location /` and the closing window's location do with a request. */
-function proxyBody(tls?: ServiceTls): string {
-  return `        proxy_pass http://$bluegreen_upstream;
-${proxyHeaders('        ', tls)}
-        # Stream request bodies so every request in flight holds a connection to its slot,
-        # which is what the drain after a switch waits on.
-        proxy_request_buffering off;
-        client_max_body_size 0;`
 }
 
 /** Identifies a config's content, to tell whether the one on the host must change (and nginx reload). */

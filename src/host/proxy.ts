@@ -1,6 +1,6 @@
 import type { Ssh } from '../ssh/connection.js'
 import type { Runner } from './guard.js'
-import { COMMON_CONFIG, LISTEN_CONFIG, PROXY_GENERATION, probeHostName, type Route } from './nginx-config.js'
+import { COMMON_CONFIG, probeHostName, type Route } from './nginx-config.js'
 import { proxyDir, proxyName } from './paths.js'
 import { parseProbe, type ProbeResult } from './probe.js'
 import { IN_PROXY, SCRIPTS } from './scripts.js'
@@ -34,22 +34,6 @@ export interface ProxyCheck {
   httpsBusy?: boolean
   /** The proxy's folder holds this version's shared config (COMMON_CONFIG). */
   commonCurrent?: boolean
-  /**
-   * holder: nginx runs in the namespace of the holder container <network>-proxy-ports, which
-   * publishes the ports (a proxy-image upgrade is a handover, without a gap); single: nginx
-   * publishes them itself (the layout before issue #18). Undefined when there is no proxy.
-   */
-  layout?: 'holder' | 'single'
-  /** The ID of the image the nginx container runs. */
-  imageId?: string
-  /** The ID the host has for the proxy-image input, when it has it. */
-  wantedImageId?: string
-  /** The action's proxy generation the nginx container was made for (PROXY_GENERATION). */
-  generation?: number
-  /** holder layout: the holder runs and nginx is in its namespace (not one it had before a restart). */
-  holderHealthy?: boolean
-  /** The host port the holder publishes on 80, also when the nginx container is missing. */
-  holderPort?: number
   /** The other services behind this proxy and the host names they answer (empty: any). */
   otherServices: { service: string; serverNames: string[] }[]
   network: NetworkCheck
@@ -58,30 +42,13 @@ export interface ProxyCheck {
 export function parseProxyCheck(stdout: string, network = 'missing'): ProxyCheck {
   const lines = stdout.split('\n')
   const proxyLine = lines.find((line) => line.startsWith('proxy '))?.slice(6) ?? 'missing'
-  const [status, nginxBindings, image, networkMode, imageId, generation, startedAt] = proxyLine.split('|')
-  const [holderStatus, holderBindings, holderId, holderStartedAt] = (lines.find((line) => line.startsWith('holder '))?.slice(7) ?? 'missing').split('|')
-  const wantedImageId = lines.find((line) => line.startsWith('proxy-image-id '))?.slice(15).trim() || undefined
-  const layout = status === 'missing' ? undefined : networkMode?.startsWith('container:') ? 'holder' : 'single'
-  const bindings = layout === 'holder' ? holderBindings : nginxBindings
+  const [status, bindings, image] = proxyLine.split('|')
   const [mode, subnet] = network.trim().split(' ')
   return {
     status,
     publishedPort: hostPort(bindings, 80),
     publishedHttpsPort: hostPort(bindings, 443),
     image,
-    ...(layout ? { layout } : {}),
-    ...(hostPort(holderBindings, 80) !== undefined ? { holderPort: hostPort(holderBindings, 80) } : {}),
-    ...(imageId ? { imageId } : {}),
-    ...(wantedImageId ? { wantedImageId } : {}),
-    ...(generation && /^\d+$/.test(generation) ? { generation: Number(generation) } : {}),
-    ...(layout === 'holder'
-      ? {
-          holderHealthy:
-            holderStatus === 'running' && networkMode === `container:${holderId}` &&
-            // Started after nginx: the holder has a new namespace, nginx is still in the old one.
-            !(holderStartedAt && startedAt && Date.parse(holderStartedAt) > Date.parse(startedAt))
-        }
-      : {}),
     portBusy: lines.includes('port-busy'),
     httpsBusy: lines.includes('https-busy'),
     commonCurrent: lines.includes('common-current'),
@@ -107,36 +74,11 @@ function hostPort(bindings: string | undefined, port: number): number | undefine
   return host ? Number(host) : undefined
 }
 
-/**
- * What makes this deploy change the running proxy (ensure-proxy.sh decides again under the
- * proxy's lock); empty: nothing. A proxy of the single layout changes only for a new image.
- */
-export function proxyChanges(check: ProxyCheck, spec: Pick<ProxySpec, 'image'>): string[] {
-  if (check.status === 'missing') return ['no proxy yet']
-  const changes: string[] = []
-  if (check.status !== 'running') changes.push(`the proxy is ${check.status}`)
-  if (!check.commonCurrent) changes.push("the action's shared nginx config changed")
-  if (imageChanged(check, spec)) changes.push(`proxy-image ${check.image ?? 'unknown'} -> ${spec.image}`)
-  if (check.layout === 'holder') {
-    if (!check.holderHealthy) changes.push('the proxy holder is not the namespace nginx runs in')
-    if (check.generation !== PROXY_GENERATION) changes.push(`the action's proxy settings (generation ${check.generation ?? 'none'} -> ${PROXY_GENERATION})`)
-  }
-  return changes
-}
-
-/** The running nginx is not the proxy-image asked for: another name, or the name's image changed on the host. */
-export function imageChanged(check: ProxyCheck, spec: Pick<ProxySpec, 'image'>): boolean {
-  if (check.status === 'missing' || check.image === undefined) return false
-  if (check.image !== spec.image) return true
-  return check.wantedImageId !== undefined && check.imageId !== undefined && check.wantedImageId !== check.imageId
-}
-
 /** Refuses, before any change, a proxy-port or server-name that cannot work on this host. */
 export function proxyProblems(check: ProxyCheck, spec: ProxySpec): string[] {
   const problems: string[] = []
   const name = proxyName(spec.network)
-  // The port of a holder whose nginx is missing is the proxy's own: ensure-proxy.sh puts nginx back in it.
-  if (check.status === 'missing' && check.portBusy && check.holderPort !== spec.port) {
+  if (check.status === 'missing' && check.portBusy) {
     problems.push(`proxy-port: port ${spec.port} is already in use on the host by something other than ${name}`)
   }
   if (check.status !== 'missing' && check.publishedPort !== undefined && check.publishedPort !== spec.port) {
@@ -172,64 +114,19 @@ function httpsProblems(check: ProxyCheck, spec: ProxySpec): string[] {
   return []
 }
 
-/** How long an nginx that reloads or hands over answers with `Connection: close` first. */
-export const CLOSING_SECONDS = 2
-/** How long the old nginx of a handover may take to finish its requests in flight. */
-export const HANDOVER_GRACE_SECONDS = 60
-
 /** Returns what it did, e.g. ["network created (...)", "proxy created"]. */
 export async function ensureProxy(run: Runner, spec: ProxySpec): Promise<string[]> {
   const result = await run(
     SCRIPTS.ensureProxy,
-    [
-      spec.network, proxyName(spec.network), String(spec.port), spec.image, proxyDir(spec.network), spec.httpsPort ? String(spec.httpsPort) : '',
-      LISTEN_CONFIG, String(PROXY_GENERATION), String(CLOSING_SECONDS), String(HANDOVER_GRACE_SECONDS)
-    ],
+    [spec.network, proxyName(spec.network), String(spec.port), spec.image, proxyDir(spec.network), spec.httpsPort ? String(spec.httpsPort) : ''],
     { stdin: COMMON_CONFIG }
   )
   const lines = result.stdout.split('\n').filter(Boolean)
   if (result.code !== 0) {
-    const at = lines.findIndex((line) => line.startsWith('FAILED'))
-    const failed = at >= 0 ? lines.slice(at).join('\n').replace(/^FAILED /, '') : ''
-    throw new Error(`Could not start the proxy ${proxyName(spec.network)}: ${failed || result.stderr.trim() || `exit ${result.code}`}`)
+    const failed = lines.filter((line) => !line.startsWith('network') && !line.startsWith('proxy')).join('\n')
+    throw new Error(`Could not start the proxy ${proxyName(spec.network)}: ${failed || result.stderr.trim()}`)
   }
   return lines
-}
-
-/** What ensure-proxy.sh said it did to a running proxy, for the log and the summary. */
-export interface ProxyOutcome {
-  /** Its lines, a recreation's STOPPED/STARTED/GAP folded into one. */
-  said: string[]
-  /** The proxy was upgraded by a handover (no gap): why. */
-  upgraded?: string
-  /** The proxy moved to the holder layout, once: how long new connections waited. */
-  gapMs?: number
-  /** A handover waited for a canary. */
-  postponed?: string
-}
-
-export function proxyOutcome(lines: string[]): ProxyOutcome {
-  const ms = (name: string): number | undefined => {
-    const found = lines.find((line) => line.startsWith(`${name} `))
-    return found && /^\w+ \d+$/.test(found) ? Number(found.split(' ')[1]) : undefined
-  }
-  const gapMs = ms('GAP')
-  const stopped = ms('STOPPED')
-  const started = ms('STARTED')
-  const said = lines.filter((line) => !/^(STOPPED|STARTED|GAP) \d+$|^MIGRATED$/.test(line)).map((line) =>
-    gapMs !== undefined && line.startsWith('proxy moved to the holder layout')
-      ? `${line.replace(/:$/, '')}: new connections waited ${gapMs} ms` +
-        (stopped !== undefined && started !== undefined ? ` (the old nginx was gone after ${stopped} ms, the new one started by ${started} ms)` : '')
-      : line
-  )
-  const upgraded = /^proxy upgraded \((.*)\) by a handover/.exec(lines.find((line) => line.startsWith('proxy upgraded')) ?? '')?.[1]
-  const postponed = lines.find((line) => line.startsWith('proxy upgrade postponed'))
-  return {
-    said,
-    ...(upgraded ? { upgraded } : {}),
-    ...(gapMs !== undefined && lines.includes('MIGRATED') ? { gapMs } : {}),
-    ...(postponed ? { postponed } : {})
-  }
 }
 
 export type SwitchResult =

@@ -20,8 +20,6 @@ const lib = {
   healthLoop: read(new URL('./scripts/lib-health-loop.sh', import.meta.url)),
   startCandidate: read(new URL('./scripts/lib-start-candidate.sh', import.meta.url)),
   proxyLock: read(new URL('./scripts/lib-proxy-lock.sh', import.meta.url)),
-  proxyHolder: read(new URL('./scripts/lib-proxy-holder.sh', import.meta.url)),
-  proxyReload: read(new URL('./scripts/lib-proxy-reload.sh', import.meta.url)),
   switchLive: read(new URL('./scripts/lib-switch.sh', import.meta.url)),
   swarm: read(new URL('./scripts/lib-swarm.sh', import.meta.url)),
   httpProbe: read(new URL('./scripts/lib-http-probe.sh', import.meta.url))
@@ -47,10 +45,10 @@ export const SCRIPTS = {
   maintenance: guarded(read(new URL('./scripts/maintenance.sh', import.meta.url)), lib.httpProbe),
   canary: guarded(read(new URL('./scripts/canary.sh', import.meta.url)), lib.docker),
   load: guarded(read(new URL('./scripts/load.sh', import.meta.url)), lib.steps, lib.docker),
-  ensureProxy: guarded(read(new URL('./scripts/ensure-proxy.sh', import.meta.url)), lib.docker, lib.network, lib.markers, lib.proxyLock, lib.proxyHolder, lib.proxyReload),
+  ensureProxy: guarded(read(new URL('./scripts/ensure-proxy.sh', import.meta.url)), lib.docker, lib.network, lib.markers, lib.proxyLock),
   allocate: guarded(read(new URL('./scripts/allocate.sh', import.meta.url)), lib.docker, lib.network, lib.proxyLock),
-  writeRoute: guarded(read(new URL('./scripts/write-route.sh', import.meta.url)), lib.docker, lib.markers, lib.proxyLock, lib.proxyReload),
-  removeRoute: guarded(read(new URL('./scripts/remove-route.sh', import.meta.url)), lib.docker, lib.markers, lib.proxyLock, lib.proxyReload),
+  writeRoute: guarded(read(new URL('./scripts/write-route.sh', import.meta.url)), lib.docker, lib.markers, lib.proxyLock),
+  removeRoute: guarded(read(new URL('./scripts/remove-route.sh', import.meta.url)), lib.docker, lib.markers, lib.proxyLock),
   launch: guarded(
     read(new URL('./scripts/launch.sh', import.meta.url)),
     lib.steps, lib.docker, lib.runtime, lib.probeShell, lib.startCandidate, lib.healthLoop, lib.markers, lib.proxyLock, lib.switchLive
@@ -76,8 +74,8 @@ export const SCRIPTS = {
   tlsInstall: guarded(read(new URL('./scripts/tls-install.sh', import.meta.url)), lib.docker),
   tlsOrder: guarded(read(new URL('./scripts/tls-order.sh', import.meta.url))),
   ensureRenewal: guarded(read(new URL('./scripts/ensure-renewal.sh', import.meta.url)), lib.docker),
-  /** Publishing the HTTPS port on a running proxy: made again in the holder layout, with a gap. */
-  recreateProxy: guarded(read(new URL('./scripts/recreate-proxy.sh', import.meta.url)), lib.docker, lib.proxyLock, lib.proxyHolder)
+  /** Swappable (issue #18): publishing the HTTPS port on a running proxy. */
+  recreateProxy: guarded(read(new URL('./scripts/recreate-proxy.sh', import.meta.url)), lib.docker, lib.proxyLock)
 }
 
 /** Scripts for the POSIX sh inside the proxy container (busybox on nginx:alpine). */

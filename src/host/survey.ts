@@ -38,7 +38,7 @@ export async function survey(ssh: Ssh, request: SurveyRequest): Promise<Survey> 
   const args = [
     serviceDir(proxy.service), proxyDir(proxy.network), proxy.service, proxyName(proxy.network),
     String(proxy.port), request.image ?? '', request.preflight ? 'yes' : 'no', STATE_ROOT, proxy.network,
-    proxy.httpsPort ? String(proxy.httpsPort) : '', proxy.image
+    proxy.httpsPort ? String(proxy.httpsPort) : ''
   ]
   const result = await ssh.run(SCRIPTS.survey, args, { stdin: COMMON_CONFIG }).catch((error: unknown) => {
     throw error instanceof NoBashError ? noBash(ssh.target) : error

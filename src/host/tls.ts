@@ -4,7 +4,6 @@ import type { Challenge } from '../tls/acme.js'
 import { accountKeyName, type CertificateRecord, type OrderRecord } from '../tls/store.js'
 import { LOST_LOCK_EXIT, lostLock, type LockGuard, type Runner } from './guard.js'
 import { proxyDir, proxyName, renewName, tlsDir } from './paths.js'
-import { LISTEN_CONFIG, PROXY_GENERATION } from './nginx-config.js'
 import { IN_PROXY, SCRIPTS } from './scripts.js'
 
 // The remote steps of a deploy's TLS stage (rollout/tls.ts), on the proxy's certificate store
@@ -143,7 +142,7 @@ export function hostTls(ssh: Ssh, run: Runner, guard: () => LockGuard | undefine
       if (result.code !== 0) throw failure(`Could not save the renewal order of ${order.id}`, result)
     },
     recreateProxy: async (network, port, httpsPort) => {
-      const result = await run(SCRIPTS.recreateProxy, [network, proxyName(network), String(port), String(httpsPort), proxyDir(network), LISTEN_CONFIG, String(PROXY_GENERATION)])
+      const result = await run(SCRIPTS.recreateProxy, [network, proxyName(network), String(port), String(httpsPort), proxyDir(network)])
       const ms = (name: string): number | undefined => {
         const found = new RegExp(`^${name} (\\d+)$`, 'm').exec(result.stdout)
         return found ? Number(found[1]) : undefined

@@ -52,16 +52,6 @@ export interface TlsReport {
   renewal?: string
 }
 
-/** The proxy's own change in a run: ensure-proxy.sh's outcome. */
-export interface ProxyReport {
-  /** Upgraded by a handover, without a gap: why (a new proxy-image, the action's settings). */
-  upgraded?: string
-  /** Moved once to the holder layout (issue #18): how long new connections waited. */
-  gapMs?: number
-  /** An upgrade that waited for a running canary. */
-  postponed?: string
-}
-
 /** Everything a run learned, for the outputs and the job summary. */
 export interface DeployReport {
   service: string
@@ -100,8 +90,6 @@ export interface DeployReport {
   canary?: CanaryReport
   /** HTTPS, when the service uses it. */
   tls?: TlsReport
-  /** What this run did to the proxy itself (an upgrade, a move to the holder layout, a reload). */
-  proxy?: ProxyReport
   phases: PhaseTime[]
 }
 

@@ -24,7 +24,6 @@ export function renderSummary(report: DeployReport): string {
       drainLine(report),
     '',
     `**Switch:** ${switchLine(report)}`,
-    ...proxyLines(report),
     ...(report.tls ? tlsSection(report.tls) : []),
     ...appLines(report),
     ...canaryLines(report),
@@ -104,19 +103,6 @@ function switchLine(report: DeployReport): string {
   return report.reloaded
     ? 'the proxy config of the service changed (first deploy, port or host names), so nginx reloaded gracefully before the candidate started; the switch itself was a symlink\'s rename.'
     : 'a symlink\'s rename in the proxy: no nginx reload, no client connection closed.'
-}
-
-/** The proxy's own change, when this run made one. */
-export function proxyLines(report: Pick<DeployReport, 'proxy'>): string[] {
-  const proxy = report.proxy
-  if (!proxy || (!proxy.upgraded && proxy.gapMs === undefined && !proxy.postponed)) return []
-  const parts: string[] = []
-  if (proxy.gapMs !== undefined) {
-    parts.push(`moved once to the holder layout (issue #18), which a later proxy-image change needs to go without a gap; new connections waited ${seconds(proxy.gapMs)} this time.`)
-  }
-  if (proxy.upgraded) parts.push(`upgraded by a handover (${text(proxy.upgraded)}): the new nginx took new connections before the old one closed its keep-alive connections and finished its requests in flight; no gap.`)
-  if (proxy.postponed) parts.push(text(proxy.postponed.replace(/^proxy /, '')))
-  return ['', `**Proxy:** ${parts.join(' ')}`]
 }
 
 /** The release command and the workers, when the app has them. */

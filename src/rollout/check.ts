@@ -1,6 +1,6 @@
 import type { Host } from '../host/index.js'
 import { hostTakesZstd } from '../host/images.js'
-import { imageChanged, proxyProblems, type ProxySpec } from '../host/proxy.js'
+import { proxyProblems, type ProxySpec } from '../host/proxy.js'
 import { resolveSituation } from '../host/state.js'
 import type { Survey, SurveyRequest } from '../host/survey.js'
 import { shortId, type ImageInfo } from '../image/info.js'
@@ -38,12 +38,11 @@ export async function check(inputs: Inputs, host: Host, runner: RunnerDocker, lo
   log.info(`Docker ${host.facts.dockerVersion} on ${host.target} as ${host.facts.user}`)
   const problems = [...proxyProblems(found.proxy, proxy), ...tlsProblems(inputs, host)]
   if (problems.length > 0) throw new Error(problems.join('\n'))
-  if (imageChanged(found.proxy, proxy)) {
-    log.info(
-      found.proxy.layout === 'holder'
-        ? `proxy-image is ${proxy.image}, the running proxy uses ${found.proxy.image}: this deploy upgrades it by a handover, without a gap`
-        : `proxy-image is ${proxy.image}, the running proxy uses ${found.proxy.image}: this deploy moves it once to the holder layout ` +
-            '(a gap of about a second for new connections), from which later upgrades go without one'
+  if (found.proxy.image && found.proxy.status !== 'missing' && found.proxy.image !== proxy.image) {
+    // Replacing a running proxy would drop requests; it is left as it is.
+    log.warning(
+      `proxy-image is ${proxy.image}, but the running proxy uses ${found.proxy.image}; it is kept. ` +
+        'To change it, remove the proxy container: the next deploy recreates it (a short outage).'
     )
   }
   if (!inputs.rollback) codecFor(inputs, host)

@@ -4,7 +4,7 @@ import type { Launch } from '../host/launch.js'
 import type { HostLock } from '../host/lock.js'
 import type { Route } from '../host/nginx-config.js'
 import { proxyName } from '../host/paths.js'
-import { proxyChanges, proxyOutcome, type ProxyServes } from '../host/proxy.js'
+import type { ProxyServes } from '../host/proxy.js'
 import { planRoute, type RoutePlan } from '../host/route.js'
 import {
   nextState, resolveSituation, type Release, type ServiceContainer, type ServiceSnapshot, type ServiceState, type Situation
@@ -16,7 +16,7 @@ import type { ImageSource } from '../image/runner.js'
 import type { Inputs } from '../inputs.js'
 import { stepLog, type Log } from '../report/log.js'
 import { logChanges, type Phases } from '../report/phases.js'
-import type { DeployReport, ProxyReport, ReleaseStepReport, TlsReport, TransferReport } from '../report/report.js'
+import type { DeployReport, ReleaseStepReport, TlsReport, TransferReport } from '../report/report.js'
 import { sendImage } from '../transfer/transfer.js'
 import { appRunFlags, candidateWorkers, recordedWorkers, releaseSkipped, replicaNames, slotWeb, slotWorkers, webCommand } from './app.js'
 import { CancelledError, untilCancelled } from './cancel.js'
@@ -243,22 +243,16 @@ export class HostRun {
   private proxyReady?: Promise<string[]>
 
   private startProxy(): Promise<string[]> {
-    // Read under the lock: a running proxy of this proxy-image, layout generation and shared
-    // config needs nothing (ensure-proxy.sh decides again under the proxy's lock).
-    const ready = proxyChanges(this.survey.proxy, this.checked.proxy).length === 0
+    // Read under the lock: a running proxy with this version's shared config needs nothing.
+    const seen = this.survey.proxy
+    const ready = seen.status === 'running' && seen.commonCurrent
     this.proxyReady ??= ready ? Promise.resolve(['proxy running']) : this.host.ensureProxy(this.checked.proxy)
     this.proxyReady.catch(() => undefined) // awaited in the proxy phase
     return this.proxyReady
   }
 
-  private proxyReport?: ProxyReport
-
   private async ensureProxy(): Promise<void> {
-    const outcome = proxyOutcome(await this.startProxy())
-    this.log.info(outcome.said.join(', '))
-    if (outcome.gapMs !== undefined) this.log.warning(`The proxy moved once to the holder layout (issue #18): new connections waited ${outcome.gapMs} ms`)
-    if (outcome.postponed) this.log.warning(outcome.postponed)
-    this.proxyReport = { ...(outcome.upgraded ? { upgraded: outcome.upgraded } : {}), ...(outcome.gapMs !== undefined ? { gapMs: outcome.gapMs } : {}), ...(outcome.postponed ? { postponed: outcome.postponed } : {}) }
+    this.log.info((await this.startProxy()).join(', '))
   }
 
   /** The proxy config must route the idle slot before the candidate starts there. */
@@ -647,7 +641,6 @@ export class HostRun {
       canary: this.canaryVerdict && { percent: this.inputs.canary, durationSeconds: this.inputs.canaryDuration, max5xx: this.inputs.canaryMax5xx, ...this.canaryVerdict },
       workers: this.workers.map((worker) => worker.container),
       tls: this.tlsReport,
-      proxy: this.proxyReport,
       phases: this.phases.times
     }
   }

@@ -1,18 +1,64 @@
 # shellcheck shell=bash
 # Publishing the HTTPS port on a proxy that runs without it: Docker cannot add a port to a
-# running container, and a holder's ports are its namespace's, so the proxy is made again once,
-# in the holder layout (lib-proxy-holder.sh), with the smallest gap this way allows; see
-# recreate_in_holder. Prints STOPPED, STARTED and GAP <ms>, then RECREATED.
-# Included before this: lib-lock-guard.sh lib-docker.sh lib-proxy-lock.sh lib-proxy-holder.sh.
-# shellcheck disable=SC2034 # read by the functions of lib-proxy-holder.sh
-net=$1 proxy=$2 port=$3 https=$4 dir=$5 listen=${6:-} generation=${7:-1} gap_grace=${8:-5}
-holder="$proxy-ports"
+# running container, so the proxy is recreated once, with the smallest gap this way allows.
+# Everything is prepared first (the new container created with both ports, its image on the host,
+# the config already tested by the running nginx, the names swapped); then nginx gets QUIT
+# (graceful: it stops accepting, closes idle keep-alive connections and finishes requests in
+# flight, for up to $grace seconds, then TERM), and the new container starts the moment the old
+# one has exited and released the ports. Prints STOPPED, STARTED and GAP <ms>: from QUIT until
+# the old one exited, the new one started, and it answered on port 80. Anything that fails before the old proxy stops changes nothing; after it, the old
+# one is started again. Issue #18 replaces this step with one without a gap.
+# Included before this: lib-lock-guard.sh lib-docker.sh lib-proxy-lock.sh.
+net=$1 proxy=$2 port=$3 https=$4 dir=$5 grace=${6:-5}
 proxy_lock
-# shellcheck disable=SC2034 # read by recreate_in_holder
+next="$proxy-next" old="$proxy-old"
 image=$(dk container inspect -f '{{.Config.Image}}' "$proxy") || { echo "FAILED the proxy $proxy is gone"; exit 3; }
 # Another deploy on this network may have done it while this one waited for the proxy's lock.
-bindings=$(dk container inspect -f '{{json .HostConfig.PortBindings}}' "$holder" 2>/dev/null || true)
-bindings+=$(dk container inspect -f '{{json .HostConfig.PortBindings}}' "$proxy")
-if grep -q '"443/tcp":\[{' <<<"$bindings"; then echo "GAP 0"; echo ALREADY; exit 0; fi
-recreate_in_holder
+if dk container inspect -f '{{json .HostConfig.PortBindings}}' "$proxy" | grep -q '"443/tcp":\[{'; then echo "GAP 0"; echo ALREADY; exit 0; fi
+dk rm -f "$next" "$old" >/dev/null 2>&1 || true
+if ! out=$(dk create --name "$next" --network "$net" -p "$port:80" -p "$https:443" --restart unless-stopped \
+    --label bluegreen.role=proxy -v "$dir/conf.d:/etc/nginx/conf.d:ro" "$image" 2>&1); then
+  printf 'FAILED could not create the new proxy: %s\n' "$out" | tr '\n' ' '; echo; exit 3
+fi
+if ! out=$(dkt 30 exec "$proxy" nginx -t 2>&1); then
+  dk rm -f "$next" >/dev/null 2>&1 || true
+  printf 'FAILED nginx -t: %s\n' "$out" | tr '\n' ' '; echo; exit 3
+fi
+now_ms() { date +%s%3N; }
+# nginx answers on the published port (Docker's port proxy alone would accept, then close).
+answers() {
+  local line=''
+  exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
+  printf 'GET / HTTP/1.0\r\nHost: bluegreen-check.invalid\r\n\r\n' >&3
+  IFS= read -r -t 1 line <&3 || true
+  exec 3>&-
+  [[ $line == HTTP/* ]]
+}
+# Off the gap: no restart policy brings the old one back once it exits, and the names swap while
+# it still serves (Docker renames a running container).
+dk update --restart no "$proxy" >/dev/null
+dk rename "$proxy" "$old"
+dk rename "$next" "$proxy"
+started=$(now_ms)
+dk kill -s QUIT "$old" >/dev/null
+if ! dkt "$grace" wait "$old" >/dev/null 2>&1; then
+  dk kill -s TERM "$old" >/dev/null 2>&1 || true
+  dkt 10 wait "$old" >/dev/null 2>&1 || dk kill "$old" >/dev/null 2>&1 || true
+fi
+echo "STOPPED $(( $(now_ms) - started ))"
+if ! out=$(dk start "$proxy" 2>&1); then
+  dk rm -f "$proxy" >/dev/null 2>&1 || true
+  dk rename "$old" "$proxy"
+  dk update --restart unless-stopped "$proxy" >/dev/null 2>&1 || true
+  dk start "$proxy" >/dev/null 2>&1 || true
+  printf 'FAILED the new proxy did not start (the old one is back, without HTTPS): %s\n' "$out" | tr '\n' ' '; echo; exit 3
+fi
+echo "STARTED $(( $(now_ms) - started ))"
+for _ in $(seq 1 200); do
+  if (answers) 2>/dev/null; then break; fi
+  sleep 0.02
+done
+echo "GAP $(( $(now_ms) - started ))"
+printf '%s\n' "$https" >"$dir/https-port"
+dk rm -f "$old" >/dev/null 2>&1 || true
 echo RECREATED

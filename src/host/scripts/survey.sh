@@ -3,7 +3,7 @@
 # be used at all, the service's state, its slots and which one is live, its containers, the proxy
 # and its network, and whether the host has the image. stdin is this version's shared proxy
 # config. Included before this: lib-docker.sh lib-preflight.sh lib-network.sh lib-markers.sh.
-dir=$1 pdir=$2 service=$3 proxy=$4 port=$5 image=$6 checks=$7 root=$8 net=$9 https=${10:-} proxy_image=${11:-}
+dir=$1 pdir=$2 service=$3 proxy=$4 port=$5 image=$6 checks=$7 root=$8 net=$9 https=${10:-}
 confdir=$pdir/conf.d
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -24,15 +24,9 @@ dk ps -a --filter "label=bluegreen.service=$service" \
   --format '{{.Names}}\t{{.State}}\t{{.Label "bluegreen.slot"}}\t{{.Label "bluegreen.image"}}\t{{.Label "bluegreen.image-id"}}\t{{.Label "bluegreen.role"}}' \
   >"$out/containers" 2>"$out/containers.err" &
 containers_job=$!
-dk container inspect -f '{{.State.Status}}|{{json .HostConfig.PortBindings}}|{{.Config.Image}}|{{.HostConfig.NetworkMode}}|{{.Image}}|{{index .Config.Labels "bluegreen.proxy-generation"}}|{{.State.StartedAt}}' "$proxy" \
+dk container inspect -f '{{.State.Status}}|{{json .HostConfig.PortBindings}}|{{.Config.Image}}' "$proxy" \
   >"$out/proxy" 2>/dev/null 7<&- &
 proxy_job=$!
-# The holder of the proxy's namespace and ports (lib-proxy-holder.sh), and the proxy-image's ID.
-dk container inspect -f '{{.State.Status}}|{{json .HostConfig.PortBindings}}|{{.Id}}|{{.State.StartedAt}}' "$proxy-ports" \
-  >"$out/holder" 2>/dev/null 7<&- &
-holder_job=$!
-if [ -n "$proxy_image" ]; then dk image inspect -f '{{.Id}}' "$proxy_image" >"$out/proxy-image" 2>/dev/null || true; fi 7<&- &
-proxy_image_job=$!
 if [ -n "$image" ]; then dk image inspect --format '{{json .}}' "$image" >"$out/image" 2>/dev/null || true; fi 7<&- &
 image_job=$!
 network_mode "$net" >"$out/network" 7<&- &
@@ -67,11 +61,8 @@ else
   echo "proxy missing"
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port-busy"; fi
 fi
-if wait "$holder_job"; then echo "holder $(cat "$out/holder")"; fi
-wait "$proxy_image_job" || true
-if [ -s "$out/proxy-image" ]; then echo "proxy-image-id $(cat "$out/proxy-image")"; fi
 # The HTTPS port a proxy without it would publish: taken by something else, it refuses the deploy.
-if [ -n "$https" ] && ! cat "$out/proxy" "$out/holder" 2>/dev/null | grep -q '"443/tcp":\[{'; then
+if [ -n "$https" ] && ! grep -q '"443/tcp":\[{' "$out/proxy" 2>/dev/null; then
   if (exec 3<>"/dev/tcp/127.0.0.1/$https") 2>/dev/null; then echo "https-busy"; fi
 fi
 # stdin is this version's shared proxy config: when the running proxy has it, nothing needs doing.
@@ -79,7 +70,7 @@ if cmp -s - "$confdir/_common.conf" 2>/dev/null; then echo "common-current"; fi
 for f in "$confdir"/*.conf; do
   [ -f "$f" ] || continue
   other=$(basename "$f" .conf)
-  case "$other" in "$service"|_common|'~'*) continue ;; esac
+  case "$other" in "$service"|_common) continue ;; esac
   printf 'names %s %s\n' "$other" "$(sed -n 's/^ *server_name \(.*\);$/\1/p' "$f" | head -n 1)"
 done
 echo "--image"
