@@ -17,6 +17,7 @@ umask 022
 
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
 SANDBOX_SH=$(dirname "$SELF")/sandbox.sh
+. "$(dirname "$SELF")/bridge.sh"
 SBX=/var/lib/bluegreen-sandbox
 NODES=$SBX/nodes                          # persistent node state: <i>/varlib is the node's /var/lib
 RUN=/run/bluegreen-sandbox/nodes          # <i>/ is the node's /run: docker.sock, sshd.pid, ...
@@ -218,6 +219,7 @@ ensure_bridge() {
     CHANGED=1
     ip link add "$BRIDGE" type bridge
   fi
+  pin_bridge_mac "$BRIDGE"
   ip -4 addr show dev "$BRIDGE" | grep -q "inet $GATEWAY/24" || ip addr add "$GATEWAY/24" dev "$BRIDGE"
   ip link set "$BRIDGE" up
 }

@@ -46,6 +46,7 @@ CHANGED=0   # set when a step did real work; the slower checks run only then
 
 # shellcheck source=containerd-engine.sh
 . "$(dirname "${BASH_SOURCE[0]}")/containerd-engine.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/bridge.sh"
 
 log() { printf 'sandbox: %s\n' "$*" >&2; }
 die() { printf 'sandbox: error: %s\n' "$*" >&2; exit 1; }
@@ -184,6 +185,7 @@ ensure_bridge() { # name address (default: the host engine's)
     CHANGED=1
     ip link add "$name" type bridge
   fi
+  pin_bridge_mac "$name"
   ip -4 addr show dev "$name" | grep -q "inet $addr" || ip addr add "$addr" dev "$name"
   ip link set "$name" up
 }
@@ -261,9 +263,13 @@ restore_docker0() { # addresses docker0 had before, e.g. 172.17.0.1/16
   ip link show docker0 >/dev/null 2>&1 && return 0
   log "the host engine deleted the runner engine's docker0; recreating it"
   ip link add docker0 type bridge
+  pin_bridge_mac docker0
   for addr in $1; do ip addr add "$addr" dev docker0; done
   ip link set docker0 up
 }
+
+# One that an older sandbox.sh recreated has no fixed MAC yet.
+pin_docker0() { ! ip link show docker0 >/dev/null 2>&1 || pin_bridge_mac docker0; }
 
 # ------------------------------------------------------------------------------------- ssh + users
 gen_key() { # file type passphrase [extra args]
@@ -675,6 +681,7 @@ cmd_up() {
   step ensure_bridge_nf
   step ensure_forward_rules
   step ensure_host_engine
+  step pin_docker0
   step ensure_keys
   step ensure_users
   step ensure_sshd
