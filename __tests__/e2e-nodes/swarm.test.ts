@@ -225,8 +225,14 @@ describe('a node without the image', () => {
   test('rollback: true, with the previous image gone from one node → refused before anything in the Swarm changes', async () => {
     succeeded(await runAction(inputs(images.v1.ref)))
     succeeded(await runAction(inputs(images.v2.ref)))
-    // Its kept service's exited tasks still name it: -f takes the image anyway.
-    expect((await nodeDocker(3, ['image', 'rm', '-f', images.v1.ref])).code).toBe(0)
+    // The v1 service was just scaled to 0: a task still stopping on the node would keep the
+    // image under -f (only its name goes). Its exited tasks still name it: -f takes it anyway.
+    const deadline = Date.now() + 30_000
+    while ((await nodeDocker(3, ['ps', '-q', '--filter', `ancestor=${images.v1.id}`])).stdout.trim() && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250))
+    }
+    expect((await nodeDocker(3, ['image', 'rm', '-f', images.v1.id])).code).toBe(0)
+    expect((await nodeDocker(3, ['image', 'inspect', images.v1.id])).code).not.toBe(0)
     const specs = ['service', 'inspect', '-f', '{{.Spec.TaskTemplate.ContainerSpec.Image}} {{.Spec.Mode.Replicated.Replicas}}', `${SERVICE}-blue`, `${SERVICE}-green`]
     const before = await manager(specs)
     const run = await runAction(inputs('', { rollback: 'true' }))
