@@ -44,8 +44,9 @@ describe('the proxy config of a TLS service', () => {
     expect(text).not.toContain('Strict-Transport-Security')
     const hsts = conf({ httpsPort: 443, hsts: true })
     expect(hsts).toContain('if ($scheme = https) { set $bluegreen_hsts "max-age=31536000"; }')
-    // In both locations: nginx drops the server's add_header where a location has its own.
-    expect(hsts.match(/add_header Strict-Transport-Security \$bluegreen_hsts always;/g)).toHaveLength(2)
+    // In every proxying location (/, the closing window's, upgrades): nginx drops the server's
+    // add_header where a location has its own.
+    expect(hsts.match(/add_header Strict-Transport-Security \$bluegreen_hsts always;/g)).toHaveLength(3)
   })
 
   it('is the default server on both ports without server names, with its certificate for any name', () => {

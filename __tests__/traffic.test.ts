@@ -165,4 +165,14 @@ describe('the proxy config', () => {
     expect(conf).toContain('if (-f /etc/nginx/conf.d/bluegreen/canary/web/on) { set $bluegreen_canary 1; set $bluegreen_cookie "bluegreen_bucket=$bluegreen_bucket;')
     expect(conf).toContain('access_log /tmp/bluegreen-canary-web.log bluegreen_canary if=$bluegreen_canary;')
   })
+
+  it('during the closing window before a reload, sends each request on to the same slot with its connection closed', () => {
+    const location = conf.slice(conf.indexOf('    location / {'), conf.indexOf('    location = /.bluegreen/maintenance'))
+    // After the maintenance and upgrade checks, so those answer as they always do.
+    expect(location.indexOf('if (-f /tmp/bluegreen-closing) { return 500; }')).toBeGreaterThan(location.indexOf('return 418;'))
+    expect(location).toContain('error_page 500 = @bluegreen_closing;')
+    const closing = conf.slice(conf.indexOf('    location @bluegreen_closing {'), conf.indexOf('    location = /.bluegreen/maintenance'))
+    expect(closing).toContain('proxy_pass http://$bluegreen_upstream;')
+    expect(closing).toContain('proxy_request_buffering off;')
+  })
 })

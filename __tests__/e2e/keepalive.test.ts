@@ -92,9 +92,12 @@ async function reloading(deploy: Promise<ActionResult>): Promise<void> {
 
 // A reload is still needed where the proxy config changes: a service's first deploy behind the
 // proxy, a new server-name, port or timeout. nginx's graceful reload closes the old workers'
-// idle keep-alive connections, and a client that sends on one at that moment gets a reset. This
-// measures what that costs the clients of a service that was not even deployed.
-test('4 nginx reloads (two services\' first deploys behind the proxy, two `server-name` changes) under keep-alive and closing clients → closing clients lose none; keep-alive clients lose a few: 4 to 8 of 3,350 to 7,606 requests in three runs (socket hang up), never more than one per connection per reload, never an HTTP error', async () => {
+// idle keep-alive connections, and a client that sent on one at that moment got a reset (4 to 8
+// of 3,350 to 7,606 requests for these 4 reloads, before the closing window). Each reload now
+// comes after a closing window: for 2 s the proxy answers with "Connection: close", so keep-alive
+// clients are on new connections when the old workers close their idle ones. This counts what
+// the clients of a service that was not even deployed see.
+test('4 nginx reloads (two services\' first deploys behind the proxy, two `server-name` changes) under keep-alive and closing clients → not one request fails: each reload comes after a 2 s closing window that moves keep-alive clients to new connections', async () => {
   const load = clients()
   for (const other of OTHERS) {
     await reloading(runAction(sandboxInputs(info, {
@@ -106,13 +109,10 @@ test('4 nginx reloads (two services\' first deploys behind the proxy, two `serve
   const loads = await load.stop()
   const reloads = OTHERS.length + 2
   const { keepAlive, closing } = loads
-  console.log(`${reloads} reloads: keep-alive ${keepAlive.failed} failed of ${keepAlive.sent} (${JSON.stringify(keepAlive.statuses)}, ${keepAlive.errors.join('; ')}), closing ${closing.failed} failed of ${closing.sent}`)
-  expect({ errors: closing.errors, failed: closing.failed }).toEqual({ errors: [], failed: 0 })
-  // A reset ends the one connection it hits; the pool opens a new one to the new workers.
-  expect(keepAlive.failed).toBeLessThanOrEqual(reloads * CONCURRENCY)
-  // What the README row reports: a reload that stops costing keep-alive clients fails this, and
-  // the row must then say so.
-  expect(keepAlive.failed).toBeGreaterThan(0)
-  expect(Object.keys(keepAlive.statuses).sort()).toEqual(keepAlive.failed ? ['200', 'error'] : ['200'])
+  console.log(`${reloads} reloads: keep-alive ${keepAlive.failed} failed of ${keepAlive.sent} (${keepAlive.reused} on reused connections; ${JSON.stringify(keepAlive.statuses)}, ${keepAlive.errors.join('; ')}), closing ${closing.failed} failed of ${closing.sent}`)
+  for (const stats of [keepAlive, closing]) expect({ errors: stats.errors, failed: stats.failed }).toEqual({ errors: [], failed: 0 })
+  // Between the windows the keep-alive clients still reuse their connections (a third of their
+  // requests in a run here: the four windows and reloads take 3 s each of about 20 s).
+  expect(keepAlive.reused).toBeGreaterThan(keepAlive.sent * 0.1)
   for (const stats of [keepAlive, closing]) expect(stats.sent).toBeGreaterThanOrEqual(1_000)
 })

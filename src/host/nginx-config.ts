@@ -61,6 +61,12 @@ const LEGACY_MARK = '# bluegreen-route '
 /** Marks a config that serves HTTPS (write-route.sh ends the renewal of one that no longer does). */
 export const TLS_MARK = '# bluegreen-tls'
 
+/**
+ * While this file exists in the proxy container, its answers close their connection: the closing
+ * window before a reload (lib-proxy-reload.sh).
+ */
+export const CLOSING_FLAG = '/tmp/bluegreen-closing'
+
 /** Shared by every service on a proxy: websocket upgrades pass through. */
 export const COMMON_CONFIG = `# Written by the bluegreen deploy action.
 map $http_upgrade $bluegreen_connection {
@@ -238,12 +244,17 @@ ${tls ? redirect(tls) : ''}        if ($bluegreen_maintenance) { return 503; }
         # Upgraded connections (WebSocket) get their own idle timeout, in the location below.
         if ($http_upgrade != "") { return 418; }
         error_page 418 = @bluegreen_upgrade;
-        proxy_pass http://$bluegreen_upstream;
-${proxyHeaders('        ', tls)}
-        # Stream request bodies so every request in flight holds a connection to its slot,
-        # which is what the drain after a switch waits on.
-        proxy_request_buffering off;
-        client_max_body_size 0;
+        # The closing window before a reload: a 500 turns keep-alive off for the request before
+        # error_page sends it on, so the client gets the app's own answer with "Connection:
+        # close" and opens its next connection to the new workers, instead of sending it on an
+        # idle one the old workers are closing. The flag is in the proxy container's own /tmp.
+        if (-f ${CLOSING_FLAG}) { return 500; }
+        error_page 500 = @bluegreen_closing;
+${proxyBody(tls)}
+    }
+
+    location @bluegreen_closing {
+${proxyBody(tls)}
     }
 
     location = /.bluegreen/maintenance {
@@ -264,6 +275,16 @@ ${proxyHeaders('        ', tls)}
     }
 }
 `
+}
+
+/** What `location /` and the closing window's location do with a request. */
+function proxyBody(tls?: ServiceTls): string {
+  return `        proxy_pass http://$bluegreen_upstream;
+${proxyHeaders('        ', tls)}
+        # Stream request bodies so every request in flight holds a connection to its slot,
+        # which is what the drain after a switch waits on.
+        proxy_request_buffering off;
+        client_max_body_size 0;`
 }
 
 /** Identifies a config's content, to tell whether the one on the host must change (and nginx reload). */

@@ -20,6 +20,7 @@ const lib = {
   healthLoop: read(new URL('./scripts/lib-health-loop.sh', import.meta.url)),
   startCandidate: read(new URL('./scripts/lib-start-candidate.sh', import.meta.url)),
   proxyLock: read(new URL('./scripts/lib-proxy-lock.sh', import.meta.url)),
+  proxyReload: read(new URL('./scripts/lib-proxy-reload.sh', import.meta.url)),
   switchLive: read(new URL('./scripts/lib-switch.sh', import.meta.url)),
   swarm: read(new URL('./scripts/lib-swarm.sh', import.meta.url)),
   httpProbe: read(new URL('./scripts/lib-http-probe.sh', import.meta.url))
@@ -47,8 +48,8 @@ export const SCRIPTS = {
   load: guarded(read(new URL('./scripts/load.sh', import.meta.url)), lib.steps, lib.docker),
   ensureProxy: guarded(read(new URL('./scripts/ensure-proxy.sh', import.meta.url)), lib.docker, lib.network, lib.markers, lib.proxyLock),
   allocate: guarded(read(new URL('./scripts/allocate.sh', import.meta.url)), lib.docker, lib.network, lib.proxyLock),
-  writeRoute: guarded(read(new URL('./scripts/write-route.sh', import.meta.url)), lib.docker, lib.markers, lib.proxyLock),
-  removeRoute: guarded(read(new URL('./scripts/remove-route.sh', import.meta.url)), lib.docker, lib.markers, lib.proxyLock),
+  writeRoute: guarded(read(new URL('./scripts/write-route.sh', import.meta.url)), lib.docker, lib.markers, lib.proxyLock, lib.proxyReload),
+  removeRoute: guarded(read(new URL('./scripts/remove-route.sh', import.meta.url)), lib.docker, lib.markers, lib.proxyLock, lib.proxyReload),
   launch: guarded(
     read(new URL('./scripts/launch.sh', import.meta.url)),
     lib.steps, lib.docker, lib.runtime, lib.probeShell, lib.startCandidate, lib.healthLoop, lib.markers, lib.proxyLock, lib.switchLive
@@ -99,8 +100,8 @@ export const SWARM_SCRIPTS = {
   scale: guarded(read(new URL('./scripts/swarm-scale.sh', import.meta.url)), lib.docker),
   tasks: guarded(read(new URL('./scripts/swarm-tasks.sh', import.meta.url)), lib.steps, lib.docker, lib.runtime),
   rolling: guarded(read(new URL('./scripts/swarm-rolling.sh', import.meta.url)), lib.docker, lib.runtime),
-  nodeRoute: guarded(read(new URL('./scripts/swarm-node-route.sh', import.meta.url)), lib.docker, lib.markers, lib.proxyLock, lib.swarm),
-  nodeUnroute: guarded(read(new URL('./scripts/swarm-node-unroute.sh', import.meta.url)), lib.docker, lib.markers, lib.proxyLock, lib.swarm),
+  nodeRoute: guarded(read(new URL('./scripts/swarm-node-route.sh', import.meta.url)), lib.docker, lib.markers, lib.proxyLock, lib.proxyReload, lib.swarm),
+  nodeUnroute: guarded(read(new URL('./scripts/swarm-node-unroute.sh', import.meta.url)), lib.docker, lib.markers, lib.proxyLock, lib.proxyReload, lib.swarm),
   nodeProxy: withLibs(read(new URL('./scripts/swarm-node-proxy.sh', import.meta.url)), lib.docker, lib.swarm),
   nodeReady: guarded(read(new URL('./scripts/swarm-node-ready.sh', import.meta.url)), lib.steps, lib.docker, lib.runtime, lib.swarm),
   nodeSwitch: guarded(read(new URL('./scripts/swarm-node-switch.sh', import.meta.url)), lib.docker, lib.markers, lib.proxyLock, lib.swarm),

@@ -1,9 +1,10 @@
 # shellcheck shell=bash
 # On one node: the proxy's folder (the shared config $4, the slot folders) and the service's
 # config from stdin, which names both slots by their Swarm DNS names. Written only when it
-# differs; then the node's proxy task, if one runs yet, tests it and reloads gracefully (a refused
-# config is taken back at once). A routine deploy finds it as it needs it and reloads nothing.
-# Included before this: lib-lock-guard.sh lib-docker.sh lib-markers.sh lib-proxy-lock.sh lib-swarm.sh.
+# differs; then the node's proxy task, if one runs yet, tests it and reloads gracefully after a
+# closing window (a refused config is taken back at once). A routine deploy finds it as it needs
+# it and reloads nothing.
+# Included before this: lib-lock-guard.sh lib-docker.sh lib-markers.sh lib-proxy-lock.sh lib-proxy-reload.sh lib-swarm.sh.
 dir=$1 proxy=$2 service=$3 common=$4
 mkdir -p "$dir/conf.d"
 proxy_lock
@@ -24,5 +25,5 @@ if ! out=$(dkt 30 exec "$c" nginx -t 2>&1); then
   exit 3
 fi
 rm -f "$conf.before"
-dkt 30 exec "$c" nginx -s reload
+reload_closing "$c"
 echo RELOADED
