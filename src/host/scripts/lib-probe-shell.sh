@@ -19,16 +19,26 @@ shell_send() {
   local w=${PROBE[1]:-}
   [ -n "$w" ] && printf '%s; echo "__done $?"\n' "$1" 1>&"$w" 2>/dev/null
 }
-# Prints the output of the command sent last and returns its exit code, or 255 when the shell
-# gave no answer within $1 seconds.
-shell_read() {
+# Sets $shell_out to the output of the command sent last and returns its exit code, or 255 when
+# the shell gave no answer within $1 seconds. Not meant for $(...): bash runs the step's TERM
+# trap (a cancel) only once a command substitution ends, up to $1 seconds late, but during a
+# read in its own process at once.
+shell_collect() {
   local got r=${PROBE[0]:-}
+  shell_out=''
   [ -n "$r" ] || return 255
   while IFS= read -r -t "$1" -u "$r" got 2>/dev/null; do
     case "$got" in "__done "*) return "${got#__done }" ;; esac
-    printf '%s\n' "$got"
+    shell_out+="$got"$'\n'
   done
   return 255
+}
+# The same, printing the output.
+shell_read() {
+  local code=0
+  shell_collect "$1" || code=$?
+  printf '%s' "$shell_out"
+  return "$code"
 }
 # Asks for $1 (a URL of letters, digits and the characters health-path allows: no quote).
 probe_send() {
@@ -40,7 +50,8 @@ probe_send() {
 probe_read() {
   local out rc=0
   line="no answer from the probe shell in $proxy"
-  out=$(shell_read "${1:-8}") || rc=$?
+  shell_collect "${1:-8}" || rc=$?
+  out=${shell_out%$'\n'}
   if [ "$rc" != 255 ]; then
     # shellcheck disable=SC2034 # $line is the health loop's
     if [ -n "$out" ]; then line=${out##*$'\n'}; fi
