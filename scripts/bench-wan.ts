@@ -167,7 +167,14 @@ async function sh(script: string, input?: string): Promise<string> {
   })
 }
 
-interface Measure { ms: number; bytes: number }
+interface Measure { ms: number; bytes: number; phases?: Record<string, number> }
+
+/** The job summary's phase rows (`| send the image | 5.2 s |`, `| health check | 40 ms |`), in ms. */
+function phasesOf(summary: string): Record<string, number> {
+  const phases: Record<string, number> = {}
+  for (const m of summary.matchAll(/^\| ([a-zA-Z][^|*]*?) \| ([\d.]+) (s|ms) \|$/gm)) phases[m[1]!] = Number(m[2]) * (m[3] === 's' ? 1000 : 1)
+  return phases
+}
 
 async function pipeline(info: NodesInfo, node: NodeInfo, link: Link, p: NonNullable<Variant['pipeline']>, ref: string): Promise<Measure> {
   const count = join(tmpdir(), `bench-wan-bytes-${process.pid}`)
@@ -200,11 +207,11 @@ async function action(info: NodesInfo, node: NodeInfo, link: Link, ref: string, 
   }, { timeoutMs: 900_000, node: NODE })
   const ms = performance.now() - t0
   if (run.code !== 0) throw new Error(`the action failed (exit ${run.code}):\n${run.stdout.split('\n').slice(-30).join('\n')}`)
-  return { ms, bytes: Number(run.outputs['transferred-bytes'] ?? 0) }
+  return { ms, bytes: Number(run.outputs['transferred-bytes'] ?? 0), phases: phasesOf(run.summary) }
 }
 
 // --------------------------------------------------------------------------------------- main
-interface Sample { profile: string; cell: CellKey; variant: string; round: number; ms: number; bytes: number }
+interface Sample { profile: string; cell: CellKey; variant: string; round: number; ms: number; bytes: number; phases?: Record<string, number> }
 
 async function main(): Promise<void> {
   const profiles = pick(PROFILES, 'profiles')
@@ -292,6 +299,15 @@ async function report(samples: Sample[], profiles: Profile[], cells: typeof CELL
       const sent = samples.filter((x) => x.profile === profile.key && x.cell === cell.key && x.bytes > 0).map((x) => x.bytes)
       const limit = profile.mbit && sent.length ? s((Math.min(...sent) * 8) / (profile.mbit * 1e6) * 1000 + profile.rttMs) : '—'
       lines.push(`| ${cell.label} | ${cellText.join(' | ')} | ${limit} |`)
+    }
+    lines.push('', 'Where the default action\'s time goes (the job summary\'s phases, median; the rest is starting Node and the runner\'s own work):', '')
+    const auto = samples.filter((x) => x.profile === profile.key && x.variant === 'auto' && x.phases)
+    const names = [...new Set(auto.flatMap((x) => Object.keys(x.phases!)))]
+    lines.push(`| Cell | ${names.join(' | ')} | whole step |`, `|---|${names.map(() => '---:|').join('')}---:|`)
+    for (const cell of cells) {
+      const mine = auto.filter((x) => x.cell === cell.key)
+      if (!mine.length) continue
+      lines.push(`| ${cell.label} | ${names.map((n) => s(median(mine.map((x) => x.phases![n] ?? 0)))).join(' | ')} | ${s(median(mine.map((x) => x.ms)))} |`)
     }
     lines.push('')
   }
