@@ -102,10 +102,11 @@ describe('deploy', () => {
     expect(report.transfer.sentBytes).toBeGreaterThan(0)
     expect(host.routes.get('web')?.container).toBe('web-blue')
     expect(host.state?.live).toMatchObject({ slot: 'blue', image: 'web:2' })
-    // docker save starts once the check has found the host without the image, before the lock.
-    // A first deploy pins both slots' addresses and adds the service's config (nginx reloads).
+    // docker save starts before the connection (its export shares the time of the connection and
+    // the check), and is kept once the check has found the host without the image. A first deploy pins both slots' addresses and adds the service's config (nginx reloads),
+    // while the image streams.
     expect(host.calls).toEqual([
-      'survey', 'save web:2', 'lock web', 'ensure-proxy bluegreen', 'load gzip', 'stop-save web:2', 'allocate', 'write-route web',
+      'save web:2', 'survey', 'lock web', 'ensure-proxy bluegreen', 'allocate', 'write-route web', 'load gzip', 'stop-save web:2',
       'start web-blue', 'health web-blue', 'switch web-blue', 'write-state'
     ])
     expect(report.reloaded).toBe(true)
@@ -231,12 +232,25 @@ describe('deploy', () => {
     expect(host.calls.some((call) => call.startsWith('start'))).toBe(false)
   })
 
+  it('a first deploy whose load fails removes the route it wrote while the image streamed', async () => {
+    const host = new FakeHost()
+    host.failLoad = 'write /var/lib/docker/tmp/x: no space left on device'
+    await expect(run(host, { 'web:2': v2 }).result).rejects.toThrow(/docker load on the host failed: .*no space left on device/)
+    expect(host.calls).toContain('write-route web')
+    expect(host.calls).toContain('remove-route web')
+    expect(host.confs.has('web')).toBe(false)
+    expect(host.calls.some((call) => call.startsWith('start'))).toBe(false)
+  })
+
   it('does not send an image the host already has', async () => {
     const host = hostWithV1()
     host.addImage(v2, 'web:2')
     const { result, runner } = run(host, { 'web:2': v2 })
     const report = await result
-    expect(runner.saves).toEqual([])
+    // The save started with the connection is stopped: nothing reads it.
+    expect(runner.saves).toEqual(['web:2'])
+    expect(host.calls.slice(0, 3)).toEqual(['save web:2', 'survey', 'stop-save web:2'])
+    expect(host.calls.some((call) => call.startsWith('load'))).toBe(false)
     expect(report.transfer).toMatchObject({ source: 'already-on-host', sentBytes: 0 })
   })
 
@@ -258,14 +272,15 @@ describe('deploy', () => {
     const { result, runner } = run(host, {})
     const report = await result
     expect(report.transfer.source).toBe('host-copy')
-    expect(runner.saves).toEqual([])
+    expect(runner.saves).toEqual(['web:2'])
+    expect(host.calls.slice(0, 3)).toEqual(['save web:2', 'survey', 'stop-save web:2'])
     expect(core.log.join('\n')).toMatch(/runner's Docker engine has no web:2; deploying the host's copy/)
   })
 
   it('fails before locking when the image is nowhere', async () => {
     const host = hostWithV1()
     await expect(run(host, {}).result).rejects.toThrow(/image: web:2 is neither on the runner's Docker engine nor on the host/)
-    expect(host.calls).toEqual(['survey', 'abandon-lock'])
+    expect(host.calls).toEqual(['save web:2', 'survey', 'stop-save web:2', 'abandon-lock'])
   })
 
   it('refuses an image built for another CPU before locking, naming `image`', async () => {
@@ -275,7 +290,7 @@ describe('deploy', () => {
     await expect(run(host, { 'web:2': x86 }).result).rejects.toThrow(
       'image: web:2 is built for linux/amd64, but the host runs linux/arm64 and has no emulator for amd64 registered'
     )
-    expect(host.calls).toEqual(['survey', 'abandon-lock'])
+    expect(host.calls).toEqual(['save web:2', 'survey', 'stop-save web:2', 'abandon-lock'])
   })
 
   it('sends it with a warning when qemu runs that CPU on the host', async () => {
@@ -291,7 +306,7 @@ describe('deploy', () => {
     const host = new FakeHost()
     host.proxy = { status: 'missing', portBusy: true, otherServices: [], network: { mode: 'missing' } }
     await expect(run(host, { 'web:2': v2 }).result).rejects.toThrow(/proxy-port: port 80 is already in use/)
-    expect(host.calls).toEqual(['survey', 'abandon-lock'])
+    expect(host.calls).toEqual(['save web:2', 'survey', 'stop-save web:2', 'abandon-lock'])
   })
 
   it('keeps a running proxy of another image, and says how to change it', async () => {
@@ -356,7 +371,8 @@ describe('deploy', () => {
     host.addImage(asHostSeesIt, 'web:2')
     const { result, runner } = run(host, { 'web:2': v2 })
     const report = await result
-    expect(runner.saves).toEqual([])
+    expect(runner.saves).toEqual(['web:2'])
+    expect(host.calls).toContain('stop-save web:2')
     expect(report.transfer.source).toBe('already-on-host')
     expect(report.imageId).toBe(asHostSeesIt.id)
     expect(host.containers.get('web-green')?.imageId).toBe(asHostSeesIt.id)
@@ -377,7 +393,7 @@ describe('deploy', () => {
     host.racingDeploy = true
     const { result, runner } = run(host, { 'web:2': v2 })
     await result
-    expect(host.calls.slice(0, 4)).toEqual(['survey', 'save web:2', 'lock web', 'survey'])
+    expect(host.calls.slice(0, 4)).toEqual(['save web:2', 'survey', 'lock web', 'survey'])
     // The host still lacks the image: the save started before the lock is the one sent.
     expect(runner.saves).toEqual(['web:2'])
   })
@@ -394,17 +410,34 @@ describe('deploy', () => {
     const { result, runner } = run(host, { 'web:2': v2 })
     const report = await result
     expect(report.transfer.source).toBe('already-on-host')
-    expect(host.calls.slice(0, 4)).toEqual(['survey', 'save web:2', 'lock web', 'survey'])
+    expect(host.calls.slice(0, 4)).toEqual(['save web:2', 'survey', 'lock web', 'survey'])
     expect(host.calls).toContain('stop-save web:2')
     expect(host.calls.some((call) => call.startsWith('load'))).toBe(false)
     expect(runner.saves).toEqual(['web:2'])
+  })
+
+  it('stops the save it started with the connection when the connection fails', async () => {
+    const calls: string[] = []
+    const runner = fakeRunner({ 'web:2': v2 }, calls)
+    const connect = async () => {
+      throw new Error('Could not connect to example.com:22: connect ECONNREFUSED')
+    }
+    await expect(deploy(inputs(), { connect, runner, holder: 'test' })).rejects.toThrow('ECONNREFUSED')
+    expect(calls).toEqual(['save web:2', 'stop-save web:2'])
+  })
+
+  it('a rollback starts no save before it knows its image', async () => {
+    const host = hostWithV1()
+    const { result, runner } = run(host, {}, { rollback: 'true' })
+    await result.catch(() => undefined)
+    expect(runner.saves).toEqual([])
   })
 
   it('stops the save it started before the lock when the lock cannot be taken', async () => {
     const host = hostWithV1()
     host.lockError = new Error('Timed out after 120 s waiting for the lock of web')
     await expect(run(host, { 'web:2': v2 }).result).rejects.toThrow('Timed out after 120 s')
-    expect(host.calls).toEqual(['survey', 'save web:2', 'lock web', 'stop-save web:2', 'abandon-lock'])
+    expect(host.calls).toEqual(['save web:2', 'survey', 'lock web', 'stop-save web:2', 'abandon-lock'])
   })
 
   it('a run that lost its lock stops changing the host, and does not remove "its" candidate', async () => {

@@ -79,9 +79,15 @@ export class HostRun {
   /** State, image, proxy, the idle slot's route and the certificate: nothing that clients see changes. */
   async prepare(): Promise<void> {
     await this.step('state', 'Read the live slot', () => this.readSituation())
-    await this.step('transfer', 'Transfer the image', () => this.sendImage())
+    try {
+      await this.step('transfer', 'Transfer the image', () => this.sendImage())
+    } catch (error) {
+      await this.routing?.catch(() => undefined) // undo must know whether the route was written
+      throw error
+    }
     await this.step('proxy', 'Make sure the proxy runs', () => this.ensureProxy())
-    await this.step('route', 'Route the idle slot', () => this.prepareRoute())
+    const routing = this.routing
+    await this.step('route', 'Route the idle slot', () => (routing ? this.replay(routing) : this.prepareRoute((line) => this.log.info(line))))
     // After the route: its port-80 block answers the CA's HTTP-01 request for the service's names.
     if (this.inputs.tls.mode !== 'off') await this.step('tls', 'Obtain or check the TLS certificate', () => this.prepareTls())
   }
@@ -230,9 +236,8 @@ export class HostRun {
       log: (line) => this.log.info(line),
       signal: this.deps.signal
     })
-    // The proxy is made ready while the image streams on its own channel (queued after the
-    // layer list, which the stream waits for).
-    this.startProxy()
+    // Queued after the layer list, which the stream waits for.
+    this.routing = this.routeWhileSending()
     const result = await sending
     this.transfer = { ...base, ...result, source: result.tagged ? 'tagged' : 'sent', codec: codec.codec }
     // From here on the host's name for the image (the containerd store has its own IDs).
@@ -241,6 +246,8 @@ export class HostRun {
   }
 
   private proxyReady?: Promise<string[]>
+  /** The idle slot's route, made while the image streams: the lines it logged. */
+  private routing?: Promise<string[]>
 
   private startProxy(): Promise<string[]> {
     // Read under the lock: a running proxy with this version's shared config needs nothing.
@@ -255,8 +262,24 @@ export class HostRun {
     this.log.info((await this.startProxy()).join(', '))
   }
 
+  /**
+   * An image that crosses the link: the proxy and the idle slot's route are made ready on their
+   * own channels meanwhile (neither needs the image; a cold deploy's route reloads nginx). Its
+   * lines wait for the route phase, so each phase's log group keeps its own lines.
+   */
+  private routeWhileSending(): Promise<string[]> {
+    const lines: string[] = []
+    const routed = this.startProxy().then(() => this.prepareRoute((line) => lines.push(line))).then(() => lines)
+    routed.catch(() => undefined) // awaited in the route phase, or before undo
+    return routed
+  }
+
+  private async replay(routed: Promise<string[]>): Promise<void> {
+    for (const line of await routed) this.log.info(line)
+  }
+
   /** The proxy config must route the idle slot before the candidate starts there. */
-  private async prepareRoute(): Promise<void> {
+  private async prepareRoute(info: (line: string) => void): Promise<void> {
     const { inputs, candidate, snapshot } = this
     let addresses = snapshot.addresses ?? {}
     const needed = (addresses.blue?.length ?? 0) < inputs.replicas || (addresses.green?.length ?? 0) < inputs.replicas
@@ -277,11 +300,11 @@ export class HostRun {
     }
     this.route = route
     const where = route.addresses.length ? `pinned address ${route.addresses.join(', ')}` : 'its container name (Docker DNS: not a network the action created)'
-    this.log.info(`${this.replicas.join(', ')} will be reached at ${where}`)
-    if (!route.write) return this.log.info('The proxy config already routes both slots: the switch needs no nginx reload')
+    info(`${this.replicas.join(', ')} will be reached at ${where}`)
+    if (!route.write) return info('The proxy config already routes both slots: the switch needs no nginx reload')
     await this.host.writeRoute(inputs.network, inputs.service, route.conf, snapshot.legacy)
     this.wroteRoute = true
-    this.log.info(snapshot.confDigest ? 'The proxy config changed (port, server names or format): nginx reloaded gracefully' : 'Added the proxy config for the service: nginx reloaded gracefully')
+    info(snapshot.confDigest ? 'The proxy config changed (port, server names or format): nginx reloaded gracefully' : 'Added the proxy config for the service: nginx reloaded gracefully')
   }
 
   /** HTTPS: the certificate verified and installed, and the proxy publishing its port (rollout/tls.ts). */

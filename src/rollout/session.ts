@@ -50,7 +50,13 @@ export interface Session {
 /** The read-only check lockHost runs before it locks (check.ts; a Swarm node's check differs). */
 export type HostCheck = (inputs: Inputs, host: Host, runner: RunnerDocker, log: Log) => Promise<Checked>
 
-export async function lockHost(inputs: Inputs, host: Host, deps: DeployDeps, phases: Phases, saveAhead = true, checkHost: HostCheck = check): Promise<Session> {
+/**
+ * saveAhead: true starts the save once the check finds the host without the image; a SaveAhead
+ * is one started before the connection (kept if the check wants its image, stopped if not).
+ */
+export async function lockHost(
+  inputs: Inputs, host: Host, deps: DeployDeps, phases: Phases, saveAhead: boolean | SaveAhead = true, checkHost: HostCheck = check
+): Promise<Session> {
   const log = deps.log ?? stepLog
   const pending = host.openLock({
     service: inputs.service,
@@ -61,15 +67,17 @@ export async function lockHost(inputs: Inputs, host: Host, deps: DeployDeps, pha
       log.info(`No answer from the host's lock session after ${seconds} s (a slow login shell on the host?); still waiting`)
   })
   let ahead: SaveAhead | undefined
+  const early = saveAhead instanceof SaveAhead ? saveAhead : undefined
   try {
     const checked = await phases.run('check', 'Check the host and the image', () => checkHost(inputs, host, deps.runner, log))
-    if (saveAhead && checked.plan.source === 'sent') ahead = new SaveAhead(checked.plan.ref, (ref) => deps.runner.save(ref))
+    if (saveAhead && checked.plan.source === 'sent') ahead = early ?? new SaveAhead(checked.plan.ref, (ref) => deps.runner.save(ref))
+    else early?.stop()
     const lock = await phases.run('lock', `Lock ${inputs.service} on the host`, () =>
       untilCancelled(pending.acquire(), deps.signal, () => 'Cancelled while waiting for the deploy lock; nothing on the host changed')
     )
     return { host, lock, checked, ahead }
   } catch (error) {
-    ahead?.stop()
+    ;(ahead ?? early)?.stop()
     pending.abandon()
     throw error
   }

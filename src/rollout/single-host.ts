@@ -1,4 +1,5 @@
 import type { Host } from '../host/index.js'
+import { SaveAhead } from '../image/runner.js'
 import type { Inputs } from '../inputs.js'
 import { Phases } from '../report/phases.js'
 import type { DeployReport } from '../report/report.js'
@@ -12,9 +13,16 @@ export type { DeployDeps } from './session.js'
 /** One host: connect, check and lock it, then its blue-green sequence from start to end. */
 export async function deploy(inputs: Inputs, deps: DeployDeps): Promise<DeployReport> {
   const phases = deps.phases ?? new Phases()
-  const host: Host = await phases.run('connect', `Connect to ${inputs.host}:${inputs.port}`, () => deps.connect(inputs))
+  const early = saveEarly(inputs, deps)
+  let host: Host
   try {
-    const session = await lockHost(inputs, host, deps, phases)
+    host = await phases.run('connect', `Connect to ${inputs.host}:${inputs.port}`, () => deps.connect(inputs))
+  } catch (error) {
+    early?.stop()
+    throw error
+  }
+  try {
+    const session = await lockHost(inputs, host, deps, phases, early ?? true)
     try {
       const run = new HostRun(inputs, deps, phases, session)
       try {
@@ -36,4 +44,15 @@ export async function deploy(inputs: Inputs, deps: DeployDeps): Promise<DeployRe
   } finally {
     host.close()
   }
+}
+
+/**
+ * docker save spends seconds exporting before its first byte (Docker's classic store writes the
+ * whole archive to disk first), time the connection and the host's check can share. A host that
+ * turns out to have the image stops it: the runner then spent an export for nothing, a cost paid
+ * in parallel. A rollback names no image to save.
+ */
+function saveEarly(inputs: Inputs, deps: DeployDeps): SaveAhead | undefined {
+  if (inputs.rollback || !inputs.image) return undefined
+  return new SaveAhead(inputs.image, (ref) => deps.runner.save(ref))
 }
