@@ -211,7 +211,17 @@ async function action(info: NodesInfo, node: NodeInfo, link: Link, ref: string, 
 }
 
 // --------------------------------------------------------------------------------------- main
-interface Sample { profile: string; cell: CellKey; variant: string; round: number; ms: number; bytes: number; phases?: Record<string, number> }
+interface Sample { profile: string; cell: CellKey; variant: string; round: number; ms: number; bytes: number; phases?: Record<string, number>; at?: string }
+
+/** The samples of bench/wan.json for the profiles this run does not measure, so one profile can be rerun alone. */
+async function earlierSamples(profiles: Profile[]): Promise<Sample[]> {
+  try {
+    const old = JSON.parse(await readFile(join(REPO_ROOT, 'bench', 'wan.json'), 'utf8')) as { samples?: Sample[] }
+    return (old.samples ?? []).filter((x) => !profiles.some((p) => p.key === x.profile))
+  } catch {
+    return []
+  }
+}
 
 async function main(): Promise<void> {
   const profiles = pick(PROFILES, 'profiles')
@@ -252,7 +262,7 @@ async function main(): Promise<void> {
             const m = variant.pipeline
               ? await pipeline(info, node, link, variant.pipeline, ref)
               : await action(info, node, link, ref, variant.compression!)
-            samples.push({ profile: profile.key, cell: cell.key, variant: variant.key, round, ...m })
+            samples.push({ profile: profile.key, cell: cell.key, variant: variant.key, round, ...m, at: new Date().toISOString() })
             progress(`${profile.key} round ${round} ${cell.key} ${variant.key}: ${(m.ms / 1000).toFixed(2)} s, ${(m.bytes / MiB).toFixed(1)} MiB`)
           }
         }
@@ -263,7 +273,9 @@ async function main(): Promise<void> {
     }
   }
   await clearNode(node, unique)
-  await report(samples, profiles, cells, variants)
+  const all = [...(await earlierSamples(profiles)), ...samples]
+  const has = <T extends { key: string }>(xs: T[], field: 'profile' | 'cell' | 'variant'): T[] => xs.filter((x) => all.some((y) => y[field] === x.key))
+  await report(all, has(PROFILES, 'profile'), has(CELLS, 'cell'), has(VARIANTS, 'variant'))
 }
 
 async function report(samples: Sample[], profiles: Profile[], cells: typeof CELLS, variants: Variant[]): Promise<void> {
@@ -271,12 +283,15 @@ async function report(samples: Sample[], profiles: Profile[], cells: typeof CELL
   const lines = [
     '# Benchmark: the action against hand-written pipelines over shaped links (issue #21)',
     '',
-    `${new Date().toISOString()} · ${ROUNDS} interleaved round(s) · server: a network namespace of this 2-core VM with its own sshd, engine and boot ID (sandbox/nodes.sh); rate by tbf, latency by a relay (sandbox/relay.ts).`,
+    `${new Date().toISOString()} · interleaved rounds · server: a network namespace of this 2-core VM with its own sshd, engine and boot ID (sandbox/nodes.sh); rate by tbf, latency by a relay (sandbox/relay.ts).`,
     'Ratio: the action\'s whole step (transfer, health check, switch) ÷ the faster pipeline of the same round; median (range). Limit: the fewest bytes any variant sent ÷ the rate + 1 RTT.',
     ''
   ]
   for (const profile of profiles) {
-    lines.push(`## ${profile.label}`, '', `| Cell | ${variants.map((v) => v.label).join(' | ')} | Limit |`, `|---|${variants.map(() => '---:|').join('')}---:|`)
+    const mine = samples.filter((x) => x.profile === profile.key)
+    const dates = mine.map((x) => x.at).filter((x): x is string => !!x).sort()
+    const when = dates.length ? `Measured ${dates[0]!.slice(0, 16).replace('T', ' ')}–${dates.at(-1)!.slice(11, 16)} UTC, ` : ''
+    lines.push(`## ${profile.label}`, '', `${when}${Math.max(...mine.map((x) => x.round))} round(s).`, '', `| Cell | ${variants.map((v) => v.label).join(' | ')} | Limit |`, `|---|${variants.map(() => '---:|').join('')}---:|`)
     for (const cell of cells) {
       const of = (v: string): Sample[] => samples.filter((x) => x.profile === profile.key && x.cell === cell.key && x.variant === v)
       const rounds = [...new Set(samples.filter((x) => x.profile === profile.key && x.cell === cell.key).map((x) => x.round))]
@@ -313,7 +328,7 @@ async function report(samples: Sample[], profiles: Profile[], cells: typeof CELL
   }
   const md = lines.join('\n')
   await writeFile(join(REPO_ROOT, 'bench', 'wan.md'), md)
-  await writeFile(join(REPO_ROOT, 'bench', 'wan.json'), JSON.stringify({ rounds: ROUNDS, samples }, null, 2) + '\n')
+  await writeFile(join(REPO_ROOT, 'bench', 'wan.json'), JSON.stringify({ samples }, null, 2) + '\n')
   process.stdout.write(md)
 }
 
