@@ -16,7 +16,7 @@
 //   npx tsx scripts/bench-wan.ts [--rounds N] [--profiles 100mbit,1gbit,20mbit,unshaped]
 //                                [--cells cold,random,top,deps] [--variants gzip,zstd,auto,...]
 import { spawn } from 'node:child_process'
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
+import { lstat, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -85,7 +85,8 @@ async function distroTar(out: string, root: string, maxBytes: number, skip = 0):
   let total = 0
   let skipped = 0
   for (const name of (await readdir(root)).sort()) {
-    const s = await stat(join(root, name)).catch(() => undefined)
+    // lstat: a symlink (libfoo.so -> libfoo.so.1) goes in the tar as a link of a few bytes.
+    const s = await lstat(join(root, name)).catch(() => undefined)
     if (!s?.isFile() || s.size > 16 * MiB) continue
     if (skipped < skip) { skipped += s.size; continue }
     if (total + s.size > maxBytes) break
