@@ -17,8 +17,15 @@ let before: Set<unknown>
 beforeEach(() => {
   before = new Set(EVENTS.flatMap(listeners))
 })
+let streamsBefore: Set<unknown>
+beforeEach(() => {
+  streamsBefore = new Set([...process.stdout.listeners('error'), ...process.stderr.listeners('error')])
+})
 afterEach(() => {
   for (const event of EVENTS) for (const listener of listeners(event)) if (!before.has(listener)) process.removeListener(event, listener)
+  for (const stream of [process.stdout, process.stderr]) {
+    for (const listener of stream.listeners('error')) if (!streamsBefore.has(listener)) stream.removeListener('error', listener as Listener)
+  }
 })
 /** The handler run() added for `event`. */
 const added = (event: (typeof EVENTS)[number]) =>

@@ -17,6 +17,7 @@ import { renderMaintenanceSummary } from './report/maintenance-summary.js'
 
 export async function run(): Promise<void> {
   const cancel = cancellation()
+  stopWhenLogGone(cancel)
   const outcome = new Outcome()
   const phases = new Phases()
   let target = ''
@@ -96,6 +97,21 @@ function cancellation(): AbortController {
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
   return controller
+}
+
+/**
+ * The job's log is this process's stdout and stderr. A write there that fails (EPIPE: whatever
+ * read them is gone, as when the runner dies) must not become an error that is logged there
+ * again: that looped for ever, at 85% of a core, holding the host's lock connection and its
+ * docker load open. Nobody reads this run any more: it stops as a cancelled run does, silently.
+ */
+function stopWhenLogGone(controller: AbortController): void {
+  const gone = (): void => {
+    for (const stream of [process.stdout, process.stderr]) stream.write = (() => true) as typeof stream.write
+    controller.abort()
+  }
+  process.stdout.on('error', gone)
+  process.stderr.on('error', gone)
 }
 
 function messageOf(error: unknown): string {
