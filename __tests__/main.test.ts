@@ -14,11 +14,9 @@ const EVENTS = ['uncaughtException', 'unhandledRejection'] as const
 type Listener = (...args: unknown[]) => void
 const listeners = (event: (typeof EVENTS)[number]): Listener[] => process.listeners(event as 'uncaughtException') as unknown as Listener[]
 let before: Set<unknown>
-beforeEach(() => {
-  before = new Set(EVENTS.flatMap(listeners))
-})
 let streamsBefore: Set<unknown>
 beforeEach(() => {
+  before = new Set(EVENTS.flatMap(listeners))
   streamsBefore = new Set([...process.stdout.listeners('error'), ...process.stderr.listeners('error')])
 })
 afterEach(() => {

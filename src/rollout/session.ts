@@ -38,21 +38,19 @@ export interface Session {
   host: Host
   lock: HostLock
   checked: Checked
-  /** docker save, started while the lock was taken, for an image the host lacks (several hosts: a branch of one save). */
+  /** docker save, started before the lock, for an image the host lacks (several hosts: a branch of one save). */
   ahead?: ImageSource
 }
 
-/**
- * Checks `host` (read-only) and takes its deploy lock. The lock's channel opens while the host is
- * checked; the lock is taken only after, and the runner's export of an image the host lacks
- * starts meanwhile. Whatever fails leaves the host as it was.
- */
 /** The read-only check lockHost runs before it locks (check.ts; a Swarm node's check differs). */
 export type HostCheck = (inputs: Inputs, host: Host, runner: RunnerDocker, log: Log) => Promise<Checked>
 
 /**
- * saveAhead: true starts the save once the check finds the host without the image; a SaveAhead
- * is one started before the connection (kept if the check wants its image, stopped if not).
+ * Checks `host` (read-only) and takes its deploy lock. The lock's channel opens while the host is
+ * checked; the lock is taken only after. Whatever fails leaves the host as it was.
+ * saveAhead: true starts the runner's export of an image the host lacks once the check has found
+ * it so; a SaveAhead is one started before the connection, kept if the check wants its image and
+ * stopped if not.
  */
 export async function lockHost(
   inputs: Inputs, host: Host, deps: DeployDeps, phases: Phases, saveAhead: boolean | SaveAhead = true, checkHost: HostCheck = check
