@@ -309,12 +309,19 @@ describe('deploy', () => {
     expect(host.calls).toEqual(['save web:2', 'survey', 'stop-save web:2', 'abandon-lock'])
   })
 
-  it('keeps a running proxy of another image, and says how to change it', async () => {
+  it('upgrades a running proxy of another image in the proxy phase, and a pair that needs repair', async () => {
     const host = hostWithV1()
     host.loads = v2
-    host.proxy = { ...host.proxy, image: 'nginx:1.25' }
+    host.proxy = { ...host.proxy, image: 'nginx:1.25', commonCurrent: true }
     await run(host, { 'web:2': v2 }).result
-    expect(core.log.join('\n')).toContain('warning: proxy-image is nginx:alpine, but the running proxy uses nginx:1.25; it is kept.')
+    expect(core.log.join('\n')).toContain('proxy-image is nginx:alpine and the running proxy uses nginx:1.25: the proxy phase starts the new one beside it, with no gap')
+    expect(host.calls).toContain('ensure-proxy bluegreen')
+
+    const restarted = hostWithV1()
+    restarted.loads = v2
+    restarted.proxy = { ...restarted.proxy, commonCurrent: true, pairRepair: true }
+    await run(restarted, { 'web:2': v2 }).result
+    expect(restarted.calls).toContain('ensure-proxy bluegreen')
   })
 
   it('needs app-port when the image exposes several ports', async () => {

@@ -1,5 +1,5 @@
 import { parsePreflight } from '../src/host/preflight.js'
-import { parseProxyCheck, proxyProblems, type ProxySpec } from '../src/host/proxy.js'
+import { parseProxyCheck, proxyProblems, proxyReady, type ProxySpec } from '../src/host/proxy.js'
 
 describe('preflight', () => {
   const target = 'deploy@example.com:22'
@@ -42,6 +42,18 @@ describe('proxy checks', () => {
     expect(parseProxyCheck('proxy running|{}|nginx:alpine\ncommon-current\n').commonCurrent).toBe(true)
     expect(parseProxyCheck('proxy missing\n', 'names').network).toEqual({ mode: 'names', subnet: undefined })
     expect(parseProxyCheck('proxy missing\n', 'missing\n').network).toEqual({ mode: 'missing' })
+  })
+
+  it('needs nothing done only for a running proxy of the image asked for, with this version\'s shared config, whose pair is as an upgrade left it', () => {
+    const current = 'proxy running|{"80/tcp":[{"HostIp":"","HostPort":"80"}]}|nginx:alpine\ncommon-current\n'
+    expect(proxyReady(parseProxyCheck(current), spec)).toBe(true)
+    expect(proxyReady(parseProxyCheck(current), { image: 'nginx:1.27-alpine' })).toBe(false)
+    expect(proxyReady(parseProxyCheck(current.replace('common-current', '')), spec)).toBe(false)
+    expect(proxyReady(parseProxyCheck(current.replace('running', 'exited')), spec)).toBe(false)
+    // An upgraded proxy: the ports are its holder's, and the pair needs repair after a restart.
+    const repair = parseProxyCheck(`${current}pair-repair\n`)
+    expect(repair).toMatchObject({ publishedPort: 80, pairRepair: true })
+    expect(proxyReady(repair, spec)).toBe(false)
   })
 
   it('refuses a port taken by something else, another port than the proxy publishes, and clashing names', () => {

@@ -157,7 +157,7 @@ describe('parseSurvey', () => {
         legacy: undefined, containers: []
       },
       proxy: {
-        status: 'missing', publishedPort: undefined, image: undefined, portBusy: false, httpsBusy: false, commonCurrent: false, otherServices: [],
+        status: 'missing', publishedPort: undefined, image: undefined, portBusy: false, httpsBusy: false, commonCurrent: false, pairRepair: false, otherServices: [],
         network: { mode: 'missing' }
       },
       image: undefined,

@@ -13,7 +13,7 @@ const { parseInputs } = await import('../src/inputs.js')
 const { renderSummary } = await import('../src/report/summary.js')
 const { judgeCanary } = await import('../src/rollout/canary.js')
 const { parseCanaryCounts, percentileMs } = await import('../src/host/canary-counts.js')
-const { renderServiceConf } = await import('../src/host/nginx-config.js')
+const { LISTEN_CONFIG, LISTEN_FILE, renderServiceConf } = await import('../src/host/nginx-config.js')
 
 const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----'
 const inputs = (overrides: Record<string, string> = {}) => parseInputs({ host: 'example.com', key: KEY, image: 'web:2', ...overrides })
@@ -149,6 +149,16 @@ describe('the proxy config', () => {
   const conf = renderServiceConf({
     service: 'web', serverNames: [], websocketTimeout: 60, accessLog: false,
     slots: [{ slot: 'blue', targets: ['10.0.0.254:8080'] }, { slot: 'green', targets: ['10.0.0.253:8080'] }]
+  })
+
+  it('sets the listen options (reuseport) in a file that nginx reads after every service\'s, so the first server of a port is still a service\'s', () => {
+    expect(LISTEN_CONFIG).toMatch(/listen 80 reuseport;\n {4}listen 443 reuseport;/)
+    expect(LISTEN_CONFIG).not.toContain('default_server')
+    // nginx reads conf.d/*.conf sorted by bytes; a service is [a-z0-9-] and _common.conf has no server.
+    for (const service of ['zzzz', 'z-9', '0', 'zz-bluegreen-listen']) {
+      expect(Buffer.compare(Buffer.from(`${service}.conf`), Buffer.from(LISTEN_FILE))).toBe(-1)
+    }
+    expect(conf).toMatch(/listen 80 default_server;\n/)
   })
 
   it('tests a page file per request for maintenance, and lets the health path through', () => {

@@ -3,7 +3,7 @@
 # be used at all, the service's state, its slots and which one is live, its containers, the proxy
 # and its network, and whether the host has the image. stdin is this version's shared proxy
 # config. Included before this: lib-docker.sh lib-preflight.sh lib-network.sh lib-markers.sh.
-dir=$1 pdir=$2 service=$3 proxy=$4 port=$5 image=$6 checks=$7 root=$8 net=$9 https=${10:-}
+dir=$1 pdir=$2 service=$3 proxy=$4 port=$5 image=$6 checks=$7 root=$8 net=$9 https=${10:-} listen=${11:-}
 confdir=$pdir/conf.d
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -24,8 +24,27 @@ dk ps -a --filter "label=bluegreen.service=$service" \
   --format '{{.Names}}\t{{.State}}\t{{.Label "bluegreen.slot"}}\t{{.Label "bluegreen.image"}}\t{{.Label "bluegreen.image-id"}}\t{{.Label "bluegreen.role"}}' \
   >"$out/containers" 2>"$out/containers.err" &
 containers_job=$!
-dk container inspect -f '{{.State.Status}}|{{json .HostConfig.PortBindings}}|{{.Config.Image}}' "$proxy" \
-  >"$out/proxy" 2>/dev/null 7<&- &
+# After an upgrade the ports are the holder's, "$proxy-net" (lib-proxy-pair.sh); "pair-repair"
+# when the pair is not as the upgrade left it (the holder restarted, its partner not running).
+proxy_line() {
+  local name state ports image started line='' held='' hstate hports hstarted
+  while IFS='|' read -r name state ports image started; do
+    case "$name" in
+      "/$proxy") line="$state|$ports|$image" ;;
+      "/$proxy-net") held="$state|$ports|$started" ;;
+    esac
+  done < <(dk container inspect -f '{{.Name}}|{{.State.Status}}|{{json .HostConfig.PortBindings}}|{{.Config.Image}}|{{.State.StartedAt}}' \
+    "$proxy" "$proxy-net" 2>/dev/null)
+  if [ -z "$held" ]; then [ -z "$line" ] || echo "$line"; return 0; fi
+  IFS='|' read -r hstate hports hstarted <<<"$held"
+  if [ -z "$line" ]; then
+    echo "$hstate|$hports|"; echo pair-repair
+  else
+    echo "${line%%|*}|$hports|${line##*|}"
+    if [ "${line%%|*}" != running ] || [ "$hstate" != running ] || [ "$hstarted" != "$(cat "$pdir/holder-retired" 2>/dev/null)" ]; then echo pair-repair; fi
+  fi
+}
+proxy_line >"$out/proxy" 7<&- &
 proxy_job=$!
 if [ -n "$image" ]; then dk image inspect --format '{{json .}}' "$image" >"$out/image" 2>/dev/null || true; fi 7<&- &
 image_job=$!
@@ -55,8 +74,10 @@ echo "--network"
 wait "$network_job" || true
 cat "$out/network"
 echo "--proxy"
-if wait "$proxy_job"; then
-  echo "proxy $(cat "$out/proxy")"
+wait "$proxy_job"
+if [ -s "$out/proxy" ]; then
+  echo "proxy $(head -n 1 "$out/proxy")"
+  tail -n +2 "$out/proxy"
 else
   echo "proxy missing"
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port-busy"; fi
@@ -66,11 +87,14 @@ if [ -n "$https" ] && ! grep -q '"443/tcp":\[{' "$out/proxy" 2>/dev/null; then
   if (exec 3<>"/dev/tcp/127.0.0.1/$https") 2>/dev/null; then echo "https-busy"; fi
 fi
 # stdin is this version's shared proxy config: when the running proxy has it, nothing needs doing.
-if cmp -s - "$confdir/_common.conf" 2>/dev/null; then echo "common-current"; fi
+# $listen, the listen options, likewise.
+if cmp -s - "$confdir/_common.conf" 2>/dev/null && printf '%s' "$listen" | cmp -s - "$confdir/~listen.conf" 2>/dev/null; then
+  echo "common-current"
+fi
 for f in "$confdir"/*.conf; do
   [ -f "$f" ] || continue
   other=$(basename "$f" .conf)
-  case "$other" in "$service"|_common) continue ;; esac
+  case "$other" in "$service"|_common|"~listen") continue ;; esac
   printf 'names %s %s\n' "$other" "$(sed -n 's/^ *server_name \(.*\);$/\1/p' "$f" | head -n 1)"
 done
 echo "--image"

@@ -115,6 +115,7 @@ export const FAULT_TESTS = [
   '__tests__/e2e/faults.test.ts',
   '__tests__/e2e/releases.test.ts',
   '__tests__/e2e/traffic.test.ts',
+  '__tests__/e2e/proxy-upgrade.test.ts',
   '__tests__/e2e/real-app.test.ts'
 ]
 

@@ -16,7 +16,9 @@ export async function clearHost(services: string[], networks: string[], docker =
     await docker(['rm', '-f', ...ids, ...named])
   }
   for (const network of networks) {
-    await docker(['rm', '-f', `${network}-proxy`])
+    // The proxy, and after a proxy-image upgrade the holder of its network namespace (last).
+    await docker(['rm', '-f', `${network}-proxy`, `${network}-proxy-next`, `${network}-proxy-old`])
+    await docker(['rm', '-f', `${network}-proxy-net`])
     await docker(['network', 'rm', network])
   }
   const dirs = [...services.map((s) => `${STATE_ROOT}/${s}`), ...networks.map((n) => `${STATE_ROOT}/_proxy/${n}`)]

@@ -44,7 +44,7 @@ export class FakeHost implements Host {
   readonly containers = new Map<string, ServiceContainer>()
   routes = new Map<string, Route>()
   state?: ServiceState
-  proxy: ProxyCheck = { status: 'running', publishedPort: 80, portBusy: false, otherServices: [], network: { mode: 'pinned', subnet: '10.0.0.0/24' } }
+  proxy: ProxyCheck = { status: 'running', publishedPort: 80, image: 'nginx:alpine', portBusy: false, otherServices: [], network: { mode: 'pinned', subnet: '10.0.0.0/24' } }
   /** The service's proxy config text on the host, by service. */
   readonly confs = new Map<string, string>()
   /** Pinned addresses by service; allocateAddresses fills them. */

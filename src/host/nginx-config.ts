@@ -90,6 +90,24 @@ map $cookie_bluegreen_bucket $bluegreen_bucket {
 log_format bluegreen_canary '$sent_http_x_bluegreen_slot $status $request_time';
 `
 
+/**
+ * The proxy's listening sockets carry SO_REUSEPORT, so that a new proxy image can start in the
+ * running proxy's network namespace and listen beside it (lib-proxy-pair.sh). nginx takes listen
+ * options once per port, so they sit on a server block of their own, in a file named to sort
+ * after every service's (nginx reads conf.d in byte order; a service name has no `~`): the first
+ * server of a port answers unknown host names, and that stays a service's. Its host name never
+ * matches a request. The 443 listen has no `ssl`: a TLS service's own listen makes the port TLS.
+ */
+export const LISTEN_FILE = '~listen.conf'
+export const LISTEN_CONFIG = `# Written by the bluegreen deploy action: the listen options of ports 80 and 443.
+server {
+    listen 80 reuseport;
+    listen 443 reuseport;
+    server_name bluegreen-listen.invalid;
+    return 444;
+}
+`
+
 // The proxy's stdout is a pipe that dockerd drains: while the engine stalls (frozen, restarting
 // with live-restore), 64 KiB of access log lines fill it and nginx blocks on the next write, with
 // every request behind it. So requests are not logged unless the access-log input asks.

@@ -1,6 +1,6 @@
 import type { Ssh } from '../ssh/connection.js'
 import type { Runner } from './guard.js'
-import { COMMON_CONFIG, probeHostName, type Route } from './nginx-config.js'
+import { COMMON_CONFIG, LISTEN_CONFIG, probeHostName, type Route } from './nginx-config.js'
 import { proxyDir, proxyName } from './paths.js'
 import { parseProbe, type ProbeResult } from './probe.js'
 import { IN_PROXY, SCRIPTS } from './scripts.js'
@@ -13,6 +13,8 @@ export interface ProxySpec {
   serverNames: string[]
   /** The host port for HTTPS, when the service uses TLS. */
   httpsPort?: number
+  /** How long the old nginx of a proxy upgrade may take to finish its requests (drain-timeout). */
+  drainTimeoutSeconds?: number
 }
 
 /** How the proxy reaches the slots on its network (scripts/lib-network.sh). */
@@ -32,8 +34,13 @@ export interface ProxyCheck {
   portBusy: boolean
   /** The HTTPS port the proxy does not publish is in use on the host. */
   httpsBusy?: boolean
-  /** The proxy's folder holds this version's shared config (COMMON_CONFIG). */
+  /** The proxy's folder holds this version's shared config (COMMON_CONFIG, LISTEN_CONFIG). */
   commonCurrent?: boolean
+  /**
+   * An upgraded proxy (a holder and the nginx that serves in its namespace) that is not as the
+   * upgrade left it: the holder restarted, or its partner does not run (lib-proxy-pair.sh).
+   */
+  pairRepair?: boolean
   /** The other services behind this proxy and the host names they answer (empty: any). */
   otherServices: { service: string; serverNames: string[] }[]
   network: NetworkCheck
@@ -52,6 +59,7 @@ export function parseProxyCheck(stdout: string, network = 'missing'): ProxyCheck
     portBusy: lines.includes('port-busy'),
     httpsBusy: lines.includes('https-busy'),
     commonCurrent: lines.includes('common-current'),
+    pairRepair: lines.includes('pair-repair'),
     otherServices: lines
       .filter((line) => line.startsWith('names '))
       .map((line) => {
@@ -114,13 +122,21 @@ function httpsProblems(check: ProxyCheck, spec: ProxySpec): string[] {
   return []
 }
 
-/** Returns what it did, e.g. ["network created (...)", "proxy created"]. */
+/** The proxy runs, serves this version's shared config, and runs the proxy-image asked for. */
+export function proxyReady(check: ProxyCheck, spec: Pick<ProxySpec, 'image'>): boolean {
+  return check.status === 'running' && check.commonCurrent === true && check.pairRepair !== true && check.image === spec.image
+}
+
+/**
+ * Returns what it did, e.g. ["network created (...)", "proxy created"]. A running proxy of
+ * another image is upgraded in place, with no gap (lib-proxy-pair.sh).
+ */
 export async function ensureProxy(run: Runner, spec: ProxySpec): Promise<string[]> {
-  const result = await run(
-    SCRIPTS.ensureProxy,
-    [spec.network, proxyName(spec.network), String(spec.port), spec.image, proxyDir(spec.network), spec.httpsPort ? String(spec.httpsPort) : ''],
-    { stdin: COMMON_CONFIG }
-  )
+  const args = [
+    spec.network, proxyName(spec.network), String(spec.port), spec.image, proxyDir(spec.network), spec.httpsPort ? String(spec.httpsPort) : '',
+    LISTEN_CONFIG, String(spec.drainTimeoutSeconds ?? 30)
+  ]
+  const result = await run(SCRIPTS.ensureProxy, args, { stdin: COMMON_CONFIG })
   const lines = result.stdout.split('\n').filter(Boolean)
   if (result.code !== 0) {
     const failed = lines.filter((line) => !line.startsWith('network') && !line.startsWith('proxy')).join('\n')

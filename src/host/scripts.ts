@@ -21,6 +21,7 @@ const lib = {
   startCandidate: read(new URL('./scripts/lib-start-candidate.sh', import.meta.url)),
   proxyLock: read(new URL('./scripts/lib-proxy-lock.sh', import.meta.url)),
   proxyReload: read(new URL('./scripts/lib-proxy-reload.sh', import.meta.url)),
+  proxyPair: read(new URL('./scripts/lib-proxy-pair.sh', import.meta.url)),
   switchLive: read(new URL('./scripts/lib-switch.sh', import.meta.url)),
   swarm: read(new URL('./scripts/lib-swarm.sh', import.meta.url)),
   httpProbe: read(new URL('./scripts/lib-http-probe.sh', import.meta.url))
@@ -46,7 +47,9 @@ export const SCRIPTS = {
   maintenance: guarded(read(new URL('./scripts/maintenance.sh', import.meta.url)), lib.httpProbe),
   canary: guarded(read(new URL('./scripts/canary.sh', import.meta.url)), lib.docker),
   load: guarded(read(new URL('./scripts/load.sh', import.meta.url)), lib.steps, lib.docker),
-  ensureProxy: guarded(read(new URL('./scripts/ensure-proxy.sh', import.meta.url)), lib.docker, lib.network, lib.markers, lib.proxyLock),
+  ensureProxy: guarded(
+    read(new URL('./scripts/ensure-proxy.sh', import.meta.url)), lib.docker, lib.network, lib.markers, lib.proxyLock, lib.proxyReload, lib.proxyPair
+  ),
   allocate: guarded(read(new URL('./scripts/allocate.sh', import.meta.url)), lib.docker, lib.network, lib.proxyLock),
   writeRoute: guarded(read(new URL('./scripts/write-route.sh', import.meta.url)), lib.docker, lib.markers, lib.proxyLock, lib.proxyReload),
   removeRoute: guarded(read(new URL('./scripts/remove-route.sh', import.meta.url)), lib.docker, lib.markers, lib.proxyLock, lib.proxyReload),

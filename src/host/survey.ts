@@ -1,7 +1,7 @@
 import { parseImageInspect, type ImageInfo } from '../image/info.js'
 import { NoBashError } from '../ssh/remote-shell.js'
 import type { Ssh } from '../ssh/connection.js'
-import { COMMON_CONFIG } from './nginx-config.js'
+import { COMMON_CONFIG, LISTEN_CONFIG } from './nginx-config.js'
 import { STATE_ROOT, proxyDir, proxyName, serviceDir } from './paths.js'
 import { SCRIPTS } from './scripts.js'
 import { noBash, parsePreflight, type HostFacts } from './preflight.js'
@@ -38,7 +38,7 @@ export async function survey(ssh: Ssh, request: SurveyRequest): Promise<Survey> 
   const args = [
     serviceDir(proxy.service), proxyDir(proxy.network), proxy.service, proxyName(proxy.network),
     String(proxy.port), request.image ?? '', request.preflight ? 'yes' : 'no', STATE_ROOT, proxy.network,
-    proxy.httpsPort ? String(proxy.httpsPort) : ''
+    proxy.httpsPort ? String(proxy.httpsPort) : '', LISTEN_CONFIG
   ]
   const result = await ssh.run(SCRIPTS.survey, args, { stdin: COMMON_CONFIG }).catch((error: unknown) => {
     throw error instanceof NoBashError ? noBash(ssh.target) : error

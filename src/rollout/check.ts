@@ -29,7 +29,8 @@ export async function check(inputs: Inputs, host: Host, runner: RunnerDocker, lo
     image: inputs.proxyImage,
     service: inputs.service,
     serverNames: inputs.serverNames,
-    ...(inputs.tls.mode === 'off' ? {} : { httpsPort: inputs.tls.httpsPort })
+    ...(inputs.tls.mode === 'off' ? {} : { httpsPort: inputs.tls.httpsPort }),
+    drainTimeoutSeconds: inputs.drainTimeout
   }
   const [local, found] = await Promise.all([
     inputs.rollback ? undefined : runner.inspect(inputs.image),
@@ -39,11 +40,7 @@ export async function check(inputs: Inputs, host: Host, runner: RunnerDocker, lo
   const problems = [...proxyProblems(found.proxy, proxy), ...tlsProblems(inputs, host)]
   if (problems.length > 0) throw new Error(problems.join('\n'))
   if (found.proxy.image && found.proxy.status !== 'missing' && found.proxy.image !== proxy.image) {
-    // Replacing a running proxy would drop requests; it is left as it is.
-    log.warning(
-      `proxy-image is ${proxy.image}, but the running proxy uses ${found.proxy.image}; it is kept. ` +
-        'To change it, remove the proxy container: the next deploy recreates it (a short outage).'
-    )
+    log.info(`proxy-image is ${proxy.image} and the running proxy uses ${found.proxy.image}: the proxy phase starts the new one beside it, with no gap`)
   }
   if (!inputs.rollback) codecFor(inputs, host)
   // The image must exist somewhere and its port must be known before the lock is taken.

@@ -4,7 +4,7 @@ import type { Launch } from '../host/launch.js'
 import type { HostLock } from '../host/lock.js'
 import type { Route } from '../host/nginx-config.js'
 import { proxyName } from '../host/paths.js'
-import type { ProxyServes } from '../host/proxy.js'
+import { proxyReady, type ProxyServes } from '../host/proxy.js'
 import { planRoute, type RoutePlan } from '../host/route.js'
 import {
   nextState, resolveSituation, type Release, type ServiceContainer, type ServiceSnapshot, type ServiceState, type Situation
@@ -250,9 +250,8 @@ export class HostRun {
   private routing?: Promise<string[]>
 
   private startProxy(): Promise<string[]> {
-    // Read under the lock: a running proxy with this version's shared config needs nothing.
-    const seen = this.survey.proxy
-    const ready = seen.status === 'running' && seen.commonCurrent
+    // Read under the lock: a running proxy of this image with this version's shared config needs nothing.
+    const ready = proxyReady(this.survey.proxy, this.checked.proxy)
     this.proxyReady ??= ready ? Promise.resolve(['proxy running']) : this.host.ensureProxy(this.checked.proxy)
     this.proxyReady.catch(() => undefined) // awaited in the proxy phase
     return this.proxyReady
