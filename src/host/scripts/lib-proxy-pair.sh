@@ -65,7 +65,8 @@ retire_nginx() {
 
 # Connections that a closing listener has queued but not accepted move to the other listeners
 # instead of being reset (Linux 5.14 and later, per network namespace). A proxy made before this
-# version lacks it: a one-off container in its namespace, privileged to write /proc/sys, sets it.
+# version lacks it: a one-off container in its namespace sets it, with NET_ADMIN and a writable
+# /proc/sys (systempaths=unconfined; --privileged is refused by some engines).
 ensure_migrate() {
   local c=$1 now id
   now=$(dkt 10 exec "$c" cat /proc/sys/net/ipv4/tcp_migrate_req 2>/dev/null) || return 0
@@ -155,22 +156,26 @@ upgrade_proxy() {
     # Its closing flag stays: should it serve again after a restart, its answers close their
     # connections, and retiring it again needs no window.
     if ! retire_nginx "$old"; then
-      dk rm -f "$next" >/dev/null 2>&1 || true
+      # The new nginx already serves: it stops as gracefully as the old one would have.
       dkt 10 exec "$old" rm -f /tmp/bluegreen-closing >/dev/null 2>&1 || true
+      quit_container "$next"
       return 3
     fi
     dk rename "$old" "$(holder_name)"
     started_at "$(holder_name)" >"$dir/holder-retired"
   else
-    dk update --restart no "$old" >/dev/null
     dk rename "$old" "$proxy-old"
-    dk kill -s QUIT "$proxy-old" >/dev/null
   fi
   dk rename "$next" "$proxy"
   echo "proxy: $proxy now runs $image instead of $from, in the same network namespace, with no gap"
-  if [ "$holder" != "$old" ]; then
-    # The old nginx finishes its requests in flight, for up to the drain timeout.
-    dkt "$grace" wait "$proxy-old" >/dev/null 2>&1 || true
-    dk rm -f "$proxy-old" >/dev/null 2>&1 || true
-  fi
+  if [ "$holder" != "$old" ]; then quit_container "$proxy-old"; fi
+}
+
+# Stops the nginx of container $1 gracefully (QUIT: it stops listening and finishes its requests
+# in flight, for up to the drain timeout), then removes the container.
+quit_container() {
+  dk update --restart no "$1" >/dev/null 2>&1 || true
+  dk kill -s QUIT "$1" >/dev/null 2>&1 || true
+  dkt "$grace" wait "$1" >/dev/null 2>&1 || true
+  dk rm -f "$1" >/dev/null 2>&1 || true
 }
