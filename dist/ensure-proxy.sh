@@ -5,6 +5,7 @@
 # made it so) publishes that port on its 443 too, so a proxy removed by hand comes back serving
 # its certificates. Included before this: lib-docker.sh lib-network.sh lib-markers.sh
 # lib-proxy-lock.sh lib-proxy-reload.sh lib-proxy-pair.sh.
+# shellcheck disable=SC2034 # grace is lib-proxy-pair.sh's
 net=$1 proxy=$2 port=$3 image=$4 dir=$5 https=${6:-} listen=${7:-} grace=${8:-30}
 mkdir -p "$dir/conf.d"
 proxy_lock

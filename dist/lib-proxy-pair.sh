@@ -12,6 +12,7 @@
 # container whose network container is not running yet fails to start, for good). The next deploy
 # puts the partner back in the holder's namespace and retires the holder again (repair_pair).
 # Expects $proxy $image $dir $grace. Included before this: lib-docker.sh lib-proxy-reload.sh.
+# shellcheck disable=SC2154 # those four are set by the script that includes this file
 
 holder_name() { printf '%s-net' "$proxy"; }
 # (docker inspect -f prints an empty line for a container that does not exist.)
