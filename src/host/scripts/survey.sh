@@ -3,6 +3,7 @@
 # be used at all, the service's state, its slots and which one is live, its containers, the proxy
 # and its network, and whether the host has the image. stdin is this version's shared proxy
 # config. Included before this: lib-docker.sh lib-preflight.sh lib-network.sh lib-markers.sh.
+# shellcheck disable=SC2034 # root ($8) is lib-preflight.sh's
 dir=$1 pdir=$2 service=$3 proxy=$4 port=$5 image=$6 checks=$7 root=$8 net=$9 https=${10:-} listen=${11:-}
 confdir=$pdir/conf.d
 out=$(mktemp -d)
