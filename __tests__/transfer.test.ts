@@ -239,7 +239,7 @@ const imageWithId = (id: string): ImageInfo => ({
   id, diffIds: [], exposedPorts: [], sizeBytes: 1, hasHealthcheck: false, repoTags: [], configKey: '[]'
 })
 
-const gzip = { codec: 'gzip' as const, level: 1, reason: 'test' }
+const gzip = { codec: 'gzip' as const, level: 1, adapt: false, reason: 'test' }
 const info = (archive: FakeArchive): ImageInfo => ({
   id: 'sha256:img', diffIds: archive.diffIds, exposedPorts: [], sizeBytes: archive.bytes.length, hasHealthcheck: false,
   repoTags: [], configKey: '[]'

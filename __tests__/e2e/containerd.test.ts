@@ -97,7 +97,8 @@ async function zstdStraightIntoDockerLoad(
     { node: await node24() }
   )
   expectOk(run)
-  expect(run.stdout).toContain('compression: zstd (level 3)')
+  expect(run.stdout).toContain('compression: zstd (level 3 to start, then as the link allows, 1 to 9)')
+  expect(run.stdout).toMatch(/zstd levels used: [1-9]/)
   expect(Number(run.outputs['transferred-bytes'])).toBeGreaterThan(4 * MiB)
   if (sameId) expect(run.outputs['image-id']).toBe(fresh.id)
   else expect(run.outputs['image-id']).not.toBe(fresh.id)

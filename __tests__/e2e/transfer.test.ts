@@ -51,7 +51,8 @@ test('a cold deploy with gzip (what auto picks for a host across a network) send
   // The random 24 MiB cannot shrink; the text and the rest must.
   expect(sent).toBeGreaterThan(24 * MiB)
   expect(sent).toBeLessThan(v1.sizeBytes * 0.9)
-  expect(run.stdout).toMatch(/\d of \d layers are already on the host; compression: gzip \(level 1\)/)
+  expect(run.stdout).toMatch(/\d of \d layers are already on the host; compression: gzip \(level 1 to start, then as the link allows, 1 to 6\)/)
+  expect(run.stdout).toMatch(/gzip levels used: [1-6]/)
   expect((await viaProxy(PORT, '/', 't-delta.test')).body).toBe('version=transfer-1\n')
 })
 
@@ -106,7 +107,8 @@ test('on Node 24, as GitHub runs it, a zstd stream arrives whole', async () => {
   await evictFromHost(fresh)
   const run = await runAction(inputs('t-zstd', fresh.ref, { compression: 'zstd' }), { node: await node24() })
   expectOk(run)
-  expect(run.stdout).toContain('compression: zstd (level 3)')
+  expect(run.stdout).toContain('compression: zstd (level 3 to start, then as the link allows, 1 to 9)')
+  expect(run.stdout).toMatch(/zstd levels used: [1-9]/)
   // 3 MiB of text shrink to far less.
   expect(Number(run.outputs['transferred-bytes'])).toBeLessThan(1 * MiB)
   expect(run.outputs['image-id']).toBe(fresh.id)

@@ -1,9 +1,10 @@
 import { pipeline } from 'node:stream/promises'
-import type { Readable } from 'node:stream'
+import type { Readable, Transform } from 'node:stream'
 import type { Host } from '../host/index.js'
 import { sameImage, shortId, type ImageInfo } from '../image/info.js'
 import type { SaveStream } from '../image/runner.js'
-import { compressor, type CodecChoice } from './compression.js'
+import { ADAPT, compressor, type CodecChoice } from './compression.js'
+import { describeLevels } from './level-tuner.js'
 import { sharedLayerCount, sharedSizeTest } from './layers.js'
 import { keepYoungGenerationSmall } from './memory.js'
 import { ByteCounter, startProgress } from './progress.js'
@@ -57,7 +58,7 @@ export async function sendImage(
   }))
   const skip = listing.then((layers) => {
     const count = sharedLayerCount(image.diffIds, layers.chainIds)
-    const level = codec.codec === 'none' ? '' : ` (level ${codec.level})`
+    const level = codec.codec === 'none' ? '' : ` (${levelPlan(codec)})`
     deps.log(`${count} of ${image.diffIds.length} layers are already on the host; ${codec.reason}${level}`)
     if (count > 0 && layers.containerdStore) {
       deps.log('The host uses the containerd image store: the partial load is verified and resent in full if it fails')
@@ -157,7 +158,8 @@ async function sendFrom(
     diffIds: image.diffIds
   }))
   const filter = dropLayers(save.stdout.pipe(read), layers, deps.spoolDir)
-  const body: Readable = compressedBody(filter.archive, codec, sent)
+  const stage = compressor(codec)
+  const body: Readable = compressedBody(filter.archive, stage, sent)
   const stopProgress = startProgress({ read, sent, expectedBytes: image.sizeBytes }, deps.log)
   try {
     const result = await host.load(codec.codec, body, containerdStore)
@@ -166,6 +168,7 @@ async function sendFrom(
     if (result.code !== 0) save.stop()
     const saved = await save.done.then(() => undefined, (error: Error) => error.message)
     const counts = { sentBytes: sent.bytes, archiveBytes: read.bytes, skipped: filter.dropped() }
+    if (stage && codec.adapt) deps.log(`${codec.codec} levels used: ${describeLevels(stage.members)}`)
     if (filter.keptWhole()) {
       deps.log("The runner's docker save writes the legacy layout, which the host's containerd store loads only whole: sent every layer")
     }
@@ -182,8 +185,14 @@ async function sendFrom(
   }
 }
 
-function compressedBody(archive: Readable, codec: CodecChoice, sent: ByteCounter): Readable {
-  const stages = compressor(codec)
-  pipeline([archive, ...stages, sent]).catch((error: Error) => sent.destroy(error))
+function compressedBody(archive: Readable, stage: Transform | undefined, sent: ByteCounter): Readable {
+  pipeline(stage ? [archive, stage, sent] : [archive, sent]).catch((error: Error) => sent.destroy(error))
   return sent
+}
+
+/** "level 3" or "level 3 to start, then as the link allows, 1 to 9". */
+export function levelPlan(codec: CodecChoice): string {
+  if (!codec.adapt) return `level ${codec.level}`
+  const { min, max } = ADAPT[codec.codec as 'zstd' | 'gzip']
+  return `level ${codec.level} to start, then as the link allows, ${min} to ${max}`
 }
