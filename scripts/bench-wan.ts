@@ -214,11 +214,15 @@ async function action(info: NodesInfo, node: NodeInfo, link: Link, ref: string, 
 // --------------------------------------------------------------------------------------- main
 interface Sample { profile: string; cell: CellKey; variant: string; round: number; ms: number; bytes: number; phases?: Record<string, number>; at?: string }
 
-/** The samples of bench/wan.json for the profiles this run does not measure, so one profile can be rerun alone. */
-async function earlierSamples(profiles: Profile[]): Promise<Sample[]> {
+/**
+ * The samples of bench/wan.json for the cells of links this run does not measure, so one link,
+ * or some cells of it, can be rerun alone. A cell's variants always come from one run.
+ */
+async function earlierSamples(profiles: Profile[], cells: typeof CELLS): Promise<Sample[]> {
   try {
     const old = JSON.parse(await readFile(join(REPO_ROOT, 'bench', 'wan.json'), 'utf8')) as { samples?: Sample[] }
-    return (old.samples ?? []).filter((x) => !profiles.some((p) => p.key === x.profile))
+    const rerun = (x: Sample): boolean => profiles.some((p) => p.key === x.profile) && cells.some((c) => c.key === x.cell)
+    return (old.samples ?? []).filter((x) => !rerun(x))
   } catch {
     return []
   }
@@ -274,9 +278,23 @@ async function main(): Promise<void> {
     }
   }
   await clearNode(node, unique)
-  const all = [...(await earlierSamples(profiles)), ...samples]
+  const all = [...(await earlierSamples(profiles, cells)), ...samples]
   const has = <T extends { key: string }>(xs: T[], field: 'profile' | 'cell' | 'variant'): T[] => xs.filter((x) => all.some((y) => y[field] === x.key))
   await report(all, has(PROFILES, 'profile'), has(CELLS, 'cell'), has(VARIANTS, 'variant'))
+}
+
+/** When the link was measured: one span, or one per cell where its cells come from runs hours apart. */
+function measured(samples: Sample[], cells: typeof CELLS): string {
+  const span = (of: Sample[]): { text: string; hours: number } => {
+    const dates = of.map((x) => x.at).filter((x): x is string => !!x).sort()
+    if (!dates.length) return { text: 'undated', hours: 0 }
+    const [first, last] = [dates[0]!, dates.at(-1)!]
+    return { text: `${first.slice(0, 16).replace('T', ' ')}–${last.slice(11, 16)}`, hours: (Date.parse(last) - Date.parse(first)) / 3_600_000 }
+  }
+  const whole = span(samples)
+  if (whole.hours < 2) return `Measured ${whole.text} UTC`
+  const perCell = cells.filter((cell) => samples.some((x) => x.cell === cell.key))
+  return `Measured (UTC) ${perCell.map((cell) => `${cell.key} ${span(samples.filter((x) => x.cell === cell.key)).text}`).join('; ')}`
 }
 
 async function report(samples: Sample[], profiles: Profile[], cells: typeof CELLS, variants: Variant[]): Promise<void> {
@@ -290,9 +308,7 @@ async function report(samples: Sample[], profiles: Profile[], cells: typeof CELL
   ]
   for (const profile of profiles) {
     const mine = samples.filter((x) => x.profile === profile.key)
-    const dates = mine.map((x) => x.at).filter((x): x is string => !!x).sort()
-    const when = dates.length ? `Measured ${dates[0]!.slice(0, 16).replace('T', ' ')}–${dates.at(-1)!.slice(11, 16)} UTC, ` : ''
-    lines.push(`## ${profile.label}`, '', `${when}${Math.max(...mine.map((x) => x.round))} round(s).`, '', `| Cell | ${variants.map((v) => v.label).join(' | ')} | Limit |`, `|---|${variants.map(() => '---:|').join('')}---:|`)
+    lines.push(`## ${profile.label}`, '', `${measured(mine, cells)}, ${Math.max(...mine.map((x) => x.round))} round(s).`, '', `| Cell | ${variants.map((v) => v.label).join(' | ')} | Limit |`, `|---|${variants.map(() => '---:|').join('')}---:|`)
     for (const cell of cells) {
       const of = (v: string): Sample[] => samples.filter((x) => x.profile === profile.key && x.cell === cell.key && x.variant === v)
       const rounds = [...new Set(samples.filter((x) => x.profile === profile.key && x.cell === cell.key).map((x) => x.round))]
