@@ -15,6 +15,8 @@
 // variant sent ÷ the rate + 1 RTT).
 //   npx tsx scripts/bench-wan.ts [--rounds N] [--profiles 100mbit,1gbit,20mbit,unshaped]
 //                                [--cells cold,random,top,deps] [--variants gzip,zstd,auto,...]
+//                                [--out wan-levels]   (bench/wan-levels.md: an A/B kept apart)
+//   --variants action-zstd3 adds the action with compression-level 3, fixed: the level tuner's A/B
 import { spawn } from 'node:child_process'
 import { lstat, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -48,13 +50,22 @@ const CELLS: { key: CellKey; label: string }[] = [
   { key: 'top', label: 'top-layer change (a few KB)' },
   { key: 'deps', label: '~20 MiB dependency-layer change' }
 ]
-interface Variant { key: string; label: string; pipeline?: { pack: string; unpack: string }; compression?: string }
+interface Variant {
+  key: string
+  label: string
+  pipeline?: { pack: string; unpack: string }
+  compression?: string
+  level?: string
+  /** Measured only when --variants names it (an A/B of one setting, not a row of the README's table). */
+  optional?: boolean
+}
 const VARIANTS: Variant[] = [
   { key: 'gzip', label: 'pipeline: gzip', pipeline: { pack: 'gzip', unpack: 'gunzip' } },
   { key: 'zstd', label: 'pipeline: zstd -T0 -3', pipeline: { pack: 'zstd -q -T0 -3', unpack: 'zstd -q -d' } },
   { key: 'auto', label: 'action (default)', compression: 'auto' },
   { key: 'action-zstd', label: 'action, compression: zstd', compression: 'zstd' },
-  { key: 'action-gzip', label: 'action, compression: gzip', compression: 'gzip' }
+  { key: 'action-gzip', label: 'action, compression: gzip', compression: 'gzip' },
+  { key: 'action-zstd3', label: 'action, compression: zstd, compression-level: 3 (fixed)', compression: 'zstd', level: '3', optional: true }
 ]
 
 function arg(name: string): string | undefined {
@@ -63,12 +74,15 @@ function arg(name: string): string | undefined {
 }
 function pick<T extends { key: string }>(all: T[], name: string): T[] {
   const wanted = arg(name)?.split(',')
-  if (!wanted) return all
+  if (!wanted) return all.filter((x) => !(x as { optional?: boolean }).optional)
   const unknown = wanted.filter((k) => !all.some((x) => x.key === k))
   if (unknown.length) throw new Error(`--${name}: unknown ${unknown.join(', ')}; known: ${all.map((x) => x.key).join(', ')}`)
   return all.filter((x) => wanted.includes(x.key))
 }
 const ROUNDS = Number(arg('rounds') ?? 5)
+/** bench/<OUT>.md and .json: another name keeps an A/B apart from the main table. */
+const OUT = arg('out') ?? 'wan'
+if (!/^[a-z0-9-]+$/.test(OUT)) throw new Error(`--out: a name of lower-case letters, digits and dashes, not ${OUT}`)
 
 const progress = (message: string): void => { process.stderr.write(`bench-wan: ${message}\n`) }
 const median = (xs: number[]): number => {
@@ -191,7 +205,7 @@ async function pipeline(info: NodesInfo, node: NodeInfo, link: Link, p: NonNulla
 /** GitHub runs the action on Node 24, whose zlib has zstd; so does this bench (sandbox/node24.ts). */
 let NODE: string | undefined
 
-async function action(info: NodesInfo, node: NodeInfo, link: Link, ref: string, compression: string): Promise<Measure> {
+async function action(info: NodesInfo, node: NodeInfo, link: Link, ref: string, compression: string, level = ''): Promise<Measure> {
   NODE ??= await node24()
   const t0 = performance.now()
   const run = await runAction({
@@ -204,7 +218,8 @@ async function action(info: NodesInfo, node: NodeInfo, link: Link, ref: string, 
     service: SERVICE,
     network: NETWORK,
     'proxy-port': String(PORT),
-    compression
+    compression,
+    'compression-level': level
   }, { timeoutMs: 900_000, node: NODE })
   const ms = performance.now() - t0
   if (run.code !== 0) throw new Error(`the action failed (exit ${run.code}):\n${run.stdout.split('\n').slice(-30).join('\n')}`)
@@ -220,7 +235,7 @@ interface Sample { profile: string; cell: CellKey; variant: string; round: numbe
  */
 async function earlierSamples(profiles: Profile[], cells: typeof CELLS): Promise<Sample[]> {
   try {
-    const old = JSON.parse(await readFile(join(REPO_ROOT, 'bench', 'wan.json'), 'utf8')) as { samples?: Sample[] }
+    const old = JSON.parse(await readFile(join(REPO_ROOT, 'bench', `${OUT}.json`), 'utf8')) as { samples?: Sample[] }
     const rerun = (x: Sample): boolean => profiles.some((p) => p.key === x.profile) && cells.some((c) => c.key === x.cell)
     return (old.samples ?? []).filter((x) => !rerun(x))
   } catch {
@@ -266,7 +281,7 @@ async function main(): Promise<void> {
             }
             const m = variant.pipeline
               ? await pipeline(info, node, link, variant.pipeline, ref)
-              : await action(info, node, link, ref, variant.compression!)
+              : await action(info, node, link, ref, variant.compression!, variant.level)
             samples.push({ profile: profile.key, cell: cell.key, variant: variant.key, round, ...m, at: new Date().toISOString() })
             progress(`${profile.key} round ${round} ${cell.key} ${variant.key}: ${(m.ms / 1000).toFixed(2)} s, ${(m.bytes / MiB).toFixed(1)} MiB`)
           }
@@ -344,8 +359,8 @@ async function report(samples: Sample[], profiles: Profile[], cells: typeof CELL
     lines.push('')
   }
   const md = lines.join('\n')
-  await writeFile(join(REPO_ROOT, 'bench', 'wan.md'), md)
-  await writeFile(join(REPO_ROOT, 'bench', 'wan.json'), JSON.stringify({ samples }, null, 2) + '\n')
+  await writeFile(join(REPO_ROOT, 'bench', `${OUT}.md`), md)
+  await writeFile(join(REPO_ROOT, 'bench', `${OUT}.json`), JSON.stringify({ samples }, null, 2) + '\n')
   process.stdout.write(md)
 }
 
