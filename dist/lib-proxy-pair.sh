@@ -122,6 +122,8 @@ repair_pair() {
   fi
   if [ -n "$joined" ] && ! wait_listeners_above "$holder" "$before"; then partner=failed; fi
   if [ "$partner" = failed ]; then collapse_pair "its partner $proxy did not start"; return 0; fi
+  # A holder made before --sysctl was set at creation lost the setting with its old namespace.
+  ensure_migrate "$holder"
   retire_nginx "$holder" || return 3
   started_at "$holder" >"$dir/holder-retired"
   echo "proxy: $proxy serves in the namespace of $holder again"
