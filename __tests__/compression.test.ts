@@ -9,7 +9,7 @@ import { chunked } from './support/archive.js'
 
 async function gzipAll(data: Buffer): Promise<Buffer> {
   const out: Buffer[] = []
-  await pipeline(chunked(data), new AdaptiveGzip(1), new Writable({ write: (chunk, _e, done) => (out.push(chunk), done()) }))
+  await pipeline(chunked(data), new AdaptiveGzip(LevelTuner.fixed('gzip', 1)), new Writable({ write: (chunk, _e, done) => (out.push(chunk), done()) }))
   return Buffer.concat(out)
 }
 
@@ -26,14 +26,14 @@ describe('adaptive gzip', () => {
   })
 
   it('compresses text at its level and stores random bytes at level 0, one gzip member per run', async () => {
-    const stream = new AdaptiveGzip(1)
+    const stream = new AdaptiveGzip(LevelTuner.fixed('gzip', 1))
     const out: Buffer[] = []
     await pipeline(chunked(Buffer.concat([text, random, text])), stream, new Writable({ write: (chunk, _e, done) => (out.push(chunk), done()) }))
     expect(stream.levels).toEqual([1, 0, 1])
   })
 
   it('keeps memory bounded when the reader is slow', async () => {
-    const stream = new AdaptiveGzip(1)
+    const stream = new AdaptiveGzip(LevelTuner.fixed('gzip', 1))
     let written = 0
     for (let i = 0; i < 256; i++) {
       written += 65536

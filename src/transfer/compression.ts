@@ -1,7 +1,7 @@
 import zlib from 'node:zlib'
 import type { Transform } from 'node:stream'
 import type { Compression } from '../inputs.js'
-import { LevelTuner } from './level-tuner.js'
+import { INCOMPRESSIBLE, LevelTuner } from './level-tuner.js'
 import { MemberStream } from './members.js'
 
 export type Codec = 'zstd' | 'gzip' | 'none'
@@ -103,12 +103,6 @@ export function compressor(choice: CodecChoice): MemberStream | undefined {
 
 const PROBE_EVERY = 4 << 20
 const PROBE_BYTES = 32 << 10
-/** A sample that shrinks by less than this is already compressed data (a packed blob, a jpeg). */
-const INCOMPRESSIBLE = 0.95
-
-const tunerOf = (codec: 'zstd' | 'gzip', level: number | LevelTuner): LevelTuner =>
-  typeof level === 'number' ? LevelTuner.fixed(codec, level) : level
-
 /**
  * Gzip that stores incompressible stretches instead of compressing them: deflate at level 1
  * runs near 50 MiB/s on random bytes, level 0 (stored) several times faster. A sample every
@@ -117,10 +111,6 @@ const tunerOf = (codec: 'zstd' | 'gzip', level: number | LevelTuner): LevelTuner
 export class AdaptiveGzip extends MemberStream {
   private sinceProbe = PROBE_EVERY
   private stored = false
-
-  constructor(level: number | LevelTuner) {
-    super(tunerOf('gzip', level))
-  }
 
   protected override levelFor(chunk: Buffer, tuned: number): number {
     this.sinceProbe += chunk.length
@@ -138,10 +128,6 @@ export class AdaptiveGzip extends MemberStream {
 
 /** Zstd frames at the tuner's level: one frame per run of the same level. */
 export class AdaptiveZstd extends MemberStream {
-  constructor(level: number | LevelTuner) {
-    super(tunerOf('zstd', level))
-  }
-
   protected override levelFor(_chunk: Buffer, tuned: number): number {
     return tuned
   }

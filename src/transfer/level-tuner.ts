@@ -40,8 +40,11 @@ const BUSY_HIGH = 0.85
 const BUSY_TARGET = 0.7
 /** The link is the stage waited on once it holds the output this share of a window. */
 const LINK_BOUND = 0.3
-/** Output over input above this: the data does not compress, and a higher level only costs. */
-const INCOMPRESSIBLE = 0.95
+/**
+ * Output over input above this: the data does not compress (a packed blob, a jpeg), and a higher
+ * level only costs. Gzip's probe (compression.ts) stores such stretches.
+ */
+export const INCOMPRESSIBLE = 0.95
 
 export class LevelTuner {
   level: number
