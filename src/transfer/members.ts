@@ -120,9 +120,16 @@ export abstract class MemberStream extends Transform {
     if (!member) return then()
     this.member = undefined
     member.once('end', then)
-    member.end()
+    // Node's zlib finishes a stream with an empty write of its own. When end() comes while
+    // chunks are still queued, the last of them already closes the zstd frame, and that empty
+    // write makes a second, empty frame (9 bytes, window size 0), on which Docker 26's own zstd
+    // decoder takes its daemon down mid-load. An empty write of ours first lets every queued
+    // chunk through without closing the frame.
+    member.write(EMPTY, () => member.end())
   }
 }
+
+const EMPTY = Buffer.alloc(0)
 
 function freshWindow(startedAt: number): Window & { startedAt: number } {
   return { startedAt, wallMs: 0, linkWaitMs: 0, inputWaitMs: 0, inBytes: 0, outBytes: 0 }
