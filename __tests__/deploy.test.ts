@@ -2,6 +2,8 @@ import { jest } from '@jest/globals'
 import { coreMock } from './support/core-mock.js'
 import { FakeHost, fakeRunner, image } from './support/fake-host.js'
 import { runnerBootId } from '../src/transfer/link.js'
+import { Readable } from 'node:stream'
+import { gzipSync } from 'node:zlib'
 
 const core = coreMock()
 jest.unstable_mockModule('@actions/core', () => core)
@@ -11,6 +13,14 @@ const { parseInputs } = await import('../src/inputs.js')
 const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----'
 const v1 = image('a1')
 const v2 = image('b2')
+
+/** A runner store whose layers are empty tars (the fake host loads whatever it gets). */
+const emptyStore = {
+  how: 'as root',
+  config: Buffer.from('{}'),
+  layer: async () => ({ tarSplit: gzipSync(`${JSON.stringify({ type: 2, payload: Buffer.alloc(1024).toString('base64') })}\n`), diffDir: '/nowhere' }),
+  files: () => ({ stdout: Readable.from([]), done: Promise.resolve(), stop: () => undefined })
+}
 
 function inputs(overrides: Record<string, string> = {}) {
   return parseInputs({ host: 'example.com', key: KEY, image: 'web:2', ...overrides })
@@ -240,6 +250,29 @@ describe('deploy', () => {
     expect(host.calls).toContain('remove-route web')
     expect(host.confs.has('web')).toBe(false)
     expect(host.calls.some((call) => call.startsWith('start'))).toBe(false)
+  })
+
+  it("reads the layers the host lacks from the runner's store when it can: no docker save runs", async () => {
+    const host = hostWithV1()
+    host.loads = v2
+    const runner = { ...fakeRunner({ 'web:2': v2 }, host.calls), store: async () => emptyStore }
+    const report = await deploy(inputs(), { connect: async () => host, runner, holder: 'test' })
+    expect(runner.saves).toEqual([])
+    expect(core.log).toContain("Reading 2 layers from the runner's Docker store (as root) instead of exporting the image")
+    expect(host.calls).toContain('load gzip')
+    expect(report.transfer).toMatchObject({ source: 'sent', skippedLayers: 0 })
+  })
+
+  it('with layer-source: docker-save, or a store it cannot read, it exports with docker save, started with the connection', async () => {
+    for (const [store, overrides] of [[emptyStore, { 'layer-source': 'docker-save' }], [{ unusable: 'no passwordless sudo' }, {}]] as const) {
+      const host = hostWithV1()
+      host.loads = v2
+      const runner = { ...fakeRunner({ 'web:2': v2 }, host.calls), store: async () => store }
+      await deploy(inputs(overrides), { connect: async () => host, runner, holder: 'test' })
+      expect(runner.saves).toEqual(['web:2'])
+      expect(host.calls[0]).toBe('save web:2')
+    }
+    expect(core.log).toContain("Exporting the image with docker save: the runner's Docker store cannot be read directly (no passwordless sudo)")
   })
 
   it('does not send an image the host already has', async () => {

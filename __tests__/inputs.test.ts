@@ -15,7 +15,7 @@ describe('parseInputs', () => {
       knownHosts: '', timeout: 20, image: 'ghcr.io/acme/web:1.4.2', service: 'web', appPort: undefined,
       healthPath: '/', healthTimeout: 60, proxyPort: 80, proxyImage: 'nginx:alpine', network: 'bluegreen',
       serverNames: [], env: [], drainTimeout: 30, websocketTimeout: 3600, accessLog: false, lockTimeout: 300, compression: 'auto',
-      compressionLevel: undefined, rollback: false, rollbackSteps: 0, keepReleases: 5,
+      compressionLevel: undefined, layerSource: 'auto', rollback: false, rollbackSteps: 0, keepReleases: 5,
       runtime: {
         volumes: [], command: undefined, entrypoint: undefined, user: undefined, memory: undefined, cpus: undefined,
         labels: {}, stopTimeout: undefined, options: []
@@ -75,6 +75,7 @@ describe('parseInputs', () => {
     [{ 'proxy-image': 'nginx;id' }, /^proxy-image:/],
     [{ 'health-timeout': '0' }, /^health-timeout:/],
     [{ compression: 'brotli' }, /^compression: expected auto, zstd, gzip or none/],
+    [{ 'layer-source': 'registry' }, /^layer-source: expected auto or docker-save, got "registry"/],
     [{ compression: 'gzip', 'compression-level': '12' }, /^compression-level: expected a whole number from 1 to 9/],
     [{ rollback: 'yes' }, /^rollback: expected true or false/],
     [{ image: '', rollback: 'true' }, /^service: required without an image, for a rollback/]

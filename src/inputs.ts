@@ -9,6 +9,7 @@ import type { RuntimeSpec, Worker } from './runtime/spec.js'
 import { parseTls, type TlsSpec } from './tls/inputs.js'
 
 export type Compression = 'auto' | 'zstd' | 'gzip' | 'none'
+export type LayerSource = 'auto' | 'docker-save'
 
 /** Where the app runs: containers on one host (or each of `hosts`), or services of a Docker Swarm. */
 export type Target = 'host' | 'swarm'
@@ -66,6 +67,8 @@ export interface Inputs {
   lockTimeout: number
   compression: Compression
   compressionLevel?: number
+  /** auto: the runner's Docker store where it can be read (image/store.ts); docker-save: always docker save. */
+  layerSource: LayerSource
   rollback: boolean
   /** How many releases back a rollback goes (rollback: true is 1). */
   rollbackSteps: number
@@ -106,7 +109,7 @@ export const INPUT_NAMES = [
   'host', 'hosts', 'canary-hosts', 'batch-size', 'all-or-nothing', 'port', 'username', 'key', 'passphrase', 'fingerprint', 'known-hosts', 'timeout',
   'image', 'service', 'app-port', 'health-path', 'health-timeout', 'proxy-port', 'proxy-image',
   'network', 'server-name', 'env', 'drain-timeout', 'websocket-timeout', 'access-log', 'lock-timeout', 'compression',
-  'compression-level', 'rollback', 'volumes', 'command', 'entrypoint', 'user', 'memory', 'cpus', 'labels',
+  'compression-level', 'layer-source', 'rollback', 'volumes', 'command', 'entrypoint', 'user', 'memory', 'cpus', 'labels',
   'stop-timeout', 'options', 'replicas', 'keep-previous', 'keep-releases', 'release-command', 'release-timeout', 'release-on-rollback', 'workers', 'worker-settle',
   'maintenance', 'maintenance-page', 'canary', 'canary-duration', 'canary-max-5xx', 'canary-min-requests',
   'tls', 'acme-email', 'acme-directory', 'acme-ca-bundle', 'tls-certificate', 'tls-private-key', 'https-port', 'hsts',
@@ -116,7 +119,7 @@ export const INPUT_NAMES = [
 const DEFAULTS: RawInputs = {
   port: '22', 'canary-hosts': '1', 'batch-size': '0', 'all-or-nothing': 'true', username: 'root', timeout: '20', 'health-path': '/', 'health-timeout': '60',
   'proxy-port': '80', 'proxy-image': 'nginx:alpine', network: 'bluegreen', 'drain-timeout': '30', 'websocket-timeout': '3600', 'access-log': 'false',
-  'lock-timeout': '300', compression: 'auto', rollback: 'false', 'release-timeout': '300',
+  'lock-timeout': '300', compression: 'auto', 'layer-source': 'auto', rollback: 'false', 'release-timeout': '300',
   'release-on-rollback': 'false', 'worker-settle': '5', replicas: '1', 'keep-previous': 'stopped', 'keep-releases': '5',
   canary: '0', 'canary-duration': '60', 'canary-max-5xx': '1', 'canary-min-requests': '20',
   tls: 'off', 'https-port': '443', hsts: 'false', target: 'host', 'swarm-update': 'bluegreen'
@@ -199,6 +202,7 @@ export function parseInputs(given: RawInputs): Inputs {
     compressionLevel: text('compression-level')
       ? parseInteger('compression-level', text('compression-level'))
       : undefined,
+    layerSource: text('layer-source').toLowerCase() as LayerSource,
     rollback,
     rollbackSteps,
     keepReleases: parseInteger('keep-releases', text('keep-releases')),

@@ -65,6 +65,7 @@ export const MAX_LENGTH: Record<string, number> = {
   // travels in one remote step (as base64 on the remote shell's stdin).
   env: 256 * KiB,
   compression: 16,
+  'layer-source': 16,
   // true or false, in any of YAML's spellings.
   rollback: 16,
   'access-log': 16,

@@ -6,6 +6,7 @@ import { getInputs } from './inputs.js'
 import { setOutputs, setRolloutOutputs } from './report/outputs.js'
 import { Phases } from './report/phases.js'
 import { inspectRunnerImage, runnerLayerSizes, saveImage } from './image/runner.js'
+import { openRunnerStore } from './image/store.js'
 import { renderFailure, renderSummary } from './report/summary.js'
 import { renderRolloutSummary } from './report/rollout-summary.js'
 import { connectionLost, lossReason } from './ssh/lost.js'
@@ -34,7 +35,7 @@ export async function run(): Promise<void> {
     target = `${inputs.username}@${inputs.host}:${inputs.port}`
     const deps = {
       connect: connectHost,
-      runner: { inspect: inspectRunnerImage, layerSizes: runnerLayerSizes, save: saveImage },
+      runner: { inspect: inspectRunnerImage, layerSizes: runnerLayerSizes, save: saveImage, store: openRunnerStore },
       holder: lockHolder(),
       signal: cancel.signal,
       phases

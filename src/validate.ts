@@ -131,6 +131,7 @@ function validateTransfer(inputs: Checked): void {
     ['auto', 'zstd', 'gzip', 'none'].includes(inputs.compression),
     `compression: expected auto, zstd, gzip or none, got "${inputs.compression}"`
   )
+  check(['auto', 'docker-save'].includes(inputs.layerSource), `layer-source: expected auto or docker-save, got "${inputs.layerSource}"`)
   if (inputs.compressionLevel === undefined) return
   const max = inputs.compression === 'gzip' ? 9 : 19
   checkRange('compression-level', inputs.compressionLevel, 1, max)

@@ -82,6 +82,13 @@ function scenario(service: string, port: number, runner: Engine, host: Engine, e
   }
 }
 
+/** How many bottom layers two images share. */
+function sharedPrefix(a: string[], b: string[]): number {
+  let count = 0
+  while (count < a.length && count < b.length && a[count] === b[count]) count++
+  return count
+}
+
 /**
  * A Node 24 deploy (as GitHub runs it) of an image with layers of its own to a Docker 26 host of
  * `service`'s scenario: zstd goes straight into that Docker's docker load, with no zstd -dc.
@@ -169,17 +176,19 @@ describe('a runner on the containerd image store, deploying to a classic host', 
 
 describe('a classic runner deploying to a host on the containerd image store', () => {
   const PORT = 18141
+  let layerSource = 'docker-save'
   const { deploy, v1, v2 } = scenario('ctd-host', PORT, 'runner', 'containerd', () => ({
-    inputs: { username: info.users.containerd }
+    inputs: { username: info.users.containerd, 'layer-source': layerSource }
   }))
 
-  test('deploys and switches; a legacy-layout archive goes whole, and the host runs the same layers', async () => {
+  test('with layer-source: docker-save, deploys and switches; a legacy-layout archive goes whole, and the host runs the same layers', async () => {
     const first = await deploy(v1().ref)
     expectOk(first)
     expect(first.stdout).toMatch(/Docker 26[.\d]+\S* on /)
     expect((await viaProxy(PORT)).body).toBe('version=ctd-host-1\n')
     const run = await deploy(v2().ref)
     expectOk(run)
+    expect(run.stdout).not.toContain("from the runner's Docker store")
     expect(run.stdout).toContain('The host uses the containerd image store')
     expect(run.stdout).toContain("The runner's docker save writes the legacy layout, which the host's containerd store loads only whole")
     expect(run.stdout).not.toContain('did not verify')
@@ -190,6 +199,28 @@ describe('a classic runner deploying to a host on the containerd image store', (
     expect(await layersFrom(containerdDocker, run.outputs['image-id'])).toEqual(layers)
     expect((await viaProxy(PORT)).body).toBe('version=ctd-host-2\n')
     expect(run.outputs['previous-image']).toBe(v1().ref)
+  })
+
+  test("reading the runner's store (the default), only the layers the host lacks go, in the OCI layout it loads without the others", async () => {
+    layerSource = 'auto'
+    const v3 = await buildApp({ tag: 'e2e-ctd-host/app:3', version: 'ctd-host-3', randomPaddingMiB: 4 })
+    try {
+      const layers = await layersFrom(mustRunnerDocker, v3.ref)
+      const shared = sharedPrefix(await layersFrom(mustRunnerDocker, v2().ref), layers)
+      expect(shared).toBeGreaterThan(0)
+      const run = await deploy(v3.ref)
+      expectOk(run)
+      const missing = layers.length - shared
+      expect(run.stdout).toContain(`Reading ${missing} layer${missing === 1 ? '' : 's'} from the runner's Docker store (as root) instead of exporting the image`)
+      expect(run.stdout).not.toContain('did not verify')
+      expect(run.stdout).not.toContain('failed')
+      expect(run.outputs['skipped-layers']).toBe(String(shared))
+      expect(await layersFrom(containerdDocker, run.outputs['image-id'])).toEqual(layers)
+      expect((await viaProxy(PORT)).body).toBe('version=ctd-host-3\n')
+    } finally {
+      layerSource = 'docker-save'
+      await removeImage(v3.ref)
+    }
   })
 
   test('on Node 24, as GitHub runs it, the stream is zstd, which this Docker unpacks itself', () =>

@@ -53,6 +53,12 @@ test('a cold deploy with gzip (what auto picks for a host across a network) send
   expect(sent).toBeLessThan(v1.sizeBytes * 0.9)
   expect(run.stdout).toMatch(/\d of \d layers are already on the host; compression: gzip \(level 1 to start, then as the link allows, 1 to 6\)/)
   expect(run.stdout).toMatch(/gzip levels used: [1-6]/)
+  // The test runs as root: the layers come straight from the runner's store (all but busybox's,
+  // which other images left on the host).
+  const layers = await layersOf('runner', v1.ref)
+  const skipped = Number(run.outputs['skipped-layers'])
+  expect(skipped).toBeLessThan(layers.length - 1)
+  expect(run.stdout).toContain(`Reading ${layers.length - skipped} layers from the runner's Docker store (as root) instead of exporting the image`)
   expect((await viaProxy(PORT, '/', 't-delta.test')).body).toBe('version=transfer-1\n')
 })
 
@@ -77,11 +83,28 @@ test('a second version that changes only its top layer sends under 1 MiB and run
   expect(sent).toBeLessThan(1 * MiB)
   const layers = await layersOf('runner', v2.ref)
   expect(run.outputs['skipped-layers']).toBe(String(layers.length - 1))
+  expect(run.stdout).toContain("Reading 1 layer from the runner's Docker store (as root) instead of exporting the image")
   // What the host loaded is the runner's image exactly: same ID, same layers.
   expect(run.outputs['image-id']).toBe(v2.id)
   expect(await layersOf('host', v2.id)).toEqual(layers)
   expect((await viaProxy(PORT, '/', 't-delta.test')).body).toBe('version=transfer-2\n')
   expect(run.summary).toMatch(new RegExp(`sent [\\d.]+ KiB of [\\d.]+ MiB \\(${layers.length - 1} of ${layers.length} layers already on the host\\)`))
+})
+
+test("with layer-source: docker-save, a top-layer change goes through docker save's export, which leaves the shared layers out", async () => {
+  const v3 = await buildApp({ tag: 'e2e-transfer/app:3', version: 'transfer-3', randomPaddingMiB: 24, paddingMiB: 8 })
+  try {
+    const run = await runAction(inputs('t-delta', v3.ref, { 'layer-source': 'docker-save' }))
+    expectOk(run)
+    const layers = await layersOf('runner', v3.ref)
+    expect(run.stdout).not.toContain("from the runner's Docker store")
+    expect(run.outputs['skipped-layers']).toBe(String(layers.length - 1))
+    expect(Number(run.outputs['transferred-bytes'])).toBeLessThan(1 * MiB)
+    expect(run.outputs['image-id']).toBe(v3.id)
+    expect((await viaProxy(PORT, '/', 't-delta.test')).body).toBe('version=transfer-3\n')
+  } finally {
+    await removeImage(v3.ref)
+  }
 })
 
 test('the same build under a new tag (a new commit, nothing changed) is tagged on the host, not sent', async () => {

@@ -17,6 +17,11 @@ export interface ImageInfo {
   containerdStore?: boolean
   /** What the image is built for, when its inspect says. */
   platform?: Platform
+  /**
+   * The classic store's overlay2 folders of its layers' files (bottom first), where its inspect
+   * names one per layer: what store.ts reads a layer from instead of `docker save`.
+   */
+  layerDirs?: string[]
 }
 
 interface InspectJson {
@@ -30,7 +35,7 @@ interface InspectJson {
   /** Docker 28+ on the containerd store: the image's OCI descriptor. */
   Descriptor?: unknown
   /** The containerd store names its snapshotter here (overlayfs), the classic store its driver (overlay2). */
-  GraphDriver?: { Name?: string } | null
+  GraphDriver?: { Name?: string; Data?: { UpperDir?: string; LowerDir?: string } | null } | null
 }
 
 /** Parses one object of `docker image inspect` output (or the {{json .}} of one image). */
@@ -48,8 +53,19 @@ export function parseImageInspect(json: string): ImageInfo {
     repoTags: image.RepoTags ?? [],
     configKey: configKey(image),
     containerdStore: image.Descriptor !== undefined || CONTAINERD_SNAPSHOTTERS.includes(image.GraphDriver?.Name ?? ''),
-    ...(image.Os && image.Architecture ? { platform: { os: image.Os, arch: image.Architecture } } : {})
+    ...(image.Os && image.Architecture ? { platform: { os: image.Os, arch: image.Architecture } } : {}),
+    ...overlayDirs(image)
   }
+}
+
+/** overlay2's UpperDir is the top layer's folder, LowerDir the others', top down. */
+function overlayDirs(image: InspectJson): { layerDirs?: string[] } {
+  const { Name: name, Data: data } = image.GraphDriver ?? {}
+  const layers = image.RootFS?.Layers ?? []
+  if (name !== 'overlay2' || !data?.UpperDir || image.Descriptor !== undefined) return {}
+  const dirs = [data.UpperDir, ...(data.LowerDir ? data.LowerDir.split(':') : [])].reverse()
+  const plain = dirs.every((dir) => /^\/[^:]*\/overlay2\/[a-zA-Z0-9]+\/diff$/.test(dir))
+  return plain && dirs.length === layers.length ? { layerDirs: dirs } : {}
 }
 
 // Snapshotter names that no classic storage driver uses. Docker 26 on the containerd store has

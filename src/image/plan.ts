@@ -5,6 +5,7 @@ import { exposedAppPort, sameImage, shortId, type ImageInfo } from './info.js'
 import type { Inputs } from '../inputs.js'
 import type { ImageSource } from '../report/report.js'
 import type { SaveStream } from './runner.js'
+import type { RunnerStore } from './store.js'
 
 /** The runner's Docker engine, as the deploy uses it. */
 export interface RunnerDocker {
@@ -12,6 +13,8 @@ export interface RunnerDocker {
   /** `docker history` content sizes, oldest first. */
   layerSizes(ref: string): Promise<number[] | undefined>
   save(ref: string): SaveStream
+  /** The engine's own store, when this runner can read it (store.ts); else why not. */
+  store?(image: ImageInfo): Promise<RunnerStore | { unusable: string }>
 }
 
 export interface ImagePlan {

@@ -234,7 +234,8 @@ export class HostRun {
       save: (ref) => this.ahead?.take(ref) ?? this.deps.runner.save(ref),
       layerSizes: (ref) => this.deps.runner.layerSizes(ref),
       log: (line) => this.log.info(line),
-      signal: this.deps.signal
+      signal: this.deps.signal,
+      store: this.session.store
     })
     // Queued after the layer list, which the stream waits for.
     this.routing = this.routeWhileSending()

@@ -1,7 +1,9 @@
 import type { Host } from '../host/index.js'
 import type { HostLock } from '../host/lock.js'
+import type { ImageInfo } from '../image/info.js'
 import type { RunnerDocker } from '../image/plan.js'
 import { SaveAhead, type ImageSource } from '../image/runner.js'
+import type { RunnerStore } from '../image/store.js'
 import type { Inputs } from '../inputs.js'
 import { stepLog, type Log } from '../report/log.js'
 import type { Phases } from '../report/phases.js'
@@ -40,6 +42,8 @@ export interface Session {
   checked: Checked
   /** docker save, started before the lock, for an image the host lacks (several hosts: a branch of one save). */
   ahead?: ImageSource
+  /** The runner engine's store, read instead of a docker save where it can be. */
+  store?: RunnerStore
 }
 
 /** The read-only check lockHost runs before it locks (check.ts; a Swarm node's check differs). */
@@ -79,6 +83,20 @@ export async function lockHost(
     pending.abandon()
     throw error
   }
+}
+
+/**
+ * The runner engine's store, when layer-source allows it and this runner can read it
+ * (image/store.ts); else undefined, and the log says why where it tried.
+ */
+export async function runnerStore(inputs: Inputs, deps: DeployDeps, known?: ImageInfo): Promise<RunnerStore | undefined> {
+  if (!deps.runner.store || inputs.layerSource !== 'auto') return undefined
+  const image = known ?? (await deps.runner.inspect(inputs.image).catch(() => undefined))
+  if (!image) return undefined
+  const store = await deps.runner.store(image).catch((error: Error) => ({ unusable: error.message }))
+  if (!('unusable' in store)) return store
+  ;(deps.log ?? stepLog).info(`Exporting the image with docker save: the runner's Docker store cannot be read directly (${store.unusable})`)
+  return undefined
 }
 
 /** Ends a session: the save nothing took, the lock. */

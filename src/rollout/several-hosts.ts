@@ -6,7 +6,7 @@ import { Phases } from '../report/phases.js'
 import type { HostOutcome, RolloutReport } from '../report/report.js'
 import { connectionLost } from '../ssh/lost.js'
 import { HostRun } from './host-run.js'
-import { closeSession, lockHost, type DeployDeps, type Session } from './session.js'
+import { closeSession, lockHost, runnerStore, type DeployDeps, type Session } from './session.js'
 import type { HostTarget } from './targets.js'
 
 // Several servers in one step. Every host is connected, checked and locked before any changes;
@@ -40,7 +40,7 @@ export async function deployHosts(inputs: Inputs, deps: DeployDeps): Promise<Rol
   try {
     await connectAll(members)
     await lockAll(members)
-    shareTheExport(members, deps)
+    await shareTheExport(inputs, members, deps)
     await Promise.all(members.map((m) => m.run!.prepare()))
     return await goLive(inputs, members)
   } catch (error) {
@@ -83,11 +83,16 @@ async function lockAll(members: Member[]): Promise<void> {
   if (refused.length) throw new Error(`Refused before any host changed:\n${refused.join('\n')}`)
 }
 
-/** One docker save for every host that lacks the image; each reads a branch of it. */
-function shareTheExport(members: Member[], deps: DeployDeps): void {
+/**
+ * Every host that lacks the image reads the layers it lacks from the runner's store, where it can
+ * be read; else one docker save serves them all, each reading a branch of it.
+ */
+async function shareTheExport(inputs: Inputs, members: Member[], deps: DeployDeps): Promise<void> {
   const senders = members.filter((m) => m.session!.checked.plan.source === 'sent')
   if (senders.length === 0) return
-  const ref = senders[0].session!.checked.plan.ref
+  const { ref, image } = senders[0].session!.checked.plan
+  const store = await runnerStore(inputs, deps, image)
+  if (store) return senders.forEach((m) => (m.session!.store = store))
   const fanout = new SaveFanout(deps.runner.save(ref), senders.length)
   senders.forEach((m, i) => (m.session!.ahead = new FanoutSource(ref, fanout.branch(i), (again) => deps.runner.save(again))))
 }

@@ -3,12 +3,14 @@ import type { Readable, Transform } from 'node:stream'
 import type { Host } from '../host/index.js'
 import { sameImage, shortId, type ImageInfo } from '../image/info.js'
 import type { SaveStream } from '../image/runner.js'
+import type { RunnerStore } from '../image/store.js'
 import { ADAPT, compressor, type CodecChoice } from './compression.js'
 import { describeLevels } from './level-tuner.js'
 import { sharedLayerCount, sharedSizeTest } from './layers.js'
 import { keepYoungGenerationSmall } from './memory.js'
 import { ByteCounter, startProgress } from './progress.js'
-import { dropLayers, type SharedLayers } from './tar-filter.js'
+import { repoTag, storeArchive } from './store-archive.js'
+import { dropLayers, type LayerFilter, type SharedLayers } from './tar-filter.js'
 
 export interface TransferResult {
   /** The host's view of the image it loaded (its ID is what containers run). */
@@ -34,6 +36,8 @@ export interface TransferDeps {
   spoolDir?: string
   /** Aborted: the export stops, and the load on the host fails on the cut stream. */
   signal?: AbortSignal
+  /** The runner engine's store, readable: the layers the host lacks are read from it, not exported. */
+  store?: RunnerStore
 }
 
 /**
@@ -67,7 +71,10 @@ export async function sendImage(
   })
   const shared = Promise.all([skip, sizes]).then(([count, history]) => ({ count, maybe: sharedSizeTest(history, count) }))
   shared.catch(() => undefined) // a failed listing is reported through `found`, which is awaited first
-  let attempt = await sendOnce(host, ref, image, codec, { shared, found }, deps)
+  const first = deps.store && repoTag(ref) ? await sendFromStore(host, ref, image, codec, { shared, found }, deps, deps.store) : undefined
+  if (first?.error) deps.log(`The load of the layers read from the runner's Docker store failed (${first.error}); sending docker save's export instead`)
+  let attempt = first && !first.error ? first : await sendOnce(host, ref, image, codec, { shared, found }, deps)
+  if (first?.error) attempt.sentBytes += first.sentBytes
   if (attempt.tagged) {
     deps.log(`The host already has this image (${shortId(attempt.tagged)}) under another name; tagging it ${ref}, nothing to send`)
     await host.tagImage(attempt.tagged, ref)
@@ -125,12 +132,44 @@ async function sendOnce(
   const stop = (): void => save.stop()
   deps.signal?.addEventListener('abort', stop, { once: true })
   try {
-    return await sendFrom(save, host, ref, image, codec, has, deps)
+    return await sendFrom(save, host, ref, image, codec, has, deps, true)
   } finally {
     deps.signal?.removeEventListener('abort', stop)
   }
 }
 
+/**
+ * The layers the host lacks, read from the runner's store (store-archive.ts): nothing waits for an
+ * export of the whole image. Any failure (the store changed, the host refused the archive) is
+ * returned as the attempt's error, and the caller sends docker save's export instead.
+ */
+async function sendFromStore(
+  host: Host,
+  ref: string,
+  image: ImageInfo,
+  codec: CodecChoice,
+  has: HostHas,
+  deps: TransferDeps,
+  store: RunnerStore
+): Promise<Attempt> {
+  const { onHost, containerdStore } = await has.found
+  if (onHost) return { sentBytes: 0, archiveBytes: 0, skipped: image.diffIds.length, tagged: onHost.id }
+  const { count } = await has.shared
+  const layers = image.diffIds.length - count
+  deps.log(`Reading ${layers} layer${layers === 1 ? '' : 's'} from the runner's Docker store (${store.how}) instead of exporting the image`)
+  const archive = storeArchive(store, ref, image, { skip: count, oci: containerdStore })
+  const stop = (): void => archive.stop()
+  deps.signal?.addEventListener('abort', stop, { once: true })
+  try {
+    return await sendFrom(archive, host, ref, image, codec, has, deps, false)
+  } catch (error) {
+    return { sentBytes: 0, archiveBytes: 0, skipped: 0, error: (error as Error).message }
+  } finally {
+    deps.signal?.removeEventListener('abort', stop)
+  }
+}
+
+/** `filtered`: the archive is a docker save's, with the host's layers still in it to leave out. */
 async function sendFrom(
   save: SaveStream,
   host: Host,
@@ -138,7 +177,8 @@ async function sendFrom(
   image: ImageInfo,
   codec: CodecChoice,
   has: HostHas,
-  deps: TransferDeps
+  deps: TransferDeps,
+  filtered: boolean
 ): Promise<Attempt> {
   const { onHost, containerdStore } = await has.found.catch((error: unknown) => {
     save.stop()
@@ -157,7 +197,7 @@ async function sendFrom(
     wholeLegacy: containerdStore,
     diffIds: image.diffIds
   }))
-  const filter = dropLayers(save.stdout.pipe(read), layers, deps.spoolDir)
+  const filter = filtered ? dropLayers(save.stdout.pipe(read), layers, deps.spoolDir) : unfiltered(save.stdout.pipe(read), (await has.shared).count)
   const stage = compressor(codec)
   const body: Readable = compressedBody(filter.archive, stage, sent)
   const stopProgress = startProgress({ read, sent, expectedBytes: image.sizeBytes }, deps.log)
@@ -183,6 +223,11 @@ async function sendFrom(
     stopProgress()
     save.stop()
   }
+}
+
+/** An archive that already leaves out the host's `count` layers. */
+function unfiltered(archive: Readable, count: number): LayerFilter {
+  return { archive, dropped: () => count, keptWhole: () => false }
 }
 
 function compressedBody(archive: Readable, stage: Transform | undefined, sent: ByteCounter): Readable {
