@@ -20,18 +20,35 @@ function blob(type: string): Buffer {
 function server() {
   const keys = { 'ssh-ed25519': blob('ssh-ed25519'), 'ssh-rsa': blob('ssh-rsa') }
   const attempts: (string[] | undefined)[] = []
-  const connect = async (verifier: (key: Buffer) => boolean, algorithms?: string[]) => {
+  const connect = async (verifier: (key: Buffer) => boolean | Promise<boolean>, algorithms?: string[]) => {
     attempts.push(algorithms)
     const offered = !algorithms || algorithms.includes('ssh-ed25519') ? keys['ssh-ed25519']
       : algorithms.includes('rsa-sha2-512') ? keys['ssh-rsa'] : undefined
     if (!offered) throw new Error('Handshake failed: no matching host key format')
-    if (!verifier(offered)) throw new Error('Host denied (verification failed)')
+    if (!(await verifier(offered))) throw new Error('Host denied (verification failed)')
     return 'connected'
   }
   return { keys, attempts, connect }
 }
 
 describe('verifyHostKey', () => {
+  it("a further connection takes only the key the first accepted, and waits for the first's answer", async () => {
+    const { keys, connect } = server()
+    let accept!: (fingerprint: string) => void
+    const first = new Promise<string>((resolve) => (accept = resolve))
+    const second = verifyHostKey({ kind: 'same-key', fingerprint: first }, connect)
+    let settled = false
+    void second.finally(() => (settled = true))
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(settled).toBe(false) // its handshake holds until the first connection is in
+    accept(fingerprintOf(keys['ssh-ed25519']))
+    await expect(second).resolves.toBe('connected')
+    await expect(verifyHostKey({ kind: 'same-key', fingerprint: fingerprintOf(keys['ssh-rsa']) }, connect)).rejects.toThrow(/verification failed/)
+    // The first connection failed: the second refuses the key, so it never offers a login.
+    await expect(verifyHostKey({ kind: 'same-key', fingerprint: Promise.reject(new Error('auth failed')) }, connect)).rejects.toThrow(/verification failed/)
+    expect(core.warning).not.toHaveBeenCalled()
+  })
+
   it('accepts the key the server offers first when its fingerprint is pinned', async () => {
     const { keys, attempts, connect } = server()
     await expect(verifyHostKey({ kind: 'fingerprint', fingerprints: [fingerprintOf(keys['ssh-ed25519'])] }, connect)).resolves.toBe('connected')

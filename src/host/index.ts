@@ -83,8 +83,11 @@ export interface Host {
   close(): void
 }
 
-/** `lockConnection` opens the deploy lock's own SSH connection. */
-export function sshHost(ssh: Ssh, lockConnection: () => Promise<Ssh>): Host {
+/**
+ * `lockConnection` opens the deploy lock's own SSH connection; `opening`, one already under way
+ * (connect.ts), is used instead, and closed with the host even if no lock was asked for.
+ */
+export function sshHost(ssh: Ssh, lockConnection: () => Promise<Ssh>, opening?: Promise<Ssh>): Host {
   let facts: HostFacts | undefined
   let guard: LockGuard | undefined
   let service = ''
@@ -98,7 +101,7 @@ export function sshHost(ssh: Ssh, lockConnection: () => Promise<Ssh>): Host {
     },
     openLock: (options) => {
       service = options.service
-      lockSsh = lockConnection()
+      lockSsh = opening ?? lockConnection()
       lockSsh.catch(() => undefined) // reported by acquire()
       const pending = openLock(lockSsh, options)
       return {
@@ -147,7 +150,7 @@ export function sshHost(ssh: Ssh, lockConnection: () => Promise<Ssh>): Host {
     lost: () => ssh.lost(),
     close: () => {
       ssh.close()
-      void lockSsh?.then((connection) => connection.close(), () => undefined)
+      void (lockSsh ?? opening)?.then((connection) => connection.close(), () => undefined)
     }
   }
 }

@@ -16,16 +16,29 @@ export function hostKeyCheck(inputs: Inputs): HostKeyCheck {
 }
 
 /**
- * A verified SSH connection to the host, and a second one on demand for the deploy lock's
- * heartbeat (which the image stream must not hold up), pinned to the key the first accepted.
+ * A verified SSH connection to the host, and a second one for the deploy lock's heartbeat (which
+ * the image stream must not hold up), pinned to the key the first accepted. The second shakes
+ * hands beside the first, so once the check is done the lock waits on one round trip, not on a
+ * second login (0.2-0.3 s at 40-80 ms RTT). It offers its key only once the first has logged in
+ * with the same host key: a refused login is tried once, not twice.
  */
 export async function connectHost(inputs: Inputs): Promise<Host> {
-  return (await connectHostAndShell(inputs)).host
+  const options = sshOptions(inputs)
+  const first = Ssh.connect({ ...options, hostKey: hostKeyCheck(inputs) })
+  const lock = Ssh.connect({ ...options, hostKey: { kind: 'same-key', fingerprint: first.then((ssh) => ssh.hostKeyFingerprint) } })
+  lock.catch(() => undefined) // reported by the lock's acquire(), or moot once the first failed
+  let ssh: Ssh
+  try {
+    ssh = await first
+  } catch (error) {
+    void lock.then((connection) => connection.close(), () => undefined)
+    throw error
+  }
+  return sshHost(ssh, () => lock, lock)
 }
 
-/** connectHost's host, with its SSH connection for steps of the caller's own (a Swarm's, host/swarm.ts). */
-export async function connectHostAndShell(inputs: Inputs): Promise<{ host: Host; ssh: Ssh }> {
-  const options = {
+function sshOptions(inputs: Inputs) {
+  return {
     host: inputs.host,
     port: inputs.port,
     username: inputs.username,
@@ -33,6 +46,11 @@ export async function connectHostAndShell(inputs: Inputs): Promise<{ host: Host;
     passphrase: inputs.passphrase,
     timeout: inputs.timeout
   }
+}
+
+/** connectHost's host (its lock's connection opened only when asked), with its SSH connection for steps of the caller's own (a Swarm's, host/swarm.ts). */
+export async function connectHostAndShell(inputs: Inputs): Promise<{ host: Host; ssh: Ssh }> {
+  const options = sshOptions(inputs)
   const ssh = await Ssh.connect({ ...options, hostKey: hostKeyCheck(inputs) })
   const host = sshHost(ssh, () => Ssh.connect({ ...options, hostKey: { kind: 'same-key', fingerprint: ssh.hostKeyFingerprint } }))
   return { host, ssh }

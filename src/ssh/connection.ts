@@ -123,10 +123,16 @@ export class Ssh {
     let socket!: net.Socket
     let accepted = ''
     const client = await verifyHostKey(options.hostKey, async (check, algorithms) => {
-      const verifier = (key: Buffer): boolean => {
-        const ok = check(key)
-        if (ok) accepted = fingerprintOf(key)
-        return ok
+      // ssh2 waits for `verify` when the verifier returns nothing: a same-key check may wait for
+      // the first connection to log in.
+      const verifier = (key: Buffer, verify: (ok: boolean) => void): void => {
+        void Promise.resolve()
+          .then(() => check(key))
+          .catch(() => false)
+          .then((ok) => {
+            if (ok) accepted = fingerprintOf(key)
+            verify(ok)
+          })
       }
       const ssh = new NodeSSH()
       socket = net.connect({ host: options.host, port: options.port, noDelay: true })

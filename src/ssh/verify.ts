@@ -12,14 +12,17 @@ export type HostKeyCheck =
   /** `fingerprints`, when given too: the key must also have one of them. */
   | { kind: 'known-hosts'; name: string; entries: KnownHost[]; fingerprints?: string[] }
   | { kind: 'none' }
-  /** A further connection to a host already verified: the key the first one accepted, quietly. */
-  | { kind: 'same-key'; fingerprint: string }
+  /**
+   * A further connection to the host: the key the first one accepted, quietly. A promise holds
+   * its handshake until the first has logged in (and refuses the key if the first failed).
+   */
+  | { kind: 'same-key'; fingerprint: string | Promise<string> }
 
 export class HostKeyError extends Error {
   override name = 'HostKeyError'
 }
 
-type Verifier = (key: Buffer) => boolean
+type Verifier = (key: Buffer) => boolean | Promise<boolean>
 type Connect<T> = (verifier: Verifier, algorithms?: string[]) => Promise<T>
 
 interface SeenKey {
@@ -34,7 +37,10 @@ export async function verifyHostKey<T>(check: HostKeyCheck, connect: Connect<T>)
     return connectKnownHosts(check.name, pinnedEntries(check), connect, pinned)
   }
   if (check.kind === 'fingerprint') return connectFingerprint(check.fingerprints, connect)
-  if (check.kind === 'same-key') return connect((key) => fingerprintOf(key) === check.fingerprint)
+  if (check.kind === 'same-key') {
+    const expected = Promise.resolve(check.fingerprint).catch(() => undefined)
+    return connect(async (key) => fingerprintOf(key) === (await expected))
+  }
   let seen: SeenKey | undefined
   const client = await connect((key) => {
     seen = describe(key)
