@@ -317,13 +317,16 @@ describe('what happens when: host keys, what the host says, secrets on the runne
     expect(run.summary).not.toMatch(/<img|\[click\]\(|\]\(http/)
   })
 
-  test('the step environment holds secrets (`key`, `passphrase`, `env`, a token of an earlier step) → the runner `docker` sees none of them', async () => {
+  test('the step environment holds secrets (`key`, `passphrase`, `env`, a token of an earlier step) → the runner `docker`, and what reads its store, see none of them', async () => {
     const app = await buildApp({ tag: 'e2e-faults/app:env', version: 'faults-env' })
-    await removeImage(app.ref, 'host') // so that it travels: docker save runs too
-    // A stand-in docker first on the PATH writes down what each call gets, then runs the real one.
-    const real = (await runCommand('sh', ['-c', 'command -v docker'])).stdout.trim()
+    await removeImage(app.ref, 'host') // so that it travels: its layers are read from the store
+    // Stand-ins first on the PATH (docker, and the cat and xargs that read the runner's store)
+    // write down what each call gets, then run the real one.
     const fake = mkdtempSync(join(tmpdir(), 'd-env-'))
-    writeFileSync(join(fake, 'docker'), `#!/bin/sh\nenv > "${fake}/env.$$"\necho "$1" > "${fake}/args.$$"\nexec ${real} "$@"\n`, { mode: 0o755 })
+    for (const tool of ['docker', 'cat', 'xargs']) {
+      const real = (await runCommand('sh', ['-c', `command -v ${tool}`])).stdout.trim()
+      writeFileSync(join(fake, tool), `#!/bin/sh\nenv > "${fake}/env.$$"\necho "${tool} $1" > "${fake}/args.$$"\nexec ${real} "$@"\n`, { mode: 0o755 })
+    }
     // The key has no passphrase, which it then ignores: given, it is in the step's environment.
     const secrets = { passphrase: 'correct horse battery staple', env: 'APP_SECRET=d-env-value-4711' }
     try {
@@ -331,7 +334,10 @@ describe('what happens when: host keys, what the host says, secrets on the runne
       const run = await runAction(given, { env: { PATH: `${fake}:${process.env.PATH}`, DEPLOY_TOKEN: 'token-of-an-earlier-step' } })
       expectOk(run)
       const written = (prefix: string) => readdirSync(fake).filter((f) => f.startsWith(prefix)).map((f) => readFileSync(join(fake, f), 'utf8'))
-      expect(written('args.').map((first) => first.trim()).sort()).toEqual(['image', 'image', 'save'])
+      const calls = written('args.').map((first) => first.trim())
+      expect(calls.filter((call) => call.startsWith('docker')).sort()).toEqual(['docker image', 'docker image', 'docker image'])
+      expect(calls).toContain('cat --')
+      expect(calls).toContain('xargs -0')
       const all = written('env.').join('\n')
       expect(all).not.toMatch(/^INPUT_|DEPLOY_TOKEN|token-of-an-earlier-step|correct horse|d-env-value-4711/m)
       for (const line of given.key.split('\n').filter((l) => l.length > 8)) expect(all).not.toContain(line)
