@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
-import zlib, { createGunzip } from 'node:zlib'
+import zlib from 'node:zlib'
 import { parseImageInspect, type ImageInfo } from '../src/image/info.js'
 import { openRunnerStore, type RunnerStore } from '../src/image/store.js'
 import { assembleLayer, entryName, scanLayer } from '../src/image/tar-split.js'
@@ -191,7 +191,14 @@ describe('sendImage with the runner store', () => {
       facts: { user: 'root', dockerVersion: '27', tools: [] },
       layers: async () => ({ chainIds: collectChainIds([known]), images: [], containerdStore: false }),
       load: async (_codec: string, body: Readable) => {
-        received.push(await archiveEntries(body.pipe(createGunzip())))
+        // As over SSH: a stream that breaks is a docker load that fails on a cut archive.
+        const chunks: Buffer[] = []
+        try {
+          for await (const chunk of body) chunks.push(chunk as Buffer)
+        } catch {
+          return { code: 1, stdout: '', stderr: 'unexpected EOF' }
+        }
+        received.push(await archiveEntries(Readable.from([zlib.gunzipSync(Buffer.concat(chunks))])))
         return ++loads === 1 && failFirst ? { code: 1, stdout: '', stderr: 'invalid diffID for layer 2' } : { code: 0, stdout: '', stderr: '' }
       },
       verifyImage: async (sent: ImageInfo) => ({ image: sent })
@@ -216,6 +223,58 @@ describe('sendImage with the runner store', () => {
     expect(received).toHaveLength(1)
     expect(received[0].get(`blobs/sha256/${image.diffIds[2].slice(7)}`)!.equals(stored[2].tar)).toBe(true)
     expect(result.archiveBytes).toBeLessThan(10_000)
+  })
+
+  it("does not fall back when the host's load throws (an engine that stopped answering): another archive would not help", async () => {
+    const { image } = await fakeStore(threeLayers)
+    const store = (await openRunnerStore(image, [])) as RunnerStore
+    const { fake } = host(image.diffIds.slice(0, 2), false)
+    ;(fake as unknown as { load: () => Promise<never> }).load = async () => {
+      throw new Error("The host's Docker engine stopped answering during docker load")
+    }
+    const saves: string[] = []
+    await expect(sendImage(fake, 'web:1', image, gzip, {
+      save: (ref) => { saves.push(ref); throw new Error('no save expected') },
+      log: () => undefined,
+      store
+    })).rejects.toThrow(/stopped answering/)
+    expect(saves).toEqual([])
+  })
+
+  it('falls back to docker save when the store cannot be read midway (a layer changed under it)', async () => {
+    const { image, stored } = await fakeStore(threeLayers)
+    const store = (await openRunnerStore(image, [])) as RunnerStore
+    writeFileSync(join(stored[2].diffDir, 'app/main.js'), 'shorter')
+    const archive = await fakeArchive([1000, 1000, 1000], 'oci')
+    const { fake } = host(image.diffIds.slice(0, 2), false)
+    const logged: string[] = []
+    const saves: string[] = []
+    await sendImage(fake, 'web:1', image, gzip, {
+      save: (ref) => {
+        saves.push(ref)
+        return { stdout: chunked(archive.bytes), done: Promise.resolve(), stop: () => undefined }
+      },
+      log: (line) => void logged.push(line),
+      store
+    })
+    expect(saves).toEqual(['web:1'])
+    expect(logged.some((line) => /^The load of the layers read from the runner's Docker store failed \(.*shorter on disk/.test(line))).toBe(true)
+  })
+
+  it('does not fall back to docker save once the run is cancelled', async () => {
+    const { image } = await fakeStore(threeLayers)
+    const store = (await openRunnerStore(image, [])) as RunnerStore
+    const { fake } = host(image.diffIds.slice(0, 2), true)
+    const cancel = new AbortController()
+    cancel.abort()
+    const saves: string[] = []
+    await expect(sendImage(fake, 'web:1', image, gzip, {
+      save: (ref) => { saves.push(ref); throw new Error('no save expected') },
+      log: () => undefined,
+      signal: cancel.signal,
+      store
+    })).rejects.toThrow(/invalid diffID/)
+    expect(saves).toEqual([])
   })
 
   it("falls back to docker save's export when the host refuses what the store gave", async () => {

@@ -37,22 +37,33 @@ export interface StoreArchiveOptions {
   oci: boolean
 }
 
-/** The archive as a stream, with the same shape as a docker save's. */
+/**
+ * The archive as a stream, with the same shape as a docker save's. `done` rejects only when the
+ * store could not be read; a stop() (the host's load ended, the run was cancelled) settles it.
+ */
 export function storeArchive(store: RunnerStore, ref: string, image: ImageInfo, options: StoreArchiveOptions): SaveStream {
   const output = pack()
   let stopFiles = (): void => undefined
-  const done = writeArchive(output, store, ref, image, options, (stop) => (stopFiles = stop)).then(
+  let stopped = false
+  let settle = (): void => undefined
+  const stoppedEarly = new Promise<void>((resolve) => (settle = resolve))
+  const writing = writeArchive(output, store, ref, image, options, (stop) => (stopFiles = stop)).then(
     () => void output.finalize(),
     (error: Error) => {
+      if (stopped) return
       output.destroy(error)
       throw error
     }
   )
+  writing.catch(() => undefined) // observed through done
+  const done = Promise.race([writing, stoppedEarly])
   done.catch(() => undefined) // observed by the caller
   return {
     stdout: output as unknown as Readable,
     done,
     stop: () => {
+      stopped = true
+      settle()
       stopFiles()
       output.destroy()
     }

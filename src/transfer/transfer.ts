@@ -72,6 +72,8 @@ export async function sendImage(
   const shared = Promise.all([skip, sizes]).then(([count, history]) => ({ count, maybe: sharedSizeTest(history, count) }))
   shared.catch(() => undefined) // a failed listing is reported through `found`, which is awaited first
   const first = deps.store && repoTag(ref) ? await sendFromStore(host, ref, image, codec, { shared, found }, deps, deps.store) : undefined
+  // A cancelled run stops here: the store's stream was cut on purpose.
+  if (first?.error && deps.signal?.aborted) throw new Error(first.error)
   if (first?.error) deps.log(`The load of the layers read from the runner's Docker store failed (${first.error}); sending docker save's export instead`)
   let attempt = first && !first.error ? first : await sendOnce(host, ref, image, codec, { shared, found }, deps)
   if (first?.error) attempt.sentBytes += first.sentBytes
@@ -140,8 +142,10 @@ async function sendOnce(
 
 /**
  * The layers the host lacks, read from the runner's store (store-archive.ts): nothing waits for an
- * export of the whole image. Any failure (the store changed, the host refused the archive) is
- * returned as the attempt's error, and the caller sends docker save's export instead.
+ * export of the whole image. A load that failed or did not verify, or a store that could not be
+ * read, is returned as the attempt's error, and the caller sends docker save's export instead.
+ * What the host's load throws (an engine that stopped answering, a lost lock) goes up as it is:
+ * another archive would not help.
  */
 async function sendFromStore(
   host: Host,
@@ -161,9 +165,12 @@ async function sendFromStore(
   const stop = (): void => archive.stop()
   deps.signal?.addEventListener('abort', stop, { once: true })
   try {
-    return await sendFrom(archive, host, ref, image, codec, has, deps, false)
-  } catch (error) {
-    return { sentBytes: 0, archiveBytes: 0, skipped: 0, error: (error as Error).message }
+    const sent = await sendFrom(archive, host, ref, image, codec, has, deps, false).catch((error: Error) => error)
+    // Settled by now: sendFrom stops the archive on its way out.
+    const unread = await archive.done.then(() => undefined, (failure: Error) => failure)
+    if (unread) return { sentBytes: sent instanceof Error ? 0 : sent.sentBytes, archiveBytes: 0, skipped: 0, error: `the store could not be read: ${unread.message}` }
+    if (sent instanceof Error) throw sent
+    return sent
   } finally {
     deps.signal?.removeEventListener('abort', stop)
   }
