@@ -184,6 +184,21 @@ describe('storeArchive', () => {
 describe('sendImage with the runner store', () => {
   const gzip = { codec: 'gzip' as const, level: 1, adapt: false, reason: 'test' }
 
+  /** Transfer deps with the store, and a docker save that gives `bytes`: what it was asked and logged. */
+  function savingRunner(bytes: Buffer, store: RunnerStore) {
+    const logged: string[] = []
+    const saves: string[] = []
+    const deps = {
+      save: (ref: string) => {
+        saves.push(ref)
+        return { stdout: chunked(bytes), done: Promise.resolve(), stop: () => undefined }
+      },
+      log: (line: string) => void logged.push(line),
+      store
+    }
+    return { deps, logged, saves }
+  }
+
   function host(known: string[], failFirst: boolean) {
     const received: Map<string, Buffer>[] = []
     let loads = 0
@@ -247,16 +262,8 @@ describe('sendImage with the runner store', () => {
     writeFileSync(join(stored[2].diffDir, 'app/main.js'), 'shorter')
     const archive = await fakeArchive([1000, 1000, 1000], 'oci')
     const { fake } = host(image.diffIds.slice(0, 2), false)
-    const logged: string[] = []
-    const saves: string[] = []
-    await sendImage(fake, 'web:1', image, gzip, {
-      save: (ref) => {
-        saves.push(ref)
-        return { stdout: chunked(archive.bytes), done: Promise.resolve(), stop: () => undefined }
-      },
-      log: (line) => void logged.push(line),
-      store
-    })
+    const { deps, logged, saves } = savingRunner(archive.bytes, store)
+    await sendImage(fake, 'web:1', image, gzip, deps)
     expect(saves).toEqual(['web:1'])
     expect(logged.some((line) => /^The load of the layers read from the runner's Docker store failed \(.*shorter on disk/.test(line))).toBe(true)
   })
@@ -282,16 +289,8 @@ describe('sendImage with the runner store', () => {
     const store = (await openRunnerStore(image, [])) as RunnerStore
     const archive = await fakeArchive([1000, 1000, 1000], 'oci')
     const { fake, received } = host(image.diffIds.slice(0, 2), true)
-    const logged: string[] = []
-    const saves: string[] = []
-    const result = await sendImage(fake, 'web:1', image, gzip, {
-      save: (ref) => {
-        saves.push(ref)
-        return { stdout: chunked(archive.bytes), done: Promise.resolve(), stop: () => undefined }
-      },
-      log: (line) => void logged.push(line),
-      store
-    })
+    const { deps, logged, saves } = savingRunner(archive.bytes, store)
+    const result = await sendImage(fake, 'web:1', image, gzip, deps)
     expect(saves).toEqual(['web:1'])
     expect(logged).toContain("The load of the layers read from the runner's Docker store failed (docker load on the host failed: invalid diffID for layer 2); sending docker save's export instead")
     expect(received).toHaveLength(2)

@@ -91,7 +91,7 @@ beforeAll(async () => {
 
 afterAll(() => clearNodes())
 
-test('3 hosts, canary first, under load on each → not one request fails, the image is read once, and each host gets only the layers it lacks', async () => {
+test('3 hosts, canary first, under load on each, with layer-source: docker-save → not one request fails, one docker save serves them all, and each host gets only the layers it lacks', async () => {
   // All three run v1; hosts 1 and 2 also hold the big image's 20 MiB base, host 3 does not: they
   // lack different layers.
   const first = await runAction(inputs(nodes, images.v1.ref))
@@ -103,7 +103,8 @@ test('3 hosts, canary first, under load on each → not one request fails, the i
   const docker = countingDocker()
   const load = loadEverywhere()
   try {
-    const run = await runAction(inputs(nodes, images.big.ref), { env: docker.env })
+    // (With the default, each host reads the layers it lacks from the runner's store: the tests below.)
+    const run = await runAction(inputs(nodes, images.big.ref, { 'layer-source': 'docker-save' }), { env: docker.env })
     const loads = await load.stop()
     if (run.code !== 0) throw new Error(run.stdout)
     expectNoneFailed(loads)
@@ -145,6 +146,8 @@ test('with all-or-nothing false → the hosts that succeeded stay on the new rel
     volumes: `${CHECK_DIR}:/app/www/check:ro`, 'health-path': '/check/ok', 'health-timeout': '5', 'all-or-nothing': 'false'
   }))
   expect(run.code).toBe(1)
+  // Each host read the layer it lacked from the runner's store: no docker save.
+  expect(run.stdout.match(/Reading 1 layer from the runner's Docker store \(as root\)/g)).toHaveLength(3)
   const result = JSON.parse(run.outputs['hosts-result']) as { result: string }[]
   expect(result.map((host) => host.result)).toEqual(['live', 'live', 'failed'])
   expect(await serves(nodes[0])).toBe('version=hosts-3')

@@ -131,12 +131,17 @@ async function sendOnce(
   // archive before it. (Docker 20.10 finishes the export of a save that is stopped: runner
   // CPU only, and only when the host turns out to have the image.)
   const save = deps.save(ref)
-  const stop = (): void => save.stop()
-  deps.signal?.addEventListener('abort', stop, { once: true })
+  return stoppedOnAbort(save, deps.signal, () => sendFrom(save, host, ref, image, codec, has, deps, true))
+}
+
+/** Runs `send` with `source` stopped if the run is cancelled meanwhile. */
+async function stoppedOnAbort<T>(source: SaveStream, signal: AbortSignal | undefined, send: () => Promise<T>): Promise<T> {
+  const stop = (): void => source.stop()
+  signal?.addEventListener('abort', stop, { once: true })
   try {
-    return await sendFrom(save, host, ref, image, codec, has, deps, true)
+    return await send()
   } finally {
-    deps.signal?.removeEventListener('abort', stop)
+    signal?.removeEventListener('abort', stop)
   }
 }
 
@@ -162,18 +167,13 @@ async function sendFromStore(
   const layers = image.diffIds.length - count
   deps.log(`Reading ${layers} layer${layers === 1 ? '' : 's'} from the runner's Docker store (${store.how}) instead of exporting the image`)
   const archive = storeArchive(store, ref, image, { skip: count, oci: containerdStore })
-  const stop = (): void => archive.stop()
-  deps.signal?.addEventListener('abort', stop, { once: true })
-  try {
-    const sent = await sendFrom(archive, host, ref, image, codec, has, deps, false).catch((error: Error) => error)
-    // Settled by now: sendFrom stops the archive on its way out.
-    const unread = await archive.done.then(() => undefined, (failure: Error) => failure)
-    if (unread) return { sentBytes: sent instanceof Error ? 0 : sent.sentBytes, archiveBytes: 0, skipped: 0, error: `the store could not be read: ${unread.message}` }
-    if (sent instanceof Error) throw sent
-    return sent
-  } finally {
-    deps.signal?.removeEventListener('abort', stop)
-  }
+  const sending = () => sendFrom(archive, host, ref, image, codec, has, deps, false)
+  const sent = await stoppedOnAbort(archive, deps.signal, sending).catch((error: Error) => error)
+  // Settled by now: sendFrom stops the archive on its way out.
+  const unread = await archive.done.then(() => undefined, (failure: Error) => failure)
+  if (unread) return { sentBytes: sent instanceof Error ? 0 : sent.sentBytes, archiveBytes: 0, skipped: 0, error: `the store could not be read: ${unread.message}` }
+  if (sent instanceof Error) throw sent
+  return sent
 }
 
 /** `filtered`: the archive is a docker save's, with the host's layers still in it to leave out. */
