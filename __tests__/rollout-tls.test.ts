@@ -6,7 +6,7 @@ import type { ObtainOptions, Obtained } from '../src/tls/acme.js'
 
 jest.unstable_mockModule('@actions/core', () => coreMock())
 const obtainCertificate = jest.fn<(options: ObtainOptions) => Promise<Obtained>>()
-jest.unstable_mockModule('../src/tls/acme.js', () => ({ obtainCertificate, LETS_ENCRYPT: 'https://acme-v02.api.letsencrypt.org/directory' }))
+jest.unstable_mockModule('../src/tls/acme.js', () => ({ obtainCertificate }))
 const ensureRenewal = jest.fn(async () => 'renewal started (bluegreen-renew, bluegreen-renew:0123456789ab)')
 jest.unstable_mockModule('../src/rollout/renewal.js', () => ({ ensureRenewal, RENEW_JITTER_SECONDS: 3600 }))
 const { prepareTls, tlsProblems } = await import('../src/rollout/tls.js')

@@ -2,7 +2,8 @@ import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { X509Certificate } from 'node:crypto'
-import { installedRecord, renewalReason, renewOrder } from '../src/tls/renew.js'
+import { renewalReason } from '../src/tls/policy.js'
+import { installedRecord, renewOrder } from '../src/tls/renew.js'
 import {
   accountKeyPath,
   certificateRecord,

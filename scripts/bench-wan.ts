@@ -16,6 +16,7 @@
 //   npx tsx scripts/bench-wan.ts [--rounds N] [--profiles 100mbit,1gbit,20mbit,unshaped]
 //                                [--cells cold,random,top,deps] [--variants gzip,zstd,auto,...]
 //                                [--out wan-levels]   (bench/wan-levels.md: an A/B kept apart)
+//   --trace prints each action run's remote calls and when each began (the action's debug log)
 //   --variants action-zstd3 adds the action with compression-level 3, fixed: the level tuner's A/B
 import { spawn } from 'node:child_process'
 import { lstat, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
@@ -82,6 +83,8 @@ function pick<T extends { key: string }>(all: T[], name: string): T[] {
 const ROUNDS = Number(arg('rounds') ?? 5)
 /** bench/<OUT>.md and .json: another name keeps an A/B apart from the main table. */
 const OUT = arg('out') ?? 'wan'
+/** --trace: each action run prints its remote calls, with when each began (the debug log). */
+const TRACE = process.argv.includes('--trace')
 if (!/^[a-z0-9-]+$/.test(OUT)) throw new Error(`--out: a name of lower-case letters, digits and dashes, not ${OUT}`)
 
 const progress = (message: string): void => { process.stderr.write(`bench-wan: ${message}\n`) }
@@ -220,8 +223,9 @@ async function action(info: NodesInfo, node: NodeInfo, link: Link, ref: string, 
     'proxy-port': String(PORT),
     compression,
     'compression-level': level
-  }, { timeoutMs: 900_000, node: NODE })
+  }, { timeoutMs: 900_000, node: NODE, env: TRACE ? { RUNNER_DEBUG: '1' } : {} })
   const ms = performance.now() - t0
+  if (TRACE) console.error(run.stdout.split('\n').filter((line) => /^::debug::remote|^::group::|took/.test(line)).join('\n'))
   if (run.code !== 0) throw new Error(`the action failed (exit ${run.code}):\n${run.stdout.split('\n').slice(-30).join('\n')}`)
   return { ms, bytes: Number(run.outputs['transferred-bytes'] ?? 0), phases: phasesOf(run.summary) }
 }

@@ -65848,7 +65848,6 @@ function runAcmeCall(options, fn) {
 
 
 
-const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
 /** An ACME failure; `problem` is the CA's problem document when it sent one. */
 class AcmeError extends Error {
     problem;
@@ -66015,11 +66014,30 @@ function withDeadline(work, ms, onTimeout) {
 }
 
 ;// CONCATENATED MODULE: ./src/tls/policy.ts
-// The TLS settings the action chose, in one place for the config, the deploy and the renewal.
+const policy_DAY_MS = 86_400_000;
+/** The default ACME directory. */
+const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
 /** HSTS max-age: one year, long enough that browsers keep it between visits, short of the two a preload list wants. */
 const HSTS_MAX_AGE = 31_536_000;
 /** Days before expiry from which a deploy (and the daily pass) gets a new certificate: Let's Encrypt's 90-day ones at two thirds. */
 const RENEW_WITHIN_DAYS = 30;
+/** Why the certificate installed for `order` must be replaced now, or undefined to keep it. */
+function renewalReason(order, record, now, withinDays = RENEW_WITHIN_DAYS) {
+    if (!record)
+        return 'no certificate yet';
+    const missing = order.names.filter((name) => !record.names.includes(name.toLowerCase()));
+    if (missing.length > 0)
+        return `it does not cover ${missing.join(', ')}`;
+    if (record.source !== 'auto' || record.directoryUrl !== order.directoryUrl)
+        return `it is not from ${order.directoryUrl}`;
+    const left = daysUntil(record.notAfter, now);
+    if (left < withinDays)
+        return `${left.toFixed(1)} days left (renewed below ${withinDays})`;
+    return undefined;
+}
+function daysUntil(iso, now) {
+    return (new Date(iso).getTime() - now.getTime()) / policy_DAY_MS;
+}
 
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
@@ -66157,7 +66175,6 @@ function webrootChallenge(dir, owner) {
 
 
 
-const renew_DAY_MS = 86_400_000;
 /** The record of what is installed for `id`; undefined when nothing is. */
 async function installedRecord(dir, id) {
     try {
@@ -66175,23 +66192,6 @@ async function installedRecord(dir, id) {
 async function installedKey(dir, id) {
     const pem = await (0,promises_namespaceObject.readFile)(certPath(dir, id), 'utf8').catch(() => '');
     return /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+?-----END [A-Z ]*PRIVATE KEY-----/.exec(pem)?.[0];
-}
-/** Why the certificate installed for `order` must be replaced now, or undefined to keep it. */
-function renewalReason(order, record, now, withinDays = RENEW_WITHIN_DAYS) {
-    if (!record)
-        return 'no certificate yet';
-    const missing = order.names.filter((name) => !record.names.includes(name.toLowerCase()));
-    if (missing.length > 0)
-        return `it does not cover ${missing.join(', ')}`;
-    if (record.source !== 'auto' || record.directoryUrl !== order.directoryUrl)
-        return `it is not from ${order.directoryUrl}`;
-    const left = daysUntil(record.notAfter, now);
-    if (left < withinDays)
-        return `${left.toFixed(1)} days left (renewed below ${withinDays})`;
-    return undefined;
-}
-function daysUntil(iso, now) {
-    return (new Date(iso).getTime() - now.getTime()) / renew_DAY_MS;
 }
 async function renewOrder(order, options) {
     const now = options.now?.() ?? new Date();

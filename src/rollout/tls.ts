@@ -5,13 +5,11 @@ import { renewName } from '../host/paths.js'
 import type { ProxyCheck } from '../host/proxy.js'
 import type { Inputs } from '../inputs.js'
 import type { TlsReport } from '../report/report.js'
-import { obtainCertificate } from '../tls/acme.js'
 import { checkCertificate } from '../tls/certificate.js'
 import { imageArch } from '../tls/renew-image.js'
-import { renewalReason } from '../tls/renew.js'
 import { certificateRecord, type CertificateRecord, type OrderRecord } from '../tls/store.js'
 import type { CodecChoice } from '../transfer/compression.js'
-import { RENEW_WITHIN_DAYS } from '../tls/policy.js'
+import { RENEW_WITHIN_DAYS, renewalReason } from '../tls/policy.js'
 import { ensureRenewal } from './renewal.js'
 
 // A deploy's TLS stage, after the route and before the release command and the candidate: the
@@ -161,6 +159,8 @@ async function obtain(deps: TlsDeps, current: CertificateRecord | undefined): Pr
   const names = serverNames.join(', ')
   // A renewal keeps the key (tls-key.sh says why); a custom certificate's key is not reused.
   const certificateKeyPem = current?.source === 'auto' ? await host.tls.certificateKey(network, service) : undefined
+  // Loaded here, not at the top: the ACME client and its HTTP stack cost every deploy ~0.1 s to load.
+  const { obtainCertificate } = await import('../tls/acme.js')
   const got = await obtainCertificate({
     directoryUrl: tls.directoryUrl, names: serverNames, email: tls.email, caBundle: tls.caBundle, accountKeyPem, certificateKeyPem,
     challenge: host.tls.challenge(network), log: (line) => log(`ACME: ${line}`)

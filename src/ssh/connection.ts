@@ -167,21 +167,23 @@ export class Ssh {
   async run(script: string, args: string[] = [], options: RunOptions = {}): Promise<RunResult> {
     this.shell ??= this.openChannel(SHELL_COMMAND).then((channel) => RemoteShell.open(channel))
     const shell = await this.shell
-    const started = Date.now()
+    const started = performance.now()
     const result = await shell.run(shellStep(script, args, options.stdin), options.onLine)
-    core.debug(`remote step (${Date.now() - started} ms, exit ${result.code}): ${script.trim().split('\n')[0]}`)
+    core.debug(`remote step (${clock(started)}, exit ${result.code}): ${script.trim().split('\n')[0]}`)
     return result
   }
 
   /** Runs a command line on its own channel, through the login shell of the remote user. */
   async exec(command: string, options: ExecOptions = {}): Promise<RunResult> {
     const lines = options.onLine ? lineSplitter(options.onLine) : undefined
+    const started = performance.now()
     const result = await this.client.execCommand(command, {
       stdin: options.stdin,
       noTrim: true,
       onStdout: lines ? (chunk) => lines.push(chunk.toString('utf8')) : undefined
     })
     lines?.flush()
+    core.debug(`remote command (${clock(started)}, exit ${result.code}): ${command.slice(0, 80)}`)
     return { code: result.code ?? 255, stdout: result.stdout, stderr: result.stderr }
   }
 
@@ -190,6 +192,7 @@ export class Ssh {
    * slows the reader instead of filling the runner's memory.
    */
   async stream(command: string, source: Readable): Promise<RunResult> {
+    const started = performance.now()
     const channel = await this.openChannel(command)
     const stdout: Buffer[] = []
     const stderr: Buffer[] = []
@@ -207,6 +210,7 @@ export class Ssh {
     source.destroy()
     const pipeError = await piped
     const text = (parts: Buffer[]): string => Buffer.concat(parts).toString('utf8')
+    core.debug(`remote stream (${clock(started)}, exit ${code}): ${command.slice(0, 80)}`)
     if (pipeError instanceof Error && code === 0) throw pipeError
     return { code, stdout: text(stdout), stderr: text(stderr) }
   }
@@ -265,4 +269,9 @@ function connectError(error: unknown, options: SshOptions): Error {
     )
   }
   return new Error(`Could not connect to ${where}: ${error.message}`)
+}
+
+/** "at 1234 ms, 56 ms": when a remote call began (since the process started) and how long it took, for debug logs. */
+function clock(started: number): string {
+  return `at ${Math.round(started)} ms, ${Math.round(performance.now() - started)} ms`
 }

@@ -7,8 +7,6 @@ import acme from 'acme-client'
 import { runAcmeCall, type CallContext, type Problem } from './acme-http.js'
 import { facts, missingNames, parsePemCertificates } from './certificate.js'
 
-export const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory'
-
 export interface Challenge {
   /** Serve keyAuthorization at http://<name>/.well-known/acme-challenge/<token>. */
   put(token: string, keyAuthorization: string): Promise<void>

@@ -4,7 +4,7 @@
 // before anything on the host changes. Messages name the input and never quote a key.
 import { rootCertificates } from 'node:tls'
 import { parseBoolean, parseInteger } from '../inputs.js'
-import { LETS_ENCRYPT } from './acme.js'
+import { LETS_ENCRYPT } from './policy.js'
 import { checkCertificate, checkKeyMatches, parsePemCertificates, type CertificateFacts } from './certificate.js'
 
 export type TlsMode = 'off' | 'auto' | 'custom'

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises'
 import { rootCertificates } from 'node:tls'
 import { obtainCertificate } from './acme.js'
 import { checkCertificate } from './certificate.js'
-import { RENEW_WITHIN_DAYS } from './policy.js'
+import { daysUntil, renewalReason } from './policy.js'
 import {
   certPath,
   certificateRecord,
@@ -22,8 +22,6 @@ import {
   type OrderRecord,
   type Owner
 } from './store.js'
-
-const DAY_MS = 86_400_000
 
 export interface RenewOptions {
   dir: string
@@ -60,21 +58,6 @@ export async function installedRecord(dir: string, id: string): Promise<Certific
 export async function installedKey(dir: string, id: string): Promise<string | undefined> {
   const pem = await readFile(certPath(dir, id), 'utf8').catch(() => '')
   return /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+?-----END [A-Z ]*PRIVATE KEY-----/.exec(pem)?.[0]
-}
-
-/** Why the certificate installed for `order` must be replaced now, or undefined to keep it. */
-export function renewalReason(order: Pick<OrderRecord, 'names' | 'directoryUrl'>, record: CertificateRecord | undefined, now: Date, withinDays = RENEW_WITHIN_DAYS): string | undefined {
-  if (!record) return 'no certificate yet'
-  const missing = order.names.filter((name) => !record.names.includes(name.toLowerCase()))
-  if (missing.length > 0) return `it does not cover ${missing.join(', ')}`
-  if (record.source !== 'auto' || record.directoryUrl !== order.directoryUrl) return `it is not from ${order.directoryUrl}`
-  const left = daysUntil(record.notAfter, now)
-  if (left < withinDays) return `${left.toFixed(1)} days left (renewed below ${withinDays})`
-  return undefined
-}
-
-export function daysUntil(iso: string, now: Date): number {
-  return (new Date(iso).getTime() - now.getTime()) / DAY_MS
 }
 
 export async function renewOrder(order: OrderRecord, options: RenewOptions): Promise<RenewOutcome> {
