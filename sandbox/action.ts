@@ -20,6 +20,8 @@ export interface ActionOptions {
   echo?: boolean
   /** The node binary to run the action with; default this process's (see node24.ts). */
   node?: string
+  /** The bundle to run; default dist/index.js (a benchmark's A/B runs another commit's build). */
+  entry?: string
 }
 
 export interface ActionResult {
@@ -85,10 +87,11 @@ const readOr = (path: string): Promise<string> => readFile(path, 'utf8').catch((
 
 /** Starts the action; `child` can be killed mid-run, `done` always resolves. */
 export function startAction(inputs: Record<string, string>, opts: ActionOptions = {}): StartedAction {
-  if (!existsSync(ACTION_ENTRY)) throw new Error(`${ACTION_ENTRY} is missing: run npm run build`)
+  const entry = opts.entry ?? ACTION_ENTRY
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build`)
   const started = Date.now()
   const setup = prepareFiles()
-  const child = spawn(opts.node ?? process.execPath, [ACTION_ENTRY], {
+  const child = spawn(opts.node ?? process.execPath, [entry], {
     cwd: REPO_ROOT,
     env: actionEnv(inputs, setup.files, opts.env),
     stdio: ['ignore', 'pipe', 'pipe']

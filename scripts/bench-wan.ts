@@ -16,6 +16,8 @@
 //   npx tsx scripts/bench-wan.ts [--rounds N] [--profiles 100mbit,1gbit,20mbit,unshaped]
 //                                [--cells cold,random,top,deps] [--variants gzip,zstd,auto,...]
 //                                [--out wan-levels]   (bench/wan-levels.md: an A/B kept apart)
+//   --baseline DIR adds the action (default inputs) run from DIR/index.js, another commit's dist
+//            (git worktree add /tmp/b <commit> && cd /tmp/b && npm ci && npm run build): an A/B of a change
 //   --trace prints each action run's remote calls and when each began (the action's debug log)
 //   --variants action-zstd3 adds the action with compression-level 3, fixed: the level tuner's A/B
 import { spawn } from 'node:child_process'
@@ -66,7 +68,8 @@ const VARIANTS: Variant[] = [
   { key: 'auto', label: 'action (default)', compression: 'auto' },
   { key: 'action-zstd', label: 'action, compression: zstd', compression: 'zstd' },
   { key: 'action-gzip', label: 'action, compression: gzip', compression: 'gzip' },
-  { key: 'action-zstd3', label: 'action, compression: zstd, compression-level: 3 (fixed)', compression: 'zstd', level: '3', optional: true }
+  { key: 'action-zstd3', label: 'action, compression: zstd, compression-level: 3 (fixed)', compression: 'zstd', level: '3', optional: true },
+  { key: 'baseline', label: 'action (default), the --baseline build', compression: 'auto', optional: true }
 ]
 
 function arg(name: string): string | undefined {
@@ -83,6 +86,8 @@ function pick<T extends { key: string }>(all: T[], name: string): T[] {
 const ROUNDS = Number(arg('rounds') ?? 5)
 /** bench/<OUT>.md and .json: another name keeps an A/B apart from the main table. */
 const OUT = arg('out') ?? 'wan'
+/** --baseline: another build of the action, measured beside this one. */
+const BASELINE = arg('baseline')
 /** --trace: each action run prints its remote calls, with when each began (the debug log). */
 const TRACE = process.argv.includes('--trace')
 if (!/^[a-z0-9-]+$/.test(OUT)) throw new Error(`--out: a name of lower-case letters, digits and dashes, not ${OUT}`)
@@ -208,7 +213,7 @@ async function pipeline(info: NodesInfo, node: NodeInfo, link: Link, p: NonNulla
 /** GitHub runs the action on Node 24, whose zlib has zstd; so does this bench (sandbox/node24.ts). */
 let NODE: string | undefined
 
-async function action(info: NodesInfo, node: NodeInfo, link: Link, ref: string, compression: string, level = ''): Promise<Measure> {
+async function action(info: NodesInfo, node: NodeInfo, link: Link, ref: string, compression: string, level = '', entry?: string): Promise<Measure> {
   NODE ??= await node24()
   const t0 = performance.now()
   const run = await runAction({
@@ -223,11 +228,16 @@ async function action(info: NodesInfo, node: NodeInfo, link: Link, ref: string, 
     'proxy-port': String(PORT),
     compression,
     'compression-level': level
-  }, { timeoutMs: 900_000, node: NODE, env: TRACE ? { RUNNER_DEBUG: '1' } : {} })
+  }, { timeoutMs: 900_000, node: NODE, env: TRACE ? { RUNNER_DEBUG: '1' } : {}, entry })
   const ms = performance.now() - t0
   if (TRACE) console.error(run.stdout.split('\n').filter((line) => /^::debug::remote|^::group::|took/.test(line)).join('\n'))
   if (run.code !== 0) throw new Error(`the action failed (exit ${run.code}):\n${run.stdout.split('\n').slice(-30).join('\n')}`)
   return { ms, bytes: Number(run.outputs['transferred-bytes'] ?? 0), phases: phasesOf(run.summary) }
+}
+
+function baselineEntry(): string {
+  if (!BASELINE) throw new Error('--variants baseline needs --baseline DIR (a dist directory built from another commit)')
+  return join(BASELINE, 'index.js')
 }
 
 // --------------------------------------------------------------------------------------- main
@@ -285,7 +295,7 @@ async function main(): Promise<void> {
             }
             const m = variant.pipeline
               ? await pipeline(info, node, link, variant.pipeline, ref)
-              : await action(info, node, link, ref, variant.compression!, variant.level)
+              : await action(info, node, link, ref, variant.compression!, variant.level, variant.key === 'baseline' ? baselineEntry() : undefined)
             samples.push({ profile: profile.key, cell: cell.key, variant: variant.key, round, ...m, at: new Date().toISOString() })
             progress(`${profile.key} round ${round} ${cell.key} ${variant.key}: ${(m.ms / 1000).toFixed(2)} s, ${(m.bytes / MiB).toFixed(1)} MiB`)
           }

@@ -27,7 +27,7 @@ export interface HostLayers {
 
 // What the listing reads of each image: enough for parseImageInspect to tell layers, run config
 // and store, far less than the whole inspect output of a host with thousands of images.
-const LISTING_FORMAT =
+export const LISTING_FORMAT =
   '{"Id":{{json .Id}},"RootFS":{{json .RootFS}},"Config":{{json .Config}},"Os":{{json .Os}},' +
   '"Architecture":{{json .Architecture}},"GraphDriver":{"Name":{{json .GraphDriver.Name}}}}'
 
@@ -35,7 +35,12 @@ const LISTING_FORMAT =
 export async function hostLayers(ssh: Ssh): Promise<HostLayers> {
   const result = await ssh.run(SCRIPTS.hostLayers, [LISTING_FORMAT])
   if (result.code !== 0) throw new Error(`Could not list the host's image layers: ${result.stderr.trim() || `exit ${result.code}`}`)
-  const lines = result.stdout.split('\n')
+  return parseHostLayers(result.stdout)
+}
+
+/** The listing's output (scripts/lib-host-layers.sh), from host-layers.sh or the survey's section. */
+export function parseHostLayers(stdout: string): HostLayers {
+  const lines = stdout.split('\n')
   const containerdStore = lines.includes('store containerd')
   const images = lines
     .filter((line) => line.startsWith('{'))
@@ -86,12 +91,18 @@ export const LOAD_IDLE_SECONDS = 60
 /** load.sh's exit when it stopped a docker load that made no progress. */
 const LOAD_IDLE_EXIT = 124
 
+/** A load's result; `verified`, when the load step inspected what it loaded (scripts/load.sh). */
+export type LoadResult = RunResult & { verified?: Verified }
+
 /**
  * Feeds an archive stream to loadCommand()'s pipeline on the host, while the deploy lock is this
- * run's (`guard`): the lock session ends the load if the runner is lost.
+ * run's (`guard`): the lock session ends the load if the runner is lost. With `verify`, the same
+ * step inspects the loaded image: the check of what arrived costs no round trip of its own.
  */
-export async function loadImage(ssh: Ssh, guard: LockGuard | undefined, service: string, command: string, archive: Readable): Promise<RunResult> {
-  const args = [guard?.dir ?? '', String(guard?.generation ?? ''), unpacker(command), String(LOAD_IDLE_SECONDS)]
+export async function loadImage(
+  ssh: Ssh, guard: LockGuard | undefined, service: string, command: string, archive: Readable, verify?: { sent: ImageInfo; ref: string }
+): Promise<LoadResult> {
+  const args = [guard?.dir ?? '', String(guard?.generation ?? ''), unpacker(command), String(LOAD_IDLE_SECONDS), ...(verify ? inspectNames(verify.sent, verify.ref) : [])]
   const result = await ssh.stream(bashCommand(SCRIPTS.load, args), archive)
   if (result.code === LOST_LOCK_EXIT && result.stderr.includes('LOST-LOCK')) throw lostLock(service)
   // Thrown, not returned: a load the engine left hanging must not be retried in full.
@@ -100,7 +111,10 @@ export async function loadImage(ssh: Ssh, guard: LockGuard | undefined, service:
       `The host's Docker engine stopped answering during docker load: it read nothing for ${LOAD_IDLE_SECONDS} s, so the load was stopped`
     )
   }
-  return result
+  const [stdout, inspected] = result.stdout.split(/^--inspect$/m)
+  if (!verify || result.code !== 0 || inspected === undefined) return result
+  const json = inspected.trim()
+  return { ...result, stdout: stdout!, verified: judged(json ? parseImageInspect(json) : undefined, verify.sent, verify.ref) }
 }
 
 export type Verified = { image: ImageInfo; problem?: undefined } | { image?: undefined; problem: string }
@@ -110,7 +124,17 @@ export type Verified = { image: ImageInfo; problem?: undefined } | { image?: und
  * the classic store). Returns the host's own view of it, whose ID is what containers run.
  */
 export async function verifyHostImage(ssh: Ssh, sent: ImageInfo, ref: string): Promise<Verified> {
-  const found = (ref.includes('@') ? undefined : await inspectHostImage(ssh, ref)) ?? (await inspectHostImage(ssh, sent.id))
+  let found: ImageInfo | undefined
+  for (const name of inspectNames(sent, ref)) if ((found = await inspectHostImage(ssh, name))) break
+  return judged(found, sent, ref)
+}
+
+/** The names the loaded image is looked up by: its reference (unless a digest), then the runner's ID. */
+function inspectNames(sent: ImageInfo, ref: string): string[] {
+  return ref.includes('@') ? [sent.id] : [ref, sent.id]
+}
+
+function judged(found: ImageInfo | undefined, sent: ImageInfo, ref: string): Verified {
   if (!found) return { problem: `the host has no image ${ref} (${sent.id}) after docker load` }
   if (!sameImage(found, sent)) return { problem: `the host's image ${ref} (${found.id}) has other layers or config than the runner's` }
   return { image: found }

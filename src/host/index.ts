@@ -1,11 +1,11 @@
 import type { Readable } from 'node:stream'
 import type { ImageInfo } from '../image/info.js'
 import type { EnvVar } from '../inputs.js'
-import { bashCommand, type RunResult, type Ssh } from '../ssh/connection.js'
+import { bashCommand, type Ssh } from '../ssh/connection.js'
 import type { Codec } from '../transfer/compression.js'
 import { guardedRunner, type LockGuard } from './guard.js'
 import type { HealthSpec } from './health.js'
-import { hostLayers, inspectHostImage, loadCommand, loadImage, pruneImages, tagImage, verifyHostImage, type HostLayers, type Verified } from './images.js'
+import { hostLayers, inspectHostImage, loadCommand, loadImage, pruneImages, tagImage, verifyHostImage, type HostLayers, type LoadResult, type Verified } from './images.js'
 import { launchCandidate, switchSlot, type Launch, type SwitchSpec } from './launch.js'
 import { openLock, type LockOptions, type PendingLock } from './lock.js'
 import type { Route } from './nginx-config.js'
@@ -39,8 +39,11 @@ export interface Host {
   survey(request: SurveyRequest): Promise<Survey>
   inspectImage(ref: string): Promise<ImageInfo | undefined>
   layers(): Promise<HostLayers>
-  /** `containerdStore`: what layers() found; some stores cannot unpack every codec themselves. */
-  load(codec: Codec, archive: Readable, containerdStore: boolean): Promise<RunResult>
+  /**
+   * `containerdStore`: what layers() found; some stores cannot unpack every codec themselves.
+   * `verify`: the load step also checks the loaded image (its `verified`, when the host answered).
+   */
+  load(codec: Codec, archive: Readable, containerdStore: boolean, verify?: { sent: ImageInfo; ref: string }): Promise<LoadResult>
   tagImage(id: string, ref: string): Promise<void>
   verifyImage(sent: ImageInfo, ref: string): Promise<Verified>
   ensureProxy(spec: ProxySpec): Promise<string[]>
@@ -120,8 +123,8 @@ export function sshHost(ssh: Ssh, lockConnection: () => Promise<Ssh>, opening?: 
     },
     inspectImage: (ref) => inspectHostImage(ssh, ref),
     layers: () => hostLayers(ssh),
-    load: (codec, archive, containerdStore) =>
-      loadImage(ssh, guard, service, loadCommand(codec, facts?.dockerVersion ?? '', containerdStore), archive),
+    load: (codec, archive, containerdStore, verify) =>
+      loadImage(ssh, guard, service, loadCommand(codec, facts?.dockerVersion ?? '', containerdStore), archive, verify),
     tagImage: (id, ref) => tagImage(run, id, ref),
     verifyImage: (sent, ref) => verifyHostImage(ssh, sent, ref),
     ensureProxy: (spec) => ensureProxy(run, spec),

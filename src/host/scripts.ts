@@ -24,7 +24,8 @@ const lib = {
   proxyPair: read(new URL('./scripts/lib-proxy-pair.sh', import.meta.url)),
   switchLive: read(new URL('./scripts/lib-switch.sh', import.meta.url)),
   swarm: read(new URL('./scripts/lib-swarm.sh', import.meta.url)),
-  httpProbe: read(new URL('./scripts/lib-http-probe.sh', import.meta.url))
+  httpProbe: read(new URL('./scripts/lib-http-probe.sh', import.meta.url)),
+  hostLayers: read(new URL('./scripts/lib-host-layers.sh', import.meta.url))
 }
 
 function withLibs(main: string, ...libs: string[]): string {
@@ -39,9 +40,9 @@ function guarded(main: string, ...libs: string[]): string {
 
 /** Scripts for the host's bash (Ssh.run), with the libraries they call. */
 export const SCRIPTS = {
-  survey: withLibs(read(new URL('./scripts/survey.sh', import.meta.url)), lib.docker, lib.preflight, lib.network, lib.markers),
+  survey: withLibs(read(new URL('./scripts/survey.sh', import.meta.url)), lib.docker, lib.preflight, lib.network, lib.markers, lib.hostLayers),
   lock: withLibs(read(new URL('./scripts/lock.sh', import.meta.url)), lib.steps),
-  hostLayers: withLibs(read(new URL('./scripts/host-layers.sh', import.meta.url)), lib.docker),
+  hostLayers: withLibs(read(new URL('./scripts/host-layers.sh', import.meta.url)), lib.docker, lib.hostLayers),
   inspectImage: withLibs(read(new URL('./scripts/inspect-image.sh', import.meta.url)), lib.docker),
   proxyServes: withLibs(read(new URL('./scripts/proxy-serves.sh', import.meta.url)), lib.docker, lib.httpProbe),
   maintenance: guarded(read(new URL('./scripts/maintenance.sh', import.meta.url)), lib.httpProbe),

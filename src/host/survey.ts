@@ -1,4 +1,5 @@
 import { parseImageInspect, type ImageInfo } from '../image/info.js'
+import { LISTING_FORMAT, parseHostLayers, type HostLayers } from './images.js'
 import { NoBashError } from '../ssh/remote-shell.js'
 import type { Ssh } from '../ssh/connection.js'
 import { COMMON_CONFIG, LISTEN_CONFIG } from './nginx-config.js'
@@ -10,7 +11,7 @@ import { snapshotFrom, type ServiceSnapshot } from './state.js'
 
 // One read-only round trip for everything a deploy decides on (scripts/survey.sh): (first time)
 // whether the host can be used at all, the service's state, its slots and which one is live, its
-// containers, the proxy and its network, and whether the host has the image.
+// containers, the proxy and its network, whether the host has the image, and which layers it has.
 
 export interface SurveyRequest {
   proxy: ProxySpec
@@ -18,6 +19,11 @@ export interface SurveyRequest {
   image?: string
   /** Also run the preflight checks (Docker access, state root, tools). */
   preflight?: boolean
+  /**
+   * Also list every image's layers, for a transfer: read beside the survey's other docker calls,
+   * it saves the transfer a round trip and a docker call of its own.
+   */
+  layers?: boolean
 }
 
 export interface Survey {
@@ -30,6 +36,8 @@ export interface Survey {
    * deploy whose lock comes next can trust this survey without reading again.
    */
   lockGeneration?: number
+  /** The host's images and their layers, when asked for and listed (undefined if the listing failed). */
+  layers?: HostLayers
 }
 
 
@@ -38,7 +46,7 @@ export async function survey(ssh: Ssh, request: SurveyRequest): Promise<Survey> 
   const args = [
     serviceDir(proxy.service), proxyDir(proxy.network), proxy.service, proxyName(proxy.network),
     String(proxy.port), request.image ?? '', request.preflight ? 'yes' : 'no', STATE_ROOT, proxy.network,
-    proxy.httpsPort ? String(proxy.httpsPort) : '', LISTEN_CONFIG
+    proxy.httpsPort ? String(proxy.httpsPort) : '', LISTEN_CONFIG, request.layers ? LISTING_FORMAT : ''
   ]
   const result = await ssh.run(SCRIPTS.survey, args, { stdin: COMMON_CONFIG }).catch((error: unknown) => {
     throw error instanceof NoBashError ? noBash(ssh.target) : error
@@ -54,12 +62,14 @@ export function parseSurvey(stdout: string, service: string, target?: string): S
   const sections = splitSections(stdout)
   const image = sections.get('image')?.trim()
   const lock = /^(?:free (\d+)|none)$/.exec(sections.get('lock') ?? '')
+  const layers = sections.get('layers')
   return {
     facts,
     snapshot: snapshotFrom(sections, service),
     proxy: parseProxyCheck(sections.get('proxy') ?? '', sections.get('network')),
     image: image ? parseImageInspect(image) : undefined,
-    lockGeneration: lock ? Number(lock[1] ?? 0) : undefined
+    lockGeneration: lock ? Number(lock[1] ?? 0) : undefined,
+    ...(layers === undefined ? {} : { layers: parseHostLayers(layers) })
   }
 }
 

@@ -61,7 +61,10 @@ export function codecFor(inputs: Inputs, host: Host): CodecChoice {
   return chooseCodec(inputs.compression, inputs.compressionLevel, link)
 }
 
-/** What to read on the host: a rollback's image is only known from the host's own state. */
+/**
+ * What to read on the host: a rollback's image is only known from the host's own state. A deploy
+ * that may send its image has the host's layers listed too, for the transfer.
+ */
 export function surveyRequest(inputs: Inputs, proxy: ProxySpec): SurveyRequest {
-  return { proxy, image: inputs.rollback ? undefined : inputs.image }
+  return inputs.rollback ? { proxy } : { proxy, image: inputs.image, layers: true }
 }

@@ -235,7 +235,8 @@ export class HostRun {
       layerSizes: (ref) => this.deps.runner.layerSizes(ref),
       log: (line) => this.log.info(line),
       signal: this.deps.signal,
-      store: this.session.store
+      store: this.session.store,
+      listed: this.survey.layers
     })
     // Queued after the layer list, which the stream waits for.
     this.routing = this.routeWhileSending()

@@ -1,5 +1,6 @@
 import { pipeline } from 'node:stream/promises'
 import type { Readable, Transform } from 'node:stream'
+import type { HostLayers } from '../host/images.js'
 import type { Host } from '../host/index.js'
 import { sameImage, shortId, type ImageInfo } from '../image/info.js'
 import type { SaveStream } from '../image/runner.js'
@@ -38,6 +39,8 @@ export interface TransferDeps {
   signal?: AbortSignal
   /** The runner engine's store, readable: the layers the host lacks are read from it, not exported. */
   store?: RunnerStore
+  /** The host's images and layers as its survey listed them under this lock (or just before it); listed now when absent. */
+  listed?: HostLayers
 }
 
 /**
@@ -53,9 +56,9 @@ export async function sendImage(
 ): Promise<TransferResult> {
   const started = Date.now()
   keepYoungGenerationSmall()
-  // docker save starts at once; the host's layer list arrives while its first entries do.
+  // docker save starts at once; the host's layer list (unless the survey brought it) arrives while its first entries do.
   const sizes = deps.layerSizes?.(ref).catch(() => undefined) ?? Promise.resolve(undefined)
-  const listing = host.layers()
+  const listing = deps.listed ? Promise.resolve(deps.listed) : host.layers()
   const found = listing.then((layers) => ({
     onHost: layers.images.find((candidate) => sameImage(image, candidate)),
     containerdStore: layers.containerdStore
@@ -209,7 +212,7 @@ async function sendFrom(
   const body: Readable = compressedBody(filter.archive, stage, sent)
   const stopProgress = startProgress({ read, sent, expectedBytes: image.sizeBytes }, deps.log)
   try {
-    const result = await host.load(codec.codec, body, containerdStore)
+    const result = await host.load(codec.codec, body, containerdStore, { sent: image, ref })
     // A load that ended early (or a connection that broke) leaves the rest of the archive unread:
     // docker save would wait on its full pipe for ever.
     if (result.code !== 0) save.stop()
@@ -224,7 +227,7 @@ async function sendFrom(
       return { ...counts, error: `docker load on the host failed: ${output || `exit ${result.code}`}` }
     }
     if (saved) return { ...counts, error: saved }
-    const verified = await host.verifyImage(image, ref)
+    const verified = result.verified ?? (await host.verifyImage(image, ref))
     return verified.image ? { ...counts, loaded: verified.image } : { ...counts, error: verified.problem }
   } finally {
     stopProgress()

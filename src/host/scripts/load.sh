@@ -5,9 +5,13 @@
 # A big image takes long, so the load has no total bound but an idle one: a watchdog stops it
 # once it has read nothing for $2 seconds while the Docker engine did not answer either (a
 # frozen or wedged dockerd); a stall upstream (a slow or silent runner) is the lock's business.
-# Exits 124 with a LOAD-IDLE line then. Included before this: lib-lock-guard.sh lib-steps.sh
-# lib-docker.sh.
+# Exits 124 with a LOAD-IDLE line then. A load that worked is followed by the loaded image's
+# inspect: "--inspect", then the JSON of the first of $3... (the names to try) the host has, or an
+# empty line. The runner verifies it from that, with no round trip of its own; an engine that did
+# not answer leaves the section out, and the runner inspects on its own. Included before this:
+# lib-lock-guard.sh lib-steps.sh lib-docker.sh.
 unpack=$1 idle=$2
+shift 2
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 # Bytes docker load has read (rchar), or "-" where /proc does not tell.
@@ -50,5 +54,15 @@ unregister_step load
 if [ -e "$out/idle" ]; then
   echo "LOAD-IDLE docker load read nothing for $idle s, and the host's Docker engine did not answer meanwhile" >&2
   exit 124
+fi
+if [ "$code" = 0 ] && [ $# -gt 0 ]; then
+  found='' answered=yes
+  for ref in "$@"; do
+    said=0
+    found=$(dk image inspect --format '{{json .}}' "$ref" 2>/dev/null) || said=$?
+    if [ "$said" = 124 ] || [ "$said" = 137 ]; then answered=no; break; fi
+    if [ -n "$found" ]; then break; fi
+  done
+  if [ "$answered" = yes ]; then echo "--inspect"; printf '%s\n' "$found"; fi
 fi
 exit "$code"

@@ -1,10 +1,12 @@
 # shellcheck shell=bash
 # One read-only round trip for everything a deploy decides on: (first time) whether the host can
 # be used at all, the service's state, its slots and which one is live, its containers, the proxy
-# and its network, and whether the host has the image. stdin is this version's shared proxy
-# config. Included before this: lib-docker.sh lib-preflight.sh lib-network.sh lib-markers.sh.
+# and its network, whether the host has the image and, when $12 is a format, every image's layers
+# (list_layers: the transfer then needs no round trip of its own). stdin is this version's shared
+# proxy config. Included before this: lib-docker.sh lib-preflight.sh lib-network.sh
+# lib-markers.sh lib-host-layers.sh.
 # shellcheck disable=SC2034 # root ($8) is lib-preflight.sh's
-dir=$1 pdir=$2 service=$3 proxy=$4 port=$5 image=$6 checks=$7 root=$8 net=$9 https=${10:-} listen=${11:-}
+dir=$1 pdir=$2 service=$3 proxy=$4 port=$5 image=$6 checks=$7 root=$8 net=$9 https=${10:-} listen=${11:-} layers=${12:-}
 confdir=$pdir/conf.d
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -51,6 +53,11 @@ if [ -n "$image" ]; then dk image inspect --format '{{json .}}' "$image" >"$out/
 image_job=$!
 network_mode "$net" >"$out/network" 7<&- &
 network_job=$!
+layers_job=''
+if [ -n "$layers" ]; then
+  list_layers "$layers" >"$out/layers" 2>/dev/null 7<&- &
+  layers_job=$!
+fi
 if [ "$checks" = yes ]; then
   preflight_finish
 fi
@@ -101,3 +108,8 @@ done
 echo "--image"
 wait "$image_job"
 cat "$out/image" 2>/dev/null || true
+# A listing that failed is left out: the transfer lists the layers itself, and reports why not.
+if [ -n "$layers_job" ] && wait "$layers_job"; then
+  echo "--layers"
+  cat "$out/layers"
+fi
