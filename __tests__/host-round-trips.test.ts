@@ -62,6 +62,12 @@ describe('the survey of a deploy that may send its image', () => {
     expect(found.layers?.chainIds.has(layer(1))).toBe(true)
   })
 
+  it('does not wait for the listing when the host has the image under that name', async () => {
+    const found = await survey(localSsh(stubs.dir, {}, root), { proxy, image: 'app:1', preflight: true, layers: true })
+    expect(found.image?.id).toBe(layer(0xa1))
+    expect(found.layers).toBeUndefined()
+  })
+
   it('lists nothing when not asked (a rollback), and leaves out a listing that failed', async () => {
     expect((await survey(localSsh(stubs.dir, {}, root), { proxy, preflight: true })).layers).toBeUndefined()
     const broken = stubCommands({ docker: DOCKER.replace(`"image ls") printf`, `"image ls") exit 1; printf`) })

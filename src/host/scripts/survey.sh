@@ -108,8 +108,14 @@ done
 echo "--image"
 wait "$image_job"
 cat "$out/image" 2>/dev/null || true
-# A listing that failed is left out: the transfer lists the layers itself, and reports why not.
-if [ -n "$layers_job" ] && wait "$layers_job"; then
+# The listing is for a transfer: a host that has the image under that name most likely needs
+# none, so it is not waited for (on a host of thousands of images it takes seconds); should the
+# image differ after all, the transfer lists the layers itself. So it does after a listing that
+# failed, which is left out.
+if [ -n "$layers_job" ] && [ -s "$out/image" ]; then
+  pkill -TERM -P "$layers_job" 2>/dev/null || true
+  kill "$layers_job" 2>/dev/null || true
+elif [ -n "$layers_job" ] && wait "$layers_job"; then
   echo "--layers"
   cat "$out/layers"
 fi
