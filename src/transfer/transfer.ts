@@ -74,11 +74,12 @@ export async function sendImage(
   })
   const shared = Promise.all([skip, sizes]).then(([count, history]) => ({ count, maybe: sharedSizeTest(history, count) }))
   shared.catch(() => undefined) // a failed listing is reported through `found`, which is awaited first
-  const first = deps.store && repoTag(ref) ? await sendFromStore(host, ref, image, codec, { shared, found }, deps, deps.store) : undefined
+  const send: Send = { host, ref, image, codec, deps }
+  const first = deps.store && repoTag(ref) ? await sendFromStore(send, { shared, found }, deps.store) : undefined
   // A cancelled run stops here: the store's stream was cut on purpose.
   if (first?.error && deps.signal?.aborted) throw new Error(first.error)
   if (first?.error) deps.log(`The load of the layers read from the runner's Docker store failed (${first.error}); sending docker save's export instead`)
-  let attempt = first && !first.error ? first : await sendOnce(host, ref, image, codec, { shared, found }, deps)
+  let attempt = first && !first.error ? first : await sendOnce(send, { shared, found })
   if (first?.error) attempt.sentBytes += first.sentBytes
   if (attempt.tagged) {
     deps.log(`The host already has this image (${shortId(attempt.tagged)}) under another name; tagging it ${ref}, nothing to send`)
@@ -88,7 +89,7 @@ export async function sendImage(
   } else if (!attempt.loaded && attempt.skipped > 0) {
     deps.log(`The load without the shared layers did not verify (${attempt.error}); sending every layer`)
     const whole = { shared: Promise.resolve({ count: 0 }), found: found.then((seen) => ({ ...seen, onHost: undefined })) }
-    const retry = await sendOnce(host, ref, image, codec, whole, deps)
+    const retry = await sendOnce(send, whole)
     retry.sentBytes += attempt.sentBytes
     attempt = retry
   }
@@ -115,6 +116,15 @@ interface Attempt {
   tagged?: string
 }
 
+/** What each attempt sends, and where. */
+interface Send {
+  host: Host
+  ref: string
+  image: ImageInfo
+  codec: CodecChoice
+  deps: TransferDeps
+}
+
 interface HostHas {
   /** How many bottom layers the host has, and which layer.tar sizes could be one of them. */
   shared: Promise<{ count: number; maybe?: SharedLayers['maybe'] }>
@@ -122,19 +132,13 @@ interface HostHas {
   found: Promise<{ onHost?: ImageInfo; containerdStore: boolean }>
 }
 
-async function sendOnce(
-  host: Host,
-  ref: string,
-  image: ImageInfo,
-  codec: CodecChoice,
-  has: HostHas,
-  deps: TransferDeps
-): Promise<Attempt> {
+async function sendOnce(send: Send, has: HostHas): Promise<Attempt> {
+  const { ref, deps } = send
   // The host's answer comes during docker save's time to first byte, and nothing reads the
   // archive before it. (Docker 20.10 finishes the export of a save that is stopped: runner
   // CPU only, and only when the host turns out to have the image.)
   const save = deps.save(ref)
-  return stoppedOnAbort(save, deps.signal, () => sendFrom(save, host, ref, image, codec, has, deps, true))
+  return stoppedOnAbort(save, deps.signal, () => sendFrom(send, save, has, true))
 }
 
 /** Runs `send` with `source` stopped if the run is cancelled meanwhile. */
@@ -155,22 +159,15 @@ async function stoppedOnAbort<T>(source: SaveStream, signal: AbortSignal | undef
  * What the host's load throws (an engine that stopped answering, a lost lock) goes up as it is:
  * another archive would not help.
  */
-async function sendFromStore(
-  host: Host,
-  ref: string,
-  image: ImageInfo,
-  codec: CodecChoice,
-  has: HostHas,
-  deps: TransferDeps,
-  store: RunnerStore
-): Promise<Attempt> {
+async function sendFromStore(send: Send, has: HostHas, store: RunnerStore): Promise<Attempt> {
+  const { ref, image, deps } = send
   const { onHost, containerdStore } = await has.found
   if (onHost) return { sentBytes: 0, archiveBytes: 0, skipped: image.diffIds.length, tagged: onHost.id }
   const { count } = await has.shared
   const layers = image.diffIds.length - count
   deps.log(`Reading ${layers} layer${layers === 1 ? '' : 's'} from the runner's Docker store (${store.how}) instead of exporting the image`)
   const archive = storeArchive(store, ref, image, { skip: count, oci: containerdStore })
-  const sending = () => sendFrom(archive, host, ref, image, codec, has, deps, false)
+  const sending = () => sendFrom(send, archive, has, false)
   const sent = await stoppedOnAbort(archive, deps.signal, sending).catch((error: Error) => error)
   // Settled by now: sendFrom stops the archive on its way out.
   const unread = await archive.done.then(() => undefined, (failure: Error) => failure)
@@ -180,16 +177,8 @@ async function sendFromStore(
 }
 
 /** `filtered`: the archive is a docker save's, with the host's layers still in it to leave out. */
-async function sendFrom(
-  save: SaveStream,
-  host: Host,
-  ref: string,
-  image: ImageInfo,
-  codec: CodecChoice,
-  has: HostHas,
-  deps: TransferDeps,
-  filtered: boolean
-): Promise<Attempt> {
+async function sendFrom(send: Send, save: SaveStream, has: HostHas, filtered: boolean): Promise<Attempt> {
+  const { host, ref, image, codec, deps } = send
   const { onHost, containerdStore } = await has.found.catch((error: unknown) => {
     save.stop()
     throw error

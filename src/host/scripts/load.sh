@@ -43,6 +43,7 @@ case "$unpack" in
 esac
 load=$!
 exec 3<&-
+# shellcheck disable=SC2154 # the lock guard sets them (scripts.ts: guarded)
 echo "$load" >"$(step_file "$bg_lockdir" "$bg_generation" load)"
 # Nothing of the SSH channel open in the watchdog, or its last sleep would hold the channel open.
 watch_load "$load" </dev/null >/dev/null 2>&1 &
