@@ -238,7 +238,7 @@ export class HostRun {
       store: this.session.store,
       listed: this.survey.layers
     })
-    // Queued after the layer list, which the stream waits for.
+    // Queued on the shell after the layer list when the transfer lists the layers itself (the survey usually brought them).
     this.routing = this.routeWhileSending()
     const result = await sending
     this.transfer = { ...base, ...result, source: result.tagged ? 'tagged' : 'sent', codec: codec.codec }
