@@ -1,7 +1,9 @@
 # shellcheck shell=bash
 # The old slot's containers ($2, one name per line: its replicas) leave only once the proxy holds
 # no connection to them: the proxy's /proc/net/tcp lists every upstream connection, so requests in
-# flight at the switch (a long report, an upload) finish on the old slot. Old nginx workers
+# flight at the switch (a long report, an upload) finish on the old slot. A connection still being
+# opened counts too (SYN_SENT, 02): an app whose listen backlog was full drops the SYN, nginx sends
+# it again a second later, and a slot stopped meanwhile turns that request into a 502. Old nginx workers
 # (after a reload) exit once their requests are done. Both are read from the host's /proc when it
 # shows the proxy's processes (no docker exec per poll), else from inside the proxy. The pattern
 # [w]orker keeps grep from counting its own command line. The lock is checked again before
@@ -21,7 +23,7 @@ done < <(dk inspect -f "$template" "$proxy" "${names[@]}" 2>/dev/null || true)
 wanted=$(IFS=,; echo "${targets[*]:-}")
 count_from_host() {
   local n w=0 child
-  n=$(awk -v t="$wanted" 'BEGIN { split(t, l, ","); for (i in l) want[l[i]] = 1 } ($3 in want) && $4 == "01"' "/proc/$pid/net/tcp" | wc -l)
+  n=$(awk -v t="$wanted" 'BEGIN { split(t, l, ","); for (i in l) want[l[i]] = 1 } ($3 in want) && ($4 == "01" || $4 == "02")' "/proc/$pid/net/tcp" | wc -l)
   for child in $(pgrep -P "$pid"); do
     if grep -qs '[w]orker process is shutting down' "/proc/$child/cmdline"; then w=$((w + 1)); fi
   done
@@ -30,7 +32,7 @@ count_from_host() {
 count_in_proxy() {
   # shellcheck disable=SC2016 # a script for the shell in the proxy
   dkt 10 exec "$proxy" sh -c '
-    n=$(cat /proc/net/tcp 2>/dev/null | awk -v t="$1" "BEGIN { split(t, l, \",\"); for (i in l) want[l[i]] = 1 } (\$3 in want) && \$4 == \"01\"" | wc -l)
+    n=$(cat /proc/net/tcp 2>/dev/null | awk -v t="$1" "BEGIN { split(t, l, \",\"); for (i in l) want[l[i]] = 1 } (\$3 in want) && (\$4 == \"01\" || \$4 == \"02\")" | wc -l)
     w=$(grep -ls "[w]orker process is shutting down" /proc/[0-9]*/cmdline 2>/dev/null | wc -l)
     echo $n $w' sh "$wanted" 2>/dev/null || echo "0 0"
 }
