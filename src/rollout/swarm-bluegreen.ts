@@ -171,14 +171,33 @@ export class SwarmBlueGreen {
     return problems
   }
 
-  /** Nodes that disagree (a run killed mid-switch, a node that joined since) point at the live slot first. */
+  /**
+   * Nodes that disagree (a run killed mid-switch, a node that joined since) point at the live slot
+   * first. Requests they had sent to the other slot finish before its service is made afresh.
+   */
   private async repair(): Promise<void> {
     const route = this.seen.route!
     this.log.warning(`The nodes' proxies did not all serve ${route.slot} (a run died mid-switch, or a node is new): every node serves ${route.container} again first`)
+    const moved: SwarmMember[] = []
     await settleAll(this.tasks, async (m) => {
       const done = await switchNode(m.guarded, this.inputs.network, this.inputs.service, { slot: route.slot, route, healthPath: route.healthPath ?? '/' })
       if (!done.ok) throw new Error(done.message)
+      if (done.moved) moved.push(m)
     }, 'The nodes could not all be brought back to the live slot; nothing else changed')
+    const idle = this.candidate.container
+    if (this.swarm.services.get(idle)) await this.drain(moved, idle, 0)
+  }
+
+  /** Waits until the proxies of `nodes` hold no connection to the running tasks of `service`; returns those left open. */
+  private async drain(nodes: SwarmMember[], service: string, port: number): Promise<number> {
+    if (nodes.length === 0) return 0
+    const running = await waitTasks(this.manager.guarded, { name: service, want: 0, timeoutSeconds: 5, network: this.inputs.network }, () => undefined)
+    const addresses = running.ready ? running.tasks.map((task) => task.addr).filter(Boolean) : []
+    const counts = await Promise.all(nodes.map((m) =>
+      drainNode(m.guarded, this.inputs.network, port, addresses, this.inputs.drainTimeout, (count) => m.log.info(`Waiting for ${count} connection(s) to ${service}`))))
+    const open = counts.reduce((sum, count) => sum + count, 0)
+    if (open > 0) this.log.warning(`drain-timeout reached with ${open} connection(s) to ${service} still open`)
+    return open
   }
 
   // ---------------------------------------------------------------------------------- image
@@ -367,12 +386,7 @@ export class SwarmBlueGreen {
     const old = this.situation.live
     let open = 0
     if (old && old.container !== this.candidate.container) {
-      const running = await waitTasks(this.manager.guarded, { name: old.container, want: 0, timeoutSeconds: 5, network: this.inputs.network }, () => undefined)
-      const addresses = running.ready ? running.tasks.map((task) => task.addr).filter(Boolean) : []
-      const counts = await Promise.all(this.tasks.map((m) =>
-        drainNode(m.guarded, this.inputs.network, old.appPort, addresses, this.inputs.drainTimeout, (count) => m.log.info(`Waiting for ${count} connection(s) to ${old.container}`))))
-      open = counts.reduce((sum, count) => sum + count, 0)
-      if (open > 0) this.log.warning(`drain-timeout reached with ${open} connection(s) to ${old.container} still open`)
+      open = await this.drain(this.tasks, old.container, old.appPort)
       await scaleService(this.manager.guarded, old.container, 0)
       this.log.info(`Scaled ${old.container} to 0; its spec stays for an instant rollback`)
     }
