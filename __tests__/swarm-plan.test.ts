@@ -93,6 +93,8 @@ describe('the proxy config of a Swarm', () => {
     expect(conf).toContain('set $bluegreen_upstream tasks.web-blue:3000;')
     expect(conf).toContain('set $bluegreen_upstream tasks.web-green:3000;')
     expect(conf).toContain('resolver 127.0.0.11 valid=1s')
+    // A slow DNS answer from a busy engine waits past nginx's 5 s resend instead of failing the request.
+    expect(conf).toContain('resolver_timeout 10s;')
     expect(tasksName('web', 'blue')).toBe('tasks.web-blue')
   })
 

@@ -237,10 +237,12 @@ export function renderServiceConf(conf: ServiceConf): string {
 ${tls ? `${TLS_MARK}\n${certificateMap(conf.service, conf.serverNames)}` : ''}${ordered.map((upstream) => upstreamBlock(conf.service, upstream)).join('')}server {
 ${listens(isDefault, tls)}
     server_name ${names};
-${tls ? `${sslDirectives(conf.service)}\n` : ''}    # Only a target on a network the action did not create is a name (Docker's DNS, cached 1 s so
-    # that a slot's new container is found at once); pinned addresses need no lookup.
+${tls ? `${sslDirectives(conf.service)}\n` : ''}    # Only a target on a network the action did not create, or a Swarm slot, is a name (Docker's
+    # DNS, cached 1 s so that a slot's new container is found at once); pinned addresses need no
+    # lookup. A slow answer (an engine busy loading an image) makes the request wait, not fail:
+    # nginx asks again after 5 s and gives up after 10.
     resolver 127.0.0.11 valid=1s ipv6=off;
-    resolver_timeout 2s;
+    resolver_timeout 10s;
 ${accessLogs(conf.service, conf.accessLog)}    set $bluegreen_slot none;
     set $bluegreen_upstream "";
 ${picks.join('\n')}
