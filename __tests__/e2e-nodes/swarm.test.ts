@@ -61,13 +61,23 @@ function loadEverywhere(port = PORT): { stop(): Promise<ClientLoads[]> } {
   return { stop: () => Promise.all(loads.map((load) => load.stop())) }
 }
 
-function expectNoneFailed(all: ClientLoads[]): void {
-  all.forEach((loads, i) => {
+/** The error lines of the proxy task's nginx on a node (which upstream failed, and how). */
+async function proxyErrors(node: NodeInfo): Promise<string[]> {
+  const ids = (await nodeDocker(node, ['ps', '-aq', '--filter', `label=com.docker.swarm.service.name=${NETWORK}-proxy`])).stdout.trim().split('\n').filter(Boolean)
+  const lines: string[] = []
+  for (const id of ids) lines.push(...(await nodeDocker(node, ['logs', '--tail', '200', id])).stderr.split('\n').filter((line) => line.includes('[error]')))
+  return lines.slice(-10)
+}
+
+async function expectNoneFailed(all: ClientLoads[]): Promise<void> {
+  for (const [i, loads] of all.entries()) {
     for (const [kind, stats] of Object.entries(loads)) {
-      expect({ node: nodes[i].name, kind, errors: stats.errors, failed: stats.failed }).toEqual({ node: nodes[i].name, kind, errors: [], failed: 0 })
+      // A failure names what the node's proxy logged about it.
+      const proxyLog = stats.failed ? await proxyErrors(nodes[i]) : []
+      expect({ node: nodes[i].name, kind, errors: stats.errors, failed: stats.failed, proxyLog }).toEqual({ node: nodes[i].name, kind, errors: [], failed: 0, proxyLog: [] })
       expect(stats.sent).toBeGreaterThan(20)
     }
-  })
+  }
 }
 
 function succeeded(run: ActionResult): ActionResult {
@@ -141,7 +151,7 @@ describe('blue-green between two services', () => {
 
     let load = loadEverywhere()
     const second = await runAction(inputs(images.v2.ref))
-    expectNoneFailed(await load.stop())
+    await expectNoneFailed(await load.stop())
     succeeded(second)
     expect(second.outputs.slot).toBe('green')
     expect(await servedEverywhere()).toEqual(['version=swarm-2', 'version=swarm-2', 'version=swarm-2'])
@@ -160,7 +170,7 @@ describe('blue-green between two services', () => {
 
     load = loadEverywhere()
     const back = await runAction(inputs('', { rollback: 'true' }))
-    expectNoneFailed(await load.stop())
+    await expectNoneFailed(await load.stop())
     succeeded(back)
     expect(back.stdout).toContain(`Scaled the kept ${SERVICE}-blue (${images.v1.ref}) back up to 2: no transfer, no new spec`)
     expect([back.outputs.slot, back.outputs.image, back.outputs['transferred-bytes']]).toEqual(['blue', images.v1.ref, '0'])
@@ -171,7 +181,7 @@ describe('blue-green between two services', () => {
   test('a task that never gets healthy → the live service keeps serving (0 failed), and the new service is removed', async () => {
     const load = loadEverywhere()
     const run = await runAction(inputs(images.v3.ref, { 'health-path': '/no-such-page', 'health-timeout': '6' }))
-    expectNoneFailed(await load.stop())
+    await expectNoneFailed(await load.stop())
     expect(run.code).toBe(1)
     expect(run.stdout).toMatch(/::error::Health check of sw-bg-green failed: no healthy answer from every task within health-timeout \(6 s\)/)
     expect(run.stdout).toContain(`The Swarm is as before: ${SERVICE}-blue (${images.v1.ref}) still serves on port ${PORT} of every node; the candidate service ${SERVICE}-green was removed`)
@@ -182,7 +192,7 @@ describe('blue-green between two services', () => {
   test('a task that exits at boot → the step fails at once with its log lines, and the live service keeps serving', async () => {
     const load = loadEverywhere()
     const run = await runAction(inputs(images.crash.ref, { 'health-timeout': '60' }))
-    expectNoneFailed(await load.stop())
+    await expectNoneFailed(await load.stop())
     expect(run.code).toBe(1)
     expect(run.stdout).toMatch(/::error::Health check of sw-bg-green failed: task \w+ on node bgn\d failed: task: non-zero exit \(3\)/)
     expect(run.stdout).toContain('boot failed: missing config')
@@ -199,9 +209,12 @@ describe('a node without the image', () => {
     }
     const load = loadEverywhere()
     const run = await runAction(inputs(images.v4.ref))
-    expectNoneFailed(await load.stop())
+    await expectNoneFailed(await load.stop())
     succeeded(run)
     expect(run.stdout).toContain('[bgn3] ▸ Transfer sw-e2e/app:4')
+    // Node 3 holds the earlier releases: only the layers it lacks are read, from the runner's store (no docker save).
+    expect(run.stdout).toMatch(/\[bgn3\] Reading \d+ layers? from the runner's Docker store/)
+    expect(run.stdout).toMatch(/\[bgn3\] [1-9]\d* of \d+ layers are already on the host/)
     expect(run.stdout).not.toContain('[bgn1] ▸ Transfer')
     expect(run.stdout).not.toContain('[bgn2] ▸ Transfer')
     for (const node of nodes) expect((await nodeDocker(node, ['image', 'inspect', images.v4.id])).code).toBe(0)
@@ -258,7 +271,7 @@ describe('runs that died', () => {
     await started.done
     const load = loadEverywhere()
     const next = await runAction(inputs(images.v2.ref, { 'lock-timeout': '30' }))
-    expectNoneFailed(await load.stop())
+    await expectNoneFailed(await load.stop())
     succeeded(next)
     expect(next.outputs.slot).toBe(idle)
     expect(await servedEverywhere()).toEqual(['version=swarm-2', 'version=swarm-2', 'version=swarm-2'])
@@ -279,7 +292,7 @@ describe('runs that died', () => {
     started.child.kill('SIGINT')
     const run = await started.done
     expect(Date.now() - cancelled).toBeLessThan(4000)
-    expectNoneFailed(await load.stop())
+    await expectNoneFailed(await load.stop())
     expect(run.code).toBe(1)
     expect(run.stdout).toContain(`::error::Cancelled before the switch: The Swarm is as before: ${SERVICE}-${live} (${images.v1.ref}) still serves`)
     expect(await replicas(`${SERVICE}-${idle}`)).toBe('missing')
@@ -301,7 +314,7 @@ describe('runs that died', () => {
     expect((await nodeSsh(3, `ln -sfn slot-${idle} ${link}.next && mv -Tf ${link}.next ${link}`)).code).toBe(0)
     const load = loadEverywhere()
     const run = await runAction(inputs(images.v3.ref))
-    expectNoneFailed(await load.stop())
+    await expectNoneFailed(await load.stop())
     succeeded(run)
     expect(run.stdout).toContain(`every node serves ${SERVICE}-${live} again first`)
     expect(run.outputs.slot).toBe(idle)
@@ -352,7 +365,7 @@ describe('swarm-update: rolling', () => {
     await userStack()
     const load = loadEverywhere(FRONT_PORT)
     const run = await runAction(rolling(images.roll2.ref))
-    expectNoneFailed(await load.stop())
+    await expectNoneFailed(await load.stop())
     succeeded(run)
     expect(run.stdout).toContain('UpdateStatus: completed')
     expect([run.outputs.image, run.outputs['image-id'], run.outputs['previous-image']]).toEqual([images.roll2.ref, images.roll2.id, images.roll1.id])
@@ -364,7 +377,7 @@ describe('swarm-update: rolling', () => {
   test('with swarm-update: rolling and rollback: true → the image the service ran before, start-first, with no transfer and 0 failed requests', async () => {
     const load = loadEverywhere(FRONT_PORT)
     const run = await runAction(rolling('', { rollback: 'true' }))
-    expectNoneFailed(await load.stop())
+    await expectNoneFailed(await load.stop())
     succeeded(run)
     expect(run.stdout).toContain('UpdateStatus: completed')
     expect([run.outputs['image-id'], run.outputs['previous-image'], run.outputs['transferred-bytes']]).toEqual([images.roll1.id, images.roll2.id, '0'])

@@ -126,11 +126,9 @@ export class SwarmBlueGreen {
     if (this.tasks.length === 0) throw new Error('The Swarm has no node that may run a task (every node is drained)')
   }
 
-  /** The check's survey still holds when this lock is the very next one taken after it. */
+  /** The check's survey when no other lock came between (read again otherwise). */
   private async surveyUnderLock(m: SwarmMember): Promise<Survey> {
-    const checked = m.checked
-    if (checked.survey.lockGeneration !== undefined && m.session!.lock.generation === checked.survey.lockGeneration + 1) return checked.survey
-    return m.host.survey({ proxy: checked.proxy })
+    return m.surveyHolds ? m.checked.survey : m.host.survey({ proxy: m.checked.proxy })
   }
 
   /** Everything that can be refused is refused here, before the Swarm changes. */

@@ -13,14 +13,15 @@ import { Phases } from '../report/phases.js'
 import type { TransferReport } from '../report/report.js'
 import { sendImage } from '../transfer/transfer.js'
 import { codecFor, type Checked } from './check.js'
-import { closeSession, lockHost, type DeployDeps, type HostCheck, type Session } from './session.js'
+import { closeSession, lockHost, runnerStore, type DeployDeps, type HostCheck, type Session } from './session.js'
 import { agreedImageId, nodeName, type NodePlan, type NodesPlan } from './swarm-plan.js'
 
 // The nodes of a Swarm, reached over SSH like the hosts of a rollout (several-hosts.ts): each one
 // connected, checked read-only and locked (its lock is per service, so cheap), the manager's
 // lock first: that one is the Swarm's, and taking it first keeps two deploys from each holding
-// some nodes while waiting for the others. Then one docker save is fanned out to every node that
-// lacks the image, and every node must hold it, under one ID, before anything in the Swarm changes.
+// some nodes while waiting for the others. Then every node that lacks the image gets the layers
+// it lacks (from the runner's store, or one docker save fanned out to them all), and every node
+// must hold it, under one ID, before anything in the Swarm changes.
 
 /** A node's connection: the action's host steps, and its shell for the Swarm's own steps. */
 export interface NodeLink {
@@ -94,6 +95,12 @@ export class SwarmMember {
     return this.session.checked
   }
 
+  /** The check's survey still holds when this lock is the very next one taken after it. */
+  get surveyHolds(): boolean {
+    const taken = this.checked.survey.lockGeneration
+    return taken !== undefined && this.session!.lock.generation === taken + 1
+  }
+
   toString(): string {
     return nodeName(this.plan.node)
   }
@@ -144,7 +151,7 @@ export class SwarmCrew {
       const spec: ProxySpec = { network: inputs.network, port: inputs.proxyPort, image: inputs.proxyImage, service: inputs.service, serverNames: inputs.serverNames }
       const [local, found, proxyImage] = await Promise.all([
         wanted ? this.runnerImage() : undefined,
-        host.survey({ proxy: spec, image: wanted ? inputs.image : undefined, preflight: true }),
+        host.survey({ proxy: spec, image: wanted ? inputs.image : undefined, preflight: true, layers: wanted }),
         proxy && m.plan.runsTasks ? host.inspectImage(inputs.proxyImage) : undefined
       ])
       log.info(`Docker ${host.facts.dockerVersion} on ${host.target} as ${host.facts.user}`)
@@ -164,24 +171,33 @@ export class SwarmCrew {
     }
   }
 
-  /** One docker save, streamed to every node that lacks the image at once; each verifies what it loaded. */
+  /**
+   * Every node that lacks the image gets it at once, and verifies what it loaded. Each reads the
+   * layers it lacks from the runner's store where that can be read (nothing waits for an export);
+   * else one docker save serves them all, each reading a branch of it.
+   */
   async sendImage(): Promise<void> {
     const senders = this.taskNodes.filter((m) => m.checked.plan.source === 'sent')
     for (const m of this.taskNodes.filter((m) => !senders.includes(m))) m.transfer = notSent(m.checked.plan)
     if (senders.length === 0) return
     const { ref, image } = senders[0].checked.plan
-    const fanout = new SaveFanout(this.deps.runner.save(ref), senders.length)
+    const store = await runnerStore(senders[0].inputs, this.deps, image)
+    const fanout = store ? undefined : new SaveFanout(this.deps.runner.save(ref), senders.length)
     await settleAll(senders, async (m) => {
-      const source = new FanoutSource(ref, fanout.branch(senders.indexOf(m)), (again) => this.deps.runner.save(again))
+      const branch = fanout?.branch(senders.indexOf(m))
+      const source = branch && new FanoutSource(ref, branch, (again) => this.deps.runner.save(again))
       try {
         await m.phases.run('transfer', `Transfer ${ref}`, async () => {
           const codec = codecFor(m.inputs, m.host)
           const result = await sendImage(m.host, ref, image, codec, {
             spoolDir: process.env.RUNNER_TEMP || undefined,
-            save: (again) => source.take(again),
+            save: (again) => source?.take(again) ?? this.deps.runner.save(again),
             layerSizes: (again) => this.deps.runner.layerSizes(again),
             log: (line) => m.log.info(line),
-            signal: this.deps.signal
+            signal: this.deps.signal,
+            store,
+            // Else another deploy may have changed the node's images since: the transfer lists them itself.
+            listed: m.surveyHolds ? m.checked.survey.layers : undefined
           })
           m.image = result.loaded
           m.transfer = {
@@ -190,7 +206,7 @@ export class SwarmCrew {
           }
         })
       } finally {
-        source.stop()
+        source?.stop()
       }
     }, 'The image did not reach every node that may run a task; nothing in the Swarm changed')
   }
