@@ -180,7 +180,7 @@ export class SwarmBlueGreen {
     await settleAll(this.tasks, async (m) => {
       const done = await switchNode(m.guarded, this.inputs.network, this.inputs.service, { slot: route.slot, route, healthPath: route.healthPath ?? '/' })
       if (!done.ok) throw new Error(done.message)
-      if (done.moved) moved.push(m)
+      if (done.before !== route.slot) moved.push(m)
     }, 'The nodes could not all be brought back to the live slot; nothing else changed')
     const idle = this.candidate.container
     if (this.swarm.services.get(idle)) await this.drain(moved, idle, 0)
