@@ -1,14 +1,14 @@
 # shellcheck shell=bash
 # On one node (it changes nothing): waits until this node's proxy task holds no connection to the
-# old slot's tasks (addresses $4..., port $2, 0 for any), as retire.sh does for one container:
-# requests in flight at the switch finish there. A connection still being opened counts
-# (SYN_SENT, 02): a task whose listen backlog was full drops the SYN, nginx sends it again a
-# second later, and a task scaled away meanwhile turns that request into a 502. Read from the
-# host's /proc when it shows the proxy's sockets (no docker exec per poll), else from inside the
-# proxy; $3 seconds at most. A cancelled run ends it at once (lib-steps.sh). Included before
-# this: lib-lock-guard.sh lib-steps.sh lib-docker.sh lib-swarm.sh.
-proxy=$1 port=$2 timeout=$3
-shift 3
+# old slot's tasks (addresses $3...; any port, as a task's overlay address is its own), as
+# retire.sh does for one container: requests in flight at the switch finish there. A connection
+# still being opened counts (SYN_SENT, 02): a task whose listen backlog was full drops the SYN,
+# nginx sends it again a second later, and a task scaled away meanwhile turns that request into
+# a 502. Read from the host's /proc when it shows the proxy's sockets (no docker exec per poll),
+# else from inside the proxy; $2 seconds at most. A cancelled run ends it at once (lib-steps.sh).
+# Included before this: lib-lock-guard.sh lib-steps.sh lib-docker.sh lib-swarm.sh.
+proxy=$1 timeout=$2
+shift 2
 register_step drain
 trap 'unregister_step drain' EXIT
 trap 'exit 143' TERM
@@ -18,16 +18,14 @@ pid=$(dk inspect -f '{{.State.Pid}}' "$c" 2>/dev/null || echo 0)
 targets=()
 for ip in "$@"; do
   IFS=. read -r a b x d <<<"$ip"
-  # Port 0: any port of that address (a slot that ran an older release may listen elsewhere).
-  if [ "$port" = 0 ]; then targets+=("$(printf '%02X%02X%02X%02X' "$d" "$x" "$b" "$a")")
-  else targets+=("$(printf '%02X%02X%02X%02X:%04X' "$d" "$x" "$b" "$a" "$port")"); fi
+  targets+=("$(printf '%02X%02X%02X%02X' "$d" "$x" "$b" "$a")")
 done
 wanted=" ${targets[*]} "
 count() {
   local table
   if [ "$pid" != 0 ] && [ -r "/proc/$pid/net/tcp" ]; then table=$(cat "/proc/$pid/net/tcp")
   else table=$(dkt 10 exec "$c" cat /proc/net/tcp 2>/dev/null || true); fi
-  printf '%s\n' "$table" | awk -v w="$wanted" '($4 == "01" || $4 == "02") && (index(w, " " $3 " ") || index(w, " " substr($3, 1, 8) " ")) { n++ } END { print n + 0 }'
+  printf '%s\n' "$table" | awk -v w="$wanted" '($4 == "01" || $4 == "02") && index(w, " " substr($3, 1, 8) " ") { n++ } END { print n + 0 }'
 }
 deadline=$((SECONDS + timeout)) quiet=0 open=0
 while :; do

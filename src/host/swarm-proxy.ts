@@ -100,9 +100,9 @@ export async function switchNode(run: Runner, network: string, service: string, 
 }
 
 /** Waits (read-only) until the node's proxy holds no connection to `addresses`; returns those still open. */
-export async function drainNode(run: Runner, network: string, port: number, addresses: string[], timeoutSeconds: number, onWait: (open: number) => void): Promise<number> {
+export async function drainNode(run: Runner, network: string, addresses: string[], timeoutSeconds: number, onWait: (open: number) => void): Promise<number> {
   let open = 0
-  await run(SWARM_SCRIPTS.nodeDrain, [proxyName(network), String(port), String(timeoutSeconds), ...addresses], {
+  await run(SWARM_SCRIPTS.nodeDrain, [proxyName(network), String(timeoutSeconds), ...addresses], {
     onLine: (line) => {
       const [kind, count] = line.split(' ')
       if (kind === 'WAIT') onWait(Number(count))

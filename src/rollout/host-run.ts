@@ -24,7 +24,7 @@ import { envDrift, envFingerprint, keptReleases } from './releases.js'
 import { codecFor, surveyRequest, type Checked } from './check.js'
 import { releaseFailure } from './release-failure.js'
 import { describe, judgeCanary, latencyLine, type CanaryVerdict } from './canary.js'
-import { realClock, type DeployDeps, type Session } from './session.js'
+import { realClock, surveyHolds, type DeployDeps, type Session } from './session.js'
 import { prepareTls, serviceTls } from './tls.js'
 
 /**
@@ -207,13 +207,10 @@ export class HostRun {
     return running.length === this.inputs.replicas && this.replicas.every((name) => running.some((container) => container.name === name))
   }
 
-  /** The check's survey still holds when this lock is the very next one taken after it. */
+  /** The check's survey when no other lock came between (read again otherwise). */
   private async surveyUnderLock(): Promise<Survey> {
     const { inputs, checked } = this
-    if (checked.survey.lockGeneration !== undefined && this.lock.generation === checked.survey.lockGeneration + 1) {
-      return checked.survey
-    }
-    return this.host.survey(surveyRequest(inputs, checked.proxy))
+    return surveyHolds(this.session) ? checked.survey : this.host.survey(surveyRequest(inputs, checked.proxy))
   }
 
   private async sendImage(): Promise<void> {

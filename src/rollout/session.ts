@@ -46,6 +46,12 @@ export interface Session {
   store?: RunnerStore
 }
 
+/** The check's survey still holds when this session's lock is the very next one taken after it. */
+export function surveyHolds(session: Session): boolean {
+  const taken = session.checked.survey.lockGeneration
+  return taken !== undefined && session.lock.generation === taken + 1
+}
+
 /** The read-only check lockHost runs before it locks (check.ts; a Swarm node's check differs). */
 export type HostCheck = (inputs: Inputs, host: Host, runner: RunnerDocker, log: Log) => Promise<Checked>
 

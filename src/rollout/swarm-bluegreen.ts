@@ -183,16 +183,16 @@ export class SwarmBlueGreen {
       if (done.before !== route.slot) moved.push(m)
     }, 'The nodes could not all be brought back to the live slot; nothing else changed')
     const idle = this.candidate.container
-    if (this.swarm.services.get(idle)) await this.drain(moved, idle, 0)
+    if (this.swarm.services.get(idle)) await this.drain(moved, idle)
   }
 
   /** Waits until the proxies of `nodes` hold no connection to the running tasks of `service`; returns those left open. */
-  private async drain(nodes: SwarmMember[], service: string, port: number): Promise<number> {
+  private async drain(nodes: SwarmMember[], service: string): Promise<number> {
     if (nodes.length === 0) return 0
     const running = await waitTasks(this.manager.guarded, { name: service, want: 0, timeoutSeconds: 5, network: this.inputs.network }, () => undefined)
     const addresses = running.ready ? running.tasks.map((task) => task.addr).filter(Boolean) : []
     const counts = await Promise.all(nodes.map((m) =>
-      drainNode(m.guarded, this.inputs.network, port, addresses, this.inputs.drainTimeout, (count) => m.log.info(`Waiting for ${count} connection(s) to ${service}`))))
+      drainNode(m.guarded, this.inputs.network, addresses, this.inputs.drainTimeout, (count) => m.log.info(`Waiting for ${count} connection(s) to ${service}`))))
     const open = counts.reduce((sum, count) => sum + count, 0)
     if (open > 0) this.log.warning(`drain-timeout reached with ${open} connection(s) to ${service} still open`)
     return open
@@ -384,7 +384,7 @@ export class SwarmBlueGreen {
     const old = this.situation.live
     let open = 0
     if (old && old.container !== this.candidate.container) {
-      open = await this.drain(this.tasks, old.container, old.appPort)
+      open = await this.drain(this.tasks, old.container)
       await scaleService(this.manager.guarded, old.container, 0)
       this.log.info(`Scaled ${old.container} to 0; its spec stays for an instant rollback`)
     }

@@ -13,7 +13,7 @@ import { Phases } from '../report/phases.js'
 import type { TransferReport } from '../report/report.js'
 import { sendImage } from '../transfer/transfer.js'
 import { codecFor, type Checked } from './check.js'
-import { closeSession, lockHost, runnerStore, type DeployDeps, type HostCheck, type Session } from './session.js'
+import { closeSession, lockHost, runnerStore, surveyHolds, type DeployDeps, type HostCheck, type Session } from './session.js'
 import { agreedImageId, nodeName, type NodePlan, type NodesPlan } from './swarm-plan.js'
 
 // The nodes of a Swarm, reached over SSH like the hosts of a rollout (several-hosts.ts): each one
@@ -95,10 +95,9 @@ export class SwarmMember {
     return this.session.checked
   }
 
-  /** The check's survey still holds when this lock is the very next one taken after it. */
+  /** The check's survey still holds (no other lock came between it and this run's). */
   get surveyHolds(): boolean {
-    const taken = this.checked.survey.lockGeneration
-    return taken !== undefined && this.session!.lock.generation === taken + 1
+    return this.session !== undefined && surveyHolds(this.session)
   }
 
   toString(): string {
