@@ -146,6 +146,9 @@ export class Ssh {
         username: options.username,
         privateKey: options.key,
         passphrase: options.passphrase || undefined,
+        // The key is the one way in: ssh2 would first ask with method "none" (to learn the
+        // server's methods), a round trip of every login that the key's own attempt makes anyway.
+        authHandler: ['publickey'],
         readyTimeout: options.timeout * 1000,
         // A link silent for KEEPALIVE_SECONDS is taken for lost (lost.ts says so in its message).
         keepaliveInterval: KEEPALIVE_INTERVAL_MS,
