@@ -1,9 +1,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
+import { guardedRunner } from '../src/host/guard.js'
 import { loadImage } from '../src/host/images.js'
+import { retireContainer } from '../src/host/retire.js'
+import type { ServiceState } from '../src/host/state.js'
 import { survey } from '../src/host/survey.js'
 import { parseImageInspect } from '../src/image/info.js'
 import type { Ssh } from '../src/ssh/connection.js'
@@ -142,5 +145,65 @@ describe('a load that inspects what it loaded (load.sh)', () => {
     const result = await loadImage(streaming({ INSPECT_SLEEP: '5', BG_DOCKER_SECONDS: '1' }), guard, 'web', 'docker load', archive(), { sent, ref: 'app:1' })
     expect(result.code).toBe(0)
     expect(result.verified).toBeUndefined()
+  })
+})
+
+describe('the record and the retire in one step (retire.sh)', () => {
+  // Each docker call is logged with whether state.json was there yet: nothing stops before the record.
+  const stubs = stubCommands({
+    docker: `#!/bin/sh
+printf '%s state=%s\\n' "$1" "$(test -f "$STATE/state.json" && echo yes || echo no)" >>"$CALLS"
+case "$1" in inspect) exit 1 ;; esac
+`
+  })
+  let root: string
+  let holder: ChildProcess
+  const guard = { dir: '', generation: 9 }
+  const state = { service: 'web', live: { slot: 'green', image: 'web:2' }, history: [] } as unknown as ServiceState
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'bg-retire-'))
+    guard.dir = join(root, 'web')
+    mkdirSync(guard.dir)
+    writeFileSync(join(guard.dir, 'lock.generation'), `${guard.generation}\n`)
+    holder = spawn('flock', ['--no-fork', join(guard.dir, 'lock'), 'sleep', '120'], { stdio: 'ignore' })
+    for (let i = 0; i < 100 && spawnSync('flock', ['-n', join(guard.dir, 'lock'), 'true']).status === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  })
+  afterAll(() => {
+    holder.kill()
+    stubs.remove()
+    rmSync(root, { recursive: true, force: true })
+  })
+
+  const spec = { containers: ['web-blue'], network: 'bluegreen', appPort: 8080, drainTimeoutSeconds: 30 }
+
+  it('writes state.json, says RECORDED, then stops the old slot, in one remote step', async () => {
+    const calls = join(root, 'calls')
+    const ssh = localSsh(stubs.dir, { CALLS: calls, STATE: guard.dir }, root)
+    let steps = 0
+    const run = guardedRunner((script, args, options) => (steps++, ssh.run(script, args, options)), () => guard, () => 'web')
+    let recorded = 0
+    const result = await retireContainer(run, { ...spec, record: { state, onRecorded: () => recorded++ } }, () => undefined)
+    expect(result).toEqual({ openConnections: 0 })
+    expect(steps).toBe(1)
+    expect(recorded).toBe(1)
+    expect(JSON.parse(readFileSync(join(guard.dir, 'state.json'), 'utf8'))).toEqual(state)
+    expect(readFileSync(calls, 'utf8').trim().split('\n')).toEqual(['inspect state=yes', 'stop state=yes', 'rm state=yes'])
+  })
+
+  it('fails as the record when state.json cannot be written, and stops nothing', async () => {
+    const calls = join(root, 'calls-2')
+    const blocked = join(root, 'blocked')
+    writeFileSync(blocked, 'a file where the folder should be')
+    const ssh = localSsh(stubs.dir, { CALLS: calls, STATE: blocked }, root)
+    const run = guardedRunner((script, args, options) => ssh.run(script, args, options), () => guard, () => 'web')
+    let recorded = 0
+    const onRecorded = (): number => recorded++
+    const bad = { ...state, service: 'blocked' } as ServiceState
+    await expect(retireContainer(run, { ...spec, record: { state: bad, onRecorded } }, () => undefined)).rejects.toThrow(/^Could not save the state of blocked: /)
+    expect(recorded).toBe(0)
+    expect(() => readFileSync(calls, 'utf8')).toThrow()
   })
 })

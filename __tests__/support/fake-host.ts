@@ -258,8 +258,12 @@ export class FakeHost implements Host {
     return { ok: true as const }
   }
 
-  async retire(spec: { containers: string[]; keep?: boolean }) {
+  async retire(spec: { containers: string[]; keep?: boolean; record?: { state: ServiceState; onRecorded: () => void } }) {
     this.guard('retire')
+    if (spec.record) {
+      await this.writeState(spec.record.state)
+      spec.record.onRecorded()
+    }
     this.calls.push(`${spec.keep ? 'drain' : 'retire'} ${spec.containers.join(' ')}`)
     if (!spec.keep) for (const name of spec.containers) this.containers.delete(name)
     return { openConnections: 0 }

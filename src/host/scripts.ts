@@ -25,7 +25,8 @@ const lib = {
   switchLive: read(new URL('./scripts/lib-switch.sh', import.meta.url)),
   swarm: read(new URL('./scripts/lib-swarm.sh', import.meta.url)),
   httpProbe: read(new URL('./scripts/lib-http-probe.sh', import.meta.url)),
-  hostLayers: read(new URL('./scripts/lib-host-layers.sh', import.meta.url))
+  hostLayers: read(new URL('./scripts/lib-host-layers.sh', import.meta.url)),
+  state: read(new URL('./scripts/lib-state.sh', import.meta.url))
 }
 
 function withLibs(main: string, ...libs: string[]): string {
@@ -67,9 +68,9 @@ export const SCRIPTS = {
   stopContainers: guarded(read(new URL('./scripts/stop-containers.sh', import.meta.url)), lib.docker),
   cancel: guarded(read(new URL('./scripts/cancel.sh', import.meta.url)), lib.steps),
   removeContainer: guarded(read(new URL('./scripts/remove-container.sh', import.meta.url)), lib.docker),
-  retire: guarded(read(new URL('./scripts/retire.sh', import.meta.url)), lib.docker, lib.runtime),
+  retire: guarded(read(new URL('./scripts/retire.sh', import.meta.url)), lib.docker, lib.runtime, lib.state),
   tagImage: guarded('dk tag "$1" "$2"\n', lib.docker),
-  writeState: guarded(read(new URL('./scripts/write-state.sh', import.meta.url))),
+  writeState: guarded(read(new URL('./scripts/write-state.sh', import.meta.url)), lib.state),
   pruneImages: guarded(read(new URL('./scripts/prune-images.sh', import.meta.url)), lib.docker),
   tlsState: guarded(read(new URL('./scripts/tls-state.sh', import.meta.url)), lib.docker),
   tlsLock: guarded(read(new URL('./scripts/tls-lock.sh', import.meta.url))),

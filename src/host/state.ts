@@ -171,9 +171,12 @@ function parseState(text: string, service: string): ServiceState {
   }
 }
 
+/** state.json's text, as written on the host. */
+export function stateText(state: ServiceState): string {
+  return JSON.stringify(state, null, 2) + '\n'
+}
+
 export async function writeState(run: Runner, state: ServiceState): Promise<void> {
-  const result = await run(SCRIPTS.writeState, [serviceDir(state.service)], {
-    stdin: JSON.stringify(state, null, 2) + '\n'
-  })
+  const result = await run(SCRIPTS.writeState, [serviceDir(state.service)], { stdin: stateText(state) })
   if (result.code !== 0) throw new Error(`Could not save the state of ${state.service}: ${result.stderr.trim()}`)
 }

@@ -5,6 +5,7 @@ import type { HostLock } from '../host/lock.js'
 import type { Route } from '../host/nginx-config.js'
 import { proxyName } from '../host/paths.js'
 import { proxyReady, type ProxyServes } from '../host/proxy.js'
+import type { RetireResult } from '../host/retire.js'
 import { planRoute, type RoutePlan } from '../host/route.js'
 import {
   nextState, resolveSituation, type Release, type ServiceContainer, type ServiceSnapshot, type ServiceState, type Situation
@@ -134,12 +135,23 @@ export class HostRun {
     return this.inputs.canary > 0 && !this.inputs.rollback && !this.reuse && this.situation.live !== undefined
   }
 
-  /** After the switch: the release recorded, then the old slot retired (unless cancelled). */
+  /**
+   * After the switch: the release recorded, then the old slot retired (unless cancelled). With
+   * only the old web slot to retire, the record rides on the retire's remote step: a round trip
+   * fewer, and the host still writes state.json before it stops anything.
+   */
   async finish(): Promise<DeployReport> {
-    const state = await this.phases.run('record', 'Record the release', () => this.record())
+    const state = this.releaseState()
+    const fuse = this.oldWorkers().length === 0 && !this.deps.signal?.aborted
+    const web = fuse ? this.retireWeb(state) : undefined
+    web?.retired.catch(() => undefined) // awaited in the retire phase
+    await this.phases.run('record', 'Record the release', async () => {
+      await (web ? web.recorded : this.host.writeState(state))
+      this.log.info(recordedLine(state))
+    })
     if (this.deps.signal?.aborted) throw this.cancelledAfterSwitch()
     const retired = await this.phases.run('retire', 'Retire the old slot', () =>
-      untilCancelled(this.retire(state), this.deps.signal, () => this.cancelledAfterSwitch().message)
+      untilCancelled(this.retire(state, web?.retired), this.deps.signal, () => this.cancelledAfterSwitch().message)
     )
     return this.report(state.previous, retired)
   }
@@ -546,33 +558,52 @@ export class HostRun {
     return new CancelledError(`Cancelled after the switch: ${this.candidate.container} (${this.candidate.image}) is live and recorded${left}`)
   }
 
-  private async record(): Promise<ServiceState> {
+  private releaseState(): ServiceState {
     this.candidate.deployedAt = new Date().toISOString()
-    const state = nextState(this.snapshot.state, this.situation, this.candidate)
-    await this.host.writeState(state)
-    const previous = state.previous ? `; previous: ${state.previous.slot} (${state.previous.image})` : ''
-    this.log.info(`Recorded on the host: live ${state.live?.slot} (${state.live?.image})${previous}`)
-    return state
+    return nextState(this.snapshot.state, this.situation, this.candidate)
   }
 
-  private async retire(state: ServiceState): Promise<{ open: number; pruned: string[] }> {
+  private oldWorkers(): string[] {
     const old = this.situation.live
+    return old ? slotWorkers(this.snapshot.containers, this.inputs.service, old.slot).map((container) => container.name) : []
+  }
+
+  private oldWeb(): string[] {
+    const old = this.situation.live
+    if (!old) return []
+    const web = slotWeb(this.snapshot.containers, this.inputs.service, old.slot).map((container) => container.name)
+    if (!web.length && old.container !== this.candidate.container) web.push(old.container)
+    return web
+  }
+
+  /** The old web slot's drain and stop, started; with `state`, that step records it first. */
+  private retireWeb(state?: ServiceState): { recorded: Promise<void>; retired: Promise<RetireResult> } | undefined {
+    const old = this.situation.live
+    const names = this.oldWeb()
+    if (!old || !names.length) return undefined
+    let onRecorded!: () => void
+    const written = new Promise<void>((resolve) => (onRecorded = resolve))
+    const record = state && { state, onRecorded }
+    const spec = { ...this.retireSpec(names, old.appPort, this.inputs.keepPrevious === 'running'), record }
+    const retired = this.host.retire(spec, (count) => this.log.info(`Waiting for ${count} connection(s) to ${names.join(', ')} to finish`))
+    // A step that fails before RECORDED fails the record phase; once RECORDED, the retire phase's.
+    return { recorded: Promise.race([written, retired.then(() => undefined)]), retired }
+  }
+
+  private async retire(state: ServiceState, webRetired?: Promise<RetireResult>): Promise<{ open: number; pruned: string[] }> {
     let open = 0
     // The old slot's workers go as soon as the new ones run: SIGTERM, then their stop timeout.
-    const oldWorkers = old ? slotWorkers(this.snapshot.containers, this.inputs.service, old.slot).map((container) => container.name) : []
+    const oldWorkers = this.oldWorkers()
     if (oldWorkers.length) {
       await this.host.stopContainers(oldWorkers, (this.inputs.runtime.stopTimeout ?? 10) + 30)
       this.log.info(`Stopped and removed ${oldWorkers.join(', ')}`)
     }
-    const oldWeb = old ? slotWeb(this.snapshot.containers, this.inputs.service, old.slot).map((container) => container.name) : []
-    if (old && !oldWeb.length && old.container !== this.candidate.container) oldWeb.push(old.container)
-    if (old && oldWeb.length) {
-      const keep = this.inputs.keepPrevious === 'running'
-      const result = await this.host.retire(this.retireSpec(oldWeb, old.appPort, keep), (count) =>
-        this.log.info(`Waiting for ${count} connection(s) to ${oldWeb.join(', ')} to finish`)
-      )
-      open = result.openConnections
+    const oldWeb = this.oldWeb()
+    const retired = webRetired ?? this.retireWeb()?.retired
+    if (retired) {
+      open = (await retired).openConnections
       if (open > 0) this.log.warning(`drain-timeout reached with ${open} connection(s) to ${oldWeb.join(', ')} still open`)
+      const keep = this.inputs.keepPrevious === 'running'
       this.log.info(keep ? `${oldWeb.join(', ')} drained and kept running (keep-previous: running): a rollback is a switch` : `Stopped and removed ${oldWeb.join(', ')}`)
     }
     return { open, pruned: await this.prune(state) }
@@ -665,6 +696,11 @@ export class HostRun {
       phases: this.phases.times
     }
   }
+}
+
+function recordedLine(state: ServiceState): string {
+  const previous = state.previous ? `; previous: ${state.previous.slot} (${state.previous.image})` : ''
+  return `Recorded on the host: live ${state.live?.slot} (${state.live?.image})${previous}`
 }
 
 /** How often the proxy's counts are read during a canary. */
