@@ -56,14 +56,13 @@ export async function sendImage(
 ): Promise<TransferResult> {
   const started = Date.now()
   keepYoungGenerationSmall()
-  // docker save starts at once; the host's layer list (unless the survey brought it) arrives while its first entries do.
-  const sizes = deps.layerSizes?.(ref).catch(() => undefined) ?? Promise.resolve(undefined)
+  // The host's layer list (unless the survey brought it) arrives while the store is opened, or docker save's first entries come.
   const listing = deps.listed ? Promise.resolve(deps.listed) : host.layers()
   const found = listing.then((layers) => ({
     onHost: layers.images.find((candidate) => sameImage(image, candidate)),
     containerdStore: layers.containerdStore
   }))
-  const skip = listing.then((layers) => {
+  const count = listing.then((layers) => {
     const count = sharedLayerCount(image.diffIds, layers.chainIds)
     const level = codec.codec === 'none' ? '' : ` (${levelPlan(codec)})`
     deps.log(`${count} of ${image.diffIds.length} layers are already on the host; ${codec.reason}${level}`)
@@ -72,14 +71,13 @@ export async function sendImage(
     }
     return count
   })
-  const shared = Promise.all([skip, sizes]).then(([count, history]) => ({ count, maybe: sharedSizeTest(history, count) }))
-  shared.catch(() => undefined) // a failed listing is reported through `found`, which is awaited first
+  count.catch(() => undefined) // a failed listing is reported through `found`, which is awaited first
   const send: Send = { host, ref, image, codec, deps }
-  const first = deps.store && repoTag(ref) ? await sendFromStore(send, { shared, found }, deps.store) : undefined
+  const first = deps.store && repoTag(ref) ? await sendFromStore(send, { count, found }, deps.store) : undefined
   // A cancelled run stops here: the store's stream was cut on purpose.
   if (first?.error && deps.signal?.aborted) throw new Error(first.error)
   if (first?.error) deps.log(`The load of the layers read from the runner's Docker store failed (${first.error}); sending docker save's export instead`)
-  let attempt = first && !first.error ? first : await sendOnce(send, { shared, found })
+  let attempt = first && !first.error ? first : await sendOnce(send, { count, found })
   if (first?.error) attempt.sentBytes += first.sentBytes
   if (attempt.tagged) {
     deps.log(`The host already has this image (${shortId(attempt.tagged)}) under another name; tagging it ${ref}, nothing to send`)
@@ -88,7 +86,7 @@ export async function sendImage(
     attempt = verified.image ? { ...attempt, loaded: verified.image } : { ...attempt, error: verified.problem }
   } else if (!attempt.loaded && attempt.skipped > 0) {
     deps.log(`The load without the shared layers did not verify (${attempt.error}); sending every layer`)
-    const whole = { shared: Promise.resolve({ count: 0 }), found: found.then((seen) => ({ ...seen, onHost: undefined })) }
+    const whole = { count: Promise.resolve(0), found: found.then((seen) => ({ ...seen, onHost: undefined })) }
     const retry = await sendOnce(send, whole)
     retry.sentBytes += attempt.sentBytes
     attempt = retry
@@ -126,19 +124,25 @@ interface Send {
 }
 
 interface HostHas {
-  /** How many bottom layers the host has, and which layer.tar sizes could be one of them. */
-  shared: Promise<{ count: number; maybe?: SharedLayers['maybe'] }>
+  /** How many bottom layers the host has. */
+  count: Promise<number>
   /** The host's copy of the image (under some other name), and which image store it runs. */
   found: Promise<{ onHost?: ImageInfo; containerdStore: boolean }>
 }
+
+/** For docker save's archive, whose layers are found by reading it: which layer.tar sizes could be one the host has. */
+type Shared = Promise<{ count: number; maybe?: SharedLayers['maybe'] }>
 
 async function sendOnce(send: Send, has: HostHas): Promise<Attempt> {
   const { ref, deps } = send
   // The host's answer comes during docker save's time to first byte, and nothing reads the
   // archive before it. (Docker 20.10 finishes the export of a save that is stopped: runner
-  // CPU only, and only when the host turns out to have the image.)
+  // CPU only, and only when the host turns out to have the image.) docker history runs meanwhile.
   const save = deps.save(ref)
-  return stoppedOnAbort(save, deps.signal, () => sendFrom(send, save, has, true))
+  const sizes = deps.layerSizes?.(ref).catch(() => undefined) ?? Promise.resolve(undefined)
+  const shared: Shared = Promise.all([has.count, sizes]).then(([count, history]) => ({ count, maybe: sharedSizeTest(history, count) }))
+  shared.catch(() => undefined) // reported through `found`, awaited first
+  return stoppedOnAbort(save, deps.signal, () => sendFrom(send, save, has, shared))
 }
 
 /** Runs `send` with `source` stopped if the run is cancelled meanwhile. */
@@ -163,11 +167,11 @@ async function sendFromStore(send: Send, has: HostHas, store: RunnerStore): Prom
   const { ref, image, deps } = send
   const { onHost, containerdStore } = await has.found
   if (onHost) return { sentBytes: 0, archiveBytes: 0, skipped: image.diffIds.length, tagged: onHost.id }
-  const { count } = await has.shared
+  const count = await has.count
   const layers = image.diffIds.length - count
   deps.log(`Reading ${layers} layer${layers === 1 ? '' : 's'} from the runner's Docker store (${store.how}) instead of exporting the image`)
   const archive = storeArchive(store, ref, image, { skip: count, oci: containerdStore })
-  const sending = () => sendFrom(send, archive, has, false)
+  const sending = () => sendFrom(send, archive, has)
   const sent = await stoppedOnAbort(archive, deps.signal, sending).catch((error: Error) => error)
   // Settled by now: sendFrom stops the archive on its way out.
   const unread = await archive.done.then(() => undefined, (failure: Error) => failure)
@@ -176,8 +180,8 @@ async function sendFromStore(send: Send, has: HostHas, store: RunnerStore): Prom
   return sent
 }
 
-/** `filtered`: the archive is a docker save's, with the host's layers still in it to leave out. */
-async function sendFrom(send: Send, save: SaveStream, has: HostHas, filtered: boolean): Promise<Attempt> {
+/** With `shared`, the archive is a docker save's, with the host's layers still in it to leave out. */
+async function sendFrom(send: Send, save: SaveStream, has: HostHas, shared?: Shared): Promise<Attempt> {
   const { host, ref, image, codec, deps } = send
   const { onHost, containerdStore } = await has.found.catch((error: unknown) => {
     save.stop()
@@ -190,13 +194,13 @@ async function sendFrom(send: Send, save: SaveStream, has: HostHas, filtered: bo
   const read = new ByteCounter()
   const sent = new ByteCounter()
   save.stdout.on('error', (error) => read.destroy(error))
-  const layers = has.shared.then(({ count, maybe }) => ({
+  const layers = (found: Shared) => found.then(({ count, maybe }) => ({
     ids: new Set(image.diffIds.slice(0, count)),
     maybe,
     wholeLegacy: containerdStore,
     diffIds: image.diffIds
   }))
-  const filter = filtered ? dropLayers(save.stdout.pipe(read), layers, deps.spoolDir) : unfiltered(save.stdout.pipe(read), (await has.shared).count)
+  const filter = shared ? dropLayers(save.stdout.pipe(read), layers(shared), deps.spoolDir) : unfiltered(save.stdout.pipe(read), await has.count)
   const stage = compressor(codec)
   const body: Readable = compressedBody(filter.archive, stage, sent)
   const stopProgress = startProgress({ read, sent, expectedBytes: image.sizeBytes }, deps.log)
