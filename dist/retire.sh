@@ -9,8 +9,14 @@
 # [w]orker keeps grep from counting its own command line. The lock is checked again before
 # anything is stopped: the drain may take a while. The stop waits $6 seconds at most (the app's
 # stop timeout and a margin). With $7 = keep (keep-previous: running) they stay up, drained, for
-# an instant rollback. Included before this: lib-lock-guard.sh lib-docker.sh lib-runtime.sh.
-proxy=$1 net=$3 port=$4 timeout=$5 stoplimit=${6:-60} keep=${7:-}
+# an instant rollback. With $8, the service's folder, the release is recorded there first
+# (state.json from stdin) and RECORDED said: the run's record and retire share one round trip.
+# Included before this: lib-lock-guard.sh lib-docker.sh lib-runtime.sh lib-state.sh.
+proxy=$1 net=$3 port=$4 timeout=$5 stoplimit=${6:-60} keep=${7:-} statedir=${8:-}
+if [ -n "$statedir" ]; then
+  write_state "$statedir"
+  echo RECORDED
+fi
 mapfile -t names < <(lines "$2")
 template="{{.Name}} {{.State.Pid}} {{with index .NetworkSettings.Networks \"$net\"}}{{.IPAddress}}{{end}}"
 pid='' targets=()
