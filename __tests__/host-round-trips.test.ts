@@ -21,7 +21,8 @@ const inspectJson = (id: string, layers: string[]): string =>
   JSON.stringify({ Id: id, RootFS: { Type: 'layers', Layers: layers }, Config: { Cmd: ['run'], ExposedPorts: { '8080/tcp': {} } }, Os: 'linux', Architecture: 'amd64' })
 
 /**
- * A docker CLI for an engine holding two images, app:1 (layers 1, 2) and an untagged one (layer 1).
+ * A docker CLI for an engine holding two images, app:1 (layers 1, 2) and an untagged one (layer 1);
+ * like Docker 20.10's, an image inspect with --format prints a blank line for an image it lacks.
  * No containers, and whatever else the survey asks has no answer; `load` reads stdin and names app:1;
  * an image inspect takes $INSPECT_SLEEP seconds first.
  */
@@ -35,7 +36,7 @@ case "$1 $2" in
       case "$id" in
         app:1|${layer(0xa1)}) echo '${inspectJson(layer(0xa1), [layer(1), layer(2)])}' ;;
         ${layer(0xb2)}) echo '${inspectJson(layer(0xb2), [layer(1)])}' ;;
-        *) exit 1 ;;
+        *) echo; echo "Error: No such image: $id" >&2; exit 1 ;;
       esac
     done ;;
   "info --format") echo '[["Backing Filesystem","extfs"]]' ;;

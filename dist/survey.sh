@@ -49,7 +49,9 @@ proxy_line() {
 }
 proxy_line >"$out/proxy" 7<&- &
 proxy_job=$!
-if [ -n "$image" ]; then dk image inspect --format '{{json .}}' "$image" >"$out/image" 2>/dev/null || true; fi 7<&- &
+# An image the host lacks leaves the file empty: the docker CLI (20.10 at least) still prints a
+# blank line for it, which would read as "has the image" below and drop the layer listing.
+if [ -n "$image" ]; then dk image inspect --format '{{json .}}' "$image" >"$out/image" 2>/dev/null || : >"$out/image"; fi 7<&- &
 image_job=$!
 network_mode "$net" >"$out/network" 7<&- &
 network_job=$!
