@@ -85,17 +85,19 @@ describe('the survey of a deploy that may send its image', () => {
   })
 })
 
-describe('a load that inspects what it loaded (load.sh)', () => {
-  const stubs = stubCommands({ docker: DOCKER })
-  let root: string
+/**
+ * A state root with service web's deploy lock held at `generation` by another process, as a run
+ * holds it, for the guarded scripts; `root()` is the folder. Removed, with `stubs`, after the block.
+ */
+function heldLock(prefix: string, generation: number, stubs: { remove(): void }): { guard: { dir: string; generation: number }; root: () => string } {
+  const guard = { dir: '', generation }
+  let dir = ''
   let holder: ChildProcess
-  const guard = { dir: '', generation: 4 }
-
   beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'bg-load-'))
-    guard.dir = join(root, 'web')
+    dir = mkdtempSync(join(tmpdir(), prefix))
+    guard.dir = join(dir, 'web')
     mkdirSync(guard.dir)
-    writeFileSync(join(guard.dir, 'lock.generation'), `${guard.generation}\n`)
+    writeFileSync(join(guard.dir, 'lock.generation'), `${generation}\n`)
     holder = spawn('flock', ['--no-fork', join(guard.dir, 'lock'), 'sleep', '120'], { stdio: 'ignore' })
     for (let i = 0; i < 100 && spawnSync('flock', ['-n', join(guard.dir, 'lock'), 'true']).status === 0; i++) {
       await new Promise((resolve) => setTimeout(resolve, 20))
@@ -104,8 +106,14 @@ describe('a load that inspects what it loaded (load.sh)', () => {
   afterAll(() => {
     holder.kill()
     stubs.remove()
-    rmSync(root, { recursive: true, force: true })
+    rmSync(dir, { recursive: true, force: true })
   })
+  return { guard, root: () => dir }
+}
+
+describe('a load that inspects what it loaded (load.sh)', () => {
+  const stubs = stubCommands({ docker: DOCKER })
+  const { guard } = heldLock('bg-load-', 4, stubs)
 
   /** An Ssh whose stream() runs the command here, the archive on its stdin. */
   function streaming(env: Record<string, string> = {}): Ssh {
@@ -157,32 +165,14 @@ printf '%s state=%s\\n' "$1" "$(test -f "$STATE/state.json" && echo yes || echo 
 case "$1" in inspect) exit 1 ;; esac
 `
   })
-  let root: string
-  let holder: ChildProcess
-  const guard = { dir: '', generation: 9 }
+  const { guard, root } = heldLock('bg-retire-', 9, stubs)
   const state = { service: 'web', live: { slot: 'green', image: 'web:2' }, history: [] } as unknown as ServiceState
-
-  beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'bg-retire-'))
-    guard.dir = join(root, 'web')
-    mkdirSync(guard.dir)
-    writeFileSync(join(guard.dir, 'lock.generation'), `${guard.generation}\n`)
-    holder = spawn('flock', ['--no-fork', join(guard.dir, 'lock'), 'sleep', '120'], { stdio: 'ignore' })
-    for (let i = 0; i < 100 && spawnSync('flock', ['-n', join(guard.dir, 'lock'), 'true']).status === 0; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
-  })
-  afterAll(() => {
-    holder.kill()
-    stubs.remove()
-    rmSync(root, { recursive: true, force: true })
-  })
 
   const spec = { containers: ['web-blue'], network: 'bluegreen', appPort: 8080, drainTimeoutSeconds: 30 }
 
   it('writes state.json, says RECORDED, then stops the old slot, in one remote step', async () => {
-    const calls = join(root, 'calls')
-    const ssh = localSsh(stubs.dir, { CALLS: calls, STATE: guard.dir }, root)
+    const calls = join(root(), 'calls')
+    const ssh = localSsh(stubs.dir, { CALLS: calls, STATE: guard.dir }, root())
     let steps = 0
     const run = guardedRunner((script, args, options) => (steps++, ssh.run(script, args, options)), () => guard, () => 'web')
     let recorded = 0
@@ -195,10 +185,10 @@ case "$1" in inspect) exit 1 ;; esac
   })
 
   it('fails as the record when state.json cannot be written, and stops nothing', async () => {
-    const calls = join(root, 'calls-2')
-    const blocked = join(root, 'blocked')
+    const calls = join(root(), 'calls-2')
+    const blocked = join(root(), 'blocked')
     writeFileSync(blocked, 'a file where the folder should be')
-    const ssh = localSsh(stubs.dir, { CALLS: calls, STATE: blocked }, root)
+    const ssh = localSsh(stubs.dir, { CALLS: calls, STATE: blocked }, root())
     const run = guardedRunner((script, args, options) => ssh.run(script, args, options), () => guard, () => 'web')
     let recorded = 0
     const onRecorded = (): number => recorded++

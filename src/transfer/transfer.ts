@@ -194,13 +194,13 @@ async function sendFrom(send: Send, save: SaveStream, has: HostHas, shared?: Sha
   const read = new ByteCounter()
   const sent = new ByteCounter()
   save.stdout.on('error', (error) => read.destroy(error))
-  const layers = (found: Shared) => found.then(({ count, maybe }) => ({
+  const layers = shared?.then(({ count, maybe }) => ({
     ids: new Set(image.diffIds.slice(0, count)),
     maybe,
     wholeLegacy: containerdStore,
     diffIds: image.diffIds
   }))
-  const filter = shared ? dropLayers(save.stdout.pipe(read), layers(shared), deps.spoolDir) : unfiltered(save.stdout.pipe(read), await has.count)
+  const filter = layers ? dropLayers(save.stdout.pipe(read), layers, deps.spoolDir) : unfiltered(save.stdout.pipe(read), await has.count)
   const stage = compressor(codec)
   const body: Readable = compressedBody(filter.archive, stage, sent)
   const stopProgress = startProgress({ read, sent, expectedBytes: image.sizeBytes }, deps.log)
