@@ -11,8 +11,9 @@
 //            /usr/lib, >= 150 MiB), an incompressible one; changes from a live v1: the top
 //            layer (a few KB), a ~20 MiB dependency layer
 // Prints and writes bench/wan.md and bench/wan.json: medians and ranges, the action's ratio to
-// the faster pipeline of the same round, and each cell's physical limit (the fewest bytes any
-// variant sent ÷ the rate + 1 RTT).
+// the faster pipeline of the same round, each cell's physical limit (the fewest bytes any
+// variant sent ÷ the rate + 1 RTT), and each variant's CPU time (the whole machine's, which
+// runner and server share).
 //   npx tsx scripts/bench-wan.ts [--rounds N] [--profiles 100mbit,1gbit,20mbit,unshaped]
 //                                [--cells cold,random,top,deps] [--variants gzip,zstd,auto,...]
 //                                [--out wan-levels]   (bench/wan-levels.md: an A/B kept apart)
@@ -190,7 +191,25 @@ async function sh(script: string, input?: string): Promise<string> {
   })
 }
 
-interface Measure { ms: number; bytes: number; phases?: Record<string, number> }
+interface Measure { ms: number; bytes: number; phases?: Record<string, number>; cpuMs?: number }
+
+/**
+ * The whole machine's busy CPU time so far (/proc/stat: user, nice, system, irq, softirq, steal),
+ * in ms. Runner and server share this VM's 2 cores, so a variant's CPU time, beside its wall
+ * time, tells a link-bound cell from a CPU-bound one.
+ */
+async function busyMs(): Promise<number> {
+  const fields = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
+  const [user, nice, system, , , irq, softirq, steal] = fields
+  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) * 10
+}
+
+/** A variant's wall and CPU time. */
+async function timed(run: () => Promise<Omit<Measure, 'ms' | 'cpuMs'>>): Promise<Measure> {
+  const [t0, c0] = [performance.now(), await busyMs()]
+  const m = await run()
+  return { ...m, ms: performance.now() - t0, cpuMs: (await busyMs()) - c0 }
+}
 
 /** The job summary's phase rows (`| send the image | 5.2 s |`, `| health check | 40 ms |`), in ms. */
 function phasesOf(summary: string): Record<string, number> {
@@ -202,12 +221,13 @@ function phasesOf(summary: string): Record<string, number> {
 async function pipeline(info: NodesInfo, node: NodeInfo, link: Link, p: NonNullable<Variant['pipeline']>, ref: string): Promise<Measure> {
   const count = join(tmpdir(), `bench-wan-bytes-${process.pid}`)
   const ssh = nodeSshArgs(info, node, { via: { host: link.host, port: link.port } }).map((a) => `'${a}'`).join(' ')
-  const t0 = performance.now()
-  await sh(`docker save ${ref} | ${p.pack} | tee >(wc -c > ${count}) | ssh ${ssh} -- '${p.unpack} | docker load -q'`)
-  const ms = performance.now() - t0
+  const m = await timed(async () => {
+    await sh(`docker save ${ref} | ${p.pack} | tee >(wc -c > ${count}) | ssh ${ssh} -- '${p.unpack} | docker load -q'`)
+    return { bytes: 0 }
+  })
   const bytes = Number((await readFile(count, 'utf8')).trim())
   await rm(count, { force: true })
-  return { ms, bytes }
+  return { ...m, bytes }
 }
 
 /** GitHub runs the action on Node 24, whose zlib has zstd; so does this bench (sandbox/node24.ts). */
@@ -215,8 +235,7 @@ let NODE: string | undefined
 
 async function action(info: NodesInfo, node: NodeInfo, link: Link, ref: string, compression: string, level = '', entry?: string): Promise<Measure> {
   NODE ??= await node24()
-  const t0 = performance.now()
-  const run = await runAction({
+  const inputs = {
     host: link.host,
     port: String(link.port),
     fingerprint: node.fingerprint,
@@ -228,11 +247,15 @@ async function action(info: NodesInfo, node: NodeInfo, link: Link, ref: string, 
     'proxy-port': String(PORT),
     compression,
     'compression-level': level
-  }, { timeoutMs: 900_000, node: NODE, env: TRACE ? { RUNNER_DEBUG: '1' } : {}, entry })
-  const ms = performance.now() - t0
+  }
+  let run!: Awaited<ReturnType<typeof runAction>>
+  const m = await timed(async () => {
+    run = await runAction(inputs, { timeoutMs: 900_000, node: NODE, env: TRACE ? { RUNNER_DEBUG: '1' } : {}, entry })
+    return { bytes: 0 }
+  })
   if (TRACE) console.error(run.stdout.split('\n').filter((line) => /^::debug::remote|^::group::|took/.test(line)).join('\n'))
   if (run.code !== 0) throw new Error(`the action failed (exit ${run.code}):\n${run.stdout.split('\n').slice(-30).join('\n')}`)
-  return { ms, bytes: Number(run.outputs['transferred-bytes'] ?? 0), phases: phasesOf(run.summary) }
+  return { ...m, bytes: Number(run.outputs['transferred-bytes'] ?? 0), phases: phasesOf(run.summary) }
 }
 
 function baselineEntry(): string {
@@ -241,7 +264,7 @@ function baselineEntry(): string {
 }
 
 // --------------------------------------------------------------------------------------- main
-interface Sample { profile: string; cell: CellKey; variant: string; round: number; ms: number; bytes: number; phases?: Record<string, number>; at?: string }
+interface Sample { profile: string; cell: CellKey; variant: string; round: number; ms: number; bytes: number; phases?: Record<string, number>; cpuMs?: number; at?: string }
 
 /**
  * The samples of bench/wan.json for the cells of links this run does not measure, so one link,
@@ -297,7 +320,7 @@ async function main(): Promise<void> {
               ? await pipeline(info, node, link, variant.pipeline, ref)
               : await action(info, node, link, ref, variant.compression!, variant.level, variant.key === 'baseline' ? baselineEntry() : undefined)
             samples.push({ profile: profile.key, cell: cell.key, variant: variant.key, round, ...m, at: new Date().toISOString() })
-            progress(`${profile.key} round ${round} ${cell.key} ${variant.key}: ${(m.ms / 1000).toFixed(2)} s, ${(m.bytes / MiB).toFixed(1)} MiB`)
+            progress(`${profile.key} round ${round} ${cell.key} ${variant.key}: ${(m.ms / 1000).toFixed(2)} s, ${(m.bytes / MiB).toFixed(1)} MiB, CPU ${((m.cpuMs ?? 0) / 1000).toFixed(2)} s`)
           }
         }
       }
@@ -332,7 +355,7 @@ async function report(samples: Sample[], profiles: Profile[], cells: typeof CELL
     '# Benchmark: the action against hand-written pipelines over shaped links (issue #21)',
     '',
     `${new Date().toISOString()} · interleaved rounds · server: a network namespace of this 2-core VM with its own sshd, engine and boot ID (sandbox/nodes.sh); rate by tbf, latency by a relay (sandbox/relay.ts).`,
-    'Ratio: the action\'s whole step (transfer, health check, switch) ÷ the faster pipeline of the same round; median (range). Limit: the fewest bytes any variant sent ÷ the rate + 1 RTT.',
+    'Ratio: the action\'s whole step (transfer, health check, switch) ÷ the faster pipeline of the same round; median (range). Limit: the fewest bytes any variant sent ÷ the rate + 1 RTT. CPU: the whole machine\'s busy CPU time during the variant (runner and server share its 2 cores), median.',
     ''
   ]
   for (const profile of profiles) {
@@ -355,7 +378,9 @@ async function report(samples: Sample[], profiles: Profile[], cells: typeof CELL
           return b && m ? m.ms / b : undefined
         }).filter((x): x is number => x !== undefined)
         const ratio = ratios.length ? `, ${median(ratios).toFixed(2)}× (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})` : ''
-        return `${s(median(ms))} (${s(Math.min(...ms))}–${s(Math.max(...ms))})${ratio}, ${(median(mine.map((x) => x.bytes)) / MiB).toFixed(1)} MiB`
+        const cpu = mine.filter((x) => x.cpuMs !== undefined).map((x) => x.cpuMs!)
+        const cpuText = cpu.length ? `, CPU ${s(median(cpu))}` : ''
+        return `${s(median(ms))} (${s(Math.min(...ms))}–${s(Math.max(...ms))})${ratio}, ${(median(mine.map((x) => x.bytes)) / MiB).toFixed(1)} MiB${cpuText}`
       })
       const sent = samples.filter((x) => x.profile === profile.key && x.cell === cell.key && x.bytes > 0).map((x) => x.bytes)
       const limit = profile.mbit && sent.length ? s((Math.min(...sent) * 8) / (profile.mbit * 1e6) * 1000 + profile.rttMs) : '—'
