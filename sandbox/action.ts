@@ -1,7 +1,7 @@
 // Runs the bundled action (dist/index.js) the way the GitHub runner does: inputs as INPUT_* env
 // vars, outputs and step summary through files, and a fresh RUNNER_TEMP.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -22,6 +22,8 @@ export interface ActionOptions {
   node?: string
   /** The bundle to run; default dist/index.js (a benchmark's A/B runs another commit's build). */
   entry?: string
+  /** Run the action as this local user instead of root, as GitHub's runner runs it (info.users.runner). */
+  user?: string
 }
 
 export interface ActionResult {
@@ -91,9 +93,11 @@ export function startAction(inputs: Record<string, string>, opts: ActionOptions 
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build`)
   const started = Date.now()
   const setup = prepareFiles()
-  const child = spawn(opts.node ?? process.execPath, [entry], {
+  const node = opts.node ?? process.execPath
+  const as = opts.user ? runAs(opts.user, setup) : undefined
+  const child = spawn(as ? 'setpriv' : node, as ? [...as.setpriv, '--', node, entry] : [entry], {
     cwd: REPO_ROOT,
-    env: actionEnv(inputs, setup.files, opts.env),
+    env: actionEnv(inputs, setup.files, { ...as?.env, ...opts.env }),
     stdio: ['ignore', 'pipe', 'pipe']
   })
   const done = collect(child, setup, started, opts)
@@ -108,6 +112,23 @@ export function runAction(inputs: Record<string, string>, opts: ActionOptions = 
 interface ActionFiles {
   dir: string
   files: Record<string, string>
+}
+
+/**
+ * How the action runs as `user`: setpriv (util-linux) with the user's groups, the docker group
+ * among them (Node's own uid/gid options drop supplementary groups), and the user's HOME and a
+ * plain PATH (root's may name folders the user cannot read). The run's files become the user's,
+ * as the runner's are on GitHub. Sync, as prepareFiles is.
+ */
+function runAs(user: string, setup: ActionFiles): { setpriv: string[]; env: Record<string, string> } {
+  const id = (flag: string): number => Number(execFileSync('id', [flag, user], { encoding: 'utf8' }).trim())
+  const [uid, gid] = [id('-u'), id('-g')]
+  for (const path of [setup.dir, ...Object.values(setup.files)]) chownSync(path, uid, gid)
+  const home = execFileSync('getent', ['passwd', user], { encoding: 'utf8' }).split(':')[5] ?? `/home/${user}`
+  return {
+    setpriv: [`--reuid=${uid}`, `--regid=${gid}`, '--init-groups'],
+    env: { HOME: home, USER: user, LOGNAME: user, PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' }
+  }
 }
 
 /** Fresh files for one run. Sync on purpose: startAction hands back the child at once. */

@@ -39,8 +39,12 @@ USER_NODOCKER=bgs-nodocker
 USER_NODOCKERCLI=bgs-nodockercli
 USER_NOBASH=bgs-nobash
 USER_DEPLOY=bgs-deploy                   # a plain deploy user in the docker group, as the README advises
+# Runner users, who run the action rather than log in: in the docker group, with passwordless
+# sudo as on GitHub's hosted runners, and without it as on a locked-down self-hosted runner.
+USER_RUNNER=bgs-runner
+USER_RUNNER_NOSUDO=bgs-runner-nosudo
 PASSPHRASE='correct horse'
-PACKAGES=(docker.io openssh-server openssh-client busybox-static zstd iproute2 iptables util-linux procps debootstrap)
+PACKAGES=(docker.io openssh-server openssh-client busybox-static zstd iproute2 iptables util-linux procps debootstrap sudo)
 
 CHANGED=0   # set when a step did real work; the slower checks run only then
 
@@ -346,6 +350,15 @@ build_path_dir() { # dir exclude-regex
   rm -rf "$dir" && mv "$tmp" "$dir"
 }
 
+# Passwordless sudo for the runner user, as GitHub's hosted runners give theirs. sudo reads only
+# a file of mode 0440 (or stricter) that root owns, so it is written whole before it is moved in.
+ensure_runner_sudo() {
+  local file=/etc/sudoers.d/bluegreen-sandbox-runner line="$USER_RUNNER ALL=(root) NOPASSWD: ALL"
+  [ "$(cat "$file" 2>/dev/null)" = "$line" ] && return 0
+  CHANGED=1
+  printf '%s\n' "$line" >"$file.tmp.$$" && chmod 0440 "$file.tmp.$$" && mv -f "$file.tmp.$$" "$file"
+}
+
 ensure_users() {
   ensure_user "$USER_NODOCKER" /bin/bash no
   ensure_user "$USER_NODOCKERCLI" /bin/bash yes
@@ -353,6 +366,9 @@ ensure_users() {
   ensure_user "$USER_DEPLOY" /bin/bash yes
   ensure_user "$USER_CONTAINERD" /bin/bash yes
   ensure_user "$USER_CLASSIC" /bin/bash yes
+  ensure_user "$USER_RUNNER" /bin/bash yes
+  ensure_user "$USER_RUNNER_NOSUDO" /bin/bash yes
+  ensure_runner_sudo
   ensure_deploy_state_dir
   mkdir -p "$PATHS"
   build_path_dir "$PATHS/nodockercli" '^docker'
@@ -620,7 +636,7 @@ write_info() {
   "runnerDockerHost": $(json_str "unix://$RUNNER_SOCK"),
   "containerdDockerHost": $(json_str "$CTD_DOCKER_HOST"),
   "classicDockerHost": $(json_str "$CLS_DOCKER_HOST"),
-  "users": { "nodocker": "$USER_NODOCKER", "nodockercli": "$USER_NODOCKERCLI", "nobash": "$USER_NOBASH", "deploy": "$USER_DEPLOY", "containerd": "$USER_CONTAINERD", "classic": "$USER_CLASSIC" },
+  "users": { "nodocker": "$USER_NODOCKER", "nodockercli": "$USER_NODOCKERCLI", "nobash": "$USER_NOBASH", "deploy": "$USER_DEPLOY", "containerd": "$USER_CONTAINERD", "classic": "$USER_CLASSIC", "runner": "$USER_RUNNER", "runnerNoSudo": "$USER_RUNNER_NOSUDO" },
   "proxyImage": "$PROXY_IMAGE",
   "busyboxRootfs": $(json_str "$ROOTFS/busybox.tar"),
   "actionStateDir": "$ACTION_STATE"

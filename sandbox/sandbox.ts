@@ -41,7 +41,11 @@ export interface SandboxInfo {
    * containerd: a user whose ssh sessions reach the containerd-store engine; classic: the
    * classic-store Docker 26 engine.
    */
-  users: { nodocker: string; nodockercli: string; nobash: string; deploy: string; containerd: string; classic: string }
+  users: {
+    nodocker: string; nodockercli: string; nobash: string; deploy: string; containerd: string; classic: string
+    /** Runner users (they run the action, not log in): in the docker group, with and without passwordless sudo. */
+    runner: string; runnerNoSudo: string
+  }
   proxyImage: string
   busyboxRootfs: string
   /** The action's own state dir on the host; `sandbox.sh down` deletes it. */

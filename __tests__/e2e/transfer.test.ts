@@ -32,7 +32,7 @@ const layersOf = async (engine: 'host' | 'runner', ref: string): Promise<string[
 
 beforeAll(async () => {
   info = readSandboxInfo()
-  await clearHost(['t-delta', 't-zstd', 't-plain'], [NETWORK])
+  await clearHost(['t-delta', 't-zstd', 't-plain', 't-runner'], [NETWORK])
   // 24 MiB that does not compress plus 8 MiB that does, in base layers both versions share.
   v1 = await buildApp({ tag: 'e2e-transfer/app:1', version: 'transfer-1', randomPaddingMiB: 24, paddingMiB: 8 })
   v2 = await buildApp({ tag: 'e2e-transfer/app:2', version: 'transfer-2', randomPaddingMiB: 24, paddingMiB: 8 })
@@ -42,7 +42,7 @@ beforeAll(async () => {
   await removeImage(v2.id, 'host')
 })
 
-afterAll(() => clearHost(['t-delta', 't-zstd', 't-plain'], [NETWORK]))
+afterAll(() => clearHost(['t-delta', 't-zstd', 't-plain', 't-runner'], [NETWORK]))
 
 test('a cold deploy with gzip (what auto picks for a host across a network) sends the whole image, compressed where it compresses', async () => {
   const run = await runAction(inputs('t-delta', v1.ref, { compression: 'gzip' }))
@@ -149,4 +149,31 @@ test("auto sends the archive as it is to a host on the runner's own machine (the
   expect(Number(run.outputs['transferred-bytes'])).toBeGreaterThan(5 * MiB)
   expect(run.summary).toMatch(/in [\d.]+ m?s(?: at [\d.]+ MiB\/s)?, none\./)
   expect((await viaProxy(PORT, '/', 't-plain.test')).body).toBe('version=transfer-plain\n')
+})
+
+test("a runner that is not root reads the store through sudo, as on GitHub's hosted runners; one without sudo exports with docker save", async () => {
+  // Two versions on one base: the first sends what the host lacks, the second only its top layer.
+  const viaSudo = await buildApp({ tag: 'e2e-transfer/app:sudo', version: 'transfer-sudo', randomPaddingMiB: 24, paddingMiB: 8 })
+  const noSudo = await buildApp({ tag: 'e2e-transfer/app:nosudo', version: 'transfer-nosudo', randomPaddingMiB: 24, paddingMiB: 8 })
+  try {
+    const first = await runAction(inputs('t-runner', viaSudo.ref), { user: info.users.runner })
+    expectOk(first)
+    expect(first.stdout).toMatch(/Reading \d+ layers? from the runner's Docker store \(through sudo\) instead of exporting the image/)
+    expect(first.outputs['image-id']).toBe(viaSudo.id)
+    expect((await viaProxy(PORT, '/', 't-runner.test')).body).toBe('version=transfer-sudo\n')
+
+    const second = await runAction(inputs('t-runner', noSudo.ref), { user: info.users.runnerNoSudo })
+    expectOk(second)
+    // sudo's own words say why, in whatever language the runner speaks.
+    expect(second.stdout).toMatch(/Exporting the image with docker save: the runner's Docker store cannot be read directly \(its files cannot be read: cat on the runner's Docker store failed \(exit 1\): sudo: /)
+    expect(second.stdout).not.toContain("from the runner's Docker store (")
+    // docker save's export still leaves out what the host has.
+    const layers = await layersOf('runner', noSudo.ref)
+    expect(second.outputs['skipped-layers']).toBe(String(layers.length - 1))
+    expect(second.outputs['image-id']).toBe(noSudo.id)
+    expect((await viaProxy(PORT, '/', 't-runner.test')).body).toBe('version=transfer-nosudo\n')
+  } finally {
+    await removeImage(viaSudo.ref)
+    await removeImage(noSudo.ref)
+  }
 })

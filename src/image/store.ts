@@ -94,7 +94,7 @@ export async function openRunnerStore(image: ImageInfo, prefix = asRoot()): Prom
   const root = dataRoot(dirs[0])
   const id = image.id.replace(/^sha256:/, '')
   const config = await readAsRoot(prefix, `${root}/image/overlay2/imagedb/content/sha256/${id}`).catch((error: Error) => error)
-  if (config instanceof Error) return { unusable: `its files cannot be read (${config.message})` }
+  if (config instanceof Error) return { unusable: `its files cannot be read: ${config.message}` }
   if (createHash('sha256').update(config).digest('hex') !== id) return { unusable: "the image's config there does not match its ID" }
   const chains = chainIds(image.diffIds)
   return {
