@@ -779,7 +779,7 @@ cmd_down() {
     stop_host_engine
     stop_containerd_engine
   fi
-  delete_bridges
+  delete_bridges 10.213. "$BRIDGE"
   restore_sysctls
   remove_forward_rules
   rm -rf "$ACTION_STATE" "$HOST_DATA" "$HOST_EXEC" "$PATHS" "$SBX/tmp" "$INFO"
