@@ -204,11 +204,11 @@ async function busyMs(): Promise<number> {
   return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) * 10
 }
 
-/** A variant's wall and CPU time. */
-async function timed(run: () => Promise<Omit<Measure, 'ms' | 'cpuMs'>>): Promise<Measure> {
+/** What `run` gives, with its wall and CPU time. */
+async function timed<T>(run: () => Promise<T>): Promise<{ value: T; ms: number; cpuMs: number }> {
   const [t0, c0] = [performance.now(), await busyMs()]
-  const m = await run()
-  return { ...m, ms: performance.now() - t0, cpuMs: (await busyMs()) - c0 }
+  const value = await run()
+  return { value, ms: performance.now() - t0, cpuMs: (await busyMs()) - c0 }
 }
 
 /** The job summary's phase rows (`| send the image | 5.2 s |`, `| health check | 40 ms |`), in ms. */
@@ -221,13 +221,10 @@ function phasesOf(summary: string): Record<string, number> {
 async function pipeline(info: NodesInfo, node: NodeInfo, link: Link, p: NonNullable<Variant['pipeline']>, ref: string): Promise<Measure> {
   const count = join(tmpdir(), `bench-wan-bytes-${process.pid}`)
   const ssh = nodeSshArgs(info, node, { via: { host: link.host, port: link.port } }).map((a) => `'${a}'`).join(' ')
-  const m = await timed(async () => {
-    await sh(`docker save ${ref} | ${p.pack} | tee >(wc -c > ${count}) | ssh ${ssh} -- '${p.unpack} | docker load -q'`)
-    return { bytes: 0 }
-  })
+  const { ms, cpuMs } = await timed(() => sh(`docker save ${ref} | ${p.pack} | tee >(wc -c > ${count}) | ssh ${ssh} -- '${p.unpack} | docker load -q'`))
   const bytes = Number((await readFile(count, 'utf8')).trim())
   await rm(count, { force: true })
-  return { ...m, bytes }
+  return { ms, cpuMs, bytes }
 }
 
 /** GitHub runs the action on Node 24, whose zlib has zstd; so does this bench (sandbox/node24.ts). */
@@ -248,14 +245,12 @@ async function action(info: NodesInfo, node: NodeInfo, link: Link, ref: string, 
     compression,
     'compression-level': level
   }
-  let run!: Awaited<ReturnType<typeof runAction>>
-  const m = await timed(async () => {
-    run = await runAction(inputs, { timeoutMs: 900_000, node: NODE, env: TRACE ? { RUNNER_DEBUG: '1' } : {}, entry })
-    return { bytes: 0 }
-  })
+  const { value: run, ms, cpuMs } = await timed(() =>
+    runAction(inputs, { timeoutMs: 900_000, node: NODE, env: TRACE ? { RUNNER_DEBUG: '1' } : {}, entry })
+  )
   if (TRACE) console.error(run.stdout.split('\n').filter((line) => /^::debug::remote|^::group::|took/.test(line)).join('\n'))
   if (run.code !== 0) throw new Error(`the action failed (exit ${run.code}):\n${run.stdout.split('\n').slice(-30).join('\n')}`)
-  return { ...m, bytes: Number(run.outputs['transferred-bytes'] ?? 0), phases: phasesOf(run.summary) }
+  return { ms, cpuMs, bytes: Number(run.outputs['transferred-bytes'] ?? 0), phases: phasesOf(run.summary) }
 }
 
 function baselineEntry(): string {
