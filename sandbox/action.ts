@@ -121,13 +121,11 @@ interface ActionFiles {
  * as the runner's are on GitHub. Sync, as prepareFiles is.
  */
 function runAs(user: string, setup: ActionFiles): { setpriv: string[]; env: Record<string, string> } {
-  const id = (flag: string): number => Number(execFileSync('id', [flag, user], { encoding: 'utf8' }).trim())
-  const [uid, gid] = [id('-u'), id('-g')]
-  for (const path of [setup.dir, ...Object.values(setup.files)]) chownSync(path, uid, gid)
-  const home = execFileSync('getent', ['passwd', user], { encoding: 'utf8' }).split(':')[5] ?? `/home/${user}`
+  const [, , uid, gid, , home] = execFileSync('getent', ['passwd', user], { encoding: 'utf8' }).trim().split(':')
+  for (const path of [setup.dir, ...Object.values(setup.files)]) chownSync(path, Number(uid), Number(gid))
   return {
     setpriv: [`--reuid=${uid}`, `--regid=${gid}`, '--init-groups'],
-    env: { HOME: home, USER: user, LOGNAME: user, PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' }
+    env: { HOME: home ?? `/home/${user}`, USER: user, LOGNAME: user, PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' }
   }
 }
 
